@@ -1,0 +1,27 @@
+"""rnnkit: the lecture "Variants of Recurrent Neural Network" as a PyTorch library.
+
+import rnnkit
+lstm = rnnkit.LSTM(input_size=10, hidden_size=20, num_layers=2)   # torch.nn's arguments
+output, (h_n, c_n) = lstm(x)                                        # torch.nn's results
+lstm.params(layer=0)["W_f"]                                         # the lecture's names
+"""
+
+from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.errors import RnnkitError
+from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, build_recurrent
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "LSTMCell",
+    "RNNCell",
+    "Recurrent",
+    "RnnkitError",
+    "__version__",
+    "build_recurrent",
+]

@@ -1,0 +1,73 @@
+"""Gated Recurrent Unit (GRU), Cho et al. 2014, in the lecture's form.
+
+    z_t = sigma_g(W_z x_t + U_z h_{t-1} + b_z)                   update gate
+    r_t = sigma_g(W_r x_t + U_r h_{t-1} + b_r)                   reset gate
+    h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)          new update information
+    h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+reset="before" (the lecture, the default) applies r_t to h_{t-1} before the product with U_h.
+reset="after" is the placement of cuDNN and torch.nn.GRU, which needs a second candidate bias b_hn:
+
+    h~_t = sigma_h(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn))
+
+Both keep the lecture's z: z_t weights the new candidate h~_t. torch.nn.GRU's z weights the old
+state instead (h_t = (1 - z) * n + z * h), so its z is 1 - ours; `from_torch` negates its z
+weights and bias to convert exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.cells.base import Cell, State
+
+RESETS = ("before", "after")
+
+
+class GRUCell(Cell):
+    """The GRU cell. State is (h,). Gates are stored r | z | h, torch.nn.GRU's order."""
+
+    gate_names = ("r", "z", "h")
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, reset: str = "before"
+    ) -> None:
+        if reset not in RESETS:
+            raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+        self.reset = reset
+        self.has_b_hn = bias and reset == "after"
+        super().__init__(input_size, hidden_size, bias)
+
+    def reset_parameters(self, init: str = "torch") -> None:
+        if self.has_b_hn and "b_hn" not in self._parameters:
+            self.b_hn = nn.Parameter(torch.empty(self.hidden_size))
+        super().reset_parameters(init)
+        if init == "rnn" and self.has_b_hn:
+            with torch.no_grad():
+                self.b_hn.zero_()
+
+    def params(self) -> dict[str, Tensor]:
+        named = super().params()
+        if self.has_b_hn:
+            named["b_hn"] = self.b_hn
+        return named
+
+    def step(self, Wx_t: Tensor, state: State) -> State:
+        (h_prev,) = state
+        H = self.hidden_size
+        Wx_r, Wx_z, Wx_h = Wx_t.chunk(3, dim=-1)  # W x_t + b for r, z, h
+        U_rz, U_h = self.weight_hh[: 2 * H], self.weight_hh[2 * H :]
+        a_r, a_z = (h_prev @ U_rz.T).chunk(2, dim=-1)
+        r_t = torch.sigmoid(Wx_r + a_r)
+        z_t = torch.sigmoid(Wx_z + a_z)
+        if self.reset == "before":
+            h_tilde = torch.tanh(Wx_h + (r_t * h_prev) @ U_h.T)
+        else:
+            b_hn = self.b_hn if self.has_b_hn else 0.0
+            h_tilde = torch.tanh(Wx_h + r_t * (h_prev @ U_h.T + b_hn))
+        h_t = (1 - z_t) * h_prev + z_t * h_tilde
+        return (h_t,)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, reset={self.reset!r}"

@@ -1,0 +1,1 @@
+"""The `rnnkit` command line: one module per command, each with `add_parser` and `run`."""

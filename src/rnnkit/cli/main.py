@@ -1,0 +1,59 @@
+"""`rnnkit <command>`: the one entry point.
+
+Each command lives in its own module under `rnnkit.cli` and exposes two functions:
+
+    add_parser(subparsers) -> argparse.ArgumentParser   # declares the command and its flags
+    run(args) -> int                                     # does the work, returns the exit status
+
+User mistakes raise `RnnkitError`; they are printed as one line, `error: <what and how to fix>`,
+with exit status 2 and no traceback (`--debug` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rnnkit.errors import RnnkitError
+
+# Command modules, in the order `rnnkit --help` lists them.
+COMMANDS = [
+    "rnnkit.cli.exercises",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnnkit",
+        description="Recurrent neural networks from the lecture: train, sample, explain, compare.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(name)
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except RnnkitError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

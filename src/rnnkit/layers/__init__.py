@@ -1,0 +1,50 @@
+"""Layers: a cell scanned over time, Bidirectional, and the stacked RNN / LSTM / GRU networks."""
+
+from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.network import GRU, LSTM, RNN, RecurrentNetwork
+from rnnkit.layers.recurrent import Recurrent
+
+CELL_NAMES = ("rnn", "rnn-relu", "lstm", "gru", "gru-after")
+
+
+def build_recurrent(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    bidirectional: bool = False,
+    batch_first: bool = True,
+    backend: str | None = None,
+    init: str = "torch",
+) -> RecurrentNetwork:
+    """A network from a cell name, as the command line spells it (see CELL_NAMES)."""
+    common = dict(
+        num_layers=num_layers,
+        dropout=dropout,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        backend=backend,
+        init=init,
+    )
+    if cell == "lstm":
+        return LSTM(input_size, hidden_size, **common)
+    if cell in ("gru", "gru-after"):
+        reset = "after" if cell == "gru-after" else "before"
+        return GRU(input_size, hidden_size, reset=reset, **common)
+    if cell in ("rnn", "rnn-relu"):
+        nonlinearity = "relu" if cell == "rnn-relu" else "tanh"
+        return RNN(input_size, hidden_size, nonlinearity=nonlinearity, **common)
+    raise ValueError(f"cell must be one of {CELL_NAMES}, got {cell!r}")
+
+
+__all__ = [
+    "CELL_NAMES",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "Recurrent",
+    "RecurrentNetwork",
+    "build_recurrent",
+]

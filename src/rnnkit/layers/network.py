@@ -1,0 +1,362 @@
+"""Deep-stacked (optionally bidirectional) recurrent networks with torch.nn's interface.
+
+Layer i reads the outputs of layer i-1 (the lecture's deep-stacked RNN):
+
+    h->^i_t = f(W->^i x^i_t + U->^i h->^i_{t-1}),    x^1_t = x_t,   x^i_t = y^{i-1}_t
+    h<-^i_t = f(W<-^i x^i_t + U<-^i h<-^i_{t+1})
+
+with dropout on x^i_t for i > 1 while training. `LSTM`, `GRU` and `RNN` take torch.nn's
+constructor arguments and return what torch.nn returns, so they drop into existing code.
+Shapes: T steps, B batch, D input, H hidden, L layers; dirs = 2 if bidirectional else 1.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit import backends
+from rnnkit.backends import native
+from rnnkit.cells import Cell, GRUCell, LSTMCell, RNNCell, State
+from rnnkit.cells.base import INITS
+from rnnkit.errors import RnnkitError
+from rnnkit.layers.bidirectional import Bidirectional, check_merge
+from rnnkit.layers.lengths import check_lengths
+from rnnkit.layers.recurrent import Recurrent
+from rnnkit.layers.torch_layout import load_torch_weights, torch_weights
+
+
+class RecurrentNetwork(nn.Module):
+    """A stack of `num_layers` recurrent layers of one cell type. Subclasses set `cell_class`."""
+
+    cell_class: ClassVar[type[Cell]]
+    torch_class: ClassVar[type[nn.Module]]
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        merge: str = "concat",
+        backend: str | None = None,
+        init: str = "torch",
+        **cell_options,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout must be between 0 and 1, got {dropout}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.merge = check_merge(merge)
+        self.cell_options = cell_options
+        self.layers = nn.ModuleList()
+        layer_input = input_size
+        for _ in range(num_layers):
+            layer = self._make_layer(layer_input)
+            self.layers.append(layer)
+            layer_input = layer.output_size
+        self.reset_parameters(init)
+        self.backend = backend
+
+    def _make_layer(self, input_size: int) -> nn.Module:
+        def direction(reverse: bool) -> Recurrent:
+            cell = self.cell_class(input_size, self.hidden_size, self.bias, **self.cell_options)
+            return Recurrent(cell, reverse)
+
+        if not self.bidirectional:
+            return direction(False)
+        return Bidirectional(direction(False), direction(True), self.merge)
+
+    # ----- structure ---------------------------------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def cells(self) -> list[Cell]:
+        """All cells in torch's order: layer 0 forward, layer 0 backward, layer 1 forward, ..."""
+        found = []
+        for layer in self.layers:
+            if isinstance(layer, Bidirectional):
+                found += [layer.forward_layer.cell, layer.backward_layer.cell]
+            else:
+                found.append(layer.cell)
+        return found
+
+    @property
+    def cell_name(self) -> str:
+        """The cell as the command line spells it: rnn, rnn-relu, lstm, gru or gru-after."""
+        cell = self.cells[0]
+        if isinstance(cell, GRUCell):
+            return "gru" if cell.reset == "before" else "gru-after"
+        if isinstance(cell, RNNCell):
+            return "rnn" if cell.nonlinearity == "tanh" else "rnn-relu"
+        return "lstm"
+
+    @property
+    def output_size(self) -> int:
+        """Features of each output step: H, or 2H for concatenated directions."""
+        return self.layers[-1].output_size
+
+    def cell(self, layer: int = 0, direction: int = 0) -> Cell:
+        if not 0 <= layer < self.num_layers:
+            raise IndexError(f"layer must be in 0..{self.num_layers - 1}, got {layer}")
+        if not 0 <= direction < self.num_directions:
+            raise IndexError(f"direction must be in 0..{self.num_directions - 1}, got {direction}")
+        return self.cells[layer * self.num_directions + direction]
+
+    def params(self, layer: int = 0, direction: int = 0) -> dict[str, Tensor]:
+        """The lecture's named tensors of one layer and direction, as views on the parameters."""
+        return self.cell(layer, direction).params()
+
+    def reset_parameters(self, init: str = "torch") -> None:
+        """init="torch" (torch.nn's default) or "rnn" (orthogonal U, forget-gate bias 1)."""
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        for cell in self.cells:
+            cell.reset_parameters(init)
+
+    # ----- backend -----------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        """Which implementation runs: "native", "fused" or "loop"."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, requested: str | None) -> None:
+        available = backends.available(self)
+        if requested is None:
+            self._backend = available[0]
+            return
+        if requested not in available:
+            raise ValueError(
+                f"backend {requested!r} cannot run this network; available: {available}"
+            )
+        self._backend = requested
+
+    # ----- forward -----------------------------------------------------------------------------
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        hx: Tensor | tuple[Tensor, Tensor] | None = None,
+        lengths: Tensor | None = None,
+    ):
+        """Run the stack, as torch.nn.LSTM / GRU / RNN do.
+
+        input: (T, B, D), or (B, T, D) with batch_first, or (T, D) unbatched, or a PackedSequence.
+        hx: initial state, (L*dirs, B, H) (for LSTM a pair (h_0, c_0)); zeros if None.
+        lengths: (B,) true lengths of a padded batch; padding never reaches the states and its
+            outputs are zero.
+        Returns (output, h_n), or (output, (h_n, c_n)) for LSTM, in the layout of the input.
+        """
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise RnnkitError("give lengths= or a PackedSequence, not both")
+            return self._forward_packed(input, hx)
+        if input.dim() not in (2, 3):
+            raise RnnkitError(
+                f"input must be 3-D (steps, batch, {self.input_size}) "
+                f"({'batch, steps' if self.batch_first else 'steps, batch'} order here) "
+                f"or 2-D unbatched, got shape {tuple(input.shape)}"
+            )
+        unbatched = input.dim() == 2
+        x = (
+            input.unsqueeze(1)
+            if unbatched
+            else (input.transpose(0, 1) if self.batch_first else input)
+        )
+        self._check_features(x)
+        if unbatched and hx is not None:
+            hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(1)
+        if lengths is not None:
+            lengths = check_lengths(lengths, x.shape[1], x.shape[0])
+        output, states = self._run(x, self._initial_states(hx, x), lengths)
+        if unbatched:
+            output, states = output.squeeze(1), tuple(s.squeeze(1) for s in states)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, self._pack_states(states)
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        self._check_features(packed.data.unsqueeze(0))
+        batch = int(packed.batch_sizes[0])
+        hx = self._initial_states(hx, packed.data.new_empty(0, batch, self.input_size))
+        if self.backend == "native":
+            output, states = native.run_packed(self, packed, hx)
+            return output, self._pack_states(states)
+        x, lengths = pad_packed_sequence(packed)  # (T, B, D) in batch order
+        output, states = self._run(x, hx, lengths.to(x.device))
+        if packed.sorted_indices is not None:
+            output, lengths = output[:, packed.sorted_indices], lengths[packed.sorted_indices.cpu()]
+        data = pack_padded_sequence(output, lengths, enforce_sorted=True).data
+        out = PackedSequence(
+            data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        return out, self._pack_states(states)
+
+    def _run(
+        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """x (T, B, D) time-major; hx and the result states in torch's (L*dirs, B, H) layout."""
+        if self.backend == "native":
+            return native.run(self, x, hx, lengths)
+        scan = backends.SCANS[self.backend]
+        dirs = self.num_directions
+        finals: list[State] = []
+        for k, layer in enumerate(self.layers):
+            if k > 0 and self.dropout > 0:
+                x = nn.functional.dropout(x, self.dropout, self.training)
+            initial = [tuple(h[k * dirs + d] for h in hx) for d in range(dirs)]
+            if isinstance(layer, Bidirectional):
+                x, layer_finals = layer(x, tuple(initial), lengths, scan)
+                finals += layer_finals
+            else:
+                x, final = layer(x, initial[0], lengths, scan)
+                finals.append(final)
+        states = tuple(torch.stack(parts) for parts in zip(*finals))
+        return x, states
+
+    # ----- states ------------------------------------------------------------------------------
+    def _check_features(self, x: Tensor) -> None:
+        if x.shape[-1] != self.input_size:
+            raise RnnkitError(
+                f"input has {x.shape[-1]} features per step but this layer was built with "
+                f"input_size={self.input_size}"
+            )
+
+    def _initial_states(self, hx, x: Tensor) -> tuple[Tensor, ...]:
+        """hx as a tuple of (L*dirs, B, H) tensors (zeros if None), checked against x (T, B, D)."""
+        state_size = self.cell_class.state_size
+        expected = (self.num_layers * self.num_directions, x.shape[1], self.hidden_size)
+        if hx is None:
+            return (x.new_zeros(expected),) * state_size
+        parts = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+        if len(parts) != state_size:
+            what = "a pair (h_0, c_0)" if state_size == 2 else "one tensor h_0"
+            raise RnnkitError(f"hx must be {what} for {type(self).__name__}, got {len(parts)}")
+        for part in parts:
+            if tuple(part.shape) != expected:
+                raise RnnkitError(
+                    f"initial state hx must have shape {expected} "
+                    f"(num_layers*num_directions, batch, hidden_size), got {tuple(part.shape)}"
+                )
+        return parts
+
+    def _pack_states(self, states: tuple[Tensor, ...]):
+        return states if len(states) == 2 else states[0]
+
+    # ----- torch.nn interoperability -----------------------------------------------------------
+    def _torch_arguments(self) -> dict:
+        return dict(
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bias=self.bias,
+            batch_first=self.batch_first,
+            dropout=self.dropout,
+            bidirectional=self.bidirectional,
+        )
+
+    @classmethod
+    def from_torch(cls, module: nn.Module, **options) -> RecurrentNetwork:
+        """An exact copy of a torch.nn.LSTM / GRU / RNN (weights, biases, settings)."""
+        if not isinstance(module, cls.torch_class):
+            raise TypeError(f"{cls.__name__}.from_torch needs a {cls.torch_class.__name__}")
+        if getattr(module, "proj_size", 0):
+            raise ValueError("LSTM with proj_size > 0 has no lecture equivalent")
+        arguments = dict(
+            input_size=module.input_size,
+            hidden_size=module.hidden_size,
+            num_layers=module.num_layers,
+            bias=module.bias,
+            batch_first=module.batch_first,
+            dropout=module.dropout,
+            bidirectional=module.bidirectional,
+        )
+        network = cls(**arguments, **cls._options_from_torch(module), **options)
+        network.to(module.weight_ih_l0.dtype).to(module.weight_ih_l0.device)
+        per_cell = len(module._flat_weights) // len(network.cells)
+        for k, cell in enumerate(network.cells):
+            load_torch_weights(cell, module._flat_weights[k * per_cell : (k + 1) * per_cell])
+        return network
+
+    @classmethod
+    def _options_from_torch(cls, module: nn.Module) -> dict:
+        return {}
+
+    def to_torch(self) -> nn.Module:
+        """An exact torch.nn copy of this network (for torch.nn.GRU, reset must be "after")."""
+        module = self.torch_class(**self._torch_arguments(), **self._torch_options())
+        weight = self.cells[0].weight_ih
+        module.to(dtype=weight.dtype, device=weight.device)
+        with torch.no_grad():
+            flat = [w for cell in self.cells for w in torch_weights(cell)]
+            for target, source in zip(module._flat_weights, flat):
+                target.copy_(source)
+        return module
+
+    def _torch_options(self) -> dict:
+        return {}
+
+    def extra_repr(self) -> str:
+        return f"backend={self.backend!r}"
+
+
+class LSTM(RecurrentNetwork):
+    """Long Short-Term Memory layers; returns (output, (h_n, c_n)) like torch.nn.LSTM."""
+
+    cell_class = LSTMCell
+    torch_class = nn.LSTM
+
+
+class GRU(RecurrentNetwork):
+    """GRU layers; reset="before" is the lecture's (Cho et al. 2014), "after" is cuDNN's."""
+
+    cell_class = GRUCell
+    torch_class = nn.GRU
+
+    def __init__(self, *args, reset: str = "before", **kwargs) -> None:
+        super().__init__(*args, reset=reset, **kwargs)
+
+    @classmethod
+    def _options_from_torch(cls, module: nn.Module) -> dict:
+        return {"reset": "after"}
+
+    def _torch_options(self) -> dict:
+        if self.cell_options["reset"] != "after":
+            raise ValueError(
+                "torch.nn.GRU applies the reset gate after U_h; only GRU(reset='after') converts"
+            )
+        return {}
+
+
+class RNN(RecurrentNetwork):
+    """Vanilla RNN layers, h_t = tanh(W x_t + U h_{t-1} + b) (or relu)."""
+
+    cell_class = RNNCell
+    torch_class = nn.RNN
+
+    def __init__(self, *args, nonlinearity: str = "tanh", **kwargs) -> None:
+        super().__init__(*args, nonlinearity=nonlinearity, **kwargs)
+
+    @classmethod
+    def _options_from_torch(cls, module: nn.Module) -> dict:
+        return {"nonlinearity": module.nonlinearity}
+
+    def _torch_options(self) -> dict:
+        return {"nonlinearity": self.cell_options["nonlinearity"]}

@@ -1,0 +1,46 @@
+"""A cell scanned over time, in one direction: the only loop over time in rnnkit's layers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor, nn
+
+from rnnkit.backends import loop
+from rnnkit.cells.base import Cell, State
+from rnnkit.layers.lengths import reverse_within_lengths
+
+# A scan runs a cell over x (T, B, D) from a state: (cell, x, state, lengths) -> (outputs, state).
+Scan = Callable[[Cell, Tensor, State, "Tensor | None"], "tuple[Tensor, State]"]
+
+
+class Recurrent(nn.Module):
+    """Runs `cell` over a sequence, forwards or (reverse=True) backwards.
+
+    The backward direction reads each sequence reversed within its own length, so
+    h<-_t = f(W x_t + U h<-_{t+1}) starts at the sequence's last real step, not at the padding.
+    """
+
+    def __init__(self, cell: Cell, reverse: bool = False) -> None:
+        super().__init__()
+        self.cell = cell
+        self.reverse = reverse
+
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None = None,
+        lengths: Tensor | None = None,
+        scan: Scan = loop.scan,
+    ) -> tuple[Tensor, State]:
+        """x (T, B, D) -> outputs (T, B, H) and the final state (each (B, H))."""
+        if state is None:
+            state = self.cell.initial_state(x.shape[1], x)
+        if not self.reverse:
+            return scan(self.cell, x, state, lengths)
+        outputs, state = scan(self.cell, reverse_within_lengths(x, lengths), state, lengths)
+        return reverse_within_lengths(outputs, lengths), state
+
+    @property
+    def output_size(self) -> int:
+        return self.cell.hidden_size

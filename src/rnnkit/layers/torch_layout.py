@@ -1,0 +1,80 @@
+"""One cell's parameters in torch.nn's layout, and back: the one place the two conventions meet.
+
+torch.nn keeps two biases per gate, b_ih and b_hh; the lecture has one, b = b_ih + b_hh. Exporting
+puts b in b_ih and zeros in b_hh. For GRU, torch's z_t weights the old state
+(h_t = (1 - z) * n + z * h), the lecture's weights the new candidate, so torch's z is 1 - ours:
+its z weights and bias are ours negated. Its reset-after candidate bias b_hn is kept as b_hn.
+
+The native backend runs torch's kernels on `torch_weights(cell)` (differentiable, no copy for
+LSTM and RNN); `to_torch` and `from_torch` use the same two functions.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnkit.cells import Cell, GRUCell
+
+
+def _z_sign(cell: GRUCell, like: Tensor) -> Tensor:
+    """(3H, 1) column: +1 for r and h, -1 for z, which flips torch's z convention to ours."""
+    H = cell.hidden_size
+    sign = like.new_ones(3 * H)
+    sign[H : 2 * H] = -1
+    return sign
+
+
+def torch_weights(cell: Cell) -> list[Tensor]:
+    """[w_ih, w_hh, b_ih, b_hh] (or [w_ih, w_hh] without bias) as torch.nn would hold them."""
+    w_ih, w_hh, b = cell.weight_ih, cell.weight_hh, cell.bias
+    if isinstance(cell, GRUCell):
+        if cell.reset != "after":
+            raise ValueError(
+                "torch.nn.GRU applies the reset gate after U_h; only GRU(reset='after') "
+                "converts exactly (the lecture's reset='before' has no torch equivalent)"
+            )
+        sign = _z_sign(cell, w_ih)
+        w_ih, w_hh = w_ih * sign[:, None], w_hh * sign[:, None]
+        if b is not None:
+            b = b * sign
+    if b is None:
+        return [w_ih, w_hh]
+    if isinstance(cell, GRUCell):
+        b_hh = torch.cat([b.new_zeros(2 * cell.hidden_size), cell.b_hn])
+    else:
+        b_hh = b.new_zeros(b.shape)
+    return [w_ih, w_hh, b, b_hh]
+
+
+@torch.no_grad()
+def load_torch_weights(cell: Cell, weights: list[Tensor]) -> None:
+    """Set `cell`'s parameters from torch.nn's [w_ih, w_hh, b_ih, b_hh] (exact inverse of above)."""
+    w_ih, w_hh, *biases = weights
+    expected = [tuple(cell.weight_ih.shape), tuple(cell.weight_hh.shape)]
+    if [tuple(w_ih.shape), tuple(w_hh.shape)] != expected:
+        raise ValueError(
+            f"torch weights of shapes {tuple(w_ih.shape)}, {tuple(w_hh.shape)} "
+            f"do not fit this cell ({expected[0]}, {expected[1]})"
+        )
+    if bool(biases) != (cell.bias is not None):
+        raise ValueError(
+            "bias mismatch: the torch module and this cell must both have biases or not"
+        )
+    sign = None
+    if isinstance(cell, GRUCell):
+        if cell.reset != "after":
+            raise ValueError("only GRU(reset='after') can load torch.nn.GRU weights exactly")
+        sign = _z_sign(cell, w_ih)
+    cell.weight_ih.copy_(w_ih if sign is None else w_ih * sign[:, None])
+    cell.weight_hh.copy_(w_hh if sign is None else w_hh * sign[:, None])
+    if biases:
+        b_ih, b_hh = biases
+        if isinstance(cell, GRUCell):
+            H = cell.hidden_size
+            # b_hn stays inside r_t * (...) in torch, so only the r and z parts of b_hh merge.
+            merged = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
+            cell.bias.copy_(merged * sign)
+            cell.b_hn.copy_(b_hh[2 * H :])
+        else:
+            cell.bias.copy_(b_ih + b_hh)
