@@ -19,7 +19,6 @@ from rnnkit.errors import RnnkitError
 
 # Command modules, in the order `rnnkit --help` lists them.
 COMMANDS = [
-    "rnnkit.cli.exercises",
 ]
 
 
