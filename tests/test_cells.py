@@ -1,0 +1,169 @@
+"""The cells: the lecture's equations, checked against independent NumPy code and by gradcheck."""
+
+import numpy as np
+import pytest
+import torch
+
+import rnnkit
+
+
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def numpy_gru_before(p, x, h):
+    """The lecture's GRU, written from LECTURE.md with NumPy (reset applied before U_h)."""
+    z = sigmoid(p["W_z"] @ x + p["U_z"] @ h + p["b_z"])
+    r = sigmoid(p["W_r"] @ x + p["U_r"] @ h + p["b_r"])
+    h_tilde = np.tanh(p["W_h"] @ x + p["U_h"] @ (r * h) + p["b_h"])
+    return (1 - z) * h + z * h_tilde
+
+
+def numpy_gru_after(p, x, h):
+    """cuDNN's placement: r multiplies (U_h h + b_hn); z keeps the lecture's meaning."""
+    z = sigmoid(p["W_z"] @ x + p["U_z"] @ h + p["b_z"])
+    r = sigmoid(p["W_r"] @ x + p["U_r"] @ h + p["b_r"])
+    h_tilde = np.tanh(p["W_h"] @ x + p["b_h"] + r * (p["U_h"] @ h + p["b_hn"]))
+    return (1 - z) * h + z * h_tilde
+
+
+def numpy_lstm(p, x, h, c):
+    f = sigmoid(p["W_f"] @ x + p["U_f"] @ h + p["b_f"])
+    i = sigmoid(p["W_i"] @ x + p["U_i"] @ h + p["b_i"])
+    o = sigmoid(p["W_o"] @ x + p["U_o"] @ h + p["b_o"])
+    c = f * c + i * np.tanh(p["W_c"] @ x + p["U_c"] @ h + p["b_c"])
+    return o * np.tanh(c), c
+
+
+def numpy_params(cell):
+    return {name: value.detach().numpy() for name, value in cell.params().items()}
+
+
+@pytest.mark.parametrize(
+    ("reset", "reference"), [("before", numpy_gru_before), ("after", numpy_gru_after)]
+)
+def test_gru_matches_numpy_over_a_sequence(reset, reference):
+    torch.manual_seed(1)
+    cell = rnnkit.GRUCell(3, 5, reset=reset).double()
+    p = numpy_params(cell)
+    xs = np.random.default_rng(0).normal(size=(7, 3))
+    h_numpy, state = np.zeros(5), None
+    for x in xs:
+        h_numpy = reference(p, x, h_numpy)
+        state = cell(torch.from_numpy(x)[None], state)
+    np.testing.assert_allclose(state[0][0].detach().numpy(), h_numpy, rtol=0, atol=1e-12)
+
+
+def test_lstm_matches_numpy_over_a_sequence():
+    torch.manual_seed(2)
+    cell = rnnkit.LSTMCell(3, 4).double()
+    p = numpy_params(cell)
+    h, c, state = np.zeros(4), np.zeros(4), None
+    for x in np.random.default_rng(1).normal(size=(6, 3)):
+        h, c = numpy_lstm(p, x, h, c)
+        state = cell(torch.from_numpy(x)[None], state)
+    np.testing.assert_allclose(state[0][0].detach().numpy(), h, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(state[1][0].detach().numpy(), c, rtol=0, atol=1e-12)
+
+
+def test_rnn_cell_is_tanh_of_affine():
+    torch.manual_seed(3)
+    cell = rnnkit.RNNCell(3, 4).double()
+    x, h = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64)
+    expected = np.tanh(
+        x.numpy() @ cell.W.detach().numpy().T
+        + h.numpy() @ cell.U.detach().numpy().T
+        + cell.b.detach().numpy()
+    )
+    np.testing.assert_allclose(cell(x, (h,))[0].detach().numpy(), expected, atol=1e-12)
+
+
+CELLS = [
+    lambda: rnnkit.RNNCell(3, 4),
+    lambda: rnnkit.RNNCell(3, 4, nonlinearity="relu", bias=False),
+    lambda: rnnkit.LSTMCell(3, 4),
+    lambda: rnnkit.GRUCell(3, 4, reset="before"),
+    lambda: rnnkit.GRUCell(3, 4, reset="after"),
+    lambda: rnnkit.GRUCell(3, 4, reset="after", bias=False),
+]
+
+
+@pytest.mark.parametrize("make", CELLS)
+def test_gradcheck(make):
+    torch.manual_seed(4)
+    cell = make().double()
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    state = tuple(
+        torch.randn(2, 4, dtype=torch.float64, requires_grad=True) for _ in range(cell.state_size)
+    )
+
+    def run(x, *state_and_params):
+        state = state_and_params[: cell.state_size]
+        return cell(x, state)
+
+    assert torch.autograd.gradcheck(run, (x, *state, *cell.parameters()))
+
+
+def test_params_are_views_on_the_real_parameters():
+    cell = rnnkit.LSTMCell(3, 2)
+    with torch.no_grad():
+        cell.params()["W_f"].fill_(7.0)
+        cell.b_o.fill_(-1.0)
+    # torch's order is i | f | c | o: W_f is the second block of weight_ih, b_o the fourth of bias.
+    assert torch.all(cell.weight_ih[2:4] == 7.0)
+    assert torch.all(cell.bias[6:8] == -1.0)
+    assert cell.W_f.data_ptr() == cell.weight_ih[2:4].data_ptr()
+
+
+@pytest.mark.parametrize(
+    ("make", "names"),
+    [
+        (lambda: rnnkit.LSTMCell(3, 2), {f"{m}_{g}" for m in "WUb" for g in "fioc"}),
+        (lambda: rnnkit.GRUCell(3, 2), {f"{m}_{g}" for m in "WUb" for g in "zrh"}),
+        (
+            lambda: rnnkit.GRUCell(3, 2, reset="after"),
+            {f"{m}_{g}" for m in "WUb" for g in "zrh"} | {"b_hn"},
+        ),
+        (lambda: rnnkit.RNNCell(3, 2), {"W", "U", "b"}),
+        (lambda: rnnkit.RNNCell(3, 2, bias=False), {"W", "U"}),
+    ],
+)
+def test_parameter_names_are_the_lecture_letters(make, names):
+    cell = make()
+    assert set(cell.params()) == names
+    shapes = {name: tuple(value.shape) for name, value in cell.params().items()}
+    for name, shape in shapes.items():
+        expected = {"W": (2, 3), "U": (2, 2), "b": (2,)}[name[0]]
+        assert shape == expected, name
+
+
+def test_rnn_init_is_orthogonal_with_forget_bias_one():
+    torch.manual_seed(5)
+    cell = rnnkit.LSTMCell(6, 8)
+    cell.reset_parameters("rnn")
+    for gate in "ifco":
+        U = cell.params()[f"U_{gate}"]
+        torch.testing.assert_close(U @ U.T, torch.eye(8), atol=1e-5, rtol=0)
+    assert torch.all(cell.b_f == 1.0) and torch.all(cell.b_i == 0.0)
+
+
+def test_torch_init_bounds():
+    cell = rnnkit.GRUCell(5, 16)
+    bound = 1 / 16**0.5
+    for parameter in cell.parameters():
+        assert parameter.abs().max() <= bound
+        assert parameter.std() > bound / 4  # not left at zero
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: rnnkit.GRUCell(3, 2, reset="befor"), "reset must be one of"),
+        (lambda: rnnkit.RNNCell(3, 2, nonlinearity="sigmoid"), "nonlinearity must be one of"),
+        (lambda: rnnkit.LSTMCell(0, 2), "must be positive"),
+        (lambda: rnnkit.LSTMCell(3, 2).reset_parameters("xavier"), "init must be one of"),
+    ],
+)
+def test_bad_arguments_name_the_argument(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
