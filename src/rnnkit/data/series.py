@@ -1,0 +1,525 @@
+"""Time series for classification: CSV files -> padded tensors, labels, normalisation.
+
+Two CSV layouts are read (docs/CLASSIFICATION.md shows both):
+
+wide (UCR style), one sequence per row, no header, the label first and the values after it:
+
+    walk,0.1,0.3,0.2,0.5
+    run,1.2,0.9,1.4            <- shorter sequences end early (empty trailing cells or NaN)
+
+long, with a header: one row per time step of one sequence; columns `id`, `time`, `label` and one
+or more feature columns (every other column, in file order):
+
+    id,time,x,y,label
+    s1,0,0.1,2.0,walk
+    s1,1,0.3,,walk             <- a missing cell
+
+`format="auto"` picks long when the first row names both an `id` and a `label` column, wide
+otherwise. A folder is read as every *.csv / *.tsv file in it, in name order, all in one layout.
+
+Missing values (an empty cell, NaN, NA or ?) inside a sequence are forward-filled from the last
+observed value of the same feature in the same sequence; missing values before the first observation
+take that first observation. A sequence (or one feature of it) with no observed value at all is
+refused with an error, and so is an infinite value. An empty label cell means "unlabelled", which
+`rnnkit predict` accepts and training refuses.
+
+Shapes: B batch, T time, D features. A sequence is a float32 array (T, D).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnkit.errors import RnnkitError
+
+FORMATS = ("auto", "wide", "long")
+MISSING = frozenset({"", "nan", "na", "n/a", "?"})
+LONG_ID, LONG_TIME, LONG_LABEL = "id", "time", "label"
+SUFFIXES = (".csv", ".tsv")
+EXAMPLE = "example:waveforms"
+
+# Enough of a file to tell text from binary without reading it all twice.
+SNIFF_BYTES = 8192
+
+
+@dataclass
+class SeriesDataset:
+    """Labelled (or unlabelled) sequences read from one source.
+
+    `sequences[i]` is a float32 array (T_i, D) with no missing values left; `labels[i]` is the
+    label as written in the file, or None when the cell was empty; `ids[i]` names the sequence in
+    messages and prediction files.
+    """
+
+    sequences: list[np.ndarray]  # each (T_i, D)
+    labels: list[str | None]
+    ids: list[str]
+    features: list[str]  # D names
+    source: str  # where it came from, for messages
+
+    @property
+    def num_features(self) -> int:
+        return len(self.features)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def subset(self, indices: Sequence[int]) -> SeriesDataset:
+        """The sequences at `indices`, in that order."""
+        return SeriesDataset(
+            sequences=[self.sequences[i] for i in indices],
+            labels=[self.labels[i] for i in indices],
+            ids=[self.ids[i] for i in indices],
+            features=list(self.features),
+            source=self.source,
+        )
+
+    def known_labels(self) -> list[str]:
+        """Every label, for training: an unlabelled sequence is an error here."""
+        for label, name in zip(self.labels, self.ids, strict=True):
+            if label is None:
+                raise RnnkitError(
+                    f"sequence {name} in {self.source} has no label; "
+                    "training needs a label for every sequence"
+                )
+        return [label for label in self.labels if label is not None]
+
+
+# ----- reading CSV ---------------------------------------------------------------------------
+def open_series(source: str | Path, format: str = "auto") -> SeriesDataset:
+    """`load_series(source)`, or the built-in example when `source` is "example:waveforms"."""
+    if str(source) == EXAMPLE:
+        return make_waveforms()
+    return load_series(Path(source), format)
+
+
+def load_series(path: Path, format: str = "auto") -> SeriesDataset:
+    """Read one CSV file or a folder of them (see the module docstring for the layouts)."""
+    if format not in FORMATS:
+        raise RnnkitError(f"unknown series format {format!r}; use one of {', '.join(FORMATS)}")
+    path = Path(path)
+    if path.is_dir():
+        return _load_folder(path, format)
+    if not path.is_file():
+        raise RnnkitError(f"{path} does not exist; give a CSV file or a folder of CSV files")
+    return _load_file(path, format, prefix="")
+
+
+def _load_folder(folder: Path, format: str) -> SeriesDataset:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not files:
+        raise RnnkitError(f"{folder} holds no .csv or .tsv file; put the series files there")
+    parts = [_load_file(file, format, prefix=f"{file.name}:") for file in files]
+    for part in parts[1:]:
+        if part.features != parts[0].features:
+            raise RnnkitError(
+                f"{part.source} has features {part.features} but {parts[0].source} has "
+                f"{parts[0].features}; every file of a folder needs the same feature columns"
+            )
+    return SeriesDataset(
+        sequences=[s for part in parts for s in part.sequences],
+        labels=[label for part in parts for label in part.labels],
+        ids=[name for part in parts for name in part.ids],
+        features=parts[0].features,
+        source=str(folder),
+    )
+
+
+def _load_file(path: Path, format: str, prefix: str) -> SeriesDataset:
+    rows = _read_rows(path)
+    if format == "auto":
+        format = "long" if _is_long_header(rows[0][1]) else "wide"
+    if format == "long":
+        sequences, labels, ids, features = _parse_long(rows, path)
+    else:
+        sequences, labels, ids, features = _parse_wide(rows, path)
+    return SeriesDataset(sequences, labels, [prefix + name for name in ids], features, str(path))
+
+
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row of a text CSV (comma; tab for .tsv files)."""
+    data = path.read_bytes()
+    if b"\x00" in data[:SNIFF_BYTES]:
+        raise RnnkitError(f"{path} is a binary file, not a CSV; give a text file of numbers")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RnnkitError(
+            f"{path} is not UTF-8 text (byte {error.start}); save it as a UTF-8 CSV"
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    tabs = path.suffix.lower() == ".tsv" or ("\t" in first_line and "," not in first_line)
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if tabs else ",")
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    if not rows:
+        raise RnnkitError(f"{path} is empty; it needs one sequence per row (see CLASSIFICATION.md)")
+    return rows
+
+
+def _is_long_header(row: list[str]) -> bool:
+    names = {cell.strip().lower() for cell in row}
+    return LONG_ID in names and LONG_LABEL in names
+
+
+def _parse_number(cell: str, path: Path, line: int, column: int) -> float:
+    """A cell's value, NaN when missing; an error for text or infinity."""
+    text = cell.strip()
+    if text.lower() in MISSING:
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise RnnkitError(
+            f"{path} line {line}, column {column}: {text[:20]!r} is not a number; "
+            "value cells must be numbers or empty (wide rows are label,v1,v2,...)"
+        ) from None
+    if math.isinf(value):
+        raise RnnkitError(f"{path} line {line}, column {column}: {text!r} is infinite")
+    return value
+
+
+def _label(cell: str) -> str | None:
+    text = cell.strip()
+    return text or None
+
+
+def _parse_wide(rows: list[tuple[int, list[str]]], path: Path):
+    parsed = []
+    for line, row in rows:
+        values = [_parse_number(c, path, line, col) for col, c in enumerate(row[1:], start=2)]
+        while values and math.isnan(values[-1]):  # ragged rows end early
+            values.pop()
+        parsed.append((line, _label(row[0]), values))
+    if not any(values for _, _, values in parsed):
+        raise RnnkitError(
+            f"{path} has no numeric values; wide rows are label,v1,v2,... and a long file "
+            f"needs a header with {LONG_ID}, {LONG_TIME} and {LONG_LABEL} columns"
+        )
+    sequences, labels, ids = [], [], []
+    for line, label, values in parsed:
+        where = f"{path} line {line}"
+        if not values:
+            raise RnnkitError(f"{where} has no values; remove the row or fill it in")
+        column = np.asarray(values, dtype=np.float64)[:, None]  # (T, 1)
+        sequences.append(fill_missing(column, where))
+        labels.append(label)
+        ids.append(str(line))
+    return sequences, labels, ids, ["value"]
+
+
+def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
+    header = [cell.strip() for cell in rows[0][1]]
+    lower = [name.lower() for name in header]
+    for required in (LONG_ID, LONG_TIME):
+        if required not in lower:
+            raise RnnkitError(
+                f"{path} has no {required!r} column; a long file's header needs "
+                f"{LONG_ID}, {LONG_TIME}, one or more feature columns and (to train) {LONG_LABEL}"
+            )
+    id_col, time_col = lower.index(LONG_ID), lower.index(LONG_TIME)
+    label_col = lower.index(LONG_LABEL) if LONG_LABEL in lower else None
+    feature_cols = [i for i in range(len(header)) if i not in (id_col, time_col, label_col)]
+    if not feature_cols:
+        raise RnnkitError(f"{path} has no feature column; add one column per measured value")
+    groups: dict[str, list[tuple[float, list[float], int]]] = {}
+    labels: dict[str, str | None] = {}
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise RnnkitError(
+                f"{path} line {line} has {len(row)} cells but the header has {len(header)}"
+            )
+        name = row[id_col].strip()
+        time = _parse_number(row[time_col], path, line, time_col + 1)
+        if math.isnan(time):
+            raise RnnkitError(f"{path} line {line}: the {LONG_TIME} cell is empty; fill it in")
+        values = [_parse_number(row[i], path, line, i + 1) for i in feature_cols]
+        label = _label(row[label_col]) if label_col is not None else None
+        if name in labels and labels[name] != label:
+            raise RnnkitError(
+                f"{path} line {line}: sequence {name} has label {label!r} here but "
+                f"{labels[name]!r} above; a sequence has one label"
+            )
+        labels[name] = label
+        groups.setdefault(name, []).append((time, values, line))
+    if not groups:
+        raise RnnkitError(f"{path} has a header but no rows; add one row per time step")
+    if all(math.isnan(v) for steps in groups.values() for _, values, _ in steps for v in values):
+        raise RnnkitError(f"{path} has no numeric values in its feature columns")
+    sequences = []
+    for name, steps in groups.items():
+        steps.sort(key=lambda step: step[0])
+        for (t0, _, _), (t1, _, line) in pairwise(steps):
+            if t0 == t1:
+                raise RnnkitError(f"{path} line {line}: sequence {name} repeats time {t1:g}")
+        values = np.asarray([values for _, values, _ in steps], dtype=np.float64)  # (T, D)
+        sequences.append(fill_missing(values, f"{path} sequence {name}"))
+    features = [header[i] for i in feature_cols]
+    return sequences, [labels[name] for name in groups], list(groups), features
+
+
+def fill_missing(values: np.ndarray, where: str) -> np.ndarray:
+    """Fill NaNs in a (T, D) array: forward along time, leading gaps from the first value.
+
+    x_t = x_s where s < t is the last observed step of the same feature; before the first
+    observation, x_t = the first observed value. A feature with no observation is an error.
+    """
+    observed = ~np.isnan(values)  # (T, D)
+    if not observed.any(axis=0).all():
+        feature = int(np.argmin(observed.any(axis=0)))
+        raise RnnkitError(
+            f"{where}: feature {feature + 1} has no values at all; fill it in or drop the sequence"
+        )
+    steps = np.arange(values.shape[0])[:, None]  # (T, 1)
+    last_seen = np.maximum.accumulate(np.where(observed, steps, -1), axis=0)  # (T, D)
+    first_seen = observed.argmax(axis=0)  # (D,)
+    source = np.where(last_seen < 0, first_seen, last_seen)
+    return np.take_along_axis(values, source, axis=0).astype(np.float32)
+
+
+# ----- writing CSV ---------------------------------------------------------------------------
+def write_series(dataset: SeriesDataset, path: Path, format: str = "long") -> None:
+    """Write `dataset` as CSV in the wide (univariate only) or long layout."""
+    if format == "wide" and dataset.num_features != 1:
+        raise RnnkitError(
+            f"the wide layout holds one feature but the data has {dataset.num_features}; "
+            "write it in the long layout"
+        )
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        if format == "wide":
+            for label, sequence in zip(dataset.labels, dataset.sequences, strict=True):
+                writer.writerow([label or "", *(f"{v:.7g}" for v in sequence[:, 0])])
+            return
+        writer.writerow([LONG_ID, LONG_TIME, *dataset.features, LONG_LABEL])
+        for name, label, sequence in zip(
+            dataset.ids, dataset.labels, dataset.sequences, strict=True
+        ):
+            for t, step in enumerate(sequence):
+                writer.writerow([name, t, *(f"{v:.7g}" for v in step), label or ""])
+
+
+def write_predictions(path: Path, ids: Sequence[str], predictions: Sequence[str]) -> None:
+    """One row per sequence: its `id` and the predicted label in a column named `prediction`."""
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "prediction"])
+        writer.writerows(zip(ids, predictions, strict=True))
+
+
+# ----- labels --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LabelVocabulary:
+    """The classes, in a fixed order: numeric labels by value, others alphabetically."""
+
+    labels: tuple[str, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {label: i for i, label in enumerate(self.labels)})
+
+    @classmethod
+    def fit(cls, dataset: SeriesDataset) -> LabelVocabulary:
+        """The vocabulary of a training set; it needs at least two classes."""
+        distinct = set(dataset.known_labels())
+        if len(distinct) < 2:
+            only = f" ({next(iter(distinct))!r})" if distinct else ""
+            raise RnnkitError(
+                f"{dataset.source} has one class only{only}; "
+                "classification needs sequences of at least two labels"
+            )
+        return cls(tuple(sorted(distinct, key=_label_order)))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def encode(self, dataset: SeriesDataset) -> Tensor:
+        """Class indices (B,) of every sequence; an unknown or missing label is an error."""
+        indices = []
+        for label, name in zip(dataset.known_labels(), dataset.ids, strict=True):
+            if label not in self._index:
+                raise RnnkitError(
+                    f"sequence {name} in {dataset.source} has label {label!r}, which the model "
+                    f"was not trained on (it knows {', '.join(self.labels)}); fix the label "
+                    "or leave the cell empty to predict it"
+                )
+            indices.append(self._index[label])
+        return torch.tensor(indices, dtype=torch.long)
+
+    def decode(self, indices: Sequence[int] | Tensor) -> list[str]:
+        return [self.labels[int(i)] for i in indices]
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps({"labels": list(self.labels)}, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> LabelVocabulary:
+        return cls(tuple(json.loads(Path(path).read_text())["labels"]))
+
+
+def _label_order(label: str) -> tuple[int, float, str]:
+    """Numbers first, by value ("2" before "10"); then text, alphabetically."""
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+# ----- normalisation -------------------------------------------------------------------------
+@dataclass
+class FeatureScaler:
+    """Per-feature standardisation, fitted on the training sequences only.
+
+        x'_{t,d} = (x_{t,d} - mean_d) / std_d
+
+    mean_d and std_d are taken over every time step of every training sequence (a constant
+    feature gets std_d = 1, so it maps to 0).
+    """
+
+    mean: list[float]
+    std: list[float]
+
+    @classmethod
+    def fit(cls, sequences: Sequence[np.ndarray]) -> FeatureScaler:
+        steps = np.concatenate(sequences, axis=0).astype(np.float64)  # (sum T_i, D)
+        std = steps.std(axis=0)
+        std[std < 1e-12] = 1.0
+        return cls(mean=steps.mean(axis=0).tolist(), std=std.tolist())
+
+    def transform(self, sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        if sequences and sequences[0].shape[1] != len(mean):
+            raise RnnkitError(
+                f"the data has {sequences[0].shape[1]} feature columns but the model was trained "
+                f"on {len(mean)}; give data with the training file's feature columns"
+            )
+        return [(s - mean) / std for s in sequences]
+
+    def save(self, path: Path) -> None:
+        state = {"mean": self.mean, "std": self.std}
+        Path(path).write_text(json.dumps(state, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureScaler:
+        state = json.loads(Path(path).read_text())
+        return cls(mean=[float(v) for v in state["mean"]], std=[float(v) for v in state["std"]])
+
+
+# ----- splitting and batching ----------------------------------------------------------------
+def stratified_split(
+    labels: Sequence[str], valid_fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Indices (train, valid), each class split in the same proportion, the same for one seed.
+
+    Every class with two or more sequences gives round(n * valid_fraction) of them to valid, at
+    least one and never all.
+    """
+    if not 0.0 <= valid_fraction < 1.0:
+        raise RnnkitError(f"the validation fraction must be in [0, 1), got {valid_fraction}")
+    rng = np.random.default_rng(seed)
+    train, valid = [], []
+    for label in sorted(set(labels), key=_label_order):
+        members = [i for i, other in enumerate(labels) if other == label]
+        members = [members[j] for j in rng.permutation(len(members))]
+        n_valid = 0
+        if valid_fraction > 0 and len(members) >= 2:
+            n_valid = min(len(members) - 1, max(1, round(len(members) * valid_fraction)))
+        valid += members[:n_valid]
+        train += members[n_valid:]
+    return sorted(train), sorted(valid)
+
+
+def pad_batch(sequences: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+    """Stack sequences of different lengths: x (B, T_max, D) zero-padded, lengths (B,) int64."""
+    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    x = torch.zeros(len(sequences), int(lengths.max()), sequences[0].shape[1])
+    for row, sequence in enumerate(sequences):
+        x[row, : len(sequence)] = torch.from_numpy(np.ascontiguousarray(sequence))
+    return x, lengths
+
+
+@dataclass
+class SeriesBatch:
+    x: Tensor  # (B, T, D), zero after each sequence's end
+    lengths: Tensor  # (B,)
+    targets: Tensor | None  # (B,) class indices, None for unlabelled data
+    indices: list[int]  # positions in the dataset, to put predictions back in order
+
+
+def iterate_batches(
+    sequences: Sequence[np.ndarray],
+    targets: Tensor | None,
+    batch_size: int,
+    seed: int | None = None,
+) -> Iterator[SeriesBatch]:
+    """Padded batches over all sequences: in order, or shuffled by `seed` when it is given."""
+    order = list(range(len(sequences)))
+    if seed is not None:
+        order = np.random.default_rng(seed).permutation(len(sequences)).tolist()
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        x, lengths = pad_batch([sequences[i] for i in chosen])
+        yield SeriesBatch(x, lengths, None if targets is None else targets[chosen], chosen)
+
+
+# ----- the built-in example ------------------------------------------------------------------
+WAVEFORMS = ("sine", "square", "sawtooth", "triangle")
+
+
+def make_waveforms(
+    per_class: int = 100,
+    min_length: int = 40,
+    max_length: int = 120,
+    noise: float = 0.3,
+    seed: int = 0,
+) -> SeriesDataset:
+    """The built-in example: four classes of noisy univariate waves, generated, never downloaded.
+
+    Each sequence draws, from numpy's default_rng(seed): a length T ~ U{min_length..max_length},
+    a period P ~ U[8, 24) steps, a phase phi ~ U[0, 2 pi), an amplitude A ~ U[0.5, 2) and an
+    offset m ~ N(0, 0.5); then x_t = m + A * shape(2 pi t / P + phi) + A * noise * e_t with
+    e_t ~ N(0, 1), where shape is sin, sign(sin), a rising sawtooth or a triangle wave, all
+    spanning [-1, 1]. The sequences are shuffled; the label is the shape's name.
+    """
+    rng = np.random.default_rng(seed)
+    sequences, labels = [], []
+    for label in WAVEFORMS:
+        for _ in range(per_class):
+            length = int(rng.integers(min_length, max_length + 1))
+            period, phase = rng.uniform(8, 24), rng.uniform(0, 2 * np.pi)
+            amplitude, offset = rng.uniform(0.5, 2.0), rng.normal(0, 0.5)
+            theta = 2 * np.pi * np.arange(length) / period + phase
+            clean = _wave(label, theta)
+            x = offset + amplitude * (clean + noise * rng.standard_normal(length))
+            sequences.append(x.astype(np.float32)[:, None])
+            labels.append(label)
+    order = rng.permutation(len(sequences))
+    return SeriesDataset(
+        sequences=[sequences[i] for i in order],
+        labels=[labels[i] for i in order],
+        ids=[f"wave{n}" for n in range(len(order))],
+        features=["value"],
+        source=EXAMPLE,
+    )
+
+
+def _wave(shape: str, theta: np.ndarray) -> np.ndarray:
+    cycle = (theta / (2 * np.pi)) % 1.0  # position in the period, in [0, 1)
+    if shape == "sine":
+        return np.sin(theta)
+    if shape == "square":
+        return np.sign(np.sin(theta))
+    if shape == "sawtooth":
+        return 2 * cycle - 1
+    return 1 - 4 * np.abs(cycle - 0.5)  # triangle
