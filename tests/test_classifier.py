@@ -1,0 +1,111 @@
+"""rnnkit.models.classifier: pooling ignores padding, the loss, and a tiny model that learns."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.models.classifier import SequenceClassifier
+
+
+def padded_batch(lengths, features=3, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(len(lengths), max(lengths), features, generator=generator)
+    for row, length in enumerate(lengths):
+        x[row, length:] = 0.0
+    return x, torch.tensor(lengths)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_last_pooling_reads_the_last_valid_output(cell):
+    torch.manual_seed(0)
+    model = SequenceClassifier(3, 4, cell=cell, hidden_size=5, num_layers=2, pooling="last")
+    x, lengths = padded_batch([4, 2, 3])
+    output, state = model.recurrent(x, lengths=lengths)  # (B, T, H)
+    expected = output[torch.arange(3), lengths - 1]
+    torch.testing.assert_close(model.pool(output, state, lengths), expected)
+
+
+def test_bidirectional_last_pooling_is_forward_end_and_backward_start():
+    torch.manual_seed(0)
+    model = SequenceClassifier(3, 2, cell="gru", hidden_size=4, bidirectional=True)
+    x, lengths = padded_batch([5, 3])
+    output, state = model.recurrent(x, lengths=lengths)  # (B, T, 2H)
+    forward_end = output[torch.arange(2), lengths - 1, :4]
+    backward_start = output[:, 0, 4:]
+    expected = torch.cat([forward_end, backward_start], dim=1)
+    torch.testing.assert_close(model.pool(output, state, lengths), expected)
+
+
+def test_mean_pooling_averages_valid_steps_only():
+    torch.manual_seed(0)
+    model = SequenceClassifier(3, 2, cell="lstm", hidden_size=4, pooling="mean")
+    x, lengths = padded_batch([3, 1])
+    output, state = model.recurrent(x, lengths=lengths)
+    expected = torch.stack([output[0, :3].mean(dim=0), output[1, :1].mean(dim=0)])
+    torch.testing.assert_close(model.pool(output, state, lengths), expected)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_does_not_change_a_sequences_logits(pooling, bidirectional):
+    torch.manual_seed(0)
+    model = SequenceClassifier(
+        3, 2, cell="lstm", hidden_size=4, bidirectional=bidirectional, pooling=pooling
+    )
+    x, lengths = padded_batch([6, 2])
+    batched, _ = model(x, lengths)
+    alone, _ = model(x[1:, :2], lengths[1:])
+    torch.testing.assert_close(batched[1:], alone)
+
+
+def test_loss_is_the_mean_cross_entropy_of_the_logits():
+    torch.manual_seed(0)
+    model = SequenceClassifier(3, 4, cell="rnn", hidden_size=5)
+    x, lengths = padded_batch([3, 2, 1])
+    targets = torch.tensor([0, 3, 1])
+    logits, loss = model(x, lengths, targets)
+    log_p = logits.log_softmax(dim=-1)
+    torch.testing.assert_close(loss, -log_p[torch.arange(3), targets].mean())
+    assert model(x, lengths)[1] is None
+    assert model.predict(x, lengths).tolist() == logits.argmax(dim=-1).tolist()
+
+
+def test_unknown_pooling_is_refused():
+    with pytest.raises(ValueError, match="pooling"):
+        SequenceClassifier(1, 2, pooling="max")
+
+
+def ramps(count, generator):
+    """An easy problem: noisy rising (class 1) or falling (class 0) ramps of 5 to 12 steps."""
+    xs, lengths, labels = [], [], []
+    for _ in range(count):
+        length = int(torch.randint(5, 13, (1,), generator=generator))
+        label = int(torch.randint(0, 2, (1,), generator=generator))
+        slope = 1.0 if label else -1.0
+        ramp = slope * torch.linspace(-1, 1, length) + 0.3 * torch.randn(
+            length, generator=generator
+        )
+        xs.append(ramp)
+        lengths.append(length)
+        labels.append(label)
+    x = torch.zeros(count, max(lengths), 1)
+    for row, ramp in enumerate(xs):
+        x[row, : len(ramp), 0] = ramp
+    return x, torch.tensor(lengths), torch.tensor(labels)
+
+
+def test_a_tiny_classifier_learns_an_easy_problem():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(1)
+    model = SequenceClassifier(1, 2, cell="lstm", hidden_size=16)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(60):
+        x, lengths, labels = ramps(32, generator)
+        _, loss = model(x, lengths, labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    x, lengths, labels = ramps(200, generator)
+    accuracy = (model.predict(x, lengths) == labels).float().mean()
+    assert accuracy >= 0.95
+    assert F.cross_entropy(model(x, lengths)[0], labels) < 0.3
