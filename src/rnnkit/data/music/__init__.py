@@ -1,0 +1,95 @@
+"""Music data: corpora and files -> pieces on a grid -> piano-rolls or melody tokens -> MIDI.
+
+    load_music(source, grid)        -> MusicSplits(train, valid, test) of Piece   (corpus.py)
+    piece_to_roll / roll_to_piece      Piece <-> (T, 88) 0/1 piano-roll               (pianoroll.py)
+    piece_to_events / events_to_piece  Piece <-> melody event tokens                  (events.py)
+    write_midi / read_midi             Piece <-> .mid file                             (midi.py)
+    transpositions                     training-set augmentation                      (augment.py)
+    compare / compare_folder           statistics of generated music vs training data (stats.py)
+    plot_piano_roll                    a piano-roll PNG                                (plot.py)
+
+docs/MUSIC.md describes the formats, the grid, the event vocabulary and the parse cache.
+"""
+
+from rnnkit.data.music.augment import ALL_KEYS, transpositions
+from rnnkit.data.music.cache import default_cache_dir, read_music_files
+from rnnkit.data.music.corpus import (
+    CORPORA,
+    corpus_folder,
+    load_jsb_json,
+    load_music,
+    music_files,
+    read_music_folder,
+)
+from rnnkit.data.music.events import (
+    TOKENS,
+    EventVocabulary,
+    events_to_piece,
+    melody,
+    piece_to_events,
+)
+from rnnkit.data.music.midi import read_midi, write_midi
+from rnnkit.data.music.pianoroll import (
+    HIGHEST_PITCH,
+    KEYS,
+    LOWEST_PITCH,
+    frames_to_roll,
+    pad_rolls,
+    piece_to_roll,
+    roll_to_frames,
+    roll_to_piece,
+)
+from rnnkit.data.music.piece import GRIDS, Note, Piece, steps_per_quarter
+from rnnkit.data.music.plot import plot_piano_roll
+from rnnkit.data.music.score import read_music_file
+from rnnkit.data.music.splits import MusicSplits, split_pieces
+from rnnkit.data.music.stats import (
+    Comparison,
+    collection_stats,
+    compare,
+    compare_folder,
+    format_comparison,
+    piece_stats,
+)
+
+__all__ = [
+    "ALL_KEYS",
+    "CORPORA",
+    "GRIDS",
+    "HIGHEST_PITCH",
+    "KEYS",
+    "LOWEST_PITCH",
+    "TOKENS",
+    "Comparison",
+    "EventVocabulary",
+    "MusicSplits",
+    "Note",
+    "Piece",
+    "collection_stats",
+    "compare",
+    "compare_folder",
+    "corpus_folder",
+    "default_cache_dir",
+    "events_to_piece",
+    "format_comparison",
+    "frames_to_roll",
+    "load_jsb_json",
+    "load_music",
+    "melody",
+    "music_files",
+    "pad_rolls",
+    "piece_stats",
+    "piece_to_events",
+    "piece_to_roll",
+    "plot_piano_roll",
+    "read_midi",
+    "read_music_file",
+    "read_music_files",
+    "read_music_folder",
+    "roll_to_frames",
+    "roll_to_piece",
+    "split_pieces",
+    "steps_per_quarter",
+    "transpositions",
+    "write_midi",
+]
