@@ -1,0 +1,1 @@
+"""Studies: experiments that measure the lecture's claims (`rnnkit compare`)."""
