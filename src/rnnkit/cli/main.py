@@ -19,6 +19,7 @@ from rnnkit.errors import RnnkitError
 
 # Command modules, in the order `rnnkit --help` lists them.
 COMMANDS = [
+    "rnnkit.cli.compare",
 ]
 
 
