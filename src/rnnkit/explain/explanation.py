@@ -1,0 +1,98 @@
+"""What `rnnkit explain` produces: named steps of quantities, each a formula and its value.
+
+An Explanation is language-free: steps and notes carry keys that `words.py` translates, formulas
+carry symbols with their tensors, and the renderers (text, Markdown, JSON) print them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from rnnkit.explain.formula import Apply, Expr, Product, Sum, Symbol
+from rnnkit.explain.gates import Activation
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sentence to translate: `key` in words.TEXT, with `args` put into it."""
+
+    key: str
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One computed vector: f_1 = σ(W_f x_1 + U_f h_0 + b_f) = σ([-4, 27]) = [0.018, 1]."""
+
+    symbol: Symbol  # the name and the value the cell computed
+    formula: Expr  # as the lecture writes it
+    evaluated: Expr | None = None  # the formula with its inner part computed: σ([-4, 27])
+
+
+@dataclass(frozen=True)
+class Step:
+    """One of the lecture's named steps ("Step 1: forget gate"), at time `time`."""
+
+    key: str
+    quantities: tuple[Quantity, ...]
+    time: int | None = None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A whole worked exercise."""
+
+    model: str  # "lstm", "gru", "rnn" or "birnn"
+    title: Note
+    given: tuple[Symbol, ...]  # the inputs, initial states and parameters
+    notes: tuple[Note, ...]
+    steps: tuple[Step, ...]
+    answer: tuple[Symbol, ...]  # one symbol, or one per time step for a sequence
+    reading: str | None = None  # exercise 4: "lecture" or "vanilla"
+    other_answer: Tensor | None = None  # exercise 4: what the other reading gives
+
+
+def indexed(name: str, t: int, value: Tensor, latex: str | None = None) -> Symbol:
+    """x_1, h_0, \\tilde{c}_1: a letter with its time step."""
+    return Symbol(f"{name}_{t}", f"{latex or name}_{{{t}}}", value)
+
+
+def named(name: str, value: Tensor, latex: str | None = None) -> Symbol:
+    """W_f, U_{A'}: a parameter, as a view on the cell's weights (detached: only displayed)."""
+    return Symbol(name, latex or name, value.detach())
+
+
+def affine(p: dict[str, Symbol], suffix: str, x: Symbol, h: Symbol) -> Sum:
+    """W_g x_t + U_g h_{t-1} + b_g, the argument of every gate (suffix "_g", or "" for W, U, b)."""
+    terms = (Product(p[f"W{suffix}"], x), Product(p[f"U{suffix}"], h))
+    bias = p.get(f"b{suffix}")
+    return Sum(terms if bias is None else (*terms, bias))
+
+
+def computed(function: str, pre: Tensor) -> Apply:
+    """σ([-4, 27]): an activation applied to the argument the cell computed."""
+    return Apply(function, Symbol("", "", pre))
+
+
+def gate(symbol: Symbol, argument: Expr, act: Activation) -> Quantity:
+    """symbol = act(argument) = act(pre) = value, with pre and value as the cell recorded them."""
+    return Quantity(symbol, Apply(act.function, argument), computed(act.function, act.pre[0]))
+
+
+@torch.no_grad()
+def load_params(views: dict[str, Tensor], values: dict[str, Tensor]) -> None:
+    """Copy the lecture's named tensors into a cell's parameter views (W_f -> weight_ih, ...)."""
+    for name, value in values.items():
+        views[name].copy_(value)
+
+
+def check_same(symbols: list[Symbol], library: Tensor, what: str) -> None:
+    """The step-by-step values must be what the library's forward returns (a bug otherwise)."""
+    steps = torch.stack([symbol.value for symbol in symbols])
+    if steps.shape != library.shape or not torch.allclose(steps, library, rtol=0, atol=1e-12):
+        raise RuntimeError(
+            f"step-by-step {what} differ from the library's forward: a bug in rnnkit"
+        )

@@ -1,0 +1,271 @@
+"""A user's parameters (`--params FILE.json`) and input (`--x "2,3,-1"`), read and checked.
+
+A params file is one JSON object from the lecture's names to numbers, e.g. for an LSTM
+{"W_f": [[1, -2, 5], [5, 5, 0]], "U_f": [[1, 5], [2, 1]], "b_f": [5, 2], ...}. Shapes, with
+H hidden units, D input features and K outputs:
+
+    input weights (W_f, ...)       H x D
+    recurrent weights (U_f, ...)   H x H
+    biases (b_f, ...)              H
+    output weights (V, V_A, ...)   K x H, or H for one output
+    output biases (b_y)            K
+
+A recurrent weight with H rows and more than H columns (the lecture's exercise 2 prints its U
+matrices 2x3) is accepted for a one-step input, where h_0 = 0 makes U h_0 = 0 whatever U holds;
+its first H columns are used and a note says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from rnnkit.errors import RnnkitError
+from rnnkit.explain.explanation import Note
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which names a model's parameters have, by role."""
+
+    inputs: tuple[str, ...]  # H x D, multiply x_t
+    recurrent: tuple[str, ...]  # H x H, multiply h_{t-1}
+    biases: tuple[str, ...] = ()  # H
+    outputs: tuple[str, ...] = ()  # K x H (or H), multiply h_t
+    output_biases: tuple[str, ...] = ()  # K
+    optional: tuple[str, ...] = ()  # names that may be left out, all together
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.inputs + self.recurrent + self.biases + self.outputs + self.output_biases
+
+
+def gate_layout(gates: str) -> Layout:
+    """W_g, U_g, b_g for each gate letter g."""
+    return Layout(
+        inputs=tuple(f"W_{g}" for g in gates),
+        recurrent=tuple(f"U_{g}" for g in gates),
+        biases=tuple(f"b_{g}" for g in gates),
+    )
+
+
+def birnn_layout(reading: str) -> Layout:
+    """Exercise 4's letters: the lecture's reading has W on the input, the vanilla slide's U."""
+    A, B = ("W_A", "W_A'"), ("U_A", "U_A'")
+    inputs, recurrent = (A, B) if reading == "lecture" else (B, A)
+    return Layout(inputs=inputs, recurrent=recurrent, outputs=("V_A", "V_A'"))
+
+
+LAYOUTS = {
+    "lstm": gate_layout("fioc"),
+    "gru": gate_layout("zrh"),
+    "rnn": Layout(
+        inputs=("W",),
+        recurrent=("U",),
+        biases=("b",),
+        outputs=("V",),
+        output_biases=("b_y",),
+        optional=("V", "b_y"),
+    ),
+}
+
+
+def layout(model: str, reading: str = "lecture") -> Layout:
+    return birnn_layout(reading) if model == "birnn" else LAYOUTS[model]
+
+
+# ----- reading ------------------------------------------------------------------------------
+def read_params_file(path: Path) -> dict:
+    """The JSON object in `path`, or a clear error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise RnnkitError(
+            f"cannot read params file {path}: {error.strerror}; give a JSON file of the "
+            "lecture's names (see docs/LEARNING.md)"
+        ) from None
+    try:
+        raw = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise RnnkitError(
+            f"params file {path} is not valid JSON ({error.msg} at line {error.lineno} "
+            f"column {error.colno}); fix it and retry"
+        ) from None
+    if not isinstance(raw, dict):
+        raise RnnkitError(
+            f"params file {path} must hold one JSON object mapping names to numbers, "
+            f'e.g. {{"W": [[1, 2]], "U": [[1]], "b": [0]}}'
+        )
+    return raw
+
+
+def _reject_constant(name: str) -> float:
+    raise RnnkitError(f"params file holds {name}; every entry must be a finite number")
+
+
+def parse_x(text: str) -> list[list[float]]:
+    """'2,3,-1' -> [[2, 3, -1]]; '1,0;0,1' -> [[1, 0], [0, 1]] (steps split by ';')."""
+    steps = []
+    for part in text.split(";"):
+        numbers = []
+        for item in part.split(","):
+            try:
+                number = float(item)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                raise RnnkitError(
+                    f"--x: {item.strip()!r} is not a number; write numbers separated by commas "
+                    'and time steps by semicolons, e.g. --x "1,0;0,1"'
+                )
+            numbers.append(number)
+        steps.append(numbers)
+    if len({len(step) for step in steps}) != 1:
+        raise RnnkitError(
+            f"--x: every time step needs the same number of values, got "
+            f'{[len(step) for step in steps]}; e.g. --x "1,0;0,1"'
+        )
+    return steps
+
+
+# ----- checking -----------------------------------------------------------------------------
+def to_tensor(name: str, value: object) -> Tensor:
+    """A nested list of numbers as a float64 tensor, or a clear error naming the bad entry."""
+    _check_numbers(name, value)
+    try:
+        return torch.tensor(value, dtype=torch.float64)
+    except (ValueError, TypeError):
+        raise RnnkitError(
+            f"{name} has rows of different lengths; write it as a list of equal-length rows"
+        ) from None
+
+
+def _check_numbers(where: str, value: object) -> None:
+    if isinstance(value, list):
+        if not value:
+            raise RnnkitError(f"{where} is empty; give its numbers")
+        for k, item in enumerate(value):
+            _check_numbers(f"{where}[{k}]", item)
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RnnkitError(f"{where} is {json.dumps(value)}, not a number; write numbers only")
+    if not math.isfinite(value):
+        raise RnnkitError(f"{where} is {value}; every entry must be a finite number")
+
+
+def check_params(
+    raw: dict, model: str, layout: Layout, steps: int, source: str
+) -> tuple[dict[str, Tensor], list[Note]]:
+    """The named tensors with their shapes checked, and notes on anything read leniently.
+
+    `source` is "slide" (the lecture's exercise) or "file" (--params), for the notes.
+    """
+    given = set(raw)
+    missing = [name for name in layout.names if name not in given and name not in layout.optional]
+    if missing:
+        raise RnnkitError(
+            f"the {model} parameters lack {', '.join(missing)}; {model} needs "
+            f"{', '.join(n for n in layout.names if n not in layout.optional)}"
+            + (f" (and optionally {', '.join(layout.optional)})" if layout.optional else "")
+        )
+    unknown = sorted(given - set(layout.names))
+    if unknown:
+        raise RnnkitError(
+            f"unknown parameter {', '.join(unknown)} for {model}; its names are "
+            f"{', '.join(layout.names)}"
+        )
+    optional_given = [name for name in layout.optional if name in given]
+    if optional_given and len(optional_given) != len(layout.optional):
+        raise RnnkitError(
+            f"give {' and '.join(layout.optional)} together, or neither (got only "
+            f"{', '.join(optional_given)})"
+        )
+    params = {name: to_tensor(name, raw[name]) for name in layout.names if name in given}
+    H, D = _matrix_shape(layout.inputs[0], params[layout.inputs[0]])
+    for name in layout.inputs:
+        _expect(name, params[name], (H, D), "hidden x input")
+    for name in layout.biases:
+        _expect(name, params[name], (H,), "one per hidden unit")
+    notes = _check_recurrent(params, layout.recurrent, H, steps, source)
+    _check_outputs(params, layout, H)
+    return params, notes
+
+
+def check_x(xs: list[list[float]], input_size: int, weight: str) -> Tensor:
+    """The input as a (T, D) float64 tensor whose D matches the input weights' columns."""
+    x = to_tensor("x", xs)
+    if x.dim() != 2 or x.shape[1] != input_size:
+        got = x.shape[-1] if x.dim() else 1
+        raise RnnkitError(
+            f"each input step has {got} numbers but {weight} has {input_size} columns; "
+            f"give --x with {input_size} numbers per step"
+        )
+    return x
+
+
+def _matrix_shape(name: str, value: Tensor) -> tuple[int, int]:
+    if value.dim() != 2:
+        raise RnnkitError(f"{name} must be a matrix (a list of rows), got shape {_shape(value)}")
+    return value.shape[0], value.shape[1]
+
+
+def _expect(name: str, value: Tensor, shape: tuple[int, ...], meaning: str) -> None:
+    if tuple(value.shape) != shape:
+        raise RnnkitError(
+            f"{name} must be {_shape_text(shape)} ({meaning}), got {_shape(value)}; fix its size"
+        )
+
+
+def _check_recurrent(
+    params: dict[str, Tensor], names: tuple[str, ...], H: int, steps: int, source: str
+) -> list[Note]:
+    """U must be H x H; a wider U is harmless for one step from h_0 = 0 (exercise 2's slide)."""
+    wide = []
+    for name in names:
+        U = params[name]
+        if U.dim() == 2 and U.shape[0] == H and U.shape[1] > H:
+            wide.append(name)
+            continue
+        _expect(name, U, (H, H), "hidden x hidden: it multiplies h_{t-1}")
+    if not wide:
+        return []
+    shape = _shape(params[wide[0]])
+    if steps > 1:
+        raise RnnkitError(
+            f"{', '.join(wide)} must be {H}x{H} (hidden x hidden), got {shape}; with one input "
+            f"step h_0 = 0 hides this, but this input has {steps} steps: fix the matrices"
+        )
+    for name in wide:
+        params[name] = params[name][:, :H]
+    return [Note(f"note.u_wide.{source}", {"names": ", ".join(wide), "shape": shape, "H": str(H)})]
+
+
+def _check_outputs(params: dict[str, Tensor], layout: Layout, H: int) -> None:
+    outputs = [name for name in layout.outputs if name in params]
+    if not outputs:
+        return
+    first = params[outputs[0]]
+    if first.dim() not in (1, 2) or first.shape[-1] != H:
+        raise RnnkitError(
+            f"{outputs[0]} must be K x {H} (outputs x hidden) or {H} numbers, got {_shape(first)}"
+        )
+    for name in outputs:
+        _expect(name, params[name], tuple(first.shape), f"the shape of {outputs[0]}")
+    for name in layout.output_biases:
+        if name in params:
+            _expect(name, params[name], tuple(first.shape[:-1]) or (1,), "one per output")
+
+
+def _shape(value: Tensor) -> str:
+    return _shape_text(tuple(value.shape)) if value.dim() else "a single number"
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    if len(shape) > 1:
+        return "x".join(str(n) for n in shape)
+    return f"{shape[0]} number" + ("s" if shape[0] != 1 else "")

@@ -1,0 +1,81 @@
+"""The LSTM, step by step, as the lecture solves exercise 2 (four steps per time step).
+
+    Step 1, forget gate:  f_t = σ(W_f x_t + U_f h_{t-1} + b_f)
+    Step 2, input gate:   i_t = σ(W_i x_t + U_i h_{t-1} + b_i)
+                          c~_t = tanh(W_c x_t + U_c h_{t-1} + b_c)   (the candidate)
+    Step 3, update c:     c_t = f_t ⊙ c_{t-1} + i_t ⊙ c~_t
+    Step 4, output:       o_t = σ(W_o x_t + U_o h_{t-1} + b_o)
+                          h_t = o_t ⊙ tanh(c_t)
+
+Every number is what rnnkit.LSTM's own cell computes in float64 (see gates.record_step).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+import rnnkit
+from rnnkit.explain.explanation import (
+    Explanation,
+    Note,
+    Quantity,
+    Step,
+    affine,
+    check_same,
+    gate,
+    indexed,
+    load_params,
+    named,
+)
+from rnnkit.explain.formula import Apply, Hadamard, Sum, Symbol
+from rnnkit.explain.gates import record_step
+
+
+def explain_lstm(
+    params: dict[str, Tensor], xs: Tensor, title: Note, notes: list[Note]
+) -> Explanation:
+    """Explain an LSTM over xs (T, D) from h_0 = c_0 = 0."""
+    H, D = params["W_f"].shape
+    network = rnnkit.LSTM(D, H).double()
+    load_params(network.params(), params)
+    cell = network.cell(0)
+    views = cell.params()
+    p = {name: named(name, views[name]) for name in params}  # in the lecture's order
+
+    h, c = cell.initial_state(1, xs)  # (1, H) each
+    h_prev, c_prev = indexed("h", 0, h[0]), indexed("c", 0, c[0])
+    xs_named = [indexed("x", t, x_t) for t, x_t in enumerate(xs, start=1)]
+    given = (*xs_named, h_prev, c_prev, *p.values())
+    steps, outputs = [], []
+    for t, x in enumerate(xs_named, start=1):
+        (h, c), act = record_step(cell, cell.project_input(x.value[None]), (h, c))
+        f, i, o = (
+            gate(indexed(g, t, act[g].value[0]), affine(p, f"_{g}", x, h_prev), act[g])
+            for g in "fio"
+        )
+        c_tilde = gate(
+            indexed("c~", t, act["c_tilde"].value[0], latex=r"\tilde{c}"),
+            affine(p, "_c", x, h_prev),
+            act["c_tilde"],
+        )
+        c_new = Quantity(
+            indexed("c", t, c[0]),
+            Sum((Hadamard(f.symbol, c_prev), Hadamard(i.symbol, c_tilde.symbol))),
+        )
+        h_new = Quantity(
+            indexed("h", t, h[0]),
+            Hadamard(o.symbol, Apply("tanh", c_new.symbol)),
+            Hadamard(o.symbol, Symbol("", "", act["tanh_c"].value[0])),
+        )
+        steps += [
+            Step("lstm.forget", (f,), t),
+            Step("lstm.input", (i, c_tilde), t),
+            Step("lstm.update", (c_new,), t),
+            Step("lstm.output", (o, h_new), t),
+        ]
+        outputs.append(h_new.symbol)
+        h_prev, c_prev = h_new.symbol, c_new.symbol
+
+    library_h, _ = network(xs)  # (T, H): the library's own forward, unbatched
+    check_same(outputs, library_h, "hidden states h_t")
+    return Explanation("lstm", title, given, tuple(notes), tuple(steps), tuple(outputs))

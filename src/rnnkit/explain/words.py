@@ -1,0 +1,163 @@
+"""Everything `rnnkit explain` says, in English and in Vietnamese (the lecture's own terms).
+
+The Vietnamese follows the slides: "Bước 1: Tính giá trị vector tại forget gate", "Cập nhật c",
+"Thông tin update mới"; gate names are given in Vietnamese with the slide's English in brackets
+(cổng quên (forget gate), cổng đầu vào, cổng đầu ra, trạng thái ô).
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "vi")
+
+TEXT: dict[str, dict[str, str]] = {
+    # ----- titles -----
+    "title.lstm.exercise": {
+        "en": "LSTM: the lecture's exercise 2, compute h_1",
+        "vi": "LSTM: Bài tập 2 của bài giảng, tính giá trị h_1",
+    },
+    "title.gru.exercise": {
+        "en": "GRU: the lecture's exercise 3, compute y^_1",
+        "vi": "GRU: Bài tập 3 của bài giảng, tính giá trị y^_1",
+    },
+    "title.birnn.exercise": {
+        "en": 'Bidirectional RNN: the lecture\'s exercise 4, the output for "machine learning" '
+        "(one-hot: machine -> [1, 0], learning -> [0, 1])",
+        "vi": 'Bidirectional RNN: Bài tập 4 của bài giảng, output cho "machine learning" '
+        "(one-hot encoding: machine -> [1, 0], learning -> [0, 1])",
+    },
+    "title.rnn.exercise": {
+        "en": "Vanilla RNN: a small exercise in the lecture's style (rnnkit's own), "
+        'compute y_1 and y_2 for "machine learning"',
+        "vi": "Vanilla RNN: một bài tập nhỏ theo cách của bài giảng (do rnnkit đặt ra), "
+        'tính y_1 và y_2 cho "machine learning"',
+    },
+    "title.lstm.custom": {"en": "LSTM, step by step", "vi": "LSTM, từng bước"},
+    "title.gru.custom": {"en": "GRU, step by step", "vi": "GRU, từng bước"},
+    "title.birnn.custom": {
+        "en": "Bidirectional RNN, step by step (every activation function ignored)",
+        "vi": "Bidirectional RNN, từng bước (bỏ qua tất cả activation function)",
+    },
+    "title.rnn.custom": {"en": "Vanilla RNN, step by step", "vi": "Vanilla RNN, từng bước"},
+    # ----- where the numbers come from -----
+    "source.lstm": {"en": "rnnkit.LSTMCell", "vi": "rnnkit.LSTMCell"},
+    "source.gru": {
+        "en": 'rnnkit.GRUCell (reset="before")',
+        "vi": 'rnnkit.GRUCell (reset="before")',
+    },
+    "source.rnn": {"en": "rnnkit.RNNCell", "vi": "rnnkit.RNNCell"},
+    "source.birnn": {
+        "en": "rnnkit.Bidirectional over two RNN cells without activation",
+        "vi": "rnnkit.Bidirectional với hai RNN cell không có activation",
+    },
+    "label.source": {
+        "en": "Every number is computed by {source} in float64 and shown to 10 decimals.",
+        "vi": "Mọi con số đều do {source} tính bằng float64, làm tròn đến 10 chữ số thập phân.",
+    },
+    # ----- the lecture's steps -----
+    "lstm.forget": {
+        "en": "forget gate",
+        "vi": "Tính giá trị vector tại cổng quên (forget gate)",
+    },
+    "lstm.input": {
+        "en": "input gate (and the candidate c~)",
+        "vi": "Tính giá trị vector tại cổng đầu vào (input gate) và giá trị ứng viên c~",
+    },
+    "lstm.update": {
+        "en": "update c (the cell state)",
+        "vi": "Cập nhật c (trạng thái ô, cell state)",
+    },
+    "lstm.output": {
+        "en": "output (output gate, then h)",
+        "vi": "Tính giá trị output (cổng đầu ra, output gate, rồi h)",
+    },
+    "gru.update": {"en": "update gate z", "vi": "Cổng cập nhật z (update gate)"},
+    "gru.reset": {"en": "reset gate r", "vi": "Cổng đặt lại r (reset gate)"},
+    "gru.candidate": {
+        "en": "new update information h~",
+        "vi": "Thông tin update mới h~",
+    },
+    "gru.state": {"en": "new hidden state h", "vi": "Trạng thái ẩn mới h (hidden state)"},
+    "rnn.state": {"en": "hidden state h", "vi": "Trạng thái ẩn h (hidden state)"},
+    "rnn.output": {"en": "output y", "vi": "Đầu ra y (output)"},
+    "birnn.forward": {
+        "en": "forward RNN A reads x_1, ..., x_T",
+        "vi": "RNN xuôi A (forward) đọc x_1, ..., x_T",
+    },
+    "birnn.backward": {
+        "en": "backward RNN A' reads x_T, ..., x_1",
+        "vi": "RNN ngược A' (backward) đọc x_T, ..., x_1",
+    },
+    "birnn.output": {
+        "en": "output y_t = V_A h→_t + V_A' h←_t",
+        "vi": "Đầu ra (output) y_t = V_A h→_t + V_A' h←_t",
+    },
+    # ----- notes -----
+    "note.u_wide.slide": {
+        "en": "{names} are printed {shape} on the slide, but U multiplies h_(t-1) and must be "
+        "{H}x{H} (hidden x hidden). With h_0 = 0 they do not affect h_1 (U h_0 = 0 whatever U "
+        "holds), so rnnkit uses their first {H} columns.",
+        "vi": "{names} được in {shape} trên slide, nhưng U nhân với h_(t-1) nên phải có kích "
+        "thước {H}x{H} (ẩn x ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 (U h_0 = 0 với "
+        "mọi U), nên rnnkit dùng {H} cột đầu của chúng.",
+    },
+    "note.u_wide.file": {
+        "en": "{names} are {shape} in the params file, but U multiplies h_(t-1) and must be "
+        "{H}x{H} (hidden x hidden). With h_0 = 0 they do not affect h_1 (U h_0 = 0 whatever U "
+        "holds), so rnnkit uses their first {H} columns.",
+        "vi": "{names} có kích thước {shape} trong tệp tham số, nhưng U nhân với h_(t-1) nên "
+        "phải có kích thước {H}x{H} (ẩn x ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 "
+        "(U h_0 = 0 với mọi U), nên rnnkit dùng {H} cột đầu của chúng.",
+    },
+    "note.no_output_layer": {
+        "en": "No output layer is given, so y^_t = h_t.",
+        "vi": "Đề bài không cho lớp output, nên y^_t = h_t.",
+    },
+    "note.no_activation": {
+        "en": "As the exercise asks, every activation function is ignored: each state is the "
+        "plain sum of its two products, with no tanh.",
+        "vi": "Theo đề bài, bỏ qua tất cả activation function: mỗi trạng thái chỉ là tổng của "
+        "hai tích, không qua tanh.",
+    },
+    "note.reading.lecture": {
+        "en": "Reading: the lecture's later slides, W multiplies the input x_t and U the previous "
+        "state (h→_t = W_A x_t + U_A h→_(t-1)). Read with the vanilla slide's letters (U input, "
+        "W recurrent; --reading vanilla) the answer is y = {other}.",
+        "vi": "Cách đọc: theo các slide sau của bài giảng, W nhân với đầu vào x_t và U nhân với "
+        "trạng thái trước (h→_t = W_A x_t + U_A h→_(t-1)). Nếu đọc theo ký hiệu của slide "
+        "vanilla RNN (U cho đầu vào, W cho trạng thái; --reading vanilla) thì đáp án là "
+        "y = {other}.",
+    },
+    "note.reading.vanilla": {
+        "en": "Reading: the vanilla slide's letters, U multiplies the input x_t and W the "
+        "previous state (h→_t = U_A x_t + W_A h→_(t-1)). With the lecture's later convention "
+        "(W input, U recurrent; --reading lecture) the answer is y = {other}.",
+        "vi": "Cách đọc: theo ký hiệu của slide vanilla RNN, U nhân với đầu vào x_t và W nhân "
+        "với trạng thái trước (h→_t = U_A x_t + W_A h→_(t-1)). Theo quy ước các slide sau của "
+        "bài giảng (W cho đầu vào, U cho trạng thái; --reading lecture) thì đáp án là "
+        "y = {other}.",
+    },
+    "note.reading.lecture.unfit": {
+        "en": "Reading: the lecture's later slides (W input, U recurrent). The vanilla slide's "
+        "reading (--reading vanilla) does not fit these shapes.",
+        "vi": "Cách đọc: theo các slide sau của bài giảng (W cho đầu vào, U cho trạng thái). "
+        "Cách đọc theo slide vanilla RNN (--reading vanilla) không khớp kích thước này.",
+    },
+    "note.reading.vanilla.unfit": {
+        "en": "Reading: the vanilla slide's letters (U input, W recurrent). The lecture's later "
+        "reading (--reading lecture) does not fit these shapes.",
+        "vi": "Cách đọc: theo ký hiệu của slide vanilla RNN (U cho đầu vào, W cho trạng thái). "
+        "Cách đọc theo các slide sau (--reading lecture) không khớp kích thước này.",
+    },
+    # ----- labels -----
+    "label.given": {"en": "Given", "vi": "Cho"},
+    "label.note": {"en": "Note", "vi": "Lưu ý"},
+    "label.solution": {"en": "Solution", "vi": "Giải"},
+    "label.step": {"en": "Step {n}: {name}", "vi": "Bước {n}: {name}"},
+    "label.time": {"en": "Time step t = {t}", "vi": "Thời điểm t = {t}"},
+    "label.answer": {"en": "Answer", "vi": "Đáp án"},
+}
+
+
+def say(key: str, lang: str, **args: object) -> str:
+    """The sentence `key` in `lang` ("en" or "vi"), with `args` put in."""
+    return TEXT[key][lang].format(**args)

@@ -1,0 +1,282 @@
+"""rnnkit explain: the lecture's numbers (LECTURE.md) in every format and language, and errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+import torch
+
+from rnnkit.cli.main import main
+from rnnkit.errors import RnnkitError
+from rnnkit.explain import explain, parse_x
+
+# The lecture's results, copied from LECTURE.md (not computed by rnnkit).
+LSTM_EXPECTED = {
+    "f_1": [0.0179862100, 1.0],
+    "i_1": [0.9975273768, 0.0066928509],
+    "o_1": [0.9999938558, 0.0179862100],
+    "c~_1": [0, 0.9999983369],
+    "c_1": [0, 0.0066928398],
+    "h_1": [0, 0.0001203770],
+}
+GRU_EXPECTED = {
+    "z_1": [0.8807970780, 0.9525741268],
+    "r_1": [0.8807970780, 0.0066928509],
+    "h~_1": [0.9640275801, 0.9950547537],
+    "h_1": [0.8491126756, 0.9478634131],
+}
+BIRNN_EXPECTED = {"h→_1": [3, 4], "h→_2": [5, 12], "h←_1": [5, 3], "h←_2": [2, 1]}
+ANSWERS = {
+    "lstm": [0, 0.0001203770],
+    "gru": [0.8491126756, 0.9478634131],
+    "birnn": [5, -2],
+}
+EXPECTED = {"lstm": LSTM_EXPECTED, "gru": GRU_EXPECTED, "birnn": BIRNN_EXPECTED}
+
+# The lecture rounds to 10 decimals; its numbers are within 1e-9 of the exact ones.
+TOLERANCE = 1e-9
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(["explain", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def text_values(text: str) -> dict[str, list[float]]:
+    """symbol -> the last '= value' line of its block, read from the text output."""
+    values, symbol = {}, None
+    for line in text.splitlines():
+        start = re.match(r"^  (\S+) = (.*)$", line)
+        more = re.match(r"^\s+= (.*)$", line)
+        if start:
+            symbol, values[start[1]] = start[1], start[2]
+        elif more and symbol:
+            values[symbol] = more[1]
+        else:
+            symbol = None
+    return {name: json.loads(value) for name, value in values.items() if _is_number(value)}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def text_answer(text: str) -> list[float]:
+    line = re.search(r"^(?:Answer|Đáp án): .* = (.*)$", text, re.MULTILINE)
+    return json.loads(line[1])
+
+
+def assert_close(got, expected) -> None:
+    got, expected = (
+        torch.tensor(got, dtype=torch.float64),
+        torch.tensor(expected, dtype=torch.float64),
+    )
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, rtol=0, atol=TOLERANCE), (got, expected)
+
+
+def json_values(document: dict) -> dict[str, list[float]]:
+    return {
+        quantity["symbol"]: quantity["value"]
+        for step in document["steps"]
+        for quantity in step["quantities"]
+    }
+
+
+# ----- the lecture's numbers ------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.parametrize("model", ["lstm", "gru", "birnn"])
+def test_text_output_has_the_lecture_numbers(capsys, model, lang):
+    status, out, _ = run_cli(capsys, model, "--lang", lang)
+    assert status == 0
+    values = text_values(out)
+    for symbol, expected in EXPECTED[model].items():
+        assert_close(values[symbol], expected)
+    assert_close(text_answer(out), ANSWERS[model])
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.parametrize("model", ["lstm", "gru", "birnn"])
+def test_json_output_has_the_lecture_numbers(capsys, model, lang):
+    status, out, _ = run_cli(capsys, model, "--lang", lang, "--format", "json")
+    assert status == 0
+    document = json.loads(out)
+    values = json_values(document)
+    for symbol, expected in EXPECTED[model].items():
+        assert_close(values[symbol], expected)
+    assert_close(document["answer"], ANSWERS[model])
+
+
+def test_lstm_steps_are_named_as_the_lecture_names_them(capsys):
+    _, english, _ = run_cli(capsys, "lstm")
+    _, vietnamese, _ = run_cli(capsys, "lstm", "--lang", "vi")
+    for name in ("Step 1: forget gate", "Step 2: input gate", "Step 3: update c", "Step 4: output"):
+        assert name in english
+    for name in (
+        "Bước 1",
+        "cổng quên",
+        "cổng đầu vào",
+        "Cập nhật c",
+        "trạng thái ô",
+        "cổng đầu ra",
+    ):
+        assert name in vietnamese
+    assert "f_1 = σ(W_f x_1 + U_f h_0 + b_f)" in english
+    assert "σ([-4, 27])" in english  # W_f x_1 + b_f = [2 - 6 - 5 + 5, 10 + 15 + 2]
+
+
+def test_lstm_says_the_slide_prints_u_2x3(capsys):
+    _, out, _ = run_cli(capsys, "lstm")
+    assert "U_f, U_i, U_o, U_c are printed 2x3" in out
+    assert "do not affect h_1" in out
+    _, vi, _ = run_cli(capsys, "lstm", "--lang", "vi")
+    assert "được in 2x3" in vi
+
+
+def test_birnn_readings(capsys):
+    _, out, _ = run_cli(capsys, "birnn", "--format", "json")
+    lecture = json.loads(out)
+    assert lecture["reading"] == "lecture"
+    assert_close(lecture["other_reading_answer"], [3, -2])  # LECTURE.md: the vanilla reading
+    _, out, _ = run_cli(capsys, "birnn", "--reading", "vanilla")
+    assert_close(text_answer(out), [3, -2])
+    assert "vanilla slide's letters" in out and "y = [5, -2]" in out
+
+
+def test_markdown_has_latex(capsys):
+    _, out, _ = run_cli(capsys, "gru", "--format", "markdown")
+    assert r"\begin{aligned}" in out and r"\sigma\left(" in out and r"\tilde{h}_{1}" in out
+    assert "0.8491126756" in out and "0.9478634131" in out
+
+
+def test_rnn_exercise_against_a_hand_computation(capsys):
+    _, out, _ = run_cli(capsys, "rnn", "--format", "json")
+    document = json.loads(out)
+    # h_1 = tanh(W [1, 0] + b), h_2 = tanh(W [0, 1] + U h_1 + b), y = softmax(V h + b_y)
+    h1 = [math.tanh(1), math.tanh(2 + 1)]
+    h2 = [math.tanh(-1 + 0.5 * h1[0] + h1[1]), math.tanh(0 - h1[0] + 0.5 * h1[1] + 1)]
+
+    def softmax(a, b):
+        return [
+            math.exp(a) / (math.exp(a) + math.exp(b)),
+            math.exp(b) / (math.exp(a) + math.exp(b)),
+        ]
+
+    y1 = softmax(h1[0] - h1[1], 2 * h1[1])
+    y2 = softmax(h2[0] - h2[1], 2 * h2[1])
+    values = json_values(document)
+    assert_close(values["h_1"], h1)
+    assert_close(values["h_2"], h2)
+    assert_close(document["answer"], [y1, y2])
+
+
+# ----- your own parameters and input ------------------------------------------------------------
+def lstm_params_like_torch(lstm: torch.nn.LSTM) -> dict:
+    """torch.nn.LSTM's weights under the lecture's names (torch stacks i, f, g, o)."""
+    W, U = lstm.weight_ih_l0.chunk(4), lstm.weight_hh_l0.chunk(4)
+    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).chunk(4)
+    params = {}
+    for k, gate in enumerate("ifco"):
+        params[f"W_{gate}"], params[f"U_{gate}"] = W[k].tolist(), U[k].tolist()
+        params[f"b_{gate}"] = b[k].tolist()
+    return params
+
+
+def test_params_file_and_sequence_match_torch_lstm(capsys, tmp_path):
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(2, 3).double()
+    path = tmp_path / "lstm.json"
+    path.write_text(json.dumps(lstm_params_like_torch(lstm)))
+    status, out, _ = run_cli(
+        capsys, "lstm", "--params", str(path), "--x", "1,0;0,1;0.5,-2", "--format", "json"
+    )
+    assert status == 0
+    expected, _ = lstm(torch.tensor([[1, 0], [0, 1], [0.5, -2]], dtype=torch.float64))
+    assert_close(json.loads(out)["answer"], expected.tolist())  # one h_t per step
+
+
+def test_x_overrides_the_exercise_input(capsys):
+    status, out, _ = run_cli(capsys, "gru", "--x", "0,1", "--format", "json")
+    assert status == 0
+    # h_0 = 0: z = σ(W_z[:, 1] + b_z) = σ([4, 1]), h~ = tanh(W_h[:, 1] + b_h) = tanh([2, 1])
+    sigmoid = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    expected = [sigmoid(4) * math.tanh(2), sigmoid(1) * math.tanh(1)]
+    assert_close(json.loads(out)["answer"], expected)
+
+
+def test_parse_x():
+    assert parse_x("2,3,-1") == [[2, 3, -1]]
+    assert parse_x("1,0;0,1") == [[1, 0], [0, 1]]
+    with pytest.raises(RnnkitError, match="not a number"):
+        parse_x("1,a")
+    with pytest.raises(RnnkitError, match="same number of values"):
+        parse_x("1,0;1")
+
+
+BAD_PARAMS = [
+    ({"W": [[1, 2]], "U": [[1]], "b": [0, 0]}, "b must be 1 number "),
+    ({"W": [[1, 2]], "U": [[1]]}, "lack b"),
+    ({"W": [[1, "x"]], "U": [[1]], "b": [0]}, r'W\[0\]\[1\] is "x", not a number'),
+    ({"W": [[1, 2], [3]], "U": [[1, 0], [0, 1]], "b": [0, 0]}, "rows of different lengths"),
+    ({"W": [[1, 2]], "U": [[1]], "b": [0], "W_f": [[1]]}, "unknown parameter W_f"),
+    ({"W": [[1, 2]], "U": [[1]], "b": [0], "V": [[1]]}, "V and b_y together"),
+    ({"W": [[1, 2]], "U": [[1, 2, 3], [4, 5, 6]], "b": [0]}, "U must be 1x1"),
+    ({"W": [[1, 2]], "U": [[1]], "b": [True]}, "not a number"),
+]
+
+
+@pytest.mark.parametrize("params, message", BAD_PARAMS)
+def test_bad_params_files_give_clear_errors(capsys, tmp_path, params, message):
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    status, out, err = run_cli(capsys, "rnn", "--params", str(path), "--x", "1,2")
+    assert status == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert re.search(message, err), err
+
+
+def test_missing_gates_are_named(tmp_path, capsys):
+    params = {f"{p}_{g}": [[1]] for p in "WU" for g in "fio"} | {f"b_{g}": [0] for g in "fio"}
+    path = tmp_path / "lstm.json"
+    path.write_text(json.dumps(params))
+    status, _, err = run_cli(capsys, "lstm", "--params", str(path), "--x", "1")
+    assert status == 2 and "lack W_c, U_c, b_c" in err
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("{not json", "not valid JSON"), ("[1, 2]", "one JSON object"), ('{"W": NaN}', "NaN")],
+)
+def test_unreadable_params_files(tmp_path, capsys, text, message):
+    path = tmp_path / "params.json"
+    path.write_text(text)
+    status, _, err = run_cli(capsys, "rnn", "--params", str(path))
+    assert status == 2 and message in err
+
+
+def test_missing_params_file(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "rnn", "--params", str(tmp_path / "nope.json"))
+    assert status == 2 and "cannot read params file" in err
+
+
+def test_wide_u_is_an_error_for_a_sequence():
+    with pytest.raises(RnnkitError, match=r"must be 2x2.*2 steps"):
+        explain("lstm", x=[[2, 3, -1], [1, 0, 0]])
+
+
+def test_input_of_the_wrong_size():
+    with pytest.raises(RnnkitError, match="has 3 columns; give --x with 3 numbers"):
+        explain("lstm", x=[[1, 2]])
+
+
+def test_reading_only_for_birnn():
+    with pytest.raises(RnnkitError, match="only to birnn"):
+        explain("lstm", reading="vanilla")
