@@ -20,6 +20,7 @@ from rnnkit.errors import RnnkitError
 # Command modules, in the order `rnnkit --help` lists them.
 COMMANDS = [
     "rnnkit.cli.compare",
+    "rnnkit.cli.explain",
 ]
 
 
