@@ -21,7 +21,7 @@ import mido
 
 from rnnkit.data.music.files import write_atomically
 from rnnkit.data.music.piece import Piece, steps_per_quarter
-from rnnkit.data.music.quantise import quantise
+from rnnkit.data.music.quantise import bar_starts_from_meters, quantise
 from rnnkit.errors import RnnkitError
 
 TICKS_PER_QUARTER = 480
@@ -99,7 +99,7 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
     midi = _open(Path(path))
     per_quarter = Fraction(1, midi.ticks_per_beat)
     notes: list[tuple[int, Fraction, Fraction]] = []
-    signatures: list[tuple[int, int, int]] = []  # (tick, numerator, denominator)
+    meters: list[tuple[Fraction, Fraction]] = []  # (time, bar length), both in quarter notes
     end_tick = 0
     for track in midi.tracks:
         tick = 0
@@ -107,7 +107,8 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
         for message in track:
             tick += message.time
             if message.type == "time_signature":
-                signatures.append((tick, message.numerator, message.denominator))
+                bar = Fraction(4 * message.numerator, message.denominator)
+                meters.append((tick * per_quarter, bar))
             elif message.type in ("note_on", "note_off") and message.channel != DRUM_CHANNEL:
                 key = (message.channel, message.note)
                 if message.type == "note_on" and message.velocity > 0:
@@ -117,7 +118,7 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
                     notes.append((message.note, onset * per_quarter, tick * per_quarter))
         end_tick = max(end_tick, tick)
     end = end_tick * per_quarter
-    bars = _bar_starts(sorted(signatures), per_quarter, end)
+    bars = bar_starts_from_meters(meters, end)
     piece = quantise(str(path), notes, steps_per_quarter(grid), end, bars)
     if not piece.notes:
         raise RnnkitError(
@@ -135,20 +136,3 @@ def _open(path: Path) -> mido.MidiFile:
         raise RnnkitError(
             f"{path} is not a readable MIDI file ({error}); check that it is a .mid file"
         ) from None
-
-
-def _bar_starts(
-    signatures: list[tuple[int, int, int]], per_quarter: Fraction, end: Fraction
-) -> list[Fraction]:
-    """Bar starts in quarter notes from time signature messages (4/4 from 0 if there are none)."""
-    if not signatures or signatures[0][0] > 0:
-        signatures = [(0, 4, 4), *signatures]
-    starts: list[Fraction] = []
-    for index, (tick, numerator, denominator) in enumerate(signatures):
-        time = tick * per_quarter
-        stop = signatures[index + 1][0] * per_quarter if index + 1 < len(signatures) else end
-        bar = Fraction(4 * numerator, denominator)
-        while time < stop:
-            starts.append(time)
-            time += bar
-    return starts

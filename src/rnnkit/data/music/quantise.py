@@ -70,3 +70,20 @@ def _merge_same_pitch(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             stop = max(stop, previous_stop)
         result.append((start, stop))
     return result
+
+
+def bar_starts_from_meters(meters: Iterable[tuple[Time, Time]], end: Time) -> list[Time]:
+    """Bar starts up to `end` from (time, bar length) meter changes, in quarter notes.
+
+    Before the first meter change the bar is 4/4 (four quarter notes), as in MIDI and music21.
+    """
+    changes = sorted(meters)
+    if not changes or changes[0][0] > 0:
+        changes.insert(0, (Fraction(0), Fraction(4)))
+    starts: list[Time] = []
+    for index, (time, bar) in enumerate(changes):
+        stop = changes[index + 1][0] if index + 1 < len(changes) else end
+        while time < stop:
+            starts.append(time)
+            time += bar
+    return starts

@@ -3,8 +3,8 @@
 music21 parses the score (`forceSource=True`: it neither reads nor writes its pickle cache), tied
 notes are joined (`stripTies`), chord symbols and grace notes are left out (they are not sounded
 notes of the score), and every pitch of every part is handed to `quantise`. Bars are the measures
-of the first part. A file holding several tunes (an ABC collection) gives one piece per tune,
-named `path#1`, `path#2`, ...
+of the first part (or, where it has none, come from its time signatures). A file holding several
+tunes (an ABC collection) gives one piece per tune, named `path#1`, `path#2`, ...
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from music21 import chord, converter, harmony, note, stream
+from music21 import chord, converter, harmony, meter, note, stream
 
 from rnnkit.data.music.midi import read_midi
 from rnnkit.data.music.piece import Piece, steps_per_quarter
-from rnnkit.data.music.quantise import quantise
+from rnnkit.data.music.quantise import bar_starts_from_meters, quantise
 from rnnkit.errors import RnnkitError
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
@@ -69,9 +69,22 @@ def score_to_piece(score: stream.Stream, name: str, grid: str = "quarter") -> Pi
         start = Fraction(element.offset)
         end = start + Fraction(element.quarterLength)
         notes.extend((pitch.midi, start, end) for pitch in element.pitches)
+    end = Fraction(score.highestTime)
+    return quantise(name, notes, steps_per_quarter(grid), end, _bar_starts(score, end))
+
+
+def _bar_starts(score: stream.Stream, end: Fraction) -> list[Fraction]:
+    """The measures of the first part; from its time signatures when it has no measures (some
+    ABC tunes)."""
     first_part = score.parts[0] if isinstance(score, stream.Score) and score.parts else score
-    bars = [Fraction(bar.offset) for bar in first_part.getElementsByClass(stream.Measure)]
-    return quantise(name, notes, steps_per_quarter(grid), Fraction(score.highestTime), bars)
+    measures = first_part.getElementsByClass(stream.Measure)
+    if measures:
+        return [Fraction(measure.offset) for measure in measures]
+    meters = [
+        (Fraction(sign.getOffsetInHierarchy(first_part)), Fraction(sign.barDuration.quarterLength))
+        for sign in first_part.recurse().getElementsByClass(meter.TimeSignature)
+    ]
+    return bar_starts_from_meters(meters, end)
 
 
 def _is_sounded(element: note.GeneralNote) -> bool:
