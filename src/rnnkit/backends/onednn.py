@@ -1,0 +1,66 @@
+"""The matrix products of the fused backend's time loop, through oneDNN where it can run them.
+
+    product(x) = x @ weight^T            x (B, K), weight (N, K) -> (B, N)
+
+The time loop multiplies by the same weight T times. oneDNN's linear, the op torch's own compiler
+emits on CPU (`torch.ops.mkldnn._linear_pointwise`), can take the weight reordered once into its
+own blocked layout; torch's default matmul (MKL) repacks it on every call, and on AMD CPUs runs
+the small-batch recurrent GEMM well below oneDNN's speed.
+
+That op is internal to torch, so it is wrapped here, once: at import it is checked to exist, to
+run, and to agree with matmul on a small case, and `prepare` is oneDNN's or matmul's accordingly.
+oneDNN's path covers float32 CPU tensors; any other dtype or device (float64, bfloat16 on CPUs
+without AVX-512, CUDA) gets matmul. No autograd: the fused backend calls these in its own
+forward and backward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import torch
+from torch import Tensor
+
+# A weight prepared for repeated products: x (B, K) -> x @ weight^T (B, N).
+Product = Callable[[Tensor], Tensor]
+Prepare = Callable[[Tensor, int], Product]
+
+
+def matmul_product(weight: Tensor, batch_size: int) -> Product:
+    """x -> x @ weight^T through torch's default matmul (MKL on CPU, cuBLAS on GPU)."""
+    return partial(torch.nn.functional.linear, weight=weight)
+
+
+def onednn_product(weight: Tensor, batch_size: int) -> Product:
+    """x -> x @ weight^T through oneDNN, the weight reordered once for rows of `batch_size`."""
+    if weight.device.type != "cpu" or weight.dtype != torch.float32:
+        return matmul_product(weight, batch_size)
+    packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), batch_size)
+    return partial(_onednn_linear, packed=packed)
+
+
+def _onednn_linear(x: Tensor, packed: Tensor) -> Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+
+
+def onednn_works() -> bool:
+    """True when oneDNN's linear exists, runs, and matches matmul on a small float32 case."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 24, generator=generator)
+    weight = torch.randn(40, 24, generator=generator)
+    try:
+        result = onednn_product(weight, 5)(x)
+    except (AttributeError, RuntimeError):  # the op is missing or refuses this build or CPU
+        return False
+    return result.shape == (5, 40) and torch.allclose(result, x @ weight.T, rtol=1e-4, atol=1e-4)
+
+
+def choose(works: bool) -> Prepare:
+    """oneDNN's products when oneDNN works, matmul's otherwise."""
+    return onednn_product if works else matmul_product
+
+
+prepare: Prepare = choose(onednn_works())
