@@ -1,6 +1,7 @@
 """rnnkit.studies.compare and report, and `rnnkit compare --quick` end to end."""
 
 import csv
+import dataclasses
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_parameter_counts_follow_the_lecture_one_bias_per_gate():
 
 def test_the_same_seed_gives_the_same_numbers():
     config = CompareConfig.quick()
-    config = CompareConfig(**{**config.__dict__, "cells": ("rnn",), "lags": (4,)})
+    config = dataclasses.replace(config, cells=("rnn",), lags=(4,))
     a = run_compare(config, log=lambda line: None)
     b = run_compare(config, log=lambda line: None)
     assert [m.score for m in a.memory] == [m.score for m in b.memory]
@@ -70,8 +71,9 @@ def test_verdict_says_when_the_run_does_not_show_the_claim():
 
 def test_rnnkit_compare_quick_writes_tables_plots_and_a_verdict(tmp_path, capsys):
     out = tmp_path / "compare"
-    assert main(["compare", "--out", str(out), "--quick", "--seed", "1"]) == 0
-    assert "Verdict" in (out / "results.md").read_text()
+    assert main(["compare", "--out", str(out), "--quick", "--seed", "1", "--steps", "3"]) == 0
+    report = (out / "results.md").read_text()
+    assert "Seed 1;" in report and "3 Adam steps" in report and "## Verdict" in report
     for plot in ("gradient_flow.png", "memory.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     quick = CompareConfig.quick()
@@ -91,6 +93,12 @@ def test_rnnkit_compare_refuses_a_non_empty_folder(tmp_path, capsys):
     assert main(["compare", "--out", str(tmp_path), "--quick"]) == 2
     assert "is not empty" in capsys.readouterr().err
     assert (tmp_path / "old.txt").read_text() == "keep me"
+
+
+def test_rnnkit_compare_refuses_a_zero_budget(tmp_path, capsys):
+    assert main(["compare", "--out", str(tmp_path / "x"), "--quick", "--steps", "0"]) == 2
+    assert "--steps must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("lags", [(1, 5), (0,)])

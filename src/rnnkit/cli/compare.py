@@ -1,4 +1,4 @@
-"""`rnnkit compare --out DIR [--quick] [--seed S]`: RNN vs LSTM vs GRU, measured here.
+"""`rnnkit compare --out DIR [--quick] [--seed S] [--steps N]`: RNN vs LSTM vs GRU, measured here.
 
 Runs the study of rnnkit.studies.compare (gradient flow, memory over a distance, parameter counts)
 and writes its tables, plots and verdict into DIR (see rnnkit.studies.report).
@@ -7,6 +7,7 @@ and writes its tables, plots and verdict into DIR (see rnnkit.studies.report).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
@@ -26,6 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--quick", action="store_true", help="a seconds-long run that only checks the pipeline"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
+    parser.add_argument(
+        "--steps", type=int, help="Adam steps per cell, task and lag (default 300; --quick 5)"
+    )
     return parser
 
 
@@ -33,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and any(args.out.iterdir()):
         raise RnnkitError(f"{args.out} is not empty; give a new or empty folder to --out")
     config = CompareConfig.quick(args.seed) if args.quick else CompareConfig(seed=args.seed)
+    if args.steps is not None:
+        if args.steps < 1:
+            raise RnnkitError(f"--steps must be at least 1, got {args.steps}")
+        config = dataclasses.replace(config, steps=args.steps)
     print(f"compare: {config}", flush=True)
     results = run_compare(config, log=lambda line: print(line, flush=True))
     verdict = write_report(results, args.out)

@@ -35,15 +35,16 @@ class CompareConfig:
 
     cells: tuple[str, ...] = CELLS  # rnnkit cell names (build_recurrent's `cell`)
     lags: tuple[int, ...] = (10, 50, 100, 200)  # memory distances, each >= 2
-    hidden_size: int = 64  # H, the same for every cell
+    hidden_size: int = 32  # H, the same for every cell
     steps: int = 300  # Adam steps per (cell, task, lag): the fixed budget
     batch_size: int = 32  # fresh synthetic sequences per step
     learning_rate: float = 3e-3
+    init: str = "rnn"  # build_recurrent's init: orthogonal U, forget-gate bias 1 (rnnkit.cells)
     clip_norm: float = 1.0  # gradient clipping, so a vanilla RNN's exploding steps stay finite
     eval_size: int = 256  # held-out sequences for each score
     gradient_batch: int = 32  # sequences for the gradient-flow measurement
-    copy_symbols: int = 5  # S of copy memory
-    copy_alphabet: int = 8  # K of copy memory
+    copy_symbols: int = 3  # S of copy memory
+    copy_alphabet: int = 4  # K of copy memory
     seed: int = 0
 
     @classmethod
@@ -94,9 +95,11 @@ class CompareResults:
 class Probe(nn.Module):
     """A recurrent layer with a linear read-out at every step: x (B, T, D) -> y (B, T, O)."""
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int) -> None:
+    def __init__(
+        self, cell: str, input_size: int, hidden_size: int, output_size: int, init: str
+    ) -> None:
         super().__init__()
-        self.recurrent = build_recurrent(cell, input_size, hidden_size, batch_first=True)
+        self.recurrent = build_recurrent(cell, input_size, hidden_size, init=init)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -163,7 +166,9 @@ def run_compare(config: CompareConfig, log: Callable[[str], None] = print) -> Co
         for task in config.tasks():
             for lag in config.lags:
                 torch.manual_seed(config.seed)  # the same initial weights for every task and lag
-                probe = Probe(cell, task.input_size, config.hidden_size, task.output_size)
+                probe = Probe(
+                    cell, task.input_size, config.hidden_size, task.output_size, config.init
+                )
                 track = task.name == adding.name and lag == longest
                 if track:
                     results.gradients.append(

@@ -179,7 +179,7 @@ def _gradient_sentences(results: CompareResults) -> list[str]:
         else:
             sentences.append(
                 "This run does not show the LSTM carrying more gradient over distance than the "
-                f"vanilla RNN (ratio {ratio:.1g}); try more --steps."
+                f"vanilla RNN (ratio {ratio:.1g}); a larger --steps budget may."
             )
     return sentences
 
@@ -270,7 +270,12 @@ def plot_memory(results: CompareResults, path: Path) -> None:
             mine = [m for m in rows if m.cell == cell]
             axes.plot([m.lag for m in mine], [m.score for m in mine], "o-", label=name(cell))
         axes.axhline(rows[0].chance, color="gray", linestyle="--", label="chance")
+        # Far-below-chance scores (an untrained read-out) would squash the interesting range.
+        axes.set_ylim(min(rows[0].chance, 0.0) - 0.25, 1.05)
         axes.set_xscale("log")
+        lags = sorted({m.lag for m in rows})
+        axes.set_xticks(lags, labels=[str(lag) for lag in lags])
+        axes.minorticks_off()
         axes.set_title(task)
         axes.set_xlabel("lag (steps to remember)")
         axes.set_ylabel(rows[0].metric)
