@@ -44,7 +44,7 @@ SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10, 11)}
 class PieceStats:
     """The statistics of one piece (see the module docstring)."""
 
-    pitch_classes: np.ndarray  # (12,) note counts per pitch class, C first
+    pitch_classes: tuple[float, ...]  # 12 note counts per pitch class, C first
     polyphony: float  # mean number of sounding notes over the steps where something sounds
     note_density: float  # notes per quarter note
     in_key: float  # fraction of notes in the scale of `key`; nan without notes
@@ -56,7 +56,7 @@ class CollectionStats:
     """The statistics of a collection of pieces."""
 
     pieces: int  # number of pieces
-    pitch_class_histogram: np.ndarray  # (12,) pooled over all notes, sums to 1 (zeros if none)
+    pitch_class_histogram: tuple[float, ...]  # 12 shares pooled over all notes, sum 1 (0s if none)
     polyphony: float  # mean over pieces
     note_density: float  # mean over pieces
     in_key: float  # mean over pieces with notes; nan if none has any
@@ -105,14 +105,14 @@ def piece_stats(piece: Piece) -> PieceStats:
     """The statistics of one piece (see the module docstring)."""
     counts = pitch_class_counts(piece)
     if not piece.notes:
-        return PieceStats(counts, 0.0, 0.0, float("nan"), "")
+        return PieceStats(tuple(counts.tolist()), 0.0, 0.0, float("nan"), "")
     sounding = np.zeros(piece.length)
     for note in piece.notes:
         sounding[note.start : note.end] += 1
     tonic, mode = estimate_key(piece)
     scale = [(tonic + degree) % 12 for degree in SCALES[mode]]
     return PieceStats(
-        pitch_classes=counts,
+        pitch_classes=tuple(counts.tolist()),
         polyphony=float(sounding[sounding > 0].mean()),
         note_density=len(piece.notes) / (piece.length / piece.steps_per_quarter),
         in_key=float(counts[scale].sum() / counts.sum()),
@@ -123,18 +123,18 @@ def piece_stats(piece: Piece) -> PieceStats:
 def collection_stats(pieces: Sequence[Piece]) -> CollectionStats:
     """The statistics of a collection (see the module docstring)."""
     each = [piece_stats(piece) for piece in pieces]
-    counts = sum((stats.pitch_classes for stats in each), np.zeros(12))
+    counts = sum((np.array(stats.pitch_classes) for stats in each), np.zeros(12))
     in_key = [stats.in_key for stats in each if not np.isnan(stats.in_key)]
     return CollectionStats(
         pieces=len(each),
-        pitch_class_histogram=counts / counts.sum() if counts.sum() else counts,
+        pitch_class_histogram=tuple((counts / max(counts.sum(), 1)).tolist()),
         polyphony=float(np.mean([stats.polyphony for stats in each])) if each else 0.0,
         note_density=float(np.mean([stats.note_density for stats in each])) if each else 0.0,
         in_key=float(np.mean(in_key)) if in_key else float("nan"),
     )
 
 
-def pitch_class_distance(p: np.ndarray, q: np.ndarray) -> float:
+def pitch_class_distance(p: Sequence[float], q: Sequence[float]) -> float:
     """Total variation distance D(p, q) = 1/2 sum_c |p[c] - q[c]| of two (12,) histograms."""
     return float(0.5 * np.abs(np.asarray(p) - np.asarray(q)).sum())
 
