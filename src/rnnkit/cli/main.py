@@ -19,6 +19,9 @@ from rnnkit.errors import RnnkitError
 
 # Command modules, in the order `rnnkit --help` lists them.
 COMMANDS = [
+    "rnnkit.cli.train",
+    "rnnkit.cli.sample",
+    "rnnkit.cli.evaluate",
     "rnnkit.cli.compare",
     "rnnkit.cli.explain",
 ]

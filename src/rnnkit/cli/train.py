@@ -1,0 +1,64 @@
+"""`rnnkit train TASK ...` starts a run; `rnnkit train --resume RUN` continues one.
+
+The task (text, and whatever rnnkit.train.registry.TASKS lists) brings its own flags; the
+training flags (budget, optimiser, schedule, evaluation) are the same for every task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rnnkit.errors import RnnkitError
+from rnnkit.train.checkpoint import read_config
+from rnnkit.train.config import TrainConfig, add_config_arguments
+from rnnkit.train.loop import fit, seed_everything
+from rnnkit.train.registry import TASKS, task_module
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model (text, ...) or resume a run",
+        description="Train a model for a task, or continue a run with --resume RUN.",
+    )
+    parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tasks = parser.add_subparsers(dest="task", metavar="TASK")
+    for name in TASKS:
+        task = tasks.add_parser(name, help=f"train a {name} model")
+        task_module(name).add_arguments(task)
+        task.add_argument("--out", type=Path, help="run folder (default: runs/TASK-DATE-TIME)")
+        # Also accepted after the task; SUPPRESS keeps a value given before it.
+        task.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS)
+        add_config_arguments(task, TrainConfig)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.resume:
+        if args.task:
+            raise RnnkitError("give either a task or --resume RUN, not both")
+        return _resume(Path(args.resume), show_progress=not args.no_progress)
+    if not args.task:
+        raise RnnkitError(
+            f"name a task ({', '.join(TASKS)}) or --resume RUN, e.g. `rnnkit train text`"
+        )
+    seed = args.seed if args.seed is not None else TrainConfig.seed
+    seed_everything(seed)  # before the model is built: the initial weights depend on it
+    task, config = task_module(args.task).from_args(args)
+    out = args.out or Path("runs") / f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(json.dumps({"task": task.config(), "train": config.to_dict()}, ensure_ascii=False))
+    result = fit(task, config, out, show_progress=not args.no_progress)
+    return 130 if result.status == "interrupted" else 0
+
+
+def _resume(run: Path, show_progress: bool) -> int:
+    config = read_config(run)
+    task = task_module(config["task"]).from_run(run, config, with_data=True)
+    result = fit(
+        task, TrainConfig(**config["train_config"]), run, resume=True, show_progress=show_progress
+    )
+    return 130 if result.status == "interrupted" else 0

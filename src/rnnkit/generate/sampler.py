@@ -1,0 +1,112 @@
+"""The one sampler: pick the next token from the model's logits, one step at a time.
+
+A model's output y_t = softmax(V h_t + b_y) is a distribution over the next token. Sampling:
+
+    temperature τ:  p_i = exp(z_i / τ) / Σ_j exp(z_j / τ)   (τ < 1 sharper, τ > 1 flatter,
+                                                              τ = 0 always the most likely token)
+    top-k:          keep the k most likely tokens, renormalise
+    top-p:          keep the smallest set of most likely tokens whose probabilities sum to >= p
+
+`stream()` feeds the prime once, then one token per step, keeping the recurrent state between
+steps: O(1) work per generated token, never a re-run of the prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+from rnnkit.errors import RnnkitError
+
+# A model step: (tokens (B, T), state) -> (logits (B, T, V), state); LanguageModel.forward is one.
+StepFn = Callable[[torch.Tensor, object], tuple[torch.Tensor, object]]
+
+
+@dataclass
+class SamplerConfig:
+    """How to turn logits into tokens."""
+
+    temperature: float = 1.0  # τ; 0 picks the most likely token (greedy)
+    top_k: int | None = None  # keep only the k most likely tokens
+    top_p: float | None = None  # keep the most likely tokens up to this total probability
+    seed: int | None = None  # the same seed gives the same samples
+
+
+class Sampler:
+    """Turns logits into tokens with temperature, top-k and top-p, from its own seeded generator
+    (so sampling never disturbs the global random state a training run depends on)."""
+
+    def __init__(self, config: SamplerConfig | None = None) -> None:
+        self.config = config = config or SamplerConfig()
+        if config.temperature < 0:
+            raise RnnkitError(f"--temperature {config.temperature} must be >= 0")
+        if config.top_k is not None and config.top_k < 1:
+            raise RnnkitError(f"--top-k {config.top_k} must be at least 1")
+        if config.top_p is not None and not 0 < config.top_p <= 1:
+            raise RnnkitError(f"--top-p {config.top_p} must be in (0, 1]")
+        self.generator = torch.Generator()
+        if config.seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(config.seed)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """logits (B, V) -> the filtered, renormalised distribution (B, V) sampled from."""
+        c = self.config
+        logits = logits.detach().float().cpu()
+        if c.temperature == 0:
+            return torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).float()
+        logits = logits / c.temperature
+        if c.top_k is not None and c.top_k < logits.shape[-1]:
+            kth = logits.topk(c.top_k, dim=-1).values[:, -1:]  # (B, 1)
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        probs = logits.softmax(-1)
+        if c.top_p is not None and c.top_p < 1:
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
+            # Drop a token when the tokens more likely than it already reach top_p.
+            before = sorted_probs.cumsum(-1) - sorted_probs
+            sorted_probs = sorted_probs.masked_fill(before >= c.top_p, 0.0)
+            probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+            probs = probs / probs.sum(-1, keepdim=True)
+        return probs
+
+    def choose(self, logits: torch.Tensor) -> torch.Tensor:
+        """logits (B, V) -> one token id per row (B,) drawn from `probabilities(logits)`."""
+        probs = self.probabilities(logits)
+        return torch.multinomial(probs, 1, generator=self.generator)[:, 0]
+
+    def bernoulli(self, logits: torch.Tensor) -> torch.Tensor:
+        """logits (B, K) of K independent yes/no events (e.g. piano keys) -> 0/1 floats (B, K).
+
+        Temperature scales the logits as above; τ = 0 gives the likely choice (p > 0.5).
+        """
+        logits = logits.detach().float().cpu()
+        if self.config.temperature == 0:
+            return (logits > 0).float()
+        probs = torch.sigmoid(logits / self.config.temperature)
+        return torch.bernoulli(probs, generator=self.generator)
+
+
+def stream(
+    step: StepFn,
+    prime: list[int],
+    length: int,
+    sampler: Sampler,
+    device: torch.device | str = "cpu",
+) -> Iterator[int]:
+    """Yield `length` sampled token ids that continue `prime` (a non-empty list of ids).
+
+    The prime runs through the model once; then each new token is fed back with the kept state.
+    """
+    if not prime:
+        raise RnnkitError("the prime is empty; give at least one token to start from")
+    with torch.no_grad():
+        logits, state = step(torch.tensor([prime], device=device), None)  # (1, P, V)
+        last = logits[:, -1]  # (1, V)
+        for _ in range(length):
+            token = sampler.choose(last)  # (1,)
+            yield int(token)
+            logits, state = step(token.view(1, 1).to(device), state)
+            last = logits[:, -1]

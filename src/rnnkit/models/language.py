@@ -1,0 +1,125 @@
+"""The language model of the lecture: read a token, update the state, predict the next token.
+
+    x_t = E[w_t]                      (an embedding row; or the one-hot vector of w_t)
+    h_t = recurrent layer(x_t, h_{t-1})   (RNN, LSTM or GRU; stacked)
+    y_t = softmax(V h_t + b_y)        (a distribution over the next token)
+
+Shape legend: B batch, T time, E embedding size, H hidden size, V vocabulary size.
+The model returns logits V h_t + b_y; the softmax lives in the cross-entropy loss and the sampler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnkit.errors import RnnkitError
+from rnnkit.layers import CELL_NAMES, build_recurrent
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
+@dataclass
+class LanguageModelConfig:
+    """Everything needed to rebuild a LanguageModel (saved in the run's config.json).
+
+    Each field's `help` is its comment, and the help text of its command-line flag.
+    """
+
+    vocab_size: int = 0  # V, number of tokens (set from the vocabulary, not a flag)
+    cell: str = field(
+        default="lstm",
+        metadata={
+            "help": "recurrent cell; gru is the lecture's (reset before U_h), gru-after cuDNN's",
+            "choices": CELL_NAMES,
+        },
+    )
+    hidden_size: int = field(default=256, metadata={"help": "H, units per recurrent layer"})
+    num_layers: int = field(default=2, metadata={"help": "recurrent layers stacked"})
+    embedding_size: int | None = field(
+        default=None,
+        metadata={"help": "E, embedding size; default E = H; 0 = one-hot input (vanilla RNN)"},
+    )
+    dropout: float = field(
+        default=0.2, metadata={"help": "dropout on embeddings, between layers, before the output"}
+    )
+    tie_weights: bool = field(
+        default=False, metadata={"help": "share the embedding with the output layer (needs E = H)"}
+    )
+    backend: str | None = field(
+        default=None, metadata={"help": "layer backend (native, fused, loop); default: fastest"}
+    )
+
+
+class LanguageModel(nn.Module):
+    """Embedding (or one-hot) -> recurrent layers -> dropout -> linear, over V tokens.
+
+    forward(tokens (B, T), state) -> (logits (B, T, V), state); step(token (B,), state) runs one
+    time step for sampling, keeping the state between calls (O(1) work per token).
+    """
+
+    def __init__(self, config: LanguageModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        V, H = config.vocab_size, config.hidden_size
+        E = H if config.embedding_size is None else config.embedding_size
+        if config.tie_weights and E != H:
+            raise RnnkitError(
+                f"weight tying needs embedding size = hidden size (got {E} and {H}); "
+                "drop --tie or the --embedding size"
+            )
+        self.embedding = nn.Embedding(V, E) if E > 0 else None
+        self.rnn = build_recurrent(
+            config.cell,
+            input_size=E if E > 0 else V,
+            hidden_size=H,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+            backend=config.backend,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(H, V)  # V h_t + b_y
+        self._init_weights()
+        if config.tie_weights:
+            self.output.weight = self.embedding.weight
+
+    def _init_weights(self) -> None:
+        # Small uniform embedding and output weights, zero output bias (as in pytorch/examples'
+        # word language model): the first predictions are near uniform, so the initial loss is
+        # close to ln V, the loss of a model that knows nothing.
+        if self.embedding is not None:
+            nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.uniform_(self.output.weight, -0.1, 0.1)
+        nn.init.zeros_(self.output.bias)
+
+    def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """tokens (B, T) int64 -> logits (B, T, V), the state after the last step."""
+        if self.embedding is None:
+            x = F.one_hot(tokens, self.config.vocab_size).to(self.output.weight.dtype)  # (B, T, V)
+        else:
+            x = self.dropout(self.embedding(tokens))  # (B, T, E)
+        h, state = self.rnn(x, state)  # (B, T, H)
+        return self.output(self.dropout(h)), state
+
+    @torch.no_grad()
+    def step(self, token: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """One time step: token (B,) -> logits (B, V) for the next token, and the new state."""
+        logits, state = self(token.unsqueeze(1), state)  # (B, 1, V)
+        return logits[:, 0], state
+
+    def num_parameters(self) -> int:
+        """Trainable parameters, a tied weight counted once."""
+        return sum(p.numel() for p in self.parameters())
+
+
+def detach_state(state: State) -> State:
+    """Cut the graph at a chunk boundary (truncated BPTT): keep the values, drop the history."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()

@@ -1,0 +1,334 @@
+"""The one training loop, for every task (see task.py for what a task provides).
+
+Each step:  batch -> loss -> backward -> clip the gradient norm -> AdamW step at the scheduled lr.
+Every `eval_every` steps and at the end: evaluate on valid data, keep the best weights, write
+metrics.csv / loss.png / samples.txt, and checkpoint the full training state (checkpoint.py).
+
+Stopping: the budget (steps, epochs or wall time, whichever comes first), early stopping after
+`patience` evaluations without a better valid loss, or Ctrl-C, which finishes the current step,
+saves and returns (a second Ctrl-C aborts at once). `fit(..., resume=True)` restores the weights,
+optimiser, schedule, data position, carried state and RNG states, so on a deterministic device
+the resumed run computes exactly what the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from rnnkit.errors import RnnkitError
+from rnnkit.train import checkpoint, report
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.schedule import Schedule
+from rnnkit.train.task import Carry, Task
+
+
+@dataclass
+class Progress:
+    """Counters saved with each checkpoint (everything the loop itself must remember)."""
+
+    step: int = 0
+    items: int = 0  # tokens (or other items) trained on
+    elapsed: float = 0.0  # seconds of training so far, across resumes
+    best_loss: float = math.inf
+    bad_evals: int = 0  # evaluations since the best one
+    loss_sum: float = 0.0  # train loss accumulated since the last evaluation
+    loss_count: int = 0
+    lr: float = 0.0  # learning rate of the last step
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
+
+
+@dataclass
+class FitResult:
+    run: Path
+    status: str  # "finished", "early stop" or "interrupted"
+    step: int
+    best_loss: float
+    history: list[dict[str, Any]]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every random generator a task may use (call before building the model)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise RnnkitError(f"unknown device {name!r}; use cpu, cuda or auto") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RnnkitError("--device cuda was asked for but no GPU is available; use --device cpu")
+    return device
+
+
+def fit(
+    task: Task,
+    config: TrainConfig,
+    run: str | Path,
+    *,
+    resume: bool = False,
+    show_progress: bool = True,
+    out: TextIO | None = None,
+) -> FitResult:
+    """Train `task` within the budget of `config`, writing everything to the run folder `run`.
+
+    A new run needs a new or empty folder; `resume=True` continues the run saved there.
+    """
+    run = Path(run)
+    out = out or sys.stdout
+    config.check()
+    task.to(resolve_device(config.device))
+    optimizer = torch.optim.AdamW(
+        task.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    schedule = Schedule(config)
+    progress, carry = _start(task, config, run, optimizer, schedule, resume)
+    _print_header(task, config, run, progress, out)
+
+    stop = _StopFlag()
+    bar = tqdm(
+        total=100.0,
+        disable=not show_progress,
+        bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
+        file=sys.stderr,
+    )
+    started = time.monotonic() - progress.elapsed
+    status = "finished"
+    with stop.installed():
+        while True:
+            progress.elapsed = time.monotonic() - started
+            done = _budget_fraction(config, progress, task)
+            bar.update(min(done, 1.0) * 100 - bar.n)
+            if done >= 1.0:
+                break
+            if stop.requested:
+                status = "interrupted"
+                break
+            carry = _train_step(task, config, optimizer, schedule, progress, carry, done)
+            bar.set_postfix_str(_postfix(progress), refresh=False)
+            if progress.step % config.eval_every == 0:
+                if _evaluate(task, schedule, progress, run, config, out):
+                    status = "early stop"
+                _save(run, task, optimizer, schedule, progress, carry)
+                if status == "early stop":
+                    break
+    bar.close()
+    if status != "interrupted" and _needs_final_eval(progress):
+        _evaluate(task, schedule, progress, run, config, out)
+    _save(run, task, optimizer, schedule, progress, carry)
+    _print_footer(status, run, progress, out)
+    return FitResult(run, status, progress.step, progress.best_loss, progress.history)
+
+
+def _start(
+    task: Task,
+    config: TrainConfig,
+    run: Path,
+    optimizer: torch.optim.Optimizer,
+    schedule: Schedule,
+    resume: bool,
+) -> tuple[Progress, Carry]:
+    if not resume:
+        checkpoint.create_run_folder(run)
+        checkpoint.write_config(run, task.name, task.config(), config.to_dict())
+        task.save_artifacts(run)
+        return Progress(), None
+    saved, carry = checkpoint.load_training_state(run, task.model, optimizer)
+    task.train_data.load_state_dict(saved["data"])
+    schedule.load_state_dict(saved["schedule"])
+    fields = Progress.__dataclass_fields__
+    return Progress(**{k: v for k, v in saved["progress"].items() if k in fields}), carry
+
+
+def _train_step(
+    task: Task,
+    config: TrainConfig,
+    optimizer: torch.optim.Optimizer,
+    schedule: Schedule,
+    progress: Progress,
+    carry: Carry,
+    done: float,
+) -> Carry:
+    progress.lr = schedule.lr(progress.step, done)
+    for group in optimizer.param_groups:
+        group["lr"] = progress.lr
+    task.model.train()
+    batch = task.train_data.next_batch()
+    loss, carry = task.train_loss(batch, carry)
+    if not torch.isfinite(loss):
+        raise RnnkitError(
+            f"the loss became {loss.item()} at step {progress.step + 1}; lower --lr or --clip"
+        )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.clip > 0:
+        torch.nn.utils.clip_grad_norm_(task.model.parameters(), config.clip)
+    optimizer.step()
+    progress.step += 1
+    progress.items += task.train_data.items_per_batch
+    progress.loss_sum += loss.item()
+    progress.loss_count += 1
+    return carry
+
+
+def _budget_fraction(config: TrainConfig, progress: Progress, task: Task) -> float:
+    """How far through the budget: the furthest of steps, epochs and time (1.0 = done)."""
+    fractions = [0.0]
+    if config.steps:
+        fractions.append(progress.step / config.steps)
+    if config.epochs:
+        fractions.append(task.train_data.epochs_done / config.epochs)
+    if config.time:
+        fractions.append(progress.elapsed / config.time)
+    return max(fractions)
+
+
+def _evaluate(
+    task: Task,
+    schedule: Schedule,
+    progress: Progress,
+    run: Path,
+    config: TrainConfig,
+    out: TextIO,
+) -> bool:
+    """Evaluate, record, keep the best weights; True when early stopping says stop."""
+    task.model.eval()
+    with torch.no_grad():
+        metrics = task.evaluate()
+        sample = task.sample()
+    task.model.train()
+    entry: dict[str, Any] = {
+        "step": progress.step,
+        "epoch": round(task.train_data.epochs_done, 4),
+        "items": progress.items,
+        "time": round(progress.elapsed, 2),
+        "lr": progress.lr,
+        "train_loss": progress.loss_sum / max(progress.loss_count, 1),
+        **{f"valid_{k}": v for k, v in metrics.items()},
+    }
+    if sample is not None:
+        entry["sample"] = sample
+    progress.history.append(entry)
+    progress.loss_sum, progress.loss_count = 0.0, 0
+
+    valid = metrics["loss"]
+    schedule.after_eval(valid)
+    if valid < progress.best_loss:
+        progress.best_loss, progress.bad_evals = valid, 0
+        checkpoint.save_weights(
+            run / checkpoint.BEST_MODEL,
+            task.model,
+            {"step": str(progress.step), "loss": str(valid)},
+        )
+    else:
+        progress.bad_evals += 1
+    report.write_reports(run, progress.history)
+    _print_eval(entry, out)
+    return bool(config.patience) and progress.bad_evals >= config.patience
+
+
+def _needs_final_eval(progress: Progress) -> bool:
+    return progress.step > 0 and (
+        not progress.history or progress.history[-1]["step"] != progress.step
+    )
+
+
+def _save(
+    run: Path,
+    task: Task,
+    optimizer: torch.optim.Optimizer,
+    schedule: Schedule,
+    progress: Progress,
+    carry: Carry,
+) -> None:
+    state = {
+        "step": progress.step,
+        "progress": progress.__dict__,
+        "data": task.train_data.state_dict(),
+        "schedule": schedule.state_dict(),
+    }
+    checkpoint.save_training_state(run, task.model, optimizer, carry, state)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the user sees
+
+
+def _print_header(
+    task: Task, config: TrainConfig, run: Path, progress: Progress, out: TextIO
+) -> None:
+    parameters = sum(p.numel() for p in task.model.parameters())
+    verb = f"resuming at step {progress.step}" if progress.step else "training"
+    print(f"{verb}: task {task.name}, {parameters:,} parameters, on {task.device}", file=out)
+    print(f"run folder: {run}", file=out)
+    print(f"budget: {config.budget_text()}", file=out)
+
+
+def _postfix(progress: Progress) -> str:
+    loss = progress.loss_sum / max(progress.loss_count, 1)
+    rate = progress.items / max(progress.elapsed, 1e-9)
+    return f"step {progress.step} loss {loss:.3f} {rate:,.0f} items/s"
+
+
+def _print_eval(entry: dict[str, Any], out: TextIO) -> None:
+    metrics = "  ".join(
+        f"{k} {v:.4f}" for k, v in entry.items() if k.startswith("valid_") or k == "train_loss"
+    )
+    tqdm.write(f"step {entry['step']}  epoch {entry['epoch']:.2f}  {metrics}", file=out)
+    if "sample" in entry:
+        tqdm.write(entry["sample"], file=out)
+
+
+def _print_footer(status: str, run: Path, progress: Progress, out: TextIO) -> None:
+    print(
+        f"{status} at step {progress.step} after {progress.elapsed:.0f}s; "
+        f"best valid loss {progress.best_loss:.4f}; weights in {run / checkpoint.BEST_MODEL}",
+        file=out,
+    )
+    if status == "interrupted":
+        print(f"continue with: rnnkit train --resume {run}", file=out)
+
+
+class _StopFlag:
+    """Ctrl-C asks the loop to stop after the current step; a second Ctrl-C aborts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write(
+            "stopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr
+        )
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Our SIGINT handler while training (signals reach the main thread only), then the old."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)

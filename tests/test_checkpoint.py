@@ -1,0 +1,172 @@
+"""Run folders and checkpoints: atomic writes, exact resume, and clear errors for bad folders."""
+
+import io
+import json
+import os
+import signal
+from unittest import mock
+
+import pytest
+import torch
+
+from rnnkit.errors import RnnkitError
+from rnnkit.models.language import LanguageModelConfig
+from rnnkit.train import checkpoint
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.loop import fit, seed_everything
+from rnnkit.train.registry import load_run
+from rnnkit.train.text import TextDataConfig, TextTask, build_task, from_run
+
+TEXT = "It was the best of times, it was the worst of times.\n" * 10
+
+
+def make_task(source) -> TextTask:
+    seed_everything(3)
+    data = TextDataConfig(source=str(source), batch_size=4, seq_len=6, split="80/20/0")
+    model = LanguageModelConfig(hidden_size=12, num_layers=2, dropout=0.3)  # dropout: RNG matters
+    return build_task(data, model)
+
+
+def quiet_fit(task, config, run, **kwargs):
+    return fit(task, config, run, show_progress=False, out=io.StringIO(), **kwargs)
+
+
+class CtrlCAt(TextTask):
+    """The task of `task`, pressing Ctrl-C (a real SIGINT) during its step number `at`."""
+
+    def __init__(self, task: TextTask, at: int) -> None:
+        super().__init__(task.data, task.model, task.vocab)
+        self.train_data, self.valid_data, self.at, self.steps = (
+            task.train_data,
+            task.valid_data,
+            at,
+            0,
+        )
+
+    def train_loss(self, batch, carry):
+        self.steps += 1
+        if self.steps == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().train_loss(batch, carry)
+
+
+def without_time(history):
+    return [{k: v for k, v in entry.items() if k != "time"} for entry in history]
+
+
+def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    config = TrainConfig(steps=14, eval_every=4, warmup=3, lr=1e-2)
+
+    whole = quiet_fit(make_task(source), config, tmp_path / "whole")
+
+    cut = quiet_fit(CtrlCAt(make_task(source), at=6), config, tmp_path / "cut")
+    assert cut.status == "interrupted" and cut.step == 6
+    seed_everything(999)  # the resumed run must not depend on the random state it starts in
+    saved = checkpoint.read_config(tmp_path / "cut")
+    resumed_task = from_run(tmp_path / "cut", saved, with_data=True)
+    resumed = quiet_fit(
+        resumed_task, TrainConfig(**saved["train_config"]), tmp_path / "cut", resume=True
+    )
+
+    assert resumed.status == "finished" and resumed.step == 14
+    assert without_time(resumed.history) == without_time(whole.history)
+    _, best_whole, _ = load_run(tmp_path / "whole")
+    _, best_resumed, _ = load_run(tmp_path / "cut")
+    for a, b in zip(best_whole.model.parameters(), best_resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert (tmp_path / "cut" / "metrics.csv").read_text().count("\n") == len(whole.history) + 1
+
+
+def test_only_the_latest_training_state_is_kept(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    quiet_fit(make_task(source), TrainConfig(steps=8, eval_every=2), tmp_path / "run")
+    names = sorted(p.name for p in (tmp_path / "run" / "training").iterdir())
+    assert names == [
+        "state.json",
+        "step-0000008.model.safetensors",
+        "step-0000008.state.safetensors",
+    ]
+
+
+def test_a_crash_while_writing_keeps_the_old_file(tmp_path):
+    path = tmp_path / "config.json"
+    checkpoint.atomic_write(path, "old")
+    with mock.patch("os.replace", side_effect=OSError("disk full")), pytest.raises(OSError):
+        checkpoint.atomic_write(path, "new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temporary file left
+
+
+def test_resume_a_run_changed_text_is_refused(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    quiet_fit(make_task(source), TrainConfig(steps=2, eval_every=2), tmp_path / "run")
+    source.write_text(TEXT + "more", encoding="utf-8")
+    with pytest.raises(RnnkitError, match="changed since this run started"):
+        from_run(tmp_path / "run", checkpoint.read_config(tmp_path / "run"), with_data=True)
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    run = tmp_path / "run"
+    quiet_fit(make_task(source), TrainConfig(steps=2, eval_every=2), run)
+    return run
+
+
+def test_a_run_from_another_format_version_is_refused(finished_run):
+    config = json.loads((finished_run / "config.json").read_text())
+    config["version"] = 99
+    (finished_run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RnnkitError, match="run format 99; this rnnkit reads format 1"):
+        load_run(finished_run)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("model.safetensors", "corrupt"),
+        ("config.json", "corrupt"),
+        ("vocab.json", "corrupt"),
+    ],
+)
+def test_corrupt_files_are_refused(finished_run, name, message):
+    (finished_run / name).write_bytes(b"\x00garbage")
+    with pytest.raises(RnnkitError, match=message):
+        load_run(finished_run)
+
+
+def test_a_corrupt_training_state_is_refused(finished_run):
+    state = finished_run / "training" / "state.json"
+    stem = json.loads(state.read_text())["files"]
+    (finished_run / "training" / f"{stem}.state.safetensors").write_bytes(b"junk")
+    task = from_run(finished_run, checkpoint.read_config(finished_run))
+    optimizer = torch.optim.AdamW(task.model.parameters())
+    with pytest.raises(RnnkitError, match="corrupt"):
+        checkpoint.load_training_state(finished_run, task.model, optimizer)
+
+
+def test_not_a_run_folder(tmp_path):
+    with pytest.raises(RnnkitError, match="not an rnnkit run folder"):
+        load_run(tmp_path)
+
+
+def test_optimizer_state_round_trips(finished_run, tmp_path):
+    task = from_run(finished_run, checkpoint.read_config(finished_run))
+    optimizer = torch.optim.AdamW(task.model.parameters(), lr=0.5)
+    task.model(torch.zeros(1, 3, dtype=torch.long))[0].sum().backward()
+    optimizer.step()
+    run = checkpoint.create_run_folder(tmp_path / "copy")
+    checkpoint.save_training_state(run, task.model, optimizer, None, {"step": 1})
+    fresh = torch.optim.AdamW(task.model.parameters(), lr=0.1)
+    state, carry = checkpoint.load_training_state(run, task.model, fresh)
+    assert carry is None and state["step"] == 1
+    before, after = optimizer.state_dict(), fresh.state_dict()
+    assert after["param_groups"][0]["lr"] == 0.5
+    for index, moments in before["state"].items():
+        for key, value in moments.items():
+            assert torch.equal(after["state"][index][key], value), key

@@ -1,0 +1,132 @@
+"""`rnnkit train text`, `sample`, `evaluate` run for real on tiny text in a temporary folder."""
+
+import json
+
+import pytest
+
+from rnnkit.cli.main import main
+
+TEXT = "To be, or not to be, that is the question.\n" * 20
+TINY = ["--hidden", "16", "--layers", "1", "--batch-size", "4", "--seq-len", "8", "--no-progress"]
+
+
+def train(tmp_path, *extra: str, out: str = "run") -> int:
+    source = tmp_path / "text.txt"
+    if not source.exists():
+        source.write_text(TEXT, encoding="utf-8")
+    return main(["train", "text", str(source), "--out", str(tmp_path / out), *TINY, *extra])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    assert train(folder, "--steps", "6", "--eval-every", "3", "--sample-length", "10") == 0
+    return folder / "run"
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    return err[0]
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_train_writes_a_run_with_its_settings(run):
+    config = json.loads((run / "config.json").read_text())
+    assert config["task"] == "text"
+    assert config["task_config"]["model"]["hidden_size"] == 16
+    assert config["train_config"]["steps"] == 6
+    assert (run / "model.safetensors").is_file()
+
+
+def test_sample_with_a_seed_is_reproducible(run, capsys):
+    args = ["sample", str(run), "--prime", "To be", "--length", "40", "--seed", "5"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert main(args) == 0
+    assert capsys.readouterr().out == first
+    assert first.startswith("To be") and len(first) == len("To be") + 40 + 1
+
+
+def test_sample_several(run, capsys):
+    assert main(["sample", str(run), "--num", "3", "--length", "5", "--seed", "1"]) == 0
+    assert capsys.readouterr().out.count("\n" + "-" * 40 + "\n") == 2
+
+
+def test_evaluate_prints_the_numbers_on_its_last_line(run, tmp_path, capsys):
+    other = tmp_path / "other.txt"
+    other.write_text("that is the question.\n" * 5, encoding="utf-8")
+    assert main(["evaluate", str(run), str(other)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    fields = last.split()
+    loss, bpc = float(fields[fields.index("loss") + 1]), float(fields[fields.index("bpc") + 1])
+    assert bpc == pytest.approx(loss / 0.6931471805599453, abs=1e-3)
+    assert fields[fields.index("tokens") + 1] == str(len("that is the question.\n") * 5 - 1)
+
+
+def test_resume_of_a_finished_run_changes_nothing(run, capsys):
+    before = (run / "metrics.csv").read_text()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert (run / "metrics.csv").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "looks binary"),
+        (b"caf\xe9 au lait", "not valid UTF-8 (byte 0xe9 at offset 3)"),
+        (b"too short", "fewer than one batch"),
+    ],
+)
+def test_bad_text_is_one_error_line_and_nothing_is_written(tmp_path, capsys, content, message):
+    (tmp_path / "text.txt").write_bytes(content)
+    assert train(tmp_path, "--steps", "2") == 2
+    assert message in error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_existing_run_folder_is_not_overwritten(run, tmp_path, capsys):
+    before = snapshot(run)
+    assert main(["train", "text", "--out", str(run), *TINY, "--steps", "1"]) == 2
+    assert "already exists" in error_line(capsys)
+    assert snapshot(run) == before
+
+
+def test_prime_with_unknown_characters(run, capsys):
+    assert main(["sample", str(run), "--prime", "Zebra zoo"]) == 2
+    assert "the prime has characters the model never saw ('Z', 'z'); " in error_line(capsys)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_run_from_another_version_or_corrupt(run, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name, data in snapshot(run).items():
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes(data)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "version": 0}))
+    assert main(["sample", str(copy)]) == 2
+    assert "run format 0" in error_line(capsys)
+    (copy / "config.json").write_text(json.dumps(config))
+    (copy / "model.safetensors").write_bytes(b"not weights")
+    before = snapshot(copy)
+    assert main(["sample", str(copy)]) == 2
+    assert "corrupt" in error_line(capsys)
+    assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
+    assert "not an rnnkit run folder" in error_line(capsys)
+    assert snapshot(copy) == before
+
+
+def test_word_level_prime_with_unknown_words_is_said_once(tmp_path, capsys):
+    assert train(tmp_path, "--level", "word", "--steps", "2", "--batch-size", "2") == 0
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "run"), "--prime", "to be zebra", "--length", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("zebra") == 1 and "<unk>" in captured.err
+    assert captured.out.startswith("to be zebra")

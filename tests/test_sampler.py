@@ -1,0 +1,92 @@
+"""The sampler: temperature, top-k, top-p, seeds, and streaming with a kept state."""
+
+import math
+
+import pytest
+import torch
+
+from rnnkit.errors import RnnkitError
+from rnnkit.generate.sampler import Sampler, SamplerConfig, stream
+from rnnkit.models.language import LanguageModel, LanguageModelConfig
+
+PROBS = [0.5, 0.3, 0.15, 0.05]
+LOGITS = torch.tensor([[math.log(p) for p in PROBS]])  # (1, 4)
+
+
+def sampler(**settings) -> Sampler:
+    return Sampler(SamplerConfig(**settings))
+
+
+def test_temperature_one_keeps_the_model_distribution():
+    torch.testing.assert_close(sampler().probabilities(LOGITS), torch.tensor([PROBS]))
+
+
+def test_temperature_sharpens_as_p_to_the_power_one_over_tau():
+    powered = [p**2 for p in PROBS]  # tau = 0.5: exp(z / tau) = p^2
+    expected = torch.tensor([[q / sum(powered) for q in powered]])
+    torch.testing.assert_close(sampler(temperature=0.5).probabilities(LOGITS), expected)
+
+
+def test_temperature_zero_is_greedy():
+    picks = sampler(temperature=0).choose(torch.tensor([[0.1, 2.0, 1.0], [3.0, 0.0, 0.0]]))
+    assert picks.tolist() == [1, 0]
+
+
+def test_top_k_keeps_the_k_likeliest():
+    expected = torch.tensor([[0.5 / 0.8, 0.3 / 0.8, 0.0, 0.0]])
+    torch.testing.assert_close(sampler(top_k=2).probabilities(LOGITS), expected)
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    # 0.5 < 0.7 <= 0.5 + 0.3: the two likeliest tokens.
+    expected = torch.tensor([[0.5 / 0.8, 0.3 / 0.8, 0.0, 0.0]])
+    torch.testing.assert_close(sampler(top_p=0.7).probabilities(LOGITS), expected)
+    # p = 0.9 needs the third token too (0.5 + 0.3 = 0.8 < 0.9).
+    assert (sampler(top_p=0.9).probabilities(LOGITS) > 0).sum().item() == 3
+
+
+def test_bad_settings_are_refused():
+    for settings in ({"temperature": -1}, {"top_k": 0}, {"top_p": 1.5}):
+        with pytest.raises(RnnkitError):
+            sampler(**settings)
+
+
+def test_same_seed_same_samples():
+    logits = torch.zeros(1, 50)
+    a, b = sampler(seed=7), sampler(seed=7)
+    draws_a = [a.choose(logits).item() for _ in range(20)]
+    draws_b = [b.choose(logits).item() for _ in range(20)]
+    assert draws_a == draws_b
+    assert draws_a != [sampler(seed=8).choose(logits).item() for _ in range(20)]
+
+
+def test_sampling_frequencies_follow_the_distribution():
+    s = sampler(seed=0)
+    draws = s.choose(LOGITS.expand(20000, 4))
+    counts = torch.bincount(draws, minlength=4).float() / 20000
+    torch.testing.assert_close(counts, torch.tensor(PROBS), atol=0.02, rtol=0)
+
+
+def test_bernoulli_is_greedy_at_zero_temperature():
+    picks = sampler(temperature=0).bernoulli(torch.tensor([[2.0, -1.0, 0.5]]))
+    assert picks.tolist() == [[1.0, 0.0, 1.0]]
+
+
+def test_stream_equals_rerunning_the_prefix_every_step():
+    torch.manual_seed(0)
+    model = LanguageModel(LanguageModelConfig(vocab_size=9, hidden_size=12, num_layers=2)).eval()
+    prime = [1, 4, 2]
+    streamed = list(stream(model, prime, 10, sampler(temperature=0)))
+    # Independent computation: the whole sequence from scratch for each new token.
+    tokens = list(prime)
+    with torch.no_grad():
+        for _ in range(10):
+            logits, _ = model(torch.tensor([tokens]))
+            tokens.append(int(logits[0, -1].argmax()))
+    assert streamed == tokens[len(prime) :]
+
+
+def test_stream_needs_a_prime():
+    model = LanguageModel(LanguageModelConfig(vocab_size=5, hidden_size=4, num_layers=1))
+    with pytest.raises(RnnkitError, match="prime is empty"):
+        list(stream(model, [], 3, sampler()))

@@ -1,0 +1,139 @@
+"""The training loop: budgets, evaluation, early stopping, Ctrl-C, schedules, settings."""
+
+import csv
+import io
+import math
+import os
+import signal
+
+import pytest
+
+from rnnkit.errors import RnnkitError
+from rnnkit.models.language import LanguageModelConfig
+from rnnkit.train.config import TrainConfig, parse_duration
+from rnnkit.train.loop import fit, seed_everything
+from rnnkit.train.schedule import Schedule
+from rnnkit.train.text import PYTHON_TEXT, TextDataConfig, TextTask, build_task
+
+TEXT = "the quick brown fox jumps over the lazy dog.\n" * 12
+
+
+def tiny_task(text: str = TEXT, **model) -> TextTask:
+    seed_everything(0)
+    data = TextDataConfig(
+        source=PYTHON_TEXT, batch_size=4, seq_len=8, sample_length=20, split="80/20/0"
+    )
+    settings = {"hidden_size": 16, "num_layers": 1, "dropout": 0.0, **model}
+    return build_task(data, LanguageModelConfig(**settings), text)
+
+
+def quiet_fit(task, config, run, **kwargs):
+    return fit(task, config, run, show_progress=False, out=io.StringIO(), **kwargs)
+
+
+def test_fit_writes_the_run_folder(tmp_path):
+    run = tmp_path / "run"
+    result = quiet_fit(tiny_task(), TrainConfig(steps=6, eval_every=3, warmup=2), run)
+    assert result.status == "finished" and result.step == 6
+    assert [e["step"] for e in result.history] == [3, 6]
+    for name in ("config.json", "vocab.json", "model.safetensors", "metrics.csv", "loss.png"):
+        assert (run / name).is_file(), name
+    assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(run / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [float(r["valid_loss"]) for r in rows] == [e["valid_loss"] for e in result.history]
+    assert math.isclose(float(rows[0]["valid_bpc"]), float(rows[0]["valid_loss"]) / math.log(2))
+    assert "--- step 6" in (run / "samples.txt").read_text(encoding="utf-8")
+
+
+def test_epoch_budget_stops_after_one_pass(tmp_path):
+    task = tiny_task()
+    result = quiet_fit(task, TrainConfig(epochs=1, eval_every=100), tmp_path / "run")
+    assert result.step == task.train_data.batches_per_epoch
+    assert [e["step"] for e in result.history] == [result.step]  # the final evaluation
+
+
+def test_training_lowers_the_loss(tmp_path):
+    config = TrainConfig(steps=120, eval_every=60, lr=1e-2, warmup=5)
+    result = quiet_fit(tiny_task(hidden_size=32), config, tmp_path / "run")
+    first, last = result.history[0], result.history[-1]
+    assert first["valid_loss"] < math.log(len(set(TEXT)))
+    assert last["valid_loss"] < 0.5 and last["train_loss"] < first["train_loss"]
+
+
+def test_early_stopping_after_patience_evaluations_without_progress(tmp_path):
+    # lr = 0: the valid loss never improves after the first evaluation.
+    config = TrainConfig(steps=100, eval_every=2, lr=0.0, patience=3)
+    result = quiet_fit(tiny_task(), config, tmp_path / "run")
+    assert result.status == "early stop"
+    assert [e["step"] for e in result.history] == [2, 4, 6, 8]
+
+
+class InterruptedTask(TextTask):
+    """Presses Ctrl-C (a real SIGINT) during the step numbered `at`."""
+
+    def __init__(self, task: TextTask, at: int) -> None:
+        super().__init__(task.data, task.model, task.vocab)
+        self.train_data, self.valid_data, self.at, self.steps = (
+            task.train_data,
+            task.valid_data,
+            at,
+            0,
+        )
+
+    def train_loss(self, batch, carry):
+        self.steps += 1
+        if self.steps == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().train_loss(batch, carry)
+
+
+def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
+    run = tmp_path / "run"
+    task = InterruptedTask(tiny_task(), at=5)
+    result = quiet_fit(task, TrainConfig(steps=20, eval_every=3), run)
+    assert result.status == "interrupted" and result.step == 5
+    assert '"step": 5' in (run / "training" / "state.json").read_text()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_a_new_run_refuses_a_folder_in_use(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "keep.txt").write_text("mine")
+    with pytest.raises(RnnkitError, match="already exists"):
+        quiet_fit(tiny_task(), TrainConfig(steps=2), run)
+    assert [p.name for p in run.iterdir()] == ["keep.txt"]
+
+
+def test_warmup_then_cosine_by_hand():
+    schedule = Schedule(TrainConfig(lr=1.0, warmup=4, min_lr_ratio=0.1))
+    assert schedule.lr(0, 0.0) == pytest.approx(0.25)  # (0 + 1) / 4
+    assert schedule.lr(3, 0.0) == pytest.approx(1.0)
+    assert schedule.lr(10, 0.5) == pytest.approx(0.1 + 0.9 * 0.5)  # cos(pi/2) = 0
+    assert schedule.lr(99, 1.0) == pytest.approx(0.1)
+
+
+def test_plateau_halves_after_patience_stalls():
+    schedule = Schedule(TrainConfig(lr=1.0, warmup=0, schedule="plateau", plateau_patience=2))
+    for loss in (3.0, 2.0, 2.5, 2.1):  # two evaluations without beating 2.0
+        schedule.after_eval(loss)
+    assert schedule.lr(50, 0.5) == 0.5
+    restored = Schedule(TrainConfig(lr=1.0, warmup=0, schedule="plateau"))
+    restored.load_state_dict(schedule.state_dict())
+    assert restored.lr(50, 0.5) == 0.5
+
+
+def test_durations():
+    assert parse_duration("90") == 90
+    assert parse_duration("90s") == 90
+    assert parse_duration("10m") == 600
+    assert parse_duration("1h30m") == 5400
+    with pytest.raises(RnnkitError, match="duration"):
+        parse_duration("ten minutes")
+
+
+def test_default_budget_and_bad_budgets():
+    assert TrainConfig().check().time == 120
+    with pytest.raises(RnnkitError, match="--steps must be positive"):
+        TrainConfig(steps=0).check()
