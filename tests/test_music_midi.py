@@ -60,16 +60,17 @@ def test_time_signatures_follow_the_bars_and_come_back_as_bars(tmp_path):
 
 
 def test_reading_a_foreign_file_skips_drums_and_quantises(tmp_path):
+    off = 0  # note_on with velocity 0 is a note_off
     track = mido.MidiTrack(
         [
             mido.Message("note_on", note=60, velocity=90, channel=0, time=0),
             mido.Message("note_on", note=36, velocity=90, channel=9, time=0),  # a drum
             mido.Message("note_off", note=36, velocity=0, channel=9, time=96),
-            mido.Message(
-                "note_on", note=60, velocity=0, channel=0, time=96
-            ),  # note_off as velocity 0
+            mido.Message("note_on", note=60, velocity=off, channel=0, time=96),
             mido.Message("note_on", note=62, velocity=90, channel=1, time=200),  # 392 ticks in
             mido.Message("note_off", note=62, velocity=0, channel=1, time=192),
+            mido.Message("note_on", note=64, velocity=90, channel=1, time=0),  # never off
+            mido.MetaMessage("end_of_track", time=96),
         ]
     )
     midi = mido.MidiFile(ticks_per_beat=192)
@@ -77,8 +78,9 @@ def test_reading_a_foreign_file_skips_drums_and_quantises(tmp_path):
     midi.save(tmp_path / "f.mid")
     piece = read_midi(tmp_path / "f.mid", "8th")  # 96 ticks a step
     # C4: ticks 0..192 = steps 0..2. D4: ticks 392..584: ceil(392/96) = 5, ceil(584/96) = 7.
-    assert piece.notes == (Note(0, 60, 2), Note(5, 62, 2))
-    assert piece.length == 7 and piece.bar_starts == (0,)  # no time signature: 4/4
+    # E4: ticks 584..680 (the end of the track): steps 7..ceil(680/96) = 8.
+    assert piece.notes == (Note(0, 60, 2), Note(5, 62, 2), Note(7, 64, 1))
+    assert piece.length == 8 and piece.bar_starts == (0,)  # no time signature: 4/4
 
 
 @st.composite

@@ -39,17 +39,21 @@ from rnnkit.data.music.pianoroll import (
     roll_to_frames,
     roll_to_piece,
 )
-from rnnkit.data.music.piece import GRIDS, Note, Piece, steps_per_quarter
+from rnnkit.data.music.piece import GRIDS, Note, Piece, grid_name, steps_per_quarter
 from rnnkit.data.music.plot import plot_piano_roll
 from rnnkit.data.music.score import read_music_file
 from rnnkit.data.music.splits import MusicSplits, split_pieces
 from rnnkit.data.music.stats import (
+    CollectionStats,
     Comparison,
+    PieceStats,
     collection_stats,
     compare,
     compare_folder,
+    estimate_key,
     format_comparison,
     piece_stats,
+    pitch_class_distance,
 )
 
 __all__ = [
@@ -60,19 +64,23 @@ __all__ = [
     "KEYS",
     "LOWEST_PITCH",
     "TOKENS",
+    "CollectionStats",
     "Comparison",
     "EventVocabulary",
     "MusicSplits",
     "Note",
     "Piece",
+    "PieceStats",
     "collection_stats",
     "compare",
     "compare_folder",
     "corpus_folder",
     "default_cache_dir",
+    "estimate_key",
     "events_to_piece",
     "format_comparison",
     "frames_to_roll",
+    "grid_name",
     "load_jsb_json",
     "load_music",
     "melody",
@@ -81,6 +89,7 @@ __all__ = [
     "piece_stats",
     "piece_to_events",
     "piece_to_roll",
+    "pitch_class_distance",
     "plot_piano_roll",
     "read_midi",
     "read_music_file",

@@ -7,8 +7,8 @@ tick so a re-struck note is heard twice. The file is written whole or not at all
 
 Reading: every note of every track except the drum channel (MIDI channel 10), timed in quarter notes
 (tick / ticks per quarter; the tempo only changes seconds, not the grid), then quantised like any
-score (`quantise`). Bars come from the time signature messages (4/4 when there are none, as the MIDI
-standard says).
+score (`quantise`); a note never switched off lasts to the end of its track. Bars come from the
+time signature messages (4/4 when there are none, as the MIDI standard says).
 """
 
 from __future__ import annotations
@@ -116,6 +116,8 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
                 elif sounding.get(key):
                     onset = sounding[key].pop(0)  # first in, first out, as synthesizers do
                     notes.append((message.note, onset * per_quarter, tick * per_quarter))
+        for (_, pitch), onsets in sounding.items():  # never switched off: they last to the end
+            notes.extend((pitch, onset * per_quarter, tick * per_quarter) for onset in onsets)
         end_tick = max(end_tick, tick)
     end = end_tick * per_quarter
     bars = bar_starts_from_meters(meters, end)

@@ -92,6 +92,17 @@ class Piece:
         suffix = f"{semitones:+d}" if semitones else ""
         return replace(self, name=self.name + suffix, notes=notes)
 
+    def head(self, steps: int) -> Piece:
+        """The first `steps` steps (an opening to prime a generator); notes are cut at the end."""
+        steps = max(0, min(steps, self.length))
+        notes = tuple(
+            replace(note, duration=min(note.end, steps) - note.start)
+            for note in self.notes
+            if note.start < steps
+        )
+        bars = tuple(bar for bar in self.bar_starts if bar < steps)
+        return replace(self, notes=notes, length=steps, bar_starts=bars)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; notes as [start, pitch, duration] triples."""
         return {

@@ -67,8 +67,8 @@ def score_to_piece(score: stream.Stream, name: str, grid: str = "quarter") -> Pi
         if not _is_sounded(element):
             continue
         start = Fraction(element.offset)
-        end = start + Fraction(element.quarterLength)
-        notes.extend((pitch.midi, start, end) for pitch in element.pitches)
+        stop = start + Fraction(element.quarterLength)
+        notes.extend((pitch.midi, start, stop) for pitch in element.pitches)
     end = Fraction(score.highestTime)
     return quantise(name, notes, steps_per_quarter(grid), end, _bar_starts(score, end))
 
