@@ -1,0 +1,67 @@
+"""`rnnkit visualize RUN TEXT`: an HTML page of what a character-level model's units do on TEXT.
+
+    rnnkit visualize runs/shakespeare ../shared/data/tinyshakespeare.txt --max-chars 2000
+
+The page (RUN/visualize.html unless --out says otherwise) needs no network: open it in any
+browser. See rnnkit.visualize for what it shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnkit.errors import RnnkitError
+from rnnkit.visualize import visualize_text
+
+PAGE = "visualize.html"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "visualize",
+        help="an HTML page of what a char-level model's units and gates do on a text",
+        description="Colour a text by any hidden unit, cell state or gate of a trained "
+        "character-level language model, list the units that follow simple features (quotes, "
+        "position in line, brackets) and show the gates' saturation (Karpathy et al. 2015).",
+    )
+    parser.add_argument(
+        "run_folder", type=Path, metavar="RUN", help="a run folder of `rnnkit train text`"
+    )
+    parser.add_argument("text", type=Path, metavar="TEXT", help="a UTF-8 text file to read")
+    parser.add_argument("--out", type=Path, help=f"where to write the page (default: RUN/{PAGE})")
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=2000,
+        help="read at most this many characters of TEXT (default 2000; the page grows with it)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here, so that `rnnkit --help` does not load the training package.
+    from rnnkit.data.text import read_text
+    from rnnkit.train.checkpoint import atomic_write
+    from rnnkit.train.registry import load_run
+
+    if args.max_chars < 1:
+        raise RnnkitError(f"--max-chars must be at least 1, got {args.max_chars}")
+    text = read_text(args.text)[: args.max_chars]
+    _, task, _ = load_run(args.run_folder)
+    if getattr(task, "vocab", None) is None:
+        raise RnnkitError(
+            f"{args.run_folder} is not a text run; visualize reads character-level models"
+        )
+    model = task.model
+    subtitle = (
+        f"{args.run_folder}: {model.rnn.cell_name} cell, {model.rnn.num_layers} layer(s) of "
+        f"{model.rnn.hidden_size} units; {len(text)} characters of {args.text}"
+    )
+    page = visualize_text(
+        model, task.vocab, text, f"rnnkit visualize: {args.run_folder.name}", subtitle
+    )
+    out = args.out if args.out is not None else args.run_folder / PAGE
+    atomic_write(out, page)
+    print(f"wrote {out} ({len(page) // 1024} KiB); open it in a browser")
+    return 0

@@ -1,0 +1,99 @@
+"""What every unit of a language model does at every character, from its own cells.
+
+Karpathy, Johnson and Fei-Fei (2015), "Visualizing and Understanding Recurrent Networks", read a
+trained character-level model by looking at single units over a text: the hidden state h_t,
+the cell state c_t and the gates. `trace_language_model` runs the model's cells step by step
+(`cell.step`, with the gate activations recorded by rnnkit.explain.gates) and returns, per layer,
+each of these signals as a (T, H) tensor: T characters, H units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import RnnkitError
+from rnnkit.explain.gates import record_step
+
+# What each recorded activation is, for people: the lecture's letters and names.
+LABELS = {
+    "h": "h (hidden state)",
+    "tanh_c": "tanh(c) (cell state)",
+    "f": "f (forget gate)",
+    "i": "i (input gate)",
+    "o": "o (output gate)",
+    "c_tilde": "c~ (candidate)",
+    "z": "z (update gate)",
+    "r": "r (reset gate)",
+    "h_tilde": "h~ (new update information)",
+}
+
+# The range of each activation function's values, which sets the colour scale.
+RANGES = {"sigmoid": "gate", "tanh": "signed", "relu": "unbounded"}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One quantity of one layer over the text: values (T, H), unit k's series is values[:, k]."""
+
+    layer: int  # 1 for the first recurrent layer
+    name: str  # "h", "f", "tanh_c", ...
+    kind: str  # "gate" (in [0, 1]), "signed" (in [-1, 1]) or "unbounded"
+    values: Tensor  # (T, H)
+
+    @property
+    def label(self) -> str:
+        return f"layer {self.layer} · {LABELS.get(self.name, self.name)}"
+
+
+@torch.no_grad()
+def trace_language_model(model: nn.Module, ids: Tensor) -> list[Signal]:
+    """Run `model` (embedding or one-hot -> model.rnn -> output) over token ids (T,), cell by cell.
+
+    The recurrent network's input is taken from the model's own forward (a hook on model.rnn),
+    so the embedding or one-hot step is the model's; its output is checked against the states
+    traced here.
+    """
+    network = model.rnn
+    if network.bidirectional:
+        raise RnnkitError("visualize needs a left-to-right language model, not a bidirectional one")
+    model.eval()  # no dropout: the model as it predicts
+    seen = {}
+    hook = network.register_forward_hook(
+        lambda module, inputs, output: seen.update(x=inputs[0], h=output[0])
+    )
+    try:
+        model(ids[None])  # (1, T) -> the network's input (1, T, D) and output (1, T, H)
+    finally:
+        hook.remove()
+    x = seen["x"][0]  # (T, D)
+    signals = []
+    for layer in range(network.num_layers):
+        layer_signals = _trace_cell(network.cell(layer), x, layer + 1)
+        signals += layer_signals
+        x = layer_signals[0].values  # h_t of this layer is the next layer's x_t
+    if not torch.allclose(x, seen["h"][0], rtol=1e-4, atol=1e-5):
+        raise RuntimeError("traced states differ from the model's forward: a bug in rnnkit")
+    return signals
+
+
+def _trace_cell(cell: nn.Module, x: Tensor, layer: int) -> list[Signal]:
+    """h_t and every activation of `cell` over x (T, D), h first."""
+    state = cell.initial_state(1, x)
+    Wx = cell.project_input(x)  # (T, G*H): W x_t + b for all steps at once
+    hidden, activations = [], {}
+    functions = {}
+    for t in range(x.shape[0]):
+        state, recorded = record_step(cell, Wx[t : t + 1], state)
+        hidden.append(state[0][0])
+        for name, activation in recorded.items():
+            activations.setdefault(name, []).append(activation.value[0])
+            functions[name] = activation.function
+    h = torch.stack(hidden)
+    signals = [Signal(layer, "h", "signed" if h.abs().max() <= 1 else "unbounded", h)]
+    for name, values in activations.items():
+        if name != "h":  # a vanilla RNN's one activation is h itself
+            signals.append(Signal(layer, name, RANGES[functions[name]], torch.stack(values)))
+    return signals
