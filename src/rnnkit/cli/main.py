@@ -24,6 +24,7 @@ COMMANDS = [
     "rnnkit.cli.evaluate",
     "rnnkit.cli.compare",
     "rnnkit.cli.explain",
+    "rnnkit.cli.visualize",
 ]
 
 
