@@ -1,4 +1,4 @@
-"""The fused backend: the lecture's GRU (reset before U_h) with hand-written backpropagation.
+"""The lecture's GRU (reset before U_h) with hand-written backpropagation through time.
 
 No torch or cuDNN kernel computes GRU(reset="before"), so this one does, as a custom autograd
 Function that keeps the per-step work to two matrix products and a few element-wise kernels:
@@ -6,7 +6,7 @@ Function that keeps the per-step work to two matrix products and a few element-w
 forward:  A = X W^T + b                     one GEMM for every step's input part, a_r | a_z | a_h
           for t = 1..T:
               [r_t, z_t] = sigma(A_rz,t + h_{t-1} U_rz^T)         GEMM, sigmoid
-              h~_t = tanh(A_h,t + (r_t * h_{t-1}) U_h^T)          GEMM, tanh
+              h~_t = tanh(A_h,t + (r_t * h_{t-1}) U_h^T)          GEMM, tanh = 2 sigma(2 .) - 1
               h_t = h_{t-1} + z_t * (h~_t - h_{t-1})              = (1 - z_t) h_{t-1} + z_t h~_t
 
 backward: with g_t = dL/dh_t (from the output at t and from step t+1),
@@ -22,25 +22,16 @@ The factors that do not depend on g_t are computed for all steps at once before 
 Forward saves only the gates r, z, h~ and the states h; everything else is recomputed.
 
 Lengths: a padded step gets z_t = 0, so h_t = h_{t-1} exactly and every gradient through the
-step is zero except g_{t-1} = g_t; its output is zero. CPU float32 products in the loop go
-through oneDNN (backends/onednn.py). Under autocast the whole scan runs in the autocast dtype.
+step is zero except g_{t-1} = g_t; its output is zero.
 Shapes: T steps, B batch, D input, H hidden; gates are stored r | z | h like the cell.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.cells import GRUCell
-from rnnkit.cells.base import Cell, State
-from rnnkit.layers.lengths import step_mask
-
-
-def supports(cell: Cell) -> bool:
-    """True for the cells this backend computes exactly: the lecture's GRU, not a subclass."""
-    return type(cell) is GRUCell and cell.reset == "before"
+from rnnkit.backends.fused.common import bias_grad, input_grad, tanh_of_half, weight_grad
 
 
 class GRUBeforeFunction(torch.autograd.Function):
@@ -51,21 +42,24 @@ class GRUBeforeFunction(torch.autograd.Function):
     def forward(ctx, x, h0, weight_ih, weight_hh, bias, mask):
         T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
         U_rz = onednn.prepare(weight_hh[: 2 * H], B)
-        U_h = onednn.prepare(weight_hh[2 * H :], B)
+        # Doubling A_h and U_h is exact and hands tanh_of_half the 2a it wants.
+        U_h2 = onednn.prepare(2 * weight_hh[2 * H :], B)
         A = torch.nn.functional.linear(x, weight_ih, bias)  # (T, B, 3H)
+        A[..., 2 * H :].mul_(2)
         RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
         HT = x.new_empty(T, B, H)  # h~_t
         S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
         S[0] = h0
         # Per-step views made at once: indexing in the loop costs more than the math at small B, H.
         masks = [None] * T if mask is None else mask.unbind(0)
-        steps = zip(A[..., : 2 * H], A[..., 2 * H :], RZ, HT, S[:-1], S[1:], masks)
-        for A_rz, A_h, rz, h_tilde, h, h_next, m in steps:
+        steps = (A[..., : 2 * H], A[..., 2 * H :], RZ, RZ[..., :H], RZ[..., H:], HT, S[:-1], S[1:])
+        for A_rz, A_h2, rz, r, z, h_tilde, h, h_next, m in zip(
+            *(tensor.unbind(0) for tensor in steps), masks
+        ):
             torch.sigmoid(U_rz(h).add_(A_rz), out=rz)
-            r, z = rz[:, :H], rz[:, H:]
             if m is not None:
                 z.mul_(m)
-            torch.tanh(U_h(r * h).add_(A_h), out=h_tilde)
+            tanh_of_half(U_h2(r * h).add_(A_h2), out=h_tilde)
             torch.lerp(h, h_tilde, z, out=h_next)
         ctx.save_for_backward(x, weight_ih, weight_hh, mask)
         ctx.intermediates = RZ, HT, S
@@ -92,62 +86,21 @@ class GRUBeforeFunction(torch.autograd.Function):
         dA_rz = torch.empty_like(RZ)
         dA_h = torch.empty_like(HT)
         g = torch.zeros_like(HT[0]) if d_hT is None else d_hT  # dL/dh_T from after the loop
-        steps = (dA_rz, dA_h, coef_h, coef_z, coef_r, keep, R, d_outputs)
-        for dA_rz_t, dA_h_t, coef_h_t, coef_z_t, coef_r_t, keep_t, r, d_out in zip(
-            *(tensor.unbind(0)[::-1] for tensor in steps)
+        steps = (dA_rz, dA_rz[..., :H], dA_rz[..., H:], dA_h, coef_h, coef_z, coef_r, keep, R)
+        for dA_rz_t, dA_r, dA_z, dA_h_t, coef_h_t, coef_z_t, coef_r_t, keep_t, r, d_out in zip(
+            *(tensor.unbind(0)[::-1] for tensor in (*steps, d_outputs))
         ):
             g = g + d_out
             torch.mul(g, coef_h_t, out=dA_h_t)
             d_rh = U_h_T(dA_h_t)
-            torch.mul(d_rh, coef_r_t, out=dA_rz_t[:, :H])
-            torch.mul(g, coef_z_t, out=dA_rz_t[:, H:])
+            torch.mul(d_rh, coef_r_t, out=dA_r)
+            torch.mul(g, coef_z_t, out=dA_z)
             g = U_rz_T(dA_rz_t).addcmul_(d_rh, r).addcmul_(g, keep_t)
         return (
-            _input_grad(ctx, dA_rz, dA_h, weight_ih),
+            input_grad(ctx, (dA_rz, weight_ih[: 2 * H]), (dA_h, weight_ih[2 * H :])),
             g if ctx.needs_input_grad[1] else None,
-            _cat_products(ctx, 2, (dA_rz, x), (dA_h, x)),
-            _cat_products(ctx, 3, (dA_rz, Hp), (dA_h, R * Hp)),
-            torch.cat([dA_rz.sum((0, 1)), dA_h.sum((0, 1))]) if ctx.needs_input_grad[4] else None,
+            weight_grad(ctx, 2, (dA_rz, x), (dA_h, x)),
+            weight_grad(ctx, 3, (dA_rz, Hp), (dA_h, R * Hp)),
+            bias_grad(ctx, 4, dA_rz, dA_h),
             None,
         )
-
-
-def _input_grad(ctx, dA_rz: Tensor, dA_h: Tensor, weight_ih: Tensor) -> Tensor | None:
-    """dX = dA W = dA_rz W_rz + dA_h W_h, (T, B, D)."""
-    if not ctx.needs_input_grad[0]:
-        return None
-    H = dA_h.shape[-1]
-    dX = torch.matmul(dA_rz, weight_ih[: 2 * H])
-    return dX.view(-1, dX.shape[-1]).addmm_(dA_h.flatten(0, 1), weight_ih[2 * H :]).view_as(dX)
-
-
-def _cat_products(ctx, index: int, *pairs: tuple[Tensor, Tensor]) -> Tensor | None:
-    """[dA_1^T V_1; dA_2^T V_2]: one GEMM per gate block over all T*B rows at once."""
-    if not ctx.needs_input_grad[index]:
-        return None
-    return torch.cat([dA.flatten(0, 1).T @ V.flatten(0, 1) for dA, V in pairs])
-
-
-def scan(
-    cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
-) -> tuple[Tensor, State]:
-    """Run the lecture's GRU cell over x (T, B, D) from state (h_0,); as `loop.scan`, faster."""
-    if not supports(cell):
-        raise ValueError(f"the fused backend runs GRUCell(reset='before'), not {cell!r}")
-    mask = step_mask(lengths, x.shape[0]) if lengths is not None else None
-    (h0,) = state
-    tensors = (x, h0, cell.weight_ih, cell.weight_hh, cell.bias)
-    device = x.device.type
-    if torch.is_autocast_enabled(device):
-        # Run the whole scan in the autocast dtype, as autocast runs torch's own RNN kernels.
-        dtype = torch.get_autocast_dtype(device)
-        tensors = tuple(None if t is None else t.to(dtype) for t in tensors)
-        with torch.autocast(device, enabled=False):
-            outputs, h_T = GRUBeforeFunction.apply(*tensors, _cast(mask, dtype))
-    else:
-        outputs, h_T = GRUBeforeFunction.apply(*tensors, _cast(mask, x.dtype))
-    return outputs, (h_T,)
-
-
-def _cast(mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
-    return None if mask is None else mask.to(dtype)

@@ -1,0 +1,83 @@
+"""The vanilla RNN with hand-written backpropagation through time.
+
+forward:  A = X W^T + b                         one GEMM for every step's input part
+          for t = 1..T:   h_t = f(A_t + h_{t-1} U^T)         GEMM, f = tanh or relu
+backward: with g_t = dL/dh_t (from the output at t and from step t+1),
+              da_t = g_t * f'(a_t)          f' = 1 - h_t^2 (tanh) or [h_t > 0] (relu)
+              g_{t-1} = da_t U                                   GEMM
+          then dW = dA^T X, dU = dA^T H_{t-1}, db = sum dA, dX = dA W (fused/common.py).
+
+torch.nn.RNN's CPU backward runs autograd through every step, adding a product for dU at each;
+here dU is one product after the loop. Forward saves only the states h.
+Lengths: a padded step keeps h_t = h_{t-1} (a select, so exactly), gets da_t = 0 and passes
+g_{t-1} = g_t; its output is zero. Shapes: T steps, B batch, D input, H hidden.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rnnkit.backends import onednn
+from rnnkit.backends.fused.common import bias_grad, input_grad, tanh_of_half, weight_grad
+
+
+class RNNFunction(torch.autograd.Function):
+    """(x (T,B,D), h_0 (B,H), W (H,D), U (H,H), b (H,) | None, mask (T,B,1) | None, relu: bool)
+    -> (outputs (T,B,H), h_T (B,H))."""
+
+    @staticmethod
+    def forward(ctx, x, h0, weight_ih, weight_hh, bias, mask, relu):
+        T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
+        scale = 1 if relu else 2  # tanh_of_half wants 2a; doubling A and U is exact
+        U = onednn.prepare(scale * weight_hh, B)
+        A = torch.nn.functional.linear(x, weight_ih, bias).mul_(scale)  # (T, B, H)
+        S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
+        S[0] = h0
+        masks = [None] * T if mask is None else mask.bool().unbind(0)
+        for A_t, h, h_next, m in zip(A.unbind(0), S[:-1].unbind(0), S[1:].unbind(0), masks):
+            a = U(h).add_(A_t)
+            if relu:
+                torch.clamp(a, min=0, out=h_next)
+            else:
+                tanh_of_half(a, out=h_next)
+            if m is not None:
+                torch.where(m, h_next, h, out=h_next)
+        ctx.save_for_backward(x, weight_ih, weight_hh, mask)
+        ctx.states, ctx.relu = S, relu
+        outputs = S[1:] if mask is None else S[1:] * mask
+        return outputs, S[T]
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_hT):
+        x, weight_ih, weight_hh, mask = ctx.saved_tensors
+        S = ctx.states
+        Hs = S[1:]
+        slope = (Hs > 0).to(Hs.dtype) if ctx.relu else 1 - Hs * Hs  # f'(a_t), from h_t
+        if d_outputs is None:
+            d_outputs = torch.zeros_like(Hs)
+        keep = None
+        if mask is not None:
+            d_outputs = d_outputs * mask
+            slope = slope * mask
+            keep = (1 - mask).expand_as(Hs)  # g_t passes padded steps unchanged
+        U_T = onednn.prepare(weight_hh.T, S.shape[1])  # d -> d U
+        dA = torch.empty_like(Hs)
+        g = torch.zeros_like(S[0]) if d_hT is None else d_hT
+        keeps = [None] * len(Hs) if keep is None else keep.unbind(0)[::-1]
+        for dA_t, slope_t, d_out, keep_t in zip(
+            *(tensor.unbind(0)[::-1] for tensor in (dA, slope, d_outputs)), keeps
+        ):
+            g_t = g + d_out
+            torch.mul(g_t, slope_t, out=dA_t)
+            g = U_T(dA_t)
+            if keep_t is not None:
+                g.addcmul_(g_t, keep_t)
+        return (
+            input_grad(ctx, (dA, weight_ih)),
+            g if ctx.needs_input_grad[1] else None,
+            weight_grad(ctx, 2, (dA, x)),
+            weight_grad(ctx, 3, (dA, S[:-1])),
+            bias_grad(ctx, 4, dA),
+            None,
+            None,
+        )
