@@ -82,8 +82,18 @@ def test_long_layout_is_detected_grouped_sorted_by_time_and_filled(tmp_path):
     np.testing.assert_array_equal(data.sequences[1], [[1, 2], [1, 2], [3, 4]])
 
 
+def test_long_header_names_match_in_any_case(tmp_path):
+    data = load_series(write(tmp_path / "long.csv", "ID,Time,x,Label\na,0,1,u\nb,0,2,v\n"))
+    assert data.labels == ["u", "v"] and data.features == ["x"]
+
+
+def test_a_wide_row_labelled_id_is_not_a_header(tmp_path):
+    data = load_series(write(tmp_path / "a.csv", "id,1,2\nother,3,4\n"))
+    assert data.labels == ["id", "other"]
+
+
 def test_long_layout_without_label_column_is_unlabelled(tmp_path):
-    data = load_series(write(tmp_path / "p.csv", "id,time,x\na,0,1\na,1,2\n"), format="long")
+    data = load_series(write(tmp_path / "p.csv", "id,time,x\na,0,1\na,1,2\n"))
     assert data.labels == [None]
     np.testing.assert_array_equal(data.sequences[0][:, 0], [1, 2])
 

@@ -14,7 +14,7 @@ or more feature columns (every other column, in file order):
     s1,0,0.1,2.0,walk
     s1,1,0.3,,walk             <- a missing cell
 
-`format="auto"` picks long when the first row names both an `id` and a `label` column, wide
+`format="auto"` picks long when the first row is a header (no numbers) with an `id` column, wide
 otherwise. A folder is read as every *.csv / *.tsv file in it, in name order, all in one layout.
 
 Missing values (an empty cell, NaN, NA or ?) inside a sequence are forward-filled from the last
@@ -168,8 +168,16 @@ def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
 
 
 def _is_long_header(row: list[str]) -> bool:
-    names = {cell.strip().lower() for cell in row}
-    return LONG_ID in names and LONG_LABEL in names
+    """A header with an id column; a wide row has numbers after its label."""
+    return LONG_ID in {cell.strip().lower() for cell in row} and not any(map(_is_number, row))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_number(cell: str, path: Path, line: int, column: int) -> float:
@@ -479,16 +487,16 @@ WAVEFORMS = ("sine", "square", "sawtooth", "triangle")
 
 def make_waveforms(
     per_class: int = 100,
-    min_length: int = 40,
-    max_length: int = 120,
-    noise: float = 0.3,
+    min_length: int = 30,
+    max_length: int = 80,
+    noise: float = 0.2,
     seed: int = 0,
 ) -> SeriesDataset:
     """The built-in example: four classes of noisy univariate waves, generated, never downloaded.
 
     Each sequence draws, from numpy's default_rng(seed): a length T ~ U{min_length..max_length},
-    a period P ~ U[8, 24) steps, a phase phi ~ U[0, 2 pi), an amplitude A ~ U[0.5, 2) and an
-    offset m ~ N(0, 0.5); then x_t = m + A * shape(2 pi t / P + phi) + A * noise * e_t with
+    a period P ~ U[6, 16) steps, a phase phi ~ U[0, 2 pi), an amplitude A ~ U[0.8, 1.5) and an
+    offset m ~ N(0, 0.3); then x_t = m + A * shape(2 pi t / P + phi) + A * noise * e_t with
     e_t ~ N(0, 1), where shape is sin, sign(sin), a rising sawtooth or a triangle wave, all
     spanning [-1, 1]. The sequences are shuffled; the label is the shape's name.
     """
@@ -497,8 +505,8 @@ def make_waveforms(
     for label in WAVEFORMS:
         for _ in range(per_class):
             length = int(rng.integers(min_length, max_length + 1))
-            period, phase = rng.uniform(8, 24), rng.uniform(0, 2 * np.pi)
-            amplitude, offset = rng.uniform(0.5, 2.0), rng.normal(0, 0.5)
+            period, phase = rng.uniform(6, 16), rng.uniform(0, 2 * np.pi)
+            amplitude, offset = rng.uniform(0.8, 1.5), rng.normal(0, 0.3)
             theta = 2 * np.pi * np.arange(length) / period + phase
             clean = _wave(label, theta)
             x = offset + amplitude * (clean + noise * rng.standard_normal(length))
