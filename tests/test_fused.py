@@ -5,6 +5,7 @@ backward, so every gradient is compared with autograd through the loop backend's
 graph, in float64 to 1e-10.
 """
 
+from functools import partial
 from unittest import mock
 
 import pytest
@@ -99,7 +100,8 @@ def test_fused_equals_loop_in_float32_with_either_product(cell):
         hidden_size=8,
         seed=3,
     )
-    for prepare in (onednn.onednn_product, onednn.matmul_product):
+    every_size_to_onednn = partial(onednn.onednn_product, min_macs=0)
+    for prepare in (every_size_to_onednn, onednn.matmul_product):
         with mock.patch.object(onednn, "prepare", prepare):
             fast, reference = run_both(config, torch.float32)
         for got, expected in zip(fast, reference):
@@ -179,8 +181,15 @@ def test_onednn_product_matches_matmul():
     torch.manual_seed(4)
     for B, K, N in [(1, 1, 1), (3, 7, 5), (64, 48, 96)]:
         x, weight = torch.randn(B, K), torch.randn(N, K)
-        product = onednn.onednn_product(weight, B)
+        product = onednn.onednn_product(weight, B, min_macs=0)
         torch.testing.assert_close(product(x), x @ weight.T, rtol=1e-5, atol=1e-5)
+
+
+def test_small_products_go_to_matmul():
+    weight = torch.randn(8, 4)
+    assert onednn.onednn_product(weight, 2).func is torch.nn.functional.linear
+    if onednn.onednn_works():
+        assert onednn.onednn_product(weight, 2, min_macs=0).func is not torch.nn.functional.linear
 
 
 def test_onednn_product_hands_other_dtypes_to_matmul():

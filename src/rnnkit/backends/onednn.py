@@ -9,9 +9,9 @@ the small-batch recurrent GEMM well below oneDNN's speed.
 
 That op is internal to torch, so it is wrapped here, once: at import it is checked to exist, to
 run, and to agree with matmul on a small case, and `prepare` is oneDNN's or matmul's accordingly.
-oneDNN's path covers float32 CPU tensors; any other dtype or device (float64, bfloat16 on CPUs
-without AVX-512, CUDA) gets matmul. No autograd: the fused backend calls these in its own
-forward and backward.
+oneDNN's path covers float32 CPU products of at least MIN_MACS multiply-adds; smaller ones, and
+any other dtype or device (float64, bfloat16 on CPUs without AVX-512, CUDA), get matmul.
+No autograd: the fused backend calls these in its own forward and backward.
 """
 
 from __future__ import annotations
@@ -26,15 +26,20 @@ from torch import Tensor
 Product = Callable[[Tensor], Tensor]
 Prepare = Callable[[Tensor, int], Product]
 
+# oneDNN's fixed cost per call (tens of microseconds here, against a few for MKL) and the reorder
+# of the weight outweigh its faster kernel below about this size (64 x 512 x 128 multiply-adds).
+MIN_MACS = 1 << 22
+
 
 def matmul_product(weight: Tensor, batch_size: int) -> Product:
     """x -> x @ weight^T through torch's default matmul (MKL on CPU, cuBLAS on GPU)."""
     return partial(torch.nn.functional.linear, weight=weight)
 
 
-def onednn_product(weight: Tensor, batch_size: int) -> Product:
+def onednn_product(weight: Tensor, batch_size: int, min_macs: int = MIN_MACS) -> Product:
     """x -> x @ weight^T through oneDNN, the weight reordered once for rows of `batch_size`."""
-    if weight.device.type != "cpu" or weight.dtype != torch.float32:
+    small = batch_size * weight.numel() < min_macs
+    if small or weight.device.type != "cpu" or weight.dtype != torch.float32:
         return matmul_product(weight, batch_size)
     packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), batch_size)
     return partial(_onednn_linear, packed=packed)
@@ -52,7 +57,7 @@ def onednn_works() -> bool:
     x = torch.randn(5, 24, generator=generator)
     weight = torch.randn(40, 24, generator=generator)
     try:
-        result = onednn_product(weight, 5)(x)
+        result = onednn_product(weight, 5, min_macs=0)(x)
     except (AttributeError, RuntimeError):  # the op is missing or refuses this build or CPU
         return False
     return result.shape == (5, 40) and torch.allclose(result, x @ weight.T, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,161 @@
+"""Language models on Tiny Shakespeare: best valid loss against wall time, next to quoted baselines.
+
+    python -m bench lm_text                      # every recipe (about 50 minutes on 2 cores)
+    python -m bench lm_text --only char-1m,word  # some of them
+    python -m bench lm_text --smoke              # 10 s per recipe, to check that it runs
+
+Character level (nanoGPT's split: first 90% train, last 10% valid; loss in nats per character on
+the whole valid split): each recipe is what `rnnkit train text FILE --time ...` runs for that
+budget. Word level (pytorch/examples' word_language_model setting: lines split 90/5/5 in order,
+whitespace tokens with a line-end token): their LSTM 2x200 with bptt 35 and batch 20 (run here,
+with rnnkit), and rnnkit's recipe, both for 230 s.
+
+The baselines are quoted as measured on this project's 2-core CPU (issue 4), not run here. The
+table is printed and written to docs/BENCHMARKS.md (section "lm_text") with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from rnnkit.train.text_model import TextModel
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
+
+
+@dataclass
+class Recipe:
+    name: str
+    seconds: float
+    settings: dict[str, Any]  # TextModel's settings: data and model
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig's fields
+    word: bool = False  # word level on the line split (else char level, 90/10)
+    checkpoints: tuple[float, ...] = ()  # wall times (s) at which to report the best valid loss
+
+
+def char(hidden: int, layers: int, batch: int, seq: int, dropout: float) -> dict[str, Any]:
+    """Character-level settings on nanoGPT's 90/10 split, with an LSTM."""
+    return {
+        "level": "char",
+        "split": "90/10/0",
+        "cell": "lstm",
+        "hidden_size": hidden,
+        "num_layers": layers,
+        "batch_size": batch,
+        "seq_len": seq,
+        "dropout": dropout,
+    }
+
+
+RECIPES = [
+    Recipe("char-1m", 60, char(512, 1, 32, 64, 0.0), {"lr": 4e-3, "warmup": 30, "eval_every": 40},
+           checkpoints=(60,)),
+    Recipe("char-10m", 600, char(512, 2, 64, 128, 0.1), {"lr": 3e-3, "eval_every": 150},
+           checkpoints=(71, 510, 600)),
+    Recipe("char-30m", 1800, char(768, 2, 64, 128, 0.2), {"lr": 2e-3, "eval_every": 250},
+           checkpoints=(510, 600, 1800)),
+    Recipe("word-examples", 230,
+           {"hidden_size": 200, "num_layers": 2, "batch_size": 20, "seq_len": 35, "dropout": 0.2},
+           {"lr": 3e-3, "eval_every": 500}, word=True, checkpoints=(230,)),
+    Recipe("word", 230,
+           {"hidden_size": 256, "num_layers": 1, "batch_size": 32, "seq_len": 35, "dropout": 0.3,
+            "tie_weights": True},
+           {"lr": 3e-3, "eval_every": 300}, word=True, checkpoints=(230,)),
+]  # fmt: skip
+
+# Quoted from issue 4 (measured on this project's 2-core AMD EPYC, torch 2.13).
+BASELINES = [
+    "nanoGPT CPU config (0.8M-parameter transformer): char valid 1.886 at 71 s, 1.499 at 510 s",
+    "torch.nn.LSTM 2x512, batch 64, seq 128, AdamW 3e-3 cosine, dropout 0.2: "
+    "char valid 1.498 at 500 s",
+    "pytorch/examples word_language_model LSTM 2x200: "
+    "valid perplexity 384.66 at 230 s, 2,954 tokens/s",
+]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench lm_text", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--only", help="comma-separated recipe names: " + ", ".join(r.name for r in RECIPES)
+    )
+    parser.add_argument("--smoke", action="store_true", help="10 s per recipe on 5%% of the text")
+    parser.add_argument("--data", type=Path, default=DATA, help="tinyshakespeare.txt")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    chosen = [r for r in RECIPES if not args.only or r.name in args.only.split(",")]
+    text = args.data.read_text(encoding="utf-8")
+    if args.smoke:
+        text = text[: len(text) // 20]
+    header = ["recipe", "budget", "steps", "tokens/s", "best valid", "best valid at checkpoints"]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for recipe in chosen:
+            rows.append(run_recipe(recipe, text, Path(folder), args.smoke))
+            print(report.text_table(header, rows[-1:]), flush=True)
+    print()
+    print(report.text_table(header, rows))
+    print("\n".join(BASELINES))
+    if not args.no_write and not args.smoke:
+        body = "\n\n".join(
+            [
+                "## Language models on Tiny Shakespeare (`python -m bench lm_text`)",
+                machine.markdown(machine.describe()),
+                report.markdown_table(header, rows),
+                "Quoted baselines (not run here):\n" + "\n".join(f"- {b}" for b in BASELINES),
+            ]
+        )
+        report.write_section("lm_text", body)
+    return 0
+
+
+def run_recipe(recipe: Recipe, text: str, folder: Path, smoke: bool) -> list[str]:
+    seconds = 10.0 if smoke else recipe.seconds
+    model = TextModel(
+        **recipe.settings, **({"level": "word", "tokenizer": "whitespace"} if recipe.word else {})
+    )
+    train = {**recipe.train, **({"eval_every": 10} if smoke else {})}
+    out = folder / recipe.name
+    if recipe.word:
+        source, valid = write_line_split(text, folder)
+        model.data.valid_file = str(valid)
+        result = model.fit(source, out=out, time=seconds, **train)
+    else:
+        result = model.fit(text=text, out=out, time=seconds, **train)
+    history = result.history
+    rate = history[-1]["items"] / max(history[-1]["time"], 1e-9)
+    metric = "valid_ppl" if recipe.word else "valid_loss"
+    best = min(e[metric] for e in history)
+    at = [
+        f"{best_by(history, metric, t):.3f} @ {t:.0f}s" for t in recipe.checkpoints if t <= seconds
+    ]
+    unit = "ppl" if recipe.word else "nats/char"
+    return [
+        recipe.name,
+        f"{seconds:.0f}s",
+        str(result.step),
+        f"{rate:,.0f}",
+        f"{best:.3f} {unit}",
+        ", ".join(at),
+    ]
+
+
+def best_by(history: list[dict[str, Any]], metric: str, seconds: float) -> float:
+    """The best valid metric among the evaluations done within `seconds` of wall time."""
+    return min((e[metric] for e in history if e["time"] <= seconds), default=float("nan"))
+
+
+def write_line_split(text: str, folder: Path) -> tuple[Path, Path]:
+    """Lines 90/5/5 in order, as pytorch/examples' word model was measured (train, valid)."""
+    lines = text.splitlines(keepends=True)
+    a, b = int(len(lines) * 0.9), int(len(lines) * 0.95)
+    train, valid = folder / "word-train.txt", folder / "word-valid.txt"
+    train.write_text("".join(lines[:a]), encoding="utf-8")
+    valid.write_text("".join(lines[a:b]), encoding="utf-8")
+    return train, valid

@@ -1,0 +1,40 @@
+"""The machine a benchmark ran on: CPU model, cores, torch version, threads, GPU."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo, or what the platform module knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def describe(device: str = "cpu") -> dict[str, str]:
+    """The facts a reader needs to compare timings: one line each."""
+    facts = {
+        "CPU": cpu_model(),
+        "cores": str(os.cpu_count()),
+        "torch": torch.__version__,
+        "torch threads": str(torch.get_num_threads()),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "oneDNN": "yes" if torch.backends.mkldnn.is_available() else "no",
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        facts["GPU"] = torch.cuda.get_device_name(torch.device(device))
+        facts["cuDNN"] = str(torch.backends.cudnn.version())
+    return facts
+
+
+def markdown(facts: dict[str, str]) -> str:
+    """The facts as a Markdown list."""
+    return "\n".join(f"- {name}: {value}" for name, value in facts.items())

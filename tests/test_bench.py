@@ -1,0 +1,40 @@
+"""The benchmark suite runs end to end on a tiny shape, and rewrites only its own section."""
+
+import sys
+from pathlib import Path
+
+# bench/ is a top-level package beside src/, importable from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import __main__ as dispatcher
+from bench import layers, machine, report
+
+
+def test_layers_suite_runs_every_variant_and_backend(capsys):
+    assert dispatcher.main(["layers", "--shapes", "2,3,4,1", "--repeats", "1", "--no-write"]) == 0
+    printed = capsys.readouterr().out
+    variants = {line.split()[1] for line in printed.splitlines() if line.startswith("2,3,4,1 ")}
+    assert variants == set(layers.BASELINES)
+    for backend in ("torch.nn", "native (auto)", "fused (auto)", "loop"):
+        assert backend in printed
+
+
+def test_unknown_suite_is_an_error(capsys):
+    assert dispatcher.main(["no-such-suite"]) == 2
+    assert "layers" in capsys.readouterr().err
+
+
+def test_write_section_replaces_only_its_own_section(tmp_path):
+    page = tmp_path / "BENCHMARKS.md"
+    report.write_section("layers", "first", page)
+    report.write_section("quality", "other suite", page)
+    report.write_section("layers", "second", page)
+    text = page.read_text()
+    assert "second" in text and "first" not in text and "other suite" in text
+    assert text.index("second") < text.index("other suite")  # the section stays in place
+
+
+def test_machine_names_cpu_torch_and_threads():
+    facts = machine.describe("cpu")
+    assert facts["cores"].isdigit() and facts["torch"].startswith(sys.modules["torch"].__version__)
+    assert "- CPU: " in machine.markdown(facts)
