@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -280,3 +281,11 @@ def test_input_of_the_wrong_size():
 def test_reading_only_for_birnn():
     with pytest.raises(RnnkitError, match="only to birnn"):
         explain("lstm", reading="vanilla")
+
+
+def test_learning_guide_shows_the_real_output(capsys):
+    guide = (Path(__file__).parents[1] / "docs" / "LEARNING.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```text\n(.*?)\n```", guide, re.S)
+    for lang, block in zip(["en", "vi"], blocks, strict=True):
+        _, out, _ = run_cli(capsys, "lstm", "--lang", lang)
+        assert block == out.rstrip("\n")
