@@ -178,6 +178,7 @@ def test_a_user_folder_is_read_recursively_with_names_inside_it(tmp_path):
     for index in range(5):
         piece = Piece("p", (Note(0, 60 + index, 2),), 1, 2)
         write_midi(piece, tmp_path / ("sub" if index % 2 else ".") / f"t{index}.mid")
+    (tmp_path / "._t0.mid").write_bytes(b"\x00\x05\x16\x07")  # a macOS shadow file, not music
     splits = load_music(
         tmp_path, cache=False, progress=False, valid_fraction=0.2, test_fraction=0.2
     )

@@ -63,12 +63,24 @@ def test_a_re_struck_note_stays_two_notes():
 
 
 def test_decoding_forgives_what_a_model_may_write():
-    tokens = ["hold", "on_62", "<pad>", "hold", "rest", "hold", "bar", "<eos>", "on_70"]
+    tokens = [
+        "hold",
+        "bar",
+        "bar",
+        "on_62",
+        "<pad>",
+        "hold",
+        "rest",
+        "hold",
+        "bar",
+        "<eos>",
+        "on_70",
+    ]
     piece = events_to_piece(tokens, 2)
-    # hold with nothing sounding is a rest; <pad> takes no time; a final bar line starts no bar;
-    # everything after <eos> is ignored.
+    # hold with nothing sounding is a rest; <pad> takes no time; two bar lines in a row are one;
+    # a final bar line starts no bar; everything after <eos> is ignored.
     assert piece.notes == (Note(1, 62, 2),)
-    assert (piece.length, piece.bar_starts, piece.steps_per_quarter) == (5, (), 2)
+    assert (piece.length, piece.bar_starts, piece.steps_per_quarter) == (5, (1,), 2)
 
 
 def test_unknown_tokens_fail_clearly():

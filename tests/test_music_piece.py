@@ -33,6 +33,8 @@ def test_grids():
         ((Note(0, 60, 3),), 2, (), "ends before its last note"),
         ((Note(0, 60, 2), Note(1, 60, 2)), 4, (), "two notes of pitch 60 overlap at step 1"),
         ((Note(0, 60, 1),), 2, (2,), "bar starts outside"),
+        ((Note(0, 60, 1),), 4, (2, 1), "bar starts must increase"),
+        ((Note(0, 60, 1),), 4, (1, 1), "bar starts must increase"),
     ],
 )
 def test_invalid_pieces_fail_clearly(notes, length, bars, match):

@@ -41,10 +41,11 @@ def corpus_folder(name: str) -> Path:
 
 
 def music_files(folder: str | Path) -> list[Path]:
-    """The music files below `folder`, sorted by path."""
+    """The music files below `folder`, sorted by path; hidden files (`.name`, such as macOS's
+    `._song.mid` shadows) are not music."""
     folder = Path(folder)
     files = sorted(path for path in folder.rglob("*") if path.suffix.lower() in MUSIC_SUFFIXES)
-    files = [path for path in files if path.is_file()]
+    files = [path for path in files if path.is_file() and not path.name.startswith(".")]
     if not files:
         raise RnnkitError(
             f"{folder} holds no music files ({' '.join(sorted(MUSIC_SUFFIXES))}); "

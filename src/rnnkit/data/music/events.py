@@ -111,11 +111,11 @@ def events_to_piece(tokens: Sequence[str], steps_per_quarter: int, name: str = "
             notes.append(Note(step, int(token.removeprefix(NOTE_PREFIX)), 1))
         elif token not in (REST, HOLD):
             raise RnnkitError(
-                f"unknown melody event token {token!r}; tokens are listed in MUSIC.md"
+                f"unknown melody event token {token!r}; tokens are listed in docs/MUSIC.md"
             )
         sounding = token != REST and (token != HOLD or sounding)
         step += 1
-    bars = tuple(bar for bar in bar_starts if bar < step)  # a final bar line starts no bar
+    bars = tuple(sorted({bar for bar in bar_starts if bar < step}))  # a final bar line starts none
     return Piece(name, tuple(notes), steps_per_quarter, step, bars)
 
 

@@ -73,6 +73,8 @@ class Piece:
             raise RnnkitError(f"{self.name}: length {self.length} ends before its last note")
         if any(not 0 <= bar < self.length for bar in self.bar_starts):
             raise RnnkitError(f"{self.name}: a bar starts outside the piece (0..{self.length - 1})")
+        if list(self.bar_starts) != sorted(set(self.bar_starts)):
+            raise RnnkitError(f"{self.name}: bar starts must increase; got {self.bar_starts}")
         last_end: dict[int, int] = {}
         for note in self.notes:
             if note.start < last_end.get(note.pitch, 0):
