@@ -28,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
     parser.add_argument(
-        "--steps", type=int, help="Adam steps per cell, task and lag (default 300; --quick 5)"
+        "--steps", type=int, help="Adam steps per cell, task and lag (default 250; --quick 5)"
     )
     return parser
 

@@ -36,9 +36,9 @@ class CompareConfig:
     cells: tuple[str, ...] = CELLS  # rnnkit cell names (build_recurrent's `cell`)
     lags: tuple[int, ...] = (10, 50, 100, 200)  # memory distances, each >= 2
     hidden_size: int = 32  # H, the same for every cell
-    steps: int = 300  # Adam steps per (cell, task, lag): the fixed budget
+    steps: int = 250  # Adam steps per (cell, task, lag): the fixed budget
     batch_size: int = 32  # fresh synthetic sequences per step
-    learning_rate: float = 3e-3
+    learning_rate: float = 1e-2
     init: str = "rnn"  # build_recurrent's init: orthogonal U, forget-gate bias 1 (rnnkit.cells)
     clip_norm: float = 1.0  # gradient clipping, so a vanilla RNN's exploding steps stay finite
     eval_size: int = 256  # held-out sequences for each score
