@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
-from rnnkit.train.checkpoint import read_config
+from rnnkit.train.checkpoint import default_run_folder, read_config
 from rnnkit.train.config import TrainConfig, add_config_arguments
 from rnnkit.train.loop import fit, seed_everything
 from rnnkit.train.registry import TASKS, task_module
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else TrainConfig.seed
     seed_everything(seed)  # before the model is built: the initial weights depend on it
     task, config = task_module(args.task).from_args(args)
-    out = args.out or Path("runs") / f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or default_run_folder(args.task)
     print(json.dumps({"task": task.config(), "train": config.to_dict()}, ensure_ascii=False))
     result = fit(task, config, out, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 # ---------------------------------------------------------------------------------------------
 # Run folder and config
+
+
+def default_run_folder(task: str) -> Path:
+    """runs/TASK-DATE-TIME under the current folder: a new run never lands in an old one."""
+    return Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def create_run_folder(path: Path) -> Path:

@@ -123,6 +123,7 @@ def fit(
                 status = "interrupted"
                 break
             carry = _train_step(task, config, optimizer, schedule, progress, carry, done)
+            progress.elapsed = time.monotonic() - started
             bar.set_postfix_str(_postfix(progress), refresh=False)
             if progress.step % config.eval_every == 0:
                 if _evaluate(task, schedule, progress, run, config, out):

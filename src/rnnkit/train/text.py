@@ -14,6 +14,7 @@ and provides the registry hooks (registry.py) for `rnnkit train text`, `sample` 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import math
 import sys
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 
 from rnnkit.data.text import (
     NEWLINE,
+    UNK,
     TokenBatch,
     TokenBatches,
     Vocabulary,
@@ -158,15 +160,27 @@ class TextTask(Task):
         return NEWLINE if NEWLINE in self.vocab.tokens else self.vocab.tokens[-1]
 
     def generate(self, prime: str, length: int, sampler: Sampler) -> Iterator[str]:
-        """Yield the text of `length` sampled tokens continuing `prime`, piece by piece."""
+        """Yield the text of `length` sampled tokens continuing `prime`, piece by piece.
+
+        Word level: <unk> is never sampled (it stands for many words, none of which it can spell).
+        """
         ids = self.vocab.encode(prime)
         previous = self.vocab.tokens[ids[-1]] if ids else NEWLINE
         self.model.eval()
-        for token_id in stream(self.model, ids, length, sampler, self.device):
+        step = self.model
+        if UNK in self.vocab.tokens:
+            step = functools.partial(_never, self.model, self.vocab.tokens.index(UNK))
+        for token_id in stream(step, ids, length, sampler, self.device):
             token = self.vocab.tokens[token_id]
             # Word level: the spacing of a token depends on the one before it.
             yield detokenize([previous, token], self.vocab.level)[len(previous) :]
             previous = token
+
+
+def _never(model: LanguageModel, token: int, tokens: torch.Tensor, state: Any) -> tuple:
+    """The model's step with the logit of `token` at -inf: it is never sampled."""
+    logits, state = model(tokens, state)
+    return logits.index_fill(-1, torch.tensor([token], device=logits.device), -math.inf), state
 
 
 def evaluation_batches(ids: list[int], batch_size: int, seq_len: int, name: str) -> TokenBatches:
@@ -285,7 +299,9 @@ def from_args(args: argparse.Namespace) -> tuple[TextTask, TrainConfig]:
     return build_task(data, model_config), train_config
 
 
-def evaluate_file(task: TextTask, path: str, args: argparse.Namespace) -> dict[str, float]:
+def evaluate_file(
+    task: TextTask, path: str, args: argparse.Namespace | None = None
+) -> dict[str, float]:
     """Loss and bits per character / perplexity of the model on the text in `path`."""
     text = read_text(path)
     unknown = task.vocab.unknown(text) if task.vocab.level == "word" else []
