@@ -34,6 +34,21 @@ def test_linear_rnn_gradient_is_w_to_the_distance(w):
     torch.testing.assert_close(norms, expected, rtol=1e-5, atol=0)
 
 
+def test_rnnkit_relu_rnn_in_its_linear_regime_gives_w_to_the_distance():
+    """One unit, W = 1, U = w > 0, b = 0 and positive inputs: relu is the identity."""
+    w, T = 0.8, 10
+    layer = build_recurrent("rnn-relu", 1, 1)
+    params = layer.params()
+    with torch.no_grad():
+        params["W"].fill_(1.0)
+        params["U"].fill_(w)
+        params["b"].zero_()
+    x = torch.rand(2, T, 1) + 0.1
+    norms = state_gradient_norms(layer, x, lambda states: states[:, -1, 0])
+    expected = torch.tensor([w**k for k in range(T)])
+    torch.testing.assert_close(norms, expected, rtol=1e-5, atol=0)
+
+
 def test_losses_read_at_every_step_add_their_direct_terms():
     """loss = sum_t h_t gives d loss / d h_t = 1 + w + ... + w^(T - t)."""
     w, T = 0.5, 6

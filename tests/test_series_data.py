@@ -57,6 +57,7 @@ def test_tab_separated_ucr_file(tmp_path):
 def test_empty_label_cell_means_unlabelled(tmp_path):
     data = load_series(write(tmp_path / "a.csv", ",1,2\nx,3,4\n"))
     assert data.labels == [None, "x"]
+    assert not data.is_labelled and data.subset([1]).is_labelled
     with pytest.raises(RnnkitError, match="has no label"):
         data.known_labels()
 

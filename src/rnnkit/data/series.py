@@ -85,6 +85,11 @@ class SeriesDataset:
             source=self.source,
         )
 
+    @property
+    def is_labelled(self) -> bool:
+        """True when every sequence has a label (a file to score, not only to predict)."""
+        return all(label is not None for label in self.labels)
+
     def known_labels(self) -> list[str]:
         """Every label, for training: an unlabelled sequence is an error here."""
         for label, name in zip(self.labels, self.ids, strict=True):
