@@ -34,7 +34,7 @@ def build_page(chars: list[str], signals: list[Signal], title: str, subtitle: st
     data = {
         "chars": chars,
         "signals": [
-            {"label": s.label, "kind": s.kind, "units": s.values.shape[1], "data": encode(s)}
+            {"label": _label(s), "kind": s.kind, "units": s.values.shape[1], "data": encode(s)}
             for s in signals
         ],
     }
@@ -47,6 +47,10 @@ def build_page(chars: list[str], signals: list[Signal], title: str, subtitle: st
         .replace("__SATURATION__", saturation_section(signals))
         .replace("__DATA__", payload)
     )
+
+
+def _label(signal: Signal) -> str:
+    return signal.label + (", shown through tanh" if signal.kind == "unbounded" else "")
 
 
 def quantise(signal: Signal) -> Tensor:
