@@ -17,12 +17,14 @@ import rnnkit
 from rnnkit import backends
 from rnnkit.backends import fused, onednn
 from rnnkit.backends.fused.gru import GRUBeforeFunction
+from rnnkit.backends.fused.gru_after import GRUAfterFunction
 from rnnkit.backends.fused.rnn import RNNFunction
 from rnnkit.cells import GRUCell
 from rnnkit.layers.lengths import step_mask
 
 NETWORKS = {
     "gru": lambda *args, **kwargs: rnnkit.GRU(*args, reset="before", **kwargs),
+    "gru-after": lambda *args, **kwargs: rnnkit.GRU(*args, reset="after", **kwargs),
     "rnn": lambda *args, **kwargs: rnnkit.RNN(*args, nonlinearity="tanh", **kwargs),
     "rnn-relu": lambda *args, **kwargs: rnnkit.RNN(*args, nonlinearity="relu", **kwargs),
 }
@@ -138,6 +140,13 @@ def test_gradcheck_gru(with_mask):
 
 
 @pytest.mark.parametrize("with_mask", [False, True])
+def test_gradcheck_gru_after(with_mask):
+    b_hn = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    arguments = [*gradcheck_arguments(3, with_mask), b_hn]
+    assert torch.autograd.gradcheck(GRUAfterFunction.apply, arguments)
+
+
+@pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("relu", [False, True])
 def test_gradcheck_rnn(with_mask, relu):
     arguments = [*gradcheck_arguments(1, with_mask), relu]
@@ -161,7 +170,7 @@ def test_available_backends():
     assert backends.available(rnnkit.GRU(2, 3)) == ["fused", "loop"]
     assert rnnkit.GRU(2, 3).backend == "fused"
     assert "fused" in backends.available(rnnkit.RNN(2, 3, nonlinearity="relu"))
-    assert "fused" not in backends.available(rnnkit.GRU(2, 3, reset="after"))
+    assert "fused" in backends.available(rnnkit.GRU(2, 3, reset="after"))
     assert "fused" not in backends.available(rnnkit.LSTM(2, 3))
 
     class Custom(GRUCell):  # a subclass may change the step: only the loop is exact for it
