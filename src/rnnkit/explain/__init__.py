@@ -50,19 +50,22 @@ def explain(
     raw = exercise.params if params is None else params
     source = "slide" if params is None else "file"
     xs = exercise.x if x is None else x
-    model_layout = layout(model, reading)
-    checked, notes = check_params(raw, model, model_layout, len(xs), source)
-    input_weight = model_layout.inputs[0]
-    x_tensor = check_x(xs, checked[input_weight].shape[1], input_weight)
+    params_checked, notes, x_tensor = _check(raw, model, reading, xs, source)
     if model != "birnn":
-        return EXPLAINERS[model](checked, x_tensor, title, notes)
-    other_reading = READINGS[1 - READINGS.index(reading)]
+        return EXPLAINERS[model](params_checked, x_tensor, title, notes)
     try:
-        other, _ = check_params(raw, model, layout(model, other_reading), len(xs), source)
-        check_x(xs, other[layout(model, other_reading).inputs[0]].shape[1], "")
+        other, _, _ = _check(raw, model, READINGS[1 - READINGS.index(reading)], xs, source)
     except RnnkitError:
-        other = None
-    return explain_birnn(checked, x_tensor, title, notes, reading, other)
+        other = None  # the other reading does not fit these shapes
+    return explain_birnn(params_checked, x_tensor, title, notes, reading, other)
+
+
+def _check(raw: dict, model: str, reading: str, xs: list[list[float]], source: str):
+    """The parameters, the notes on them and the input (T, D), checked against the model."""
+    model_layout = layout(model, reading)
+    params, notes = check_params(raw, model, model_layout, len(xs), source)
+    weight = model_layout.inputs[0]
+    return params, notes, check_x(xs, params[weight].shape[1], weight)
 
 
 __all__ = [
