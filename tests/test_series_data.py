@@ -170,6 +170,7 @@ def test_empty_folder_is_an_error(tmp_path):
         (b"a,1,two,3\n", r"line 1, column 3: 'two' is not a number"),
         (b"label,v1,v2\na,1,2\n", r"line 1, column 2: 'v1' is not a number"),
         (b"a,1,inf\n", "infinite"),
+        (b'a,1,"2\n', "line 1 is not valid CSV"),
     ],
 )
 def test_bad_files_give_one_line_errors(tmp_path, content, message):

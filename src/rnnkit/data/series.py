@@ -165,8 +165,11 @@ def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
         ) from None
     first_line = text.split("\n", 1)[0]
     tabs = path.suffix.lower() == ".tsv" or ("\t" in first_line and "," not in first_line)
-    reader = csv.reader(io.StringIO(text), delimiter="\t" if tabs else ",")
-    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if tabs else ",", strict=True)
+    try:
+        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise RnnkitError(f"{path} line {reader.line_num} is not valid CSV: {error}") from None
     if not rows:
         raise RnnkitError(f"{path} is empty; it needs one sequence per row (see CLASSIFICATION.md)")
     return rows
