@@ -107,6 +107,7 @@ def test_long_layout_without_label_column_is_unlabelled(tmp_path):
         ("id,time,x,label\na,0,,u\nb,0,1,u\n", "sequence a: feature 1 has no values"),
         ("id,time,x,label\na,0,1\n", "has 3 cells but the header has 4"),
         ("id,time,x,label\na,,1,u\n", "the time cell is empty"),
+        ("id,time,x,label\n,0,1,u\n", "the id cell is empty"),
         ("id,time,label\na,0,u\n", "no feature column"),
         ("id,x,label\na,0,u\n", "no 'time' column"),
         ("id,time,x,label\n", "header but no rows"),

@@ -234,8 +234,17 @@ def _parse_wide(rows: list[tuple[int, list[str]]], path: Path):
     return sequences, labels, ids, ["value"]
 
 
-def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
-    header = [cell.strip() for cell in rows[0][1]]
+@dataclass(frozen=True)
+class _LongColumns:
+    """Where each column of a long file is (column indices into a row)."""
+
+    id: int
+    time: int
+    label: int | None  # None: an unlabelled file, for prediction
+    features: list[int]
+
+
+def _long_columns(header: list[str], path: Path) -> _LongColumns:
     lower = [name.lower() for name in header]
     for required in (LONG_ID, LONG_TIME):
         if required not in lower:
@@ -245,22 +254,33 @@ def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
             )
     id_col, time_col = lower.index(LONG_ID), lower.index(LONG_TIME)
     label_col = lower.index(LONG_LABEL) if LONG_LABEL in lower else None
-    feature_cols = [i for i in range(len(header)) if i not in (id_col, time_col, label_col)]
-    if not feature_cols:
+    features = [i for i in range(len(header)) if i not in (id_col, time_col, label_col)]
+    if not features:
         raise RnnkitError(f"{path} has no feature column; add one column per measured value")
-    groups: dict[str, list[tuple[float, list[float], int]]] = {}
+    return _LongColumns(id_col, time_col, label_col, features)
+
+
+# One time step of a long file: (time, feature values with NaN for missing, line number).
+_Step = tuple[float, list[float], int]
+
+
+def _group_long_rows(
+    rows: list[tuple[int, list[str]]], columns: _LongColumns, width: int, path: Path
+) -> tuple[dict[str, list[_Step]], dict[str, str | None]]:
+    """The time steps and the label of each sequence id, in order of first appearance."""
+    groups: dict[str, list[_Step]] = {}
     labels: dict[str, str | None] = {}
-    for line, row in rows[1:]:
-        if len(row) != len(header):
-            raise RnnkitError(
-                f"{path} line {line} has {len(row)} cells but the header has {len(header)}"
-            )
-        name = row[id_col].strip()
-        time = _parse_number(row[time_col], path, line, time_col + 1)
+    for line, row in rows:
+        if len(row) != width:
+            raise RnnkitError(f"{path} line {line} has {len(row)} cells but the header has {width}")
+        name = row[columns.id].strip()
+        if not name:
+            raise RnnkitError(f"{path} line {line}: the {LONG_ID} cell is empty; fill it in")
+        time = _parse_number(row[columns.time], path, line, columns.time + 1)
         if math.isnan(time):
             raise RnnkitError(f"{path} line {line}: the {LONG_TIME} cell is empty; fill it in")
-        values = [_parse_number(row[i], path, line, i + 1) for i in feature_cols]
-        label = _label(row[label_col]) if label_col is not None else None
+        values = [_parse_number(row[i], path, line, i + 1) for i in columns.features]
+        label = None if columns.label is None else _label(row[columns.label])
         if name in labels and labels[name] != label:
             raise RnnkitError(
                 f"{path} line {line}: sequence {name} has label {label!r} here but "
@@ -268,6 +288,13 @@ def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
             )
         labels[name] = label
         groups.setdefault(name, []).append((time, values, line))
+    return groups, labels
+
+
+def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
+    header = [cell.strip() for cell in rows[0][1]]
+    columns = _long_columns(header, path)
+    groups, labels = _group_long_rows(rows[1:], columns, len(header), path)
     if not groups:
         raise RnnkitError(f"{path} has a header but no rows; add one row per time step")
     if all(math.isnan(v) for steps in groups.values() for _, values, _ in steps for v in values):
@@ -280,7 +307,7 @@ def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
                 raise RnnkitError(f"{path} line {line}: sequence {name} repeats time {t1:g}")
         values = np.asarray([values for _, values, _ in steps], dtype=np.float64)  # (T, D)
         sequences.append(fill_missing(values, f"{path} sequence {name}"))
-    features = [header[i] for i in feature_cols]
+    features = [header[i] for i in columns.features]
     return sequences, [labels[name] for name in groups], list(groups), features
 
 
