@@ -161,30 +161,32 @@ def run_compare(config: CompareConfig, log: Callable[[str], None] = print) -> Co
     results = CompareResults(config)
     adding = config.tasks()[0]
     results.parameters = parameter_counts(config.cells, adding.input_size, config.hidden_size)
-    longest = max(config.lags)
     for cell in config.cells:
         for task in config.tasks():
             for lag in config.lags:
-                torch.manual_seed(config.seed)  # the same initial weights for every task and lag
-                probe = Probe(
-                    cell, task.input_size, config.hidden_size, task.output_size, config.init
-                )
-                track = task.name == adding.name and lag == longest
-                if track:
-                    results.gradients.append(
-                        GradientResult(cell, "init", gradient_norms(probe, task, lag, config))
-                    )
-                fit(probe, task, lag, config, _generator(config.seed, "train", task.name, lag))
-                if track:
-                    results.gradients.append(
-                        GradientResult(cell, "trained", gradient_norms(probe, task, lag, config))
-                    )
-                score, loss = evaluate(probe, task, lag, config)
-                results.memory.append(
-                    MemoryResult(task.name, lag, cell, task.score_name, score, loss, task.chance)
-                )
-                log(f"{cell:>5} {task.name:>7} lag {lag:>4}: {task.score_name} {score:.3f}")
+                track = task.name == adding.name and lag == max(config.lags)
+                memory, gradients = study_one(cell, task, lag, config, track_gradients=track)
+                results.memory.append(memory)
+                results.gradients += gradients
+                log(f"{cell:>5} {task.name:>7} lag {lag:>4}: {memory.metric} {memory.score:.3f}")
     return results
+
+
+def study_one(
+    cell: str, task: MemoryTask, lag: int, config: CompareConfig, track_gradients: bool
+) -> tuple[MemoryResult, list[GradientResult]]:
+    """Train and score one probe; measure its gradient flow before and after if asked."""
+    torch.manual_seed(config.seed)  # the same initial weights for every task and lag
+    probe = Probe(cell, task.input_size, config.hidden_size, task.output_size, config.init)
+    gradients = []
+    if track_gradients:
+        gradients.append(GradientResult(cell, "init", gradient_norms(probe, task, lag, config)))
+    fit(probe, task, lag, config, _generator(config.seed, "train", task.name, lag))
+    if track_gradients:
+        gradients.append(GradientResult(cell, "trained", gradient_norms(probe, task, lag, config)))
+    score, loss = evaluate(probe, task, lag, config)
+    memory = MemoryResult(task.name, lag, cell, task.score_name, score, loss, task.chance)
+    return memory, gradients
 
 
 def _generator(seed: int, purpose: str, task: str, lag: int) -> torch.Generator:
