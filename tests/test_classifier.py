@@ -4,6 +4,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from rnnkit.data.series import (
+    FeatureScaler,
+    LabelVocabulary,
+    iterate_batches,
+    load_series,
+    stratified_split,
+)
+from rnnkit.metrics import ClassificationScores
 from rnnkit.models.classifier import SequenceClassifier
 
 
@@ -109,3 +117,42 @@ def test_a_tiny_classifier_learns_an_easy_problem():
     accuracy = (model.predict(x, lengths) == labels).float().mean()
     assert accuracy >= 0.95
     assert F.cross_entropy(model(x, lengths)[0], labels) < 0.3
+
+
+def test_from_a_csv_file_to_scores(tmp_path):
+    """The whole path: a long CSV with gaps -> split, scaling, batches -> training -> scores."""
+    generator = torch.Generator().manual_seed(2)
+    x, lengths, labels = ramps(160, generator)
+    lines = ["id,time,level,noise,label"]
+    for n in range(160):
+        for t in range(int(lengths[n])):
+            level = "" if (n + t) % 7 == 3 else f"{float(x[n, t, 0]):.4f}"  # some gaps
+            lines.append(
+                f"s{n},{t},{level},{float(torch.rand(1, generator=generator)):.3f},"
+                f"{'up' if labels[n] else 'down'}"
+            )
+    (tmp_path / "ramps.csv").write_text("\n".join(lines) + "\n")
+
+    data = load_series(tmp_path / "ramps.csv")
+    vocab = LabelVocabulary.fit(data)
+    train_idx, valid_idx = stratified_split(data.known_labels(), 0.25, seed=0)
+    train, valid = data.subset(train_idx), data.subset(valid_idx)
+    scaler = FeatureScaler.fit(train.sequences)
+    torch.manual_seed(0)
+    model = SequenceClassifier(2, len(vocab), cell="gru", hidden_size=16, pooling="mean")
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    for epoch in range(8):
+        for batch in iterate_batches(
+            scaler.transform(train.sequences), vocab.encode(train), 16, epoch
+        ):
+            _, loss = model(batch.x, batch.lengths, batch.targets)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    predictions, targets = [], []
+    for batch in iterate_batches(scaler.transform(valid.sequences), vocab.encode(valid), 64):
+        predictions += model.predict(batch.x, batch.lengths).tolist()
+        targets += batch.targets.tolist()
+    scores = ClassificationScores.from_predictions(targets, predictions, vocab.labels)
+    assert scores.support.sum() == len(valid_idx) == 40
+    assert scores.accuracy >= 0.9
