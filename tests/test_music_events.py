@@ -97,6 +97,7 @@ def test_vocabulary_json_round_trip(tmp_path):
     vocabulary.save(tmp_path / "vocab.json")
     loaded = EventVocabulary.load(tmp_path / "vocab.json")
     assert loaded == vocabulary and loaded.tokens == TOKENS
+    assert EventVocabulary.from_json(vocabulary.to_json()) == vocabulary
     ids = loaded.encode(EXAMPLE_TOKENS)
     assert vocabulary.decode(ids) == EXAMPLE_TOKENS
 
@@ -104,6 +105,9 @@ def test_vocabulary_json_round_trip(tmp_path):
 def test_a_foreign_vocabulary_file_fails_clearly(tmp_path):
     (tmp_path / "vocab.json").write_text('{"kind": "chars", "tokens": ["a"]}')
     with pytest.raises(RnnkitError, match="not a melody event vocabulary"):
+        EventVocabulary.load(tmp_path / "vocab.json")
+    (tmp_path / "vocab.json").write_text('{"kind": ')
+    with pytest.raises(RnnkitError, match="corrupt"):
         EventVocabulary.load(tmp_path / "vocab.json")
     with pytest.raises(RnnkitError, match="unknown or repeated"):
         EventVocabulary(("rest", "rest"))

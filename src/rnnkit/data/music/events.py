@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
+from rnnkit.data.music.files import write_atomically
 from rnnkit.data.music.pianoroll import HIGHEST_PITCH, LOWEST_PITCH
 from rnnkit.data.music.piece import Note, Piece
 from rnnkit.errors import RnnkitError
@@ -166,22 +166,29 @@ class EventVocabulary:
             raise RnnkitError(f"a token id is outside 0..{len(self.tokens) - 1}")
         return [self.tokens[index] for index in ids]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": VOCABULARY_KIND, "tokens": list(self.tokens)}
+    def to_json(self) -> str:
+        """vocab.json's text (the same shape of method as the text Vocabulary's)."""
+        return json.dumps({"kind": VOCABULARY_KIND, "tokens": list(self.tokens)}, indent=1)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EventVocabulary:
+    def from_json(cls, text: str) -> EventVocabulary:
+        """The inverse of `to_json`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise RnnkitError(f"vocab.json is corrupt ({error}); retrain the model") from None
         if not isinstance(data, dict) or data.get("kind") != VOCABULARY_KIND:
-            raise RnnkitError("this vocabulary is not a melody event vocabulary; check the run")
-        return cls(tuple(data["tokens"]))
+            raise RnnkitError("vocab.json is not a melody event vocabulary; check the run folder")
+        return cls(tuple(data.get("tokens", ())))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+        """Write vocab.json (whole or not at all)."""
+        write_atomically(path, lambda partial: partial.write_text(self.to_json(), "utf-8"))
 
     @classmethod
     def load(cls, path: str | Path) -> EventVocabulary:
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
             raise RnnkitError(f"cannot read vocabulary {path}: {error}") from None
-        return cls.from_json(data)
+        return cls.from_json(text)
