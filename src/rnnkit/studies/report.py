@@ -173,8 +173,9 @@ def _gradient_sentences(results: CompareResults) -> list[str]:
         ratio = reach["lstm", "trained"] / max(reach["rnn", "trained"], 1e-300)
         if ratio > 10:
             sentences.append(
-                f"After training the LSTM carries {ratio:.0e} times more gradient across "
-                f"{T - 1} steps than the vanilla RNN: the vanishing gradient it was made to fix."
+                f"After training the LSTM carries {ratio:.3g} times more gradient across "
+                f"{T - 1} steps than the vanilla RNN, as the lecture says: the LSTM was made to "
+                "fix the vanilla RNN's vanishing gradient."
             )
         else:
             sentences.append(
@@ -281,7 +282,7 @@ def plot_memory(results: CompareResults, path: Path) -> None:
         axes.set_ylabel(rows[0].metric)
         axes.grid(True, alpha=0.3)
         axes.legend()
-    figure.suptitle(f"Score within {results.config.steps} steps")
+    figure.suptitle(f"Score after {results.config.steps} Adam steps (higher is better)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
