@@ -160,6 +160,7 @@ def test_torch_init_bounds():
     [
         (lambda: rnnkit.GRUCell(3, 2, reset="befor"), "reset must be one of"),
         (lambda: rnnkit.RNNCell(3, 2, nonlinearity="sigmoid"), "nonlinearity must be one of"),
+        (lambda: rnnkit.RNN(3, 2, nonlinearity="identity", backend="native"), "cannot run"),
         (lambda: rnnkit.LSTMCell(0, 2), "must be positive"),
         (lambda: rnnkit.LSTMCell(3, 2).reset_parameters("xavier"), "init must be one of"),
     ],

@@ -28,7 +28,9 @@ def supports(network: RecurrentNetwork) -> bool:
         return False
     if isinstance(cell, GRUCell):
         return cell.reset == "after"
-    return isinstance(cell, (LSTMCell, RNNCell))
+    if isinstance(cell, RNNCell):
+        return cell.nonlinearity in ("tanh", "relu")
+    return isinstance(cell, LSTMCell)
 
 
 def _kernel(network: RecurrentNetwork):
