@@ -33,9 +33,12 @@ def test_last_pooling_reads_the_last_valid_output(cell):
     torch.testing.assert_close(model.pool(output, state, lengths), expected)
 
 
-def test_bidirectional_last_pooling_is_forward_end_and_backward_start():
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_bidirectional_last_pooling_is_forward_end_and_backward_start(num_layers):
     torch.manual_seed(0)
-    model = SequenceClassifier(3, 2, cell="gru", hidden_size=4, bidirectional=True)
+    model = SequenceClassifier(
+        3, 2, cell="gru", hidden_size=4, num_layers=num_layers, bidirectional=True
+    )
     x, lengths = padded_batch([5, 3])
     output, state = model.recurrent(x, lengths=lengths)  # (B, T, 2H)
     forward_end = output[torch.arange(2), lengths - 1, :4]
