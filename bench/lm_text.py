@@ -129,7 +129,7 @@ def run_recipe(recipe: Recipe, text: str, folder: Path, smoke: bool) -> list[str
     else:
         result = model.fit(text=text, out=out, time=seconds, **train)
     history = result.history
-    rate = history[-1]["items"] / max(history[-1]["time"], 1e-9)
+    rate = history[-1]["items_per_s"]
     metric = "valid_ppl" if recipe.word else "valid_loss"
     best = min(e[metric] for e in history)
     at = [

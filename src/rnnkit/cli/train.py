@@ -7,7 +7,6 @@ training flags (budget, optimiser, schedule, evaluation) are the same for every 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
@@ -49,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
     seed_everything(seed)  # before the model is built: the initial weights depend on it
     task, config = task_module(args.task).from_args(args)
     out = args.out or default_run_folder(args.task)
-    print(json.dumps({"task": task.config(), "train": config.to_dict()}, ensure_ascii=False))
     result = fit(task, config, out, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0
 

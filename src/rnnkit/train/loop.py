@@ -42,7 +42,8 @@ class Progress:
 
     step: int = 0
     items: int = 0  # tokens (or other items) trained on
-    elapsed: float = 0.0  # seconds of training so far, across resumes
+    elapsed: float = 0.0  # wall seconds so far (evaluations included), across resumes
+    step_time: float = 0.0  # seconds spent in training steps only: the items/s readout
     best_loss: float = math.inf
     bad_evals: int = 0  # evaluations since the best one
     loss_sum: float = 0.0  # train loss accumulated since the last evaluation
@@ -122,8 +123,10 @@ def fit(
             if stop.requested:
                 status = "interrupted"
                 break
+            before = time.monotonic()
             carry = _train_step(task, config, optimizer, schedule, progress, carry, done)
             progress.elapsed = time.monotonic() - started
+            progress.step_time += time.monotonic() - before
             bar.set_postfix_str(_postfix(progress), refresh=False)
             if progress.step % config.eval_every == 0:
                 if _evaluate(task, schedule, progress, run, config, out):
@@ -221,6 +224,7 @@ def _evaluate(
         "epoch": round(task.train_data.epochs_done, 4),
         "items": progress.items,
         "time": round(progress.elapsed, 2),
+        "items_per_s": round(progress.items / max(progress.step_time, 1e-9)),
         "lr": progress.lr,
         "train_loss": progress.loss_sum / max(progress.loss_count, 1),
         **{f"valid_{k}": v for k, v in metrics.items()},
@@ -276,16 +280,21 @@ def _save(
 def _print_header(
     task: Task, config: TrainConfig, run: Path, progress: Progress, out: TextIO
 ) -> None:
+    """The resolved settings and the sanity numbers, before the first step."""
+    sections = {**task.config(), "train": config.to_dict()}
+    for name, settings in sections.items():
+        print(f"{name + ':':7}" + " ".join(f"{k}={v}" for k, v in settings.items()), file=out)
     parameters = sum(p.numel() for p in task.model.parameters())
     verb = f"resuming at step {progress.step}" if progress.step else "training"
     print(f"{verb}: task {task.name}, {parameters:,} parameters, on {task.device}", file=out)
-    print(f"run folder: {run}", file=out)
-    print(f"budget: {config.budget_text()}", file=out)
+    if task.describe():
+        print(task.describe(), file=out)
+    print(f"run folder: {run}; budget: {config.budget_text()}", file=out)
 
 
 def _postfix(progress: Progress) -> str:
     loss = progress.loss_sum / max(progress.loss_count, 1)
-    rate = progress.items / max(progress.elapsed, 1e-9)
+    rate = progress.items / max(progress.step_time, 1e-9)
     return f"step {progress.step} loss {loss:.3f} {rate:,.0f} items/s"
 
 

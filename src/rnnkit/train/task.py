@@ -66,6 +66,10 @@ class Task(ABC):
     def evaluate(self) -> dict[str, float]:
         """Metrics on the validation data; must include "loss". Runs under no_grad, in eval mode."""
 
+    def describe(self) -> str:
+        """A line of sanity numbers printed at start (data sizes, expected initial loss), or ""."""
+        return ""
+
     def sample(self) -> str | None:
         """Something to show at each evaluation (runs under no_grad, in eval mode), or None."""
         return None

@@ -137,6 +137,19 @@ class TextTask(Task):
     def evaluate(self) -> dict[str, float]:
         return self.metrics(stream_loss(self.model, self.valid_data, self.device))
 
+    def describe(self) -> str:
+        V = len(self.vocab)
+        sizes = ""
+        if self.train_data is not None:
+            train, valid = self.train_data.rows, self.valid_data.rows
+            sizes = (
+                f"; {train.numel() - len(train):,} train and {valid.numel() - len(valid):,} valid"
+            )
+        return (
+            f"vocabulary: {V:,} {self.vocab.level}s{sizes} tokens; "
+            f"a model that knows nothing has loss ln V = {math.log(V):.3f}"
+        )
+
     def sample(self) -> str:
         sampler = Sampler(SamplerConfig(temperature=0.8, seed=0))
         return "".join(self.generate(self.default_prime(), self.data.sample_length, sampler))
