@@ -22,9 +22,6 @@ from rnnkit.data.music.score import read_music_file, score_to_piece
 from rnnkit.data.music.splits import split_pieces
 from rnnkit.errors import RnnkitError
 
-DATA = Path(__file__).parents[1].parent / "shared" / "data"
-JSB_QUARTER = DATA / "jsb-chorales-quarter.json"
-
 # Two parts in 3/4 with a quarter pickup. Melody: pickup G4 8th + A4 8th, then B4 q, C5 h (tied into
 # the next bar: a dotted-half C5 + a quarter = one note), D5 q, rest q, E5 8th F5 8th, G5 h.
 # Bass: pickup rest, then a C3-G3 chord for a dotted half, B2 half, rest quarter, C3 dotted half.
@@ -272,16 +269,17 @@ def test_transpositions_shift_every_note_and_skip_shifts_off_the_piano():
     assert shifted[-1].notes == (Note(0, 108, 1),)
 
 
-def test_jsb_json_loads_with_its_standard_split():
-    splits = load_jsb_json(JSB_QUARTER)
+def test_jsb_json_loads_with_its_standard_split(shared_data):
+    jsb_quarter = shared_data / "jsb-chorales-quarter.json"  # ../shared/data, see conftest.py
+    splits = load_jsb_json(jsb_quarter)
     assert (len(splits.train), len(splits.valid), len(splits.test)) == (229, 76, 77)
-    data = json.loads(JSB_QUARTER.read_text())
+    data = json.loads(jsb_quarter.read_text())
     by_name = {p.name: p for p in splits.test}
     for index, frames in enumerate(data["test"]):
         assert roll_to_frames(piece_to_roll(by_name[f"test/{index}"])) == [
             sorted(f) for f in frames
         ]
-    assert load_music(JSB_QUARTER, limit=2).valid == splits.valid[:2]
+    assert load_music(jsb_quarter, limit=2).valid == splits.valid[:2]
 
 
 def test_broken_jsb_json_fails_clearly(tmp_path):
