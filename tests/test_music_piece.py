@@ -57,6 +57,6 @@ def test_head_keeps_the_opening_and_cuts_notes_at_its_end():
 
 
 def test_json_round_trip_through_text():
-    text = json.dumps(PIECE.to_json())
+    text = json.dumps(PIECE.to_dict())
     assert json.loads(text)["notes"][0] == [0, 60, 4]
-    assert Piece.from_json(json.loads(text)) == PIECE
+    assert Piece.from_dict(json.loads(text)) == PIECE

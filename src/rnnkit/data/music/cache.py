@@ -51,11 +51,11 @@ def read_cached(path: str | Path, grid: str, cache_dir: str | Path | None = None
     """The pieces of one music file on `grid`, parsed once and then read from the cache."""
     entry = Path(cache_dir or default_cache_dir()) / f"{cache_key(path, grid)}.json"
     try:
-        return [Piece.from_json(data) for data in json.loads(entry.read_text("utf-8"))["pieces"]]
+        return [Piece.from_dict(data) for data in json.loads(entry.read_text("utf-8"))["pieces"]]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no entry yet, or a damaged one: parse again
     pieces = read_music_file(path, grid)
-    text = json.dumps({"source": str(path), "grid": grid, "pieces": [p.to_json() for p in pieces]})
+    text = json.dumps({"source": str(path), "grid": grid, "pieces": [p.to_dict() for p in pieces]})
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

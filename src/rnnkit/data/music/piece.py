@@ -11,7 +11,7 @@ A `Piece` is a list of notes (pitch, start step, duration in steps), the step at
 starts (empty when the source has no meter, e.g. JSB JSON), and the length in steps. Notes of the
 same pitch never overlap (`Piece.__post_init__` checks it), so a note list maps one-to-one to MIDI
 note-on / note-off pairs; re-struck notes stay two notes, which a piano-roll cannot tell apart.
-Pieces are saved as JSON (`to_json` / `from_json`), which is what the parse cache stores.
+`to_dict` / `from_dict` turn a piece into a JSON-ready dict and back: what the parse cache stores.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class Piece:
         bars = tuple(bar for bar in self.bar_starts if bar < steps)
         return replace(self, notes=notes, length=steps, bar_starts=bars)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; notes as [start, pitch, duration] triples."""
         return {
             "name": self.name,
@@ -116,8 +116,8 @@ class Piece:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Piece:
-        """The inverse of `to_json`."""
+    def from_dict(cls, data: dict[str, Any]) -> Piece:
+        """The inverse of `to_dict`."""
         return cls(
             name=data["name"],
             notes=tuple(Note(start, pitch, duration) for start, pitch, duration in data["notes"]),
