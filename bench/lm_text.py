@@ -42,7 +42,7 @@ def char(hidden: int, layers: int, batch: int, seq: int, dropout: float) -> dict
     """Character-level settings on nanoGPT's 90/10 split, with an LSTM."""
     return {
         "level": "char",
-        "split": "90/10/0",
+        "split": "90/10",
         "cell": "lstm",
         "hidden_size": hidden,
         "num_layers": layers,

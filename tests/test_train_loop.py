@@ -137,3 +137,10 @@ def test_default_budget_and_bad_budgets():
     assert TrainConfig().check().time == 120
     with pytest.raises(RnnkitError, match="--steps must be positive"):
         TrainConfig(steps=0).check()
+
+
+def test_split_flag():
+    assert TextDataConfig(split="90/10").fractions() == (0.9, 0.1, 0.0)
+    assert TextDataConfig(split="80/10/10").fractions() == (0.8, 0.1, 0.1)
+    with pytest.raises(RnnkitError, match="percentages"):
+        TextDataConfig(split="ninety").fractions()

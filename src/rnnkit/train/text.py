@@ -78,25 +78,27 @@ class TextDataConfig:
         },
     )
     split: str = field(
-        default="90/5/5", metadata={"help": "contiguous train/valid/test percentages"}
+        default="90/5/5",
+        metadata={"help": "contiguous train/valid/test percentages; 90/10 = no test part"},
     )
     batch_size: int = field(default=32, metadata={"help": "B, parallel streams per batch"})
     seq_len: int = field(
         default=128, metadata={"help": "T, steps per chunk (backpropagation is truncated there)"}
     )
     sample_length: int = field(
-        default=300, metadata={"help": "tokens in the sample shown at each evaluation"}
+        default=200, metadata={"help": "tokens in the sample shown at each evaluation"}
     )
     fingerprint: str = ""  # SHA-256 of the training text: a resumed run checks it is unchanged
 
-    def fractions(self) -> tuple[float, ...]:
+    def fractions(self) -> tuple[float, float, float]:
+        """--split as train, valid, test fractions ("90/10" leaves no test part)."""
         try:
-            parts = tuple(float(p) / 100 for p in self.split.split("/"))
+            parts = [float(p) / 100 for p in self.split.split("/")]
         except ValueError:
-            parts = ()
-        if len(parts) != 3:
-            raise RnnkitError(f"--split {self.split!r} must be three percentages, e.g. 90/5/5")
-        return parts
+            parts = []
+        if len(parts) not in (2, 3):
+            raise RnnkitError(f"--split {self.split!r} must be percentages such as 90/5/5 or 90/10")
+        return (*parts, 0.0) if len(parts) == 2 else tuple(parts)
 
 
 class TextTask(Task):
@@ -199,7 +201,9 @@ def _never(model: LanguageModel, token: int, tokens: torch.Tensor, state: Any) -
 def evaluation_batches(ids: list[int], batch_size: int, seq_len: int, name: str) -> TokenBatches:
     """Batches over all of `ids` for evaluation, with fewer rows or steps when the text is short."""
     if len(ids) < 2:
-        raise RnnkitError(f"the {name} has {len(ids)} tokens; it needs at least 2 to evaluate on")
+        raise RnnkitError(
+            f"the {name} has {len(ids)} tokens, too few to evaluate on; give it more text"
+        )
     rows = max(1, min(batch_size, (len(ids) - 1) // seq_len))
     return TokenBatches(ids, rows, min(seq_len, (len(ids) - 1) // rows), name=name)
 
