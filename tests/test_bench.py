@@ -38,3 +38,10 @@ def test_machine_names_cpu_torch_and_threads():
     facts = machine.describe("cpu")
     assert facts["cores"].isdigit() and facts["torch"].startswith(sys.modules["torch"].__version__)
     assert "- CPU: " in machine.markdown(facts)
+
+
+def test_sampling_suite_runs(capsys):
+    arguments = ["sampling", "--tokens", "2", "--repeats", "1", "--no-stream", "--no-write"]
+    assert dispatcher.main(arguments) == 0
+    printed = capsys.readouterr().out
+    assert "torch.nn loop" in printed and "rnnkit fast" in printed
