@@ -70,7 +70,7 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
     for backend in backends.available(network):
         if only is None or backend in only:
             found.append(Candidate(backend, network, backend == automatic))
-    uses_onednn = onednn.prepare is onednn.onednn_product
+    uses_onednn = onednn.prepare is onednn.onednn_product and device == "cpu"
     if uses_onednn and "fused" in backends.available(network) and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
         found.append(Candidate(MATMUL, network, gemms=to_matmul))

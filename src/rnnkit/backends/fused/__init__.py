@@ -40,7 +40,7 @@ def scan(
     """Run `cell` over x (T, B, D) from state (h_0,): as `loop.scan`, faster."""
     if not supports(cell):
         raise ValueError(f"the fused backend runs GRUCell and RNNCell, not {cell!r}")
-    mask = step_mask(lengths, x.shape[0]) if lengths is not None else None
+    mask = step_mask(lengths.to(x.device), x.shape[0]) if lengths is not None else None
     (h0,) = state
     tensors = (x, h0, cell.weight_ih, cell.weight_hh, cell.bias, mask, *_extra_parameters(cell))
     device = x.device.type
