@@ -26,6 +26,10 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 class LanguageModelConfig:
     """Everything needed to rebuild a LanguageModel (saved in the run's config.json).
 
+    The defaults, with TextDataConfig's and TrainConfig's, are `rnnkit train text`'s recipe: on
+    Python's documentation text they reach about 1.35 nats per character in two minutes on two
+    CPU cores (an LSTM 2 x 256 and batches of 32 x 64 tokens).
+
     Each field's `help` is its comment, and the help text of its command-line flag.
     """
 
@@ -44,7 +48,8 @@ class LanguageModelConfig:
         metadata={"help": "E, embedding size; default E = H; 0 = one-hot input (vanilla RNN)"},
     )
     dropout: float = field(
-        default=0.2, metadata={"help": "dropout on embeddings, between layers, before the output"}
+        default=0.0,
+        metadata={"help": "dropout on embeddings, between layers and before the output layer"},
     )
     tie_weights: bool = field(
         default=False, metadata={"help": "share the embedding with the output layer (needs E = H)"}

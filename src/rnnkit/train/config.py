@@ -91,18 +91,25 @@ class TrainConfig:
         return asdict(self)
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type, **renamed: str) -> None:
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    cls: type,
+    defaults: dict[str, Any] | None = None,
+    **renamed: str,
+) -> None:
     """Add one --flag per dataclass field (help and type from the field's metadata).
 
     `renamed` maps a field name to its flag where the command line spells it differently
-    (e.g. hidden_size="--hidden"). Every flag defaults to None ("not given"), so that
-    `config_from_args` keeps the dataclass default.
+    (e.g. hidden_size="--hidden"); `defaults` are a task's own defaults, shown in the help (pass
+    the same to `config_from_args`). Every flag defaults to None ("not given"), so that
+    `config_from_args` keeps the task's or the dataclass's default.
     """
     for f in fields(cls):
         if "help" not in f.metadata:
             continue
         flag = renamed.get(f.name, "--" + f.name.replace("_", "-"))
         default = f.default if f.default is not MISSING else None
+        default = (defaults or {}).get(f.name, default)
         kwargs: dict[str, Any] = {"help": f"{f.metadata['help']} (default: {default})"}
         if f.type in ("bool", bool):
             kwargs["action"] = argparse.BooleanOptionalAction

@@ -48,11 +48,6 @@ VOCAB = "vocab.json"
 BUILTIN = "builtin:python-docs"  # the source name of the built-in corpus in config.json
 PYTHON_TEXT = "python:str"  # the source name of text given to TextModel.fit as a string
 
-# The settings `rnnkit train text` uses unless told otherwise: a model that trains to readable
-# samples in about two minutes on two CPU cores (see docs/LANGUAGE_MODELS.md for other budgets).
-RECIPE_MODEL = {"cell": "lstm", "hidden_size": 512, "num_layers": 1, "dropout": 0.0}
-RECIPE_TRAIN = {"lr": 3e-3, "eval_every": 200}
-
 
 @dataclass
 class TextDataConfig:
@@ -83,7 +78,7 @@ class TextDataConfig:
     )
     batch_size: int = field(default=32, metadata={"help": "B, parallel streams per batch"})
     seq_len: int = field(
-        default=128, metadata={"help": "T, steps per chunk (backpropagation is truncated there)"}
+        default=64, metadata={"help": "T, steps per chunk (backpropagation is truncated there)"}
     )
     sample_length: int = field(
         default=200, metadata={"help": "tokens in the sample shown at each evaluation"}
@@ -311,8 +306,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def from_args(args: argparse.Namespace) -> tuple[TextTask, TrainConfig]:
     data = config_from_args(TextDataConfig, args, source=args.source or BUILTIN)
-    model_config = config_from_args(LanguageModelConfig, args, **RECIPE_MODEL)
-    train_config = config_from_args(TrainConfig, args, **RECIPE_TRAIN).check()
+    model_config = config_from_args(LanguageModelConfig, args)
+    train_config = config_from_args(TrainConfig, args).check()
     return build_task(data, model_config), train_config
 
 
