@@ -28,6 +28,8 @@ def describe(device: str = "cpu") -> dict[str, str]:
         "torch threads": str(torch.get_num_threads()),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
         "oneDNN": "yes" if torch.backends.mkldnn.is_available() else "no",
+        # Other work on the machine slows every timing; ratios within one run still compare.
+        "load average at start": " ".join(f"{load:.1f}" for load in os.getloadavg()),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         facts["GPU"] = torch.cuda.get_device_name(torch.device(device))
