@@ -171,6 +171,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--variants", nargs="+", default=list(BASELINES), choices=list(BASELINES))
     parser.add_argument("--backends", nargs="+", default=None, help="only these rnnkit backends")
     parser.add_argument("--no-write", action="store_true", help="print only, keep BENCHMARKS.md")
+    parser.add_argument(
+        "--section", default="layers", help="BENCHMARKS.md section to write (another keeps both)"
+    )
     args = parser.parse_args(argv)
     try:
         args.shapes = [tuple(int(v) for v in s.split(",")) for s in args.shapes or []] or SHAPES
@@ -197,14 +200,14 @@ def main(argv: list[str]) -> int:
     print(report.text_table(HEADER, rows))
     if not args.no_write:
         body = section(rows, facts, args)
-        print(f"\nwrote {report.write_section('layers', body)}")
+        print(f"\nwrote {report.write_section(args.section, body)}")
     return 0
 
 
 def section(rows: list[list[str]], facts: dict[str, str], args: argparse.Namespace) -> str:
     return "\n\n".join(
         [
-            "## Layers: rnnkit against torch.nn",
+            f"## Layers: rnnkit against torch.nn, {torch.get_num_threads()} thread(s)",
             f"`python -m bench layers` on {args.device}: median of {args.repeats} interleaved "
             f"rounds after {args.warmup} warm-up; tokens/s = B*T per second; ratio = rnnkit / "
             "torch.nn (above 1: rnnkit faster). Train = forward + backward; input size = H. "
