@@ -107,6 +107,7 @@ def fit(
     stop = _StopFlag()
     bar = tqdm(
         total=100.0,
+        initial=min(_budget_fraction(config, progress, task), 1.0) * 100,  # resumed: part done
         disable=not show_progress,
         bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
         file=sys.stderr,

@@ -45,7 +45,10 @@ def plot_losses(path: Path, history: list[dict[str, Any]]) -> None:
     figure = Figure(figsize=(6, 4), dpi=100)
     axes = figure.add_subplot()
     steps = [e["step"] for e in history]
-    for key, label in (("train_loss", "train"), ("valid_loss", "valid")):
+    for key, label in (
+        ("train_loss", "train (mean since the last evaluation)"),
+        ("valid_loss", "valid"),
+    ):
         points = [
             (s, e[key]) for s, e in zip(steps, history, strict=True) if e.get(key) is not None
         ]
