@@ -83,12 +83,12 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
 def test_only_the_latest_training_state_is_kept(tmp_path):
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")
-    quiet_fit(make_task(source), TrainConfig(steps=8, eval_every=2), tmp_path / "run")
+    quiet_fit(make_task(source), TrainConfig(steps=4, eval_every=2), tmp_path / "run")
     names = sorted(p.name for p in (tmp_path / "run" / "training").iterdir())
     assert names == [
         "state.json",
-        "step-0000008.model.safetensors",
-        "step-0000008.state.safetensors",
+        "step-0000004.model.safetensors",
+        "step-0000004.state.safetensors",
     ]
 
 
