@@ -1,0 +1,220 @@
+"""`rnnkit train music`, `generate` and `evaluate` run for real on a few JSB chorales (and two Bach
+chorales from music21's corpus) with tiny models, in a temporary folder."""
+
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from music21 import chord, converter
+
+from rnnkit.cli.main import main
+from rnnkit.data.music import load_music, piece_to_roll, read_midi, write_midi
+from rnnkit.generate.sampler import Sampler, SamplerConfig
+from rnnkit.train.music import generate
+from rnnkit.train.registry import load_run
+
+TINY = ["--hidden", "8", "--layers", "1", "--batch-size", "4", "--no-progress"]
+JSB = "jsb-chorales-quarter.json"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in err if not line.startswith("reading music")]  # the progress bar
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    return err[0]
+
+
+def train(shared, out, *extra: str) -> int:
+    corpus = ["--corpus", str(shared / JSB), "--limit", "6"]
+    return main(["train", "music", *corpus, *TINY, "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def shared():
+    if not (SHARED_DATA / JSB).is_file():
+        pytest.skip(f"{SHARED_DATA / JSB} is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def roll_run(shared, tmp_path_factory):
+    out = tmp_path_factory.mktemp("music") / "roll"
+    # Enough steps at a high learning rate to learn that few keys sound at once.
+    assert train(shared, out, "--steps", "30", "--lr", "0.03", "--warmup", "0") == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def melody_run(shared, tmp_path_factory):
+    out = tmp_path_factory.mktemp("music") / "melody"
+    assert train(shared, out, "--model", "melody", "--steps", "4", "--eval-every", "2") == 0
+    return out
+
+
+def music21_notes(path) -> list[tuple[int, Fraction, Fraction]]:
+    """(MIDI pitch, onset, duration) in quarter notes of every note music21 reads in a file."""
+    found = []
+    for element in converter.parse(path, forceSource=True).stripTies().flatten().notes:
+        members = element.notes if isinstance(element, chord.Chord) else [element]
+        for member in members:
+            found.append(
+                (member.pitch.midi, Fraction(element.offset), Fraction(element.quarterLength))
+            )
+    return sorted(found)
+
+
+def test_train_writes_a_music_run(roll_run, melody_run):
+    config = json.loads((roll_run / "config.json").read_text())
+    assert config["task"] == "music"
+    assert config["task_config"]["data"]["kind"] == "pianoroll"
+    assert config["task_config"]["model"]["hidden_size"] == 8
+    assert (roll_run / "model.safetensors").is_file()
+    assert (roll_run / "openings.json").is_file()
+    assert (melody_run / "vocab.json").is_file()
+
+
+def test_evaluate_scores_the_test_split_as_an_independent_sum(roll_run, shared, capsys):
+    assert main(["evaluate", str(roll_run), "test"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1].split()
+    reported = float(printed[printed.index("loss") + 1])
+    # Independently: each test chorale alone, frames 2..T, summed, over all predicted frames.
+    _module, task, _config = load_run(roll_run)
+    total, frames = 0.0, 0
+    for piece in load_music(shared / JSB, "quarter", limit=6).test:
+        roll = torch.from_numpy(piece_to_roll(piece))  # (T, 88)
+        with torch.no_grad():
+            logits, _ = task.model(roll[None, :-1])
+        total += F.binary_cross_entropy_with_logits(logits[0], roll[1:], reduction="sum").item()
+        frames += len(roll) - 1
+    assert reported == pytest.approx(total / frames, abs=1e-3)
+
+
+def test_generated_midi_reads_back_in_music21_with_the_notes_generated(roll_run, tmp_path, capsys):
+    out = tmp_path / "song.mid"
+    args = ["generate", str(roll_run), "--bars", "2", "--seed", "7", "--temperature", "0.5"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert out.with_suffix(".png").stat().st_size > 0
+    _module, task, _config = load_run(roll_run)
+    piece = generate(task, 8, Sampler(SamplerConfig(temperature=0.5, seed=7)))  # 2 bars
+    expected = sorted(
+        (n.pitch, Fraction(n.start), Fraction(n.duration)) for n in piece.notes
+    )  # the quarter grid: one step is one quarter note
+    assert piece.length == 8  # the opening chord and 7 generated frames
+    assert music21_notes(out) == expected
+    again = tmp_path / "again.mid"
+    assert main([*args, "--out", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_a_primed_piece_starts_with_the_prime(roll_run, shared, tmp_path):
+    chorale = load_music(shared / JSB, "quarter", limit=1).valid[0]
+    prime = write_midi(chorale, tmp_path / "prime.mid")
+    out = tmp_path / "continued.mid"
+    assert main(["generate", str(roll_run), "--prime", str(prime), "--prime-bars", "2",
+                 "--steps", "5", "--seed", "1", "--out", str(out)]) == 0  # fmt: skip
+    written = piece_to_roll(read_midi(out))
+    assert written.shape[0] == 8 + 5
+    np.testing.assert_array_equal(written[:8], piece_to_roll(chorale)[:8])
+
+
+def test_melody_generation_is_one_line_with_bars(melody_run, tmp_path, capsys):
+    out = tmp_path / "tune.mid"
+    assert main(["generate", str(melody_run), "--bars", "3", "--seed", "2", "--out", str(out)]) == 0
+    tune = read_midi(out)
+    roll = piece_to_roll(tune)
+    assert roll.sum(axis=1).max() <= 1  # a melody: never two notes at once
+    assert tune.length <= 12  # 3 bars of 4/4 on the quarter grid (trailing rests not in MIDI)
+
+
+def test_evaluate_generated_music_against_the_training_data(roll_run, tmp_path, capsys):
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    for seed in (1, 2):
+        assert main(["generate", str(roll_run), "--seed", str(seed), "--bars", "2",
+                     "--out", str(folder / f"{seed}.mid")]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", str(roll_run), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "pitch-class histogram distance" in out
+    numbers = out.strip().splitlines()[-1].split()
+    assert numbers[numbers.index("pieces") + 1] == "2"
+
+
+def test_generated_statistics_without_a_loss(roll_run, tmp_path, capsys):
+    from argparse import Namespace
+
+    from rnnkit.data.music import compare, read_music_folder
+    from rnnkit.train.music import evaluate_file, reference_pieces
+
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    assert main(["generate", str(roll_run), "--seed", "3", "--bars", "1",
+                 "--out", str(folder / "a.mid")]) == 0  # fmt: skip
+    _module, task, _config = load_run(roll_run)
+    metrics = evaluate_file(task, None, Namespace(generated=str(folder)))
+    assert "loss" not in metrics
+    expected = compare(read_music_folder(folder, progress=False), reference_pieces(task))
+    assert metrics["pitch_class_distance"] == pytest.approx(expected.pitch_class_distance)
+    assert metrics["train_polyphony"] == pytest.approx(expected.reference.polyphony)
+
+
+def test_bach_from_music21s_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "bach"
+    args = ["train", "music", "--limit", "3", *TINY, "--steps", "2", "--out", str(out)]
+    assert main(args) == 0
+    assert json.loads((out / "config.json").read_text())["task_config"]["data"]["source"] == "bach"
+
+
+@pytest.mark.parametrize("content", [b"", b"MThd\x00\x00\x00\x06\x00\x01", b"not midi at all"])
+def test_corrupt_or_empty_midi_gives_one_error_line(roll_run, tmp_path, capsys, content):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(content)
+    assert main(["evaluate", str(roll_run), str(bad)]) == 2
+    assert "bad.mid" in error_line(capsys)
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(roll_run), "--prime", str(bad), "--out", str(out)]) == 2
+    assert "bad.mid" in error_line(capsys)
+    assert not out.exists() and not out.with_suffix(".png").exists()
+    assert (
+        main(["train", "music", "--corpus", str(tmp_path), *TINY, "--out", str(tmp_path / "r")])
+        == 2
+    )
+    assert "bad.mid" in error_line(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_folder_without_music_gives_one_error_line(roll_run, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("no music here")
+    assert (
+        main(["train", "music", "--corpus", str(tmp_path), *TINY, "--out", str(tmp_path / "r")])
+        == 2
+    )
+    assert "no music files" in error_line(capsys)
+    assert main(["evaluate", str(roll_run), str(tmp_path)]) == 2
+    assert "no music files" in error_line(capsys)
+
+
+def test_generate_refuses_to_overwrite_and_other_tasks(roll_run, tmp_path, capsys):
+    out = tmp_path / "song.mid"
+    out.write_bytes(b"keep")
+    assert main(["generate", str(roll_run), "--out", str(out)]) == 2
+    assert "--force" in error_line(capsys)
+    assert out.read_bytes() == b"keep"
+    assert main(["sample", str(roll_run)]) == 2
+    assert "rnnkit generate" in error_line(capsys)
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is not None, reason="FluidSynth is installed")
+def test_wav_without_fluidsynth_says_it_is_not_installed(roll_run, tmp_path, capsys):
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(roll_run), "--wav", "--out", str(out)]) == 2
+    assert "not installed" in error_line(capsys)
+    assert not out.exists()
