@@ -25,6 +25,7 @@ from rnnkit.train.checkpoint import BEST_MODEL, load_weights, read_config
 
 TASKS: dict[str, str] = {
     "text": "rnnkit.train.text",
+    "music": "rnnkit.train.music",
 }
 
 
