@@ -319,10 +319,11 @@ def evaluate_file(
     unknown = task.vocab.unknown(text) if task.vocab.level == "word" else []
     if unknown:
         print(
-            f"note: {len(unknown)} distinct words are not in the vocabulary: <unk>", file=sys.stderr
+            f"note: {len(unknown)} distinct words are not in the vocabulary, read as <unk>",
+            file=sys.stderr,
         )
-    ids = task.vocab.encode(text)
-    batches = evaluation_batches(ids, task.data.batch_size, task.data.seq_len, "text")
+    ids = task.vocab.encode(text, str(path))
+    batches = evaluation_batches(ids, task.data.batch_size, task.data.seq_len, str(path))
     return {**task.metrics(stream_loss(task.model, batches, task.device)), "tokens": len(ids) - 1}
 
 
