@@ -130,3 +130,11 @@ def test_word_level_prime_with_unknown_words_is_said_once(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("zebra") == 1 and "<unk>" in captured.err
     assert captured.out.startswith("to be zebra")
+
+
+def test_evaluate_on_text_with_unseen_characters(run, tmp_path, capsys):
+    other = tmp_path / "zed.txt"
+    other.write_text("Zounds!\n", encoding="utf-8")
+    assert main(["evaluate", str(run), str(other)]) == 2
+    line = error_line(capsys)
+    assert str(other) in line and "'Z'" in line
