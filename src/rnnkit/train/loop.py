@@ -128,7 +128,7 @@ def fit(
             carry = _train_step(task, config, optimizer, schedule, progress, carry, done)
             progress.elapsed = time.monotonic() - started
             progress.step_time += time.monotonic() - before
-            bar.set_postfix_str(_postfix(progress), refresh=False)
+            bar.set_postfix_str(_postfix(progress, task), refresh=False)
             if progress.step % config.eval_every == 0:
                 if _evaluate(task, schedule, progress, run, config, out):
                     status = "early stop"
@@ -293,10 +293,10 @@ def _print_header(
     print(f"run folder: {run}; budget: {config.budget_text()}", file=out)
 
 
-def _postfix(progress: Progress) -> str:
+def _postfix(progress: Progress, task: Task) -> str:
     loss = progress.loss_sum / max(progress.loss_count, 1)
     rate = progress.items / max(progress.step_time, 1e-9)
-    return f"step {progress.step} loss {loss:.3f} {rate:,.0f} items/s"
+    return f"step {progress.step} loss {loss:.3f} {rate:,.0f} {task.item_name}/s"
 
 
 def _print_eval(entry: dict[str, Any], out: TextIO) -> None:

@@ -53,6 +53,7 @@ class Task(ABC):
     """One kind of training job; see the module docstring for the contract."""
 
     name: str  # the registry key (rnnkit.train.registry.TASKS), saved in config.json
+    item_name: str = "items"  # what items_per_batch counts, for the progress bar ("tokens")
     model: nn.Module
     train_data: BatchSource
     device: torch.device = torch.device("cpu")

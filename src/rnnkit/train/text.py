@@ -100,6 +100,7 @@ class TextTask(Task):
     """A language model, its vocabulary, and (when training) its train and valid token streams."""
 
     name = "text"
+    item_name = "tokens"
 
     def __init__(
         self,
