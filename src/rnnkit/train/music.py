@@ -127,9 +127,15 @@ def make_batch(sequences: Sequence[np.ndarray], pad: int) -> PieceBatch:
 
 
 class PieceBatches:
-    """The training pieces in a new random order each epoch, `batch_size` at a time (the last
-    batch of an epoch may be smaller). The order depends on the seed and the epoch only, so the
-    position (epoch, index) is all a resumed run needs."""
+    """The training pieces, `batch_size` at a time, in a new random order each epoch.
+
+    Pieces of similar length go together (sorted by length within random windows of
+    BUCKET_BATCHES batches), which halves the padding of JSB Chorales' batches; the batches are
+    then shuffled. The order depends on the seed and the epoch only, so the position
+    (epoch, batch) is all a resumed run needs.
+    """
+
+    BUCKET_BATCHES = 8
 
     def __init__(
         self, sequences: Sequence[np.ndarray], batch_size: int, pad: int, seed: int
@@ -143,24 +149,32 @@ class PieceBatches:
         self.batch_size = min(batch_size, len(self.sequences))
         self.pad, self.seed = pad, seed
         self.epoch, self.index, self.items = 0, 0, 0
-        self.order = self._order()
+        self.batches = self._batches()
 
-    def _order(self) -> np.ndarray:
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.sequences))
+    def _batches(self) -> list[list[int]]:
+        """This epoch's batches, as lists of piece indices."""
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.sequences)).tolist()
+        window, size = self.BUCKET_BATCHES * self.batch_size, self.batch_size
+        batches = []
+        for start in range(0, len(order), window):
+            bucket = sorted(order[start : start + window], key=lambda i: len(self.sequences[i]))
+            batches += [bucket[i : i + size] for i in range(0, len(bucket), size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
 
     def next_batch(self) -> PieceBatch:
-        chosen = self.order[self.index : self.index + self.batch_size]
-        self.index += len(chosen)
-        if self.index >= len(self.sequences):
+        chosen = self.batches[self.index]
+        self.index += 1
+        if self.index == len(self.batches):
             self.epoch, self.index = self.epoch + 1, 0
-            self.order = self._order()
+            self.batches = self._batches()
         batch = make_batch([self.sequences[i] for i in chosen], self.pad)
         self.items = int(batch.lengths.sum())
         return batch
 
     @property
     def epochs_done(self) -> float:
-        return self.epoch + self.index / len(self.sequences)
+        return self.epoch + self.index / len(self.batches)
 
     @property
     def items_per_batch(self) -> int:
@@ -172,7 +186,7 @@ class PieceBatches:
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.index = state["epoch"], state["index"]
-        self.order = self._order()
+        self.batches = self._batches()
 
 
 def evaluation_batches(
