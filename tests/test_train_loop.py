@@ -7,11 +7,12 @@ import os
 import signal
 
 import pytest
+import torch
 
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
 from rnnkit.train.config import TrainConfig, parse_duration
-from rnnkit.train.loop import fit, seed_everything
+from rnnkit.train.loop import fit, resolve_device, seed_everything
 from rnnkit.train.schedule import Schedule
 from rnnkit.train.text import PYTHON_TEXT, TextDataConfig, TextTask, build_task
 
@@ -144,3 +145,12 @@ def test_split_flag():
     assert TextDataConfig(split="80/10/10").fractions() == (0.8, 0.1, 0.1)
     with pytest.raises(RnnkitError, match="percentages"):
         TextDataConfig(split="ninety").fractions()
+
+
+def test_devices():
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(RnnkitError, match="unknown device"):
+        resolve_device("abacus")
+    if not torch.cuda.is_available():
+        with pytest.raises(RnnkitError, match="no GPU"):
+            resolve_device("cuda")
