@@ -27,11 +27,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     tasks = parser.add_subparsers(dest="task", metavar="TASK")
     for name in TASKS:
         task = tasks.add_parser(name, help=f"train a {name} model")
-        task_module(name).add_arguments(task)
+        module = task_module(name)
+        module.add_arguments(task)
         task.add_argument("--out", type=Path, help="run folder (default: runs/TASK-DATE-TIME)")
         # Also accepted after the task; SUPPRESS keeps a value given before it.
         task.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS)
-        add_config_arguments(task, TrainConfig)
+        add_config_arguments(task, TrainConfig, getattr(module, "TRAIN_DEFAULTS", None))
     return parser
 
 

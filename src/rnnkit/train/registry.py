@@ -4,6 +4,7 @@ A task module (e.g. rnnkit.train.text) provides:
 
     add_arguments(parser)                 its flags for `rnnkit train NAME ...`
     from_args(args) -> (Task, TrainConfig)     a new task and its training settings from the flags
+    TRAIN_DEFAULTS (optional dict)        the task's own TrainConfig defaults, shown in --help
     from_run(run, config, with_data) -> Task   the task of a run folder, its weights untrained;
                                           with_data=True also loads the training data (to resume)
     evaluate_file(task, path, args) -> dict[str, float]        used by `rnnkit evaluate RUN FILE`
