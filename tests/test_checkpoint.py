@@ -55,6 +55,16 @@ def without_time(history):
     return [{k: v for k, v in e.items() if k not in ("time", "items_per_s")} for e in history]
 
 
+def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    run = tmp_path / "run"
+    result = quiet_fit(CtrlCAt(make_task(source), at=5), TrainConfig(steps=20, eval_every=3), run)
+    assert result.status == "interrupted" and result.step == 5
+    assert json.loads((run / "training" / "state.json").read_text())["step"] == 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
 def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")

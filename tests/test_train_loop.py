@@ -3,8 +3,6 @@
 import csv
 import io
 import math
-import os
-import signal
 
 import pytest
 import torch
@@ -68,34 +66,6 @@ def test_early_stopping_after_patience_evaluations_without_progress(tmp_path):
     result = quiet_fit(tiny_task(), config, tmp_path / "run")
     assert result.status == "early stop"
     assert [e["step"] for e in result.history] == [2, 4, 6, 8]
-
-
-class InterruptedTask(TextTask):
-    """Presses Ctrl-C (a real SIGINT) during the step numbered `at`."""
-
-    def __init__(self, task: TextTask, at: int) -> None:
-        super().__init__(task.data, task.model, task.vocab)
-        self.train_data, self.valid_data, self.at, self.steps = (
-            task.train_data,
-            task.valid_data,
-            at,
-            0,
-        )
-
-    def train_loss(self, batch, carry):
-        self.steps += 1
-        if self.steps == self.at:
-            os.kill(os.getpid(), signal.SIGINT)
-        return super().train_loss(batch, carry)
-
-
-def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
-    run = tmp_path / "run"
-    task = InterruptedTask(tiny_task(), at=5)
-    result = quiet_fit(task, TrainConfig(steps=20, eval_every=3), run)
-    assert result.status == "interrupted" and result.step == 5
-    assert '"step": 5' in (run / "training" / "state.json").read_text()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
 def test_a_new_run_refuses_a_folder_in_use(tmp_path):
