@@ -10,6 +10,10 @@ budget. Word level (pytorch/examples' word_language_model setting: lines split 9
 whitespace tokens with a line-end token): their LSTM 2x200 with bptt 35 and batch 20 (run here,
 with rnnkit), and rnnkit's recipe, both for 230 s.
 
+One difference in the word setting: rnnkit's vocabulary comes from train + valid (24,861 tokens
+with the line end), pytorch/examples' also from test (25,671); the 810 test-only words never occur
+in train or valid, so they only widen the other softmax.
+
 The baselines are quoted as measured on this project's 2-core CPU (issue 4), not run here. The
 table is printed and written to docs/BENCHMARKS.md (section "lm_text") with the machine.
 """
