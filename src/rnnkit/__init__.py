@@ -12,6 +12,16 @@ from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, build_recurr
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # TextModel pulls in the training stack (matplotlib, tqdm); load it only when asked for.
+    if name == "TextModel":
+        from rnnkit.train.text_model import TextModel
+
+        return TextModel
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
+
 __all__ = [
     "GRU",
     "LSTM",
@@ -22,6 +32,7 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "RnnkitError",
+    "TextModel",
     "__version__",
     "build_recurrent",
 ]
