@@ -26,6 +26,7 @@ from rnnkit.train.checkpoint import BEST_MODEL, load_weights, read_config
 
 TASKS: dict[str, str] = {
     "text": "rnnkit.train.text",
+    "classify": "rnnkit.train.classify",
     "music": "rnnkit.train.music",
 }
 
