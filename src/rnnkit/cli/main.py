@@ -22,6 +22,7 @@ COMMANDS = [
     "rnnkit.cli.train",
     "rnnkit.cli.sample",
     "rnnkit.cli.evaluate",
+    "rnnkit.cli.predict",
     "rnnkit.cli.generate",
     "rnnkit.cli.compare",
     "rnnkit.cli.explain",
