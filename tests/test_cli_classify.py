@@ -1,0 +1,278 @@
+"""`rnnkit train classify`, `predict` and `evaluate` run for real on tiny CSV files."""
+
+import csv
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.data.series import FeatureScaler
+from rnnkit.train.classify import ClassifierConfig, ClassifyDataConfig, ClassifyTask, build_task
+
+TINY = ["--cell", "gru", "--hidden", "8", "--batch-size", "8", "--lr", "0.03", "--no-progress"]
+TINY += ["--warmup", "5"]
+
+
+def write_levels(path, per_class: int, seed: int) -> list[str]:
+    """A wide CSV of an easy problem: noisy sequences around +1 ("high") or -1 ("low"), 5 to 12
+    steps long, some cells missing; returns the labels in file order."""
+    rng = np.random.default_rng(seed)
+    labels = [label for label in ("high", "low") for _ in range(per_class)]
+    labels = [labels[i] for i in rng.permutation(len(labels))]
+    with open(path, "w", encoding="utf-8") as file:
+        for label in labels:
+            level = 1.0 if label == "high" else -1.0
+            values = level + 0.4 * rng.standard_normal(rng.integers(5, 13))
+            cells = ["" if rng.random() < 0.1 else f"{v:.3f}" for v in values]
+            cells[0] = f"{values[0]:.3f}"  # a row needs one value; gaps later are forward-filled
+            file.write(",".join([label, *cells]) + "\n")
+    return labels
+
+
+def train(folder, *extra: str, data: str = "train.csv", out: str = "run") -> int:
+    return main(
+        ["train", "classify", str(folder / data), "--out", str(folder / out), *TINY, *extra]
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("classify")
+    write_levels(folder / "train.csv", per_class=30, seed=0)
+    assert train(folder, "--steps", "40", "--eval-every", "20") == 0
+    return folder / "run"
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    return err[0]
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def read_predictions(path):
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+def test_train_writes_the_run_and_its_artifacts(run):
+    config = json.loads((run / "config.json").read_text())
+    assert config["task"] == "classify"
+    assert config["task_config"]["model"]["cell"] == "gru"
+    assert config["task_config"]["model"]["input_size"] == 1
+    assert json.loads((run / "labels.json").read_text()) == {"labels": ["high", "low"]}
+    for name in ("model.safetensors", "scaler.json", "scores.txt", "metrics.csv"):
+        assert (run / name).is_file(), name
+    assert (run / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_best_models_scores_agree_with_its_metrics_row(run):
+    scores = json.loads((run / "scores.json").read_text())
+    with open(run / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    best = min(rows, key=lambda row: float(row["valid_loss"]))
+    assert scores["loss"] == pytest.approx(float(best["valid_loss"]))
+    confusion = np.array(scores["confusion"])
+    assert scores["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())
+    assert float(best["valid_accuracy"]) == pytest.approx(scores["accuracy"])
+    assert "true \\ predicted" in (run / "scores.txt").read_text()
+
+
+def test_predict_writes_one_row_per_sequence_and_the_model_learned(run, tmp_path, capsys):
+    truth = write_levels(tmp_path / "test.csv", per_class=20, seed=1)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(tmp_path / "test.csv"), "--out", str(out)]) == 0
+    rows = read_predictions(out)
+    assert rows[0] == ["id", "prediction"]
+    assert [row[0] for row in rows[1:]] == [str(line) for line in range(1, len(truth) + 1)]
+    predicted = [row[1] for row in rows[1:]]
+    accuracy = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
+    assert accuracy >= 0.9
+    assert (
+        f"accuracy {accuracy:.4f} on the {len(truth)} labelled sequences" in capsys.readouterr().out
+    )
+
+
+def test_evaluate_prints_the_report_and_agrees_with_predict(run, tmp_path, capsys):
+    truth = write_levels(tmp_path / "test.csv", per_class=10, seed=2)
+    assert (
+        main(["predict", str(run), str(tmp_path / "test.csv"), "--out", str(tmp_path / "p.csv")])
+        == 0
+    )
+    predicted = [row[1] for row in read_predictions(tmp_path / "p.csv")[1:]]
+    capsys.readouterr()
+    assert main(["evaluate", str(run), str(tmp_path / "test.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "precision" in out and "true \\ predicted" in out
+    fields = out.strip().splitlines()[-1].split()
+    expected = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
+    assert float(fields[fields.index("accuracy") + 1]) == pytest.approx(expected, abs=1e-4)
+    assert fields[fields.index("sequences") + 1] == str(len(truth))
+    assert (run / "confusion-test.png").is_file()
+
+
+def test_unlabelled_data_is_predicted_without_a_score(run, tmp_path, capsys):
+    (tmp_path / "new.csv").write_text(",1.1,0.9,1.2\n,-1.0,-0.8\n", encoding="utf-8")
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(tmp_path / "new.csv"), "--out", str(out)]) == 0
+    assert read_predictions(out) == [["id", "prediction"], ["1", "high"], ["2", "low"]]
+    assert "accuracy" not in capsys.readouterr().out
+
+
+def ctrl_c_at(at: int):
+    """ClassifyTask.train_loss, pressing Ctrl-C (a real SIGINT) during training step `at`."""
+    original, steps = ClassifyTask.train_loss, []
+
+    def train_loss(task, batch, carry):
+        steps.append(batch)
+        if len(steps) == at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(task, batch, carry)
+
+    return train_loss
+
+
+def without_time(path):
+    with open(path) as file:
+        return [
+            {k: v for k, v in row.items() if k not in ("time", "items_per_s")}
+            for row in csv.DictReader(file)
+        ]
+
+
+def test_resume_after_ctrl_c_gives_the_same_metrics(tmp_path, monkeypatch):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)  # 20 train rows: 3 batches an epoch
+    budget = ["--steps", "16", "--eval-every", "5"]
+    assert train(tmp_path, *budget, out="whole") == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(ClassifyTask, "train_loss", ctrl_c_at(8))  # mid-epoch, between evaluations
+        assert train(tmp_path, *budget, out="cut") == 130
+    assert len(without_time(tmp_path / "cut" / "metrics.csv")) == 1
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--no-progress"]) == 0
+    assert without_time(tmp_path / "cut" / "metrics.csv") == without_time(
+        tmp_path / "whole" / "metrics.csv"
+    )
+    for name in ("model.safetensors", "scores.json"):
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+
+
+def test_the_scaler_is_fitted_on_the_train_split_only(tmp_path):
+    write_levels(tmp_path / "train.csv", per_class=10, seed=4)
+    data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), valid_fraction=0.3)
+    task = build_task(data, ClassifierConfig(cell="rnn", hidden_size=4))
+    train_steps = np.concatenate(task.train_data.sequences)  # normalised by the scaler
+    np.testing.assert_allclose(train_steps.mean(axis=0), [0.0], atol=1e-5)
+    np.testing.assert_allclose(train_steps.std(axis=0), [1.0], atol=1e-5)
+    everything = FeatureScaler.fit(
+        task.train_data.sequences + task.scaler.transform(task.valid.sequences)
+    )
+    assert abs(everything.mean[0]) > 1e-4  # the valid split was not part of the fit
+
+
+def test_batches_cover_each_epoch_once_in_a_new_order(tmp_path):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=5)
+    data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), batch_size=6)
+    batches = build_task(data, ClassifierConfig(cell="rnn", hidden_size=4)).train_data
+    epochs = []
+    for _ in range(2):
+        epoch = [batches.next_batch().indices for _ in range(batches.batches_per_epoch)]
+        assert [len(b) for b in epoch] == [6, 6, 6, 2]
+        epochs.append([i for batch in epoch for i in batch])
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(20))
+    assert epochs[0] != epochs[1]
+    assert batches.state_dict() == {"epoch": 2, "index": 0}
+    batches.load_state_dict({"epoch": 1, "index": 2})
+    assert batches.epochs_done == 1.5
+    assert batches.next_batch().indices == epochs[1][12:18]
+
+
+def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
+    rows = ["id,time,x,y,label"]
+    for n in range(8):
+        label = "up" if n % 2 else "down"
+        rows += [f"s{n},{t},{t if n % 2 else -t},{n},{label}" for t in range(4)]
+    (tmp_path / "long.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert train(tmp_path, "--steps", "2", data="long.csv") == 0
+    assert (
+        json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"][
+            "input_size"
+        ]
+        == 2
+    )
+    assert (
+        main(["train", "classify", "--out", str(tmp_path / "example"), *TINY, "--steps", "1"]) == 0
+    )
+    config = json.loads((tmp_path / "example" / "config.json").read_text())
+    assert config["task_config"]["data"]["source"] == "example:waveforms"
+    assert json.loads((tmp_path / "example" / "labels.json").read_text())["labels"] == [
+        "sawtooth",
+        "sine",
+        "square",
+        "triangle",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "flags", "message"),
+    [
+        (b"high,1.0,abc\nlow,2.0\n", [], "line 1, column 3: 'abc' is not a number"),
+        (b"high,1.0,2.0\nhigh,2.0\nhigh,0.5\n", [], "one class only ('high')"),
+        (b"", [], "is empty"),
+        (b"high,1\nlow,2\n", [], "nothing is left to validate on"),
+        (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--valid-fraction", "1.5"], "--valid-fraction"),
+        (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--hidden", "0"], "--hidden and --layers"),
+        (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--batch-size", "0"], "--batch-size"),
+    ],
+)
+def test_bad_data_or_flags_are_one_error_line_and_nothing_is_written(
+    tmp_path, capsys, content, flags, message
+):
+    (tmp_path / "train.csv").write_bytes(content)
+    assert train(tmp_path, "--steps", "2", *flags) == 2
+    assert message in error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_predict_refuses_unknown_labels_and_never_overwrites(run, tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    out.write_text("keep me\n", encoding="utf-8")
+    (tmp_path / "good.csv").write_text("high,1.0,1.1\nlow,-1.0,-0.9\n", encoding="utf-8")
+    (tmp_path / "swim.csv").write_text("high,1.0,1.1\nswim,0.0,0.1\n", encoding="utf-8")
+
+    assert main(["predict", str(run), str(tmp_path / "good.csv"), "--out", str(out)]) == 2
+    assert "already exists" in error_line(capsys)
+    assert (
+        main(["predict", str(run), str(tmp_path / "swim.csv"), "--out", str(out), "--force"]) == 2
+    )
+    assert "label 'swim', which the model was not trained on" in error_line(capsys)
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "pred.csv", "swim.csv"]
+
+    assert (
+        main(["predict", str(run), str(tmp_path / "good.csv"), "--out", str(out), "--force"]) == 0
+    )
+    assert [row[1] for row in read_predictions(out)] == ["prediction", "high", "low"]
+
+
+def test_other_mistakes_are_one_error_line(run, tmp_path, capsys):
+    (tmp_path / "two.csv").write_text("id,time,x,y\na,0,1,2\n", encoding="utf-8")
+    (tmp_path / "unlabelled.csv").write_text(",1.0,1.1\n", encoding="utf-8")
+    before = snapshot(run)
+    out = str(tmp_path / "pred.csv")
+    assert main(["predict", str(run), str(tmp_path / "two.csv"), "--out", out]) == 2
+    assert "2 feature columns but the model was trained on 1" in error_line(capsys)
+    assert main(["predict", str(tmp_path), str(tmp_path / "two.csv"), "--out", out]) == 2
+    assert "not an rnnkit run folder" in error_line(capsys)
+    assert main(["evaluate", str(run), str(tmp_path / "unlabelled.csv")]) == 2
+    assert "without a label" in error_line(capsys)
+    assert main(["sample", str(run)]) == 2
+    assert "rnnkit predict" in error_line(capsys)
+    assert not (tmp_path / "pred.csv").exists()
+    assert snapshot(run) == before
