@@ -2,6 +2,9 @@
 
 The task (text, and whatever rnnkit.train.registry.TASKS lists) brings its own flags; the
 training flags (budget, optimiser, schedule, evaluation) are the same for every task.
+
+Launched by torchrun (`torchrun --nproc_per_node=N -m rnnkit train ...`), every process joins
+the process group and trains its share of each batch (docs/DISTRIBUTED.md).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import argparse
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
-from rnnkit.train.checkpoint import default_run_folder, read_config
-from rnnkit.train.config import TrainConfig, add_config_arguments
+from rnnkit.train import distributed
+from rnnkit.train.checkpoint import CONFIG, default_run_folder, read_config
+from rnnkit.train.config import TrainConfig, add_config_arguments, config_from_json
 from rnnkit.train.loop import fit, seed_everything
 from rnnkit.train.registry import TASKS, task_module
 
@@ -37,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    with distributed.process_group(getattr(args, "device", None) or TrainConfig.device):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.resume:
         if args.task:
             raise RnnkitError("give either a task or --resume RUN, not both")
@@ -48,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else TrainConfig.seed
     seed_everything(seed)  # before the model is built: the initial weights depend on it
     task, config = task_module(args.task).from_args(args)
+    if args.out is None and distributed.launched_by_torchrun():
+        raise RnnkitError("under torchrun, name the run folder with --out (shared by all ranks)")
     out = args.out or default_run_folder(args.task)
     result = fit(task, config, out, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0
@@ -56,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
 def _resume(run: Path, show_progress: bool) -> int:
     config = read_config(run)
     task = task_module(config["task"]).from_run(run, config, with_data=True)
-    result = fit(
-        task, TrainConfig(**config["train_config"]), run, resume=True, show_progress=show_progress
-    )
+    train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
+    result = fit(task, train.check(), run, resume=True, show_progress=show_progress)
     return 130 if result.status == "interrupted" else 0

@@ -13,9 +13,17 @@
 Atomic writes: every file is written to a temporary name in the same folder and moved into place
 with os.replace (atomic on POSIX and Windows). The training state is committed by replacing
 state.json last, after its tensor files are complete; older tensor files are deleted only after
-that. A crash at any moment leaves the previous state.json pointing at complete files.
+that. A crash at any moment leaves the previous state.json pointing at complete files (the loop
+never saves the step of the committed state twice, so a save never replaces a file it uses).
+A write that fails (disk full, no permission) raises one RnnkitError and leaves the last
+committed state as it was; half-written temporary files (.NAME.HEX.tmp) are removed at resume.
 
-Nothing here unpickles: tensors are safetensors, everything else JSON.
+Loading trusts nothing in the folder (docs/RELIABILITY.md): nothing here unpickles (tensors are
+safetensors, everything else JSON of bounded size); file names come from a fixed pattern, never
+from the folder's contents; every tensor's name, shape and dtype is checked against the model.
+
+PAUSE_ENV (a test hook, off by default) sleeps between a checkpoint's tensor files and its commit,
+so a test can kill a run in the middle of a save.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
+import re
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +50,9 @@ CONFIG = "config.json"
 BEST_MODEL = "model.safetensors"
 TRAINING = "training"
 STATE = "state.json"
+MAX_JSON_BYTES = 64 * 2**20  # config.json, state.json, vocab.json: larger is not from rnnkit
+STEM = re.compile(r"step-\d{7}")  # the tensor files of one checkpoint
+PAUSE_ENV = "RNNKIT_CHECKPOINT_PAUSE"  # seconds; see the module docstring
 
 
 # ---------------------------------------------------------------------------------------------
@@ -50,18 +61,53 @@ STATE = "state.json"
 
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
-    path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    _write_then_move(Path(path), lambda temp: temp.write_bytes(raw))
+
+
+def _write_then_move(path: Path, write: Any) -> None:
+    """`write(temp)` a temporary file beside `path`, flush it to disk, move it onto `path`."""
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # same folder: same filesystem
     try:
-        with open(temp, "xb") as file:
-            file.write(raw)
-            file.flush()
+        write(temp)
+        with open(temp, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(temp, path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise RnnkitError(
+            f"cannot write {path} ({error.strerror or error}); free some disk space or make the "
+            "folder writable, then resume: the last complete checkpoint is intact"
+        ) from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def remove_partial_files(run: Path) -> None:
+    """Delete the temporary files of writes that a crash interrupted."""
+    for folder in (Path(run), Path(run) / TRAINING):
+        for temp in folder.glob(".*.tmp"):
+            temp.unlink(missing_ok=True)
+
+
+def read_json(path: Path, what: str, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """A JSON object from a file that may be damaged or hostile: bounded size, UTF-8, any
+    decoding problem (bad syntax, absurd nesting or numbers) reported as one RnnkitError."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise RnnkitError(
+                f"{path} is {size:,} bytes, more than any {what} rnnkit writes "
+                f"({max_bytes:,}); the run folder is damaged or not from rnnkit"
+            )
+        value = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise RnnkitError(f"{path} is not a readable {what} ({_short(error)}); retrain") from None
+    if not isinstance(value, dict):
+        raise RnnkitError(f"{path} is not a {what} (not a JSON object); retrain")
+    return value
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -74,10 +120,25 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file (its header is checked by safetensors: sizes, offsets)."""
     try:
         return safetensors.torch.load_file(path, device="cpu")
     except Exception as error:
         raise RnnkitError(f"{path} is missing or corrupt ({_short(error)}); retrain") from None
+
+
+def _check_like(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path) -> None:
+    """Refuse a tensor whose name, shape or dtype is not the model's (torch would convert a
+    wrong dtype silently)."""
+    for name, tensor in tensors.items():
+        like = expected.get(name)
+        if like is None:
+            raise RnnkitError(f"{path} holds {name!r}, which the model does not have; retrain")
+        if tensor.shape != like.shape or tensor.dtype != like.dtype:
+            raise RnnkitError(
+                f"{path}: {name} is {tensor.dtype} {tuple(tensor.shape)}, the model needs "
+                f"{like.dtype} {tuple(like.shape)}; the file is from another model, retrain"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +158,12 @@ def create_run_folder(path: Path) -> Path:
             f"{path} already exists and is not empty; choose another --out or continue it with "
             f"`rnnkit train --resume {path}`"
         )
-    (path / TRAINING).mkdir(parents=True, exist_ok=True)
+    try:
+        (path / TRAINING).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RnnkitError(
+            f"cannot create the run folder {path} ({error.strerror or error}); choose another --out"
+        ) from None
     return path
 
 
@@ -117,13 +183,11 @@ def read_config(run: Path) -> dict[str, Any]:
     path = Path(run) / CONFIG
     if not path.is_file():
         raise RnnkitError(f"{run} is not an rnnkit run folder (no {CONFIG}); pass the --out folder")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-        missing = [k for k in ("version", "task", "task_config", "train_config") if k not in config]
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
-        raise RnnkitError(f"{path} is corrupt ({_short(error)}); retrain") from None
-    if missing:
-        raise RnnkitError(f"{path} is corrupt (no {', '.join(missing)}); retrain")
+    config = read_json(path, "run config")
+    kinds = {"version": int, "task": str, "task_config": dict, "train_config": dict}
+    wrong = [k for k, kind in kinds.items() if not isinstance(config.get(k), kind)]
+    if wrong:
+        raise RnnkitError(f"{path} is corrupt (no valid {', '.join(wrong)}); retrain")
     version = config["version"]
     if version != FORMAT_VERSION:
         raise RnnkitError(
@@ -139,14 +203,15 @@ def read_config(run: Path) -> dict[str, Any]:
 
 def save_weights(path: Path, model: nn.Module, metadata: dict[str, str] | None = None) -> None:
     """The model's weights as safetensors (a tied weight stored once), written atomically."""
-    with tempfile.TemporaryDirectory(dir=Path(path).parent) as folder:
-        temp = Path(folder) / "weights.safetensors"
-        safetensors.torch.save_model(model, str(temp), metadata=metadata)
-        os.replace(temp, path)
+    _write_then_move(
+        Path(path), lambda temp: safetensors.torch.save_model(model, str(temp), metadata=metadata)
+    )
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
-    """Load weights saved by save_weights into `model` (on whatever device the model is)."""
+    """Load weights saved by save_weights into `model` (on whatever device the model is), after
+    checking that every tensor has the name, shape and dtype of the model's."""
+    _check_like(load_tensors(path), model.state_dict(), path)
     try:
         device = next(model.parameters()).device
         safetensors.torch.load_model(model, str(path), strict=True, device=str(device))
@@ -175,6 +240,7 @@ def save_training_state(
     tensors.update(_rng_tensors())
     tensors.update(_carry_tensors(carry))
     save_tensors(folder / f"{stem}.state.safetensors", tensors, {"format": "rnnkit-state"})
+    time.sleep(float(os.environ.get(PAUSE_ENV, 0)))
     write_json(
         folder / STATE,
         {
@@ -197,18 +263,32 @@ def load_training_state(
     path = Path(run) / TRAINING / STATE
     if not path.is_file():
         raise RnnkitError(f"{run} has no training state to resume ({path} is missing); retrain")
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-        stem = state["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise RnnkitError(f"{path} is corrupt ({_short(error)}); retrain") from None
+    state = read_json(path, "training state")
+    stem = state.get("files")
+    if not isinstance(stem, str) or not STEM.fullmatch(stem):
+        # The only file names ever opened are built here: a name in the folder cannot lead out.
+        raise RnnkitError(f"{path} names no checkpoint files of the form step-NNNNNNN; retrain")
     load_weights(model, path.parent / f"{stem}.model.safetensors")
     tensors = load_tensors(path.parent / f"{stem}.state.safetensors")
     device = next(model.parameters()).device
-    optimizer.load_state_dict(_optimizer_state(tensors, state["optimizer"], device))
-    _restore_rng(tensors, state["python_rng"])
-    carry = _carry_from(tensors, state["carry"], device)
+    try:
+        _check_optimizer_tensors(tensors, list(model.parameters()))
+        optimizer.load_state_dict(_optimizer_state(tensors, state["optimizer"], device))
+        _restore_rng(tensors, state["python_rng"])
+        carry = _carry_from(tensors, state["carry"], device)
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as error:
+        raise RnnkitError(f"{path} or its tensors are corrupt ({_short(error)}); retrain") from None
     return state, carry
+
+
+def _check_optimizer_tensors(tensors: dict[str, torch.Tensor], params: list) -> None:
+    """AdamW's moments must match their parameters (load_state_dict does not check)."""
+    for name, tensor in tensors.items():
+        if name.startswith("optimizer.") and not name.endswith(".step"):
+            _, index, _key = name.split(".", 2)
+            like = params[int(index)]
+            if tensor.shape != like.shape or tensor.dtype != like.dtype:
+                raise ValueError(f"{name} does not match parameter {index}")
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -284,6 +364,8 @@ def _carry_from(tensors: dict, kind: str, device: torch.device) -> Carry:
         tensors[f"carry.{i}"].to(device)
         for i in range(sum(k.startswith("carry.") for k in tensors))
     )
+    if any(not part.is_floating_point() or part.dim() != 3 for part in parts):
+        raise ValueError("the carried state is not float (L, B, H) tensors")
     if kind == "none":
         return None
     return parts if kind == "tuple" else parts[0]

@@ -9,10 +9,18 @@ Stopping: the budget (steps, epochs or wall time, whichever comes first), early 
 saves and returns (a second Ctrl-C aborts at once). `fit(..., resume=True)` restores the weights,
 optimiser, schedule, data position, carried state and RNG states, so on a deterministic device
 the resumed run computes exactly what the uninterrupted run would have.
+
+Under torchrun every process runs this same loop on its rows of each batch (distributed.py);
+the processes agree on when to stop, only rank 0 evaluates, prints and writes the run folder.
+
+A loss that is not finite (nan, inf) stops the run with an error naming the step, before that
+step changes the weights; the run folder keeps the last checkpoint written before it, which
+--resume would replay into the same loss, so the message says to start again with other settings.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import random
 import signal
@@ -30,8 +38,8 @@ import torch
 from tqdm import tqdm
 
 from rnnkit.errors import RnnkitError
-from rnnkit.train import checkpoint, report
-from rnnkit.train.config import TrainConfig
+from rnnkit.train import checkpoint, distributed, report
+from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.schedule import Schedule
 from rnnkit.train.task import Carry, Task
 
@@ -49,6 +57,7 @@ class Progress:
     loss_sum: float = 0.0  # train loss accumulated since the last evaluation
     loss_count: int = 0
     lr: float = 0.0  # learning rate of the last step
+    evaluated_at: int = -1  # the step of the last evaluation
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
 
 
@@ -94,15 +103,19 @@ def fit(
     A new run needs a new or empty folder; `resume=True` continues the run saved there.
     """
     run = Path(run)
-    out = out or sys.stdout
+    world = distributed.current()
+    out = (out or sys.stdout) if world.is_main else io.StringIO()
+    show_progress = show_progress and world.is_main
     config.check()
-    task.to(resolve_device(config.device))
+    task.to(distributed.device_for(world, resolve_device(config.device)))
     optimizer = torch.optim.AdamW(
         task.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     schedule = Schedule(config)
-    progress, carry = _start(task, config, run, optimizer, schedule, resume)
-    _print_header(task, config, run, progress, out)
+    progress, carry = _start(task, config, run, optimizer, schedule, resume, world)
+    distributed.broadcast_weights(task.model, world)
+    carry = distributed.shard_carry(carry, world)
+    _print_header(task, config, run, progress, world, out)
 
     stop = _StopFlag()
     bar = tqdm(
@@ -114,31 +127,36 @@ def fit(
     )
     started = time.monotonic() - progress.elapsed
     status = "finished"
+    saved_at = progress.step if resume else -1  # a step is saved once (see checkpoint.py)
     with stop.installed():
         while True:
             progress.elapsed = time.monotonic() - started
-            done = _budget_fraction(config, progress, task)
+            own = [_budget_fraction(config, progress, task), float(stop.requested)]
+            done, stopping = distributed.agree(own, world)  # every rank stops at the same step
             bar.update(min(done, 1.0) * 100 - bar.n)
             if done >= 1.0:
                 break
-            if stop.requested:
+            if stopping:
                 status = "interrupted"
                 break
             before = time.monotonic()
-            carry = _train_step(task, config, optimizer, schedule, progress, carry, done)
+            carry = _train_step(task, config, optimizer, schedule, progress, carry, done, world)
             progress.elapsed = time.monotonic() - started
             progress.step_time += time.monotonic() - before
             bar.set_postfix_str(_postfix(progress, task), refresh=False)
             if progress.step % config.eval_every == 0:
-                if _evaluate(task, schedule, progress, run, config, out):
+                if _evaluate(task, schedule, progress, run, config, world, out):
                     status = "early stop"
-                _save(run, task, optimizer, schedule, progress, carry)
+                _save(run, task, optimizer, schedule, progress, carry, world)
+                saved_at = progress.step
                 if status == "early stop":
                     break
     bar.close()
     if status != "interrupted" and _needs_final_eval(progress):
-        _evaluate(task, schedule, progress, run, config, out)
-    _save(run, task, optimizer, schedule, progress, carry)
+        _evaluate(task, schedule, progress, run, config, world, out)
+        saved_at = -1
+    if saved_at != progress.step:
+        _save(run, task, optimizer, schedule, progress, carry, world)
     _print_footer(status, run, progress, out)
     return FitResult(run, status, progress.step, progress.best_loss, progress.history)
 
@@ -150,17 +168,27 @@ def _start(
     optimizer: torch.optim.Optimizer,
     schedule: Schedule,
     resume: bool,
+    world: distributed.World,
 ) -> tuple[Progress, Carry]:
     if not resume:
-        checkpoint.create_run_folder(run)
-        checkpoint.write_config(run, task.name, task.config(), config.to_dict())
-        task.save_artifacts(run)
+        if world.is_main:
+            checkpoint.create_run_folder(run)
+            checkpoint.write_config(run, task.name, task.config(), config.to_dict())
+            task.save_artifacts(run)
         return Progress(), None
+    checkpoint.remove_partial_files(run)
     saved, carry = checkpoint.load_training_state(run, task.model, optimizer)
-    task.train_data.load_state_dict(saved["data"])
+    where = f"{run / checkpoint.TRAINING / checkpoint.STATE}"
+    if not all(isinstance(saved.get(k), dict) for k in ("data", "schedule", "progress")):
+        raise RnnkitError(f"{where} lacks the data position, schedule or progress; retrain")
+    position = saved["data"]
+    if not all(type(v) is int and v >= 0 for v in position.values()):  # bool is no count
+        raise RnnkitError(f"{where}: the data position {position} is not counts; retrain")
+    task.train_data.load_state_dict(position)
     schedule.load_state_dict(saved["schedule"])
     fields = Progress.__dataclass_fields__
-    return Progress(**{k: v for k, v in saved["progress"].items() if k in fields}), carry
+    known = {k: v for k, v in saved["progress"].items() if k in fields}
+    return config_from_json(Progress, known, f"{where} (progress)"), carry
 
 
 def _train_step(
@@ -171,25 +199,32 @@ def _train_step(
     progress: Progress,
     carry: Carry,
     done: float,
+    world: distributed.World,
 ) -> Carry:
+    """One optimiser step on the global batch; this rank computes its rows' share (see
+    distributed.py: it backpropagates (n_r / N) L_r and the ranks' gradients are summed)."""
     progress.lr = schedule.lr(progress.step, done)
     for group in optimizer.param_groups:
         group["lr"] = progress.lr
     task.model.train()
-    batch = task.train_data.next_batch()
+    batch = distributed.shard(task.train_data.next_batch(), world)
     loss, carry = task.train_loss(batch, carry)
-    if not torch.isfinite(loss):
+    mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
+    if not math.isfinite(mean):
         raise RnnkitError(
-            f"the loss became {loss.item()} at step {progress.step + 1}; lower --lr or --clip"
+            f"the loss became {mean} at step {progress.step + 1}, so training stopped before "
+            "that step changed the weights; the last checkpoint is kept; start again with a "
+            "lower --lr, a lower --clip or a longer --warmup"
         )
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss * weight).backward()
+    distributed.sum_gradients(task.model, world)
     if config.clip > 0:
         torch.nn.utils.clip_grad_norm_(task.model.parameters(), config.clip)
     optimizer.step()
     progress.step += 1
     progress.items += task.train_data.items_per_batch
-    progress.loss_sum += loss.item()
+    progress.loss_sum += mean
     progress.loss_count += 1
     return carry
 
@@ -212,9 +247,36 @@ def _evaluate(
     progress: Progress,
     run: Path,
     config: TrainConfig,
+    world: distributed.World,
     out: TextIO,
 ) -> bool:
-    """Evaluate, record, keep the best weights; True when early stopping says stop."""
+    """Evaluate (rank 0), record, keep the best weights; True when early stopping says stop.
+
+    Every rank takes rank 0's valid loss, so the schedule and early stopping agree everywhere.
+    """
+    entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
+    valid = distributed.from_main(entry["valid_loss"], world)
+    progress.loss_sum, progress.loss_count = 0.0, 0
+    progress.evaluated_at = progress.step
+    schedule.after_eval(valid)
+    if valid < progress.best_loss:
+        progress.best_loss, progress.bad_evals = valid, 0
+        if world.is_main:
+            checkpoint.save_weights(
+                run / checkpoint.BEST_MODEL,
+                task.model,
+                {"step": str(progress.step), "loss": str(valid)},
+            )
+    else:
+        progress.bad_evals += 1
+    if world.is_main:
+        report.write_reports(run, progress.history)
+        _print_eval(entry, out)
+    return bool(config.patience) and progress.bad_evals >= config.patience
+
+
+def _measure(task: Task, progress: Progress) -> dict[str, Any]:
+    """The valid metrics (and sample) of the model now, appended to the history."""
     task.model.eval()
     with torch.no_grad():
         metrics = task.evaluate()
@@ -233,28 +295,11 @@ def _evaluate(
     if sample is not None:
         entry["sample"] = sample
     progress.history.append(entry)
-    progress.loss_sum, progress.loss_count = 0.0, 0
-
-    valid = metrics["loss"]
-    schedule.after_eval(valid)
-    if valid < progress.best_loss:
-        progress.best_loss, progress.bad_evals = valid, 0
-        checkpoint.save_weights(
-            run / checkpoint.BEST_MODEL,
-            task.model,
-            {"step": str(progress.step), "loss": str(valid)},
-        )
-    else:
-        progress.bad_evals += 1
-    report.write_reports(run, progress.history)
-    _print_eval(entry, out)
-    return bool(config.patience) and progress.bad_evals >= config.patience
+    return entry
 
 
 def _needs_final_eval(progress: Progress) -> bool:
-    return progress.step > 0 and (
-        not progress.history or progress.history[-1]["step"] != progress.step
-    )
+    return progress.step > 0 and progress.evaluated_at != progress.step
 
 
 def _save(
@@ -264,7 +309,12 @@ def _save(
     schedule: Schedule,
     progress: Progress,
     carry: Carry,
+    world: distributed.World,
 ) -> None:
+    """Checkpoint (rank 0) with the carried state of all ranks' rows, so any number resumes."""
+    carry = distributed.gather_carry(carry, world)
+    if not world.is_main:
+        return
     state = {
         "step": progress.step,
         "progress": progress.__dict__,
@@ -279,7 +329,12 @@ def _save(
 
 
 def _print_header(
-    task: Task, config: TrainConfig, run: Path, progress: Progress, out: TextIO
+    task: Task,
+    config: TrainConfig,
+    run: Path,
+    progress: Progress,
+    world: distributed.World,
+    out: TextIO,
 ) -> None:
     """The resolved settings and the sanity numbers, before the first step."""
     sections = {**task.config(), "train": config.to_dict()}
@@ -287,7 +342,8 @@ def _print_header(
         print(f"{name + ':':7}" + " ".join(f"{k}={v}" for k, v in settings.items()), file=out)
     parameters = sum(p.numel() for p in task.model.parameters())
     verb = f"resuming at step {progress.step}" if progress.step else "training"
-    print(f"{verb}: task {task.name}, {parameters:,} parameters, on {task.device}", file=out)
+    where = f"{world.size} processes ({task.device} each)" if world.size > 1 else task.device
+    print(f"{verb}: task {task.name}, {parameters:,} parameters, on {where}", file=out)
     if task.describe():
         print(task.describe(), file=out)
     print(f"run folder: {run}; budget: {config.budget_text()}", file=out)

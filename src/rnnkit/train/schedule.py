@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from rnnkit.errors import RnnkitError
 from rnnkit.train.config import TrainConfig
 
 PLATEAU_FACTOR = 0.5
@@ -57,6 +58,9 @@ class Schedule:
         }
 
     def load_state_dict(self, state: dict[str, float]) -> None:
-        self.plateau_scale = float(state["plateau_scale"])
-        self.plateau_best = float(state["plateau_best"])
-        self.plateau_bad = int(state["plateau_bad"])
+        try:
+            self.plateau_scale = float(state["plateau_scale"])
+            self.plateau_best = float(state["plateau_best"])
+            self.plateau_bad = int(state["plateau_bad"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise RnnkitError(f"the saved schedule state is corrupt ({error!r}); retrain") from None

@@ -14,8 +14,11 @@ The "carry" is whatever a task passes from one batch to the next: the recurrent 
 truncated BPTT over contiguous streams, or None. It is a tensor, a tuple of tensors, or None,
 and it is saved in checkpoints so that a resumed run continues exactly where it stopped.
 
-Data-parallel training gives each rank its own shard of batch rows: a BatchSource built with
-(rank, world_size) reads only its rows; the loop itself stays the same.
+Data-parallel training (distributed.py) needs nothing more from a task: every rank walks the same
+BatchSource, keeps its own rows of each batch (every tensor or list of the batch dataclass whose
+length is the batch's rows), and weighs its mean loss by `batch_items(batch)`, the number of
+items that mean is over. The default counts rows; a task whose loss averages over something else
+(time steps of unequal pieces) overrides it, or a 2-process run differs slightly from 1 process.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any, Protocol
 
 import torch
 from torch import nn
+
+from rnnkit.train.distributed import batch_rows
 
 Carry = torch.Tensor | tuple[torch.Tensor, ...] | None
 
@@ -66,6 +71,10 @@ class Task(ABC):
     @abstractmethod
     def evaluate(self) -> dict[str, float]:
         """Metrics on the validation data; must include "loss". Runs under no_grad, in eval mode."""
+
+    def batch_items(self, batch: Any) -> int:
+        """How many items the mean loss of `batch` averages over (default: its rows)."""
+        return batch_rows(batch)
 
     def describe(self) -> str:
         """A line of sanity numbers printed at start (data sizes, expected initial loss), or ""."""

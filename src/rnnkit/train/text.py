@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from rnnkit.data.text import (
     NEWLINE,
     UNK,
+    VOCAB_FORMAT,
     TokenBatch,
     TokenBatches,
     Vocabulary,
@@ -40,8 +41,13 @@ from rnnkit.data.text import (
 from rnnkit.errors import RnnkitError
 from rnnkit.generate.sampler import Sampler, SamplerConfig, stream
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
-from rnnkit.train.checkpoint import atomic_write
-from rnnkit.train.config import TrainConfig, add_config_arguments, config_from_args
+from rnnkit.train.checkpoint import CONFIG, atomic_write, read_json
+from rnnkit.train.config import (
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+    config_from_json,
+)
 from rnnkit.train.task import Carry, Task
 
 VOCAB = "vocab.json"
@@ -131,6 +137,10 @@ class TextTask(Task):
         logits, state = self.model(batch.inputs.to(self.device), state)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.to(self.device).flatten())
         return loss, detach_state(state)
+
+    def batch_items(self, batch: TokenBatch) -> int:
+        """Tokens predicted: the loss is their mean."""
+        return batch.targets.numel()
 
     def evaluate(self) -> dict[str, float]:
         return self.metrics(stream_loss(self.model, self.valid_data, self.device))
@@ -262,12 +272,15 @@ def fingerprint(text: str) -> str:
 
 def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> TextTask:
     """The task saved in `run` (untrained weights); with_data also re-reads the text, to resume."""
-    data = TextDataConfig(**config["task_config"]["data"])
-    model_config = LanguageModelConfig(**config["task_config"]["model"])
+    where = Path(run) / CONFIG
+    data = config_from_json(TextDataConfig, config["task_config"].get("data"), f"{where} data")
+    model_config = config_from_json(
+        LanguageModelConfig, config["task_config"].get("model"), f"{where} model"
+    )
     path = Path(run) / VOCAB
     if not path.is_file():
         raise RnnkitError(f"{run} has no {VOCAB}; the run folder is incomplete, retrain")
-    vocab = Vocabulary.from_json(path.read_text(encoding="utf-8"))
+    vocab = load_vocabulary(path)
     if len(vocab) != model_config.vocab_size:
         raise RnnkitError(f"{path} does not match the model in config.json; retrain")
     model = LanguageModel(model_config)
@@ -280,6 +293,27 @@ def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> Text
         )
     valid_text = read_text(data.valid_file) if data.valid_file else None
     return TextTask(data, model, vocab, *_split(data, vocab, text, valid_text))
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """vocab.json of a run folder, checked field by field (it may be damaged or hostile)."""
+    data = read_json(path, "vocabulary")
+    tokens = data.get("tokens")
+    valid = (
+        data.get("format") == VOCAB_FORMAT
+        and data.get("level") in ("char", "word")
+        and isinstance(data.get("lowercase"), bool)
+        and data.get("tokenizer") in ("words", "whitespace")
+        and isinstance(tokens, list)
+        and all(isinstance(t, str) and t for t in tokens)
+        and len(set(tokens)) == len(tokens) > 0
+    )
+    if not valid:
+        raise RnnkitError(
+            f"{path} is not a vocabulary of format {VOCAB_FORMAT} (level, lowercase, tokenizer and "
+            "distinct non-empty tokens); retrain"
+        )
+    return Vocabulary(data["level"], tuple(tokens), data["lowercase"], data["tokenizer"])
 
 
 # ---------------------------------------------------------------------------------------------
