@@ -77,7 +77,7 @@ def run_both(config, dtype=torch.float64):
     return results["fused"], results["loop"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(configurations())
 def test_fused_equals_loop_in_float64(config):
     fast, reference = run_both(config)
