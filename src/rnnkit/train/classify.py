@@ -58,9 +58,9 @@ SCORES_TEXT = "scores.txt"  # the best model's scores on the validation split, a
 SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 
-# The settings `rnnkit train classify` uses unless told otherwise (docs/CLASSIFICATION.md shows
-# how they compare on the built-in example).
-RECIPE_MODEL = {"cell": "lstm", "hidden_size": 64, "bidirectional": True, "pooling": "mean"}
+# The settings `rnnkit train classify` uses unless told otherwise: the best of those tried on the
+# built-in example, in about a minute on two CPU cores (docs/CLASSIFICATION.md has the comparison).
+RECIPE_MODEL = {"cell": "gru", "hidden_size": 64, "bidirectional": True, "pooling": "mean"}
 RECIPE_TRAIN = {"lr": 1e-2, "eval_every": 50, "warmup": 20}
 RECIPE_BUDGET = {"epochs": 40.0}  # used only when none of --steps, --epochs, --time is given
 
@@ -220,7 +220,7 @@ class ClassifyTask(Task):
     def train_loss(self, batch: SeriesBatch, carry: Carry) -> tuple[Tensor, Carry]:
         """Mean over the batch of -ln p(true class | sequence); nothing is carried."""
         _logits, loss = self.model(
-            batch.x.to(self.device), batch.lengths, batch.targets.to(self.device)
+            batch.x.to(self.device), batch.lengths.to(self.device), batch.targets.to(self.device)
         )
         return loss, None
 
@@ -243,9 +243,10 @@ class ClassifyTask(Task):
         sizes = ""
         if self.train_data is not None:
             lengths = [len(s) for s in self.train_data.sequences + self.valid.sequences]
+            features = _count(self.model_config.input_size, "feature")
             sizes = (
                 f"; {len(self.train_data.sequences)} train and {len(self.valid)} valid sequences, "
-                f"{min(lengths)}-{max(lengths)} steps of {self.model_config.input_size} features"
+                f"{min(lengths)}-{max(lengths)} steps of {features}"
             )
         return (
             f"{K} classes ({', '.join(self.labels.labels)}){sizes}; "
@@ -268,7 +269,7 @@ class ClassifyTask(Task):
         logits = torch.empty(len(sequences), len(self.labels))
         with torch.no_grad():
             for batch in iterate_batches(sequences, None, self.data.batch_size):
-                batch_logits, _ = self.model(batch.x.to(self.device), batch.lengths)
+                batch_logits, _ = self.model(batch.x.to(self.device), batch.lengths.to(self.device))
                 logits[batch.indices] = batch_logits.float().cpu()
         return logits
 
@@ -281,6 +282,10 @@ class ClassifyTask(Task):
         return loss, ClassificationScores.from_predictions(
             targets.tolist(), predictions.tolist(), self.labels.labels
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def write_scores(folder: Path, loss: float, scores: ClassificationScores) -> None:
