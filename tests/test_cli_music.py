@@ -218,3 +218,38 @@ def test_wav_without_fluidsynth_says_it_is_not_installed(roll_run, tmp_path, cap
     assert main(["generate", str(roll_run), "--wav", "--out", str(out)]) == 2
     assert "not installed" in error_line(capsys)
     assert not out.exists()
+
+
+def test_a_resumed_run_computes_what_an_uninterrupted_one_does(shared, tmp_path):
+    from safetensors.torch import load_file
+
+    schedule = ["--schedule", "constant", "--warmup", "0", "--eval-every", "3", "--transpose"]
+    assert train(shared, tmp_path / "whole", "--steps", "6", *schedule) == 0
+    assert train(shared, tmp_path / "parts", "--steps", "3", *schedule) == 0
+    config_path = tmp_path / "parts" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["train_config"]["steps"] = 6  # as if the first part had been stopped at step 3
+    config_path.write_text(json.dumps(config))
+    assert main(["train", "--resume", str(tmp_path / "parts"), "--no-progress"]) == 0
+    name = "training/step-0000006.model.safetensors"
+    whole, parts = (load_file(tmp_path / run / name) for run in ("whole", "parts"))
+    assert whole.keys() == parts.keys()
+    for key in whole:
+        torch.testing.assert_close(parts[key], whole[key], rtol=0, atol=0)
+
+
+def test_melody_loss_is_the_mean_cross_entropy_per_predicted_token(melody_run, shared, capsys):
+    from rnnkit.data.music import EventVocabulary, piece_to_events
+
+    assert main(["evaluate", str(melody_run), "valid"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1].split()
+    reported = float(printed[printed.index("loss") + 1])
+    _module, task, _config = load_run(melody_run)
+    total, tokens = 0.0, 0
+    for piece in load_music(shared / JSB, "quarter", limit=6).valid:
+        ids = torch.tensor(EventVocabulary().encode(piece_to_events(piece)))
+        with torch.no_grad():
+            logits, _ = task.model(ids[None, :-1])
+        total += F.cross_entropy(logits[0], ids[1:], reduction="sum").item()
+        tokens += len(ids) - 1
+    assert reported == pytest.approx(total / tokens, abs=1e-3)

@@ -141,3 +141,13 @@ def test_overfits_one_piece():
         loss.backward()
         optimizer.step()
     assert task.score([piece])[0] < 1.0  # from 88 ln 2 = 61 nats per frame
+
+
+def test_the_first_predictions_can_start_at_the_keys_base_rates():
+    frequencies = torch.linspace(0.001, 0.6, KEYS)
+    model = PianoRollModel(PianoRollModelConfig(hidden_size=4, num_layers=1, dropout=0.0))
+    model.start_at_frequencies(frequencies)
+    with torch.no_grad():
+        model.output.weight.zero_()  # V h_t = 0: only the bias speaks
+        logits, _ = model((torch.rand(1, 3, KEYS) < 0.1).float())
+    torch.testing.assert_close(torch.sigmoid(logits[0, -1]), frequencies, rtol=1e-5, atol=1e-6)

@@ -49,8 +49,9 @@ class PianoRollModelConfig:
     )
     hidden_size: int = field(default=200, metadata={"help": "H, units per recurrent layer"})
     num_layers: int = field(default=2, metadata={"help": "recurrent layers stacked"})
+    # Chorale datasets are small (JSB: 229 training pieces) and overfit within minutes.
     dropout: float = field(
-        default=0.2, metadata={"help": "dropout on the input, between layers, before the output"}
+        default=0.5, metadata={"help": "dropout between layers and before the output"}
     )
     backend: str | None = field(
         default=None, metadata={"help": "layer backend (native, fused, loop); default: fastest"}
@@ -58,7 +59,9 @@ class PianoRollModelConfig:
 
 
 class PianoRollModel(nn.Module):
-    """Piano-roll (B, T, 88) -> dropout -> recurrent layers -> dropout -> linear -> 88 logits.
+    """Piano-roll (B, T, 88) -> recurrent layers -> dropout -> linear -> 88 logits.
+
+    The input is not dropped out: removing notes from a chord changes the music it shows.
 
     forward(roll, state) -> (logits (B, T, 88), state): logits[:, t] scores frame t + 1.
     step(frame (B, 88), state) runs one time step for generation, keeping the state.
@@ -81,8 +84,17 @@ class PianoRollModel(nn.Module):
 
     def forward(self, roll: Tensor, state: State = None) -> tuple[Tensor, State]:
         """roll (B, T, 88) of 0/1 floats -> logits (B, T, 88) of the next frames, final state."""
-        h, state = self.rnn(self.dropout(roll), state)  # (B, T, H)
+        h, state = self.rnn(roll, state)  # (B, T, H)
         return self.output(self.dropout(h)), state
+
+    @torch.no_grad()
+    def start_at_frequencies(self, frequencies: Tensor) -> None:
+        """Set b_y[k] = ln(f_k / (1 - f_k)), the log-odds of how often each key sounds in the
+        training data (f clipped to [1e-4, 1 - 1e-4]): with V h_t near 0 at the start, the first
+        predictions are those frequencies, about 11 nats per frame on JSB Chorales instead of
+        88 ln 2 = 61, and training starts on the harmony rather than on the keys' base rates."""
+        f = frequencies.clamp(1e-4, 1 - 1e-4).to(self.output.bias)
+        self.output.bias.copy_(torch.log(f / (1 - f)))
 
     @torch.no_grad()
     def step(self, frame: Tensor, state: State = None) -> tuple[Tensor, State]:

@@ -60,8 +60,9 @@ OPENINGS = "openings.json"  # pianoroll: the first frames of the training pieces
 NEVER_SAMPLED = ("<pad>", "<bos>", "<eos>")
 PAD = 0  # padding: silence in a piano-roll, the id of <pad> in the event vocabulary
 
-# The settings `rnnkit train music` uses unless told otherwise.
-RECIPE_TRAIN = {"lr": 1e-3, "eval_every": 50, "warmup": 20}
+# The training settings `rnnkit train music` uses unless told otherwise (chosen on JSB Chorales'
+# valid split: docs/MUSIC.md).
+RECIPE_TRAIN = {"lr": 2e-3, "weight_decay": 0.1, "eval_every": 50, "warmup": 20}
 
 
 @dataclass
@@ -281,10 +282,16 @@ class MusicTask(Task):
         if self.data.melody:
             V = self.model.config.vocab_size
             return f"{sizes}a model that knows nothing has loss ln V = {math.log(V):.3f}"
-        return (
+        text = (
             f"{sizes}a model that knows nothing (p = 1/2 per key) has loss "
             f"88 ln 2 = {KEYS * math.log(2):.2f} nats per frame"
         )
+        if self.train_data is None:
+            return text
+        # The training loss of predicting each key at its base rate f: the entropy of the keys.
+        f = key_frequencies(self.train_data).clip(1e-4, 1 - 1e-4)
+        entropy = -(f * np.log(f) + (1 - f) * np.log(1 - f)).sum()
+        return f"{text}; one that knows each key's base rate (where it starts) {entropy:.2f}"
 
     def config(self) -> dict[str, Any]:
         return {"data": asdict(self.data), "model": asdict(self.model.config)}
@@ -346,7 +353,15 @@ def build_task(data: MusicDataConfig, model_config: PianoRollModelConfig) -> Mus
     splits = read_splits(data)
     data.fingerprint = fingerprint(splits.train)
     openings = [[note.pitch for note in piece.notes if note.start == 0] for piece in splits.train]
-    return MusicTask(data, build_model(data, asdict(model_config)), openings, splits)
+    task = MusicTask(data, build_model(data, asdict(model_config)), openings, splits)
+    if not data.melody:
+        task.model.start_at_frequencies(torch.from_numpy(key_frequencies(task.train_data)))
+    return task
+
+
+def key_frequencies(batches: PieceBatches) -> np.ndarray:
+    """(K,) how often each key sounds in the predicted frames (2..T) of the training pieces."""
+    return np.concatenate([roll[1:] for roll in batches.sequences]).mean(axis=0)
 
 
 def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> MusicTask:
