@@ -2,7 +2,8 @@
 
 Each step:  batch -> loss -> backward -> clip the gradient norm -> AdamW step at the scheduled lr.
 Every `eval_every` steps and at the end: evaluate on valid data, keep the best weights, write
-metrics.csv / loss.png / samples.txt, and checkpoint the full training state (checkpoint.py).
+metrics.csv / samples.txt (and loss.png, every PLOT_EVERY seconds and at the end), and
+checkpoint the full training state (checkpoint.py).
 
 Stopping: the budget (steps, epochs or wall time, whichever comes first), early stopping after
 `patience` evaluations without a better valid loss, or Ctrl-C, which finishes the current step,
@@ -43,6 +44,8 @@ from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.schedule import Schedule
 from rnnkit.train.task import Carry, Task
 
+PLOT_EVERY = 30.0  # seconds between redrawings of loss.png during a run (and once at its end)
+
 
 @dataclass
 class Progress:
@@ -58,6 +61,7 @@ class Progress:
     loss_count: int = 0
     lr: float = 0.0  # learning rate of the last step
     evaluated_at: int = -1  # the step of the last evaluation
+    plotted_at: float = 0.0  # `elapsed` when loss.png was last drawn
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
 
 
@@ -157,6 +161,8 @@ def fit(
         saved_at = -1
     if saved_at != progress.step:
         _save(run, task, optimizer, schedule, progress, carry, world)
+    if world.is_main and progress.history:
+        report.plot_losses(run / report.PLOT, progress.history)
     _print_footer(status, run, progress, out)
     return FitResult(run, status, progress.step, progress.best_loss, progress.history)
 
@@ -270,7 +276,9 @@ def _evaluate(
     else:
         progress.bad_evals += 1
     if world.is_main:
-        report.write_reports(run, progress.history)
+        plot = progress.elapsed - progress.plotted_at >= PLOT_EVERY
+        report.write_reports(run, progress.history, plot)
+        progress.plotted_at = progress.elapsed if plot else progress.plotted_at
         _print_eval(entry, out)
     return bool(config.patience) and progress.bad_evals >= config.patience
 

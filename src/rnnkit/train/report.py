@@ -15,10 +15,12 @@ PLOT = "loss.png"
 SAMPLES = "samples.txt"
 
 
-def write_reports(run: Path, history: list[dict[str, Any]]) -> None:
+def write_reports(run: Path, history: list[dict[str, Any]], plot: bool = True) -> None:
+    """All three files; `plot=False` skips loss.png (drawing it costs more than a tiny step)."""
     write_metrics(run / METRICS, history)
     write_samples(run / SAMPLES, history)
-    plot_losses(run / PLOT, history)
+    if plot:
+        plot_losses(run / PLOT, history)
 
 
 def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
