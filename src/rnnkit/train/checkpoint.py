@@ -91,20 +91,21 @@ def remove_partial_files(run: Path) -> None:
             temp.unlink(missing_ok=True)
 
 
-def read_json(path: Path, what: str, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    """A JSON object from a file that may be damaged or hostile: bounded size, UTF-8, any
-    decoding problem (bad syntax, absurd nesting or numbers) reported as one RnnkitError."""
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from a file that may be damaged or hostile: at most MAX_JSON_BYTES, UTF-8,
+    any decoding problem (bad syntax, absurd nesting or numbers) reported as one RnnkitError."""
     path = Path(path)
     try:
         size = path.stat().st_size
-        if size > max_bytes:
-            raise RnnkitError(
-                f"{path} is {size:,} bytes, more than any {what} rnnkit writes "
-                f"({max_bytes:,}); the run folder is damaged or not from rnnkit"
-            )
-        value = json.loads(path.read_bytes().decode("utf-8"))
+        if size <= MAX_JSON_BYTES:
+            value = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise RnnkitError(f"{path} is not a readable {what} ({_short(error)}); retrain") from None
+    if size > MAX_JSON_BYTES:
+        raise RnnkitError(
+            f"{path} is {size:,} bytes, more than any {what} rnnkit writes "
+            f"({MAX_JSON_BYTES:,}); the run folder is damaged or not from rnnkit"
+        )
     if not isinstance(value, dict):
         raise RnnkitError(f"{path} is not a {what} (not a JSON object); retrain")
     return value

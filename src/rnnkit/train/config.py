@@ -140,7 +140,7 @@ def config_from_json(cls: type, data: Any, where: str) -> Any:
             raise RnnkitError(f"{where} has an unknown setting {name!r}; retrain")
         if not _json_type_fits(value, str(known[name].type)):
             raise RnnkitError(
-                f"{where}: {name} = {str(value)[:40]!r} is not a {known[name].type}; retrain"
+                f"{where}: {name} = {str(value)[:40]!r} is not {known[name].type}; retrain"
             )
     try:
         return cls(**data)
