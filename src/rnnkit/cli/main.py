@@ -30,8 +30,19 @@ COMMANDS = [
 ]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with rnnkit's error format: one line, what is wrong and where to read more.
+
+    Subcommand parsers are created with the parent's class, so every command gets it.
+    """
+
+    def error(self, message: str):
+        print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rnnkit",
         description="Recurrent neural networks from the lecture: train, sample, explain, compare.",
     )
