@@ -106,7 +106,7 @@ def test_a_crash_while_writing_keeps_the_old_file(tmp_path):
     path = tmp_path / "config.json"
     checkpoint.atomic_write(path, "old")
     disk_full = mock.patch("os.replace", side_effect=OSError("disk full"))
-    with disk_full, pytest.raises(RnnkitError, match="cannot write .*disk full"):
+    with disk_full, pytest.raises(RnnkitError, match=r"cannot write .*disk full"):
         checkpoint.atomic_write(path, "new")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temporary file left

@@ -1,18 +1,23 @@
 """The training loop: budgets, evaluation, early stopping, Ctrl-C, schedules, settings."""
 
 import csv
+import errno
 import io
+import json
 import math
+import os
+from unittest import mock
 
 import pytest
 import torch
 
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
+from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig, parse_duration
 from rnnkit.train.loop import fit, resolve_device, seed_everything
 from rnnkit.train.schedule import Schedule
-from rnnkit.train.text import PYTHON_TEXT, TextDataConfig, TextTask, build_task
+from rnnkit.train.text import PYTHON_TEXT, TextDataConfig, TextTask, build_task, from_run
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 12
 
@@ -124,3 +129,57 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(RnnkitError, match="no GPU"):
             resolve_device("cuda")
+
+
+class NanAt(TextTask):
+    """The task of `task` whose loss becomes nan at its step number `at`."""
+
+    def __init__(self, task: TextTask, at: int) -> None:
+        super().__init__(task.data, task.model, task.vocab)
+        self.train_data, self.valid_data, self.at, self.steps = (
+            task.train_data,
+            task.valid_data,
+            at,
+            0,
+        )
+
+    def train_loss(self, batch, carry):
+        self.steps += 1
+        loss, carry = super().train_loss(batch, carry)
+        return (loss * math.nan if self.steps == self.at else loss), carry
+
+
+def committed(run) -> str:
+    return json.loads((run / "training" / "state.json").read_text())["files"]
+
+
+def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(RnnkitError, match="loss became nan at step 5, "):
+        quiet_fit(NanAt(tiny_task(), at=5), TrainConfig(steps=8, eval_every=2), run)
+    assert committed(run) == "step-0000004"
+    task = from_run(run, checkpoint.read_config(run))
+    optimizer = torch.optim.AdamW(task.model.parameters())
+    assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 4
+    assert all(torch.isfinite(p).all() for p in task.model.parameters())
+
+
+def test_a_full_disk_while_checkpointing_gives_one_error_and_keeps_the_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    replace = os.replace
+
+    def full_at_step_4(source, target):
+        if "step-0000004" in str(target):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(source, target)
+
+    with (
+        mock.patch("os.replace", side_effect=full_at_step_4),
+        pytest.raises(RnnkitError, match=r"cannot write .*No space left on device"),
+    ):
+        quiet_fit(tiny_task(), TrainConfig(steps=8, eval_every=2), run)
+    assert committed(run) == "step-0000002"
+    task = from_run(run, checkpoint.read_config(run))
+    optimizer = torch.optim.AdamW(task.model.parameters())
+    assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 2
+    assert not list(run.rglob("*.tmp"))
