@@ -253,3 +253,11 @@ def test_melody_loss_is_the_mean_cross_entropy_per_predicted_token(melody_run, s
         total += F.cross_entropy(logits[0], ids[1:], reduction="sum").item()
         tokens += len(ids) - 1
     assert reported == pytest.approx(total / tokens, abs=1e-3)
+
+
+@pytest.mark.parametrize("length", [["--bars", "0"], ["--steps", "-2"]])
+def test_a_length_below_one_is_an_error(roll_run, tmp_path, capsys, length):
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(roll_run), *length, "--out", str(out)]) == 2
+    assert length[0] in error_line(capsys)
+    assert not out.exists()

@@ -29,6 +29,7 @@ SOUNDFONTS = (
     "/usr/share/sounds/sf2/default-GM.sf2",
 )
 QUARTERS_PER_BAR = 4  # --bars counts 4/4 bars
+DEFAULT_BARS = 8
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -41,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("run_dir", metavar="RUN", help="the run folder (rnnkit train music --out)")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="grid steps to generate")
-    length.add_argument("--bars", type=int, help="4/4 bars to generate (default 8)")
+    length.add_argument("--bars", type=int, help=f"4/4 bars to generate (default {DEFAULT_BARS})")
     parser.add_argument(
         "--temperature", type=float, default=1.0, help="< 1 safer, > 1 wilder; 0 the likeliest"
     )
@@ -77,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
         raise RnnkitError(f"{args.run_dir} is not a music run; generate needs `rnnkit train music`")
     _module, task, _config = load_run(args.run_dir)
     spq = steps_per_quarter(task.data.grid)
-    steps = args.steps if args.steps is not None else (args.bars or 8) * QUARTERS_PER_BAR * spq
+    if args.bars is not None and args.bars < 1:
+        raise RnnkitError(f"--bars must be at least 1, got {args.bars}")
+    bars = args.bars if args.bars is not None else DEFAULT_BARS
+    steps = args.steps if args.steps is not None else bars * QUARTERS_PER_BAR * spq
     prime = None
     if args.prime is not None:
         if args.prime_bars < 1:
