@@ -283,7 +283,12 @@ def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> Text
     vocab = load_vocabulary(path)
     if len(vocab) != model_config.vocab_size:
         raise RnnkitError(f"{path} does not match the model in config.json; retrain")
-    model = LanguageModel(model_config)
+    try:
+        model = LanguageModel(model_config)
+    except (ValueError, TypeError, RuntimeError, MemoryError) as error:
+        raise RnnkitError(
+            f"{where} has model settings rnnkit cannot build ({error}); retrain"
+        ) from None
     if not with_data:
         return TextTask(data, model, vocab)
     text = load_source(data.source)
