@@ -41,8 +41,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    with distributed.process_group(getattr(args, "device", None) or TrainConfig.device):
+    with distributed.process_group(_device(args)):
         return _run(args)
+
+
+def _device(args: argparse.Namespace) -> str:
+    """The --device of a new run, or the one a resumed run was started with."""
+    if args.resume:
+        return str(read_config(Path(args.resume))["train_config"].get("device", "auto"))
+    return getattr(args, "device", None) or TrainConfig.device
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -54,11 +61,11 @@ def _run(args: argparse.Namespace) -> int:
         raise RnnkitError(
             f"name a task ({', '.join(TASKS)}) or --resume RUN, e.g. `rnnkit train text`"
         )
+    if args.out is None and distributed.launched_by_torchrun():
+        raise RnnkitError("under torchrun, name the run folder with --out (shared by all ranks)")
     seed = args.seed if args.seed is not None else TrainConfig.seed
     seed_everything(seed)  # before the model is built: the initial weights depend on it
     task, config = task_module(args.task).from_args(args)
-    if args.out is None and distributed.launched_by_torchrun():
-        raise RnnkitError("under torchrun, name the run folder with --out (shared by all ranks)")
     out = args.out or default_run_folder(args.task)
     result = fit(task, config, out, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0
