@@ -182,3 +182,16 @@ def test_optimizer_state_round_trips(finished_run, tmp_path):
     for index, moments in before["state"].items():
         for key, value in moments.items():
             assert torch.equal(after["state"][index][key], value), key
+
+
+def test_the_same_step_saved_again_never_overwrites_the_committed_files(finished_run, tmp_path):
+    task = from_run(finished_run, checkpoint.read_config(finished_run))
+    optimizer = torch.optim.AdamW(task.model.parameters())
+    run = checkpoint.create_run_folder(tmp_path / "again")
+    stems = []
+    for _ in range(3):
+        checkpoint.save_training_state(run, task.model, optimizer, None, {"step": 7})
+        stems.append(json.loads((run / "training" / "state.json").read_text())["files"])
+    assert stems == ["step-0000007", "step-0000007-b", "step-0000007"]
+    names = sorted(p.name for p in (run / "training").iterdir())
+    assert names == ["state.json", *(f"step-0000007.{k}.safetensors" for k in ("model", "state"))]

@@ -13,8 +13,9 @@
 Atomic writes: every file is written to a temporary name in the same folder and moved into place
 with os.replace (atomic on POSIX and Windows). The training state is committed by replacing
 state.json last, after its tensor files are complete; older tensor files are deleted only after
-that. A crash at any moment leaves the previous state.json pointing at complete files (the loop
-never saves the step of the committed state twice, so a save never replaces a file it uses).
+that. A crash at any moment leaves the previous state.json pointing at complete files (a step
+saved again is written as step-NNNNNNN-b, so a save never replaces a file the committed state
+uses).
 A write that fails (disk full, no permission) raises one RnnkitError and leaves the last
 committed state as it was; half-written temporary files (.NAME.HEX.tmp) are removed at resume.
 
@@ -51,7 +52,7 @@ BEST_MODEL = "model.safetensors"
 TRAINING = "training"
 STATE = "state.json"
 MAX_JSON_BYTES = 64 * 2**20  # config.json, state.json, vocab.json: larger is not from rnnkit
-STEM = re.compile(r"step-\d{7}")  # the tensor files of one checkpoint
+STEM = re.compile(r"step-\d{7}(-b)?")  # the tensor files of one checkpoint
 PAUSE_ENV = "RNNKIT_CHECKPOINT_PAUSE"  # seconds; see the module docstring
 
 
@@ -235,7 +236,7 @@ def save_training_state(
 ) -> None:
     """Commit the training state: tensor files first, then state.json, then clean up old files."""
     folder = Path(run) / TRAINING
-    stem = f"step-{state['step']:07d}"
+    stem = _new_stem(folder, state["step"])
     save_weights(folder / f"{stem}.model.safetensors", model)
     tensors, optimizer_json = _optimizer_tensors(optimizer)
     tensors.update(_rng_tensors())
@@ -257,6 +258,15 @@ def save_training_state(
             old.unlink(missing_ok=True)
 
 
+def _new_stem(folder: Path, step: int) -> str:
+    """step-NNNNNNN, or step-NNNNNNN-b when the committed checkpoint has that name (the same step
+    saved again): a save must never replace the files of the state it is about to replace."""
+    stem = f"step-{step:07d}"
+    path = folder / STATE
+    committed = read_json(path, "training state").get("files") if path.is_file() else None
+    return stem + "-b" if committed == stem else stem
+
+
 def load_training_state(
     run: Path, model: nn.Module, optimizer: torch.optim.Optimizer
 ) -> tuple[dict[str, Any], Carry]:
@@ -268,7 +278,7 @@ def load_training_state(
     stem = state.get("files")
     if not isinstance(stem, str) or not STEM.fullmatch(stem):
         # The only file names ever opened are built here: a name in the folder cannot lead out.
-        raise RnnkitError(f"{path} names no checkpoint files of the form step-NNNNNNN; retrain")
+        raise RnnkitError(f"{path} names no checkpoint files of the form step-NNNNNNN[-b]; retrain")
     load_weights(model, path.parent / f"{stem}.model.safetensors")
     tensors = load_tensors(path.parent / f"{stem}.state.safetensors")
     device = next(model.parameters()).device

@@ -131,7 +131,7 @@ def fit(
     )
     started = time.monotonic() - progress.elapsed
     status = "finished"
-    saved_at = progress.step if resume else -1  # a step is saved once (see checkpoint.py)
+    saved_at = progress.step if resume else -1  # not saved twice when nothing changed
     with stop.installed():
         while True:
             progress.elapsed = time.monotonic() - started
@@ -182,7 +182,8 @@ def _start(
             checkpoint.write_config(run, task.name, task.config(), config.to_dict())
             task.save_artifacts(run)
         return Progress(), None
-    checkpoint.remove_partial_files(run)
+    if world.is_main:
+        checkpoint.remove_partial_files(run)
     saved, carry = checkpoint.load_training_state(run, task.model, optimizer)
     where = f"{run / checkpoint.TRAINING / checkpoint.STATE}"
     if not all(isinstance(saved.get(k), dict) for k in ("data", "schedule", "progress")):
