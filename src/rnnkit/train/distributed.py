@@ -198,14 +198,16 @@ def sum_gradients(model: nn.Module, world: World) -> None:
     if world.size == 1:
         return
     params = [p for p in model.parameters() if p.requires_grad]
+    reached = agree([float(p.grad is not None) for p in params], world)
     for p in params:
         if p.grad is None:  # a parameter this rank's rows did not reach
             p.grad = torch.zeros_like(p)
     flat = torch.cat([p.grad.flatten() for p in params])
     dist.all_reduce(flat)
     offset = 0
-    for p in params:
-        p.grad.copy_(flat[offset : offset + p.numel()].view_as(p))
+    for p, used in zip(params, reached, strict=True):
+        # Reached by no rank: no gradient, as in one process (AdamW then leaves it alone).
+        p.grad = flat[offset : offset + p.numel()].view_as(p).clone() if used else None
         offset += p.numel()
 
 
