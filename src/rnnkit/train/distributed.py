@@ -72,7 +72,8 @@ def process_group(device: str) -> Iterator[World]:
     if not launched_by_torchrun():
         yield World()
         return
-    gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    # Without a GPU, --device cuda is refused later with its own error (loop.resolve_device).
+    gpu = torch.cuda.is_available() and (device.startswith("cuda") or device == "auto")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if gpu:
         torch.cuda.set_device(local_rank)
