@@ -288,21 +288,6 @@ BAD = [
 
 # Rows that find a gap in a module this test's author does not own: strict, so that the fix makes
 # the row pass and the mark must go.
-KNOWN_GAPS = {
-    "params deep nesting": "rnnkit.explain's params reader lets RecursionError through",
-    "compare out is a file": "rnnkit compare lets NotADirectoryError through for --out FILE",
-}
-
-
-def rows() -> list:
-    return [
-        pytest.param(name, row, id=name, marks=[pytest.mark.xfail(strict=True, reason=gap)])
-        if (gap := KNOWN_GAPS.get(name))
-        else pytest.param(name, row, id=name)
-        for name, row in BAD
-    ]
-
-
 def checksums(*folders: Path) -> dict[Path, str]:
     return {
         path: hashlib.sha256(path.read_bytes()).hexdigest()
@@ -319,7 +304,7 @@ def run_cli(argv: list[str]) -> int:
         return exit.code
 
 
-@pytest.mark.parametrize(("name", "row"), rows())
+@pytest.mark.parametrize(("name", "row"), BAD, ids=[name for name, _ in BAD])
 def test_bad_input_one_error_line_nothing_changed(name, row, runs, tmp_path, capsys, monkeypatch):
     if name.startswith(("music", "generate")) and not (runs / "music").is_dir():
         pytest.skip("the shared music data is not present")

@@ -120,7 +120,6 @@ def test_params_json(folder, value):
     only_rnnkit_errors(read_params_file, path)
 
 
-@pytest.mark.xfail(strict=True, reason="rnnkit.explain's params reader lets UnicodeDecodeError out")
 @FUZZ
 @given(raw=st.binary(max_size=40))
 def test_params_file_bytes(folder, raw):

@@ -34,6 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise RnnkitError(f"{args.out} is a file; give a new or empty folder to --out")
     if args.out.exists() and any(args.out.iterdir()):
         raise RnnkitError(f"{args.out} is not empty; give a new or empty folder to --out")
     config = CompareConfig.quick(args.seed) if args.quick else CompareConfig(seed=args.seed)

@@ -89,12 +89,20 @@ def read_params_file(path: Path) -> dict:
             f"cannot read params file {path}: {error.strerror}; give a JSON file of the "
             "lecture's names (see docs/LEARNING.md)"
         ) from None
+    except UnicodeDecodeError as error:
+        raise RnnkitError(
+            f"params file {path} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSON"
+        ) from None
     try:
         raw = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise RnnkitError(
             f"params file {path} is not valid JSON ({error.msg} at line {error.lineno} "
             f"column {error.colno}); fix it and retry"
+        ) from None
+    except RecursionError:
+        raise RnnkitError(
+            f"params file {path} is nested too deeply; it should map names to matrices"
         ) from None
     if not isinstance(raw, dict):
         raise RnnkitError(

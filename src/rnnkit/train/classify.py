@@ -48,8 +48,13 @@ from rnnkit.errors import RnnkitError
 from rnnkit.layers import CELL_NAMES
 from rnnkit.metrics import ClassificationScores, plot_confusion
 from rnnkit.models.classifier import POOLINGS, SequenceClassifier
-from rnnkit.train.checkpoint import atomic_write, write_json
-from rnnkit.train.config import TrainConfig, add_config_arguments, config_from_args
+from rnnkit.train.checkpoint import CONFIG, atomic_write, write_json
+from rnnkit.train.config import (
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+    config_from_json,
+)
 from rnnkit.train.task import Carry, Task
 
 LABELS = "labels.json"
@@ -344,17 +349,29 @@ def fingerprint(dataset: SeriesDataset) -> str:
 def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> ClassifyTask:
     """The task saved in `run` (untrained weights); with_data re-reads the series, to resume."""
     run = Path(run)
-    data = ClassifyDataConfig(**config["task_config"]["data"])
-    model_config = ClassifierConfig(**config["task_config"]["model"])
+    where = run / CONFIG
+    settings = config["task_config"]
+    data = config_from_json(ClassifyDataConfig, settings.get("data"), f"{where} data")
+    model_config = config_from_json(ClassifierConfig, settings.get("model"), f"{where} model")
     labels, scaler = _load_artifacts(run, model_config)
     if not with_data:
-        return ClassifyTask(data, model_config, labels, scaler, run=run)
+        return _task_from_settings(where, data, model_config, labels, scaler, run=run)
     dataset = open_series(data.source, data.format)
     if fingerprint(dataset) != data.fingerprint:
         raise RnnkitError(
             f"{data.source} changed since this run started; restore it or start a new run"
         )
-    return ClassifyTask(data, model_config, labels, scaler, split(dataset, data), run=run)
+    return _task_from_settings(
+        where, data, model_config, labels, scaler, split(dataset, data), run=run
+    )
+
+
+def _task_from_settings(where: Path, data, model_config, *rest, **options) -> ClassifyTask:
+    """The task from settings read from a run folder: settings it cannot build are one error."""
+    try:
+        return ClassifyTask(data.check(), model_config.check(), *rest, **options)
+    except (ValueError, TypeError, RuntimeError, MemoryError) as error:
+        raise RnnkitError(f"{where} has settings rnnkit cannot build ({error}); retrain") from None
 
 
 def _load_artifacts(
