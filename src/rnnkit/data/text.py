@@ -212,31 +212,47 @@ class Vocabulary:
     def decode(self, ids: list[int]) -> str:
         return detokenize([self.tokens[i] for i in ids], self.level)
 
+    def to_dict(self) -> dict:
+        return {
+            "format": VOCAB_FORMAT,
+            "level": self.level,
+            "lowercase": self.lowercase,
+            "tokenizer": self.tokenizer,
+            "tokens": list(self.tokens),
+        }
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": VOCAB_FORMAT,
-                "level": self.level,
-                "lowercase": self.lowercase,
-                "tokenizer": self.tokenizer,
-                "tokens": list(self.tokens),
-            },
-            ensure_ascii=False,
-            indent=1,
-        )
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> Vocabulary:
+    def from_dict(cls, data: object, where: str = "vocab.json") -> Vocabulary:
+        """The vocabulary in `data`, checked field by field (a run folder may be damaged or
+        hostile): one RnnkitError naming `where` if anything is off."""
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        valid = (
+            isinstance(data, dict)
+            and data.get("format") == VOCAB_FORMAT
+            and data.get("level") in ("char", "word")
+            and isinstance(data.get("lowercase"), bool)
+            and data.get("tokenizer") in ("words", "whitespace")
+            and isinstance(tokens, list)
+            and all(isinstance(t, str) and t for t in tokens)
+            and len(set(tokens)) == len(tokens) > 0
+        )
+        if not valid:
+            raise RnnkitError(
+                f"{where} is not a vocabulary of format {VOCAB_FORMAT} (level, lowercase, "
+                "tokenizer and distinct non-empty tokens); retrain"
+            )
+        return cls(data["level"], tuple(tokens), data["lowercase"], data["tokenizer"])
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "vocab.json") -> Vocabulary:
         try:
             data = json.loads(text)
-            if data["format"] != VOCAB_FORMAT:
-                raise RnnkitError(
-                    f"vocab.json has format {data['format']}, this rnnkit reads format "
-                    f"{VOCAB_FORMAT}; retrain with this version"
-                )
-            return cls(data["level"], tuple(data["tokens"]), data["lowercase"], data["tokenizer"])
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise RnnkitError(f"vocab.json is corrupt ({error}); retrain the model") from None
+        except (ValueError, RecursionError) as error:
+            raise RnnkitError(f"{where} is corrupt ({error}); retrain the model") from None
+        return cls.from_dict(data, where)
 
 
 # ---------------------------------------------------------------------------------------------

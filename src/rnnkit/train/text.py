@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from rnnkit.data.text import (
     NEWLINE,
     UNK,
-    VOCAB_FORMAT,
     TokenBatch,
     TokenBatches,
     Vocabulary,
@@ -302,23 +301,7 @@ def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> Text
 
 def load_vocabulary(path: Path) -> Vocabulary:
     """vocab.json of a run folder, checked field by field (it may be damaged or hostile)."""
-    data = read_json(path, "vocabulary")
-    tokens = data.get("tokens")
-    valid = (
-        data.get("format") == VOCAB_FORMAT
-        and data.get("level") in ("char", "word")
-        and isinstance(data.get("lowercase"), bool)
-        and data.get("tokenizer") in ("words", "whitespace")
-        and isinstance(tokens, list)
-        and all(isinstance(t, str) and t for t in tokens)
-        and len(set(tokens)) == len(tokens) > 0
-    )
-    if not valid:
-        raise RnnkitError(
-            f"{path} is not a vocabulary of format {VOCAB_FORMAT} (level, lowercase, tokenizer and "
-            "distinct non-empty tokens); retrain"
-        )
-    return Vocabulary(data["level"], tuple(tokens), data["lowercase"], data["tokenizer"])
+    return Vocabulary.from_dict(read_json(path, "vocabulary"), str(path))
 
 
 # ---------------------------------------------------------------------------------------------
