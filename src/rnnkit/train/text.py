@@ -38,6 +38,7 @@ from rnnkit.data.text import (
     split_ids,
 )
 from rnnkit.errors import RnnkitError
+from rnnkit.generate.fast import FastStep
 from rnnkit.generate.sampler import Sampler, SamplerConfig, stream
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
 from rnnkit.train.checkpoint import CONFIG, atomic_write, read_json
@@ -187,9 +188,9 @@ class TextTask(Task):
         ids = self.vocab.encode(prime)
         previous = self.vocab.tokens[ids[-1]] if ids else NEWLINE
         self.model.eval()
-        step = self.model
+        step = FastStep(self.model)
         if UNK in self.vocab.tokens:
-            step = functools.partial(_never, self.model, self.vocab.tokens.index(UNK))
+            step = functools.partial(_never, step, self.vocab.tokens.index(UNK))
         for token_id in stream(step, ids, length, sampler, self.device):
             token = self.vocab.tokens[token_id]
             # Word level: the spacing of a token depends on the one before it.
@@ -197,9 +198,9 @@ class TextTask(Task):
             previous = token
 
 
-def _never(model: LanguageModel, token: int, tokens: torch.Tensor, state: Any) -> tuple:
+def _never(step: FastStep, token: int, tokens: torch.Tensor, state: Any) -> tuple:
     """The model's step with the logit of `token` at -inf: it is never sampled."""
-    logits, state = model(tokens, state)
+    logits, state = step(tokens, state)
     return logits.index_fill(-1, torch.tensor([token], device=logits.device), -math.inf), state
 
 
