@@ -1,11 +1,5 @@
 """The benchmark suite runs end to end on a tiny shape, and rewrites only its own section."""
 
-import sys
-from pathlib import Path
-
-# bench/ is a top-level package beside src/, importable from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from bench import __main__ as dispatcher
 from bench import layers, machine, report
 

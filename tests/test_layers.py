@@ -104,9 +104,14 @@ def test_params_of_each_layer_and_direction():
 
 def test_backend_choice_and_forcing():
     assert rnnkit.LSTM(3, 4).backend == "native"
-    assert rnnkit.GRU(3, 4, reset="after").backend == "native"
-    assert rnnkit.RNN(3, 4, nonlinearity="relu").backend == "native"
+    assert rnnkit.GRU(3, 4, reset="before").backend == "fused"
+    for network in (rnnkit.GRU(3, 4, reset="after"), rnnkit.RNN(3, 4, nonlinearity="relu")):
+        assert network.train().backend == "fused"  # faster than torch's kernel to train on CPU
+        assert network.eval().backend == "native"  # faster for inference
+        with torch.no_grad():
+            assert network.train().backend == "native"  # no backward to speed up
     assert rnnkit.LSTM(3, 4, backend="loop").backend == "loop"
+    assert rnnkit.GRU(3, 4, reset="after", backend="native").train().backend == "native"
     with pytest.raises(ValueError, match="backend 'native' cannot run"):
         rnnkit.GRU(3, 4, reset="before", backend="native")
 

@@ -134,20 +134,24 @@ class RecurrentNetwork(nn.Module):
     # ----- backend -----------------------------------------------------------------------------
     @property
     def backend(self) -> str:
-        """Which implementation runs: "native", "fused" or "loop"."""
-        return self._backend
+        """Which implementation runs now: "native", "fused" or "loop".
+
+        Unless one was forced with `backend=`, it is the fastest for the current mode: a network
+        being trained may run on another backend than the same network in eval mode (see
+        `rnnkit.backends.automatic`). Every backend computes the same function.
+        """
+        if self._requested is not None:
+            return self._requested
+        return backends.automatic(self, training=self.training and torch.is_grad_enabled())
 
     @backend.setter
     def backend(self, requested: str | None) -> None:
         available = backends.available(self)
-        if requested is None:
-            self._backend = available[0]
-            return
-        if requested not in available:
+        if requested is not None and requested not in available:
             raise ValueError(
                 f"backend {requested!r} cannot run this network; available: {available}"
             )
-        self._backend = requested
+        self._requested = requested
 
     # ----- forward -----------------------------------------------------------------------------
     def forward(
@@ -185,7 +189,7 @@ class RecurrentNetwork(nn.Module):
             hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(1)
         if lengths is not None:
             lengths = check_lengths(lengths, x.shape[1], x.shape[0])
-        output, states = self._run(x, self._initial_states(hx, x), lengths)
+        output, states = self._run(x, self._initial_states(hx, x), lengths, self.backend)
         if unbatched:
             output, states = output.squeeze(1), tuple(s.squeeze(1) for s in states)
         elif self.batch_first:
@@ -196,11 +200,12 @@ class RecurrentNetwork(nn.Module):
         self._check_features(packed.data.unsqueeze(0))
         batch = int(packed.batch_sizes[0])
         hx = self._initial_states(hx, packed.data.new_empty(0, batch, self.input_size))
-        if self.backend == "native":
+        backend = self.backend
+        if backend == "native":
             output, states = native.run_packed(self, packed, hx)
             return output, self._pack_states(states)
         x, lengths = pad_packed_sequence(packed)  # (T, B, D) in batch order
-        output, states = self._run(x, hx, lengths.to(x.device))
+        output, states = self._run(x, hx, lengths.to(x.device), backend)
         if packed.sorted_indices is not None:
             output, lengths = output[:, packed.sorted_indices], lengths[packed.sorted_indices.cpu()]
         data = pack_padded_sequence(output, lengths, enforce_sorted=True).data
@@ -210,12 +215,12 @@ class RecurrentNetwork(nn.Module):
         return out, self._pack_states(states)
 
     def _run(
-        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None
+        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None, backend: str
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """x (T, B, D) time-major; hx and the result states in torch's (L*dirs, B, H) layout."""
-        if self.backend == "native":
+        if backend == "native":
             return native.run(self, x, hx, lengths)
-        scan = backends.SCANS[self.backend]
+        scan = backends.SCANS[backend]
         dirs = self.num_directions
         finals: list[State] = []
         for k, layer in enumerate(self.layers):
