@@ -1,5 +1,6 @@
 """The benchmark suite runs end to end on a tiny shape, and rewrites only its own section."""
 
+import torch
 from bench import __main__ as dispatcher
 from bench import layers, machine, report
 
@@ -30,7 +31,7 @@ def test_write_section_replaces_only_its_own_section(tmp_path):
 
 def test_machine_names_cpu_torch_and_threads():
     facts = machine.describe("cpu")
-    assert facts["cores"].isdigit() and facts["torch"].startswith(sys.modules["torch"].__version__)
+    assert facts["cores"].isdigit() and facts["torch"].startswith(torch.__version__)
     assert "- CPU: " in machine.markdown(facts)
 
 
