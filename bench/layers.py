@@ -50,7 +50,7 @@ class Candidate:
 
     label: str
     module: nn.Module
-    automatic: bool = False  # the backend rnnkit picks by itself
+    automatic: str = ""  # when rnnkit picks this backend by itself: "", "train", "infer", "both"
     gemms: Callable[[], object] = nullcontext  # context that sets the fused loop's products
 
 
@@ -66,10 +66,12 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
     baseline = BASELINES[variant](H, H, L).to(device)
     found = [Candidate("torch.nn", baseline)]
     network = rnnkit.build_recurrent(variant, H, H, num_layers=L, batch_first=False).to(device)
-    automatic = network.backend
+    picks = {mode: backends.automatic(network, mode == "train") for mode in ("train", "infer")}
     for backend in backends.available(network):
         if only is None or backend in only:
-            found.append(Candidate(backend, network, backend == automatic))
+            modes = [mode for mode, picked in picks.items() if picked == backend]
+            automatic = "both" if len(modes) == 2 else "".join(modes)
+            found.append(Candidate(backend, network, automatic))
     uses_onednn = onednn.prepare is onednn.onednn_product and device == "cpu"
     if uses_onednn and "fused" in backends.available(network) and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
@@ -129,7 +131,7 @@ def rows_for(variant, shape, device, repeats, warmup, only) -> list[list[str]]:
     base = timings[0]
     rows = []
     for c, timing in zip(found, timings):
-        label = c.label + (" (auto)" if c.automatic else "")
+        label = c.label + {"": "", "both": " (auto)"}.get(c.automatic, f" (auto to {c.automatic})")
         rows.append(
             [
                 ",".join(map(str, shape)),
@@ -211,7 +213,8 @@ def section(rows: list[list[str]], facts: dict[str, str], args: argparse.Namespa
             f"`python -m bench layers` on {args.device}: median of {args.repeats} interleaved "
             f"rounds after {args.warmup} warm-up; tokens/s = B*T per second; ratio = rnnkit / "
             "torch.nn (above 1: rnnkit faster). Train = forward + backward; input size = H. "
-            "(auto) marks the backend a network picks by itself; variant `gru` is the lecture's "
+            "(auto) marks the backend a network picks by itself (to train or to infer, when those "
+            "differ); variant `gru` is the lecture's "
             "GRU (reset before U_h), compared with torch.nn.GRU (reset after), which computes a "
             "different function at the same cost.",
             machine.markdown(facts),
