@@ -231,8 +231,15 @@ def test_a_resumed_run_computes_what_an_uninterrupted_one_does(shared, tmp_path)
     config["train_config"]["steps"] = 6  # as if the first part had been stopped at step 3
     config_path.write_text(json.dumps(config))
     assert main(["train", "--resume", str(tmp_path / "parts"), "--no-progress"]) == 0
-    name = "training/step-0000006.model.safetensors"
-    whole, parts = (load_file(tmp_path / run / name) for run in ("whole", "parts"))
+
+    def last_weights(run):
+        # state.json names the committed files (a step saved twice is written as step-N-b).
+        training = tmp_path / run / "training"
+        stem = json.loads((training / "state.json").read_text())["files"]
+        assert stem.startswith("step-0000006")
+        return load_file(training / f"{stem}.model.safetensors")
+
+    whole, parts = last_weights("whole"), last_weights("parts")
     assert whole.keys() == parts.keys()
     for key in whole:
         torch.testing.assert_close(parts[key], whole[key], rtol=0, atol=0)

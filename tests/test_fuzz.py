@@ -168,11 +168,6 @@ def test_config_json(text_run, folder, data):
     only_rnnkit_errors(load_run, tampered_config(text_run, folder, data, "text"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="train/classify.py and train/music.py build their configs with ** (TypeError out); "
-    "rnnkit.train.config.config_from_json checks names and types",
-)
 @FUZZ
 @given(data=st.data(), task=st.sampled_from(["classify", "music"]))
 def test_config_json_of_the_other_tasks(text_run, folder, data, task):

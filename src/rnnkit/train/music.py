@@ -41,8 +41,13 @@ from rnnkit.errors import RnnkitError
 from rnnkit.generate.sampler import Sampler, stream
 from rnnkit.models.language import LanguageModel, LanguageModelConfig
 from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig, frame_nll
-from rnnkit.train.checkpoint import atomic_write, write_json
-from rnnkit.train.config import TrainConfig, add_config_arguments, config_from_args
+from rnnkit.train.checkpoint import CONFIG, atomic_write, write_json
+from rnnkit.train.config import (
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+    config_from_json,
+)
 from rnnkit.train.task import Carry, Task
 
 if TYPE_CHECKING:
@@ -254,6 +259,10 @@ class MusicTask(Task):
         logits, _ = self.model(batch.inputs.to(self.device, torch.float32))  # (B, T, K)
         return frame_nll(logits, targets.float(), lengths)
 
+    def batch_items(self, batch: PieceBatch) -> int:
+        """Predicted steps: the loss is a mean over them, so ranks are weighted by them."""
+        return int(batch.lengths.sum())
+
     def train_loss(self, batch: PieceBatch, carry: Carry) -> tuple[Tensor, Carry]:
         """NLL per predicted step of the batch; no carry (every piece starts from a zero state)."""
         total, count = self.nll(batch)
@@ -367,8 +376,15 @@ def key_frequencies(batches: PieceBatches) -> np.ndarray:
 def from_run(run: Path, config: dict[str, Any], with_data: bool = False) -> MusicTask:
     """The task saved in `run` (untrained weights); with_data also re-reads the music, to resume."""
     run = Path(run)
-    data = MusicDataConfig(**config["task_config"]["data"])
-    model = build_model(data, config["task_config"]["model"])
+    where = run / CONFIG
+    data = config_from_json(MusicDataConfig, config["task_config"].get("data"), f"{where} data")
+    model_class = LanguageModelConfig if data.melody else PianoRollModelConfig
+    settings = config["task_config"].get("model")
+    settings = asdict(config_from_json(model_class, settings, f"{where} model"))
+    try:
+        model = build_model(data, settings)
+    except (ValueError, TypeError, RuntimeError, MemoryError) as error:
+        raise RnnkitError(f"{where} has settings rnnkit cannot build ({error}); retrain") from None
     openings = [] if data.melody else _read_openings(run)
     if not with_data:
         return MusicTask(data, model, openings)
