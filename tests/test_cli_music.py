@@ -94,6 +94,10 @@ def test_evaluate_scores_the_test_split_as_an_independent_sum(roll_run, shared, 
         total += F.binary_cross_entropy_with_logits(logits[0], roll[1:], reduction="sum").item()
         frames += len(roll) - 1
     assert reported == pytest.approx(total / frames, abs=1e-3)
+    # Without FILE, a music run scores the same test split.
+    assert main(["evaluate", str(roll_run)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "its test split" in out[-2] and out[-1].split() == printed
 
 
 def test_generated_midi_reads_back_in_music21_with_the_notes_generated(roll_run, tmp_path, capsys):
