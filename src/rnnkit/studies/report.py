@@ -247,7 +247,8 @@ def plot_gradient_flow(results: CompareResults, path: Path) -> None:
     for axes, stage in zip(panels, ("init", "trained"), strict=True):
         for g in results.gradients:
             if g.stage == stage:
-                norms = np.maximum(np.asarray(g.norms), 1e-300)  # log scale needs > 0
+                # Log scale needs > 0; float32 gradients underflow to 0 below ~1e-45.
+                norms = np.maximum(np.asarray(g.norms), 1e-40)
                 axes.semilogy(np.arange(len(norms)), norms, label=name(g.cell))
         axes.set_title("at initialisation" if stage == "init" else "after training")
         axes.set_xlabel("distance from the end, T - t")
