@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnkit.train.text import TextTask
+
 # Two cores are shared by the whole suite; more threads only add contention for tiny tensors.
 torch.set_num_threads(1)
 
@@ -16,3 +18,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is not present")
     return SHARED_DATA
+
+
+class FaultAt(TextTask):
+    """The text task `task`, with `fault(loss)` applied to the loss of its training step `at`
+    (a nan, a real Ctrl-C, ...): how the loop's fault handling is tested."""
+
+    def __init__(self, task: TextTask, at: int, fault) -> None:
+        super().__init__(task.data, task.model, task.vocab)
+        self.train_data, self.valid_data = task.train_data, task.valid_data
+        self.at, self.fault, self.steps = at, fault, 0
+
+    def train_loss(self, batch, carry):
+        self.steps += 1
+        loss, carry = super().train_loss(batch, carry)
+        return (self.fault(loss) if self.steps == self.at else loss), carry

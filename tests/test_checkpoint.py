@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 import torch
 
+from conftest import FaultAt
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
 from rnnkit.train import checkpoint
@@ -31,23 +32,14 @@ def quiet_fit(task, config, run, **kwargs):
     return fit(task, config, run, show_progress=False, out=io.StringIO(), **kwargs)
 
 
-class CtrlCAt(TextTask):
-    """The task of `task`, pressing Ctrl-C (a real SIGINT) during its step number `at`."""
+def press_ctrl_c(loss):
+    """A real SIGINT during the step: the loop finishes the step, saves and stops."""
+    os.kill(os.getpid(), signal.SIGINT)
+    return loss
 
-    def __init__(self, task: TextTask, at: int) -> None:
-        super().__init__(task.data, task.model, task.vocab)
-        self.train_data, self.valid_data, self.at, self.steps = (
-            task.train_data,
-            task.valid_data,
-            at,
-            0,
-        )
 
-    def train_loss(self, batch, carry):
-        self.steps += 1
-        if self.steps == self.at:
-            os.kill(os.getpid(), signal.SIGINT)
-        return super().train_loss(batch, carry)
+def ctrl_c_at(task: TextTask, at: int) -> FaultAt:
+    return FaultAt(task, at, press_ctrl_c)
 
 
 def without_time(history):
@@ -59,7 +51,7 @@ def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")
     run = tmp_path / "run"
-    result = quiet_fit(CtrlCAt(make_task(source), at=5), TrainConfig(steps=20, eval_every=3), run)
+    result = quiet_fit(ctrl_c_at(make_task(source), at=5), TrainConfig(steps=20, eval_every=3), run)
     assert result.status == "interrupted" and result.step == 5
     assert json.loads((run / "training" / "state.json").read_text())["step"] == 5
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
@@ -72,7 +64,7 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
 
     whole = quiet_fit(make_task(source), config, tmp_path / "whole")
 
-    cut = quiet_fit(CtrlCAt(make_task(source), at=6), config, tmp_path / "cut")
+    cut = quiet_fit(ctrl_c_at(make_task(source), at=6), config, tmp_path / "cut")
     assert cut.status == "interrupted" and cut.step == 6
     seed_everything(999)  # the resumed run must not depend on the random state it starts in
     saved = checkpoint.read_config(tmp_path / "cut")

@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 import torch
 
+from conftest import FaultAt
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
 from rnnkit.train import checkpoint
@@ -131,24 +132,6 @@ def test_devices():
             resolve_device("cuda")
 
 
-class NanAt(TextTask):
-    """The task of `task` whose loss becomes nan at its step number `at`."""
-
-    def __init__(self, task: TextTask, at: int) -> None:
-        super().__init__(task.data, task.model, task.vocab)
-        self.train_data, self.valid_data, self.at, self.steps = (
-            task.train_data,
-            task.valid_data,
-            at,
-            0,
-        )
-
-    def train_loss(self, batch, carry):
-        self.steps += 1
-        loss, carry = super().train_loss(batch, carry)
-        return (loss * math.nan if self.steps == self.at else loss), carry
-
-
 def committed(run) -> str:
     return json.loads((run / "training" / "state.json").read_text())["files"]
 
@@ -156,7 +139,11 @@ def committed(run) -> str:
 def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
     run = tmp_path / "run"
     with pytest.raises(RnnkitError, match="loss became nan at step 5, "):
-        quiet_fit(NanAt(tiny_task(), at=5), TrainConfig(steps=8, eval_every=2), run)
+        quiet_fit(
+            FaultAt(tiny_task(), at=5, fault=lambda loss: loss * math.nan),
+            TrainConfig(steps=8, eval_every=2),
+            run,
+        )
     assert committed(run) == "step-0000004"
     task = from_run(run, checkpoint.read_config(run))
     optimizer = torch.optim.AdamW(task.model.parameters())
