@@ -1,5 +1,9 @@
-"""Shared test settings: one thread per test process, the shared data folder."""
+"""Shared test settings: one thread per test process, the shared data folder, real `rnnkit`
+processes, a task with a fault injected."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +37,29 @@ class FaultAt(TextTask):
         self.steps += 1
         loss, carry = super().train_loss(batch, carry)
         return (self.fault(loss) if self.steps == self.at else loss), carry
+
+
+def rnnkit_process(argv: list[str], **env: str) -> subprocess.Popen:
+    """`rnnkit ARGV` as a new process with `env` added to its environment.
+
+    A fresh interpreter, not a fork of this one: forking a process that has run torch (and its
+    thread pools) can leave the child waiting forever on a lock no thread will release.
+    """
+    command = [sys.executable, "-m", "rnnkit", *argv]
+    return subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> int:
+    """Wait for `process` (killing it after `timeout` seconds, so a hang fails instead of
+    stalling the suite); its exit status, and its stderr on a failure."""
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        raise AssertionError(f"rnnkit still running after {timeout} s: {stderr.decode()}") from None
+    if process.returncode not in (0, -9):
+        print(stderr.decode(), file=sys.stderr)
+    return process.returncode

@@ -1,17 +1,13 @@
 """Data-parallel training: 2 gloo processes compute what 1 process computes on the same global
 batch, and their checkpoint resumes in 1 process.
 
-The ranks are forked from this test process (torch is already imported, so they start at once)
-and join the process group through the same environment variables torchrun sets, so
-`rnnkit train` takes the path it takes under torchrun.
+The ranks are real `rnnkit train` processes that join the process group through the same
+environment variables torchrun sets, so `rnnkit train` takes the path it takes under torchrun.
 """
 
 import csv
 import json
-import multiprocessing
-import os
 import socket
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import finish, rnnkit_process
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
 from rnnkit.train.distributed import World, shard
@@ -36,32 +33,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rank(argv: list[str], rank: int, world: int, port: int) -> None:
-    os.environ.update(
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE=str(world),
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-    )
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the process ends with os._exit)
-    try:
-        code = main(argv)
-    except BaseException:
-        code = 99
-    os._exit(code)
-
-
 def train_in_processes(argv: list[str], world: int = 2) -> None:
     """`rnnkit train ...` as `world` ranks, as torchrun would start them."""
-    port = free_port()
-    context = multiprocessing.get_context("fork")
-    ranks = [context.Process(target=_rank, args=(argv, r, world, port)) for r in range(world)]
-    for process in ranks:
-        process.start()
-    for process in ranks:
-        process.join(timeout=120)
-    assert [p.exitcode for p in ranks] == [0] * world
+    port = str(free_port())
+    ranks = [
+        rnnkit_process(
+            argv,
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(world),
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=port,
+        )
+        for rank in range(world)
+    ]
+    assert [finish(process, timeout=180) for process in ranks] == [0] * world
 
 
 def losses(run) -> list[tuple[float, float]]:

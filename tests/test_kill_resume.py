@@ -2,22 +2,21 @@
 always holds a loadable checkpoint, and the resumed run ends exactly where an uninterrupted one
 does (same losses, same weights: CPU training is deterministic).
 
-Runs are forked from this process (torch already imported: they start at once) and killed with
-SIGKILL. checkpoint.PAUSE_ENV makes each save sleep between its tensor files and its commit, so
-that some kills land while a checkpoint is half written.
+Each run is a real `rnnkit train` process, killed with SIGKILL. checkpoint.PAUSE_ENV makes each
+save sleep between its tensor files and its commit, so that some kills land while a checkpoint is
+half written.
 """
 
 import json
-import multiprocessing
-import os
 import random
 import shutil
 import signal
-import sys
+import subprocess
 import time
 
 import torch
 
+from conftest import finish, rnnkit_process
 from rnnkit.cli.main import main
 from rnnkit.train import checkpoint
 from rnnkit.train.text import from_run
@@ -29,16 +28,8 @@ STEPS = ["--steps", "12", "--eval-every", "2"]
 KILLS = 12
 
 
-def _train(argv: list[str]) -> None:
-    os.environ[checkpoint.PAUSE_ENV] = "0.03"
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process ends with _exit)
-    os._exit(main(argv))
-
-
-def start(argv: list[str]) -> multiprocessing.Process:
-    process = multiprocessing.get_context("fork").Process(target=_train, args=(argv,))
-    process.start()
-    return process
+def start(argv: list[str]) -> subprocess.Popen:
+    return rnnkit_process(argv, **{checkpoint.PAUSE_ENV: "0.03"})
 
 
 def committed_stem(run) -> str | None:
@@ -53,21 +44,21 @@ def uncommitted(run) -> set[str]:
     return {f.name.split(".")[0] for f in files} - {stem}
 
 
-def kill_at_random(process, run, rng: random.Random, duration: float, mid_save: bool) -> bool:
-    """SIGKILL at a random moment of a run that takes about `duration` seconds, or during its
-    first or second save; True when the kill landed while a checkpoint was half written."""
-    deadline = time.monotonic() + (60 if mid_save else rng.uniform(0.0, duration))
+def kill_at_random(process, run, rng, startup: float, duration: float, mid_save: bool) -> bool:
+    """SIGKILL at a random moment of a run that trains for about `duration` seconds after
+    `startup` seconds of imports, or during its first or second save; True when the kill landed
+    while a checkpoint was half written."""
+    deadline = time.monotonic() + (60 if mid_save else startup + rng.uniform(0.0, duration))
     saves, target = set(), rng.randint(1, 2)
-    while time.monotonic() < deadline and process.is_alive():
+    while time.monotonic() < deadline and process.poll() is None:
         saves |= uncommitted(run)
         if mid_save and len(saves) >= target and uncommitted(run):
             time.sleep(rng.uniform(0.0, 0.02))
             break
         time.sleep(0.002)
     during = bool(uncommitted(run))
-    if process.is_alive():
-        os.kill(process.pid, signal.SIGKILL)
-    process.join()
+    process.kill()
+    finish(process)
     return during
 
 
@@ -90,12 +81,12 @@ def test_kill_9_at_random_moments_then_resume_ends_at_the_uninterrupted_result(t
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")
     new_run = ["train", "text", str(source), *TINY, *STEPS, "--out", str(tmp_path / "cut")]
-    # The uninterrupted run, in this process: it also imports everything the forks will need.
-    assert main([*new_run[:-1], str(tmp_path / "whole")]) == 0
     started = time.monotonic()
-    timing = start([*new_run[:-1], str(tmp_path / "timing")])
-    timing.join()
-    duration = time.monotonic() - started  # of a whole forked run, as the kills will see it
+    assert finish(rnnkit_process(["--version"])) == 0
+    startup = time.monotonic() - started  # of a new process, before it trains
+    started = time.monotonic()
+    assert finish(start([*new_run[:-1], str(tmp_path / "whole")])) == 0  # the uninterrupted run
+    duration = time.monotonic() - started - startup
 
     rng = random.Random(8)
     run, kills, mid_save = tmp_path / "cut", 0, 0
@@ -105,11 +96,11 @@ def test_kill_9_at_random_moments_then_resume_ends_at_the_uninterrupted_result(t
             process = start(new_run)
         else:
             process = start(["train", "--resume", str(run), "--no-progress"])
-        mid_save += kill_at_random(process, run, rng, duration, mid_save=kills % 2 == 1)
-        if process.exitcode == 0:  # it finished first: start a new run to kill
+        mid_save += kill_at_random(process, run, rng, startup, duration, kills % 2 == 1)
+        if process.returncode == 0:  # it finished first: start a new run to kill
             shutil.rmtree(run)
             continue
-        assert process.exitcode == -signal.SIGKILL
+        assert process.returncode == -signal.SIGKILL
         kills += 1
         if committed_stem(run) is not None:
             assert_loadable(run)

@@ -15,6 +15,7 @@ import argparse
 import importlib
 import sys
 
+from rnnkit import __version__
 from rnnkit.errors import RnnkitError
 
 # Command modules, in the order `rnnkit --help` lists them.
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recurrent neural networks from the lecture: train, sample, explain, compare.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(name)
