@@ -21,6 +21,7 @@ from rnnkit.backends.fused.gru_after import GRUAfterFunction
 from rnnkit.backends.fused.rnn import RNNFunction
 from rnnkit.cells import GRUCell
 from rnnkit.layers.lengths import step_mask
+from strategies import network_configurations, network_options, random_input
 
 NETWORKS = {
     "gru": lambda *args, **kwargs: rnnkit.GRU(*args, reset="before", **kwargs),
@@ -30,42 +31,19 @@ NETWORKS = {
 }
 
 
-@st.composite
-def configurations(draw):
-    return dict(
-        cell=draw(st.sampled_from(sorted(NETWORKS))),
-        num_layers=draw(st.integers(1, 3)),
-        bidirectional=draw(st.booleans()),
-        batch_first=draw(st.booleans()),
-        bias=draw(st.booleans()),
-        with_hx=draw(st.booleans()),
-        with_lengths=draw(st.booleans()),
-        steps=draw(st.integers(1, 6)),
-        batch=draw(st.integers(1, 4)),
-        input_size=draw(st.integers(1, 5)),
-        hidden_size=draw(st.integers(1, 5)),
-        seed=draw(st.integers(0, 2**16)),
-    )
+configurations = network_configurations(max_size=5, cell=st.sampled_from(sorted(NETWORKS)))
 
 
 def run_both(config, dtype=torch.float64):
     """Outputs, final states and gradients (input, h_0, every parameter) for fused and loop."""
     torch.manual_seed(config["seed"])
     net = NETWORKS[config["cell"]](
-        config["input_size"],
-        config["hidden_size"],
-        num_layers=config["num_layers"],
-        bias=config["bias"],
-        batch_first=config["batch_first"],
-        bidirectional=config["bidirectional"],
+        config["input_size"], config["hidden_size"], **network_options(config)
     ).to(dtype)
-    T, B = config["steps"], config["batch"]
-    shape = (B, T) if config["batch_first"] else (T, B)
-    x = torch.randn(*shape, config["input_size"], dtype=dtype, requires_grad=True)
-    states = net.num_layers * net.num_directions
+    x, lengths = random_input(config, dtype)
+    states, B = net.num_layers * net.num_directions, config["batch"]
     hx = torch.randn(states, B, config["hidden_size"], dtype=dtype, requires_grad=True)
-    lengths = torch.randint(1, T + 1, (B,)) if config["with_lengths"] else None
-    probe_out = torch.randn(*shape, net.output_size, dtype=dtype)
+    probe_out = torch.randn(*x.shape[:2], net.output_size, dtype=dtype)
     probe_h = torch.randn(states, B, config["hidden_size"], dtype=dtype)
     results = {}
     for backend in ("fused", "loop"):
@@ -78,7 +56,7 @@ def run_both(config, dtype=torch.float64):
 
 
 @settings(max_examples=40, deadline=None)
-@given(configurations())
+@given(configurations)
 def test_fused_equals_loop_in_float64(config):
     fast, reference = run_both(config)
     assert len(fast) == len(reference)

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import rnnkit
+from strategies import network_configurations, network_options, random_input
 
 KINDS = {
     "lstm": (nn.LSTM, rnnkit.LSTM, {}),
@@ -21,45 +22,26 @@ KINDS = {
 }
 
 
-@st.composite
-def configurations(draw):
-    return dict(
-        kind=draw(st.sampled_from(sorted(KINDS))),
-        num_layers=draw(st.integers(1, 3)),
-        bidirectional=draw(st.booleans()),
-        batch_first=draw(st.booleans()),
-        bias=draw(st.booleans()),
-        with_hx=draw(st.booleans()),
-        with_lengths=draw(st.booleans()),
-        steps=draw(st.integers(1, 6)),
-        batch=draw(st.integers(1, 4)),
-        input_size=draw(st.integers(1, 4)),
-        hidden_size=draw(st.integers(1, 4)),
-        seed=draw(st.integers(0, 2**16)),
-        backend=draw(st.sampled_from(["native", "loop"])),
-    )
+configurations = network_configurations(
+    max_size=4,
+    kind=st.sampled_from(sorted(KINDS)),
+    backend=st.sampled_from(["native", "loop"]),
+)
 
 
 def make_pair(config, dtype):
     torch_class, rnnkit_class, options = KINDS[config["kind"]]
     torch.manual_seed(config["seed"])
     reference = torch_class(
-        config["input_size"],
-        config["hidden_size"],
-        num_layers=config["num_layers"],
-        bias=config["bias"],
-        batch_first=config["batch_first"],
-        bidirectional=config["bidirectional"],
-        **options,
+        config["input_size"], config["hidden_size"], **network_options(config), **options
     ).to(dtype)
     ours = rnnkit_class.from_torch(reference, backend=config["backend"])
     return reference, ours
 
 
 def make_inputs(config, dtype):
-    T, B = config["steps"], config["batch"]
-    shape = (B, T) if config["batch_first"] else (T, B)
-    x = torch.randn(*shape, config["input_size"], dtype=dtype, requires_grad=True)
+    x, lengths = random_input(config, dtype)
+    B = config["batch"]
     layers = config["num_layers"] * (2 if config["bidirectional"] else 1)
     hx = None
     if config["with_hx"]:
@@ -68,7 +50,6 @@ def make_inputs(config, dtype):
             torch.randn(layers, B, config["hidden_size"], dtype=dtype, requires_grad=True)
             for _ in range(parts)
         )
-    lengths = torch.randint(1, T + 1, (B,)) if config["with_lengths"] else None
     return x, hx, lengths
 
 
@@ -139,13 +120,13 @@ def check_against_torch(config, dtype, tolerance):
 
 
 @settings(max_examples=60, deadline=None)
-@given(configurations())
+@given(configurations)
 def test_float64_matches_torch(config):
     check_against_torch(config, torch.float64, 1e-10)
 
 
 @settings(max_examples=20, deadline=None)
-@given(configurations())
+@given(configurations)
 def test_float32_matches_torch(config):
     check_against_torch(config, torch.float32, 1e-5)
 
