@@ -1,5 +1,5 @@
-"""Shared test settings: one thread per test process, the shared data folder, real `rnnkit`
-processes, a task with a fault injected."""
+"""Shared test settings and helpers: one thread per test process, the shared data folder, real
+`rnnkit` processes, a task with a fault injected, what a command wrote."""
 
 import os
 import subprocess
@@ -63,3 +63,18 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> int:
     if process.returncode not in (0, -9):
         print(stderr.decode(), file=sys.stderr)
     return process.returncode
+
+
+def error_line(capsys: pytest.CaptureFixture, progress: str | None = None) -> str:
+    """The one line a failed command wrote to stderr, checked to be an `error: ...` line; lines
+    starting with `progress` (a progress bar drawn before the error) are passed over."""
+    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in err if progress is None or not line.startswith(progress)]
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    return err[0]
+
+
+def snapshot(folder: Path) -> dict[Path, bytes]:
+    """Every file below `folder` and its bytes: to check that a failed command changed nothing."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import error_line, snapshot
 from rnnkit.cli.main import main
 from rnnkit.data.series import FeatureScaler
 from rnnkit.train.classify import ClassifierConfig, ClassifyDataConfig, ClassifyTask, build_task
@@ -46,17 +47,6 @@ def run(tmp_path_factory):
     write_levels(folder / "train.csv", per_class=30, seed=0)
     assert train(folder, "--steps", "40", "--eval-every", "20") == 0
     return folder / "run"
-
-
-def error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("error: ")
-    return err[0]
-
-
-def snapshot(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def read_predictions(path):

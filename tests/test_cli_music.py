@@ -4,14 +4,16 @@ chorales from music21's corpus) with tiny models, in a temporary folder."""
 import json
 import shutil
 from fractions import Fraction
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from music21 import chord, converter
 
+from conftest import SHARED_DATA
+from conftest import error_line as any_error_line
+from music21_reference import music21_notes
 from rnnkit.cli.main import main
 from rnnkit.data.music import load_music, piece_to_roll, read_midi, write_midi
 from rnnkit.generate.sampler import Sampler, SamplerConfig
@@ -20,15 +22,8 @@ from rnnkit.train.registry import load_run
 
 TINY = ["--hidden", "8", "--layers", "1", "--batch-size", "4", "--no-progress"]
 JSB = "jsb-chorales-quarter.json"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    err = [line for line in err if not line.startswith("reading music")]  # the progress bar
-    assert len(err) == 1, err
-    assert err[0].startswith("error: ")
-    return err[0]
+# Reading a corpus draws its progress bar on stderr even when the command then fails.
+error_line = partial(any_error_line, progress="reading music")
 
 
 def train(shared, out, *extra: str) -> int:
@@ -56,18 +51,6 @@ def melody_run(shared, tmp_path_factory):
     out = tmp_path_factory.mktemp("music") / "melody"
     assert train(shared, out, "--model", "melody", "--steps", "4", "--eval-every", "2") == 0
     return out
-
-
-def music21_notes(path) -> list[tuple[int, Fraction, Fraction]]:
-    """(MIDI pitch, onset, duration) in quarter notes of every note music21 reads in a file."""
-    found = []
-    for element in converter.parse(path, forceSource=True).stripTies().flatten().notes:
-        members = element.notes if isinstance(element, chord.Chord) else [element]
-        for member in members:
-            found.append(
-                (member.pitch.midi, Fraction(element.offset), Fraction(element.quarterLength))
-            )
-    return sorted(found)
 
 
 def test_train_writes_a_music_run(roll_run, melody_run):

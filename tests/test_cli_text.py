@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+from conftest import error_line, snapshot
 from rnnkit.cli.main import main
+from rnnkit.train.recipes import recipe_for
 
 TEXT = "To be, or not to be, that is the question.\n" * 20
 TINY = ["--hidden", "16", "--layers", "1", "--batch-size", "4", "--seq-len", "8", "--no-progress"]
@@ -24,23 +26,28 @@ def run(tmp_path_factory):
     return folder / "run"
 
 
-def error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("error: ")
-    return err[0]
-
-
-def snapshot(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def test_train_writes_a_run_with_its_settings(run):
     config = json.loads((run / "config.json").read_text())
     assert config["task"] == "text"
     assert config["task_config"]["model"]["hidden_size"] == 16
+    assert config["task_config"]["model"]["embedding_size"] is None  # --steps: no recipe
     assert config["train_config"]["steps"] == 6
     assert (run / "model.safetensors").is_file()
+
+
+def test_a_time_budget_takes_its_recipe_and_given_flags_override_it(tmp_path, capsys):
+    source = tmp_path / "long.txt"
+    source.write_text(TEXT * 10, encoding="utf-8")
+    argv = ["train", "text", str(source), "--time", "1s", "--hidden", "8", "--no-progress"]
+    assert main([*argv, "--sample-length", "5", "--out", str(tmp_path / "run")]) == 0
+    recipe = recipe_for("char", 1.0)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    model = config["task_config"]["model"]
+    assert model["hidden_size"] == 8  # given
+    assert model["embedding_size"] == recipe.model["embedding_size"] != 8  # from the recipe
+    assert config["task_config"]["data"]["batch_size"] == recipe.data["batch_size"]
+    assert config["train_config"]["lr"] == recipe.train["lr"] != 3e-3
+    assert f"recipe {recipe.name}" in capsys.readouterr().out
 
 
 def test_sample_with_a_seed_is_reproducible(run, capsys):

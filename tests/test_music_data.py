@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from music21 import chord, converter, stream
 
+from music21_reference import music21_notes
 from rnnkit.data.music import cache as cache_module
 from rnnkit.data.music.augment import transpositions
 from rnnkit.data.music.cache import read_cached
@@ -50,18 +51,6 @@ def tiny_score() -> stream.Score:
 
 def notes_of(piece: Piece) -> list[tuple[int, int, int]]:
     return sorted((note.pitch, note.start, note.duration) for note in piece.notes)
-
-
-def music21_notes(path: Path) -> list[tuple[int, Fraction, Fraction]]:
-    """(MIDI pitch, onset, duration) in quarter notes of every note music21 reads in a file."""
-    found = []
-    for element in converter.parse(path, forceSource=True).stripTies().flatten().notes:
-        members = element.notes if isinstance(element, chord.Chord) else [element]
-        for member in members:
-            found.append(
-                (member.pitch.midi, Fraction(element.offset), Fraction(element.quarterLength))
-            )
-    return sorted(found)
 
 
 def in_quarters(notes, steps_per_quarter):
