@@ -23,6 +23,7 @@ from rnnkit.explain.explanation import (
     Quantity,
     Step,
     indexed,
+    inputs,
     load_params,
     named,
 )
@@ -66,7 +67,7 @@ def explain_birnn(
     forward, backward, y = run_birnn(params, xs, reading)
     p = {name: named(name, params[name], latex=_latex(name)) for name in params}
     T, H = forward.shape
-    x = [indexed("x", t, x_t) for t, x_t in enumerate(xs, start=1)]
+    x = inputs(xs)
     h_fwd = [indexed("h→", t, h, r"\overrightarrow{h}") for t, h in enumerate(forward, start=1)]
     h_bwd = [indexed("h←", t, h, r"\overleftarrow{h}") for t, h in enumerate(backward, start=1)]
     start_fwd = indexed("h→", 0, forward.new_zeros(H), r"\overrightarrow{h}")

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from rnnkit.cells import Cell
 from rnnkit.explain.formula import Apply, Expr, Product, Sum, Symbol
 from rnnkit.explain.gates import Activation
+from rnnkit.layers import RecurrentNetwork
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,29 @@ def load_params(views: dict[str, Tensor], values: dict[str, Tensor]) -> None:
         views[name].copy_(value)
 
 
-def check_same(symbols: list[Symbol], library: Tensor, what: str) -> None:
-    """The step-by-step values must be what the library's forward returns (a bug otherwise)."""
-    steps = torch.stack([symbol.value for symbol in symbols])
+def lecture_cell(
+    network: RecurrentNetwork, params: dict[str, Tensor]
+) -> tuple[Cell, dict[str, Symbol]]:
+    """`network`'s one cell, holding the lecture's `params`; and every parameter named as the
+    lecture writes it, in its order: a view on the cell's weights, or the given tensor for an
+    output layer the cell does not have (V, b_y)."""
+    cell = network.cell(0)
+    views = cell.params()
+    load_params(views, {name: value for name, value in params.items() if name in views})
+    return cell, {name: named(name, views.get(name, value)) for name, value in params.items()}
+
+
+def inputs(xs: Tensor) -> list[Symbol]:
+    """x_1, ..., x_T: the input (T, D) one step at a time."""
+    return [indexed("x", t, x_t) for t, x_t in enumerate(xs, start=1)]
+
+
+def check_against_forward(network: RecurrentNetwork, xs: Tensor, states: list[Symbol]) -> None:
+    """The step-by-step hidden states must be what the network's own forward returns over xs
+    (T, D), unbatched: a bug in rnnkit otherwise."""
+    library, _ = network(xs)  # (T, H)
+    steps = torch.stack([symbol.value for symbol in states])
     if steps.shape != library.shape or not torch.allclose(steps, library, rtol=0, atol=1e-12):
         raise RuntimeError(
-            f"step-by-step {what} differ from the library's forward: a bug in rnnkit"
+            "step-by-step hidden states h_t differ from the library's forward: a bug in rnnkit"
         )

@@ -20,11 +20,11 @@ from rnnkit.explain.explanation import (
     Quantity,
     Step,
     affine,
-    check_same,
+    check_against_forward,
     gate,
     indexed,
-    load_params,
-    named,
+    inputs,
+    lecture_cell,
 )
 from rnnkit.explain.formula import Hadamard, OneMinus, Product, Sum
 from rnnkit.explain.gates import record_step
@@ -36,14 +36,11 @@ def explain_gru(
     """Explain the lecture's GRU over xs (T, D) from h_0 = 0."""
     H, D = params["W_z"].shape
     network = rnnkit.GRU(D, H, reset="before").double()
-    load_params(network.params(), params)
-    cell = network.cell(0)
-    views = cell.params()
-    p = {name: named(name, views[name]) for name in params}  # in the lecture's order
+    cell, p = lecture_cell(network, params)
 
     (h,) = cell.initial_state(1, xs)  # (1, H)
     h_prev = indexed("h", 0, h[0])
-    xs_named = [indexed("x", t, x_t) for t, x_t in enumerate(xs, start=1)]
+    xs_named = inputs(xs)
     given = (*xs_named, h_prev, *p.values())
     steps, outputs = [], []
     for t, x in enumerate(xs_named, start=1):
@@ -73,7 +70,6 @@ def explain_gru(
         outputs.append(indexed("y^", t, h[0], latex=r"\hat{y}"))
         h_prev = h_new.symbol
 
-    library_h, _ = network(xs)  # (T, H): the library's own forward, unbatched
-    check_same(outputs, library_h, "hidden states h_t")
+    check_against_forward(network, xs, outputs)
     notes = [*notes, Note("note.no_output_layer")]
     return Explanation("gru", title, given, tuple(notes), tuple(steps), tuple(outputs))

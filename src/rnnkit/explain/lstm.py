@@ -21,11 +21,11 @@ from rnnkit.explain.explanation import (
     Quantity,
     Step,
     affine,
-    check_same,
+    check_against_forward,
     gate,
     indexed,
-    load_params,
-    named,
+    inputs,
+    lecture_cell,
 )
 from rnnkit.explain.formula import Apply, Hadamard, Sum, Symbol
 from rnnkit.explain.gates import record_step
@@ -37,14 +37,11 @@ def explain_lstm(
     """Explain an LSTM over xs (T, D) from h_0 = c_0 = 0."""
     H, D = params["W_f"].shape
     network = rnnkit.LSTM(D, H).double()
-    load_params(network.params(), params)
-    cell = network.cell(0)
-    views = cell.params()
-    p = {name: named(name, views[name]) for name in params}  # in the lecture's order
+    cell, p = lecture_cell(network, params)
 
     h, c = cell.initial_state(1, xs)  # (1, H) each
     h_prev, c_prev = indexed("h", 0, h[0]), indexed("c", 0, c[0])
-    xs_named = [indexed("x", t, x_t) for t, x_t in enumerate(xs, start=1)]
+    xs_named = inputs(xs)
     given = (*xs_named, h_prev, c_prev, *p.values())
     steps, outputs = [], []
     for t, x in enumerate(xs_named, start=1):
@@ -76,6 +73,5 @@ def explain_lstm(
         outputs.append(h_new.symbol)
         h_prev, c_prev = h_new.symbol, c_new.symbol
 
-    library_h, _ = network(xs)  # (T, H): the library's own forward, unbatched
-    check_same(outputs, library_h, "hidden states h_t")
+    check_against_forward(network, xs, outputs)
     return Explanation("lstm", title, given, tuple(notes), tuple(steps), tuple(outputs))

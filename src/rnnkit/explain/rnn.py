@@ -21,12 +21,12 @@ from rnnkit.explain.explanation import (
     Quantity,
     Step,
     affine,
-    check_same,
+    check_against_forward,
     computed,
     gate,
     indexed,
-    load_params,
-    named,
+    inputs,
+    lecture_cell,
 )
 from rnnkit.explain.formula import Apply, Product, Sum
 from rnnkit.explain.gates import record_step
@@ -38,14 +38,11 @@ def explain_rnn(
     """Explain a tanh RNN over xs (T, D) from h_0 = 0, with an output layer if V is given."""
     H, D = params["W"].shape
     network = rnnkit.RNN(D, H).double()
-    load_params(network.params(), {name: params[name] for name in ("W", "U", "b")})
-    cell = network.cell(0)
-    views = {**cell.params(), **{name: params[name] for name in ("V", "b_y") if name in params}}
-    p = {name: named(name, views[name]) for name in params}  # in the lecture's order
+    cell, p = lecture_cell(network, params)
 
     (h,) = cell.initial_state(1, xs)  # (1, H)
     h_prev = indexed("h", 0, h[0])
-    xs_named = [indexed("x", t, x_t) for t, x_t in enumerate(xs, start=1)]
+    xs_named = inputs(xs)
     given = (*xs_named, h_prev, *p.values())
     steps, states, outputs = [], [], []
     for t, x in enumerate(xs_named, start=1):
@@ -59,8 +56,7 @@ def explain_rnn(
             outputs.append(y.symbol)
         h_prev = h_new.symbol
 
-    library_h, _ = network(xs)  # (T, H): the library's own forward, unbatched
-    check_same(states, library_h, "hidden states h_t")
+    check_against_forward(network, xs, states)
     answer = tuple(outputs or states)
     return Explanation("rnn", title, given, tuple(notes), tuple(steps), answer)
 
