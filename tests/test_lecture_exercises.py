@@ -1,9 +1,11 @@
-"""The lecture's worked exercises, computed by rnnkit's own cells and layers (LECTURE.md)."""
+"""The lecture's worked exercises, computed by rnnkit's own cells and layers (LECTURE.md); the
+slides' numbers come from rnnkit.explain.exercises, the expected answers are worked by hand."""
 
 import pytest
 import torch
 
 import rnnkit
+from rnnkit.explain.exercises import GRU_EXERCISE, LSTM_EXERCISE
 
 DOUBLE = torch.float64
 
@@ -20,46 +22,18 @@ def load(params: dict[str, torch.Tensor], values: dict) -> None:
 
 def test_exercise_2_lstm_h1():
     cell = rnnkit.LSTMCell(3, 2).double()
-    load(
-        cell.params(),
-        {
-            "W_f": [[1, -2, 5], [5, 5, 0]],
-            "W_i": [[0, 2, 5], [3, -4, 1]],
-            "W_o": [[1, 2, 1], [0, -1, 3]],
-            "W_c": [[-2, 0, 1], [5, 1, 8]],
-            # The slide prints U as 2x3; with h_0 = 0 the U matrices cannot affect h_1.
-            "U_f": torch.randn(2, 2),
-            "U_i": torch.randn(2, 2),
-            "U_o": torch.randn(2, 2),
-            "U_c": torch.randn(2, 2),
-            "b_f": [5, 2],
-            "b_i": [5, 2],
-            "b_o": [5, 2],
-            "b_c": [5, 2],
-        },
-    )
-    h_1, c_1 = cell(t([[2, 3, -1]]))
+    # The slide prints U as 2x3; with h_0 = 0 the U matrices cannot affect h_1.
+    random_U = {f"U_{g}": torch.randn(2, 2) for g in "fioc"}
+    load(cell.params(), {**LSTM_EXERCISE.params, **random_U})
+    h_1, c_1 = cell(t(LSTM_EXERCISE.x))
     assert torch.allclose(h_1[0], t([0.0, 0.0001203770]), atol=1e-9)
     assert torch.allclose(c_1[0], t([0.0, 0.0066928398]), atol=1e-9)
 
 
 def test_exercise_3_gru_h1():
     cell = rnnkit.GRUCell(2, 2, reset="before").double()
-    load(
-        cell.params(),
-        {
-            "W_z": [[1, 3], [2, 0]],
-            "U_z": [[3, 0], [-1, 1]],
-            "W_r": [[1, -1], [-6, -1]],
-            "U_r": [[1, 1], [4, -3]],
-            "W_h": [[1, 1], [2, 0]],
-            "U_h": [[2, 3], [0, -2]],
-            "b_z": [1, 1],
-            "b_r": [1, 1],
-            "b_h": [1, 1],
-        },
-    )
-    (h_1,) = cell(t([[1, 0]]))
+    load(cell.params(), GRU_EXERCISE.params)
+    (h_1,) = cell(t(GRU_EXERCISE.x))
     assert torch.allclose(h_1[0], t([0.8491126756, 0.9478634131]), atol=1e-9)
 
 
