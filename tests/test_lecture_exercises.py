@@ -1,5 +1,5 @@
 """The lecture's worked exercises, computed by rnnkit's own cells and layers (LECTURE.md); the
-slides' numbers come from rnnkit.explain.exercises, the expected answers are worked by hand."""
+slides' numbers are read from rnnkit.explain.exercises, their one transcription."""
 
 import pytest
 import torch
