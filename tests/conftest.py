@@ -78,3 +78,10 @@ def error_line(capsys: pytest.CaptureFixture, progress: str | None = None) -> st
 def snapshot(folder: Path) -> dict[Path, bytes]:
     """Every file below `folder` and its bytes: to check that a failed command changed nothing."""
     return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def evaluated(out: str) -> dict[str, float]:
+    """The numbers `rnnkit evaluate` printed on the last line of `out` ("loss 1.2345  bpc 1.7810
+    ..."), by name."""
+    fields = out.strip().splitlines()[-1].split()
+    return {name: float(value) for name, value in zip(fields[::2], fields[1::2], strict=True)}

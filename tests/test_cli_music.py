@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, evaluated
 from conftest import error_line as any_error_line
 from music21_reference import music21_notes
 from rnnkit.cli.main import main
@@ -65,8 +65,7 @@ def test_train_writes_a_music_run(roll_run, melody_run):
 
 def test_evaluate_scores_the_test_split_as_an_independent_sum(roll_run, shared, capsys):
     assert main(["evaluate", str(roll_run), "test"]) == 0
-    printed = capsys.readouterr().out.strip().splitlines()[-1].split()
-    reported = float(printed[printed.index("loss") + 1])
+    reported = evaluated(capsys.readouterr().out)
     # Independently: each test chorale alone, frames 2..T, summed, over all predicted frames.
     _module, task, _config = load_run(roll_run)
     total, frames = 0.0, 0
@@ -76,11 +75,11 @@ def test_evaluate_scores_the_test_split_as_an_independent_sum(roll_run, shared, 
             logits, _ = task.model(roll[None, :-1])
         total += F.binary_cross_entropy_with_logits(logits[0], roll[1:], reduction="sum").item()
         frames += len(roll) - 1
-    assert reported == pytest.approx(total / frames, abs=1e-3)
+    assert reported["loss"] == pytest.approx(total / frames, abs=1e-3)
     # Without FILE, a music run scores the same test split.
     assert main(["evaluate", str(roll_run)]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    assert "its test split" in out[-2] and out[-1].split() == printed
+    out = capsys.readouterr().out
+    assert "its test split" in out.strip().splitlines()[-2] and evaluated(out) == reported
 
 
 def test_generated_midi_reads_back_in_music21_with_the_notes_generated(roll_run, tmp_path, capsys):
@@ -236,8 +235,7 @@ def test_melody_loss_is_the_mean_cross_entropy_per_predicted_token(melody_run, s
     from rnnkit.data.music import EventVocabulary, piece_to_events
 
     assert main(["evaluate", str(melody_run), "valid"]) == 0
-    printed = capsys.readouterr().out.strip().splitlines()[-1].split()
-    reported = float(printed[printed.index("loss") + 1])
+    reported = evaluated(capsys.readouterr().out)["loss"]
     _module, task, _config = load_run(melody_run)
     total, tokens = 0.0, 0
     for piece in load_music(shared / JSB, "quarter", limit=6).valid:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import error_line, snapshot
+from conftest import error_line, evaluated, snapshot
 from rnnkit.cli.main import main
 from rnnkit.train.recipes import recipe_for
 
@@ -68,11 +68,9 @@ def test_evaluate_prints_the_numbers_on_its_last_line(run, tmp_path, capsys):
     other = tmp_path / "other.txt"
     other.write_text("that is the question.\n" * 5, encoding="utf-8")
     assert main(["evaluate", str(run), str(other)]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    fields = last.split()
-    loss, bpc = float(fields[fields.index("loss") + 1]), float(fields[fields.index("bpc") + 1])
-    assert bpc == pytest.approx(loss / 0.6931471805599453, abs=1e-3)
-    assert fields[fields.index("tokens") + 1] == str(len("that is the question.\n") * 5 - 1)
+    numbers = evaluated(capsys.readouterr().out)
+    assert numbers["bpc"] == pytest.approx(numbers["loss"] / 0.6931471805599453, abs=1e-3)
+    assert numbers["tokens"] == len("that is the question.\n") * 5 - 1
 
 
 def test_resume_of_a_finished_run_changes_nothing(run, capsys):
