@@ -1,14 +1,16 @@
 """Language models on Tiny Shakespeare: best valid loss against wall time, next to quoted baselines.
 
-    python -m bench lm_text                      # every recipe (about 50 minutes on 2 cores)
-    python -m bench lm_text --only char-1m,word  # some of them
-    python -m bench lm_text --smoke              # 10 s per recipe, to check that it runs
+    python -m bench lm_text                        # every run (about 50 minutes on 2 cores)
+    python -m bench lm_text --only char-71s,word   # some of them
+    python -m bench lm_text --smoke                # 10 s per run, to check that it runs
 
 Character level (nanoGPT's split: first 90% train, last 10% valid; loss in nats per character on
-the whole valid split): each recipe is what `rnnkit train text FILE --time ...` runs for that
-budget. Word level (pytorch/examples' word_language_model setting: lines split 90/5/5 in order,
-whitespace tokens with a line-end token): their LSTM 2x200 with bptt 35 and batch 20 (run here,
-with rnnkit), and rnnkit's recipe, both for 230 s.
+the whole valid split): each run is a recipe of rnnkit.train.recipes, exactly what
+`rnnkit train text FILE --time T` trains, given the budget of the baseline it is set against.
+Word level (pytorch/examples' word_language_model setting: lines split 90/5/5 in order,
+whitespace tokens with a line-end token): their model's size (LSTM 2x200, bptt 35, batch 20,
+trained by rnnkit) for the tokens/s comparison at equal size, and rnnkit's word recipe, both for
+230 s.
 
 One difference in the word setting: rnnkit's vocabulary comes from train + valid (24,861 tokens
 with the line end), pytorch/examples' also from test (25,671); the 810 test-only words never occur
@@ -22,55 +24,42 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from rnnkit.train.recipes import Recipe, recipe_for
 from rnnkit.train.text_model import TextModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
 
 @dataclass
-class Recipe:
+class Run:
     name: str
-    seconds: float
-    settings: dict[str, Any]  # TextModel's settings: data and model
-    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig's fields
-    word: bool = False  # word level on the line split (else char level, 90/10)
-    checkpoints: tuple[float, ...] = ()  # wall times (s) at which to report the best valid loss
+    recipe: Recipe
+    seconds: float  # the budget of this run
+    checkpoints: tuple[float, ...]  # wall times (s) at which to report the best valid metric
 
 
-def char(hidden: int, layers: int, batch: int, seq: int, dropout: float) -> dict[str, Any]:
-    """Character-level settings on nanoGPT's 90/10 split, with an LSTM."""
-    return {
-        "level": "char",
-        "split": "90/10",
-        "cell": "lstm",
-        "hidden_size": hidden,
-        "num_layers": layers,
-        "batch_size": batch,
-        "seq_len": seq,
-        "dropout": dropout,
-    }
+# pytorch/examples' word model size, trained by rnnkit (AdamW instead of their SGD at lr 20).
+EXAMPLES_SIZE = Recipe(
+    "word-examples-size",
+    230,
+    data={"batch_size": 20, "seq_len": 35},
+    model={"cell": "lstm", "hidden_size": 200, "num_layers": 2, "dropout": 0.2},
+    train={"lr": 3e-3, "eval_every": 500},
+)
 
-
-RECIPES = [
-    Recipe("char-1m", 60, char(512, 1, 32, 64, 0.0), {"lr": 4e-3, "warmup": 30, "eval_every": 40},
-           checkpoints=(60,)),
-    Recipe("char-10m", 600, char(512, 2, 64, 128, 0.1), {"lr": 3e-3, "eval_every": 150},
-           checkpoints=(71, 510, 600)),
-    Recipe("char-30m", 1800, char(768, 2, 64, 128, 0.2), {"lr": 2e-3, "eval_every": 250},
-           checkpoints=(510, 600, 1800)),
-    Recipe("word-examples", 230,
-           {"hidden_size": 200, "num_layers": 2, "batch_size": 20, "seq_len": 35, "dropout": 0.2},
-           {"lr": 3e-3, "eval_every": 500}, word=True, checkpoints=(230,)),
-    Recipe("word", 230,
-           {"hidden_size": 256, "num_layers": 1, "batch_size": 32, "seq_len": 35, "dropout": 0.3,
-            "tie_weights": True},
-           {"lr": 3e-3, "eval_every": 300}, word=True, checkpoints=(230,)),
-]  # fmt: skip
+RUNS = [
+    Run("char-71s", recipe_for("char", 71), 71, (71,)),
+    Run("char-510s", recipe_for("char", 510), 510, (510,)),
+    Run("char-600s", recipe_for("char", 600), 600, (510, 600)),
+    Run("char-30m", recipe_for("char", 1800), 1800, (510, 600, 1800)),
+    Run("word-examples-size", EXAMPLES_SIZE, 230, (230,)),
+    Run("word", recipe_for("word", 230), 230, (230,)),
+]
 
 # Quoted from issue 4 (measured on this project's 2-core AMD EPYC, torch 2.13).
 BASELINES = [
@@ -87,21 +76,21 @@ def main(argv: list[str]) -> int:
         prog="python -m bench lm_text", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--only", help="comma-separated recipe names: " + ", ".join(r.name for r in RECIPES)
+        "--only", help="comma-separated run names: " + ", ".join(r.name for r in RUNS)
     )
-    parser.add_argument("--smoke", action="store_true", help="10 s per recipe on 5%% of the text")
+    parser.add_argument("--smoke", action="store_true", help="10 s per run on 5%% of the text")
     parser.add_argument("--data", type=Path, default=DATA, help="tinyshakespeare.txt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
-    chosen = [r for r in RECIPES if not args.only or r.name in args.only.split(",")]
+    chosen = [r for r in RUNS if not args.only or r.name in args.only.split(",")]
     text = args.data.read_text(encoding="utf-8")
     if args.smoke:
         text = text[: len(text) // 20]
-    header = ["recipe", "budget", "steps", "tokens/s", "best valid", "best valid at checkpoints"]
+    header = ["run", "recipe", "budget", "steps", "tokens/s", "best valid", "best valid by"]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for recipe in chosen:
-            rows.append(run_recipe(recipe, text, Path(folder), args.smoke))
+        for chosen_run in chosen:
+            rows.append(run_recipe(chosen_run, text, Path(folder), args.smoke))
             print(report.text_table(header, rows[-1:]), flush=True)
     print()
     print(report.text_table(header, rows))
@@ -119,14 +108,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def run_recipe(recipe: Recipe, text: str, folder: Path, smoke: bool) -> list[str]:
-    seconds = 10.0 if smoke else recipe.seconds
-    model = TextModel(
-        **recipe.settings, **({"level": "word", "tokenizer": "whitespace"} if recipe.word else {})
-    )
+def run_recipe(run: Run, text: str, folder: Path, smoke: bool) -> list[str]:
+    seconds = 10.0 if smoke else run.seconds
+    recipe, word = run.recipe, run.name.startswith("word")
+    level = {"level": "word", "tokenizer": "whitespace"} if word else {"split": "90/10"}
+    model = TextModel(**recipe.data, **recipe.model, **level)
     train = {**recipe.train, **({"eval_every": 10} if smoke else {})}
-    out = folder / recipe.name
-    if recipe.word:
+    out = folder / run.name
+    if word:
         source, valid = write_line_split(text, folder)
         model.data.valid_file = str(valid)
         result = model.fit(source, out=out, time=seconds, **train)
@@ -134,19 +123,18 @@ def run_recipe(recipe: Recipe, text: str, folder: Path, smoke: bool) -> list[str
         result = model.fit(text=text, out=out, time=seconds, **train)
     history = result.history
     rate = history[-1]["items_per_s"]
-    metric = "valid_ppl" if recipe.word else "valid_loss"
+    metric = "valid_ppl" if word else "valid_loss"
     best = min(e[metric] for e in history)
-    at = [
-        f"{best_by(history, metric, t):.3f} @ {t:.0f}s" for t in recipe.checkpoints if t <= seconds
-    ]
-    unit = "ppl" if recipe.word else "nats/char"
+    by = [f"{best_by(history, metric, t):.3f} @ {t:.0f}s" for t in run.checkpoints if t <= seconds]
+    unit = "ppl" if word else "nats/char"
     return [
+        run.name,
         recipe.name,
         f"{seconds:.0f}s",
         str(result.step),
         f"{rate:,.0f}",
         f"{best:.3f} {unit}",
-        ", ".join(at),
+        ", ".join(by),
     ]
 
 

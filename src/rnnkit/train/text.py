@@ -41,13 +41,16 @@ from rnnkit.errors import RnnkitError
 from rnnkit.generate.fast import FastStep
 from rnnkit.generate.sampler import Sampler, SamplerConfig, stream
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
+from rnnkit.train import distributed
 from rnnkit.train.checkpoint import CONFIG, atomic_write, read_json
 from rnnkit.train.config import (
+    DEFAULT_TIME,
     TrainConfig,
     add_config_arguments,
     config_from_args,
     config_from_json,
 )
+from rnnkit.train.recipes import Recipe, recipe_for
 from rnnkit.train.task import Carry, Task
 
 VOCAB = "vocab.json"
@@ -329,10 +332,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def from_args(args: argparse.Namespace) -> tuple[TextTask, TrainConfig]:
-    data = config_from_args(TextDataConfig, args, source=args.source or BUILTIN)
-    model_config = config_from_args(LanguageModelConfig, args)
-    train_config = config_from_args(TrainConfig, args).check()
+    recipe = recipe_from_args(args)
+    model = dict(recipe.model) if recipe else {}
+    if args.tie_weights and args.embedding_size is None:
+        model.pop("embedding_size", None)  # tying needs E = H
+    data = config_from_args(
+        TextDataConfig, args, **(recipe.data if recipe else {}), source=args.source or BUILTIN
+    )
+    model_config = config_from_args(LanguageModelConfig, args, **model)
+    train_config = config_from_args(TrainConfig, args, **(recipe.train if recipe else {})).check()
     return build_task(data, model_config), train_config
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe | None:
+    """The recipe for a time budget (--time, or the default one when no budget is given; none
+    for a budget in --steps or --epochs only), announced with the settings it fills in."""
+    if args.time is None and (args.steps is not None or args.epochs is not None):
+        return None
+    recipe = recipe_for(args.level or "char", args.time or DEFAULT_TIME)
+    if distributed.current().is_main:
+        print(f"settings: {recipe.describe()}; flags given override it")
+    return recipe
 
 
 def evaluate_file(

@@ -8,6 +8,9 @@
     print(lm.evaluate("more.txt"))                                  # {"loss": ..., "bpc": ...}
     lm = TextModel.load("runs/shakespeare")                         # later, or on another machine
 
+    lm = TextModel.from_recipe("10m")    # the settings `rnnkit train text --time 10m` uses
+    lm.fit("shakespeare.txt", time="10m")
+
 It is a thin layer over what the commands use (rnnkit.train.text, loop, sampler): a run trained
 here can be sampled with `rnnkit sample`, and the other way round.
 """
@@ -24,6 +27,7 @@ from rnnkit.models.language import LanguageModelConfig
 from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig, parse_duration
 from rnnkit.train.loop import FitResult, fit, seed_everything
+from rnnkit.train.recipes import recipe_for
 from rnnkit.train.registry import load_run
 from rnnkit.train.text import (
     BUILTIN,
@@ -55,6 +59,18 @@ class TextModel:
         )
         self.task: TextTask | None = None
         self.run: Path | None = None
+        self.train_settings: dict[str, Any] = {}  # fit's defaults (from a recipe)
+
+    @classmethod
+    def from_recipe(cls, time: str | float, level: str = "char", **settings: Any) -> TextModel:
+        """A model with the settings of the recipe for the budget `time` (rnnkit.train.recipes),
+        `settings` overriding them; fit() then also takes the recipe's learning rate and schedule.
+        """
+        seconds = parse_duration(time) if isinstance(time, str) else float(time)
+        recipe = recipe_for(level, seconds)
+        model = cls(**{**recipe.data, **recipe.model, "level": level, **settings})
+        model.train_settings = dict(recipe.train)
+        return model
 
     def fit(
         self,
@@ -74,7 +90,7 @@ class TextModel:
         """
         if isinstance(time, str):
             time = parse_duration(time)
-        config = TrainConfig(time=time, **train).check()
+        config = TrainConfig(time=time, **{**self.train_settings, **train}).check()
         self.data.source = PYTHON_TEXT if text is not None else str(source or BUILTIN)
         seed_everything(config.seed)
         self.task = build_task(self.data, self.model_config, text)

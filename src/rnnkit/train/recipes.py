@@ -1,0 +1,66 @@
+"""Recipes: the settings that train the best text model for a time budget.
+
+`rnnkit train text FILE --time 10m` starts from the recipe tuned for the budget nearest to ten
+minutes (on a log scale: 2 minutes takes the 1-minute recipe, 20 minutes the 30-minute one), and
+every flag given on the command line overrides the recipe's value for it. Without --steps or
+--epochs the budget is the default 2 minutes, so plain `rnnkit train text` uses a recipe too;
+with --steps or --epochs (and no --time) the plain defaults of each setting apply instead.
+
+Each recipe was found by measurement on Tiny Shakespeare on 2 CPU cores (bench/lm_text.py runs
+them; docs/BENCHMARKS.md has the results): a larger model learns more from each token but sees
+fewer tokens in the budget, so the best size grows with the time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    seconds: float  # the budget it was tuned for
+    data: dict[str, Any] = field(default_factory=dict)  # TextDataConfig fields
+    model: dict[str, Any] = field(default_factory=dict)  # LanguageModelConfig fields
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields
+
+    def describe(self) -> str:
+        return f"recipe {self.name} (tuned for {self.seconds / 60:g} min on 2 CPU cores)"
+
+
+# A small embedding: the input part of the first layer, W x_t, then costs E/H of its recurrent
+# part instead of as much again, and 65 characters need no more.
+CHAR = [
+    Recipe(
+        "char-1m",
+        60,
+        data={"batch_size": 16, "seq_len": 64},
+        model={"cell": "lstm", "hidden_size": 256, "num_layers": 1, "embedding_size": 64},
+        train={"lr": 4e-3, "warmup": 30, "eval_every": 500},
+    ),
+]
+
+WORD = [
+    Recipe(
+        "word-4m",
+        230,
+        data={"batch_size": 32, "seq_len": 35},
+        model={
+            "cell": "lstm",
+            "hidden_size": 256,
+            "num_layers": 1,
+            "dropout": 0.3,
+            "tie_weights": True,
+        },
+        train={"lr": 3e-3, "eval_every": 300},
+    ),
+]
+
+RECIPES = {"char": CHAR, "word": WORD}
+
+
+def recipe_for(level: str, seconds: float) -> Recipe:
+    """The recipe of `level` ("char" or "word") tuned for the budget nearest to `seconds`."""
+    return min(RECIPES[level], key=lambda recipe: abs(math.log(seconds / recipe.seconds)))
