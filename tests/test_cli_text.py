@@ -50,6 +50,14 @@ def test_a_time_budget_takes_its_recipe_and_given_flags_override_it(tmp_path, ca
     assert f"recipe {recipe.name}" in capsys.readouterr().out
 
 
+def test_word_level_with_the_adaptive_softmax_trains_samples_and_evaluates(tmp_path, capsys):
+    assert train(tmp_path, "--level", "word", "--output", "adaptive", "--steps", "3") == 0
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "run"), "--length", "6", "--seed", "1"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert main(["evaluate", str(tmp_path / "run"), str(tmp_path / "text.txt")]) == 0
+
+
 def test_sample_with_a_seed_is_reproducible(run, capsys):
     args = ["sample", str(run), "--prime", "To be", "--length", "40", "--seed", "5"]
     assert main(args) == 0

@@ -87,3 +87,25 @@ def test_tiny_model_overfits_a_tiny_text():
         optimizer.step()
     # Only the first "t" of the text is unpredictable; the rest is memorised.
     assert loss.item() < 0.1 < math.log(len(chars))
+
+
+def test_adaptive_softmax_is_a_distribution_and_its_nll_scores_only_the_targets():
+    torch.manual_seed(2)
+    model = tiny(vocab_size=50, output="adaptive").eval()  # head of 5, one cluster of 45
+    tokens = torch.randint(0, 50, (3, 7))
+    logits, _ = model(tokens[:, :-1])
+    assert logits.shape == (3, 6, 50)
+    torch.testing.assert_close(logits.exp().sum(-1), torch.ones(3, 6))  # sums to 1 over all V
+    loss, _ = model.nll(tokens[:, :-1], tokens[:, 1:])
+    expected = F.cross_entropy(logits.flatten(0, 1), tokens[:, 1:].flatten())
+    torch.testing.assert_close(loss, expected)  # the cheap path = the full distribution's loss
+    steps, state = [], None
+    for t in range(6):
+        step_logits, state = model.step(tokens[:, t], state)
+        steps.append(step_logits)
+    torch.testing.assert_close(torch.stack(steps, dim=1), logits)
+
+
+def test_adaptive_softmax_refuses_tying():
+    with pytest.raises(RnnkitError, match="--tie needs the plain softmax"):
+        tiny(vocab_size=50, output="adaptive", tie_weights=True)

@@ -81,7 +81,7 @@ class FastStep:
         for cell, layer_state in rest:
             h_below = new_state[-1][0]
             new_state.append(cell.step(cell.project_input(h_below), layer_state))
-        return self.model.output(new_state[-1][0]), new_state
+        return self.model.logits(new_state[-1][0]), new_state
 
     def _network_state(self, state: LayerStates | None):
         """Layer states -> the network's (L, B, H) layout (a pair for LSTM)."""

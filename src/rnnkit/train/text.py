@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from rnnkit.data.text import (
     NEWLINE,
@@ -137,8 +136,8 @@ class TextTask(Task):
     def train_loss(self, batch: TokenBatch, carry: Carry) -> tuple[torch.Tensor, Carry]:
         """Mean over the batch's tokens of -ln p(target | inputs so far), and the new state."""
         state = None if batch.reset else carry
-        logits, state = self.model(batch.inputs.to(self.device), state)  # (B, T, V)
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.to(self.device).flatten())
+        inputs, targets = batch.inputs.to(self.device), batch.targets.to(self.device)
+        loss, state = self.model.nll(inputs, targets, state)
         return loss, detach_state(state)
 
     def batch_items(self, batch: TokenBatch) -> int:
@@ -223,10 +222,9 @@ def stream_loss(model: LanguageModel, batches: TokenBatches, device: torch.devic
     model.eval()
     with torch.no_grad():
         for batch in batches:
-            logits, state = model(batch.inputs.to(device), state)  # (B, T, V)
-            targets = batch.targets.to(device).flatten()
-            total += F.cross_entropy(logits.flatten(0, 1), targets, reduction="sum").item()
-            count += targets.numel()
+            loss, state = model.nll(batch.inputs.to(device), batch.targets.to(device), state)
+            total += loss.item() * batch.targets.numel()
+            count += batch.targets.numel()
     return total / count
 
 
