@@ -57,10 +57,11 @@ def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
-def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])  # with --ema the average is resumed too
+def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path, ema):
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")
-    config = TrainConfig(steps=14, eval_every=4, warmup=3, lr=1e-2)
+    config = TrainConfig(steps=14, eval_every=4, warmup=3, lr=1e-2, ema=ema)
 
     whole = quiet_fit(make_task(source), config, tmp_path / "whole")
 

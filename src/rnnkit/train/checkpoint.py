@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from rnnkit.errors import RnnkitError
+from rnnkit.train.average import WeightAverage
 from rnnkit.train.task import Carry
 
 FORMAT_VERSION = 1
@@ -233,6 +234,7 @@ def save_training_state(
     optimizer: torch.optim.Optimizer,
     carry: Carry,
     state: dict[str, Any],
+    average: WeightAverage | None = None,
 ) -> None:
     """Commit the training state: tensor files first, then state.json, then clean up old files."""
     folder = Path(run) / TRAINING
@@ -241,6 +243,7 @@ def save_training_state(
     tensors, optimizer_json = _optimizer_tensors(optimizer)
     tensors.update(_rng_tensors())
     tensors.update(_carry_tensors(carry))
+    tensors.update(average.tensors() if average else {})
     save_tensors(folder / f"{stem}.state.safetensors", tensors, {"format": "rnnkit-state"})
     time.sleep(float(os.environ.get(PAUSE_ENV, 0)))
     write_json(
@@ -268,9 +271,13 @@ def _new_stem(folder: Path, step: int) -> str:
 
 
 def load_training_state(
-    run: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+    run: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    average: WeightAverage | None = None,
 ) -> tuple[dict[str, Any], Carry]:
-    """Restore model, optimiser and RNG states; return the JSON state and the carry."""
+    """Restore model, optimiser, RNG states (and the weight average); return the JSON state
+    and the carry."""
     path = Path(run) / TRAINING / STATE
     if not path.is_file():
         raise RnnkitError(f"{run} has no training state to resume ({path} is missing); retrain")
@@ -287,6 +294,8 @@ def load_training_state(
         optimizer.load_state_dict(_optimizer_state(tensors, state["optimizer"], device))
         _restore_rng(tensors, state["python_rng"])
         carry = _carry_from(tensors, state["carry"], device)
+        if average is not None:
+            average.load(tensors)
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as error:
         raise RnnkitError(f"{path} or its tensors are corrupt ({_short(error)}); retrain") from None
     return state, carry

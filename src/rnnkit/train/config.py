@@ -43,6 +43,13 @@ class TrainConfig:
     lr: float = field(default=3e-3, metadata=_flag("peak learning rate of AdamW"))
     weight_decay: float = field(default=0.01, metadata=_flag("AdamW's decoupled weight decay"))
     clip: float = field(default=1.0, metadata=_flag("clip the gradient norm to this; 0 = off"))
+    ema: float = field(
+        default=0.0,
+        metadata=_flag(
+            "evaluate and keep a moving average of the weights with this decay, e.g. 0.99 "
+            "(train/average.py); 0 = off"
+        ),
+    )
     # Learning-rate schedule, with a linear warm-up in front of it.
     schedule: str = field(
         default="cosine",
@@ -81,6 +88,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise RnnkitError(f"--{name} must be positive, got {value}")
+        if not 0.0 <= self.ema < 1.0:
+            raise RnnkitError(f"--ema must be in [0, 1), e.g. 0.99; got {self.ema}")
         if self.eval_every < 1:
             raise RnnkitError("--eval-every must be at least 1")
         if self.steps is None and self.epochs is None and self.time is None:

@@ -1,7 +1,8 @@
 """The one training loop, for every task (see task.py for what a task provides).
 
 Each step:  batch -> loss -> backward -> clip the gradient norm -> AdamW step at the scheduled lr.
-Every `eval_every` steps and at the end: evaluate on valid data, keep the best weights, write
+Every `eval_every` steps and at the end: evaluate on valid data (with `ema`, the moving average
+of the weights, average.py), keep the best weights, write
 metrics.csv / samples.txt (and loss.png, every PLOT_EVERY seconds and at the end), and
 checkpoint the full training state (checkpoint.py).
 
@@ -29,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,6 +41,7 @@ from tqdm import tqdm
 
 from rnnkit.errors import RnnkitError
 from rnnkit.train import checkpoint, distributed, report
+from rnnkit.train.average import WeightAverage
 from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.schedule import Schedule
 from rnnkit.train.task import Carry, Task
@@ -116,7 +118,8 @@ def fit(
         task.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     schedule = Schedule(config)
-    progress, carry = _start(task, config, run, optimizer, schedule, resume, world)
+    average = WeightAverage(task.model, config.ema) if config.ema else None
+    progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
     distributed.broadcast_weights(task.model, world)
     carry = distributed.shard_carry(carry, world)
     _print_header(task, config, run, progress, world, out)
@@ -145,22 +148,24 @@ def fit(
                 break
             before = time.monotonic()
             carry = _train_step(task, config, optimizer, schedule, progress, carry, done, world)
+            if average:
+                average.update(progress.step)
             progress.elapsed = time.monotonic() - started
             progress.step_time += time.monotonic() - before
             bar.set_postfix_str(_postfix(progress, task), refresh=False)
             if progress.step % config.eval_every == 0:
-                if _evaluate(task, schedule, progress, run, config, world, out):
+                if _evaluate(task, schedule, progress, run, config, world, out, average):
                     status = "early stop"
-                _save(run, task, optimizer, schedule, progress, carry, world)
+                _save(run, task, optimizer, schedule, progress, carry, world, average)
                 saved_at = progress.step
                 if status == "early stop":
                     break
     bar.close()
     if status != "interrupted" and _needs_final_eval(progress):
-        _evaluate(task, schedule, progress, run, config, world, out)
+        _evaluate(task, schedule, progress, run, config, world, out, average)
         saved_at = -1
     if saved_at != progress.step:
-        _save(run, task, optimizer, schedule, progress, carry, world)
+        _save(run, task, optimizer, schedule, progress, carry, world, average)
     if world.is_main and progress.history:
         report.plot_losses(run / report.PLOT, progress.history)
     _print_footer(status, run, progress, out)
@@ -175,6 +180,7 @@ def _start(
     schedule: Schedule,
     resume: bool,
     world: distributed.World,
+    average: WeightAverage | None,
 ) -> tuple[Progress, Carry]:
     if not resume:
         if world.is_main:
@@ -184,7 +190,7 @@ def _start(
         return Progress(), None
     if world.is_main:
         checkpoint.remove_partial_files(run)
-    saved, carry = checkpoint.load_training_state(run, task.model, optimizer)
+    saved, carry = checkpoint.load_training_state(run, task.model, optimizer, average)
     where = f"{run / checkpoint.TRAINING / checkpoint.STATE}"
     if not all(isinstance(saved.get(k), dict) for k in ("data", "schedule", "progress")):
         raise RnnkitError(f"{where} lacks the data position, schedule or progress; retrain")
@@ -256,11 +262,26 @@ def _evaluate(
     config: TrainConfig,
     world: distributed.World,
     out: TextIO,
+    average: WeightAverage | None,
 ) -> bool:
-    """Evaluate (rank 0), record, keep the best weights; True when early stopping says stop.
+    """Evaluate (rank 0), record, keep the best weights (the weight average's, with --ema); True
+    when early stopping says stop.
 
     Every rank takes rank 0's valid loss, so the schedule and early stopping agree everywhere.
     """
+    with average.swapped_in() if average else nullcontext():
+        return _evaluate_weights(task, schedule, progress, run, config, world, out)
+
+
+def _evaluate_weights(
+    task: Task,
+    schedule: Schedule,
+    progress: Progress,
+    run: Path,
+    config: TrainConfig,
+    world: distributed.World,
+    out: TextIO,
+) -> bool:
     entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
     valid = distributed.from_main(entry["valid_loss"], world)
     progress.loss_sum, progress.loss_count = 0.0, 0
@@ -319,6 +340,7 @@ def _save(
     progress: Progress,
     carry: Carry,
     world: distributed.World,
+    average: WeightAverage | None,
 ) -> None:
     """Checkpoint (rank 0) with the carried state of all ranks' rows, so any number resumes."""
     carry = distributed.gather_carry(carry, world)
@@ -330,7 +352,7 @@ def _save(
         "data": task.train_data.state_dict(),
         "schedule": schedule.state_dict(),
     }
-    checkpoint.save_training_state(run, task.model, optimizer, carry, state)
+    checkpoint.save_training_state(run, task.model, optimizer, carry, state, average)
 
 
 # ---------------------------------------------------------------------------------------------
