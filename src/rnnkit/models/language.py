@@ -47,9 +47,8 @@ def adaptive_cutoffs(vocab_size: int) -> list[int]:
 class LanguageModelConfig:
     """Everything needed to rebuild a LanguageModel (saved in the run's config.json).
 
-    The defaults, with TextDataConfig's and TrainConfig's, are `rnnkit train text`'s recipe (an
-    LSTM 2 x 256 on batches of 32 x 64 tokens): on Python's documentation text it reached 1.34
-    nats per character on valid after 850 steps, about two minutes on two idle CPU cores.
+    These defaults (an LSTM 2 x 256, E = H) are what `rnnkit train text` uses with a budget in
+    --steps or --epochs only; with a time budget it starts from rnnkit.train.recipes instead.
 
     Each field's `help` is its comment, and the help text of its command-line flag.
     """

@@ -32,10 +32,10 @@ class Recipe:
 
 # Character level. A small embedding: the first layer's input part W x_t then costs E/H of its
 # recurrent part instead of as much again, and 65-odd characters need no more. Measured on Tiny
-# Shakespeare (bench/lm_text.py): the 1-minute recipe reached valid 1.60 nats/char in 71 s; the
-# 10-minute one 1.46 in 510 s. Tried and not kept: a lecture GRU of 384 at 71 s (1.76) and of 512
-# for 10 minutes (1.50 at 600 s: more tokens per second, less learnt from each), 2 x 256 at 71 s
-# (1.76), batch 32 at 71 s (1.62: fewer steps).
+# Shakespeare (bench/lm_text.py): the 1-minute recipe reached valid 1.61 nats/char in 71 s; the
+# 10-minute one 1.465 in 510 s and 1.457 in 600 s (dropout 0.1: 1.462 in 510 s). Tried and not
+# kept: a lecture GRU of 384 at 71 s (1.76) and of 512 for 10 minutes (1.50 at 600 s), 2 x 256 at
+# 71 s (1.76), batch 32 at 71 s (1.62: fewer steps), LSTM 2 x 512 with E = H (1.99 after 285 s).
 CHAR = [
     Recipe(
         "char-1m",
@@ -61,7 +61,7 @@ CHAR = [
 
 # Word level, with the adaptive softmax (the plain output layer over 25,000 words costs 4.5 times
 # as much per token here). Measured on Tiny Shakespeare's words (bench/lm_text.py): valid
-# perplexity 326 in 230 s. Tried and not kept: LSTM 2 x 200 with batches of 64 (487: too few
+# perplexity 324 in 230 s. Tried and not kept: LSTM 2 x 200 with batches of 64 (487: too few
 # steps in the time).
 WORD = [
     Recipe(
