@@ -270,31 +270,19 @@ def _evaluate(
     Every rank takes rank 0's valid loss, so the schedule and early stopping agree everywhere.
     """
     with average.swapped_in() if average else nullcontext():
-        return _evaluate_weights(task, schedule, progress, run, config, world, out)
-
-
-def _evaluate_weights(
-    task: Task,
-    schedule: Schedule,
-    progress: Progress,
-    run: Path,
-    config: TrainConfig,
-    world: distributed.World,
-    out: TextIO,
-) -> bool:
-    entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
-    valid = distributed.from_main(entry["valid_loss"], world)
-    progress.loss_sum, progress.loss_count = 0.0, 0
-    progress.evaluated_at = progress.step
-    schedule.after_eval(valid)
-    if valid < progress.best_loss:
-        progress.best_loss, progress.bad_evals = valid, 0
-        if world.is_main:
+        entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
+        valid = distributed.from_main(entry["valid_loss"], world)
+        if valid < progress.best_loss and world.is_main:
             checkpoint.save_weights(
                 run / checkpoint.BEST_MODEL,
                 task.model,
                 {"step": str(progress.step), "loss": str(valid)},
             )
+    progress.loss_sum, progress.loss_count = 0.0, 0
+    progress.evaluated_at = progress.step
+    schedule.after_eval(valid)
+    if valid < progress.best_loss:
+        progress.best_loss, progress.bad_evals = valid, 0
     else:
         progress.bad_evals += 1
     if world.is_main:
