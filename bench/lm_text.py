@@ -3,6 +3,8 @@
     python -m bench lm_text                        # every run (about 30 minutes on 2 cores)
     python -m bench lm_text --only char-71s,word   # some of them
     python -m bench lm_text --smoke                # 10 s per run, to check that it runs
+    python -m bench lm_text --only char-600s --set hidden_size=640 dropout=0.15 --no-write
+                                                   # try other settings on a recipe's run
 
 Character level (nanoGPT's split: first 90% train, last 10% valid; loss in nats per character on
 the whole valid split): each run is a recipe of rnnkit.train.recipes, exactly what
@@ -23,13 +25,17 @@ table is printed and written to docs/BENCHMARKS.md (section "lm_text") with the 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from rnnkit.models.language import LanguageModelConfig
+from rnnkit.train.config import TrainConfig
 from rnnkit.train.recipes import Recipe, recipe_for
+from rnnkit.train.text import TextDataConfig
 from rnnkit.train.text_model import TextModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
@@ -67,6 +73,7 @@ RUNS = [
     Run("char-71s", recipe_for("char", 71), 71, (71,), "nanoGPT 1.886 @ 71s"),
     Run("char-510s", recipe_for("char", 510), 510, (510,), "nanoGPT 1.499 @ 510s"),
     Run("char-600s", recipe_for("char", 600), 600, (510, 600), "target 1.45 @ 600s"),
+    Run("char-1800s", recipe_for("char", 1800), 1800, (510, 600, 1800), "moonshot 1.40 @ 1800s"),
     Run("word-examples-size", EXAMPLES_SIZE, 230, (230,), "2,954 tokens/s", 2954),
     Run("word", recipe_for("word", 230), 230, (230,), "ppl 384.66 @ 230s"),
 ]
@@ -91,8 +98,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--smoke", action="store_true", help="10 s per run on 5%% of the text")
     parser.add_argument("--data", type=Path, default=DATA, help="tinyshakespeare.txt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override recipe settings, e.g. hidden_size=640 lr=0.002 (implies --no-write)",
+    )
     args = parser.parse_args(argv)
-    chosen = [r for r in RUNS if not args.only or r.name in args.only.split(",")]
+    overrides = dict(parse_setting(item) for item in args.set)
+    chosen = [
+        replace(r, recipe=with_settings(r.recipe, overrides))
+        for r in RUNS
+        if not args.only or r.name in args.only.split(",")
+    ]
     text = args.data.read_text(encoding="utf-8")
     if args.smoke:
         text = text[: len(text) // 20]
@@ -106,7 +125,9 @@ def main(argv: list[str]) -> int:
     print()
     print(report.text_table(header, rows))
     print("\n".join(BASELINES))
-    if not args.no_write and not args.smoke:
+    if overrides:
+        print("settings changed from the recipes:", args.set)
+    if not args.no_write and not args.smoke and not overrides:
         body = "\n\n".join(
             [
                 "## Language models on Tiny Shakespeare (`python -m bench lm_text`)",
@@ -149,6 +170,31 @@ def run_recipe(run: Run, text: str, folder: Path, smoke: bool) -> list[str]:
         run.baseline,
         f"{rate / run.baseline_rate:.2f}" if run.baseline_rate else "",
     ]
+
+
+def parse_setting(item: str) -> tuple[str, Any]:
+    """`lr=0.002` -> ("lr", 0.002): the value is read as JSON when it can be, else kept a string."""
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise SystemExit(f"error: --set wants KEY=VALUE, not {item!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def with_settings(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
+    """The recipe with each overridden setting put where it belongs (data, model or training)."""
+    if not overrides:
+        return recipe
+    parts = {"data": dict(recipe.data), "model": dict(recipe.model), "train": dict(recipe.train)}
+    owners = {"data": TextDataConfig, "model": LanguageModelConfig, "train": TrainConfig}
+    for key, value in overrides.items():
+        part = next((p for p, c in owners.items() if key in c.__dataclass_fields__), None)
+        if part is None:
+            raise SystemExit(f"error: --set {key}: not a setting of the data, model or training")
+        parts[part][key] = value
+    return replace(recipe, name=recipe.name + "+set", **parts)
 
 
 def best_by(history: list[dict[str, Any]], metric: str, seconds: float) -> float:

@@ -1,8 +1,11 @@
 """The benchmark suite runs end to end on a tiny shape, and rewrites only its own section."""
 
+import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import layers, machine, report
+from bench import layers, lm_text, machine, report
+
+from rnnkit.train.recipes import recipe_for
 
 
 def test_layers_suite_runs_every_variant_and_backend(capsys):
@@ -40,3 +43,16 @@ def test_sampling_suite_runs(capsys):
     assert dispatcher.main(arguments) == 0
     printed = capsys.readouterr().out
     assert "torch.nn loop" in printed and "rnnkit fast" in printed
+
+
+def test_lm_text_settings_go_to_the_part_that_owns_them():
+    recipe = recipe_for("char", 600)
+    items = ["hidden_size=640", "lr=0.002", "seq_len=128", "cell=gru"]
+    changed = lm_text.with_settings(recipe, dict(map(lm_text.parse_setting, items)))
+    assert changed.model["hidden_size"] == 640 and changed.model["cell"] == "gru"
+    assert changed.train["lr"] == 0.002 and changed.data["seq_len"] == 128
+    assert changed.name == "char-10m+set" and recipe.model["hidden_size"] == 512
+    with pytest.raises(SystemExit, match="hidden"):
+        lm_text.with_settings(recipe, {"hidden": 1})
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        lm_text.parse_setting("lr")

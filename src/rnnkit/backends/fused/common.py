@@ -25,6 +25,27 @@ def tanh_of_half(a2: Tensor, out: Tensor) -> Tensor:
     return torch.sigmoid(a2, out=out).mul_(2).sub_(1)
 
 
+def update_factors(Z: Tensor, candidate: Tensor, Hp: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The factors of g_t in a GRU's backward step, for every step at once (all (T, B, H)):
+
+        coef_h = z_t (1 - c_t^2)              c_t: the candidate state, h~_t or n_t
+        coef_z = (c_t - h_{t-1}) z_t (1 - z_t)
+        keep   = 1 - z_t
+
+    Each is one new tensor, built by in-place steps: at T*B*H floats a fresh temporary per
+    operation costs more (memory traffic, page faults) than the arithmetic.
+    """
+    keep = torch.rsub(Z, 1)
+    coef_h = torch.mul(candidate, candidate).neg_().add_(1).mul_(Z)
+    coef_z = torch.sub(candidate, Hp).mul_(Z).mul_(keep)
+    return coef_h, coef_z, keep
+
+
+def sigmoid_slope_times(S: Tensor, other: Tensor) -> Tensor:
+    """other * s (1 - s), the derivative of s = sigma(a) times `other`, as one new tensor."""
+    return torch.rsub(S, 1).mul_(S).mul_(other)
+
+
 def _rows(tensor: Tensor) -> Tensor:
     return tensor.flatten(0, 1)  # (T, B, n) -> (T*B, n)
 

@@ -19,7 +19,8 @@ backward: with g_t = dL/dh_t (from the output at t and from step t+1),
               dW = dA^T X,  dU_rz = dA_rz^T H_{t-1},  dU_h = dA_h^T (R * H_{t-1}),  db = sum dA,
               dX = dA W.
 The factors that do not depend on g_t are computed for all steps at once before the backward loop.
-Forward saves only the gates r, z, h~ and the states h; everything else is recomputed.
+Forward saves only the gates r, z, h~, the products r * h_{t-1} and the states h; everything else
+is recomputed.
 
 Lengths: a padded step gets z_t = 0, so h_t = h_{t-1} exactly and every gradient through the
 step is zero except g_{t-1} = g_t; its output is zero.
@@ -31,7 +32,14 @@ from __future__ import annotations
 import torch
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused.common import bias_grad, input_grad, tanh_of_half, weight_grad
+from rnnkit.backends.fused.common import (
+    bias_grad,
+    input_grad,
+    sigmoid_slope_times,
+    tanh_of_half,
+    update_factors,
+    weight_grad,
+)
 
 
 class GRUBeforeFunction(torch.autograd.Function):
@@ -44,39 +52,38 @@ class GRUBeforeFunction(torch.autograd.Function):
         U_rz = onednn.prepare(weight_hh[: 2 * H], B)
         # Doubling A_h and U_h is exact and hands tanh_of_half the 2a it wants.
         U_h2 = onednn.prepare(2 * weight_hh[2 * H :], B)
-        A = torch.nn.functional.linear(x, weight_ih, bias)  # (T, B, 3H)
+        A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, 3 * H)
         A[..., 2 * H :].mul_(2)
         RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
         HT = x.new_empty(T, B, H)  # h~_t
+        RH = x.new_empty(T, B, H)  # r_t * h_{t-1}: what U_h multiplies, kept for dU_h
         S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
         S[0] = h0
         # Per-step views made at once: indexing in the loop costs more than the math at small B, H.
         masks = [None] * T if mask is None else mask.unbind(0)
-        steps = (A[..., : 2 * H], A[..., 2 * H :], RZ, RZ[..., :H], RZ[..., H:], HT, S[:-1], S[1:])
-        for A_rz, A_h2, rz, r, z, h_tilde, h, h_next, m in zip(
-            *(tensor.unbind(0) for tensor in steps), masks
+        steps = (A[..., : 2 * H], A[..., 2 * H :], RZ, RZ[..., :H], RZ[..., H:], RH, HT, S[:-1])
+        for A_rz, A_h2, rz, r, z, rh, h_tilde, h, h_next, m in zip(
+            *(tensor.unbind(0) for tensor in (*steps, S[1:])), masks
         ):
             torch.sigmoid(U_rz(h).add_(A_rz), out=rz)
             if m is not None:
                 z.mul_(m)
-            tanh_of_half(U_h2(r * h).add_(A_h2), out=h_tilde)
+            tanh_of_half(U_h2(torch.mul(r, h, out=rh)).add_(A_h2), out=h_tilde)
             torch.lerp(h, h_tilde, z, out=h_next)
         ctx.save_for_backward(x, weight_ih, weight_hh, mask)
-        ctx.intermediates = RZ, HT, S
+        ctx.intermediates = RZ, RH, HT, S
         outputs = S[1:] if mask is None else S[1:] * mask
         return outputs, S[T]
 
     @staticmethod
     def backward(ctx, d_outputs, d_hT):
         x, weight_ih, weight_hh, mask = ctx.saved_tensors
-        RZ, HT, S = ctx.intermediates
+        RZ, RH, HT, S = ctx.intermediates
         B, H = HT.shape[1:]
         R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]  # Hp: h_{t-1} for every t
         # Factors of g_t, for all steps at once (see the module docstring).
-        coef_h = Z * (1 - HT * HT)
-        coef_z = (HT - Hp) * Z * (1 - Z)
-        coef_r = Hp * R * (1 - R)
-        keep = 1 - Z
+        coef_h, coef_z, keep = update_factors(Z, HT, Hp)
+        coef_r = sigmoid_slope_times(R, Hp)
         if d_outputs is None:
             d_outputs = torch.zeros_like(HT)
         elif mask is not None:
@@ -100,7 +107,7 @@ class GRUBeforeFunction(torch.autograd.Function):
             input_grad(ctx, (dA_rz, weight_ih[: 2 * H]), (dA_h, weight_ih[2 * H :])),
             g if ctx.needs_input_grad[1] else None,
             weight_grad(ctx, 2, (dA_rz, x), (dA_h, x)),
-            weight_grad(ctx, 3, (dA_rz, Hp), (dA_h, R * Hp)),
+            weight_grad(ctx, 3, (dA_rz, Hp), (dA_h, RH)),
             bias_grad(ctx, 4, dA_rz, dA_h),
             None,
         )

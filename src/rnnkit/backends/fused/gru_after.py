@@ -26,7 +26,14 @@ from __future__ import annotations
 import torch
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused.common import bias_grad, input_grad, tanh_of_half, weight_grad
+from rnnkit.backends.fused.common import (
+    bias_grad,
+    input_grad,
+    sigmoid_slope_times,
+    tanh_of_half,
+    update_factors,
+    weight_grad,
+)
 
 
 class GRUAfterFunction(torch.autograd.Function):
@@ -41,7 +48,7 @@ class GRUAfterFunction(torch.autograd.Function):
         double_h[2 * H :] = 2
         U = onednn.prepare(weight_hh * double_h[:, None], B)
         b_hn2 = 2 * b_hn if b_hn is not None else h0.new_zeros(H)
-        A = torch.nn.functional.linear(x, weight_ih, bias)  # (T, B, 3H)
+        A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, 3 * H)
         A[..., 2 * H :].mul_(2)
         RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
         Q2 = x.new_empty(T, B, H)  # 2 q_t = 2 (U_h h_{t-1} + b_hn)
@@ -72,10 +79,8 @@ class GRUAfterFunction(torch.autograd.Function):
         B, H = N.shape[1:]
         R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]
         # Factors of g_t, for all steps at once (see the module docstring).
-        coef_h = Z * (1 - N * N)
-        coef_z = (N - Hp) * Z * (1 - Z)
-        coef_r = Q2 * R * (1 - R) / 2
-        keep = 1 - Z
+        coef_h, coef_z, keep = update_factors(Z, N, Hp)
+        coef_r = sigmoid_slope_times(R, Q2).mul_(0.5)  # Q2 holds 2 q_t
         if d_outputs is None:
             d_outputs = torch.zeros_like(N)
         elif mask is not None:

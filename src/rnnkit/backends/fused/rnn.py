@@ -30,7 +30,8 @@ class RNNFunction(torch.autograd.Function):
         T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
         scale = 1 if relu else 2  # tanh_of_half wants 2a; doubling A and U is exact
         U = onednn.prepare(scale * weight_hh, B)
-        A = torch.nn.functional.linear(x, weight_ih, bias).mul_(scale)  # (T, B, H)
+        A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, H)
+        A.mul_(scale)
         S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
         S[0] = h0
         masks = [None] * T if mask is None else mask.bool().unbind(0)
@@ -52,7 +53,8 @@ class RNNFunction(torch.autograd.Function):
         x, weight_ih, weight_hh, mask = ctx.saved_tensors
         S = ctx.states
         Hs = S[1:]
-        slope = (Hs > 0).to(Hs.dtype) if ctx.relu else 1 - Hs * Hs  # f'(a_t), from h_t
+        # f'(a_t), from h_t; one new tensor (see common.update_factors)
+        slope = (Hs > 0).to(Hs.dtype) if ctx.relu else torch.mul(Hs, Hs).neg_().add_(1)
         if d_outputs is None:
             d_outputs = torch.zeros_like(Hs)
         keep = None
