@@ -59,6 +59,24 @@ CHAR = [
         # Annealing to 2% of the peak rather than 10% gained about 0.01 at the end.
         train={"lr": 3e-3, "warmup": 50, "eval_every": 1000, "min_lr_ratio": 0.02},
     ),
+    # Three times the tokens of char-10m: a wider layer and more dropout, as the 512-unit one
+    # overfits by then. Tried for 30 minutes: LSTM 1 x 768, dropout 0.25, lr 2e-3 (1.433) and
+    # LSTM 2 x 512, dropout 0.25, lr 2e-3 (1.434, 3.3M weights against 2.6M); the single layer
+    # was kept, as good and simpler. Still overfitting by the end (train 1.18), hence the
+    # moonshot of 1.40 in 30 minutes is not reached this way.
+    Recipe(
+        "char-30m",
+        1800,
+        data={"batch_size": 32, "seq_len": 64},
+        model={
+            "cell": "lstm",
+            "hidden_size": 768,
+            "num_layers": 1,
+            "embedding_size": 64,
+            "dropout": 0.25,
+        },
+        train={"lr": 2e-3, "warmup": 50, "eval_every": 2000, "min_lr_ratio": 0.02},
+    ),
 ]
 
 # Word level, with the adaptive softmax (the plain output layer over 25,000 words costs 4.5 times
