@@ -91,6 +91,13 @@ def test_warmup_then_cosine_by_hand():
     assert schedule.lr(99, 1.0) == pytest.approx(0.1)
 
 
+def test_linear_decay_by_hand():
+    schedule = Schedule(TrainConfig(lr=2.0, warmup=0, schedule="linear", min_lr_ratio=0.0))
+    assert schedule.lr(0, 0.0) == pytest.approx(2.0)
+    assert schedule.lr(10, 0.25) == pytest.approx(1.5)  # a quarter of the way down to 0
+    assert schedule.lr(99, 1.0) == pytest.approx(0.0)
+
+
 def test_plateau_halves_after_patience_stalls():
     schedule = Schedule(TrainConfig(lr=1.0, warmup=0, schedule="plateau", plateau_patience=2))
     for loss in (3.0, 2.0, 2.5, 2.1):  # two evaluations without beating 2.0

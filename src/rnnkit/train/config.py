@@ -54,13 +54,13 @@ class TrainConfig:
     schedule: str = field(
         default="cosine",
         metadata=_flag(
-            "cosine: decay to min-lr-ratio x lr over the budget; plateau: halve when valid loss "
-            "stalls; constant",
-            choices=("cosine", "plateau", "constant"),
+            "cosine: decay to min-lr-ratio x lr over the budget along a half cosine; linear: "
+            "along a straight line; plateau: halve when valid loss stalls; constant",
+            choices=("cosine", "linear", "plateau", "constant"),
         ),
     )
     warmup: int = field(default=50, metadata=_flag("linear warm-up steps"))
-    min_lr_ratio: float = field(default=0.1, metadata=_flag("cosine: final lr / peak lr"))
+    min_lr_ratio: float = field(default=0.1, metadata=_flag("cosine, linear: final lr / peak lr"))
     plateau_patience: int = field(
         default=1, metadata=_flag("plateau: evaluations without improvement before halving")
     )

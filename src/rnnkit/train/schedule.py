@@ -1,11 +1,13 @@
-"""Learning-rate schedules: linear warm-up, then cosine decay, reduce-on-plateau, or constant.
+"""Learning-rate schedules: linear warm-up, then cosine or linear decay, reduce-on-plateau, or
+constant.
 
     warm-up:   lr_s = lr * (s + 1) / warmup                          for step s < warmup
     cosine:    lr_s = lr * (m + (1 - m) * (1 + cos(pi * p)) / 2)    p = fraction of the budget done,
                                                                      m = min_lr_ratio
+    linear:    lr_s = lr * (m + (1 - m) * (1 - p))
     plateau:   lr_s = lr * 0.5^k                                     k = times valid loss stalled
 
-The budget fraction p (steps, epochs or wall time, whichever is furthest along) lets the cosine
+The budget fraction p (steps, epochs or wall time, whichever is furthest along) lets the decay
 end exactly where training ends. All state is plain numbers, saved as JSON with the checkpoint.
 """
 
@@ -31,9 +33,11 @@ class Schedule:
     def lr(self, step: int, progress: float) -> float:
         c = self.config
         warm = min(1.0, (step + 1) / c.warmup) if c.warmup > 0 else 1.0
+        p = min(max(progress, 0.0), 1.0)
         if c.schedule == "cosine":
-            p = min(max(progress, 0.0), 1.0)
             decay = c.min_lr_ratio + (1 - c.min_lr_ratio) * (1 + math.cos(math.pi * p)) / 2
+        elif c.schedule == "linear":
+            decay = c.min_lr_ratio + (1 - c.min_lr_ratio) * (1 - p)
         elif c.schedule == "plateau":
             decay = self.plateau_scale
         else:
