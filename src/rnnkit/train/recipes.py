@@ -33,10 +33,9 @@ class Recipe:
 # Character level. A small embedding: the first layer's input part W x_t then costs E/H of its
 # recurrent part instead of as much again, and 65-odd characters need no more. Measured on Tiny
 # Shakespeare (bench/lm_text.py): the 1-minute recipe reached valid 1.61 nats/char in 71 s; the
-# 10-minute one 1.462 in 510 s and 1.454 in 600 s (with dropout 0.15 and annealing to 10%: 1.465
-# and 1.457). Tried and not kept: a lecture GRU of 384 at 71 s (1.76) and of 512 for 10 minutes
-# (1.50 at 600 s), 2 x 256 at 71 s (1.76), batch 32 at 71 s (1.62: fewer steps), LSTM 2 x 512
-# with E = H (1.99 after 285 s).
+# 10-minute one 1.449 in 510 s and 1.438 in 600 s. Tried and not kept: a lecture GRU of 384 at
+# 71 s (1.76) and of 512 for 10 minutes (1.50 at 600 s), 2 x 256 at 71 s (1.76), batch 32 at
+# 71 s (1.62: fewer steps), LSTM 2 x 512 with E = H (1.99 after 285 s).
 CHAR = [
     Recipe(
         "char-1m",
