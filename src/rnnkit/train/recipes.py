@@ -57,7 +57,7 @@ CHAR = [
         },
         # Annealing to 2% of the peak rather than 10% gained about 0.01 at the end, and lr 4e-3
         # rather than 3e-3 another 0.008 (600 s, two seeds each: 1.443 and 1.440 against 1.450
-        # and 1.448 on the same hour). Tried with lr 4e-3 and not kept (one run each, within
+        # and 1.448 on the same day). Tried with lr 4e-3 and not kept (one run each, within
         # the seeds' spread): lr 5e-3 1.441, linear decay 1.441, weight decay 0.1 1.438.
         train={"lr": 4e-3, "warmup": 50, "eval_every": 1000, "min_lr_ratio": 0.02},
     ),
