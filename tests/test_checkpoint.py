@@ -57,6 +57,16 @@ def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
+def test_ctrl_c_before_the_first_evaluation_points_to_no_weights(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    run, out = tmp_path / "run", io.StringIO()
+    task = ctrl_c_at(make_task(source), at=2)
+    fit(task, TrainConfig(steps=20, eval_every=10), run, show_progress=False, out=out)
+    assert "no evaluation yet, so no best weights" in out.getvalue()
+    assert not (run / checkpoint.BEST_MODEL).exists()
+
+
 @pytest.mark.parametrize("ema", [0.0, 0.9])  # with --ema the average is resumed too
 def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path, ema):
     source = tmp_path / "text.txt"

@@ -384,11 +384,13 @@ def _print_eval(entry: dict[str, Any], out: TextIO) -> None:
 
 
 def _print_footer(status: str, run: Path, progress: Progress, out: TextIO) -> None:
-    print(
-        f"{status} at step {progress.step} after {progress.elapsed:.0f}s; "
-        f"best valid loss {progress.best_loss:.4f}; weights in {run / checkpoint.BEST_MODEL}",
-        file=out,
+    # Stopped before the first evaluation, there are no best weights to point to yet.
+    best = (
+        f"best valid loss {progress.best_loss:.4f}; weights in {run / checkpoint.BEST_MODEL}"
+        if math.isfinite(progress.best_loss)
+        else "no evaluation yet, so no best weights"
     )
+    print(f"{status} at step {progress.step} after {progress.elapsed:.0f}s; {best}", file=out)
     if status == "interrupted":
         print(f"continue with: rnnkit train --resume {run}", file=out)
 
