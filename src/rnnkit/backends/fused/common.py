@@ -36,9 +36,14 @@ def update_factors(Z: Tensor, candidate: Tensor, Hp: Tensor) -> tuple[Tensor, Te
     operation costs more (memory traffic, page faults) than the arithmetic.
     """
     keep = torch.rsub(Z, 1)
-    coef_h = torch.mul(candidate, candidate).neg_().add_(1).mul_(Z)
+    coef_h = tanh_slope(candidate).mul_(Z)
     coef_z = torch.sub(candidate, Hp).mul_(Z).mul_(keep)
     return coef_h, coef_z, keep
+
+
+def tanh_slope(T: Tensor) -> Tensor:
+    """1 - t^2, the derivative of t = tanh(a) read from t, as one new tensor."""
+    return torch.mul(T, T).neg_().add_(1)
 
 
 def sigmoid_slope_times(S: Tensor, other: Tensor) -> Tensor:

@@ -18,7 +18,13 @@ from __future__ import annotations
 import torch
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused.common import bias_grad, input_grad, tanh_of_half, weight_grad
+from rnnkit.backends.fused.common import (
+    bias_grad,
+    input_grad,
+    tanh_of_half,
+    tanh_slope,
+    weight_grad,
+)
 
 
 class RNNFunction(torch.autograd.Function):
@@ -53,8 +59,7 @@ class RNNFunction(torch.autograd.Function):
         x, weight_ih, weight_hh, mask = ctx.saved_tensors
         S = ctx.states
         Hs = S[1:]
-        # f'(a_t), from h_t; one new tensor (see common.update_factors)
-        slope = (Hs > 0).to(Hs.dtype) if ctx.relu else torch.mul(Hs, Hs).neg_().add_(1)
+        slope = (Hs > 0).to(Hs.dtype) if ctx.relu else tanh_slope(Hs)  # f'(a_t), from h_t
         if d_outputs is None:
             d_outputs = torch.zeros_like(Hs)
         keep = None
