@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from rnnkit import TextModel
 from rnnkit.models.language import LanguageModelConfig
-from rnnkit.train.config import TrainConfig
-from rnnkit.train.recipes import Recipe, recipe_for
-from rnnkit.train.text import TextDataConfig
-from rnnkit.train.text_model import TextModel
+from rnnkit.tasks.text import TextDataConfig
+from rnnkit.train.config import Recipe, TrainConfig
+from rnnkit.train.recipes import recipe_for
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 STEP_SLACK = 1.0  # seconds: longer than any recipe's training step here (see best_by)
@@ -57,7 +57,7 @@ class Run:
 # tokens/s comparison at the same size.
 EXAMPLES_SIZE = Recipe(
     "word-examples-size",
-    230,
+    seconds=230,
     data={"batch_size": 20, "seq_len": 35},
     model={
         "cell": "lstm",

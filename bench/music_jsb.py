@@ -30,17 +30,11 @@ from typing import Any
 from bench import machine, report
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.models.pianoroll import PianoRollModelConfig
+from rnnkit.tasks.music import MusicTask
+from rnnkit.tasks.pieces import MusicDataConfig
 from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit, seed_everything
-from rnnkit.train.music import (
-    MusicDataConfig,
-    MusicTask,
-    build_task,
-    evaluate_file,
-    generate,
-    reference_pieces,
-)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
 CELLS = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU(before)", "gru-after": "GRU(after)"}
@@ -104,10 +98,10 @@ def run_cell(
     data = MusicDataConfig(
         source=str(args.data), limit=20 if args.smoke else None, seed=args.seed, batch_size=BATCH
     )
-    task = build_task(data, PianoRollModelConfig(cell=cell, **MODEL))
+    task = MusicTask.new(data, PianoRollModelConfig(cell=cell, **MODEL))
     result = fit(task, config, out, show_progress=False)
     checkpoint.load_weights(task.model, out / checkpoint.BEST_MODEL)
-    test = evaluate_file(task, "test")["loss"]
+    test = task.score("test")["loss"]
     last = result.history[-1]
     row = [
         CELLS[cell],
@@ -137,8 +131,8 @@ def generated_statistics(task: MusicTask, seed: int) -> tuple[list[str], list[li
     from rnnkit.data.music import compare
 
     sampler = Sampler(SamplerConfig(temperature=1.0, seed=seed))
-    pieces = [generate(task, GENERATED_STEPS, sampler) for _ in range(GENERATED)]
-    comparison = compare(pieces, reference_pieces(task))
+    pieces = [task.generate(GENERATED_STEPS, sampler) for _ in range(GENERATED)]
+    comparison = compare(pieces, task.reference())
     ours, theirs = comparison.generated, comparison.reference
     header = ["", "generated", "JSB training split"]
     rows = [

@@ -7,9 +7,10 @@ tokens one at a time, at batch 1 and batch 64, in three ways on the same weights
 
     torch.nn loop:  nn.Embedding -> nn.LSTM (one step, state kept) -> nn.Linear -> softmax ->
                     torch.multinomial, per token
-    rnnkit stream:  sampler.stream over LanguageModel.forward (one step per call; batch 1 only,
-                    as stream generates one sequence)
-    rnnkit fast:    generate/fast.py (the cells' steps, the first layer's input tabulated)
+    rnnkit stream:  the generation loop (generate/loop.py) over LanguageModel.forward (one step
+                    per call; batch 1 only, as a baseline for the fast step)
+    rnnkit fast:    the same loop over generate/fast.py's FastStep (the cells' steps, the first
+                    layer's input tabulated)
 
 tokens/s counts generated tokens of the whole batch; ratio = tokens/s / the torch.nn loop's.
 Each number is the median of the repeats after one warm-up; written to docs/BENCHMARKS.md.
@@ -25,8 +26,9 @@ import torch
 from torch import nn
 
 from bench import machine, report
-from rnnkit.generate.fast import generate
-from rnnkit.generate.sampler import Sampler, SamplerConfig, stream
+from rnnkit.generate.fast import FastStep
+from rnnkit.generate.loop import sample_tokens
+from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.models.language import LanguageModel, LanguageModelConfig
 
 VOCAB, HIDDEN, LAYERS = 65, 512, 2
@@ -54,7 +56,7 @@ def torch_loop(model: LanguageModel):
 
 def rnnkit_stream(model: LanguageModel):
     def run(prime: torch.Tensor, length: int) -> None:
-        for _ in stream(model, prime[0].tolist(), length, Sampler(SamplerConfig(seed=0))):
+        for _ in sample_tokens(model, prime, length, Sampler(SamplerConfig(seed=0))):
             pass
 
     return run
@@ -62,7 +64,8 @@ def rnnkit_stream(model: LanguageModel):
 
 def rnnkit_fast(model: LanguageModel):
     def run(prime: torch.Tensor, length: int) -> None:
-        generate(model, prime, length, Sampler(SamplerConfig(seed=0)))
+        for _ in sample_tokens(FastStep(model), prime, length, Sampler(SamplerConfig(seed=0))):
+            pass
 
     return run
 
@@ -121,7 +124,7 @@ def main(argv: list[str]) -> int:
                 f"`python -m bench sampling`: a 2-layer {HIDDEN}-unit LSTM language model, "
                 f"vocabulary {VOCAB}, {args.tokens} tokens per sequence after an 8-token prime, "
                 f"median of {args.repeats} runs; ratio = tokens/s / the torch.nn loop's. "
-                "The stream row (sampler.stream over the model's forward) runs at batch 1 only.",
+                "The stream row (the loop over the model's forward) runs at batch 1 only.",
                 machine.markdown(facts),
                 report.markdown_table(HEADER, rows),
             ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnkit.train.text import TextTask
+from rnnkit.tasks.text import TextTask
 
 # Two cores are shared by the whole suite; more threads only add contention for tiny tensors.
 torch.set_num_threads(1)

@@ -9,10 +9,10 @@ from torch import nn
 
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
+from rnnkit.tasks.text import PYTHON_TEXT, TextDataConfig, TextTask
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit, seed_everything
-from rnnkit.train.text import PYTHON_TEXT, TextDataConfig, build_task
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 12
 
@@ -35,7 +35,7 @@ def test_the_average_follows_its_formula_and_swaps_in_and_out():
 def run(tmp_path, name, ema):
     seed_everything(0)
     data = TextDataConfig(source=PYTHON_TEXT, batch_size=4, seq_len=8, split="80/20/0")
-    task = build_task(data, LanguageModelConfig(hidden_size=16, num_layers=1), TEXT)
+    task = TextTask.new(data, LanguageModelConfig(hidden_size=16, num_layers=1), (TEXT, None))
     config = TrainConfig(steps=12, eval_every=4, warmup=2, lr=1e-2, ema=ema)
     return fit(task, config, tmp_path / name, show_progress=False, out=io.StringIO())
 
@@ -47,5 +47,5 @@ def test_evaluation_sees_the_average_and_training_is_unchanged(tmp_path):
 
 
 def test_ema_must_be_below_one():
-    with pytest.raises(RnnkitError, match="--ema must be in"):
+    with pytest.raises(RnnkitError, match=r"ema must be a probability in \[0, 1\)"):
         TrainConfig(ema=1.0).check()

@@ -20,8 +20,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from rnnkit import files
 from rnnkit.cli.main import main
-from rnnkit.train import checkpoint
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -167,7 +167,7 @@ def escaping_state(runs: Path, tmp: Path) -> list[str]:
 
 def enormous_vocab(runs: Path, tmp: Path, monkeypatch) -> list[str]:
     run = copy_run(runs, tmp)
-    monkeypatch.setattr(checkpoint, "MAX_JSON_BYTES", 10_000)
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 10_000)
     vocab = json.loads((run / "vocab.json").read_text())
     write(run / "vocab.json", json.dumps(vocab) + " " * 10_001)  # valid JSON, too large
     return ["sample", str(run)]

@@ -4,15 +4,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.data.series import (
-    FeatureScaler,
-    LabelVocabulary,
-    iterate_batches,
-    load_series,
-    stratified_split,
-)
+from rnnkit.data.batching import Batches, fixed_batches
+from rnnkit.data.series import FeatureScaler, LabelVocabulary, load_series, stratified_split
 from rnnkit.metrics import ClassificationScores
-from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.classifier import SequenceClassifier as Classifier
+
+
+def SequenceClassifier(input_size: int, num_classes: int, **settings) -> Classifier:
+    return Classifier(ClassifierConfig(input_size=input_size, num_classes=num_classes, **settings))
 
 
 def padded_batch(lengths, features=3, seed=0):
@@ -144,18 +144,18 @@ def test_from_a_csv_file_to_scores(tmp_path):
     torch.manual_seed(0)
     model = SequenceClassifier(2, len(vocab), cell="gru", hidden_size=16, pooling="mean")
     optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
-    for epoch in range(8):
-        for batch in iterate_batches(
-            scaler.transform(train.sequences), vocab.encode(train), 16, epoch
-        ):
-            _, loss = model(batch.x, batch.lengths, batch.targets)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+    batches = Batches(scaler.transform(train.sequences), 16, seed=0, labels=vocab.encode(train))
+    while batches.epoch < 8:
+        batch = batches.next_batch()
+        _, loss = model(batch.values, batch.lengths, batch.labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
     predictions, targets = [], []
-    for batch in iterate_batches(scaler.transform(valid.sequences), vocab.encode(valid), 64):
-        predictions += model.predict(batch.x, batch.lengths).tolist()
-        targets += batch.targets.tolist()
+    valid_sequences, valid_labels = scaler.transform(valid.sequences), vocab.encode(valid)
+    for batch in fixed_batches(valid_sequences, 64, labels=valid_labels):
+        predictions += model.predict(batch.values, batch.lengths).tolist()
+        targets += batch.labels.tolist()
     scores = ClassificationScores.from_predictions(targets, predictions, vocab.labels)
     assert scores.support.sum() == len(valid_idx) == 40
     assert scores.accuracy >= 0.9

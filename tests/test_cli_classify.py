@@ -13,7 +13,8 @@ from safetensors.torch import load_file
 from conftest import error_line, snapshot
 from rnnkit.cli.main import main
 from rnnkit.data.series import FeatureScaler
-from rnnkit.train.classify import ClassifierConfig, ClassifyDataConfig, ClassifyTask, build_task
+from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.tasks.classify import ClassifyDataConfig, ClassifyTask
 
 TINY = ["--cell", "gru", "--hidden", "8", "--batch-size", "8", "--lr", "0.03", "--no-progress"]
 TINY += ["--warmup", "5"]
@@ -162,7 +163,7 @@ def test_resume_after_ctrl_c_gives_the_same_metrics(tmp_path, monkeypatch):
 def test_the_scaler_is_fitted_on_the_train_split_only(tmp_path):
     write_levels(tmp_path / "train.csv", per_class=10, seed=4)
     data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), valid_fraction=0.3)
-    task = build_task(data, ClassifierConfig(cell="rnn", hidden_size=4))
+    task = ClassifyTask.new(data, ClassifierConfig(cell="rnn", hidden_size=4))
     train_steps = np.concatenate(task.train_data.sequences)  # normalised by the scaler
     np.testing.assert_allclose(train_steps.mean(axis=0), [0.0], atol=1e-5)
     np.testing.assert_allclose(train_steps.std(axis=0), [1.0], atol=1e-5)
@@ -172,30 +173,13 @@ def test_the_scaler_is_fitted_on_the_train_split_only(tmp_path):
     assert abs(everything.mean[0]) > 1e-4  # the valid split was not part of the fit
 
 
-def test_batches_cover_each_epoch_once_in_a_new_order(tmp_path):
-    write_levels(tmp_path / "train.csv", per_class=12, seed=5)
-    data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), batch_size=6)
-    batches = build_task(data, ClassifierConfig(cell="rnn", hidden_size=4)).train_data
-    epochs = []
-    for _ in range(2):
-        epoch = [batches.next_batch().indices for _ in range(batches.batches_per_epoch)]
-        assert [len(b) for b in epoch] == [6, 6, 6, 2]
-        epochs.append([i for batch in epoch for i in batch])
-    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(20))
-    assert epochs[0] != epochs[1]
-    assert batches.state_dict() == {"epoch": 2, "index": 0}
-    batches.load_state_dict({"epoch": 1, "index": 2})
-    assert batches.epochs_done == 1.5
-    assert batches.next_batch().indices == epochs[1][12:18]
-
-
 def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
     rows = ["id,time,x,y,label"]
     for n in range(8):
         label = "up" if n % 2 else "down"
         rows += [f"s{n},{t},{t if n % 2 else -t},{n},{label}" for t in range(4)]
     (tmp_path / "long.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert train(tmp_path, "--steps", "2", data="long.csv") == 0
+    assert train(tmp_path, "--steps", "6", data="long.csv") == 0
     assert (
         json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"][
             "input_size"
@@ -203,7 +187,7 @@ def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
         == 2
     )
     assert (
-        main(["train", "classify", "--out", str(tmp_path / "example"), *TINY, "--steps", "1"]) == 0
+        main(["train", "classify", "--out", str(tmp_path / "example"), *TINY, "--steps", "5"]) == 0
     )
     config = json.loads((tmp_path / "example" / "config.json").read_text())
     assert config["task_config"]["data"]["source"] == "example:waveforms"
@@ -223,7 +207,7 @@ def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
         (b"", [], "is empty"),
         (b"high,1\nlow,2\n", [], "nothing is left to validate on"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--valid-fraction", "1.5"], "--valid-fraction"),
-        (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--hidden", "0"], "--hidden and --layers"),
+        (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--hidden", "0"], "--hidden must be a positive"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--batch-size", "0"], "--batch-size"),
     ],
 )
@@ -231,7 +215,7 @@ def test_bad_data_or_flags_are_one_error_line_and_nothing_is_written(
     tmp_path, capsys, content, flags, message
 ):
     (tmp_path / "train.csv").write_bytes(content)
-    assert train(tmp_path, "--steps", "2", *flags) == 2
+    assert train(tmp_path, "--steps", "6", *flags) == 2
     assert message in error_line(capsys)
     assert not (tmp_path / "run").exists()
 

@@ -30,7 +30,11 @@ def test_train_writes_a_run_with_its_settings(run):
     config = json.loads((run / "config.json").read_text())
     assert config["task"] == "text"
     assert config["task_config"]["model"]["hidden_size"] == 16
-    assert config["task_config"]["model"]["embedding_size"] is None  # --steps: no recipe
+    # A budget in steps takes the default recipe too (the 2-minute one), flags overriding it.
+    assert (
+        config["task_config"]["model"]["embedding_size"]
+        == recipe_for("char", 120).model["embedding_size"]
+    )
     assert config["train_config"]["steps"] == 6
     assert (run / "model.safetensors").is_file()
 

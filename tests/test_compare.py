@@ -97,7 +97,7 @@ def test_rnnkit_compare_refuses_a_non_empty_folder(tmp_path, capsys):
 
 def test_rnnkit_compare_refuses_a_zero_budget(tmp_path, capsys):
     assert main(["compare", "--out", str(tmp_path / "x"), "--quick", "--steps", "0"]) == 2
-    assert "--steps must be at least 1" in capsys.readouterr().err
+    assert "--steps must be a positive integer, got 0" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 

@@ -17,11 +17,10 @@ from hypothesis import strategies as st
 from rnnkit.cli.main import main
 from rnnkit.data.music.score import read_music_file
 from rnnkit.data.series import open_series
-from rnnkit.data.text import read_text
+from rnnkit.data.text import Vocabulary, read_text
 from rnnkit.errors import RnnkitError
 from rnnkit.explain.inputs import read_params_file
-from rnnkit.train.registry import load_run
-from rnnkit.train.text import load_vocabulary
+from rnnkit.tasks.registry import load_run
 
 FUZZ = settings(
     max_examples=200,
@@ -136,9 +135,9 @@ def test_vocab_json(text_run, folder, data):
     vocab[key] = data.draw(JSON_VALUES)
     path = folder / "vocab.json"
     path.write_text(json.dumps(vocab))
-    only_rnnkit_errors(load_vocabulary, path)
+    only_rnnkit_errors(Vocabulary.load, path)
     path.write_bytes(mutate(json.dumps(vocab).encode(), data))
-    only_rnnkit_errors(load_vocabulary, path)
+    only_rnnkit_errors(Vocabulary.load, path)
 
 
 def tampered_config(text_run: Path, folder: Path, data: st.DataObject, task: str) -> Path:

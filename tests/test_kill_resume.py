@@ -18,8 +18,8 @@ import torch
 
 from conftest import finish, rnnkit_process
 from rnnkit.cli.main import main
+from rnnkit.tasks.text import TextTask
 from rnnkit.train import checkpoint
-from rnnkit.train.text import from_run
 
 TEXT = "It was the best of times, it was the worst of times.\n" * 20
 TINY = ["--hidden", "12", "--layers", "2", "--dropout", "0.2", "--batch-size", "4"]
@@ -63,7 +63,7 @@ def kill_at_random(process, run, rng, startup: float, duration: float, mid_save:
 
 
 def assert_loadable(run) -> None:
-    task = from_run(run, checkpoint.read_config(run))
+    task = TextTask.from_run(run, checkpoint.read_config(run))
     optimizer = torch.optim.AdamW(task.model.parameters())
     state, _carry = checkpoint.load_training_state(run, task.model, optimizer)
     assert state["files"] == committed_stem(run)

@@ -7,16 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit.data.batching import Padded, pad
 from rnnkit.data.music import GRIDS
 from rnnkit.data.music import KEYS as DATA_KEYS
 from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig, frame_nll
-from rnnkit.train.music import (
-    GRID_NAMES,
-    MusicDataConfig,
-    MusicTask,
-    PieceBatches,
-    make_batch,
-)
+from rnnkit.tasks.music import MusicTask
+from rnnkit.tasks.pieces import GRID_NAMES, MusicDataConfig
 
 
 def test_constants_match_the_data_layer():
@@ -75,7 +71,7 @@ def test_split_score_predicts_frames_2_to_T_and_divides_by_all_predicted_frames(
     bias = rng.normal(size=KEYS).astype(np.float32)
     pieces = [(rng.random((length, KEYS)) < 0.1).astype(np.uint8) for length in (3, 6, 1)]
     task = MusicTask(MusicDataConfig(batch_size=2), constant_model(bias), openings=[])
-    loss, frames = task.score(pieces)
+    loss, frames = task.score_sequences(pieces)
     # Frame 1 of each piece is given, never scored; a one-frame piece predicts nothing.
     per_frame = [numpy_nll(bias, piece[t]) for piece in pieces for t in range(1, len(piece))]
     assert frames == 2 + 5 == len(per_frame)
@@ -92,7 +88,7 @@ def test_train_loss_is_the_same_nll_per_predicted_frame():
     bias = rng.normal(size=KEYS).astype(np.float32)
     pieces = [(rng.random((length, KEYS)) < 0.2).astype(np.uint8) for length in (4, 2)]
     task = MusicTask(MusicDataConfig(), constant_model(bias), openings=[])
-    loss, _carry = task.train_loss(make_batch(pieces, 0), None)
+    loss, _carry = task.train_loss(batch_of(pieces), None)
     expected = [numpy_nll(bias, piece[t]) for piece in pieces for t in range(1, len(piece))]
     assert loss.item() == pytest.approx(sum(expected) / 4, rel=1e-5)
 
@@ -111,19 +107,9 @@ def test_step_by_step_equals_the_whole_sequence():
         torch.testing.assert_close(torch.stack(steps, dim=1), whole, atol=1e-5, rtol=1e-5)
 
 
-def test_batches_resume_exactly_and_cover_each_piece_once_per_epoch():
-    pieces = [np.full((n + 2,), n, dtype=np.int64) for n in range(7)]  # piece n holds value n
-    source = PieceBatches(pieces, 3, pad=0, seed=5)
-    seen = [source.next_batch() for _ in range(3)]  # 3 + 3 + 1: one epoch
-    firsts = sorted(int(row[0]) for batch in seen for row in batch.inputs)
-    assert firsts == list(range(7))
-    assert source.epochs_done == 1.0
-    source.next_batch()
-    resumed = PieceBatches(pieces, 3, pad=0, seed=5)
-    resumed.load_state_dict(source.state_dict())
-    for _ in range(4):
-        a, b = source.next_batch(), resumed.next_batch()
-        assert torch.equal(a.inputs, b.inputs) and torch.equal(a.lengths, b.lengths)
+def batch_of(pieces) -> Padded:
+    values, lengths = pad(pieces)
+    return Padded(values, lengths, list(range(len(pieces))))
 
 
 def test_overfits_one_piece():
@@ -134,13 +120,13 @@ def test_overfits_one_piece():
     config = PianoRollModelConfig(hidden_size=32, num_layers=1, dropout=0.0)
     task = MusicTask(MusicDataConfig(), PianoRollModel(config), openings=[])
     optimizer = torch.optim.Adam(task.model.parameters(), lr=0.02)
-    batch = make_batch([piece], 0)
+    batch = batch_of([piece])
     for _ in range(150):
         loss, _ = task.train_loss(batch, None)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert task.score([piece])[0] < 1.0  # from 88 ln 2 = 61 nats per frame
+    assert task.score_sequences([piece])[0] < 1.0  # from 88 ln 2 = 61 nats per frame
 
 
 def test_the_first_predictions_can_start_at_the_keys_base_rates():

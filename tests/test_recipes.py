@@ -3,9 +3,9 @@
 import pytest
 
 from rnnkit.models.language import LanguageModelConfig
+from rnnkit.tasks.text import TextDataConfig
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.recipes import RECIPES, recipe_for
-from rnnkit.train.text import TextDataConfig
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The sampler: temperature, top-k, top-p, seeds, and streaming with a kept state."""
+"""The sampler: temperature, top-k, top-p, seeds, and yes/no draws for piano keys."""
 
 import math
 
@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from rnnkit.errors import RnnkitError
-from rnnkit.generate.sampler import Sampler, SamplerConfig, stream
-from rnnkit.models.language import LanguageModel, LanguageModelConfig
+from rnnkit.generate.sampler import Sampler, SamplerConfig
 
 PROBS = [0.5, 0.3, 0.15, 0.05]
 LOGITS = torch.tensor([[math.log(p) for p in PROBS]])  # (1, 4)
@@ -70,23 +69,3 @@ def test_sampling_frequencies_follow_the_distribution():
 def test_bernoulli_is_greedy_at_zero_temperature():
     picks = sampler(temperature=0).bernoulli(torch.tensor([[2.0, -1.0, 0.5]]))
     assert picks.tolist() == [[1.0, 0.0, 1.0]]
-
-
-def test_stream_equals_rerunning_the_prefix_every_step():
-    torch.manual_seed(0)
-    model = LanguageModel(LanguageModelConfig(vocab_size=9, hidden_size=12, num_layers=2)).eval()
-    prime = [1, 4, 2]
-    streamed = list(stream(model, prime, 10, sampler(temperature=0)))
-    # Independent computation: the whole sequence from scratch for each new token.
-    tokens = list(prime)
-    with torch.no_grad():
-        for _ in range(10):
-            logits, _ = model(torch.tensor([tokens]))
-            tokens.append(int(logits[0, -1].argmax()))
-    assert streamed == tokens[len(prime) :]
-
-
-def test_stream_needs_a_prime():
-    model = LanguageModel(LanguageModelConfig(vocab_size=5, hidden_size=4, num_layers=1))
-    with pytest.raises(RnnkitError, match="prime is empty"):
-        list(stream(model, [], 3, sampler()))

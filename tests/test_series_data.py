@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from rnnkit.data.series import (
     EXAMPLE,
@@ -12,11 +11,9 @@ from rnnkit.data.series import (
     FeatureScaler,
     LabelVocabulary,
     fill_missing,
-    iterate_batches,
     load_series,
     make_waveforms,
     open_series,
-    pad_batch,
     stratified_split,
     write_predictions,
     write_series,
@@ -248,26 +245,6 @@ def test_stratified_split_keeps_class_proportions_and_is_deterministic():
     assert counts == {"a": 2, "b": 1, "c": 0}  # round(2.5) = 2, round(1) = 1, c too small
     assert stratified_split(labels, 0.25, seed=3) == (train, valid)
     assert stratified_split(labels, 0.25, seed=4) != (train, valid)
-
-
-def test_pad_batch_pads_with_zeros_and_reports_lengths():
-    x, lengths = pad_batch([np.ones((2, 3), np.float32), np.full((4, 3), 2, np.float32)])
-    assert x.shape == (2, 4, 3)
-    assert lengths.tolist() == [2, 4]
-    assert x[0, 2:].abs().sum() == 0 and x[0, :2].eq(1).all() and x[1].eq(2).all()
-
-
-def test_iterate_batches_covers_every_sequence_once_in_order_or_shuffled():
-    sequences = [np.full((n, 1), n, np.float32) for n in range(1, 8)]
-    targets = torch.arange(7)
-    ordered = list(iterate_batches(sequences, targets, batch_size=3))
-    assert [b.indices for b in ordered] == [[0, 1, 2], [3, 4, 5], [6]]
-    shuffled = list(iterate_batches(sequences, targets, batch_size=3, seed=0))
-    seen = [i for b in shuffled for i in b.indices]
-    assert sorted(seen) == list(range(7))
-    for batch in shuffled:
-        assert batch.targets.tolist() == batch.indices  # targets follow their sequences
-        assert batch.lengths.tolist() == [i + 1 for i in batch.indices]
 
 
 def test_write_predictions(tmp_path):

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from rnnkit import TextModel
 from rnnkit.errors import RnnkitError
-from rnnkit.train.text_model import TextModel
 
 TEXT = "a stitch in time saves nine.\n" * 30
 TINY = {"hidden_size": 16, "num_layers": 1, "batch_size": 4, "seq_len": 8, "sample_length": 10}

@@ -14,11 +14,12 @@ import torch
 from conftest import FaultAt
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
+from rnnkit.tasks.text import PYTHON_TEXT, TextDataConfig, TextTask
 from rnnkit.train import checkpoint
-from rnnkit.train.config import TrainConfig, parse_duration
+from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit, resolve_device, seed_everything
 from rnnkit.train.schedule import Schedule
-from rnnkit.train.text import PYTHON_TEXT, TextDataConfig, TextTask, build_task, from_run
+from rnnkit.values import duration
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 12
 
@@ -29,7 +30,7 @@ def tiny_task(text: str = TEXT, **model) -> TextTask:
         source=PYTHON_TEXT, batch_size=4, seq_len=8, sample_length=20, split="80/20/0"
     )
     settings = {"hidden_size": 16, "num_layers": 1, "dropout": 0.0, **model}
-    return build_task(data, LanguageModelConfig(**settings), text)
+    return TextTask.new(data, LanguageModelConfig(**settings), (text, None))
 
 
 def quiet_fit(task, config, run, **kwargs):
@@ -67,9 +68,10 @@ def test_training_lowers_the_loss(tmp_path):
 
 
 def test_early_stopping_after_patience_evaluations_without_progress(tmp_path):
-    # lr = 0: the valid loss never improves after the first evaluation.
-    config = TrainConfig(steps=100, eval_every=2, lr=0.0, patience=3)
-    result = quiet_fit(tiny_task(), config, tmp_path / "run")
+    task = tiny_task()
+    task.evaluate = lambda: {"loss": 1.0}  # the valid loss never improves after the first one
+    config = TrainConfig(steps=100, eval_every=2, patience=3)
+    result = quiet_fit(task, config, tmp_path / "run")
     assert result.status == "early stop"
     assert [e["step"] for e in result.history] == [2, 4, 6, 8]
 
@@ -109,18 +111,22 @@ def test_plateau_halves_after_patience_stalls():
 
 
 def test_durations():
-    assert parse_duration("90") == 90
-    assert parse_duration("90s") == 90
-    assert parse_duration("10m") == 600
-    assert parse_duration("1h30m") == 5400
-    with pytest.raises(RnnkitError, match="duration"):
-        parse_duration("ten minutes")
+    assert duration("90") == 90
+    assert duration("90s") == 90
+    assert duration("10m") == 600
+    assert duration("1h30m") == 5400
+    assert duration(45) == 45.0
+    for bad in ("ten minutes", "0s", "-5", float("nan")):
+        with pytest.raises(RnnkitError, match="duration"):
+            duration(bad)
 
 
 def test_default_budget_and_bad_budgets():
     assert TrainConfig().check().time == 120
-    with pytest.raises(RnnkitError, match="--steps must be positive"):
+    with pytest.raises(RnnkitError, match="steps must be a positive integer, got 0"):
         TrainConfig(steps=0).check()
+    with pytest.raises(RnnkitError, match="lr must be a positive finite number, got nan"):
+        TrainConfig(lr=float("nan")).check()
 
 
 def test_split_flag():
@@ -152,7 +158,7 @@ def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path
             run,
         )
     assert committed(run) == "step-0000004"
-    task = from_run(run, checkpoint.read_config(run))
+    task = TextTask.from_run(run, checkpoint.read_config(run))
     optimizer = torch.optim.AdamW(task.model.parameters())
     assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 4
     assert all(torch.isfinite(p).all() for p in task.model.parameters())
@@ -173,7 +179,7 @@ def test_a_full_disk_while_checkpointing_gives_one_error_and_keeps_the_last_chec
     ):
         quiet_fit(tiny_task(), TrainConfig(steps=8, eval_every=2), run)
     assert committed(run) == "step-0000002"
-    task = from_run(run, checkpoint.read_config(run))
+    task = TextTask.from_run(run, checkpoint.read_config(run))
     optimizer = torch.optim.AdamW(task.model.parameters())
     assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 2
     assert not list(run.rglob("*.tmp"))

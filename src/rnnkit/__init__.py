@@ -13,12 +13,15 @@ from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, build_recurr
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    # TextModel pulls in the training stack (matplotlib, tqdm); load it only when asked for.
-    if name == "TextModel":
-        from rnnkit.train.text_model import TextModel
+# The Python classes pull in the training stack (matplotlib, tqdm); loaded only when asked for.
+MODELS = ("TextModel", "MusicModel", "MelodyModel", "SeriesClassifier")
 
-        return TextModel
+
+def __getattr__(name: str):
+    if name in MODELS:
+        from rnnkit.tasks import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
 
 
@@ -29,9 +32,12 @@ __all__ = [
     "Bidirectional",
     "GRUCell",
     "LSTMCell",
+    "MelodyModel",
+    "MusicModel",
     "RNNCell",
     "Recurrent",
     "RnnkitError",
+    "SeriesClassifier",
     "TextModel",
     "__version__",
     "build_recurrent",

@@ -13,6 +13,7 @@ from pathlib import Path
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import write_report
+from rnnkit.values import COUNT, POSITIVE_INT
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -26,9 +27,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="a seconds-long run that only checks the pipeline"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
     parser.add_argument(
-        "--steps", type=int, help="Adam steps per cell, task and lag (default 250; --quick 5)"
+        "--seed", type=COUNT.parse, default=0, help="seed of weights and data (default 0)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=POSITIVE_INT.parse,
+        help="Adam steps per cell, task and lag (default 250; --quick 5)",
     )
     return parser
 
@@ -40,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
         raise RnnkitError(f"{args.out} is not empty; give a new or empty folder to --out")
     config = CompareConfig.quick(args.seed) if args.quick else CompareConfig(seed=args.seed)
     if args.steps is not None:
-        if args.steps < 1:
-            raise RnnkitError(f"--steps must be at least 1, got {args.steps}")
         config = dataclasses.replace(config, steps=args.steps)
     print(f"compare: {config}", flush=True)
     results = run_compare(config, log=lambda line: print(line, flush=True))

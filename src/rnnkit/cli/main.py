@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from rnnkit import __version__
@@ -38,6 +39,8 @@ class Parser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):
+        # argparse says "argument --hidden: must be ..."; the flag is the subject of the sentence.
+        message = re.sub(r"^argument ([^:]+): ", r"\1 ", message)
         print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(2)
 
@@ -59,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a flag refused with its one line
+        return int(stop.code or 0)
     if not hasattr(args, "run"):
         parser.print_help()
         return 0

@@ -8,14 +8,12 @@ never replaced unless --force is given, and never left half-written.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from rnnkit.data.series import write_predictions
 from rnnkit.errors import RnnkitError
-from rnnkit.train.checkpoint import read_config
-from rnnkit.train.classify import ClassifyTask, predict_file
-from rnnkit.train.registry import load_run
+from rnnkit.tasks.registry import load_run
+from rnnkit.train.task import Predicts, require
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,9 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     _check_out(out, args.force)
-    task = _load_classifier(args.run_dir)
-    result = predict_file(task, args.data)
-    _write_atomically(out, result.ids, result.labels)
+    task = load_run(args.run_dir)
+    require(task, Predicts, args.run_dir)
+    result = task.predict(args.data)
+    write_predictions(out, result.ids, result.labels)
     print(f"{len(result.ids)} predictions written to {out}")
     if result.scores is not None:
         total = int(result.scores.confusion.sum())
@@ -61,23 +60,3 @@ def _check_out(out: Path, force: bool) -> None:
         raise RnnkitError(
             f"the folder {out.parent} does not exist; create it or choose another --out"
         )
-
-
-def _load_classifier(run: str) -> ClassifyTask:
-    task_name = read_config(Path(run))["task"]
-    if task_name != "classify":
-        raise RnnkitError(
-            f"{run} is a {task_name} run; predict needs a `rnnkit train classify` run"
-        )
-    _module, task, _config = load_run(run)
-    return task
-
-
-def _write_atomically(out: Path, ids: list[str], labels: list[str]) -> None:
-    """Write to a hidden file beside `out`, then move it into place in one step."""
-    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        write_predictions(temp, ids, labels)
-        os.replace(temp, out)
-    finally:
-        temp.unlink(missing_ok=True)

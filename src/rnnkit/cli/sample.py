@@ -1,40 +1,61 @@
-"""`rnnkit sample RUN`: generate from a trained model, streamed to stdout as it is generated."""
+"""`rnnkit sample RUN`: generate text from a trained model, streamed to stdout as it is written."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from rnnkit.train.registry import load_run
+from rnnkit.generate.sampler import Sampler, SamplerConfig
+from rnnkit.tasks.registry import load_run
+from rnnkit.train.task import SamplesText, require
+from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT
+
+SEPARATOR = "-" * 40  # between samples, with --num
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sample",
-        help="generate from a trained model",
-        description="Generate from the best weights of a run folder (text, ...).",
+        help="generate text from a trained model",
+        description="Generate from the best weights of a text run, streamed as it is written.",
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder (rnnkit train --out)")
     parser.add_argument(
-        "--temperature", type=float, default=0.8, help="< 1 safer, > 1 wilder; 0 greedy"
+        "--temperature",
+        type=NON_NEGATIVE.parse,
+        default=0.8,
+        help="< 1 safer, > 1 wilder; 0 greedy (default 0.8)",
     )
-    parser.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest only")
     parser.add_argument(
-        "--top-p", type=float, default=None, help="sample within this probability mass"
+        "--top-k", type=POSITIVE_INT.parse, help="sample among the k likeliest only"
+    )
+    parser.add_argument("--top-p", type=MASS.parse, help="sample within this probability mass")
+    parser.add_argument(
+        "--seed", type=COUNT.parse, default=None, help="the same seed gives the same sample"
     )
     parser.add_argument(
-        "--seed", type=int, default=None, help="the same seed gives the same sample"
+        "--num", type=POSITIVE_INT.parse, default=1, help="how many samples (default 1)"
     )
-    parser.add_argument("--num", type=int, default=1, help="how many samples (default 1)")
     parser.add_argument(
-        "--prime",
-        default=None,
-        help="what to start from: text for text models (default: a line start)",
+        "--prime", default=None, help="the text to continue (default: a line start)"
     )
-    parser.add_argument("--length", type=int, default=500, help="tokens or steps to generate")
+    parser.add_argument(
+        "--length", type=POSITIVE_INT.parse, default=500, help="tokens to generate (default 500)"
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    module, task, _config = load_run(args.run_dir)
-    module.sample(task, args)
+    task = load_run(args.run_dir)
+    require(task, SamplesText, args.run_dir)
+    config = SamplerConfig(args.temperature, args.top_k, args.top_p, args.seed)
+    sampler = Sampler(config)
+    for index in range(args.num):
+        if index:
+            sys.stdout.write(f"\n{SEPARATOR}\n")
+        sys.stdout.write(args.prime or "")
+        for piece in task.sample_text(args.prime, args.length, sampler):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
     return 0

@@ -1,7 +1,8 @@
 """`rnnkit train TASK ...` starts a run; `rnnkit train --resume RUN` continues one.
 
-The task (text, and whatever rnnkit.train.registry.TASKS lists) brings its own flags; the
-training flags (budget, optimiser, schedule, evaluation) are the same for every task.
+Each task (rnnkit.tasks.registry.TASKS) brings its own flags, made from its settings
+dataclasses, each help ending in the default that task really uses; the training flags (budget,
+optimiser, schedule, evaluation) are the same for every task.
 
 Launched by torchrun (`torchrun --nproc_per_node=N -m rnnkit train ...`), every process joins
 the process group and trains its share of each batch (docs/DISTRIBUTED.md).
@@ -13,30 +14,29 @@ import argparse
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
 from rnnkit.train.checkpoint import CONFIG, default_run_folder, read_config
-from rnnkit.train.config import TrainConfig, add_config_arguments, config_from_json
+from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.loop import fit, seed_everything
-from rnnkit.train.registry import TASKS, task_module
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "train",
-        help="train a model (text, ...) or resume a run",
+        help=f"train a model ({', '.join(TASKS)}) or resume a run",
         description="Train a model for a task, or continue a run with --resume RUN.",
     )
     parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     tasks = parser.add_subparsers(dest="task", metavar="TASK")
     for name in TASKS:
-        task = tasks.add_parser(name, help=f"train a {name} model")
-        module = task_module(name)
-        module.add_arguments(task)
+        cls = task_class(name)
+        task = tasks.add_parser(name, help=cls.summary, description=cls.summary)
+        cls.add_arguments(task)
         task.add_argument("--out", type=Path, help="run folder (default: runs/TASK-DATE-TIME)")
         # Also accepted after the task; SUPPRESS keeps a value given before it.
         task.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS)
-        add_config_arguments(task, TrainConfig, getattr(module, "TRAIN_DEFAULTS", None))
     return parser
 
 
@@ -63,9 +63,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.out is None and distributed.launched_by_torchrun():
         raise RnnkitError("under torchrun, name the run folder with --out (shared by all ranks)")
-    seed = args.seed if args.seed is not None else TrainConfig.seed
-    seed_everything(seed)  # before the model is built: the initial weights depend on it
-    task, config = task_module(args.task).from_args(args)
+    seed_everything(args.seed if args.seed is not None else TrainConfig.seed)  # before the model
+    task, config = task_class(args.task).from_args(args)
     out = args.out or default_run_folder(args.task)
     result = fit(task, config, out, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0
@@ -73,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _resume(run: Path, show_progress: bool) -> int:
     config = read_config(run)
-    task = task_module(config["task"]).from_run(run, config, with_data=True)
+    task = task_class(config["task"]).from_run(run, config, with_data=True)
     train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
     result = fit(task, train.check(), run, resume=True, show_progress=show_progress)
     return 130 if result.status == "interrupted" else 0

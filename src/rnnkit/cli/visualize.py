@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.values import POSITIVE_INT
 from rnnkit.visualize import visualize_text
 
 PAGE = "visualize.html"
@@ -32,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help=f"where to write the page (default: RUN/{PAGE})")
     parser.add_argument(
         "--max-chars",
-        type=int,
+        type=POSITIVE_INT.parse,
         default=2000,
         help="read at most this many characters of TEXT (default 2000; the page grows with it)",
     )
@@ -42,14 +43,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     # Imported here, so that `rnnkit --help` does not load the training package.
     from rnnkit.data.text import read_text
-    from rnnkit.train.checkpoint import atomic_write
-    from rnnkit.train.registry import load_run
+    from rnnkit.files import write_file
+    from rnnkit.tasks.registry import load_run
 
-    if args.max_chars < 1:
-        raise RnnkitError(f"--max-chars must be at least 1, got {args.max_chars}")
     text = read_text(args.text)[: args.max_chars]
-    _, task, _ = load_run(args.run_folder)
-    if getattr(task, "vocab", None) is None:
+    task = load_run(args.run_folder)
+    if getattr(getattr(task, "vocab", None), "level", None) != "char":
         raise RnnkitError(
             f"{args.run_folder} is not a text run; visualize reads character-level models"
         )
@@ -62,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         model, task.vocab, text, f"rnnkit visualize: {args.run_folder.name}", subtitle
     )
     out = args.out if args.out is not None else args.run_folder / PAGE
-    atomic_write(out, page)
+    write_file(out, page)
     print(f"wrote {out} ({len(page) // 1024} KiB); open it in a browser")
     return 0

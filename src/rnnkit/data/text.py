@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import read_json
 
 UNK = "<unk>"
 NEWLINE = "\n"
@@ -247,6 +248,11 @@ class Vocabulary:
         return cls(data["level"], tuple(tokens), data["lowercase"], data["tokenizer"])
 
     @classmethod
+    def load(cls, path: str | Path) -> Vocabulary:
+        """vocab.json of a run folder, checked field by field (it may be damaged or hostile)."""
+        return cls.from_dict(read_json(path, "vocabulary"), str(path))
+
+    @classmethod
     def from_json(cls, text: str, where: str = "vocab.json") -> Vocabulary:
         try:
             data = json.loads(text)
@@ -323,11 +329,6 @@ class TokenBatches:
     @property
     def epochs_done(self) -> float:
         return self.epoch + self.index / self.batches_per_epoch
-
-    @property
-    def items_per_batch(self) -> int:
-        """Tokens predicted by one full chunk (the last chunk of an epoch may be shorter)."""
-        return self.rows.shape[0] * self.seq_len
 
     def chunk(self, index: int) -> TokenBatch:
         start = index * self.seq_len

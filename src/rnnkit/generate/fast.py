@@ -24,7 +24,6 @@ from torch import Tensor
 
 from rnnkit.cells.base import State
 from rnnkit.errors import RnnkitError
-from rnnkit.generate.sampler import Sampler
 from rnnkit.models.language import LanguageModel
 
 # One state per layer, as the cells keep it: [(h,) or (h, c), ...], each tensor (B, H).
@@ -32,7 +31,7 @@ LayerStates = list[State]
 
 
 class FastStep:
-    """A `StepFn` for `sampler.stream`: (tokens (B, T), state) -> (logits (B, T, V), state).
+    """A step for rnnkit.generate.loop: (tokens (B, T), state) -> (logits (B, T, V), state).
 
     A one-token call (T = 1) runs the cells' steps directly; a longer one (the prime) runs the
     model once. The state it returns is its own (one per layer); pass it back unchanged.
@@ -89,24 +88,3 @@ class FastStep:
             return None
         parts = tuple(torch.stack(part) for part in zip(*state))
         return parts if len(parts) == 2 else parts[0]
-
-
-@torch.no_grad()
-def generate(
-    model: LanguageModel, prime: Tensor, length: int, sampler: Sampler, step: FastStep | None = None
-) -> Tensor:
-    """Sample `length` tokens after each row of prime (B, P): (B, length) token ids.
-
-    Each row continues its own prime; the state is kept between steps.
-    """
-    if prime.dim() != 2 or prime.shape[1] == 0:
-        raise RnnkitError("the prime must be (batch, steps) with at least one token per row")
-    step = step or FastStep(model)
-    logits, state = step.prime(prime)
-    last = logits[:, -1]  # (B, V)
-    tokens = torch.empty(prime.shape[0], length, dtype=torch.long)
-    for t in range(length):
-        token = sampler.choose(last).to(prime.device)  # (B,)
-        tokens[:, t] = token
-        last, state = step.step(token, state)
-    return tokens

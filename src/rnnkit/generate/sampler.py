@@ -7,21 +7,16 @@ A model's output y_t = softmax(V h_t + b_y) is a distribution over the next toke
     top-k:          keep the k most likely tokens, renormalise
     top-p:          keep the smallest set of most likely tokens whose probabilities sum to >= p
 
-`stream()` feeds the prime once, then one token per step, keeping the recurrent state between
-steps: O(1) work per generated token, never a re-run of the prefix.
+The loop that feeds the chosen tokens back into the model is rnnkit.generate.loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 
 from rnnkit.errors import RnnkitError
-
-# A model step: (tokens (B, T), state) -> (logits (B, T, V), state); LanguageModel.forward is one.
-StepFn = Callable[[torch.Tensor, object], tuple[torch.Tensor, object]]
 
 
 @dataclass
@@ -87,26 +82,3 @@ class Sampler:
             return (logits > 0).float()
         probs = torch.sigmoid(logits / self.config.temperature)
         return torch.bernoulli(probs, generator=self.generator)
-
-
-def stream(
-    step: StepFn,
-    prime: list[int],
-    length: int,
-    sampler: Sampler,
-    device: torch.device | str = "cpu",
-) -> Iterator[int]:
-    """Yield `length` sampled token ids that continue `prime` (a non-empty list of ids).
-
-    The prime runs through the model once; then each new token is fed back with the kept state.
-    """
-    if not prime:
-        raise RnnkitError("the prime is empty; give at least one token to start from")
-    with torch.no_grad():
-        logits, state = step(torch.tensor([prime], device=device), None)  # (1, P, V)
-        last = logits[:, -1]  # (1, V)
-        for _ in range(length):
-            token = sampler.choose(last)  # (1,)
-            yield int(token)
-            logits, state = step(token.view(1, 1).to(device), state)
-            last = logits[:, -1]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.files import write_with
+
 CORNER = "true \\ predicted"  # the confusion table's top-left cell
 
 
@@ -137,5 +139,5 @@ def plot_confusion(confusion: np.ndarray, classes: Sequence[str], path: Path) ->
             color = "white" if confusion[i, j] > threshold else "black"
             axes.text(j, i, str(confusion[i, j]), ha="center", va="center", color=color)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_with(path, lambda temp: figure.savefig(temp, format="png", dpi=100))
     plt.close(figure)

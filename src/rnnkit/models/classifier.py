@@ -14,45 +14,44 @@ Shapes: B batch, T time, D input features, H hidden, K classes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.layers import build_recurrent
+from rnnkit.models.recurrent import RecurrentConfig
+from rnnkit.values import setting
 
 POOLINGS = ("last", "mean")
+
+
+@dataclass
+class ClassifierConfig(RecurrentConfig):
+    """Everything needed to rebuild a SequenceClassifier (saved in the run's config.json): the
+    recurrent layers (RecurrentConfig), which way they read, and how a sequence becomes a vector."""
+
+    input_size: int = 1  # D, features per time step (set from the data, not a flag)
+    num_classes: int = 2  # K (set from the labels, not a flag)
+    bidirectional: bool = setting(
+        False, "read each sequence both ways (--no-bidirectional: left to right only)"
+    )
+    pooling: str = setting(
+        "last", "one vector per sequence: the last state or the mean", choices=POOLINGS
+    )
 
 
 class SequenceClassifier(nn.Module):
     """Classify whole sequences: `forward(x, lengths, targets) -> (logits, loss)`."""
 
-    def __init__(
-        self,
-        input_size: int,
-        num_classes: int,
-        cell: str = "lstm",
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        pooling: str = "last",
-        backend: str | None = None,
-    ) -> None:
+    def __init__(self, config: ClassifierConfig) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        self.pooling = pooling
-        self.recurrent = build_recurrent(
-            cell,
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            bidirectional=bidirectional,
-            batch_first=True,
-            backend=backend,
-        )
-        self.head = nn.Linear(self.recurrent.output_size, num_classes)
+        if config.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {config.pooling!r}")
+        self.config = config
+        self.pooling = config.pooling
+        self.recurrent = config.build(config.input_size, bidirectional=config.bidirectional)
+        self.head = nn.Linear(self.recurrent.output_size, config.num_classes)
 
     def forward(
         self, x: Tensor, lengths: Tensor, targets: Tensor | None = None

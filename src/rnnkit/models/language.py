@@ -18,14 +18,15 @@ cluster, so a step costs a fraction of the full product.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from rnnkit.errors import RnnkitError
-from rnnkit.layers import CELL_NAMES, build_recurrent
+from rnnkit.models.recurrent import RecurrentConfig
+from rnnkit.values import COUNT, PROBABILITY, setting
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
@@ -44,46 +45,28 @@ def adaptive_cutoffs(vocab_size: int) -> list[int]:
 
 
 @dataclass
-class LanguageModelConfig:
-    """Everything needed to rebuild a LanguageModel (saved in the run's config.json).
-
-    These defaults (an LSTM 2 x 256, E = H) are what `rnnkit train text` uses with a budget in
-    --steps or --epochs only; with a time budget it starts from rnnkit.train.recipes instead.
-
-    Each field's `help` is its comment, and the help text of its command-line flag.
-    """
+class LanguageModelConfig(RecurrentConfig):
+    """Everything needed to rebuild a LanguageModel (saved in the run's config.json): the
+    recurrent layers (RecurrentConfig) and the embedding and output around them."""
 
     vocab_size: int = 0  # V, number of tokens (set from the vocabulary, not a flag)
-    cell: str = field(
-        default="lstm",
-        metadata={
-            "help": "recurrent cell; gru is the lecture's (reset before U_h), gru-after cuDNN's",
-            "choices": CELL_NAMES,
-        },
+    embedding_size: int | None = setting(
+        None,
+        "E, embedding size; default E = H; 0 = one-hot input (vanilla RNN)",
+        COUNT,
+        flag="--embedding",
     )
-    hidden_size: int = field(default=256, metadata={"help": "H, units per recurrent layer"})
-    num_layers: int = field(default=2, metadata={"help": "recurrent layers stacked"})
-    embedding_size: int | None = field(
-        default=None,
-        metadata={"help": "E, embedding size; default E = H; 0 = one-hot input (vanilla RNN)"},
+    dropout: float = setting(
+        0.0, "dropout on embeddings, between layers and before the output layer", PROBABILITY
     )
-    dropout: float = field(
-        default=0.0,
-        metadata={"help": "dropout on embeddings, between layers and before the output layer"},
+    tie_weights: bool = setting(
+        False, "share the embedding with the output layer (needs E = H)", flag="--tie"
     )
-    tie_weights: bool = field(
-        default=False, metadata={"help": "share the embedding with the output layer (needs E = H)"}
-    )
-    output: str = field(
-        default="softmax",
-        metadata={
-            "help": "softmax: y = softmax(V h + b_y) over all tokens; adaptive: the adaptive "
-            "softmax, exact and several times faster for large word vocabularies",
-            "choices": OUTPUTS,
-        },
-    )
-    backend: str | None = field(
-        default=None, metadata={"help": "layer backend (native, fused, loop); default: fastest"}
+    output: str = setting(
+        "softmax",
+        "softmax: y = softmax(V h + b_y) over all tokens; adaptive: the adaptive softmax, exact "
+        "and several times faster for large word vocabularies",
+        choices=OUTPUTS,
     )
 
 
@@ -105,15 +88,7 @@ class LanguageModel(nn.Module):
                 "drop --tie or the --embedding size"
             )
         self.embedding = nn.Embedding(V, E) if E > 0 else None
-        self.rnn = build_recurrent(
-            config.cell,
-            input_size=E if E > 0 else V,
-            hidden_size=H,
-            num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            batch_first=True,
-            backend=config.backend,
-        )
+        self.rnn = config.build(input_size=E if E > 0 else V)
         self.dropout = nn.Dropout(config.dropout)
         if config.output not in OUTPUTS:
             raise RnnkitError(f"unknown output {config.output!r}; use one of {', '.join(OUTPUTS)}")
@@ -162,13 +137,21 @@ class LanguageModel(nn.Module):
         return self.output.log_prob(h.reshape(-1, h.shape[-1])).view(*h.shape[:-1], -1)
 
     def nll(
-        self, tokens: torch.Tensor, targets: torch.Tensor, state: State = None
+        self,
+        tokens: torch.Tensor,
+        targets: torch.Tensor,
+        state: State = None,
+        ignore: int | None = None,
     ) -> tuple[torch.Tensor, State]:
         """The mean -ln p(target) over tokens (B, T) -> targets (B, T), and the final state.
 
-        The adaptive softmax scores only each target's cluster here, not all V tokens."""
+        Targets equal to `ignore` (padding) are left out of the mean. The adaptive softmax
+        scores only each target's cluster here, not all V tokens."""
         h, state = self.hidden(tokens, state)
         h, targets = h.reshape(-1, h.shape[-1]), targets.flatten()
+        if ignore is not None:
+            keep = targets != ignore
+            h, targets = h[keep], targets[keep]
         if self.adaptive:
             return self.output(h, targets).loss, state
         return F.cross_entropy(self.output(h), targets), state

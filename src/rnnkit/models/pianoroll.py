@@ -19,13 +19,13 @@ Shape legend: B batch, T time, K = 88 keys, H hidden size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.layers import CELL_NAMES, build_recurrent
+from rnnkit.models.recurrent import RecurrentConfig
 
 # The piano's keys, MIDI 21..108 (rnnkit.data.music.pianoroll.KEYS; not imported from there, since
 # that package loads music21, which is slow, and `rnnkit --help` imports this module).
@@ -34,28 +34,9 @@ State = Tensor | tuple[Tensor, Tensor] | None
 
 
 @dataclass
-class PianoRollModelConfig:
-    """Everything needed to rebuild a PianoRollModel (saved in the run's config.json).
-
-    Each field's `help` is its comment, and the help text of its command-line flag.
-    """
-
-    cell: str = field(
-        default="gru",
-        metadata={
-            "help": "recurrent cell; gru is the lecture's (reset before U_h), gru-after cuDNN's",
-            "choices": CELL_NAMES,
-        },
-    )
-    hidden_size: int = field(default=200, metadata={"help": "H, units per recurrent layer"})
-    num_layers: int = field(default=2, metadata={"help": "recurrent layers stacked"})
-    # Chorale datasets are small (JSB: 229 training pieces) and overfit within minutes.
-    dropout: float = field(
-        default=0.5, metadata={"help": "dropout between layers and before the output"}
-    )
-    backend: str | None = field(
-        default=None, metadata={"help": "layer backend (native, fused, loop); default: fastest"}
-    )
+class PianoRollModelConfig(RecurrentConfig):
+    """Everything needed to rebuild a PianoRollModel (saved in the run's config.json): the
+    recurrent layers read frames of 88 keys (the input is fixed, so nothing else is needed)."""
 
 
 class PianoRollModel(nn.Module):
@@ -70,15 +51,7 @@ class PianoRollModel(nn.Module):
     def __init__(self, config: PianoRollModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.rnn = build_recurrent(
-            config.cell,
-            input_size=KEYS,
-            hidden_size=config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            batch_first=True,
-            backend=config.backend,
-        )
+        self.rnn = config.build(input_size=KEYS)
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(config.hidden_size, KEYS)  # V h_t + b_y
 

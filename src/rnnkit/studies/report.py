@@ -14,10 +14,12 @@ including where that is not what the lecture claims.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
+from rnnkit.files import write_file, write_with
 from rnnkit.studies.compare import CompareResults
 
 SOLVED = 0.9  # a score (R^2 or accuracy) at or above this counts as "solved"
@@ -35,17 +37,18 @@ def write_report(results: CompareResults, out: Path) -> str:
     out.mkdir(parents=True, exist_ok=True)
     _write_csvs(results, out)
     verdict = make_verdict(results)
-    (out / "results.md").write_text(markdown(results, verdict))
+    write_file(out / "results.md", markdown(results, verdict))
     plot_gradient_flow(results, out / "gradient_flow.png")
     plot_memory(results, out / "memory.png")
     return verdict
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_file(path, text.getvalue())
 
 
 def _write_csvs(results: CompareResults, out: Path) -> None:
@@ -257,7 +260,7 @@ def plot_gradient_flow(results: CompareResults, path: Path) -> None:
     panels[0].set_ylabel("mean ||d loss / d h_t||")
     figure.suptitle("Gradient flow on the adding problem")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_with(path, lambda temp: figure.savefig(temp, format="png", dpi=100))
     plt.close(figure)
 
 
@@ -285,5 +288,5 @@ def plot_memory(results: CompareResults, path: Path) -> None:
         axes.legend()
     figure.suptitle(f"Score after {results.config.steps} Adam steps (higher is better)")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_with(path, lambda temp: figure.savefig(temp, format="png", dpi=100))
     plt.close(figure)

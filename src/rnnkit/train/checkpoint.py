@@ -29,12 +29,10 @@ so a test can kill a run in the middle of a save.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,14 @@ import torch
 from torch import nn
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import (
+    read_json,
+    remove_temporary_files,
+    short,
+    write_file,
+    write_json,
+    write_with,
+)
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.task import Carry
 
@@ -52,74 +58,19 @@ CONFIG = "config.json"
 BEST_MODEL = "model.safetensors"
 TRAINING = "training"
 STATE = "state.json"
-MAX_JSON_BYTES = 64 * 2**20  # config.json, state.json, vocab.json: larger is not from rnnkit
 STEM = re.compile(r"step-\d{7}(-b)?")  # the tensor files of one checkpoint
 PAUSE_ENV = "RNNKIT_CHECKPOINT_PAUSE"  # seconds; see the module docstring
-
-
-# ---------------------------------------------------------------------------------------------
-# Atomic files
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    _write_then_move(Path(path), lambda temp: temp.write_bytes(raw))
-
-
-def _write_then_move(path: Path, write: Any) -> None:
-    """`write(temp)` a temporary file beside `path`, flush it to disk, move it onto `path`."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # same folder: same filesystem
-    try:
-        write(temp)
-        with open(temp, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except OSError as error:
-        temp.unlink(missing_ok=True)
-        raise RnnkitError(
-            f"cannot write {path} ({error.strerror or error}); free some disk space or make the "
-            "folder writable, then resume: the last complete checkpoint is intact"
-        ) from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def remove_partial_files(run: Path) -> None:
     """Delete the temporary files of writes that a crash interrupted."""
     for folder in (Path(run), Path(run) / TRAINING):
-        for temp in folder.glob(".*.tmp"):
-            temp.unlink(missing_ok=True)
-
-
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from a file that may be damaged or hostile: at most MAX_JSON_BYTES, UTF-8,
-    any decoding problem (bad syntax, absurd nesting or numbers) reported as one RnnkitError."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size <= MAX_JSON_BYTES:
-            value = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
-        raise RnnkitError(f"{path} is not a readable {what} ({_short(error)}); retrain") from None
-    if size > MAX_JSON_BYTES:
-        raise RnnkitError(
-            f"{path} is {size:,} bytes, more than any {what} rnnkit writes "
-            f"({MAX_JSON_BYTES:,}); the run folder is damaged or not from rnnkit"
-        )
-    if not isinstance(value, dict):
-        raise RnnkitError(f"{path} is not a {what} (not a JSON object); retrain")
-    return value
-
-
-def write_json(path: Path, value: Any) -> None:
-    atomic_write(path, json.dumps(value, indent=1, ensure_ascii=False) + "\n")
+        remove_temporary_files(folder)
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    atomic_write(path, safetensors.torch.save(tensors, metadata=metadata))
+    write_file(path, safetensors.torch.save(tensors, metadata=metadata))
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -127,7 +78,7 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return safetensors.torch.load_file(path, device="cpu")
     except Exception as error:
-        raise RnnkitError(f"{path} is missing or corrupt ({_short(error)}); retrain") from None
+        raise RnnkitError(f"{path} is missing or corrupt ({short(error)}); retrain") from None
 
 
 def _check_like(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path) -> None:
@@ -206,9 +157,7 @@ def read_config(run: Path) -> dict[str, Any]:
 
 def save_weights(path: Path, model: nn.Module, metadata: dict[str, str] | None = None) -> None:
     """The model's weights as safetensors (a tied weight stored once), written atomically."""
-    _write_then_move(
-        Path(path), lambda temp: safetensors.torch.save_model(model, str(temp), metadata=metadata)
-    )
+    write_with(path, lambda temp: safetensors.torch.save_model(model, str(temp), metadata=metadata))
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
@@ -220,7 +169,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
         safetensors.torch.load_model(model, str(path), strict=True, device=str(device))
     except Exception as error:
         raise RnnkitError(
-            f"{path} is missing, corrupt or from another model ({_short(error)}); retrain"
+            f"{path} is missing, corrupt or from another model ({short(error)}); retrain"
         ) from None
 
 
@@ -297,7 +246,7 @@ def load_training_state(
         if average is not None:
             average.load(tensors)
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as error:
-        raise RnnkitError(f"{path} or its tensors are corrupt ({_short(error)}); retrain") from None
+        raise RnnkitError(f"{path} or its tensors are corrupt ({short(error)}); retrain") from None
     return state, carry
 
 
@@ -389,9 +338,3 @@ def _carry_from(tensors: dict, kind: str, device: torch.device) -> Carry:
     if kind == "none":
         return None
     return parts if kind == "tuple" else parts[0]
-
-
-def _short(error: BaseException) -> str:
-    """The first line of an exception's message, for a one-line error."""
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__

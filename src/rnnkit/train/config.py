@@ -1,31 +1,39 @@
-"""Training settings shared by every task, and the command-line flags generated from them.
+"""Training settings shared by every task, recipes, and the command-line flags made from settings.
 
-Each field's `help` is its comment: it documents the field here and becomes the flag's help text.
+Every settings dataclass (TrainConfig here, each task's data config, each model config) declares
+its fields with rnnkit.values.setting: help, flag and kind of value in one place. From them:
+
+    add_config_arguments(parser, cls, defaults)   one flag per field, its help ending in the
+                                                  default the task really uses
+    config_from_args(cls, args, defaults)         the dataclass: flags given, else the defaults
+    config_from_json(cls, data, where)            the dataclass from a run folder, checked
+
+A task's defaults are its Recipe: what it trains with unless a flag says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from rnnkit.errors import RnnkitError
+from rnnkit.values import (
+    COUNT,
+    DURATION,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    check_settings,
+    flag_of,
+    setting,
+)
 
 DEFAULT_TIME = 120.0  # seconds; the budget when none of --steps, --epochs, --time is given
-
-
-def parse_duration(text: str) -> float:
-    """'90' or '90s' -> 90.0; '10m' -> 600.0; '1h30m' -> 5400.0 (seconds)."""
-    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
-    if not text or match is None:
-        raise RnnkitError(f"cannot read the duration {text!r}; write e.g. 90s, 10m or 1h30m")
-    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def _flag(help: str, **extra: Any) -> dict[str, Any]:
-    return {"help": help, **extra}
+BUDGET = ("steps", "epochs", "time")
+SCHEDULES = ("cosine", "linear", "plateau", "constant")
 
 
 @dataclass
@@ -33,46 +41,38 @@ class TrainConfig:
     """How to train, whatever the task (the task itself says what data and which model)."""
 
     # Budget: training stops at the first of these that is reached.
-    steps: int | None = field(default=None, metadata=_flag("stop after this many optimiser steps"))
-    epochs: float | None = field(default=None, metadata=_flag("stop after this many epochs"))
-    time: float | None = field(
-        default=None,
-        metadata=_flag("stop after this wall time, e.g. 90s, 10m, 1h", type=parse_duration),
-    )
+    steps: int | None = setting(None, "stop after this many optimiser steps", POSITIVE_INT)
+    epochs: float | None = setting(None, "stop after this many epochs", POSITIVE)
+    time: float | None = setting(None, "stop after this wall time, e.g. 90s, 10m, 1h", DURATION)
     # Optimiser: AdamW, gradient-norm clipping.
-    lr: float = field(default=3e-3, metadata=_flag("peak learning rate of AdamW"))
-    weight_decay: float = field(default=0.01, metadata=_flag("AdamW's decoupled weight decay"))
-    clip: float = field(default=1.0, metadata=_flag("clip the gradient norm to this; 0 = off"))
-    ema: float = field(
-        default=0.0,
-        metadata=_flag(
-            "evaluate and keep a moving average of the weights with this decay, e.g. 0.99 "
-            "(train/average.py); 0 = off"
-        ),
+    lr: float = setting(3e-3, "peak learning rate of AdamW", POSITIVE)
+    weight_decay: float = setting(0.01, "AdamW's decoupled weight decay", NON_NEGATIVE)
+    clip: float = setting(1.0, "clip the gradient norm to this; 0 = off", NON_NEGATIVE)
+    ema: float = setting(
+        0.0,
+        "evaluate and keep a moving average of the weights with this decay, e.g. 0.99 "
+        "(train/average.py); 0 = off",
+        PROBABILITY,
     )
     # Learning-rate schedule, with a linear warm-up in front of it.
-    schedule: str = field(
-        default="cosine",
-        metadata=_flag(
-            "cosine: decay to min-lr-ratio x lr over the budget along a half cosine; linear: "
-            "along a straight line; plateau: halve when valid loss stalls; constant",
-            choices=("cosine", "linear", "plateau", "constant"),
-        ),
+    schedule: str = setting(
+        "cosine",
+        "cosine: decay to min-lr-ratio x lr over the budget along a half cosine; linear: along a "
+        "straight line; plateau: halve when valid loss stalls; constant",
+        choices=SCHEDULES,
     )
-    warmup: int = field(default=50, metadata=_flag("linear warm-up steps"))
-    min_lr_ratio: float = field(default=0.1, metadata=_flag("cosine, linear: final lr / peak lr"))
-    plateau_patience: int = field(
-        default=1, metadata=_flag("plateau: evaluations without improvement before halving")
+    warmup: int = setting(50, "linear warm-up steps", COUNT)
+    min_lr_ratio: float = setting(0.1, "cosine, linear: final lr / peak lr", FRACTION)
+    plateau_patience: int = setting(
+        1, "plateau: evaluations without improvement before halving", POSITIVE_INT
     )
     # Evaluation, early stopping, reproducibility.
-    eval_every: int = field(default=200, metadata=_flag("evaluate (and checkpoint) every N steps"))
-    patience: int = field(
-        default=5, metadata=_flag("stop after N evaluations without a better valid loss; 0 = off")
+    eval_every: int = setting(200, "evaluate (and checkpoint) every N steps", POSITIVE_INT)
+    patience: int = setting(
+        5, "stop after N evaluations without a better valid loss; 0 = off", COUNT
     )
-    seed: int = field(default=1, metadata=_flag("random seed (weights, dropout, samples)"))
-    device: str = field(
-        default="auto", metadata=_flag("cpu, cuda, cuda:1, ...; auto picks cuda when available")
-    )
+    seed: int = setting(1, "random seed (weights, dropout, samples)", COUNT)
+    device: str = setting("auto", "cpu, cuda, cuda:1, ...; auto picks cuda when available")
 
     def budget_text(self) -> str:
         parts = [
@@ -83,15 +83,9 @@ class TrainConfig:
         return " or ".join(p for p in parts if p)
 
     def check(self) -> TrainConfig:
-        """Validate, and fill in the default budget (DEFAULT_TIME) when none is given."""
-        for name in ("steps", "epochs", "time"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise RnnkitError(f"--{name} must be positive, got {value}")
-        if not 0.0 <= self.ema < 1.0:
-            raise RnnkitError(f"--ema must be in [0, 1), e.g. 0.99; got {self.ema}")
-        if self.eval_every < 1:
-            raise RnnkitError("--eval-every must be at least 1")
+        """Validate every field, and fill in the default budget (DEFAULT_TIME) when none is
+        given."""
+        check_settings(self)
         if self.steps is None and self.epochs is None and self.time is None:
             self.time = DEFAULT_TIME
         return self
@@ -100,47 +94,82 @@ class TrainConfig:
         return asdict(self)
 
 
-def add_config_arguments(
-    parser: argparse.ArgumentParser,
-    cls: type,
-    defaults: dict[str, Any] | None = None,
-    **renamed: str,
-) -> None:
-    """Add one --flag per dataclass field (help and type from the field's metadata).
+@dataclass(frozen=True)
+class Recipe:
+    """The settings a task trains with unless a flag says otherwise: its data, model and training
+    settings by field name, and a budget used only when no --steps, --epochs or --time is given."""
 
-    `renamed` maps a field name to its flag where the command line spells it differently
-    (e.g. hidden_size="--hidden"); `defaults` are a task's own defaults, shown in the help (pass
-    the same to `config_from_args`). Every flag defaults to None ("not given"), so that
-    `config_from_args` keeps the task's or the dataclass's default.
+    name: str
+    note: str = ""  # where the settings come from, printed when a run starts
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=lambda: {"time": DEFAULT_TIME})
+    seconds: float = DEFAULT_TIME  # the budget it was tuned for (text recipes by time)
+
+    def describe(self) -> str:
+        return f"recipe {self.name} ({self.note})" if self.note else f"recipe {self.name}"
+
+    def train_defaults(self, budget_given: bool) -> dict[str, Any]:
+        return self.train if budget_given else {**self.budget, **self.train}
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, cls: type, defaults: dict[str, Any] | None = None
+) -> None:
+    """Add one --flag per setting field of `cls` (help, type and choices from the field).
+
+    `defaults` are the task's own (its recipe's), shown in the help. Every flag defaults to None
+    ("not given"), so that `config_from_args` keeps the task's or the dataclass's default.
     """
     for f in fields(cls):
         if "help" not in f.metadata:
             continue
-        flag = renamed.get(f.name, "--" + f.name.replace("_", "-"))
-        default = f.default if f.default is not MISSING else None
-        default = (defaults or {}).get(f.name, default)
-        kwargs: dict[str, Any] = {"help": f"{f.metadata['help']} (default: {default})"}
+        default = (defaults or {}).get(f.name, f.default if f.default is not MISSING else None)
+        kwargs: dict[str, Any] = {"help": _help(f, default)}
         if f.type in ("bool", bool):
             kwargs["action"] = argparse.BooleanOptionalAction
-        else:
-            kwargs["type"] = f.metadata.get("type", _scalar_type(f.type))
-        if "choices" in f.metadata:
+        elif f.metadata.get("kind") is not None:
+            kwargs["type"] = f.metadata["kind"].parse
+        if f.metadata.get("choices"):
             kwargs["choices"] = f.metadata["choices"]
-        parser.add_argument(flag, dest=f.name, default=None, **kwargs)
+        if f.metadata.get("positional"):
+            parser.add_argument(
+                f.name, metavar=f.metadata["positional"], nargs="?", default=None, **kwargs
+            )
+        else:
+            parser.add_argument(flag_of(f), dest=f.name, default=None, **kwargs)
 
 
-def _scalar_type(annotation: Any) -> type:
-    text = str(annotation)
-    for name, kind in (("int", int), ("float", float)):
-        if text.startswith(name):
-            return kind
-    return str
+def _help(f: Any, default: Any) -> str:
+    """The field's help with the default it really has, unless the help already says it."""
+    text = f.metadata["help"]
+    if "default" in text:
+        return text
+    if default is None:
+        return f"{text} (default: off)"
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    if f.metadata.get("kind") is DURATION:
+        shown += "s"
+    if f.name in BUDGET:
+        shown += ", when no other budget is given"
+    return f"{text} (default: {shown})"
+
+
+def config_from_args(
+    cls: type, args: argparse.Namespace, defaults: dict[str, Any] | None = None
+) -> Any:
+    """The dataclass with every flag that was given, the `defaults` (a recipe's) elsewhere."""
+    names = {f.name for f in fields(cls)}
+    chosen = {k: v for k, v in (defaults or {}).items() if k in names}
+    given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    return cls(**{**chosen, **given})
 
 
 def config_from_json(cls: type, data: Any, where: str) -> Any:
     """The dataclass `cls` from JSON read from a run folder, refusing unknown names and values of
     the wrong type (int, float, str, bool, None, list, dict as the annotations say) with one
-    RnnkitError naming `where`. Ranges are left to the dataclass's own check()."""
+    RnnkitError naming `where`. Ranges are left to the dataclass's own check."""
     if not isinstance(data, dict):
         raise RnnkitError(f"{where} is not a JSON object; the run folder is damaged, retrain")
     known = {f.name: f for f in fields(cls)}
@@ -170,13 +199,3 @@ def _json_type_fits(value: Any, annotation: str) -> bool:
         if isinstance(value, kinds):
             return True
     return False
-
-
-def config_from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
-    """The dataclass with every flag that was given, the defaults elsewhere."""
-    given = {
-        f.name: getattr(args, f.name)
-        for f in fields(cls)
-        if getattr(args, f.name, None) is not None
-    }
-    return cls(**{**overrides, **given})

@@ -2,7 +2,8 @@
 
 Each step:  batch -> loss -> backward -> clip the gradient norm -> AdamW step at the scheduled lr.
 Every `eval_every` steps and at the end: evaluate on valid data (with `ema`, the moving average
-of the weights, average.py), keep the best weights, write
+of the weights, average.py), keep the best weights (and whatever the task writes about the best
+model, task.on_best), write
 metrics.csv / samples.txt (and loss.png, every PLOT_EVERY seconds and at the end), and
 checkpoint the full training state (checkpoint.py).
 
@@ -220,7 +221,9 @@ def _train_step(
     for group in optimizer.param_groups:
         group["lr"] = progress.lr
     task.model.train()
-    batch = distributed.shard(task.train_data.next_batch(), world)
+    batch = task.train_data.next_batch()
+    items = task.batch_items(batch)
+    batch = distributed.shard(batch, world)
     loss, carry = task.train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
     if not math.isfinite(mean):
@@ -236,7 +239,7 @@ def _train_step(
         torch.nn.utils.clip_grad_norm_(task.model.parameters(), config.clip)
     optimizer.step()
     progress.step += 1
-    progress.items += task.train_data.items_per_batch
+    progress.items += items
     progress.loss_sum += mean
     progress.loss_count += 1
     return carry
@@ -269,6 +272,7 @@ def _evaluate(
 
     Every rank takes rank 0's valid loss, so the schedule and early stopping agree everywhere.
     """
+    best_report = None
     with average.swapped_in() if average else nullcontext():
         entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
         valid = distributed.from_main(entry["valid_loss"], world)
@@ -278,6 +282,7 @@ def _evaluate(
                 task.model,
                 {"step": str(progress.step), "loss": str(valid)},
             )
+            best_report = task.on_best(run)
     progress.loss_sum, progress.loss_count = 0.0, 0
     progress.evaluated_at = progress.step
     schedule.after_eval(valid)
@@ -290,6 +295,8 @@ def _evaluate(
         report.write_reports(run, progress.history, plot)
         progress.plotted_at = progress.elapsed if plot else progress.plotted_at
         _print_eval(entry, out)
+        if best_report:
+            tqdm.write(best_report, file=out)
     return bool(config.patience) and progress.bad_evals >= config.patience
 
 

@@ -14,21 +14,10 @@ fewer tokens in the budget, so the best size grows with the time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
+from rnnkit.train.config import Recipe
 
-@dataclass(frozen=True)
-class Recipe:
-    name: str
-    seconds: float  # the budget it was tuned for
-    data: dict[str, Any] = field(default_factory=dict)  # TextDataConfig fields
-    model: dict[str, Any] = field(default_factory=dict)  # LanguageModelConfig fields
-    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields
-
-    def describe(self) -> str:
-        return f"recipe {self.name} (tuned for {self.seconds / 60:g} min on 2 CPU cores)"
-
+TUNED = "tuned for {:g} min on 2 CPU cores"
 
 # Character level. A small embedding: the first layer's input part W x_t then costs E/H of its
 # recurrent part instead of as much again, and 65-odd characters need no more. Measured on Tiny
@@ -39,14 +28,16 @@ class Recipe:
 CHAR = [
     Recipe(
         "char-1m",
-        60,
+        seconds=60,
+        note=TUNED.format(60 / 60),
         data={"batch_size": 16, "seq_len": 64},
         model={"cell": "lstm", "hidden_size": 256, "num_layers": 1, "embedding_size": 64},
         train={"lr": 4e-3, "warmup": 30, "eval_every": 1000},
     ),
     Recipe(
         "char-10m",
-        600,
+        seconds=600,
+        note=TUNED.format(600 / 60),
         data={"batch_size": 32, "seq_len": 64},
         model={
             "cell": "lstm",
@@ -70,7 +61,8 @@ CHAR = [
     # reached this way.
     Recipe(
         "char-30m",
-        1800,
+        seconds=1800,
+        note=TUNED.format(1800 / 60),
         data={"batch_size": 32, "seq_len": 64},
         model={
             "cell": "lstm",
@@ -90,7 +82,8 @@ CHAR = [
 WORD = [
     Recipe(
         "word-4m",
-        230,
+        seconds=230,
+        note=TUNED.format(230 / 60),
         data={"batch_size": 32, "seq_len": 35},
         model={
             "cell": "lstm",

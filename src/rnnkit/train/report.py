@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from rnnkit.train.checkpoint import atomic_write
+from rnnkit.files import write_file
 
 METRICS = "metrics.csv"
 PLOT = "loss.png"
@@ -30,13 +30,13 @@ def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(path, out.getvalue())
+    write_file(path, out.getvalue())
 
 
 def write_samples(path: Path, history: list[dict[str, Any]]) -> None:
     parts = [f"--- step {e['step']}\n{e['sample']}\n" for e in history if e.get("sample")]
     if parts:
-        atomic_write(path, "".join(parts))
+        write_file(path, "".join(parts))
 
 
 def plot_losses(path: Path, history: list[dict[str, Any]]) -> None:
@@ -63,4 +63,4 @@ def plot_losses(path: Path, history: list[dict[str, Any]]) -> None:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    atomic_write(path, buffer.getvalue())
+    write_file(path, buffer.getvalue())

@@ -1,36 +1,69 @@
-"""What the training loop needs from a task (text, music, classification, ...).
+"""The task kit: what every task (text, music, melody, classify, ...) provides, and what the kit
+does with it. A task is one module in rnnkit/tasks/ with one Task subclass, plus one line in
+rnnkit/tasks/registry.py; `rnnkit train NAME`, `--resume`, the commands and the Python classes
+then work for it (docs/CONTRIBUTING.md walks through adding one).
 
-The loop knows nothing about tokens, notes or labels. A task hands it:
+A task class declares:
+    name, item_name          its registry key (saved in config.json) and what its items are
+    DataConfig               a settings dataclass (rnnkit.values.setting fields) with `source`
+                             and `fingerprint`: which data, how it is batched
+    ModelConfig              a RecurrentConfig subclass: everything that rebuilds the model
+    recipe(args)             its defaults (a Recipe), chosen from the flags given; `--help` shows
+                             the default recipe's values
 
-    task.model          the torch module to train (the loop moves it to the device)
-    task.train_data     a BatchSource: next_batch(), a resumable position, epochs_done
-    task.train_loss()   the loss of one batch, and the carry for the next one
-    task.evaluate()     metrics on held-out data; "loss" (lower is better) picks the best model
-    task.sample()       optional text shown at each evaluation (a generated sample)
-    task.config()       JSON that rebuilds the task (saved as config.json's "task_config")
-    task.save_artifacts(folder)   extra files a run needs (e.g. vocab.json)
+and implements the lifecycle of its data and model:
+    read(data) -> dataset            the source, read and checked
+    fingerprint(dataset) -> str      a hash of it: a resumed run refuses a changed source
+    create(data, settings, dataset)  a new task: fit what the model depends on (a vocabulary,
+                                     labels) and build the model
+    restore(run, data, settings)     the same from a run folder's artifacts (untrained weights)
+    attach(dataset)                  the training batches (a BatchSource) and the valid data
+    save_artifacts(folder)           the files `restore` reads (vocab.json, labels.json, ...)
+
+and what the training loop (loop.py) calls:
+    train_loss(batch, carry)   the mean loss of a batch, and the carry for the next batch
+    batch_items(batch)         how many items that mean is over (rows by default)
+    evaluate()                 valid metrics under no_grad; "loss" (lower is better) picks the best
+    describe(), sample()       a line of sanity numbers at start; what to show at each evaluation
+    on_best(folder)            the best model changed: write its extra files, return a report
+    score(source)              `rnnkit evaluate`: metrics on a file, or on a split of the run's data
 
 The "carry" is whatever a task passes from one batch to the next: the recurrent state for
-truncated BPTT over contiguous streams, or None. It is a tensor, a tuple of tensors, or None,
-and it is saved in checkpoints so that a resumed run continues exactly where it stopped.
+truncated BPTT over contiguous streams, or None; it is saved in checkpoints. Data-parallel
+training (distributed.py) needs nothing more: every rank walks the same BatchSource, keeps its
+rows of each batch, and weighs its mean loss by `batch_items`.
 
-Data-parallel training (distributed.py) needs nothing more from a task: every rank walks the same
-BatchSource, keeps its own rows of each batch (every tensor or list of the batch dataclass whose
-length is the batch's rows), and weighs its mean loss by `batch_items(batch)`, the number of
-items that mean is over. The default counts rows; a task whose loss averages over something else
-(time steps of unequal pieces) overrides it, or a 2-process run differs slightly from 1 process.
+What else a task can do is a capability, a protocol below that the commands check for
+(`rnnkit sample` needs SamplesText, `generate` GeneratesMusic, `predict` Predicts), never a name.
 """
 
 from __future__ import annotations
 
+import argparse
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
-from rnnkit.train.distributed import batch_rows
+from rnnkit.errors import RnnkitError
+from rnnkit.train import distributed
+from rnnkit.train.config import (
+    BUDGET,
+    Recipe,
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+    config_from_json,
+)
+from rnnkit.values import check_settings
+
+if TYPE_CHECKING:
+    from rnnkit.data.music import Piece
+    from rnnkit.generate.sampler import Sampler
 
 Carry = torch.Tensor | tuple[torch.Tensor, ...] | None
 
@@ -45,10 +78,6 @@ class BatchSource(Protocol):
     def epochs_done(self) -> float:
         """Epochs completed, with the fraction of the current one (e.g. 2.25)."""
 
-    @property
-    def items_per_batch(self) -> int:
-        """Items (tokens, time steps, sequences) in one batch, for the items/s readout."""
-
     def state_dict(self) -> dict[str, int]: ...
 
     def load_state_dict(self, state: dict[str, int]) -> None: ...
@@ -57,24 +86,136 @@ class BatchSource(Protocol):
 class Task(ABC):
     """One kind of training job; see the module docstring for the contract."""
 
-    name: str  # the registry key (rnnkit.train.registry.TASKS), saved in config.json
-    item_name: str = "items"  # what items_per_batch counts, for the progress bar ("tokens")
-    model: nn.Module
-    train_data: BatchSource
-    device: torch.device = torch.device("cpu")
+    name: ClassVar[str]
+    summary: ClassVar[str]  # what `rnnkit train NAME` trains, for --help
+    item_name: ClassVar[str] = "items"
+    DataConfig: ClassVar[type]
+    ModelConfig: ClassVar[type]
+
+    def __init__(self, data: Any, model: nn.Module) -> None:
+        self.data = data
+        self.model = model
+        self.train_data: BatchSource | None = None
+        self.device = torch.device("cpu")
+
+    # ---- defaults and flags ------------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def recipe(cls, args: argparse.Namespace | None) -> Recipe:
+        """The defaults for the flags given (None: the defaults `--help` shows)."""
+
+    defaults_note: ClassVar[str] = ""  # the end of `--help`: where the defaults come from
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """The task's flags: its data and model settings and the training settings, each help
+        ending in the default this task really uses."""
+        recipe = cls.recipe(None)
+        add_config_arguments(parser, cls.DataConfig, recipe.data)
+        add_config_arguments(parser, cls.ModelConfig, recipe.model)
+        add_config_arguments(parser, TrainConfig, recipe.train_defaults(budget_given=False))
+        parser.epilog = cls.defaults_note or None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> tuple[Task, TrainConfig]:
+        """A new task and its training settings: the flags given, the recipe elsewhere."""
+        recipe = cls.recipe(args)
+        budget_given = any(getattr(args, name, None) is not None for name in BUDGET)
+        train = config_from_args(TrainConfig, args, recipe.train_defaults(budget_given)).check()
+        if args.warmup is not None and args.steps is not None and args.warmup > args.steps:
+            raise RnnkitError(
+                f"--warmup {args.warmup} must be at most --steps {args.steps}: the learning "
+                "rate would never reach its peak"
+            )
+        data = config_from_args(cls.DataConfig, args, {**recipe.data, "seed": train.seed})
+        settings = config_from_args(cls.ModelConfig, args, recipe.model)
+        if recipe.note and distributed.current().is_main:
+            print(f"settings: {recipe.describe()}; flags given override it")
+        return cls.new(data, settings), train
+
+    # ---- lifecycle: a new run, or one from its folder ----------------------------------------
+
+    @classmethod
+    def new(cls, data: Any, settings: Any, dataset: Any = None) -> Task:
+        """A new task on the data `data` describes (or on `dataset`, already read), its model
+        built from `settings`."""
+        check_settings(data)
+        check_settings(settings)
+        dataset = cls.read(data) if dataset is None else dataset
+        data.fingerprint = cls.fingerprint(dataset)
+        task = cls.create(data, settings, dataset)
+        task.attach(dataset)
+        return task
+
+    @classmethod
+    def from_run(cls, run: Path, config: dict[str, Any], with_data: bool = False) -> Task:
+        """The task saved in `run` (untrained weights); with_data also reads the data again, to
+        resume, refusing a source that changed since the run started."""
+        where = Path(run) / "config.json"
+        task_config = config["task_config"]
+        data = config_from_json(cls.DataConfig, task_config.get("data"), f"{where} data")
+        settings = config_from_json(cls.ModelConfig, task_config.get("model"), f"{where} model")
+        try:
+            task = cls.restore(Path(run), check_settings(data), check_settings(settings))
+        except (ValueError, TypeError, RuntimeError, MemoryError) as error:
+            raise RnnkitError(
+                f"{where} has settings rnnkit cannot build ({error}); retrain"
+            ) from None
+        if with_data:
+            dataset = cls.read(data)
+            if cls.fingerprint(dataset) != data.fingerprint:
+                raise RnnkitError(
+                    f"{data.source} changed since this run started; restore it or start a new run"
+                )
+            task.attach(dataset)
+        return task
+
+    @classmethod
+    @abstractmethod
+    def read(cls, data: Any) -> Any:
+        """The data of `data.source`, read and checked."""
+
+    @classmethod
+    @abstractmethod
+    def fingerprint(cls, dataset: Any) -> str:
+        """A hash of what the model trains on."""
+
+    @classmethod
+    @abstractmethod
+    def create(cls, data: Any, settings: Any, dataset: Any) -> Task:
+        """A new task: fit what the model depends on from `dataset`, build the model."""
+
+    @classmethod
+    @abstractmethod
+    def restore(cls, run: Path, data: Any, settings: Any) -> Task:
+        """The task of a run folder from its artifacts, the model untrained."""
+
+    @abstractmethod
+    def attach(self, dataset: Any) -> None:
+        """Set `train_data` (a BatchSource) and the validation data from `dataset`."""
+
+    def save_artifacts(self, folder: Path) -> None:  # noqa: B027 (optional hook, default no-op)
+        """Write the files `restore` reads besides weights and config (default: none)."""
+
+    def config(self) -> dict[str, Any]:
+        """JSON-ready settings that rebuild this task and its model (config.json's task_config)."""
+        return {"data": asdict(self.data), "model": asdict(self.model.config)}
+
+    # ---- what the loop calls ------------------------------------------------------------------
 
     @abstractmethod
     def train_loss(self, batch: Any, carry: Carry) -> tuple[torch.Tensor, Carry]:
         """The mean loss of `batch` (with a graph for backward) and the carry for the next batch
         (detached: truncated BPTT stops at batch boundaries)."""
 
+    def batch_items(self, batch: Any) -> int:
+        """How many items the mean loss of `batch` averages over (default: its rows)."""
+        return distributed.batch_rows(batch)
+
     @abstractmethod
     def evaluate(self) -> dict[str, float]:
         """Metrics on the validation data; must include "loss". Runs under no_grad, in eval mode."""
-
-    def batch_items(self, batch: Any) -> int:
-        """How many items the mean loss of `batch` averages over (default: its rows)."""
-        return batch_rows(batch)
 
     def describe(self) -> str:
         """A line of sanity numbers printed at start (data sizes, expected initial loss), or ""."""
@@ -84,14 +225,61 @@ class Task(ABC):
         """Something to show at each evaluation (runs under no_grad, in eval mode), or None."""
         return None
 
-    @abstractmethod
-    def config(self) -> dict[str, Any]:
-        """JSON-ready settings that rebuild this task and its model from a run folder."""
+    def on_best(self, folder: Path) -> str | None:
+        """The last evaluation found the best model so far (its weights are saved): write any
+        extra files describing it into `folder`, and return a report to show, or None."""
+        return None
 
-    def save_artifacts(self, folder: Path) -> None:  # noqa: B027 (optional hook, default no-op)
-        """Write the extra files the run needs besides weights and config (default: none)."""
+    @abstractmethod
+    def score(self, source: str | None) -> dict[str, float]:
+        """Metrics of the model on the data in `source`, or on a split of the run's own data
+        (None: its test split)."""
 
     def to(self, device: torch.device) -> None:
         """Move the model (and anything else that lives on a device) to `device`."""
         self.device = device
         self.model.to(device)
+
+
+# ---- capabilities: what else a task can do, and the command that does it --------------------
+
+
+@runtime_checkable
+class SamplesText(Protocol):
+    """`rnnkit sample RUN`: text, streamed piece by piece."""
+
+    def sample_text(self, prime: str | None, length: int, sampler: Sampler) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class GeneratesMusic(Protocol):
+    """`rnnkit generate RUN --out song.mid`, and `rnnkit evaluate RUN --generated DIR`."""
+
+    def generate(self, steps: int, sampler: Sampler, prime: Piece | None = None) -> Piece: ...
+
+    def compare_generated(self, source: str) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class Predicts(Protocol):
+    """`rnnkit predict RUN DATA --out FILE.csv`."""
+
+    def predict(self, source: str) -> Any: ...
+
+
+CAPABILITIES: dict[type, str] = {
+    SamplesText: "sample",
+    GeneratesMusic: "generate",
+    Predicts: "predict",
+}
+
+
+def require(task: Task, capability: type, run: str | Path) -> None:
+    """Refuse, in one line naming what the run can do instead, a command the task cannot do."""
+    if isinstance(task, capability):
+        return
+    able = [command for kind, command in CAPABILITIES.items() if isinstance(task, kind)]
+    instead = "; it can " + ", ".join(f"`rnnkit {c} RUN`" for c in [*able, "evaluate"])
+    raise RnnkitError(
+        f"{run} is a {task.name} run, which cannot `rnnkit {CAPABILITIES[capability]}`{instead}"
+    )

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rnnkit.data.music.files import write_atomically
 from rnnkit.data.music.piece import Piece
 from rnnkit.data.music.score import read_music_file
 from rnnkit.errors import RnnkitError
+from rnnkit.files import write_file
 
 CACHE_VERSION = 1  # bump when parsing or quantisation changes, so old entries are not read
 
@@ -60,7 +60,7 @@ def read_cached(path: str | Path, grid: str, cache_dir: str | Path | None = None
         entry.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RnnkitError(f"cannot create the cache folder {entry.parent}: {error}") from None
-    write_atomically(entry, lambda partial: partial.write_text(text, encoding="utf-8"))
+    write_file(entry, text)
     return pieces
 
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rnnkit.data.music.files import write_atomically
 from rnnkit.data.music.pianoroll import HIGHEST_PITCH, LOWEST_PITCH
 from rnnkit.data.music.piece import Note, Piece
 from rnnkit.errors import RnnkitError
+from rnnkit.files import write_file
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 REST, HOLD, BAR = "rest", "hold", "bar"
@@ -183,7 +183,7 @@ class EventVocabulary:
 
     def save(self, path: str | Path) -> None:
         """Write vocab.json (whole or not at all)."""
-        write_atomically(path, lambda partial: partial.write_text(self.to_json(), "utf-8"))
+        write_file(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> EventVocabulary:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import mido
 
-from rnnkit.data.music.files import write_atomically
 from rnnkit.data.music.piece import Piece, steps_per_quarter
 from rnnkit.data.music.quantise import bar_starts_from_meters, quantise
 from rnnkit.errors import RnnkitError
+from rnnkit.files import write_with
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
@@ -69,7 +69,7 @@ def write_midi(
     track.append(mido.MetaMessage("end_of_track", time=piece.length * ticks_per_step - now))
     midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_QUARTER)
     midi.tracks.append(track)
-    return write_atomically(path, midi.save)
+    return write_with(path, midi.save)
 
 
 def _time_signatures(piece: Piece) -> list[tuple[int, tuple[int, int]]]:

@@ -11,9 +11,9 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rnnkit.data.music.files import write_atomically
 from rnnkit.data.music.piece import Piece
 from rnnkit.errors import RnnkitError
+from rnnkit.files import write_with
 
 PITCH_MARGIN = 2  # empty keys shown above and below the notes
 
@@ -41,4 +41,4 @@ def plot_piano_roll(piece: Piece, path: str | Path, title: str | None = None) ->
     axes.set_ylabel("MIDI pitch (60 = middle C)")
     axes.set_title(title or piece.name)
     figure.tight_layout()
-    return write_atomically(path, lambda partial: figure.savefig(partial, format="png", dpi=100))
+    return write_with(path, lambda temp: figure.savefig(temp, format="png", dpi=100))

@@ -1,0 +1,38 @@
+"""Time series for classification: files -> sequences, labels, normalisation, a split.
+
+    open_series(source)          a CSV file or folder, or "example:waveforms"   (reading.py)
+    SeriesDataset, fingerprint   the sequences, labels and ids read              (dataset.py)
+    LabelVocabulary              the classes, saved as labels.json               (labels.py)
+    FeatureScaler                per-feature standardisation, scaler.json        (scaler.py)
+    stratified_split             train / valid, each class in proportion         (split.py)
+    write_series, write_predictions                                              (writing.py)
+    make_waveforms               the built-in example, generated                 (waveforms.py)
+
+Batching lives with every other kind of sequence batch in rnnkit.data.batching.
+docs/CLASSIFICATION.md shows the CSV layouts.
+"""
+
+from rnnkit.data.series.dataset import SeriesDataset, fingerprint
+from rnnkit.data.series.labels import LabelVocabulary
+from rnnkit.data.series.reading import FORMATS, fill_missing, load_series, open_series
+from rnnkit.data.series.scaler import FeatureScaler
+from rnnkit.data.series.split import stratified_split
+from rnnkit.data.series.waveforms import EXAMPLE, WAVEFORMS, make_waveforms
+from rnnkit.data.series.writing import write_predictions, write_series
+
+__all__ = [
+    "EXAMPLE",
+    "FORMATS",
+    "WAVEFORMS",
+    "FeatureScaler",
+    "LabelVocabulary",
+    "SeriesDataset",
+    "fill_missing",
+    "fingerprint",
+    "load_series",
+    "make_waveforms",
+    "open_series",
+    "stratified_split",
+    "write_predictions",
+    "write_series",
+]

@@ -1,0 +1,61 @@
+"""Per-feature standardisation of time series, fitted on the training split (scaler.json)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.errors import RnnkitError
+from rnnkit.files import read_json, write_json
+
+
+@dataclass
+class FeatureScaler:
+    """Per-feature standardisation, fitted on the training sequences only.
+
+        x'_{t,d} = (x_{t,d} - mean_d) / std_d
+
+    mean_d and std_d are taken over every time step of every training sequence (a constant
+    feature gets std_d = 1, so it maps to 0).
+    """
+
+    mean: list[float]
+    std: list[float]
+
+    @classmethod
+    def fit(cls, sequences: Sequence[np.ndarray]) -> FeatureScaler:
+        steps = np.concatenate(sequences, axis=0).astype(np.float64)  # (sum T_i, D)
+        std = steps.std(axis=0)
+        std[std < 1e-12] = 1.0
+        return cls(mean=steps.mean(axis=0).tolist(), std=std.tolist())
+
+    def transform(self, sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        if sequences and sequences[0].shape[1] != len(mean):
+            raise RnnkitError(
+                f"the data has {sequences[0].shape[1]} feature columns but the model was trained "
+                f"on {len(mean)}; give data with the training file's feature columns"
+            )
+        return [(s - mean) / std for s in sequences]
+
+    def save(self, path: Path) -> None:
+        write_json(path, {"mean": self.mean, "std": self.std})
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureScaler:
+        """scaler.json of a run folder, checked (it may be damaged or hostile)."""
+        state = read_json(path, "feature scaler")
+        mean, std = state.get("mean"), state.get("std")
+        numbers = [v for part in (mean, std) if isinstance(part, list) for v in part]
+        if not (isinstance(mean, list) and isinstance(std, list) and len(mean) == len(std) > 0):
+            raise RnnkitError(f"{path} needs lists mean and std of one number per feature; retrain")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+            raise RnnkitError(f"{path} holds a mean or std that is not a number; retrain")
+        if not all(math.isfinite(v) for v in numbers) or min(std) <= 0:
+            raise RnnkitError(f"{path} holds a non-finite mean or a std <= 0; retrain")
+        return cls(mean=[float(v) for v in mean], std=[float(v) for v in std])

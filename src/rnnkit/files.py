@@ -1,0 +1,90 @@
+"""Every file rnnkit writes goes through here: written whole or not at all, read back with checks.
+
+    write_file(path, data)          bytes or text
+    write_with(path, write)         anything a library writes to a path (a PNG, MIDI, safetensors)
+    write_json(path, value)         JSON, UTF-8, indented
+    read_json(path, what)           a JSON object from a file that may be damaged or hostile
+
+A write goes to a hidden temporary file beside `path` (the same folder, so the same filesystem),
+is flushed to disk (fsync), then moved onto `path` in one step (os.replace): a reader sees the old
+file or the new one, never a mix, and a crash or a full disk leaves the old file whole. A failed
+write is one RnnkitError line saying which file and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rnnkit.errors import RnnkitError
+
+MAX_JSON_BYTES = 64 * 2**20  # config.json, state.json, vocab.json: larger is not from rnnkit
+TEMPORARY = ".*.tmp"  # the glob of the temporary files a crash can leave behind
+
+
+def write_file(path: str | Path, data: bytes | str) -> Path:
+    """Write `data` (text is written as UTF-8) to `path` atomically; returns the path."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return write_with(path, lambda temp: temp.write_bytes(raw))
+
+
+def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
+    """`write(temp)` a temporary file beside `path`, flush it to disk, move it onto `path`."""
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(temp)
+        with open(temp, "rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise RnnkitError(
+            f"cannot write {path} ({error.strerror or error}); free some disk space or make the "
+            "folder writable and try again (a file that was there is unchanged)"
+        ) from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def remove_temporary_files(folder: str | Path) -> None:
+    """Delete the temporary files of writes that a crash interrupted."""
+    for temp in Path(folder).glob(TEMPORARY):
+        temp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, value: Any) -> Path:
+    return write_file(path, json.dumps(value, indent=1, ensure_ascii=False) + "\n")
+
+
+def read_json(path: str | Path, what: str) -> dict[str, Any]:
+    """A JSON object from a file that may be damaged or hostile: at most MAX_JSON_BYTES, UTF-8,
+    any decoding problem (bad syntax, absurd nesting or numbers) reported as one RnnkitError that
+    calls the file `what` (e.g. "vocabulary")."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size <= MAX_JSON_BYTES:
+            value = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise RnnkitError(f"{path} is not a readable {what} ({short(error)}); retrain") from None
+    if size > MAX_JSON_BYTES:
+        raise RnnkitError(
+            f"{path} is {size:,} bytes, more than any {what} rnnkit writes "
+            f"({MAX_JSON_BYTES:,}); the run folder is damaged or not from rnnkit"
+        )
+    if not isinstance(value, dict):
+        raise RnnkitError(f"{path} is not a {what} (not a JSON object); retrain")
+    return value
+
+
+def short(error: BaseException) -> str:
+    """The first line of an exception's message, for a one-line error."""
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__

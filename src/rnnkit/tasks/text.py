@@ -1,0 +1,276 @@
+"""The text task: a character- or word-level language model trained on UTF-8 text.
+
+data      rnnkit.data.text        read, normalise, tokenise, split, batch for truncated BPTT
+model     rnnkit.models.language  embedding -> recurrent layers -> dropout -> linear
+loss      mean cross-entropy per token, -ln p(next token); the state carried across chunks
+metrics   loss (nats per token); bits per character (loss / ln 2) or perplexity (e^loss)
+defaults  a recipe by time budget (rnnkit.train.recipes): --time picks it, flags override it
+sample    rnnkit.generate: a few hundred tokens at each evaluation, and `rnnkit sample`
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from rnnkit.data.text import (
+    NEWLINE,
+    UNK,
+    TokenBatches,
+    Vocabulary,
+    builtin_corpus,
+    detokenize,
+    read_text,
+    split_ids,
+)
+from rnnkit.errors import RnnkitError
+from rnnkit.files import write_file
+from rnnkit.generate.fast import FastStep
+from rnnkit.generate.loop import sample_tokens
+from rnnkit.generate.sampler import Sampler, SamplerConfig
+from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
+from rnnkit.train.config import DEFAULT_TIME, Recipe
+from rnnkit.train.recipes import RECIPES, recipe_for
+from rnnkit.train.task import Carry, Task
+from rnnkit.values import COUNT, POSITIVE_INT, setting
+
+VOCAB = "vocab.json"
+BUILTIN = "builtin:python-docs"  # the source name of the built-in corpus in config.json
+PYTHON_TEXT = "python:str"  # the source name of text given to TextModel.fit as a string
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class TextDataConfig:
+    """Which text, how it becomes tokens, and how the tokens are batched."""
+
+    source: str = setting(
+        BUILTIN,
+        "UTF-8 text file or folder of .txt files (default: Python's documentation text)",
+        positional="FILE",
+    )
+    valid_file: str | None = setting(
+        None, "a separate validation text (default: split off FILE)", flag="--valid"
+    )
+    level: str = setting("char", "tokens are characters or words", choices=("char", "word"))
+    lowercase: bool = setting(False, "lower-case the text first")
+    max_vocab: int | None = setting(
+        None, "word level: keep the N-1 most frequent words, + <unk>", POSITIVE_INT
+    )
+    tokenizer: str = setting(
+        "words",
+        "word level: words = words and punctuation; whitespace = split at spaces",
+        choices=("words", "whitespace"),
+    )
+    split: str = setting("90/5/5", "contiguous train/valid/test percentages; 90/10 = no test part")
+    batch_size: int = setting(32, "B, parallel streams per batch", POSITIVE_INT)
+    seq_len: int = setting(
+        64, "T, steps per chunk (backpropagation is truncated there)", POSITIVE_INT
+    )
+    sample_length: int = setting(200, "tokens in the sample shown at each evaluation", COUNT)
+    fingerprint: str = ""  # SHA-256 of the training text: a resumed run checks it is unchanged
+
+    def fractions(self) -> tuple[float, float, float]:
+        """--split as train, valid, test fractions ("90/10" leaves no test part)."""
+        try:
+            parts = [float(p) / 100 for p in self.split.split("/")]
+        except ValueError:
+            parts = []
+        if len(parts) not in (2, 3):
+            raise RnnkitError(f"--split {self.split!r} must be percentages such as 90/5/5 or 90/10")
+        return (*parts, 0.0) if len(parts) == 2 else tuple(parts)
+
+
+# The text and the separate validation text (or None), as read.
+TextData = tuple[str, str | None]
+
+
+class TextTask(Task):
+    """A language model, its vocabulary, and (when training) its train and valid token streams."""
+
+    name = "text"
+    summary = "train a character- or word-level language model on your text"
+    item_name = "tokens"
+    DataConfig = TextDataConfig
+    ModelConfig = LanguageModelConfig
+    defaults_note = (
+        "The defaults shown are those of recipe char-1m, for the default budget of 2 minutes. "
+        "--time picks the recipe tuned nearest to the budget ("
+        + ", ".join(r.name for rs in RECIPES.values() for r in rs)
+        + "; --level word: the word recipe); any flag given overrides it."
+    )
+
+    def __init__(self, data: TextDataConfig, model: LanguageModel, vocab: Vocabulary) -> None:
+        super().__init__(data, model)
+        self.vocab = vocab
+        self.valid_data: TokenBatches | None = None
+
+    @classmethod
+    def recipe(cls, args: argparse.Namespace | None) -> Recipe:
+        level = getattr(args, "level", None) or "char"
+        return recipe_for(level, getattr(args, "time", None) or DEFAULT_TIME)
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    def read(cls, data: TextDataConfig) -> TextData:
+        if data.source == BUILTIN:
+            text = builtin_corpus()
+        elif data.source == PYTHON_TEXT:
+            raise RnnkitError("this run was trained on text given from Python; resume it there")
+        else:
+            data.source = str(Path(data.source).resolve())  # resumable from any folder
+            text = read_text(data.source)
+        if data.valid_file:
+            data.valid_file = str(Path(data.valid_file).resolve())
+        return text, read_text(data.valid_file) if data.valid_file else None
+
+    @classmethod
+    def fingerprint(cls, dataset: TextData) -> str:
+        return hashlib.sha256(dataset[0].encode("utf-8")).hexdigest()
+
+    @classmethod
+    def create(cls, data: TextDataConfig, settings: LanguageModelConfig, dataset: TextData):
+        text, valid_text = dataset
+        vocab = Vocabulary.build(
+            text + (valid_text or ""), data.level, data.lowercase, data.max_vocab, data.tokenizer
+        )
+        settings.vocab_size = len(vocab)
+        return cls(data, LanguageModel(settings), vocab)
+
+    @classmethod
+    def restore(cls, run: Path, data: TextDataConfig, settings: LanguageModelConfig):
+        vocab = Vocabulary.load(run / VOCAB)
+        if len(vocab) != settings.vocab_size:
+            raise RnnkitError(f"{run / VOCAB} does not match the model in config.json; retrain")
+        return cls(data, LanguageModel(settings), vocab)
+
+    def attach(self, dataset: TextData) -> None:
+        train, valid, _test = self.split(dataset)
+        self.train_data = TokenBatches(
+            train, self.data.batch_size, self.data.seq_len, name="train text"
+        )
+        self.valid_data = evaluation_batches(valid, self.data, "the valid text")
+
+    def split(self, dataset: TextData) -> list[list[int]]:
+        """Train, valid and test token ids: contiguous parts of the text (a separate valid text
+        replaces the valid part)."""
+        text, valid_text = dataset
+        parts = split_ids(self.vocab.encode(text), self.data.fractions())
+        if valid_text is not None:
+            parts[1] = self.vocab.encode(valid_text, "the valid text")
+        return parts
+
+    def save_artifacts(self, folder: Path) -> None:
+        write_file(Path(folder) / VOCAB, self.vocab.to_json())
+
+    # ---- training and evaluation -----------------------------------------------------------
+
+    def train_loss(self, batch, carry: Carry) -> tuple[torch.Tensor, Carry]:
+        """Mean over the batch's tokens of -ln p(target | inputs so far), and the new state."""
+        state = None if batch.reset else carry
+        inputs, targets = batch.inputs.to(self.device), batch.targets.to(self.device)
+        loss, state = self.model.nll(inputs, targets, state)
+        return loss, detach_state(state)
+
+    def batch_items(self, batch) -> int:
+        """Tokens predicted: the loss is their mean."""
+        return batch.targets.numel()
+
+    def evaluate(self) -> dict[str, float]:
+        return self.metrics(stream_loss(self.model, self.valid_data, self.device))
+
+    def metrics(self, loss: float) -> dict[str, float]:
+        """loss in nats per token, and bits per character or perplexity per word."""
+        if self.vocab.level == "char":
+            return {"loss": loss, "bpc": loss / math.log(2)}
+        return {"loss": loss, "ppl": math.exp(min(loss, 50.0))}
+
+    def describe(self) -> str:
+        V = len(self.vocab)
+        sizes = ""
+        if self.train_data is not None:
+            train, valid = self.train_data.rows, self.valid_data.rows
+            sizes = (
+                f"; {train.numel() - len(train):,} train and {valid.numel() - len(valid):,} valid"
+            )
+        return (
+            f"vocabulary: {V:,} {self.vocab.level}s{sizes} tokens; "
+            f"a model that knows nothing has loss ln V = {math.log(V):.3f}"
+        )
+
+    def sample(self) -> str:
+        sampler = Sampler(SamplerConfig(temperature=0.8, seed=0))
+        return "".join(self.sample_text(None, self.data.sample_length, sampler))
+
+    def score(self, source: str | None) -> dict[str, float]:
+        """Loss and bits per character / perplexity on the text in `source`, or on a split of
+        the run's own text (None: test)."""
+        if source is None or source in SPLITS:
+            ids = self.split(self.read(self.data))[SPLITS.index(source or "test")]
+            what = f"the {source or 'test'} part of {self.data.source} (split {self.data.split})"
+        else:
+            text = read_text(source)
+            unknown = self.vocab.unknown(text) if self.vocab.level == "word" else []
+            if unknown:
+                print(f"note: {len(unknown)} distinct words are not in the vocabulary, read as "
+                      f"{UNK}", file=sys.stderr)  # fmt: skip
+            ids, what = self.vocab.encode(text, str(source)), str(source)
+        batches = evaluation_batches(ids, self.data, what)
+        return {
+            **self.metrics(stream_loss(self.model, batches, self.device)),
+            "tokens": len(ids) - 1,
+        }
+
+    # ---- sampling ------------------------------------------------------------------------------
+
+    def sample_text(self, prime: str | None, length: int, sampler: Sampler) -> Iterator[str]:
+        """The text of `length` sampled tokens continuing `prime` (default: a line start), piece
+        by piece. Word level: <unk> is never sampled (it stands for many words, none of which it
+        can spell); a prime's unknown words are read as <unk>, with a note."""
+        if prime is None:
+            prime = NEWLINE if NEWLINE in self.vocab.tokens else self.vocab.tokens[-1]
+        unknown = self.vocab.unknown(prime) if self.vocab.level == "word" else []
+        if unknown:
+            shown = ", ".join(repr(w) for w in unknown[:5])
+            print(f"note: the prime has words the model never saw ({shown}): read as {UNK}",
+                  file=sys.stderr)  # fmt: skip
+        ids = self.vocab.encode(prime, "the prime")
+        banned = [self.vocab.tokens.index(UNK)] if UNK in self.vocab.tokens else []
+        previous = self.vocab.tokens[ids[-1]] if ids else NEWLINE
+        self.model.eval()
+        prime_ids = torch.tensor([ids], device=self.device)
+        for token_id in sample_tokens(FastStep(self.model), prime_ids, length, sampler, banned):
+            token = self.vocab.tokens[int(token_id)]
+            # Word level: the spacing of a token depends on the one before it.
+            yield detokenize([previous, token], self.vocab.level)[len(previous) :]
+            previous = token
+
+
+def evaluation_batches(ids: list[int], data: TextDataConfig, name: str) -> TokenBatches:
+    """Batches over all of `ids` for evaluation, with fewer rows or steps when the text is short."""
+    if len(ids) < 2:
+        raise RnnkitError(
+            f"{name} has {len(ids)} tokens, too few to evaluate on; give it more text"
+        )
+    rows = max(1, min(data.batch_size, (len(ids) - 1) // data.seq_len))
+    return TokenBatches(ids, rows, min(data.seq_len, (len(ids) - 1) // rows), name=name)
+
+
+def stream_loss(model: LanguageModel, batches: TokenBatches, device: torch.device) -> float:
+    """Mean -ln p(next token) over every target of one pass, the state carried across chunks."""
+    total, count, state = 0.0, 0, None
+    model.eval()
+    with torch.no_grad():
+        for batch in batches:
+            loss, state = model.nll(batch.inputs.to(device), batch.targets.to(device), state)
+            total += loss.item() * batch.targets.numel()
+            count += batch.targets.numel()
+    return total / count

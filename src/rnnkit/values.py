@@ -1,0 +1,132 @@
+"""The kinds of value rnnkit takes, checked in one place.
+
+Every setting is a dataclass field declared with `setting(...)`: its help, its flag, and its kind.
+The command line turns each field into a flag whose argparse type is the kind's `parse`, so a bad
+value is refused before any work with one line, e.g. `error: --hidden must be a positive integer,
+got 0`; the Python API checks the same fields with `check_settings` and raises the same words.
+
+    kind           accepts                                   e.g.
+    POSITIVE_INT   1, 2, ... (at most 2^31 - 1)              --hidden, --layers, --steps
+    COUNT          0, 1, 2, ...                              --warmup, --patience, --seed
+    PROBABILITY    0 <= p < 1                                --dropout, --ema
+    FRACTION       0 <= x <= 1                               --min-lr-ratio
+    SHARE          0 < x < 1                                 --valid-fraction
+    MASS           0 < p <= 1                                --top-p
+    POSITIVE       a finite number > 0                       --lr, --epochs, --temperature > 0
+    NON_NEGATIVE   a finite number >= 0                      --weight-decay, --clip
+    DURATION       90, 90s, 10m, 1h30m (seconds > 0)         --time
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from rnnkit.errors import RnnkitError
+
+LARGEST_INT = 2**31 - 1  # beyond this no count in rnnkit makes sense (and torch's int32 ends)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of value: what it is called in messages, and how a command-line string becomes one."""
+
+    description: str  # completes "must be ...", e.g. "a positive integer"
+    convert: Callable[[str], Any]  # str -> value (ValueError if it is not one)
+    accepts: Callable[[Any], bool]  # value -> in range?
+
+    def parse(self, text: str) -> Any:
+        """A command-line string -> the value; argparse.ArgumentTypeError says what is wrong."""
+        try:
+            value = self.convert(text.strip())
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"must be {self.description}, got {text!r}") from None
+        if not self.accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {self.description}, got {text}")
+        return value
+
+    def check(self, name: str, value: Any) -> None:
+        """The same check for a value given from Python; RnnkitError names `name`."""
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        integer = self.convert is int
+        if not number or (integer and not isinstance(value, int)) or not self.accepts(value):
+            raise RnnkitError(f"{name} must be {self.description}, got {value!r}")
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+def parse_duration(text: str) -> float:
+    """'90' or '90s' -> 90.0; '10m' -> 600.0; '1h30m' -> 5400.0 (seconds)."""
+    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
+    if not text or match is None:
+        raise ValueError(text)
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+POSITIVE_INT = Kind("a positive integer", int, lambda v: 1 <= v <= LARGEST_INT)
+COUNT = Kind("a non-negative integer", int, lambda v: 0 <= v <= LARGEST_INT)
+PROBABILITY = Kind("a probability in [0, 1)", float, lambda v: 0 <= v < 1)
+FRACTION = Kind("a number from 0 to 1", float, lambda v: 0 <= v <= 1)
+SHARE = Kind("a share between 0 and 1, e.g. 0.2", float, lambda v: 0 < v < 1)
+MASS = Kind("a probability in (0, 1]", float, lambda v: 0 < v <= 1)
+POSITIVE = Kind("a positive finite number", float, lambda v: _finite(v) and v > 0)
+NON_NEGATIVE = Kind("a finite number >= 0", float, lambda v: _finite(v) and v >= 0)
+DURATION = Kind(
+    "a duration such as 90s, 10m or 1h30m", parse_duration, lambda v: _finite(v) and v > 0
+)
+
+
+def duration(value: str | float) -> float:
+    """Seconds from a duration string or a number (the Python API takes either)."""
+    if isinstance(value, str):
+        try:
+            return DURATION.parse(value)
+        except argparse.ArgumentTypeError as error:
+            raise RnnkitError(f"time {error}") from None
+    DURATION.check("time", value)
+    return float(value)
+
+
+def setting(
+    default: Any,
+    help: str,
+    kind: Kind | None = None,
+    *,
+    flag: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    positional: str | None = None,
+) -> Any:
+    """A dataclass field that is also a command-line flag (see the module docstring).
+
+    flag: the flag when it is not --field-name (e.g. "--hidden" for hidden_size);
+    positional: the metavar when it is the command's optional positional argument instead.
+    """
+    metadata = {"help": help, "kind": kind, "flag": flag, "choices": choices}
+    return field(default=default, metadata={**metadata, "positional": positional})
+
+
+def flag_of(f: Any) -> str:
+    """How the command line spells a setting's field."""
+    return f.metadata.get("positional") or f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def check_settings(config: Any) -> Any:
+    """Check every field of a settings dataclass against its kind and choices (None is allowed
+    where the field's default is None); RnnkitError names the field. Returns `config`."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if value is None and f.default is None:
+            continue
+        if f.metadata.get("kind") is not None:
+            f.metadata["kind"].check(f.name, value)
+        choices = f.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise RnnkitError(f"{f.name} must be one of {', '.join(choices)}, got {value!r}")
+    return config

@@ -1,0 +1,62 @@
+"""The one writer: a file is written whole or not at all; JSON is read back with checks."""
+
+import os
+from unittest import mock
+
+import pytest
+
+from rnnkit import files
+from rnnkit.errors import RnnkitError
+
+
+def test_a_crash_while_writing_keeps_the_old_file(tmp_path):
+    path = tmp_path / "config.json"
+    files.write_file(path, "old")
+    disk_full = mock.patch("os.replace", side_effect=OSError(28, "No space left on device"))
+    with disk_full, pytest.raises(RnnkitError, match=r"cannot write .*No space left"):
+        files.write_file(path, "new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temporary file left
+
+
+def test_a_failing_writer_leaves_nothing_behind(tmp_path):
+    def half_then_fail(temp):
+        temp.write_bytes(b"half")
+        raise ValueError("the library failed")
+
+    with pytest.raises(ValueError, match="library failed"):
+        files.write_with(tmp_path / "plot.png", half_then_fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_new_file_is_flushed_before_it_replaces_the_old(tmp_path):
+    path = tmp_path / "a.txt"
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    with (
+        mock.patch("os.fsync", side_effect=lambda fd: calls.append("fsync") or real_fsync(fd)),
+        mock.patch(
+            "os.replace", side_effect=lambda a, b: calls.append("replace") or real_replace(a, b)
+        ),
+    ):
+        files.write_file(path, "text")
+    assert calls == ["fsync", "replace"] and path.read_text() == "text"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"{", "not a readable"), (b"[1, 2]", "not a JSON object"), (b"\xff\xfe", "not a readable")],
+)
+def test_read_json_refuses_what_is_not_a_json_object(tmp_path, content, message):
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    with pytest.raises(RnnkitError, match=message):
+        files.read_json(path, "training state")
+
+
+def test_read_json_refuses_a_file_too_large_to_be_ours(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 10)
+    path = tmp_path / "vocab.json"
+    path.write_text('{"tokens": ["a", "b", "c"]}')
+    with pytest.raises(RnnkitError, match="more than any vocabulary"):
+        files.read_json(path, "vocabulary")
