@@ -1,6 +1,6 @@
 """`rnnkit explain`: the lecture's exercises worked step by step by rnnkit's own cells.
 
-    from rnnkit.explain import explain, render_explanation
+    from rnnkit.explain import build_page, explain, render_explanation
     print(render_explanation(explain("lstm"), "text", "vi"))
     html = build_page(explain("gru"), "en")   # a page where every number can be edited
 
