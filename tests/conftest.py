@@ -1,7 +1,8 @@
-"""Shared test settings and helpers: one thread per test process, the shared data folder, real
-`rnnkit` processes, a task with a fault injected, what a command wrote."""
+"""Shared test settings and helpers: one thread per test process, the shared data folder, headless
+Chromium, real `rnnkit` processes, a task with a fault injected, what a command wrote."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,17 @@ from rnnkit.tasks.text import TextTask
 torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def browser() -> str:
+    """Debian's chromium; the tests skip without it unless RNNKIT_REQUIRE_CHROMIUM is set (CI)."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("RNNKIT_REQUIRE_CHROMIUM"):
+            pytest.fail("RNNKIT_REQUIRE_CHROMIUM is set but chromium is not installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    return path
 
 
 @pytest.fixture

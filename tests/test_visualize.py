@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
@@ -16,6 +14,7 @@ import torch
 from torch import nn
 
 import rnnkit
+from devtools import CHROMIUM_FLAGS
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
 from rnnkit.visualize import build_page, trace_language_model, visualize_text
@@ -162,33 +161,11 @@ def test_word_models_and_empty_text_are_refused():
 
 
 # ----- in a real browser ----------------------------------------------------------------------
-@pytest.fixture
-def browser() -> str:
-    """Debian's chromium; the tests skip without it unless RNNKIT_REQUIRE_CHROMIUM is set (CI)."""
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("RNNKIT_REQUIRE_CHROMIUM"):
-            pytest.fail("RNNKIT_REQUIRE_CHROMIUM is set but chromium is not installed")
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    return path
-
-
 def chromium(browser: str, tmp_path, url: str, *flags: str) -> str:
-    """Run headless Chromium on `url` with a fresh profile; return what it prints."""
+    """Run headless Chromium (the `browser` fixture, conftest.py) on `url` with a fresh profile;
+    return what it prints."""
     profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
-    command = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        *flags,
-        url,
-    ]
+    command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *flags, url]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
 
 

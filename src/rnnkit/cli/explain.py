@@ -4,6 +4,7 @@ rnnkit explain lstm                          exercise 2, in English
 rnnkit explain gru --lang vi                 exercise 3, in Vietnamese
 rnnkit explain birnn --reading vanilla       exercise 4 with the vanilla slide's letters
 rnnkit explain lstm --params my.json --x "1,0;0,1" --format markdown
+rnnkit explain lstm --format html --out lstm.html   a page where every number can be edited
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.errors import RnnkitError
 from rnnkit.explain import (
     FORMATS,
     LANGS,
     MODELS,
     READINGS,
+    build_page,
     explain,
     parse_x,
     read_params_file,
     render_explanation,
 )
+
+HTML = "html"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -53,13 +58,53 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="birnn only: lecture (W input, U recurrent; default) or vanilla (the vanilla "
         "slide's letters, U input, W recurrent)",
     )
-    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
+    parser.add_argument(
+        "--format",
+        choices=(*FORMATS, HTML),
+        default="text",
+        help="default: text; html writes a page (give --out) where every input, weight and "
+        "bias can be edited and every step follows",
+    )
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not the terminal")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_out(args.out, args.format, args.force)
     params = read_params_file(args.params) if args.params is not None else None
     x = parse_x(args.x) if args.x is not None else None
     explanation = explain(args.model, params, x, args.reading)
-    print(render_explanation(explanation, args.format, args.lang))
+    if args.format == HTML:
+        output = build_page(explanation, args.lang)
+    else:
+        output = render_explanation(explanation, args.format, args.lang)
+    if args.out is None:
+        print(output)
+        return 0
+    # Imported here, so that `rnnkit explain` in a terminal does not load the training package.
+    from rnnkit.train.checkpoint import atomic_write
+
+    atomic_write(args.out, output + ("" if args.format == HTML else "\n"))
+    print(f"wrote {args.out}" + ("; open it in a browser" if args.format == HTML else ""))
     return 0
+
+
+def _check_out(out: Path | None, format: str, force: bool) -> None:
+    """Before any work: where the output goes, and that nothing is replaced unasked."""
+    if out is None:
+        if format == HTML:
+            raise RnnkitError("--format html writes a page: give --out FILE.html")
+        if force:
+            raise RnnkitError("--force replaces the file given by --out; give --out or drop it")
+        return
+    if out.is_dir():
+        raise RnnkitError(f"--out {out} is a folder; give a file name such as {out / 'page.html'}")
+    if out.exists() and not force:
+        raise RnnkitError(
+            f"{out} already exists; choose another --out or add --force to replace it"
+        )
+    if not out.parent.is_dir():
+        raise RnnkitError(
+            f"the folder {out.parent} does not exist; create it or choose another --out"
+        )

@@ -1,7 +1,8 @@
 """`rnnkit explain`: the lecture's exercises worked step by step by rnnkit's own cells.
 
-    from rnnkit.explain import explain, render_explanation
+    from rnnkit.explain import build_page, explain, render_explanation
     print(render_explanation(explain("lstm"), "text", "vi"))
+    html = build_page(explain("gru"), "en")   # a page where every number can be edited
 
 explain(model, params, x, reading) -> Explanation; model is "lstm" (exercise 2), "gru"
 (exercise 3), "birnn" (exercise 4) or "rnn" (rnnkit's own small exercise). Without params and x
@@ -20,6 +21,7 @@ from rnnkit.explain.explanation import Explanation, Note
 from rnnkit.explain.gru import explain_gru
 from rnnkit.explain.inputs import check_params, check_x, layout, parse_x, read_params_file
 from rnnkit.explain.lstm import explain_lstm
+from rnnkit.explain.page import build_page
 from rnnkit.explain.render import FORMATS, render_explanation
 from rnnkit.explain.rnn import explain_rnn
 from rnnkit.explain.words import LANGS
@@ -74,6 +76,7 @@ __all__ = [
     "MODELS",
     "READINGS",
     "Explanation",
+    "build_page",
     "explain",
     "parse_x",
     "read_params_file",

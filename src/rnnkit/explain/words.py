@@ -155,6 +155,30 @@ TEXT: dict[str, dict[str, str]] = {
     "label.step": {"en": "Step {n}: {name}", "vi": "Bước {n}: {name}"},
     "label.time": {"en": "Time step t = {t}", "vi": "Thời điểm t = {t}"},
     "label.answer": {"en": "Answer", "vi": "Đáp án"},
+    # ----- the interactive page (page.py, page.js) -----
+    "page.source": {
+        "en": "Change any input, weight or bias below: as you type, the page recomputes every "
+        "step in your browser with the lecture's equations (JavaScript numbers are float64) and "
+        "shows it to 10 decimals, as `rnnkit explain` does. rnnkit's tests check that the page "
+        "shows what {source} computes.",
+        "vi": "Bạn có thể sửa mọi đầu vào, trọng số và bias bên dưới: khi bạn gõ, trang tính lại "
+        "mọi bước ngay trong trình duyệt theo các phương trình của bài giảng (số trong "
+        "JavaScript là float64) và hiển thị đến 10 chữ số thập phân như `rnnkit explain`. Các "
+        "bài kiểm thử của rnnkit kiểm tra rằng trang cho đúng kết quả mà {source} tính.",
+    },
+    "page.invalid": {
+        "en": "{name} holds “{text}”, which is not a number: type one such as -1.5 or 2e-3 "
+        "(with a decimal point). The steps below are still those of the last valid numbers.",
+        "vi": "{name} đang là “{text}”, không phải là số: hãy nhập một số như -1.5 hoặc 2e-3 "
+        "(dùng dấu chấm thập phân). Các bước bên dưới vẫn là của các số hợp lệ gần nhất.",
+    },
+    "page.reset": {"en": "Back to the starting numbers", "vi": "Trở lại các số ban đầu"},
+    "page.noscript": {
+        "en": "This page computes the steps with JavaScript; turn it on, or run `rnnkit "
+        "explain` in a terminal.",
+        "vi": "Trang này tính các bước bằng JavaScript; hãy bật JavaScript, hoặc chạy `rnnkit "
+        "explain` trong terminal.",
+    },
 }
 
 
