@@ -50,10 +50,12 @@ def test_ctrl_c_finishes_the_step_saves_and_returns(tmp_path):
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")
     run = tmp_path / "run"
+    # SIGINT starts ignored under nohup or in a background job: put back whatever was there.
+    before = signal.getsignal(signal.SIGINT)
     result = quiet_fit(ctrl_c_at(make_task(source), at=5), TrainConfig(steps=20, eval_every=3), run)
     assert result.status == "interrupted" and result.step == 5
     assert json.loads((run / "training" / "state.json").read_text())["step"] == 5
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 
 def test_ctrl_c_before_the_first_evaluation_points_to_no_weights(tmp_path):

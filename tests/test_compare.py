@@ -14,7 +14,7 @@ from rnnkit.studies.compare import (
     parameter_counts,
     run_compare,
 )
-from rnnkit.studies.report import make_verdict
+from rnnkit.studies.verdict import SENTENCES, Finding, findings, render
 
 
 def test_parameter_counts_follow_the_lecture_one_bias_per_gate():
@@ -52,21 +52,45 @@ SCORES = {
 }  # fmt: skip
 
 
-def test_verdict_reads_the_numbers():
-    verdict = make_verdict(results(rnn_far=1e-8, lstm_far=1e-2, scores=SCORES))
-    assert "RNN 1.0e-08, LSTM 1.0e-02" in verdict
-    assert "LSTM carries 1e+06 times more gradient" in verdict
-    assert "longest lag solved (score >= 0.9) is RNN 10, LSTM 50, GRU 50" in verdict
-    assert "best mean score over the lags: GRU (0.965)" in verdict
-    assert "LSTM 4.00x and GRU 3.00x" in verdict and "25% fewer" in verdict
-    assert "the GRU matches the LSTM (mean score 0.965 against 0.960)" in verdict
+def test_the_findings_are_the_numbers():
+    found = {f.key: f.values for f in findings(results(rnn_far=1e-8, lstm_far=1e-2, scores=SCORES))}
+    # Reach = ||g| 9 steps back / ||g|| at the end: the hand-made norms end at `far`, start at 1.
+    assert found["reach_trained"] == {
+        "distance": 9,
+        "reach": {"rnn": 1e-8, "lstm": 1e-2, "gru": 1e-2},
+    }
+    assert found["lstm_carries_more"]["ratio"] == pytest.approx(1e6)
+    # copy: RNN solves lag 10 only (0.2 < 0.9 at 50); LSTM and GRU both lags; GRU's mean is best.
+    assert found["memory"] == {
+        "task": "copy",
+        "solved": {"rnn": 10, "lstm": 50, "gru": 50},
+        "best": "gru",
+        "mean": pytest.approx((0.97 + 0.96) / 2),
+    }
+    assert found["weights"] == pytest.approx(
+        {"lstm_times": 4.0, "gru_times": 3.0, "gru_fewer": 0.25}
+    )
+    assert found["gru_matches"] == pytest.approx({"gru": 0.965, "lstm": 0.96})
 
 
-def test_verdict_says_when_the_run_does_not_show_the_claim():
-    scores = {**SCORES, ("lstm", 50): 0.1}
-    verdict = make_verdict(results(rnn_far=1e-2, lstm_far=1e-2, scores=scores))
-    assert "does not show the LSTM carrying more gradient" in verdict
-    assert "the GRU beats the LSTM" in verdict
+def test_findings_say_when_the_run_does_not_show_the_claim():
+    scores = {**SCORES, ("lstm", 50): 0.1}  # the LSTM fails its longer lag
+    found = {f.key: f.values for f in findings(results(rnn_far=1e-2, lstm_far=1e-2, scores=scores))}
+    assert "lstm_carries_more" not in found and found["lstm_not_shown"]["ratio"] == 1.0
+    assert found["memory"]["solved"]["lstm"] == 10
+    assert "gru_beats" in found  # 0.965 against 0.55
+
+
+def test_every_finding_is_said_in_every_language_with_its_numbers():
+    assert set(SENTENCES["en"]) == set(SENTENCES["vi"])
+    made = results(rnn_far=1e-8, lstm_far=1e-2, scores=SCORES)
+    extra = [Finding("lstm_not_shown", {"ratio": 2.0, "distance": 9})]
+    extra += [Finding(f"gru_{o}", {"gru": 0.5, "lstm": 0.7}) for o in ("beats", "falls_short")]
+    for lang in SENTENCES:
+        text = render(findings(made) + extra, lang)
+        for number in ("1.0e-08", "1e+06", "4.00", "3.00", "25%", "0.965", "0.960", "LSTM 50"):
+            assert number in text, (lang, number)
+        assert len(text.splitlines()) == len(findings(made)) + len(extra)
 
 
 def test_rnnkit_compare_quick_writes_tables_plots_and_a_verdict(tmp_path, capsys):

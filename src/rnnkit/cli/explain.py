@@ -24,6 +24,7 @@ from rnnkit.explain import (
     read_params_file,
     render_explanation,
 )
+from rnnkit.files import write_file
 
 HTML = "html"
 
@@ -82,10 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         print(output)
         return 0
-    # Imported here, so that `rnnkit explain` in a terminal does not load the training package.
-    from rnnkit.train.checkpoint import atomic_write
-
-    atomic_write(args.out, output + ("" if args.format == HTML else "\n"))
+    write_file(args.out, output + ("" if args.format == HTML else "\n"))
     print(f"wrote {args.out}" + ("; open it in a browser" if args.format == HTML else ""))
     return 0
 

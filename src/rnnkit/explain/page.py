@@ -26,7 +26,7 @@ from importlib import resources
 from rnnkit.explain.explanation import Explanation, Note, Quantity
 from rnnkit.explain.formula import Expr, Symbol, render
 from rnnkit.explain.inputs import layout
-from rnnkit.explain.render import _numbered
+from rnnkit.explain.render import numbered
 from rnnkit.explain.words import TEXT, say
 
 # A template's k-th leaf; private-use characters, which no name contains.
@@ -108,7 +108,7 @@ def _steps(explanation: Explanation, lang: str) -> list[dict]:
             "heading": say("label.step", lang, n=number, name=say(step.key, lang)),
             "quantities": [_quantity(quantity) for quantity in step.quantities],
         }
-        for number, step, new_time in _numbered(explanation.steps)
+        for number, step, new_time in numbered(explanation.steps)
     ]
 
 

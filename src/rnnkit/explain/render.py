@@ -26,7 +26,7 @@ def _source(explanation: Explanation, lang: str) -> str:
     return say("label.source", lang, source=say(f"source.{explanation.model}", lang))
 
 
-def _numbered(steps: tuple[Step, ...]) -> list[tuple[int, Step, bool]]:
+def numbered(steps: tuple[Step, ...]) -> list[tuple[int, Step, bool]]:
     """(number, step, starts a new time step): steps are numbered 1, 2, ... within a time step."""
     timed = len({step.time for step in steps}) > 1
     numbered, number, time = [], 0, object()
@@ -67,7 +67,7 @@ def to_text(explanation: Explanation, lang: str) -> str:
     for note in explanation.notes:
         out += ["", f"{say('label.note', lang)}: {_note(note, lang)}"]
     out += ["", say("label.solution", lang) + ":"]
-    for number, step, new_time in _numbered(explanation.steps):
+    for number, step, new_time in numbered(explanation.steps):
         if new_time:
             out += ["", say("label.time", lang, t=step.time)]
         out += ["", say("label.step", lang, n=number, name=say(step.key, lang))]
@@ -97,7 +97,7 @@ def to_markdown(explanation: Explanation, lang: str) -> str:
     for note in explanation.notes:
         out += ["", f"> **{say('label.note', lang)}:** {_md(_note(note, lang))}"]
     out += ["", f"### {say('label.solution', lang)}"]
-    for number, step, new_time in _numbered(explanation.steps):
+    for number, step, new_time in numbered(explanation.steps):
         if new_time:
             out += ["", f"#### {say('label.time', lang, t=step.time)}"]
         out += ["", f"**{_md(say('label.step', lang, n=number, name=say(step.key, lang)))}**", ""]
@@ -131,7 +131,7 @@ def to_json(explanation: Explanation, lang: str) -> str:
                 "name": say(step.key, lang),
                 "quantities": [_quantity_json(q) for q in step.quantities],
             }
-            for number, step, _ in _numbered(explanation.steps)
+            for number, step, _ in numbered(explanation.steps)
         ],
         "answer_symbols": [symbol.name for symbol in explanation.answer],
         "answer": answer[0] if len(answer) == 1 else answer,

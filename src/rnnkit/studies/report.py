@@ -7,8 +7,8 @@
     gradient_flow.png   ||d loss / d h_t|| against distance from the end, log scale
     memory.png          score against lag, one line per cell
 
-The verdict is computed from the numbers, sentence by sentence; it says what this run shows,
-including where that is not what the lecture claims.
+The verdict (studies/verdict.py, in English and Vietnamese) is computed from the numbers; it says
+what this run shows, including where that is not what the lecture claims.
 """
 
 from __future__ import annotations
@@ -21,23 +21,18 @@ import numpy as np
 
 from rnnkit.files import write_file, write_with
 from rnnkit.studies.compare import CompareResults
+from rnnkit.studies.verdict import findings, name, render
 
-SOLVED = 0.9  # a score (R^2 or accuracy) at or above this counts as "solved"
-SIMILAR = 0.05  # mean scores closer than this count as a match
 GRADIENT_DISTANCES = (0, 1, 10, 50, 100, 200)  # columns of the gradient table (those < T)
-NAMES = {"rnn": "RNN", "rnn-relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU", "gru-after": "GRU*"}
-
-
-def name(cell: str) -> str:
-    return NAMES.get(cell, cell)
 
 
 def write_report(results: CompareResults, out: Path) -> str:
     """Write every table and plot into `out` (created if needed); return the verdict."""
     out.mkdir(parents=True, exist_ok=True)
     _write_csvs(results, out)
-    verdict = make_verdict(results)
-    write_file(out / "results.md", markdown(results, verdict))
+    found = findings(results)
+    verdict = render(found, "en")
+    write_file(out / "results.md", markdown(results, verdict, render(found, "vi")))
     plot_gradient_flow(results, out / "gradient_flow.png")
     plot_memory(results, out / "memory.png")
     return verdict
@@ -78,7 +73,7 @@ def _write_csvs(results: CompareResults, out: Path) -> None:
 
 
 # ----- Markdown ------------------------------------------------------------------------------
-def markdown(results: CompareResults, verdict: str) -> str:
+def markdown(results: CompareResults, verdict: str, verdict_vi: str) -> str:
     config = results.config
     cells = list(config.cells)
     lines = [
@@ -129,7 +124,7 @@ def markdown(results: CompareResults, verdict: str) -> str:
             ),
             "",
         ]
-    lines += ["## Verdict", "", verdict, ""]
+    lines += ["## Verdict", "", verdict, "", "## Kết luận", "", verdict_vi, ""]
     return "\n".join(lines)
 
 
@@ -141,96 +136,6 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _times(count: int, reference: int | None) -> str:
     return f"{count / reference:.2f}" if reference else "-"
-
-
-# ----- the verdict ---------------------------------------------------------------------------
-def make_verdict(results: CompareResults) -> str:
-    """Sentences computed from the numbers: gradient reach, memory reach, weights."""
-    sentences = _gradient_sentences(results) + _memory_sentences(results)
-    sentences += _weight_sentences(results)
-    return "\n".join(f"- {s}" for s in sentences)
-
-
-def gradient_reach(norms: list[float]) -> float:
-    """How much of the last step's gradient reaches the first step: ||g_1|| / ||g_T||."""
-    return norms[-1] / norms[0] if norms[0] > 0 else 0.0
-
-
-def _gradient_sentences(results: CompareResults) -> list[str]:
-    if not results.gradients:
-        return []
-    T = len(results.gradients[0].norms)
-    sentences = []
-    reach: dict[tuple[str, str], float] = {}
-    for stage in ("init", "trained"):
-        found = [g for g in results.gradients if g.stage == stage]
-        for g in found:
-            reach[g.cell, stage] = gradient_reach(g.norms)
-        parts = ", ".join(f"{name(g.cell)} {reach[g.cell, stage]:.1e}" for g in found)
-        when = "at initialisation" if stage == "init" else "after training"
-        sentences.append(
-            f"Gradient flow {when}: the share of the last step's gradient that reaches "
-            f"{T - 1} steps back is {parts}."
-        )
-    if ("rnn", "trained") in reach and ("lstm", "trained") in reach:
-        ratio = reach["lstm", "trained"] / max(reach["rnn", "trained"], 1e-300)
-        if ratio > 10:
-            sentences.append(
-                f"After training the LSTM carries {ratio:.3g} times more gradient across "
-                f"{T - 1} steps than the vanilla RNN, as the lecture says: the LSTM was made to "
-                "fix the vanilla RNN's vanishing gradient."
-            )
-        else:
-            sentences.append(
-                "This run does not show the LSTM carrying more gradient over distance than the "
-                f"vanilla RNN (ratio {ratio:.1g}); a larger --steps budget may."
-            )
-    return sentences
-
-
-def _memory_sentences(results: CompareResults) -> list[str]:
-    cells = list(results.config.cells)
-    sentences = []
-    for task in dict.fromkeys(m.task for m in results.memory):
-        rows = [m for m in results.memory if m.task == task]
-        solved = []
-        for cell in cells:
-            lags = [m.lag for m in rows if m.cell == cell and m.score >= SOLVED]
-            solved.append(f"{name(cell)} {max(lags) if lags else 'none'}")
-        means = {c: float(np.mean([m.score for m in rows if m.cell == c])) for c in cells}
-        best = max(means, key=means.get)
-        sentences.append(
-            f"{task}: longest lag solved (score >= {SOLVED}) is {', '.join(solved)}; "
-            f"best mean score over the lags: {name(best)} ({means[best]:.3f})."
-        )
-    return sentences
-
-
-def _weight_sentences(results: CompareResults) -> list[str]:
-    counts = results.parameters
-    if not {"rnn", "lstm", "gru"} <= counts.keys():
-        return []
-    sentences = [
-        f"Weights at equal hidden size: LSTM {counts['lstm'] / counts['rnn']:.2f}x and GRU "
-        f"{counts['gru'] / counts['rnn']:.2f}x the vanilla RNN's; the GRU has "
-        f"{1 - counts['gru'] / counts['lstm']:.0%} fewer than the LSTM."
-    ]
-    mean = {
-        cell: float(np.mean([m.score for m in results.memory if m.cell == cell]))
-        for cell in ("lstm", "gru")
-    }
-    gap = mean["gru"] - mean["lstm"]
-    if abs(gap) < SIMILAR:
-        outcome = "matches"
-    elif gap > 0:
-        outcome = "beats"
-    else:
-        outcome = "falls short of"
-    sentences.append(
-        f"Over every task and lag the GRU {outcome} the LSTM (mean score {mean['gru']:.3f} "
-        f"against {mean['lstm']:.3f}) with fewer weights."
-    )
-    return sentences
 
 
 # ----- plots ---------------------------------------------------------------------------------

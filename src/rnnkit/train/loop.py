@@ -26,12 +26,9 @@ from __future__ import annotations
 import io
 import math
 import random
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -44,6 +41,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.train import checkpoint, distributed, report
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.config import TrainConfig, config_from_json
+from rnnkit.train.interrupt import StopFlag
 from rnnkit.train.schedule import Schedule
 from rnnkit.train.task import Carry, Task
 
@@ -125,7 +123,7 @@ def fit(
     carry = distributed.shard_carry(carry, world)
     _print_header(task, config, run, progress, world, out)
 
-    stop = _StopFlag()
+    stop = StopFlag()
     bar = tqdm(
         total=100.0,
         initial=min(_budget_fraction(config, progress, task), 1.0) * 100,  # resumed: part done
@@ -400,30 +398,3 @@ def _print_footer(status: str, run: Path, progress: Progress, out: TextIO) -> No
     print(f"{status} at step {progress.step} after {progress.elapsed:.0f}s; {best}", file=out)
     if status == "interrupted":
         print(f"continue with: rnnkit train --resume {run}", file=out)
-
-
-class _StopFlag:
-    """Ctrl-C asks the loop to stop after the current step; a second Ctrl-C aborts at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        tqdm.write(
-            "stopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr
-        )
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        """Our SIGINT handler while training (signals reach the main thread only), then the old."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = signal.signal(signal.SIGINT, self._handle)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
