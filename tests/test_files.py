@@ -60,3 +60,26 @@ def test_read_json_refuses_a_file_too_large_to_be_ours(tmp_path, monkeypatch):
     path.write_text('{"tokens": ["a", "b", "c"]}')
     with pytest.raises(RnnkitError, match="more than any vocabulary"):
         files.read_json(path, "vocabulary")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("hello, thế giới".encode("utf-16"), "is UTF-16 text; re-save it as UTF-8"),
+        ("hello".encode("utf-16-le"), "is UTF-16 text"),  # no byte-order mark
+        ("hello".encode("utf-32"), "is UTF-32 text"),
+        (b"GIF89a\x00\x01", r"looks binary \(NUL byte at offset 6\); give text"),
+        (b"caf\xe9", r"not valid UTF-8 \(byte 0xe9 at offset 3\)"),
+    ],
+)
+def test_text_files_in_other_encodings_or_binary_get_the_right_line(tmp_path, data, message):
+    path = tmp_path / "file.txt"
+    path.write_bytes(data)
+    with pytest.raises(RnnkitError, match=message):
+        files.read_text_file(path, "give text")
+
+
+def test_utf8_text_is_read_without_its_byte_order_mark(tmp_path):
+    path = tmp_path / "file.txt"
+    path.write_bytes("\ufeffxin chào".encode())
+    assert files.read_text_file(path, "give text") == "xin chào"

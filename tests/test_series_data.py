@@ -161,8 +161,8 @@ def test_empty_folder_is_an_error(tmp_path):
     [
         (b"", "is empty"),
         (b"\n \n", "is empty"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
-        (b"a,1,\xff\xfe\n", "not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks binary"),
+        (b"a,1,\xff\xfe\n", "not valid UTF-8"),
         (b"a\nb\n", "no numeric values"),
         (b"a,1,2\nb\n", "line 2 has no values"),
         (b"a,1,two,3\n", r"line 1, column 3: 'two' is not a number"),

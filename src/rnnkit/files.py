@@ -4,6 +4,7 @@
     write_with(path, write)         anything a library writes to a path (a PNG, MIDI, safetensors)
     write_json(path, value)         JSON, UTF-8, indented
     read_json(path, what)           a JSON object from a file that may be damaged or hostile
+    read_text_file(path, hint)      UTF-8 text, with one clear line for binary, UTF-16 or bad bytes
 
 A write goes to a hidden temporary file beside `path` (the same folder, so the same filesystem),
 is flushed to disk (fsync), then moved onto `path` in one step (os.replace): a reader sees the old
@@ -82,6 +83,44 @@ def read_json(path: str | Path, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RnnkitError(f"{path} is not a {what} (not a JSON object); retrain")
     return value
+
+
+# Byte-order marks of the Unicode encodings that are not UTF-8 (UTF-32 before UTF-16: it starts
+# with the same two bytes).
+OTHER_ENCODINGS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+
+def read_text_file(path: str | Path, hint: str) -> str:
+    """The text of a UTF-8 file (a UTF-8 byte-order mark removed). A file in another Unicode
+    encoding, a binary file or bytes that are not UTF-8 are one RnnkitError each, ending in
+    `hint`, what to give instead (e.g. "pass a UTF-8 text file")."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise RnnkitError(f"cannot read {path} ({error.strerror or error}); {hint}") from None
+    encoding = next((name for mark, name in OTHER_ENCODINGS.items() if data.startswith(mark)), None)
+    if encoding is None and len(data) >= 4 and data[1:4:2] == b"\0\0" and data[0:4:2].isascii():
+        encoding = "UTF-16"  # little-endian without a mark: ASCII letters with NULs between
+    if encoding is not None:
+        raise RnnkitError(
+            f"{path} is {encoding} text; re-save it as UTF-8 (e.g. `iconv -f {encoding} -t UTF-8`)"
+        )
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise RnnkitError(f"{path} looks binary (NUL byte at offset {nul}); {hint}")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise RnnkitError(
+            f"{path} is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start});"
+            f" re-save it as UTF-8"
+        ) from None
 
 
 def short(error: BaseException) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import RnnkitError
-from rnnkit.files import read_json
+from rnnkit.files import read_json, read_text_file
 
 UNK = "<unk>"
 NEWLINE = "\n"
@@ -67,20 +67,10 @@ def read_text(path: str | Path) -> str:
 
 
 def _read_file(path: Path) -> str:
-    data = path.read_bytes()
-    if not data.strip():
+    text = read_text_file(path, "pass a UTF-8 text file")
+    if not text.strip():
         raise RnnkitError(f"{path} is empty; pass a file that holds some text")
-    nul = data.find(b"\0")
-    if nul >= 0:
-        raise RnnkitError(f"{path} looks binary (NUL byte at offset {nul}); pass a UTF-8 text file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RnnkitError(
-            f"{path} is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start});"
-            " re-save it as UTF-8"
-        ) from None
-    return normalize(text.removeprefix("\ufeff"))
+    return normalize(text)
 
 
 def normalize(text: str) -> str:

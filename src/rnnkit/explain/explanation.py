@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells import Cell
+from rnnkit.errors import RnnkitError
 from rnnkit.explain.formula import Apply, Expr, Product, Sum, Symbol
 from rnnkit.explain.gates import Activation
 from rnnkit.layers import RecurrentNetwork
@@ -113,6 +114,11 @@ def check_against_forward(network: RecurrentNetwork, xs: Tensor, states: list[Sy
     (T, D), unbatched: a bug in rnnkit otherwise."""
     library, _ = network(xs)  # (T, H)
     steps = torch.stack([symbol.value for symbol in states])
+    if not (torch.isfinite(steps).all() and torch.isfinite(library).all()):
+        raise RnnkitError(
+            "these inputs and weights overflow float64 (a value became inf or nan); "
+            "use numbers below about 1e150"
+        )
     if steps.shape != library.shape or not torch.allclose(steps, library, rtol=0, atol=1e-12):
         raise RuntimeError(
             "step-by-step hidden states h_t differ from the library's forward: a bug in rnnkit"

@@ -194,7 +194,7 @@ def check_params(
             f"{', '.join(optional_given)})"
         )
     params = {name: to_tensor(name, raw[name]) for name in layout.names if name in given}
-    H, D = _matrix_shape(layout.inputs[0], params[layout.inputs[0]])
+    H, D = _common_shape(layout.inputs, params)
     for name in layout.inputs:
         _expect(name, params[name], (H, D), "hidden x input")
     for name in layout.biases:
@@ -214,6 +214,13 @@ def check_x(xs: list[list[float]], input_size: int, weight: str) -> Tensor:
             f"give --x with {input_size} numbers per step"
         )
     return x
+
+
+def _common_shape(names: tuple[str, ...], params: dict[str, Tensor]) -> tuple[int, int]:
+    """(H, D), the shape most of the input weights have: the odd one out is the one to fix,
+    whichever comes first."""
+    shapes = [_matrix_shape(name, params[name]) for name in names]
+    return max(shapes, key=shapes.count)
 
 
 def _matrix_shape(name: str, value: Tensor) -> tuple[int, int]:

@@ -40,14 +40,12 @@ import numpy as np
 from rnnkit.data.series.dataset import SeriesDataset
 from rnnkit.data.series.waveforms import EXAMPLE, make_waveforms
 from rnnkit.errors import RnnkitError
+from rnnkit.files import read_text_file
 
 FORMATS = ("auto", "wide", "long")
 MISSING = frozenset({"", "nan", "na", "n/a", "?"})
 LONG_ID, LONG_TIME, LONG_LABEL = "id", "time", "label"
 SUFFIXES = (".csv", ".tsv")
-
-# Enough of a file to tell text from binary without reading it all twice.
-SNIFF_BYTES = 8192
 
 
 def open_series(source: str | Path, format: str = "auto") -> SeriesDataset:
@@ -102,15 +100,7 @@ def _load_file(path: Path, format: str, prefix: str) -> SeriesDataset:
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, cells) of each non-blank row of a text CSV (comma; tab for .tsv files)."""
-    data = path.read_bytes()
-    if b"\x00" in data[:SNIFF_BYTES]:
-        raise RnnkitError(f"{path} is a binary file, not a CSV; give a text file of numbers")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise RnnkitError(
-            f"{path} is not UTF-8 text (byte {error.start}); save it as a UTF-8 CSV"
-        ) from None
+    text = read_text_file(path, "give a CSV text file of numbers")
     first_line = text.split("\n", 1)[0]
     tabs = path.suffix.lower() == ".tsv" or ("\t" in first_line and "," not in first_line)
     reader = csv.reader(io.StringIO(text), delimiter="\t" if tabs else ",", strict=True)

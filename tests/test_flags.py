@@ -1,0 +1,105 @@
+"""Every flag of every command, walked from the parser itself (a flag added tomorrow is covered
+the day it is added): each numeric flag declares a kind of value (rnnkit.values), and every value
+of BAD_VALUES that its kind does not accept is refused with exit status 2 and exactly one
+`error:` line that names the flag, with no traceback and nothing written. Every flag with choices
+refuses a value outside them the same way.
+
+The values each kind must refuse are written here by hand, not read from rnnkit.values.
+"""
+
+import argparse
+
+import pytest
+
+from conftest import snapshot
+from rnnkit import values
+from rnnkit.cli.main import build_parser, main
+
+BAD_VALUES = ["0", "-1", "nan", "inf", "-inf", "1e308", "", "abc", str(10**30), "1.5"]
+# What each kind must accept of BAD_VALUES (everything else must be refused).
+ACCEPTED = {
+    values.POSITIVE_INT: set(),
+    values.COUNT: {"0"},
+    values.PROBABILITY: {"0"},
+    values.FRACTION: {"0"},
+    values.SHARE: set(),
+    values.MASS: set(),
+    values.POSITIVE: {"1e308", str(10**30), "1.5"},
+    values.NON_NEGATIVE: {"0", "1e308", str(10**30), "1.5"},
+    values.DURATION: {str(10**30), "1.5"},  # seconds; a budget longer than a life is a budget
+}
+KINDS = {kind.parse: kind for kind in ACCEPTED}
+
+
+def flags() -> list[tuple[list[str], argparse.Action]]:
+    """(the words that reach a parser, its action) for every optional flag of every command."""
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif action.option_strings and action.nargs != 0:
+                found.append((words, action))
+
+    walk(build_parser(), [])
+    return found
+
+
+FLAGS = flags()
+ID = [f"{' '.join(words)} {action.option_strings[0]}" for words, action in FLAGS]
+
+
+def test_every_numeric_flag_declares_its_kind():
+    untyped = [
+        f"{' '.join(words)} {action.option_strings[0]}"
+        for words, action in FLAGS
+        if action.type in (int, float)
+    ]
+    assert untyped == []  # an int/float flag would take nan, inf and negatives
+
+
+@pytest.mark.parametrize(("words", "action"), FLAGS, ids=ID)
+def test_bad_values_are_refused_with_one_line_naming_the_flag(
+    words, action, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # a value wrongly accepted would write runs/ here
+    kind = KINDS.get(action.type)
+    if kind is not None:
+        bad = [value for value in BAD_VALUES if value not in ACCEPTED[kind]]
+    elif action.choices:
+        bad = ["no-such-choice"]
+    else:
+        pytest.skip("a path or free text: see test_bad_inputs.py and test_paths.py")
+    flag = action.option_strings[0]
+    before = snapshot(tmp_path)
+    for value in bad:
+        assert main([*words, *positionals(words, tmp_path), f"{flag}={value}"]) == 2, value
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), (value, err)
+        assert flag in err[0] and "Traceback" not in err[0], (value, err)
+    assert snapshot(tmp_path) == before
+
+
+def positionals(words: list[str], folder) -> list[str]:
+    """What the command needs before its flags are read: a RUN (never reached)."""
+    needs_run = {"sample", "evaluate", "predict", "generate", "visualize"}
+    if words and words[0] in needs_run:
+        extra = ["data.csv"] if words[0] == "predict" else []
+        extra += ["text.txt"] if words[0] == "visualize" else []
+        return [str(folder / "RUN"), *extra]
+    if words == ["explain"]:
+        return ["lstm"]
+    return []
+
+
+def test_the_walk_reaches_every_command():
+    commands = {words[0] for words, _ in FLAGS if words}
+    assert {"train", "sample", "evaluate", "predict", "generate", "compare", "explain"} <= commands
+    assert {words[1] for words, _ in FLAGS if words[:1] == ["train"] and len(words) > 1} == {
+        "text",
+        "music",
+        "melody",
+        "classify",
+    }
