@@ -111,7 +111,7 @@ def test_resume_a_run_changed_text_is_refused(tmp_path):
     source.write_text(TEXT, encoding="utf-8")
     quiet_fit(make_task(source), TrainConfig(steps=2, eval_every=2), tmp_path / "run")
     source.write_text(TEXT + "more", encoding="utf-8")
-    with pytest.raises(RnnkitError, match="changed since this run started"):
+    with pytest.raises(RnnkitError, match="not the data this run started with"):
         TextTask.from_run(
             tmp_path / "run", checkpoint.read_config(tmp_path / "run"), with_data=True
         )

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -172,3 +173,37 @@ def test_evaluate_on_text_with_unseen_characters(run, tmp_path, capsys):
     assert main(["evaluate", str(run), str(other)]) == 2
     line = error_line(capsys)
     assert str(other) in line and "'Z'" in line
+
+
+def test_resume_from_anywhere_extend_and_follow_moved_data(tmp_path, monkeypatch, capsys):
+    """A run started with a relative path resumes from another folder; --more-steps and --steps
+    extend it; moved data is found with --data, and other data is refused."""
+    (tmp_path / "a").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    Path("text.txt").write_text(TEXT, encoding="utf-8")
+    assert main(["train", "text", "text.txt", "--out", "run", *TINY, "--steps", "4"]) == 0
+    run = tmp_path / "a" / "run"
+    monkeypatch.chdir(tmp_path)  # elsewhere
+    assert main(["train", "--resume", str(run), "--more-steps", "3", "--no-progress"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["train_config"]["steps"] == 7 and config["train_config"]["time"] is None
+    assert json.loads((run / "training" / "state.json").read_text())["step"] == 7
+    (tmp_path / "a" / "text.txt").rename(tmp_path / "moved.txt")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "9", "--no-progress"]) == 2
+    assert "--data NEW_PATH" in error_line(capsys)
+    (tmp_path / "other.txt").write_text(TEXT + "more", encoding="utf-8")
+    before = snapshot(run)
+    assert main(["train", "--resume", str(run), "--data", "other.txt", "--steps", "9"]) == 2
+    assert "not the data this run started with" in error_line(capsys)
+    assert snapshot(run) == before
+    assert main(["train", "--resume", str(run), "--data", "moved.txt", "--steps", "9"]) == 0
+    assert json.loads((run / "config.json").read_text())["task_config"]["data"]["source"] == str(
+        tmp_path / "moved.txt"
+    )
+    assert json.loads((run / "training" / "state.json").read_text())["step"] == 9
+
+
+def test_extending_flags_need_resume(tmp_path, capsys):
+    assert main(["train", "--steps", "5", "text"]) == 2
+    assert "give --resume RUN" in error_line(capsys)

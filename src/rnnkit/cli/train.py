@@ -11,14 +11,23 @@ the process group and trains its share of each batch (docs/DISTRIBUTED.md).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
+from rnnkit import progress
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
-from rnnkit.train.checkpoint import CONFIG, default_run_folder, read_config
+from rnnkit.train.checkpoint import (
+    CONFIG,
+    completed_steps,
+    default_run_folder,
+    read_config,
+    write_config,
+)
 from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.loop import fit, seed_everything
+from rnnkit.values import DURATION, POSITIVE_INT
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -29,6 +38,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    extend = parser.add_argument_group(
+        "extending a resumed run (the learning-rate schedule stretches to the new budget)"
+    )
+    extend.add_argument(
+        "--steps", dest="total_steps", type=POSITIVE_INT.parse, metavar="N",
+        help="with --resume: train until step N in all (replaces the run's budget)",
+    )  # fmt: skip
+    extend.add_argument(
+        "--more-steps", type=POSITIVE_INT.parse, metavar="N",
+        help="with --resume: N steps more than the run has done (replaces its budget)",
+    )  # fmt: skip
+    extend.add_argument(
+        "--time", dest="total_time", type=DURATION.parse, metavar="T",
+        help="with --resume: train until T of wall time in all, e.g. 30m (replaces its budget)",
+    )  # fmt: skip
+    extend.add_argument(
+        "--data", metavar="PATH",
+        help="with --resume: where the run's data is now, if it moved (checked to be the same)",
+    )  # fmt: skip
     tasks = parser.add_subparsers(dest="task", metavar="TASK")
     for name in TASKS:
         cls = task_class(name)
@@ -41,8 +69,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    with distributed.process_group(_device(args)):
-        return _run(args)
+    shown = progress.SHOWN
+    progress.SHOWN = shown and not args.no_progress  # every bar: the loop's and the readers'
+    try:
+        with distributed.process_group(_device(args)):
+            return _run(args)
+    finally:
+        progress.SHOWN = shown
 
 
 def _device(args: argparse.Namespace) -> str:
@@ -53,10 +86,16 @@ def _device(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    extending = [a for a in ("total_steps", "more_steps", "total_time", "data") if vars(args)[a]]
     if args.resume:
         if args.task:
             raise RnnkitError("give either a task or --resume RUN, not both")
-        return _resume(Path(args.resume), show_progress=not args.no_progress)
+        return _resume(Path(args.resume), args, show_progress=not args.no_progress)
+    if extending:
+        raise RnnkitError(
+            f"--{extending[0].replace('total_', '').replace('_', '-')} before the task extends "
+            "a resumed run: give --resume RUN, or put the flag after the task name"
+        )
     if not args.task:
         raise RnnkitError(
             f"name a task ({', '.join(TASKS)}) or --resume RUN, e.g. `rnnkit train text`"
@@ -70,9 +109,30 @@ def _run(args: argparse.Namespace) -> int:
     return 130 if result.status == "interrupted" else 0
 
 
-def _resume(run: Path, show_progress: bool) -> int:
+def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     config = read_config(run)
+    if args.data is not None:
+        config["task_config"]["data"]["source"] = str(Path(args.data).resolve())
     task = task_class(config["task"]).from_run(run, config, with_data=True)
     train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
+    budget = _new_budget(run, args)
+    if budget or args.data is not None:
+        train = replace(train, **budget) if budget else train
+        write_config(run, task.name, task.config(), train.to_dict())  # the next resume uses it
     result = fit(task, train.check(), run, resume=True, show_progress=show_progress)
     return 130 if result.status == "interrupted" else 0
+
+
+def _new_budget(run: Path, args: argparse.Namespace) -> dict[str, float | int | None]:
+    """The budget that replaces a resumed run's, from --steps, --more-steps or --time."""
+    given = [a for a in ("total_steps", "more_steps", "total_time") if vars(args)[a] is not None]
+    if len(given) > 1:
+        raise RnnkitError("give one of --steps, --more-steps and --time to extend a run")
+    if not given:
+        return {}
+    if args.total_time is not None:
+        return {"steps": None, "epochs": None, "time": args.total_time}
+    steps = args.total_steps
+    if args.more_steps is not None:
+        steps = completed_steps(run) + args.more_steps
+    return {"steps": steps, "epochs": None, "time": None}

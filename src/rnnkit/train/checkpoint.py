@@ -210,6 +210,15 @@ def save_training_state(
             old.unlink(missing_ok=True)
 
 
+def completed_steps(run: Path) -> int:
+    """The step of the run's last checkpoint (0 if it has none)."""
+    path = Path(run) / TRAINING / STATE
+    step = read_json(path, "training state").get("step", 0) if path.is_file() else 0
+    if type(step) is not int or step < 0:
+        raise RnnkitError(f"{path} holds no step count; the run folder is damaged, retrain")
+    return step
+
+
 def _new_stem(folder: Path, step: int) -> str:
     """step-NNNNNNN, or step-NNNNNNN-b when the committed checkpoint has that name (the same step
     saved again): a save must never replace the files of the state it is about to replace."""

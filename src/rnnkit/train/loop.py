@@ -38,6 +38,7 @@ import torch
 from tqdm import tqdm
 
 from rnnkit.errors import RnnkitError
+from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, distributed, report
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.config import TrainConfig, config_from_json
@@ -124,12 +125,11 @@ def fit(
     _print_header(task, config, run, progress, world, out)
 
     stop = StopFlag()
-    bar = tqdm(
+    bar = progress_bar(
+        show=show_progress,
         total=100.0,
         initial=min(_budget_fraction(config, progress, task), 1.0) * 100,  # resumed: part done
-        disable=not show_progress,
         bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
-        file=sys.stderr,
     )
     started = time.monotonic() - progress.elapsed
     status = "finished"

@@ -163,10 +163,16 @@ class Task(ABC):
                 f"{where} has settings rnnkit cannot build ({error}); retrain"
             ) from None
         if with_data:
+            if Path(data.source).is_absolute() and not Path(data.source).exists():
+                raise RnnkitError(
+                    f"{data.source}, the data this run trained on, is not there; if it moved, "
+                    f"resume with `rnnkit train --resume {run} --data NEW_PATH`"
+                )
             dataset = cls.read(data)
             if cls.fingerprint(dataset) != data.fingerprint:
                 raise RnnkitError(
-                    f"{data.source} changed since this run started; restore it or start a new run"
+                    f"{data.source} is not the data this run started with (its content changed); "
+                    "restore it, give the original with --data, or start a new run"
                 )
             task.attach(dataset)
         return task

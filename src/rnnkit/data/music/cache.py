@@ -18,12 +18,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
 from rnnkit.data.music.piece import Piece
 from rnnkit.data.music.score import read_music_file
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file
+from rnnkit.progress import bar
 
 CACHE_VERSION = 1  # bump when parsing or quantisation changes, so old entries are not read
 
@@ -74,7 +73,7 @@ def read_music_files(
 ) -> list[Piece]:
     """The pieces of many music files, in order, with a progress bar (cached unless told not to)."""
     pieces: list[Piece] = []
-    for path in tqdm(paths, desc="reading music", unit="file", disable=not progress):
+    for path in bar(paths, show=progress, desc="reading music", unit="file"):
         if cache:
             pieces.extend(read_cached(path, grid, cache_dir))
         else:

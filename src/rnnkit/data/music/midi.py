@@ -22,7 +22,7 @@ import mido
 from rnnkit.data.music.piece import Piece, steps_per_quarter
 from rnnkit.data.music.quantise import bar_starts_from_meters, quantise
 from rnnkit.errors import RnnkitError
-from rnnkit.files import write_with
+from rnnkit.files import short, write_with
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
@@ -100,7 +100,7 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
     per_quarter = Fraction(1, midi.ticks_per_beat)
     notes: list[tuple[int, Fraction, Fraction]] = []
     meters: list[tuple[Fraction, Fraction]] = []  # (time, bar length), both in quarter notes
-    end_tick = 0
+    end_tick, drums = 0, False
     for track in midi.tracks:
         tick = 0
         sounding: dict[tuple[int, int], list[int]] = {}  # (channel, pitch) -> onset ticks
@@ -109,6 +109,8 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
             if message.type == "time_signature":
                 bar = Fraction(4 * message.numerator, message.denominator)
                 meters.append((tick * per_quarter, bar))
+            elif message.type == "note_on" and message.channel == DRUM_CHANNEL:
+                drums = True
             elif message.type in ("note_on", "note_off") and message.channel != DRUM_CHANNEL:
                 key = (message.channel, message.note)
                 if message.type == "note_on" and message.velocity > 0:
@@ -121,6 +123,9 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
         end_tick = max(end_tick, tick)
     end = end_tick * per_quarter
     bars = bar_starts_from_meters(meters, end)
+    if not notes:
+        what = "only drums (MIDI channel 10), which have no pitch" if drums else "no notes"
+        raise RnnkitError(f"{path} holds {what}; give a MIDI file with pitched notes")
     piece = quantise(str(path), notes, steps_per_quarter(grid), end, bars)
     if not piece.notes:
         raise RnnkitError(
@@ -135,6 +140,7 @@ def _open(path: Path) -> mido.MidiFile:
     except FileNotFoundError:
         raise RnnkitError(f"{path} does not exist") from None
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
+        reason = "it ends before its data does" if isinstance(error, EOFError) else short(error)
         raise RnnkitError(
-            f"{path} is not a readable MIDI file ({error}); check that it is a .mid file"
+            f"{path} is not a readable MIDI file ({reason}); check that it is a .mid file"
         ) from None
