@@ -103,3 +103,14 @@ def test_the_walk_reaches_every_command():
         "melody",
         "classify",
     }
+
+
+def test_a_model_that_cannot_fit_is_refused_before_it_is_built(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "text", "--hidden", "300000", "--steps", "1", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "parameters: to train it takes" in err[0].replace(
+        " (weights, gradients, AdamW's moments)", ""
+    )
+    assert "GiB" in err[0] and not (tmp_path / "runs").exists()

@@ -131,10 +131,23 @@ def test_empty_files_give_one_clear_line(tmp_path):
     with pytest.raises(RnnkitError, match="not a readable MIDI file"):
         read_midi(tmp_path / "zero.mid")
     silent = write_midi(Piece("s", (), 1, 4), tmp_path / "silent.mid")
-    with pytest.raises(RnnkitError, match="has no notes on the quarter grid"):
+    with pytest.raises(RnnkitError, match="has no notes; give a MIDI file with pitched notes"):
         read_midi(silent)
     with pytest.raises(RnnkitError, match="does not exist"):
         read_midi(tmp_path / "missing.mid")
+
+
+def test_a_drums_only_file_says_so_rather_than_suggesting_a_grid(tmp_path):
+    midi = mido.MidiFile()
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    for _ in range(4):
+        track.append(mido.Message("note_on", note=36, velocity=90, channel=9, time=0))
+        track.append(mido.Message("note_off", note=36, velocity=0, channel=9, time=480))
+    midi.save(tmp_path / "drums.mid")
+    with pytest.raises(RnnkitError, match=r"has only drums \(MIDI channel 10\)") as error:
+        read_midi(tmp_path / "drums.mid", "16th")
+    assert "grid" not in str(error.value)
 
 
 def test_notes_shorter_than_the_grid_vanish_and_say_so(tmp_path):

@@ -10,7 +10,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from rnnkit.errors import RnnkitError
+from rnnkit.cli.outputs import check_folder
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import write_report
 from rnnkit.values import COUNT, POSITIVE_INT
@@ -24,6 +24,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "lags with the same budget, measure gradient flow, and write tables, plots and a verdict.",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for tables and plots")
+    parser.add_argument(
+        "--force", action="store_true", help="write into a folder that is not empty"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="a seconds-long run that only checks the pipeline"
     )
@@ -39,10 +42,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.out.is_dir():
-        raise RnnkitError(f"{args.out} is a file; give a new or empty folder to --out")
-    if args.out.exists() and any(args.out.iterdir()):
-        raise RnnkitError(f"{args.out} is not empty; give a new or empty folder to --out")
+    check_folder(args.out, args.force)
     config = CompareConfig.quick(args.seed) if args.quick else CompareConfig(seed=args.seed)
     if args.steps is not None:
         config = dataclasses.replace(config, steps=args.steps)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.cli.outputs import check_file
 from rnnkit.errors import RnnkitError
 from rnnkit.explain import (
     FORMATS,
@@ -96,13 +97,4 @@ def _check_out(out: Path | None, format: str, force: bool) -> None:
         if force:
             raise RnnkitError("--force replaces the file given by --out; give --out or drop it")
         return
-    if out.is_dir():
-        raise RnnkitError(f"--out {out} is a folder; give a file name such as {out / 'page.html'}")
-    if out.exists() and not force:
-        raise RnnkitError(
-            f"{out} already exists; choose another --out or add --force to replace it"
-        )
-    if not out.parent.is_dir():
-        raise RnnkitError(
-            f"the folder {out.parent} does not exist; create it or choose another --out"
-        )
+    check_file(out, force)

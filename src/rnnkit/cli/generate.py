@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from rnnkit.cli.outputs import check_file
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_with
 from rnnkit.generate.sampler import Sampler, SamplerConfig
@@ -112,16 +113,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _outputs(out: Path, wav: bool, force: bool) -> dict[str, Path]:
     """SONG.mid, SONG.png and (with --wav) SONG.wav, checked before any work is done."""
-    if out.suffix.lower() not in (".mid", ".midi"):
-        raise RnnkitError(f"--out {out} must be a .mid file, e.g. song.mid")
-    if not out.parent.is_dir():
-        raise RnnkitError(f"the folder {out.parent} does not exist; create it or change --out")
-    outputs = {"mid": out, "png": out.with_suffix(".png")}
+    outputs = {"mid": check_file(out, force, suffixes=(".mid", ".midi"))}
+    outputs["png"] = check_file(out.with_suffix(".png"), force)
     if wav:
-        outputs["wav"] = out.with_suffix(".wav")
-    existing = [str(path) for path in outputs.values() if path.exists()]
-    if existing and not force:
-        raise RnnkitError(f"{', '.join(existing)} already exists; choose another --out or --force")
+        outputs["wav"] = check_file(out.with_suffix(".wav"), force)
     return outputs
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.cli.outputs import check_file
 from rnnkit.data.series import write_predictions
-from rnnkit.errors import RnnkitError
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import Predicts, require
 
@@ -36,8 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    out: Path = args.out
-    _check_out(out, args.force)
+    out = check_file(args.out, args.force)
     task = load_run(args.run_dir)
     require(task, Predicts, args.run_dir)
     result = task.predict(args.data)
@@ -47,16 +46,3 @@ def run(args: argparse.Namespace) -> int:
         total = int(result.scores.confusion.sum())
         print(f"accuracy {result.scores.accuracy:.4f} on the {total} labelled sequences")
     return 0
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.is_dir():
-        raise RnnkitError(f"--out {out} is a folder; give a file name such as {out / 'pred.csv'}")
-    if out.exists() and not force:
-        raise RnnkitError(
-            f"{out} already exists; choose another --out or add --force to replace it"
-        )
-    if not out.parent.is_dir():
-        raise RnnkitError(
-            f"the folder {out.parent} does not exist; create it or choose another --out"
-        )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+from pathlib import Path
 
+from rnnkit.cli.outputs import check_file
+from rnnkit.files import write_file
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import SamplesText, require
@@ -42,20 +46,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--length", type=POSITIVE_INT.parse, default=500, help="tokens to generate (default 500)"
     )
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not the terminal")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_file(args.out, args.force)
     task = load_run(args.run_dir)
     require(task, SamplesText, args.run_dir)
     config = SamplerConfig(args.temperature, args.top_k, args.top_p, args.seed)
     sampler = Sampler(config)
+    out = io.StringIO() if args.out is not None else sys.stdout
     for index in range(args.num):
         if index:
-            sys.stdout.write(f"\n{SEPARATOR}\n")
-        sys.stdout.write(args.prime or "")
+            out.write(f"\n{SEPARATOR}\n")
+        out.write(args.prime or "")
         for piece in task.sample_text(args.prime, args.length, sampler):
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-    sys.stdout.write("\n")
+            out.write(piece)
+            out.flush()
+    out.write("\n")
+    if args.out is not None:
+        write_file(args.out, out.getvalue())
+        print(f"wrote {args.num} sample{'s' * (args.num > 1)} to {args.out}")
     return 0

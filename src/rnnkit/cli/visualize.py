@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.cli.outputs import check_file
 from rnnkit.errors import RnnkitError
 from rnnkit.values import POSITIVE_INT
 from rnnkit.visualize import visualize_text
@@ -31,6 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("text", type=Path, metavar="TEXT", help="a UTF-8 text file to read")
     parser.add_argument("--out", type=Path, help=f"where to write the page (default: RUN/{PAGE})")
+    parser.add_argument("--force", action="store_true", help="replace the page if it exists")
     parser.add_argument(
         "--max-chars",
         type=POSITIVE_INT.parse,
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.files import write_file
     from rnnkit.tasks.registry import load_run
 
+    out = check_file(args.out or args.run_folder / PAGE, args.force, suffixes=(".html", ".htm"))
     text = read_text(args.text)[: args.max_chars]
     task = load_run(args.run_folder)
     if getattr(getattr(task, "vocab", None), "level", None) != "char":
@@ -60,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     page = visualize_text(
         model, task.vocab, text, f"rnnkit visualize: {args.run_folder.name}", subtitle
     )
-    out = args.out if args.out is not None else args.run_folder / PAGE
     write_file(out, page)
     print(f"wrote {out} ({len(page) // 1024} KiB); open it in a browser")
     return 0

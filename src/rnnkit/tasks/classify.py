@@ -40,6 +40,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
 from rnnkit.metrics import ClassificationScores, plot_confusion
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.memory import affordable
 from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
 from rnnkit.values import POSITIVE_INT, SHARE, setting
@@ -137,14 +138,15 @@ class ClassifyTask(Task):
         train, _ = split(dataset, data)
         labels, scaler = LabelVocabulary.fit(train), FeatureScaler.fit(train.sequences)
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
-        return cls(data, SequenceClassifier(settings), labels, scaler)
+        return cls(data, affordable(lambda: SequenceClassifier(settings)), labels, scaler)
 
     @classmethod
     def restore(cls, run: Path, data: ClassifyDataConfig, settings: ClassifierConfig):
         labels, scaler = LabelVocabulary.load(run / LABELS), FeatureScaler.load(run / SCALER)
         if len(labels) != settings.num_classes or len(scaler.mean) != settings.input_size:
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
-        task = cls(data, SequenceClassifier(settings), labels, scaler)
+        model = affordable(lambda: SequenceClassifier(settings), training=False)
+        task = cls(data, model, labels, scaler)
         task.run = run
         return task
 

@@ -23,6 +23,7 @@ from rnnkit.data.batching import Padded
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_file
 from rnnkit.models.language import LanguageModel, LanguageModelConfig
+from rnnkit.models.memory import affordable
 from rnnkit.tasks.music import RECIPE
 from rnnkit.tasks.pieces import MusicDataConfig, PieceTask, shifted
 from rnnkit.train.config import Recipe
@@ -59,7 +60,7 @@ class MelodyTask(PieceTask):
         from rnnkit.data.music import TOKENS
 
         settings.vocab_size = len(TOKENS)
-        return cls(data, LanguageModel(settings))
+        return cls(data, affordable(lambda: LanguageModel(settings)))
 
     @classmethod
     def restore(cls, run: Path, data: MusicDataConfig, settings: LanguageModelConfig):
@@ -68,7 +69,7 @@ class MelodyTask(PieceTask):
         saved = read_json(run / VOCAB, "melody event vocabulary").get("tokens")
         if saved != list(TOKENS) or settings.vocab_size != len(TOKENS):
             raise RnnkitError(f"{run / VOCAB} is not this rnnkit's event vocabulary; retrain")
-        return cls(data, LanguageModel(settings))
+        return cls(data, affordable(lambda: LanguageModel(settings), training=False))
 
     def save_artifacts(self, folder: Path) -> None:
         from rnnkit.data.music import EventVocabulary

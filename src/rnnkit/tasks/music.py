@@ -23,6 +23,7 @@ from torch import Tensor
 from rnnkit.data.batching import Padded
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_json
+from rnnkit.models.memory import affordable
 from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig, frame_nll
 from rnnkit.tasks.pieces import MusicDataConfig, PieceTask, shifted, training_pieces
 from rnnkit.train.config import Recipe
@@ -72,7 +73,7 @@ class MusicTask(PieceTask):
         from rnnkit.data.music import piece_to_roll
 
         openings = [[n.pitch for n in piece.notes if n.start == 0] for piece in dataset.train]
-        task = cls(data, PianoRollModel(settings), openings)
+        task = cls(data, affordable(lambda: PianoRollModel(settings)), openings)
         rolls = [piece_to_roll(piece) for piece in training_pieces(data, dataset)]
         task.model.start_at_frequencies(torch.from_numpy(key_frequencies(rolls)))
         return task
@@ -84,7 +85,7 @@ class MusicTask(PieceTask):
             isinstance(chord, list) and all(type(p) is int for p in chord) for chord in openings
         ):
             raise RnnkitError(f"{run / OPENINGS} is not a list of chords of MIDI pitches; retrain")
-        return cls(data, PianoRollModel(settings), openings)
+        return cls(data, affordable(lambda: PianoRollModel(settings), training=False), openings)
 
     def save_artifacts(self, folder: Path) -> None:
         write_json(Path(folder) / OPENINGS, {"openings": self.openings})

@@ -36,6 +36,7 @@ from rnnkit.generate.fast import FastStep
 from rnnkit.generate.loop import sample_tokens
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
+from rnnkit.models.memory import affordable
 from rnnkit.train.config import DEFAULT_TIME, Recipe
 from rnnkit.train.recipes import RECIPES, recipe_for
 from rnnkit.train.task import Carry, Task
@@ -143,14 +144,14 @@ class TextTask(Task):
             text + (valid_text or ""), data.level, data.lowercase, data.max_vocab, data.tokenizer
         )
         settings.vocab_size = len(vocab)
-        return cls(data, LanguageModel(settings), vocab)
+        return cls(data, affordable(lambda: LanguageModel(settings)), vocab)
 
     @classmethod
     def restore(cls, run: Path, data: TextDataConfig, settings: LanguageModelConfig):
         vocab = Vocabulary.load(run / VOCAB)
         if len(vocab) != settings.vocab_size:
             raise RnnkitError(f"{run / VOCAB} does not match the model in config.json; retrain")
-        return cls(data, LanguageModel(settings), vocab)
+        return cls(data, affordable(lambda: LanguageModel(settings), training=False), vocab)
 
     def attach(self, dataset: TextData) -> None:
         train, valid, _test = self.split(dataset)

@@ -125,7 +125,7 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
     bars = bar_starts_from_meters(meters, end)
     if not notes:
         what = "only drums (MIDI channel 10), which have no pitch" if drums else "no notes"
-        raise RnnkitError(f"{path} holds {what}; give a MIDI file with pitched notes")
+        raise RnnkitError(f"{path} has {what}; give a MIDI file with pitched notes")
     piece = quantise(str(path), notes, steps_per_quarter(grid), end, bars)
     if not piece.notes:
         raise RnnkitError(

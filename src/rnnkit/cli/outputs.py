@@ -1,0 +1,79 @@
+"""Where a command writes, checked before any work: every command that writes a file asks here.
+
+A path is refused, with one line that names it, when it is a folder, when its folder does not
+exist, when it has the wrong ending, when it exists and --force was not given, and always when it
+is one of a run folder's own files (weights, settings, vocabulary, training state, metrics):
+only `rnnkit train` on that run writes those. The write itself is atomic (rnnkit.files), so a
+failed write leaves the old file whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnkit.errors import RnnkitError
+from rnnkit.train.checkpoint import BEST_MODEL, CONFIG, TRAINING
+
+# What `rnnkit train` writes into a run folder (besides training/): the run's own files.
+RUN_FILES = {
+    CONFIG,
+    BEST_MODEL,
+    "vocab.json",
+    "labels.json",
+    "scaler.json",
+    "openings.json",
+    "metrics.csv",
+    "loss.png",
+    "samples.txt",
+    "scores.txt",
+    "scores.json",
+    "confusion.png",
+}
+
+
+def check_file(
+    path: Path, force: bool, flag: str = "--out", suffixes: tuple[str, ...] = ()
+) -> Path:
+    """`path` as a file a command may write (see the module docstring), or one RnnkitError."""
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise RnnkitError(f"{flag} {path} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        example = path / f"out{suffixes[0] if suffixes else ''}"
+        raise RnnkitError(f"{flag} {path} is a folder; give a file name such as {example}")
+    if not path.parent.is_dir():
+        raise RnnkitError(
+            f"the folder {path.parent} does not exist; create it or choose another {flag}"
+        )
+    run = run_folder_of(path)
+    if run is not None:
+        raise RnnkitError(
+            f"{path} is one of the run folder {run}'s own files, which only `rnnkit train` on "
+            f"that run writes; choose another {flag}"
+        )
+    if path.exists() and not force:
+        raise RnnkitError(f"{path} already exists; choose another {flag} or add --force")
+    return path
+
+
+def check_folder(path: Path, force: bool, flag: str = "--out") -> Path:
+    """`path` as a folder a command fills: new, empty, or (with --force) one whose files it may
+    replace; never a run folder."""
+    if path.exists() and not path.is_dir():
+        raise RnnkitError(f"{flag} {path} is a file; give a new or empty folder")
+    if (path / CONFIG).is_file():
+        raise RnnkitError(f"{path} is a run folder; give {flag} a folder of its own")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise RnnkitError(
+            f"{path} is not empty; give a new or empty folder to {flag}, or add --force"
+        )
+    return path
+
+
+def run_folder_of(path: Path) -> Path | None:
+    """The run folder `path` belongs to as one of its own files, or None."""
+    folder = path.parent
+    if folder.name == TRAINING and (folder.parent / CONFIG).is_file():
+        return folder.parent
+    if path.name in RUN_FILES and (folder / CONFIG).is_file():
+        return folder
+    return None
