@@ -11,6 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
+from rnnkit.cli.output_file import check_output_file
 from rnnkit.data.series import write_predictions
 from rnnkit.errors import RnnkitError
 from rnnkit.train.checkpoint import read_config
@@ -39,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     out: Path = args.out
-    _check_out(out, args.force)
+    check_output_file(out, args.force, "pred.csv")
     task = _load_classifier(args.run_dir)
     result = predict_file(task, args.data)
     _write_atomically(out, result.ids, result.labels)
@@ -48,19 +49,6 @@ def run(args: argparse.Namespace) -> int:
         total = int(result.scores.confusion.sum())
         print(f"accuracy {result.scores.accuracy:.4f} on the {total} labelled sequences")
     return 0
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.is_dir():
-        raise RnnkitError(f"--out {out} is a folder; give a file name such as {out / 'pred.csv'}")
-    if out.exists() and not force:
-        raise RnnkitError(
-            f"{out} already exists; choose another --out or add --force to replace it"
-        )
-    if not out.parent.is_dir():
-        raise RnnkitError(
-            f"the folder {out.parent} does not exist; create it or choose another --out"
-        )
 
 
 def _load_classifier(run: str) -> ClassifyTask:
