@@ -67,6 +67,21 @@ def test_sampling_frequencies_follow_the_distribution():
     torch.testing.assert_close(counts, torch.tensor(PROBS), atol=0.02, rtol=0)
 
 
+def test_a_draw_is_the_inverse_cdf_of_one_seeded_uniform_per_row():
+    """What lets a program outside torch reproduce a seeded sample (docs/DEPLOY.md)."""
+    logits = torch.randn(6, 5, generator=torch.Generator().manual_seed(1))
+    s = sampler(seed=3, top_k=4, temperature=0.7)
+    picks = s.choose(logits).tolist()
+    uniforms = torch.rand(6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    for row, u, pick in zip(s.probabilities(logits).tolist(), uniforms.tolist(), picks):
+        total, cumulative = sum(row), 0.0
+        for token, p in enumerate(row):
+            cumulative += p
+            if cumulative / total > u:
+                break
+        assert pick == token
+
+
 def test_bernoulli_is_greedy_at_zero_temperature():
     picks = sampler(temperature=0).bernoulli(torch.tensor([[2.0, -1.0, 0.5]]))
     assert picks.tolist() == [[1.0, 0.0, 1.0]]
