@@ -1,6 +1,7 @@
 """The sampler: temperature, top-k, top-p, seeds, and streaming with a kept state."""
 
 import math
+from itertools import accumulate
 
 import pytest
 import torch
@@ -74,12 +75,9 @@ def test_a_draw_is_the_inverse_cdf_of_one_seeded_uniform_per_row():
     picks = s.choose(logits).tolist()
     uniforms = torch.rand(6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     for row, u, pick in zip(s.probabilities(logits).tolist(), uniforms.tolist(), picks):
-        total, cumulative = sum(row), 0.0
-        for token, p in enumerate(row):
-            cumulative += p
-            if cumulative / total > u:
-                break
-        assert pick == token
+        total = sum(row)
+        first_above_u = next(i for i, c in enumerate(accumulate(row)) if c / total > u)
+        assert pick == first_above_u
 
 
 def test_bernoulli_is_greedy_at_zero_temperature():
