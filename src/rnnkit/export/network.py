@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.cells import GRUCell, RNNCell
+from rnnkit.cells import Cell, GRUCell, RNNCell
 from rnnkit.export.graph import Graph
 from rnnkit.export.weights import onnx_weights, operator
 from rnnkit.layers.network import RecurrentNetwork
@@ -60,7 +60,14 @@ def add_network(
     return x, states
 
 
-def _add_layer(graph, cells, k, x, lengths, initial) -> list[str]:
+def _add_layer(
+    graph: Graph,
+    cells: list[Cell],
+    k: int,
+    x: str,
+    lengths: str | None,
+    initial: list[str] | None,
+) -> list[str]:
     """One ONNX recurrent node for layer k: outputs Y (T, dirs, B, H), Y_h[, Y_c] (dirs, B, H)."""
     cell = cells[0]
     op = operator(cell)
@@ -78,7 +85,7 @@ def _add_layer(graph, cells, k, x, lengths, initial) -> list[str]:
     return graph.node(op, _drop_trailing_empty(inputs), outputs=outputs, **attributes)
 
 
-def _cell_attributes(cell, dirs: int) -> dict:
+def _cell_attributes(cell: Cell, dirs: int) -> dict:
     """The attributes that say which variant of the operator a cell is."""
     if isinstance(cell, GRUCell):
         return {"linear_before_reset": int(cell.reset == "after")}
