@@ -1,6 +1,7 @@
 """The sampler: temperature, top-k, top-p, seeds, and yes/no draws for piano keys."""
 
 import math
+from itertools import accumulate
 
 import pytest
 import torch
@@ -64,6 +65,18 @@ def test_sampling_frequencies_follow_the_distribution():
     draws = s.choose(LOGITS.expand(20000, 4))
     counts = torch.bincount(draws, minlength=4).float() / 20000
     torch.testing.assert_close(counts, torch.tensor(PROBS), atol=0.02, rtol=0)
+
+
+def test_a_draw_is_the_inverse_cdf_of_one_seeded_uniform_per_row():
+    """What lets a program outside torch reproduce a seeded sample (docs/DEPLOY.md)."""
+    logits = torch.randn(6, 5, generator=torch.Generator().manual_seed(1))
+    s = sampler(seed=3, top_k=4, temperature=0.7)
+    picks = s.choose(logits).tolist()
+    uniforms = torch.rand(6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    for row, u, pick in zip(s.probabilities(logits).tolist(), uniforms.tolist(), picks):
+        total = sum(row)
+        first_above_u = next(i for i, c in enumerate(accumulate(row)) if c / total > u)
+        assert pick == first_above_u
 
 
 def test_bernoulli_is_greedy_at_zero_temperature():

@@ -26,6 +26,7 @@ COMMANDS = [
     "rnnkit.cli.evaluate",
     "rnnkit.cli.predict",
     "rnnkit.cli.generate",
+    "rnnkit.cli.export",
     "rnnkit.cli.compare",
     "rnnkit.cli.explain",
     "rnnkit.cli.visualize",

@@ -35,11 +35,11 @@ def check_file(
     path: Path, force: bool, flag: str = "--out", suffixes: tuple[str, ...] = ()
 ) -> Path:
     """`path` as a file a command may write (see the module docstring), or one RnnkitError."""
-    if suffixes and path.suffix.lower() not in suffixes:
-        raise RnnkitError(f"{flag} {path} must end in {' or '.join(suffixes)}")
     if path.is_dir():
         example = path / f"out{suffixes[0] if suffixes else ''}"
         raise RnnkitError(f"{flag} {path} is a folder; give a file name such as {example}")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise RnnkitError(f"{flag} {path} must end in {' or '.join(suffixes)}")
     if not path.parent.is_dir():
         raise RnnkitError(
             f"the folder {path.parent} does not exist; create it or choose another {flag}"

@@ -68,9 +68,22 @@ class Sampler:
         return probs
 
     def choose(self, logits: torch.Tensor) -> torch.Tensor:
-        """logits (B, V) -> one token id per row (B,) drawn from `probabilities(logits)`."""
-        probs = self.probabilities(logits)
-        return torch.multinomial(probs, 1, generator=self.generator)[:, 0]
+        """logits (B, V) -> one token id per row (B,) drawn from `probabilities(logits)`.
+
+        By inverse CDF, so that any program can reproduce a seeded sample from the same
+        uniforms (docs/DEPLOY.md): one u per row, then the first token whose cumulative
+        probability exceeds u,
+
+            u = torch.rand(B, generator=self.generator, dtype=torch.float64)
+            token = min { i : (p_1 + ... + p_i) / (p_1 + ... + p_V) > u }
+
+        in float64. A token of probability 0 is never chosen.
+        """
+        probs = self.probabilities(logits).double()
+        u = torch.rand(probs.shape[0], 1, generator=self.generator, dtype=torch.float64)
+        cdf = probs.cumsum(-1)
+        cdf = cdf / cdf[:, -1:]  # ends at exactly 1 > u, whatever the rounding of the sum
+        return torch.searchsorted(cdf, u, right=True)[:, 0]
 
     def bernoulli(self, logits: torch.Tensor) -> torch.Tensor:
         """logits (B, K) of K independent yes/no events (e.g. piano keys) -> 0/1 floats (B, K).
