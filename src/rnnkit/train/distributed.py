@@ -86,6 +86,10 @@ def process_group(device: str) -> Iterator[World]:
         ) from None
     try:
         yield current()
+        # Leave together: a rank that tears gloo down while another is still in its last
+        # collective can abort the process at exit ("terminate called without an active
+        # exception"), seen on a loaded 2-core machine.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
