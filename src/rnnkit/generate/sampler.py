@@ -16,17 +16,17 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnkit.errors import RnnkitError
+from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT, check_settings, setting
 
 
 @dataclass
 class SamplerConfig:
     """How to turn logits into tokens."""
 
-    temperature: float = 1.0  # τ; 0 picks the most likely token (greedy)
-    top_k: int | None = None  # keep only the k most likely tokens
-    top_p: float | None = None  # keep the most likely tokens up to this total probability
-    seed: int | None = None  # the same seed gives the same samples
+    temperature: float = setting(1.0, "τ; 0 picks the most likely token (greedy)", NON_NEGATIVE)
+    top_k: int | None = setting(None, "keep only the k most likely tokens", POSITIVE_INT)
+    top_p: float | None = setting(None, "keep the most likely tokens up to this mass", MASS)
+    seed: int | None = setting(None, "the same seed gives the same samples", COUNT)
 
 
 class Sampler:
@@ -34,13 +34,7 @@ class Sampler:
     (so sampling never disturbs the global random state a training run depends on)."""
 
     def __init__(self, config: SamplerConfig | None = None) -> None:
-        self.config = config = config or SamplerConfig()
-        if config.temperature < 0:
-            raise RnnkitError(f"--temperature {config.temperature} must be >= 0")
-        if config.top_k is not None and config.top_k < 1:
-            raise RnnkitError(f"--top-k {config.top_k} must be at least 1")
-        if config.top_p is not None and not 0 < config.top_p <= 1:
-            raise RnnkitError(f"--top-p {config.top_p} must be in (0, 1]")
+        self.config = config = check_settings(config or SamplerConfig())
         self.generator = torch.Generator()
         if config.seed is None:
             self.generator.seed()

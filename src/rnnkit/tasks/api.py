@@ -38,7 +38,7 @@ from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import FitResult, fit, seed_everything
 from rnnkit.train.task import Task
-from rnnkit.values import duration
+from rnnkit.values import POSITIVE_INT, check_settings, duration
 
 if TYPE_CHECKING:
     from rnnkit.data.music import Piece
@@ -79,8 +79,8 @@ class TaskModel:
             **{k: v for k, v in base.items() if k in names},
             **{k: v for k, v in settings.items() if k in names},
         }
-        self.data = task.DataConfig(**pick(data_names, recipe.data))
-        self.settings = task.ModelConfig(**pick(model_names, recipe.model))
+        self.data = check_settings(task.DataConfig(**pick(data_names, recipe.data)))
+        self.settings = check_settings(task.ModelConfig(**pick(model_names, recipe.model)))
         self.recipe = recipe
         self.task: Task | None = None
         self.run: Path | None = None
@@ -180,6 +180,7 @@ class TextModel(TaskModel):
         seed: int | None = None,
     ) -> str:
         """`prime` (default: a line start) continued by `length` sampled tokens."""
+        POSITIVE_INT.check("length", length)
         chosen = sampler(temperature, seed, top_k=top_k, top_p=top_p)
         return (prime or "") + "".join(self._trained().sample_text(prime, length, chosen))
 

@@ -1,0 +1,117 @@
+"""The Python classes (rnnkit.tasks.api): TextModel, MusicModel, SeriesClassifier fit,
+generate or predict, evaluate, save and load; bad arguments are one RnnkitError."""
+
+import math
+
+import pytest
+
+from rnnkit import MusicModel, SeriesClassifier, TextModel
+from rnnkit.errors import RnnkitError
+
+TEXT = "a stitch in time saves nine.\n" * 30
+TINY = {"hidden_size": 16, "num_layers": 1, "batch_size": 4, "seq_len": 8, "sample_length": 10}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    lm = TextModel(**TINY)
+    lm.fit(text=TEXT, out=folder / "run", steps=20, eval_every=10, progress=False)
+    return lm, folder
+
+
+def test_generate_is_reproducible_and_continues_the_prime(trained):
+    lm, _ = trained
+    first = lm.generate("a stitch", length=30, seed=3)
+    assert first == lm.generate("a stitch", length=30, seed=3)
+    assert first.startswith("a stitch") and len(first) == len("a stitch") + 30
+
+
+def test_save_and_load_give_the_same_model(trained):
+    lm, folder = trained
+    saved = lm.save(folder / "saved")
+    for loaded in (TextModel.load(saved), TextModel.load(folder / "run")):
+        assert loaded.generate("a ", length=20, seed=1) == lm.generate("a ", length=20, seed=1)
+
+
+def test_evaluate_reports_loss_and_bits_per_character(trained):
+    lm, folder = trained
+    path = folder / "eval.txt"
+    path.write_text("saves nine.\n", encoding="utf-8")
+    metrics = lm.evaluate(path)
+    assert metrics["bpc"] == pytest.approx(metrics["loss"] / math.log(2))
+    assert metrics["tokens"] == len("saves nine.\n") - 1
+
+
+def test_mistakes_are_clear_errors():
+    with pytest.raises(RnnkitError, match="no setting colour"):
+        TextModel(colour="red")
+    with pytest.raises(RnnkitError, match="not trained yet"):
+        TextModel().generate("x")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: TextModel(hidden_size=0), "hidden_size must be a positive integer, got 0"),
+        (lambda: TextModel(dropout=1.5), r"dropout must be a probability in \[0, 1\)"),
+        (lambda: TextModel(cell="lsmt"), "cell must be one of"),
+        (lambda: TextModel.from_recipe("ten minutes"), "time must be a duration"),
+        (lambda: SeriesClassifier(pooling="max"), "pooling must be one of last, mean"),
+        (lambda: MusicModel(colour="red"), "MusicModel has no setting colour"),
+    ],
+)
+def test_bad_settings_are_one_error(call, message):
+    with pytest.raises(RnnkitError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        ({"lr": float("nan")}, "lr must be a positive finite number, got nan"),
+        ({"steps": -1}, "steps must be a positive integer, got -1"),
+        ({"colour": 1}, "no training setting colour"),
+        ({"time": "forever"}, "time must be a duration"),
+    ],
+)
+def test_bad_training_settings_are_one_error(train, message, tmp_path):
+    with pytest.raises(RnnkitError, match=message):
+        TextModel(**TINY).fit(text=TEXT, out=tmp_path / "run", progress=False, **train)
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_generation_arguments_are_one_error(trained):
+    lm, _ = trained
+    for arguments, message in [
+        ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
+        ({"top_k": 0}, "top_k must be a positive integer"),
+        ({"top_p": 1.5}, r"top_p must be a probability in \(0, 1\]"),
+        ({"length": -5}, "length must be a positive integer"),
+    ]:
+        with pytest.raises(RnnkitError, match=message):
+            lm.generate("a", **arguments)
+
+
+def test_a_series_classifier_fits_predicts_and_reloads(tmp_path):
+    classifier = SeriesClassifier(hidden_size=8)
+    classifier.fit("example:waveforms", out=tmp_path / "run", steps=30, progress=False)
+    result = classifier.predict("example:waveforms")
+    assert len(result.labels) == len(result.ids) == 400
+    assert set(result.labels) <= {"sine", "square", "sawtooth", "triangle"}
+    again = SeriesClassifier.load(tmp_path / "run").predict("example:waveforms")
+    assert again.labels == result.labels
+    assert result.scores.accuracy > 0.25  # 4 classes: better than chance after 30 steps
+
+
+def test_a_music_model_fits_and_writes_a_midi_file(tmp_path, shared_data):
+    music = MusicModel(hidden_size=8, num_layers=1, batch_size=4, limit=6)
+    music.fit(shared_data / "jsb-chorales-quarter.json", out=tmp_path / "run", steps=3,
+              progress=False)  # fmt: skip
+    piece = music.generate(bars=2, seed=1, out=tmp_path / "song.mid")
+    assert piece.length == 8  # two 4/4 bars on the quarter grid
+    assert (tmp_path / "song.mid").read_bytes()[:4] == b"MThd"
+    loaded = MusicModel.load(tmp_path / "run")
+    assert loaded.generate(bars=2, seed=1).notes == piece.notes
+    with pytest.raises(RnnkitError, match="holds a music model, not a text one"):
+        TextModel.load(tmp_path / "run")

@@ -1,0 +1,125 @@
+"""Every flag that names a file or folder, walked from the parser itself: given a missing path, a
+folder, an empty file or a binary file (and, when not root, an unreadable file), the command
+exits with status 2 and exactly one `error:` line that names the path, with no traceback, and
+every run folder and file stays byte-identical.
+
+PATH_FLAGS lists, for each such flag, a command line that reaches it with everything else valid;
+a path flag added to a command and missing here fails test_every_path_flag_is_listed.
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATA, snapshot
+from rnnkit.cli.main import build_parser, main
+
+TEXT = "It was the best of times, it was the worst of times.\n" * 20
+TINY = ["--hidden", "8", "--layers", "1", "--batch-size", "4", "--steps", "2", "--no-progress"]
+JSB = SHARED_DATA / "jsb-chorales-quarter.json"
+
+# (command words, flag or positional name) -> argv with {PATH} where the bad path goes; {RUN},
+# {MUSIC}, {CLS} stand for the trained runs, {TXT}, {CSV} for good input files.
+PATH_FLAGS = {
+    ("train", "text", "FILE"): ["train", "text", "{PATH}", *TINY],
+    ("train", "text", "--valid"): ["train", "text", "{TXT}", "--valid", "{PATH}", *TINY],
+    ("train", "music", "--corpus"): ["train", "music", "--corpus", "{PATH}", *TINY],
+    ("train", "melody", "--corpus"): ["train", "melody", "--corpus", "{PATH}", *TINY],
+    ("train", "classify", "DATA"): ["train", "classify", "{PATH}", *TINY],
+    ("train", "--resume"): ["train", "--resume", "{PATH}"],
+    ("train", "--data"): ["train", "--resume", "{RUN}", "--data", "{PATH}", "--more-steps", "1"],
+    ("sample", "RUN"): ["sample", "{PATH}"],
+    ("evaluate", "RUN"): ["evaluate", "{PATH}", "{TXT}"],
+    ("evaluate", "DATA"): ["evaluate", "{RUN}", "{PATH}"],
+    ("evaluate", "--generated"): ["evaluate", "{MUSIC}", "--generated", "{PATH}"],
+    ("predict", "RUN"): ["predict", "{PATH}", "{CSV}", "--out", "{OUT}.csv"],
+    ("predict", "DATA"): ["predict", "{CLS}", "{PATH}", "--out", "{OUT}.csv"],
+    ("generate", "RUN"): ["generate", "{PATH}", "--out", "{OUT}.mid"],
+    ("generate", "--prime"): ["generate", "{MUSIC}", "--prime", "{PATH}", "--out", "{OUT}.mid"],
+    ("export", "RUN"): ["export", "{PATH}", "--out", "{OUT}.onnx"],
+    ("explain", "--params"): ["explain", "lstm", "--params", "{PATH}"],
+    ("visualize", "RUN"): ["visualize", "{PATH}", "{TXT}", "--out", "{OUT}.html"],
+    ("visualize", "TEXT"): ["visualize", "{RUN}", "{PATH}", "--out", "{OUT}.html"],
+}
+OUTPUTS = {"--out", "--resume"}  # --out is checked in test_flags / test_outputs; RUN above
+
+
+def path_flags() -> set[tuple[str, ...]]:
+    """(command words..., flag or metavar) of every argument that takes a path to read."""
+    found = set()
+
+    def walk(parser: argparse.ArgumentParser, words: tuple[str, ...]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, (*words, name))
+                continue
+            names = action.option_strings or [action.metavar or action.dest]
+            reads = action.type is Path or (action.metavar or "").upper() in READ_METAVARS
+            reads = reads or action.dest in ("source", "valid_file", "data", "resume")
+            if reads and names[0] != "--out":
+                found.add((*words, names[0]))
+
+    walk(build_parser(), ())
+    return found
+
+
+READ_METAVARS = {"RUN", "FILE", "DATA", "DIR", "PIECE", "TEXT", "PATH", "FILE.JSON"}
+
+
+def test_every_path_flag_is_listed():
+    assert path_flags() == set(PATH_FLAGS)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("runs")
+    (folder / "text.txt").write_text(TEXT, encoding="utf-8")
+    rows = [f"{label},{v},{v},{v}" for v in range(1, 9) for label in ("high", "low")]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    made = {"TXT": folder / "text.txt", "CSV": folder / "data.csv"}
+    assert main(["train", "text", str(made["TXT"]), *TINY, "--out", str(folder / "text")]) == 0
+    assert main(["train", "classify", str(made["CSV"]), *TINY, "--out", str(folder / "cls")]) == 0
+    made |= {"RUN": folder / "text", "CLS": folder / "cls"}
+    if JSB.is_file():
+        music = ["train", "music", "--corpus", str(JSB), "--limit", "6", *TINY]
+        assert main([*music, "--out", str(folder / "music")]) == 0
+        made["MUSIC"] = folder / "music"
+    return made
+
+
+def bad_paths(folder: Path) -> dict[str, Path]:
+    (folder / "a-folder").mkdir(parents=True)
+    (folder / "empty.bin").write_bytes(b"")
+    (folder / "binary.bin").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01")
+    made = {
+        "missing": folder / "missing",
+        "folder": folder / "a-folder",
+        "empty": folder / "empty.bin",
+        "binary": folder / "binary.bin",
+    }
+    if os.geteuid() != 0:  # root reads any file: an unreadable file can only be tested as a user
+        (folder / "locked.txt").write_text("secret")
+        (folder / "locked.txt").chmod(0)
+        made["unreadable"] = folder / "locked.txt"
+    return made
+
+
+@pytest.mark.parametrize("flag", sorted(PATH_FLAGS), ids=[" ".join(f) for f in sorted(PATH_FLAGS)])
+def test_a_bad_path_is_one_line_naming_it(flag, runs, tmp_path, capsys, monkeypatch):
+    if "{MUSIC}" in PATH_FLAGS[flag] and "MUSIC" not in runs:
+        pytest.skip(f"{JSB} is not present")
+    monkeypatch.chdir(tmp_path)  # a command that wrongly went on would write runs/ here
+    before = {name: snapshot(path) for name, path in runs.items() if path.is_dir()}
+    for kind, path in bad_paths(tmp_path / "bad").items():
+        values = {**{k: str(v) for k, v in runs.items()}, "PATH": str(path), "OUT": "out"}
+        argv = [word.format(**values) for word in PATH_FLAGS[flag]]
+        assert main(argv) == 2, (kind, argv)
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        err = [line for line in err if not line.startswith("reading music")]  # a progress bar
+        assert len(err) == 1 and err[0].startswith("error: "), (kind, err)
+        assert str(path) in err[0] or path.name in err[0], (kind, err[0])
+    assert {name: snapshot(path) for name, path in runs.items() if path.is_dir()} == before
+    assert not (tmp_path / "runs").exists() and not list(tmp_path.glob("out.*"))
