@@ -22,8 +22,8 @@ from rnnkit.train.checkpoint import (
     CONFIG,
     completed_steps,
     default_run_folder,
+    has_training_state,
     read_config,
-    write_config,
 )
 from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.loop import fit, seed_everything
@@ -113,13 +113,18 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     config = read_config(run)
     if args.data is not None:
         config["task_config"]["data"]["source"] = str(Path(args.data).resolve())
-    task = task_class(config["task"]).from_run(run, config, with_data=True)
     train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
     budget = _new_budget(run, args)
-    if budget or args.data is not None:
-        train = replace(train, **budget) if budget else train
-        write_config(run, task.name, task.config(), train.to_dict())  # the next resume uses it
-    result = fit(task, train.check(), run, resume=True, show_progress=show_progress)
+    train = replace(train, **budget).check()
+    if not has_training_state(run):  # killed before its first checkpoint
+        print(f"{run} has no checkpoint yet: starting it again from step 0 with its settings")
+        seed_everything(train.seed)  # as the run first did: the same initial weights
+        task = task_class(config["task"]).again(run, config)
+        result = fit(task, train, run, restart=True, show_progress=show_progress)
+        return 130 if result.status == "interrupted" else 0
+    task = task_class(config["task"]).from_run(run, config, with_data=True)
+    changed = bool(budget) or args.data is not None  # saved, so that the next resume uses it
+    result = fit(task, train, run, resume=True, save_settings=changed, show_progress=show_progress)
     return 130 if result.status == "interrupted" else 0
 
 

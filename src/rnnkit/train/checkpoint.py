@@ -23,8 +23,10 @@ Loading trusts nothing in the folder (docs/RELIABILITY.md): nothing here unpickl
 safetensors, everything else JSON of bounded size); file names come from a fixed pattern, never
 from the folder's contents; every tensor's name, shape and dtype is checked against the model.
 
-PAUSE_ENV (a test hook, off by default) sleeps between a checkpoint's tensor files and its commit,
-so a test can kill a run in the middle of a save.
+Two test hooks, off by default, let a test kill a run at a chosen moment: PAUSE_ENV sleeps between
+a checkpoint's tensor files and its commit (a kill in the middle of a save), and PHASE_ENV names a
+file where the loop writes the phase it enters ("train", "eval", "save", "final-eval",
+"final-save").
 """
 
 from __future__ import annotations
@@ -60,6 +62,14 @@ TRAINING = "training"
 STATE = "state.json"
 STEM = re.compile(r"step-\d{7}(-b)?")  # the tensor files of one checkpoint
 PAUSE_ENV = "RNNKIT_CHECKPOINT_PAUSE"  # seconds; see the module docstring
+PHASE_ENV = "RNNKIT_PHASE_FILE"  # a path; see the module docstring
+
+
+def enter_phase(name: str) -> None:
+    """Write the loop's phase to the file PHASE_ENV names (a test hook; nothing when unset)."""
+    path = os.environ.get(PHASE_ENV)
+    if path:
+        Path(path).write_text(name)
 
 
 def remove_partial_files(run: Path) -> None:
@@ -208,6 +218,11 @@ def save_training_state(
     for old in folder.glob("step-*.safetensors"):
         if not old.name.startswith(stem + "."):
             old.unlink(missing_ok=True)
+
+
+def has_training_state(run: Path) -> bool:
+    """Has the run written its first checkpoint?"""
+    return (Path(run) / TRAINING / STATE).is_file()
 
 
 def completed_steps(run: Path) -> int:

@@ -68,6 +68,12 @@ class TrainConfig:
     )
     # Evaluation, early stopping, reproducibility.
     eval_every: int = setting(200, "evaluate (and checkpoint) every N steps", POSITIVE_INT)
+    checkpoint_every: float = setting(
+        300.0,
+        "also save the training state after this much wall time without one, e.g. 5m: a kill "
+        "loses at most that much work",
+        DURATION,
+    )
     patience: int = setting(
         5, "stop after N evaluations without a better valid loss; 0 = off", COUNT
     )

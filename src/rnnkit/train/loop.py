@@ -3,9 +3,10 @@
 Each step:  batch -> loss -> backward -> clip the gradient norm -> AdamW step at the scheduled lr.
 Every `eval_every` steps and at the end: evaluate on valid data (with `ema`, the moving average
 of the weights, average.py), keep the best weights (and whatever the task writes about the best
-model, task.on_best), write
-metrics.csv / samples.txt (and loss.png, every PLOT_EVERY seconds and at the end), and
-checkpoint the full training state (checkpoint.py).
+model, task.on_best), write metrics.csv / samples.txt (and loss.png, every PLOT_EVERY seconds and
+at the end), and checkpoint the full training state (checkpoint.py); between evaluations, also
+checkpoint whenever `checkpoint_every` seconds of wall time have passed without one, so a kill
+loses at most that much work.
 
 Stopping: the budget (steps, epochs or wall time, whichever comes first), early stopping after
 `patience` evaluations without a better valid loss, or Ctrl-C, which finishes the current step,
@@ -39,7 +40,7 @@ from tqdm import tqdm
 
 from rnnkit.errors import RnnkitError
 from rnnkit.progress import bar as progress_bar
-from rnnkit.train import checkpoint, distributed, report
+from rnnkit.train import checkpoint, console, distributed, lock, report
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.interrupt import StopFlag
@@ -101,15 +102,38 @@ def fit(
     run: str | Path,
     *,
     resume: bool = False,
+    restart: bool = False,
+    save_settings: bool = False,
     show_progress: bool = True,
     out: TextIO | None = None,
 ) -> FitResult:
     """Train `task` within the budget of `config`, writing everything to the run folder `run`.
 
-    A new run needs a new or empty folder; `resume=True` continues the run saved there.
+    A new run needs a new or empty folder; `resume=True` continues the run saved there;
+    `restart=True` starts again from step 0 a run whose folder holds its settings but no
+    checkpoint yet (stopped before its first one); `save_settings=True` writes a resumed run's
+    config.json again (a new budget, moved data). One process at a time writes a run folder
+    (train/lock.py).
     """
     run = Path(run)
     world = distributed.current()
+    if world.is_main and not (resume or restart):
+        checkpoint.create_run_folder(run)
+    with lock.exclusive(run) if world.is_main else nullcontext():
+        if resume and save_settings and world.is_main:
+            checkpoint.write_config(run, task.name, task.config(), config.to_dict())
+        return _fit(task, config, run, resume, show_progress, out, world)
+
+
+def _fit(
+    task: Task,
+    config: TrainConfig,
+    run: Path,
+    resume: bool,
+    show_progress: bool,
+    out: TextIO | None,
+    world: distributed.World,
+) -> FitResult:
     out = (out or sys.stdout) if world.is_main else io.StringIO()
     show_progress = show_progress and world.is_main
     config.check()
@@ -122,7 +146,7 @@ def fit(
     progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
     distributed.broadcast_weights(task.model, world)
     carry = distributed.shard_carry(carry, world)
-    _print_header(task, config, run, progress, world, out)
+    console.header(task, config, run, progress, world, out)
 
     stop = StopFlag()
     bar = progress_bar(
@@ -134,11 +158,14 @@ def fit(
     started = time.monotonic() - progress.elapsed
     status = "finished"
     saved_at = progress.step if resume else -1  # not saved twice when nothing changed
+    saved_time = time.monotonic()
+    checkpoint.enter_phase("train")
     with stop.installed():
         while True:
             progress.elapsed = time.monotonic() - started
-            own = [_budget_fraction(config, progress, task), float(stop.requested)]
-            done, stopping = distributed.agree(own, world)  # every rank stops at the same step
+            due = time.monotonic() - saved_time >= config.checkpoint_every
+            own = [_budget_fraction(config, progress, task), float(stop.requested), float(due)]
+            done, stopping, due = distributed.agree(own, world)  # every rank at the same step
             bar.update(min(done, 1.0) * 100 - bar.n)
             if done >= 1.0:
                 break
@@ -151,23 +178,30 @@ def fit(
                 average.update(progress.step)
             progress.elapsed = time.monotonic() - started
             progress.step_time += time.monotonic() - before
-            bar.set_postfix_str(_postfix(progress, task), refresh=False)
-            if progress.step % config.eval_every == 0:
+            bar.set_postfix_str(console.postfix(progress, task), refresh=False)
+            evaluating = progress.step % config.eval_every == 0
+            if evaluating:
+                checkpoint.enter_phase("eval")
                 if _evaluate(task, schedule, progress, run, config, world, out, average):
                     status = "early stop"
+            if evaluating or due:  # at each evaluation, and by time between them
+                checkpoint.enter_phase("save")
                 _save(run, task, optimizer, schedule, progress, carry, world, average)
-                saved_at = progress.step
-                if status == "early stop":
-                    break
+                saved_at, saved_time = progress.step, time.monotonic()
+                checkpoint.enter_phase("train")
+            if status == "early stop":
+                break
     bar.close()
     if status != "interrupted" and _needs_final_eval(progress):
+        checkpoint.enter_phase("final-eval")
         _evaluate(task, schedule, progress, run, config, world, out, average)
         saved_at = -1
     if saved_at != progress.step:
+        checkpoint.enter_phase("final-save")
         _save(run, task, optimizer, schedule, progress, carry, world, average)
     if world.is_main and progress.history:
         report.plot_losses(run / report.PLOT, progress.history)
-    _print_footer(status, run, progress, out)
+    console.footer(status, run, progress, out)
     return FitResult(run, status, progress.step, progress.best_loss, progress.history)
 
 
@@ -181,14 +215,13 @@ def _start(
     world: distributed.World,
     average: WeightAverage | None,
 ) -> tuple[Progress, Carry]:
+    if world.is_main:
+        checkpoint.remove_partial_files(run)
     if not resume:
         if world.is_main:
-            checkpoint.create_run_folder(run)
             checkpoint.write_config(run, task.name, task.config(), config.to_dict())
             task.save_artifacts(run)
         return Progress(), None
-    if world.is_main:
-        checkpoint.remove_partial_files(run)
     saved, carry = checkpoint.load_training_state(run, task.model, optimizer, average)
     where = f"{run / checkpoint.TRAINING / checkpoint.STATE}"
     if not all(isinstance(saved.get(k), dict) for k in ("data", "schedule", "progress")):
@@ -292,7 +325,7 @@ def _evaluate(
         plot = progress.elapsed - progress.plotted_at >= PLOT_EVERY
         report.write_reports(run, progress.history, plot)
         progress.plotted_at = progress.elapsed if plot else progress.plotted_at
-        _print_eval(entry, out)
+        console.evaluation(entry, out)
         if best_report:
             tqdm.write(best_report, file=out)
     return bool(config.patience) and progress.bad_evals >= config.patience
@@ -346,55 +379,3 @@ def _save(
         "schedule": schedule.state_dict(),
     }
     checkpoint.save_training_state(run, task.model, optimizer, carry, state, average)
-
-
-# ---------------------------------------------------------------------------------------------
-# What the user sees
-
-
-def _print_header(
-    task: Task,
-    config: TrainConfig,
-    run: Path,
-    progress: Progress,
-    world: distributed.World,
-    out: TextIO,
-) -> None:
-    """The resolved settings and the sanity numbers, before the first step."""
-    sections = {**task.config(), "train": config.to_dict()}
-    for name, settings in sections.items():
-        print(f"{name + ':':7}" + " ".join(f"{k}={v}" for k, v in settings.items()), file=out)
-    parameters = sum(p.numel() for p in task.model.parameters())
-    verb = f"resuming at step {progress.step}" if progress.step else "training"
-    where = f"{world.size} processes ({task.device} each)" if world.size > 1 else task.device
-    print(f"{verb}: task {task.name}, {parameters:,} parameters, on {where}", file=out)
-    if task.describe():
-        print(task.describe(), file=out)
-    print(f"run folder: {run}; budget: {config.budget_text()}", file=out)
-
-
-def _postfix(progress: Progress, task: Task) -> str:
-    loss = progress.loss_sum / max(progress.loss_count, 1)
-    rate = progress.items / max(progress.step_time, 1e-9)
-    return f"step {progress.step} loss {loss:.3f} {rate:,.0f} {task.item_name}/s"
-
-
-def _print_eval(entry: dict[str, Any], out: TextIO) -> None:
-    metrics = "  ".join(
-        f"{k} {v:.4f}" for k, v in entry.items() if k.startswith("valid_") or k == "train_loss"
-    )
-    tqdm.write(f"step {entry['step']}  epoch {entry['epoch']:.2f}  {metrics}", file=out)
-    if "sample" in entry:
-        tqdm.write(entry["sample"], file=out)
-
-
-def _print_footer(status: str, run: Path, progress: Progress, out: TextIO) -> None:
-    # Stopped before the first evaluation, there are no best weights to point to yet.
-    best = (
-        f"best valid loss {progress.best_loss:.4f}; weights in {run / checkpoint.BEST_MODEL}"
-        if math.isfinite(progress.best_loss)
-        else "no evaluation yet, so no best weights"
-    )
-    print(f"{status} at step {progress.step} after {progress.elapsed:.0f}s; {best}", file=out)
-    if status == "interrupted":
-        print(f"continue with: rnnkit train --resume {run}", file=out)

@@ -153,9 +153,7 @@ class Task(ABC):
         """The task saved in `run` (untrained weights); with_data also reads the data again, to
         resume, refusing a source that changed since the run started."""
         where = Path(run) / "config.json"
-        task_config = config["task_config"]
-        data = config_from_json(cls.DataConfig, task_config.get("data"), f"{where} data")
-        settings = config_from_json(cls.ModelConfig, task_config.get("model"), f"{where} model")
+        data, settings = cls.settings_of(run, config)
         try:
             task = cls.restore(Path(run), check_settings(data), check_settings(settings))
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:
@@ -176,6 +174,29 @@ class Task(ABC):
                 )
             task.attach(dataset)
         return task
+
+    @classmethod
+    def again(cls, run: Path, config: dict[str, Any]) -> Task:
+        """A new task with the settings of a run stopped before its first checkpoint, on the same
+        data (its fingerprint checked): built exactly as the run first built it."""
+        data, settings = cls.settings_of(run, config)
+        started_on = data.fingerprint
+        task = cls.new(data, settings)
+        if task.data.fingerprint != started_on:
+            raise RnnkitError(
+                f"{data.source} is not the data this run started with (its content changed); "
+                "restore it, give the original with --data, or start a new run"
+            )
+        return task
+
+    @classmethod
+    def settings_of(cls, run: Path, config: dict[str, Any]) -> tuple[Any, Any]:
+        """The data and model settings saved in a run's config.json, checked."""
+        where = Path(run) / "config.json"
+        task_config = config["task_config"]
+        data = config_from_json(cls.DataConfig, task_config.get("data"), f"{where} data")
+        settings = config_from_json(cls.ModelConfig, task_config.get("model"), f"{where} model")
+        return data, settings
 
     @classmethod
     @abstractmethod
