@@ -28,7 +28,6 @@ from torch import Tensor, nn
 
 import rnnkit
 from bench import machine, report
-from rnnkit import backends
 from rnnkit.backends import onednn
 from rnnkit.layers import RecurrentNetwork
 
@@ -66,14 +65,15 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
     baseline = BASELINES[variant](H, H, L).to(device)
     found = [Candidate("torch.nn", baseline)]
     network = rnnkit.build_recurrent(variant, H, H, num_layers=L, batch_first=False).to(device)
-    picks = {mode: backends.automatic(network, mode == "train") for mode in ("train", "infer")}
-    for backend in backends.available(network):
+    picks = {mode: network.automatic_backend(mode == "train") for mode in ("train", "infer")}
+    available = network.available_backends()
+    for backend in available:
         if only is None or backend in only:
             modes = [mode for mode, picked in picks.items() if picked == backend]
             automatic = "both" if len(modes) == 2 else "".join(modes)
             found.append(Candidate(backend, network, automatic))
     uses_onednn = onednn.prepare is onednn.onednn_product and device == "cpu"
-    if uses_onednn and "fused" in backends.available(network) and (only is None or "fused" in only):
+    if uses_onednn and "fused" in available and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
         found.append(Candidate(MATMUL, network, gemms=to_matmul))
     return found

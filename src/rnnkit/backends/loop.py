@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.base import Cell, State
-from rnnkit.layers.lengths import step_mask
+from rnnkit.layout.lengths import step_mask
 
 
 def scan(
