@@ -136,7 +136,7 @@ class Cell(nn.Module):
 
     def state_of(self, quantities: dict[str, Tensor]) -> State:
         """The new state among a step's quantities: (h,), or (h, c) for LSTM."""
-        return tuple(quantities[name] for name in self.state_names)
+        return tuple([quantities[name] for name in self.state_names])
 
     def step(self, Wx_t: Tensor, state: State) -> State:
         """One time step from the projected input W x_t + b and the previous state."""
