@@ -86,6 +86,7 @@ class GRUBeforeFunction(torch.autograd.Function):
         U_rz = onednn.prepare(weight_hh[: 2 * H], B)
         # Doubling A_h and U_h is exact and hands tanh_of_half the 2a it wants.
         U_h2 = onednn.prepare(2 * weight_hh[2 * H :], B)
+        # A = X W^T + b: W x_t + b of every step, one GEMM over all T*B rows
         A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, 3 * H)
         A[..., 2 * H :].mul_(2)
         RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)

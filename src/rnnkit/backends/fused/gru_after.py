@@ -83,6 +83,7 @@ class GRUAfterFunction(torch.autograd.Function):
         double_h[2 * H :] = 2
         U = onednn.prepare(weight_hh * double_h[:, None], B)
         b_hn2 = 2 * b_hn if b_hn is not None else h0.new_zeros(H)
+        # A = X W^T + b: W x_t + b of every step, one GEMM over all T*B rows
         A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, 3 * H)
         A[..., 2 * H :].mul_(2)
         RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)

@@ -58,6 +58,7 @@ class RNNFunction(torch.autograd.Function):
         T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
         scale = 1 if relu else 2  # tanh_of_half wants 2a; doubling A and U is exact
         U = onednn.prepare(scale * weight_hh, B)
+        # A = X W^T + b: W x_t + b of every step, one GEMM over all T*B rows
         A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, H)
         A.mul_(scale)
         S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
