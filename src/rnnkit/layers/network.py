@@ -164,12 +164,12 @@ class RecurrentNetwork(nn.Module):
     def stack_settings(self) -> StackSettings:
         """What a whole-stack backend needs to know besides the cells, in the current mode."""
         return StackSettings(
-            self.num_layers,
-            self.bidirectional,
-            self.merge,
-            self.bias,
-            self.dropout,
-            self.training,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            merge=self.merge,
+            bias=self.bias,
+            dropout=self.dropout,
+            training=self.training,
         )
 
     # ----- forward -----------------------------------------------------------------------------
