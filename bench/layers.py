@@ -10,7 +10,10 @@ round by round so that a busy machine slows them alike:
     inference:  forward under torch.inference_mode, tokens/s = B*T / s
 
 Each number is the median of the rounds after warm-up; ratio = rnnkit tokens/s / torch.nn's.
-The table is printed and written to docs/BENCHMARKS.md with the machine (section "layers").
+The table is printed and written to docs/BENCHMARKS.md with the machine (section "layers"),
+followed by the TARGETS the run checks: those whose variant and backend it includes, with the
+default shapes or when the target's shape is among --shapes; a target's shape that the table
+lacks is measured for it (torch.nn and that backend only).
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from torch import Tensor, nn
 
 import rnnkit
 from bench import machine, report
-from rnnkit import backends
 from rnnkit.backends import onednn
 from rnnkit.layers import RecurrentNetwork
 
@@ -41,7 +43,21 @@ BASELINES: dict[str, Callable[..., nn.Module]] = {
     "gru-after": nn.GRU,
     "rnn": nn.RNN,
 }
-MATMUL = "fused, matmul GEMMs"  # the fused backend with torch's default matmul, for comparison
+MATMUL = "fused, matmul GEMMs"
+
+# Lowest training ratios to torch.nn, checked after the table: (variant, shape, backend, ratio).
+TARGETS = (
+    # The loop backend, which any cell runs on, within reach of a user's own eager loop (issue 14).
+    ("lstm", (64, 100, 512, 1), "loop", 0.75),
+)
+TARGET_HEADER = [
+    "B,T,H,L",
+    "variant",
+    "backend",
+    "train ratio",
+    "target",
+    "met",
+]  # the fused backend with torch's default matmul, for comparison
 
 
 @dataclass
@@ -66,14 +82,15 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
     baseline = BASELINES[variant](H, H, L).to(device)
     found = [Candidate("torch.nn", baseline)]
     network = rnnkit.build_recurrent(variant, H, H, num_layers=L, batch_first=False).to(device)
-    picks = {mode: backends.automatic(network, mode == "train") for mode in ("train", "infer")}
-    for backend in backends.available(network):
+    picks = {mode: network.automatic_backend(mode == "train") for mode in ("train", "infer")}
+    available = network.available_backends()
+    for backend in available:
         if only is None or backend in only:
             modes = [mode for mode, picked in picks.items() if picked == backend]
             automatic = "both" if len(modes) == 2 else "".join(modes)
             found.append(Candidate(backend, network, automatic))
     uses_onednn = onednn.prepare is onednn.onednn_product and device == "cpu"
-    if uses_onednn and "fused" in backends.available(network) and (only is None or "fused" in only):
+    if uses_onednn and "fused" in available and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
         found.append(Candidate(MATMUL, network, gemms=to_matmul))
     return found
@@ -199,14 +216,58 @@ def main(argv: list[str]) -> int:
             new = rows_for(variant, shape, args.device, args.repeats, args.warmup, only)
             print(report.text_table(HEADER, new), "\n", flush=True)
             rows += new
+    checked = check_targets(rows, args, only)
     print(report.text_table(HEADER, rows))
+    if checked:
+        print("\ntargets (train ratio to torch.nn):\n" + report.text_table(TARGET_HEADER, checked))
     if not args.no_write:
-        body = section(rows, facts, args)
+        body = section(rows, checked, facts, args)
         print(f"\nwrote {report.write_section(args.section, body)}")
     return 0
 
 
-def section(rows: list[list[str]], facts: dict[str, str], args: argparse.Namespace) -> str:
+def check_targets(
+    rows: list[list[str]], args: argparse.Namespace, only: set[str] | None
+) -> list[list[str]]:
+    """One row per target this run checks; what `rows` lacks is measured and added to it."""
+    checked = []
+    for variant, shape, backend, target in targets_for(args, only):
+        found = find_row(rows, variant, shape, backend)
+        if found is None:
+            new = rows_for(variant, shape, args.device, args.repeats, args.warmup, {backend})
+            print(report.text_table(HEADER, new), "\n", flush=True)
+            rows += new
+            found = find_row(rows, variant, shape, backend)
+        met = "yes" if float(found[4]) >= target else "no"
+        checked.append([found[0], variant, backend, found[4], f">= {target}", met])
+    return checked
+
+
+def targets_for(args: argparse.Namespace, only: set[str] | None) -> list[tuple]:
+    """The TARGETS this run checks (see the module docstring)."""
+    default_shapes = args.shapes == SHAPES
+    return [
+        (variant, shape, backend, target)
+        for variant, shape, backend, target in TARGETS
+        if variant in args.variants
+        and (only is None or backend in only)
+        and (default_shapes or shape in args.shapes)
+    ]
+
+
+def find_row(rows: list[list[str]], variant: str, shape: tuple, backend: str) -> list[str] | None:
+    """The table's row of `backend` (auto-picked or not) for this variant and shape."""
+    name = ",".join(map(str, shape))
+    for row in rows:
+        if row[0] == name and row[1] == variant and row[2].split(" (")[0] == backend:
+            return row
+    return None
+
+
+def section(
+    rows: list[list[str]], checked: list[list[str]], facts: dict[str, str], args: argparse.Namespace
+) -> str:
+    targets = [report.markdown_table(TARGET_HEADER, checked)] if checked else []
     return "\n\n".join(
         [
             f"## Layers: rnnkit against torch.nn, {torch.get_num_threads()} thread(s)",
@@ -219,5 +280,6 @@ def section(rows: list[list[str]], facts: dict[str, str], args: argparse.Namespa
             "different function at the same cost.",
             machine.markdown(facts),
             report.markdown_table(HEADER, rows),
+            *targets,
         ]
     )

@@ -17,6 +17,23 @@ def test_layers_suite_runs_every_variant_and_backend(capsys):
         assert backend in printed
 
 
+def test_layers_suite_checks_its_targets(capsys, monkeypatch):
+    """A target's shape that the table lacks is measured for it; its ratio is checked."""
+    monkeypatch.setattr(layers, "SHAPES", ((2, 3, 4, 1),))
+    monkeypatch.setattr(layers, "TARGETS", (("lstm", (2, 3, 5, 1), "loop", 0.0),))
+    arguments = ["layers", "--variants", "lstm", "--repeats", "1", "--no-write"]
+    assert dispatcher.main(arguments) == 0
+    printed = capsys.readouterr().out
+    table, targets = printed.split("targets (train ratio to torch.nn):")
+    measured = {line.split()[2] for line in table.splitlines() if line.startswith("2,3,5,1")}
+    assert measured == {"torch.nn", "loop"}  # only what the target needs
+    [row] = [line.split() for line in targets.splitlines() if line.startswith("2,3,5,1")]
+    assert row[:3] == ["2,3,5,1", "lstm", "loop"] and row[-3:] == [">=", "0.0", "yes"]
+    monkeypatch.setattr(layers, "TARGETS", (("lstm", (2, 3, 5, 1), "loop", 1e9),))
+    assert dispatcher.main([*arguments, "--shapes", "2,3,5,1", "--backends", "loop"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split()[-1] == "no"
+
+
 def test_unknown_suite_is_an_error(capsys):
     assert dispatcher.main(["no-such-suite"]) == 2
     assert "layers" in capsys.readouterr().err

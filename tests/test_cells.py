@@ -13,26 +13,39 @@ def sigmoid(a):
 
 def numpy_gru_before(p, x, h):
     """The lecture's GRU, written from LECTURE.md with NumPy (reset applied before U_h)."""
-    z = sigmoid(p["W_z"] @ x + p["U_z"] @ h + p["b_z"])
-    r = sigmoid(p["W_r"] @ x + p["U_r"] @ h + p["b_r"])
-    h_tilde = np.tanh(p["W_h"] @ x + p["U_h"] @ (r * h) + p["b_h"])
-    return (1 - z) * h + z * h_tilde
+    a_r = p["W_r"] @ x + p["U_r"] @ h + p["b_r"]
+    a_z = p["W_z"] @ x + p["U_z"] @ h + p["b_z"]
+    r, z = sigmoid(a_r), sigmoid(a_z)
+    a_h = p["W_h"] @ x + p["U_h"] @ (r * h) + p["b_h"]
+    h_tilde = np.tanh(a_h)
+    h_new = (1 - z) * h + z * h_tilde
+    return {"a_r": a_r, "r": r, "a_z": a_z, "z": z, "a_h": a_h, "h_tilde": h_tilde, "h": h_new}
 
 
 def numpy_gru_after(p, x, h):
     """cuDNN's placement: r multiplies (U_h h + b_hn); z keeps the lecture's meaning."""
-    z = sigmoid(p["W_z"] @ x + p["U_z"] @ h + p["b_z"])
-    r = sigmoid(p["W_r"] @ x + p["U_r"] @ h + p["b_r"])
-    h_tilde = np.tanh(p["W_h"] @ x + p["b_h"] + r * (p["U_h"] @ h + p["b_hn"]))
-    return (1 - z) * h + z * h_tilde
+    a_r = p["W_r"] @ x + p["U_r"] @ h + p["b_r"]
+    a_z = p["W_z"] @ x + p["U_z"] @ h + p["b_z"]
+    r, z = sigmoid(a_r), sigmoid(a_z)
+    a_h = p["W_h"] @ x + p["b_h"] + r * (p["U_h"] @ h + p.get("b_hn", 0))
+    h_tilde = np.tanh(a_h)
+    h_new = (1 - z) * h + z * h_tilde
+    return {"a_r": a_r, "r": r, "a_z": a_z, "z": z, "a_h": a_h, "h_tilde": h_tilde, "h": h_new}
 
 
 def numpy_lstm(p, x, h, c):
-    f = sigmoid(p["W_f"] @ x + p["U_f"] @ h + p["b_f"])
-    i = sigmoid(p["W_i"] @ x + p["U_i"] @ h + p["b_i"])
-    o = sigmoid(p["W_o"] @ x + p["U_o"] @ h + p["b_o"])
-    c = f * c + i * np.tanh(p["W_c"] @ x + p["U_c"] @ h + p["b_c"])
-    return o * np.tanh(c), c
+    """Every named quantity of one step of the lecture's LSTM."""
+    a = {g: p[f"W_{g}"] @ x + p[f"U_{g}"] @ h + p[f"b_{g}"] for g in "ifco"}
+    f, i, o = (sigmoid(a[g]) for g in "fio")
+    c_tilde = np.tanh(a["c"])
+    c = f * c + i * c_tilde
+    gates = {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "tanh_c": np.tanh(c)}
+    return {**{f"a_{g}": a[g] for g in "ifco"}, **gates, "h": o * np.tanh(c)}
+
+
+def numpy_rnn(p, x, h):
+    a = p["W"] @ x + p["U"] @ h + p["b"]
+    return {"a": a, "h": np.tanh(a)}
 
 
 def numpy_params(cell):
@@ -49,7 +62,7 @@ def test_gru_matches_numpy_over_a_sequence(reset, reference):
     xs = np.random.default_rng(0).normal(size=(7, 3))
     h_numpy, state = np.zeros(5), None
     for x in xs:
-        h_numpy = reference(p, x, h_numpy)
+        h_numpy = reference(p, x, h_numpy)["h"]
         state = cell(torch.from_numpy(x)[None], state)
     np.testing.assert_allclose(state[0][0].detach().numpy(), h_numpy, rtol=0, atol=1e-12)
 
@@ -60,7 +73,8 @@ def test_lstm_matches_numpy_over_a_sequence():
     p = numpy_params(cell)
     h, c, state = np.zeros(4), np.zeros(4), None
     for x in np.random.default_rng(1).normal(size=(6, 3)):
-        h, c = numpy_lstm(p, x, h, c)
+        expected = numpy_lstm(p, x, h, c)
+        h, c = expected["h"], expected["c"]
         state = cell(torch.from_numpy(x)[None], state)
     np.testing.assert_allclose(state[0][0].detach().numpy(), h, rtol=0, atol=1e-12)
     np.testing.assert_allclose(state[1][0].detach().numpy(), c, rtol=0, atol=1e-12)
@@ -76,6 +90,32 @@ def test_rnn_cell_is_tanh_of_affine():
         + cell.b.detach().numpy()
     )
     np.testing.assert_allclose(cell(x, (h,))[0].detach().numpy(), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("make", "reference"),
+    [
+        (lambda: rnnkit.LSTMCell(3, 4), numpy_lstm),
+        (lambda: rnnkit.GRUCell(3, 4, reset="before"), numpy_gru_before),
+        (lambda: rnnkit.GRUCell(3, 4, reset="after"), numpy_gru_after),
+        (lambda: rnnkit.RNNCell(3, 4), numpy_rnn),
+    ],
+)
+def test_step_quantities_carry_the_lecture_names(make, reference):
+    """Each named quantity is the lecture's quantity of that name (a swapped f and i fails)."""
+    torch.manual_seed(5)
+    cell = make().double()
+    x = torch.randn(1, 3, dtype=torch.float64)
+    state = tuple(torch.randn(1, 4, dtype=torch.float64) for _ in range(cell.state_size))
+    quantities = cell.step_quantities(cell.project_input(x), state)
+    expected = reference(numpy_params(cell), x[0].numpy(), *(s[0].numpy() for s in state))
+    assert list(quantities) == list(expected)  # the names, in the order they are computed
+    for name, value in expected.items():
+        np.testing.assert_allclose(quantities[name][0].detach().numpy(), value, atol=1e-12)
+    new_state = cell.step(cell.project_input(x), state)  # the same computation, exactly
+    assert len(new_state) == cell.state_size
+    for value, name in zip(new_state, cell.state_names):
+        assert torch.equal(value, quantities[name])
 
 
 CELLS = [

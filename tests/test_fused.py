@@ -14,13 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnkit
-from rnnkit import backends
 from rnnkit.backends import fused, onednn
 from rnnkit.backends.fused.gru import GRUBeforeFunction
 from rnnkit.backends.fused.gru_after import GRUAfterFunction
 from rnnkit.backends.fused.rnn import RNNFunction
 from rnnkit.cells import GRUCell
-from rnnkit.layers.lengths import step_mask
+from rnnkit.layout.lengths import step_mask
 from strategies import network_configurations, network_options, random_input
 
 NETWORKS = {
@@ -145,11 +144,11 @@ def test_autocast_runs_in_the_low_precision_dtype():
 
 
 def test_available_backends():
-    assert backends.available(rnnkit.GRU(2, 3)) == ["fused", "loop"]
+    assert rnnkit.GRU(2, 3).available_backends() == ["fused", "loop"]
     assert rnnkit.GRU(2, 3).backend == "fused"
-    assert "fused" in backends.available(rnnkit.RNN(2, 3, nonlinearity="relu"))
-    assert "fused" in backends.available(rnnkit.GRU(2, 3, reset="after"))
-    assert "fused" not in backends.available(rnnkit.LSTM(2, 3))
+    assert "fused" in rnnkit.RNN(2, 3, nonlinearity="relu").available_backends()
+    assert "fused" in rnnkit.GRU(2, 3, reset="after").available_backends()
+    assert "fused" not in rnnkit.LSTM(2, 3).available_backends()
 
     class Custom(GRUCell):  # a subclass may change the step: only the loop is exact for it
         pass

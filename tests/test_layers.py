@@ -5,7 +5,7 @@ import torch
 
 import rnnkit
 from rnnkit.layers import CELL_NAMES, build_recurrent
-from rnnkit.layers.lengths import reverse_within_lengths
+from rnnkit.layout.lengths import reverse_within_lengths
 
 
 def test_reverse_within_lengths_keeps_padding_in_place():
@@ -24,7 +24,7 @@ def test_padding_never_reaches_the_state(cell, bidirectional):
     short = torch.randn(1, 3, 3, dtype=torch.float64)  # (B=1, T=3, D)
     padded = torch.cat([short, torch.full((1, 2, 3), 99.0, dtype=torch.float64)], dim=1)
     batch = torch.cat([padded, torch.randn(1, 5, 3, dtype=torch.float64)])
-    for backend in rnnkit.backends.available(network):
+    for backend in network.available_backends():
         network.backend = backend
         alone_out, alone_state = network(short)
         out, state = network(batch, lengths=torch.tensor([3, 5]))

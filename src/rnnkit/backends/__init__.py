@@ -3,41 +3,34 @@
 - native: torch's fused kernels (oneDNN / cuDNN) for the whole stack, where torch has one;
 - fused:  hand-written backpropagation through time for the lecture's GRU, which torch lacks;
 - loop:   any cell, one step at a time (the reference the others are tested against).
+
+A backend is a function of cells and explicit settings, never of a network: fused and loop are
+`Scan`s of one cell over one direction; native runs a whole stack of cells with `StackSettings`.
+Each answers only "can I compute exactly this?" (`native.supports`, `fused.supports`; loop runs
+any cell); which one runs is the layers' choice (rnnkit/layers/backend_choice.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from rnnkit.backends import fused, loop, native
+from torch import Tensor
 
-if TYPE_CHECKING:
-    from rnnkit.layers.network import RecurrentNetwork
+from rnnkit.cells.base import Cell, State
 
-BACKENDS = ("native", "fused", "loop")
-
-# Per-direction scans, used by the generic stacked/bidirectional path.
-SCANS = {"fused": fused.scan, "loop": loop.scan}
-
-
-def available(network: RecurrentNetwork) -> list[str]:
-    """The backends that compute exactly this network's function."""
-    names = ["native"] if native.supports(network) else []
-    if fused.supports(network.cells[0]):
-        names.append("fused")
-    return [*names, "loop"]
+# A scan runs one cell over x (T, B, D) from a state, for one direction of one layer:
+# (cell, x, state, lengths (B,) or None) -> (outputs (T, B, H), final state).
+Scan = Callable[[Cell, Tensor, State, "Tensor | None"], "tuple[Tensor, State]"]
 
 
-def automatic(network: RecurrentNetwork, training: bool) -> str:
-    """The fastest backend for this network, measured on CPU (docs/BENCHMARKS.md).
+@dataclass(frozen=True)
+class StackSettings:
+    """What a whole-stack kernel needs besides the cells: torch.nn's constructor arguments."""
 
-    Training on CPU, the fused backend beats torch's own kernels wherever it applies (GRU and
-    RNN: 1.2-1.45x torch.nn at the benchmark shapes; LSTM has no fused backend, its oneDNN
-    kernel is the fastest there is). For inference, and on GPU, where cuDNN runs the whole
-    sequence in one kernel, torch's kernels win where they exist: fused steps through Python.
-    """
-    names = available(network)
-    on_cpu = network.cells[0].weight_ih.device.type == "cpu"
-    if training and on_cpu and "fused" in names:
-        return "fused"
-    return names[0]
+    num_layers: int
+    bidirectional: bool
+    merge: str  # how the directions' outputs combine: "concat", "sum", "mean" or "mul"
+    bias: bool  # whether the cells have biases
+    dropout: float  # on the input of every layer but the first, while training
+    training: bool  # the network's mode: dropout applies

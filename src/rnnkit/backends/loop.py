@@ -1,8 +1,13 @@
 """The loop backend: any cell, one step at a time; the reference every other backend must match.
 
-The input projection W x_t + b is done for all steps in one matrix product; each step then adds
-U h_{t-1} and applies the cell's gates. Outputs are collected in a list and stacked once, so no
-full-size buffer is written (and differentiated) slice by slice.
+The input projection W x_t + b is done for all steps in one matrix product and split into the
+steps' views by one `unbind`; each step then adds U h_{t-1} and applies the cell's gates
+(`cell.step`). Outputs are collected in a list and stacked once.
+
+Why unbind, not Wx[t]: in backward, each Wx[t] would write its step's gradient into a new
+full-size (T, B, G*H) buffer of zeros, and the T buffers would be summed: O(T^2) memory traffic
+per sequence. unbind's backward stacks the T step gradients once, O(T); stack's backward hands
+each step a view of the outputs' gradient.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.base import Cell, State
-from rnnkit.layers.lengths import step_mask
+from rnnkit.layout.lengths import step_mask
 
 
 def scan(
@@ -22,15 +27,15 @@ def scan(
     With lengths, a sequence's state stops changing after its last step and its padded outputs
     are zero, so padding never reaches the state.
     """
-    Wx = cell.project_input(x)  # (T, B, G*H)
-    mask = step_mask(lengths, x.shape[0]) if lengths is not None else None
+    Wx = cell.project_input(x).unbind(0)  # T views (B, G*H), W x_t + b
     outputs = []
-    for t in range(x.shape[0]):
-        new_state = cell.step(Wx[t], state)
-        if mask is None:
-            state = new_state
+    if lengths is None:
+        for Wx_t in Wx:
+            state = cell.step(Wx_t, state)
             outputs.append(state[0])
-        else:
-            state = tuple(torch.where(mask[t], new, old) for new, old in zip(new_state, state))
-            outputs.append(new_state[0] * mask[t])
+        return torch.stack(outputs), state
+    for Wx_t, inside in zip(Wx, step_mask(lengths, x.shape[0]).unbind(0)):  # inside: (B, 1)
+        new_state = cell.step(Wx_t, state)
+        state = tuple(torch.where(inside, new, old) for new, old in zip(new_state, state))
+        outputs.append(new_state[0] * inside)
     return torch.stack(outputs), state

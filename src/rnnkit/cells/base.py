@@ -13,7 +13,9 @@ kernels use, so the fast backends can pass them through without copying:
 The step is split so that a whole sequence can be projected in one matrix product:
 
     project_input(x_t) = W x_t + b                     (for every gate, for all t at once)
-    step(Wx_t, state)  = the gate equations, adding U h_{t-1}
+    step_quantities(Wx_t, state) = the gate equations, adding U h_{t-1}: every named quantity
+                         of the step (a_f, f, c~, c, h, ...), the one place a cell's math lives
+    step(Wx_t, state)  = the new state, read from step_quantities
 
 `cell(x_t, state)` does both for one step. Shapes: B batch, D input, H hidden, G gates.
 """
@@ -34,11 +36,12 @@ INITS = ("torch", "rnn")
 class Cell(nn.Module):
     """Base class of RNNCell, LSTMCell and GRUCell.
 
-    Subclasses set `gate_names` (the lecture's letters, in storage order) and `state_size`
-    (1 for h, 2 for h and c), and implement `step`.
+    Subclasses set `gate_names` (the lecture's letters, in storage order), `state_names` and
+    `state_size` (("h",) and 1, or ("h", "c") and 2), and implement `step_quantities`.
     """
 
     gate_names: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ("h",)  # the state, as step_quantities names it
     state_size: int = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
@@ -122,9 +125,22 @@ class Cell(nn.Module):
         """W x + b for every gate at once; x is (..., D), the result (..., G*H)."""
         return nn.functional.linear(x, self.weight_ih, self.bias)
 
+    def step_quantities(self, Wx_t: Tensor, state: State) -> dict[str, Tensor]:
+        """Every named quantity of one time step, from the projected input W x_t + b (B, G*H)
+        and the previous state: each gate's pre-activation a_g = W_g x_t + U_g h_{t-1} + b_g and
+        value g_t, the candidates and the new state, under the lecture's letters (LSTM: a_f, f,
+        c_tilde, c, h, ...; GRU: a_r, r, z, h_tilde, h, ...; RNN: a, h), each (B, H), in the
+        order they are computed. `step`, explain and visualize all read this one computation.
+        """
+        raise NotImplementedError
+
+    def state_of(self, quantities: dict[str, Tensor]) -> State:
+        """The new state among a step's quantities: (h,), or (h, c) for LSTM."""
+        return tuple([quantities[name] for name in self.state_names])
+
     def step(self, Wx_t: Tensor, state: State) -> State:
         """One time step from the projected input W x_t + b and the previous state."""
-        raise NotImplementedError
+        return self.state_of(self.step_quantities(Wx_t, state))
 
     def forward(self, x_t: Tensor, state: State | None = None) -> State:
         """One time step: x_t (B, D) and the previous state -> the new state."""

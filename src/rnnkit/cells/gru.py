@@ -53,21 +53,29 @@ class GRUCell(Cell):
             named["b_hn"] = self.b_hn
         return named
 
-    def step(self, Wx_t: Tensor, state: State) -> State:
+    def step_quantities(self, Wx_t: Tensor, state: State) -> dict[str, Tensor]:
         (h_prev,) = state
         H = self.hidden_size
         Wx_r, Wx_z, Wx_h = Wx_t.chunk(3, dim=-1)  # W x_t + b for r, z, h
         U_rz, U_h = self.weight_hh[: 2 * H], self.weight_hh[2 * H :]
-        a_r, a_z = (h_prev @ U_rz.T).chunk(2, dim=-1)
-        r_t = torch.sigmoid(Wx_r + a_r)
-        z_t = torch.sigmoid(Wx_z + a_z)
+        Uh_r, Uh_z = (h_prev @ U_rz.T).chunk(2, dim=-1)  # U_r h_{t-1} and U_z h_{t-1}, one product
+        # r_t = sigma_g(W_r x_t + U_r h_{t-1} + b_r)                       reset gate
+        a_r = Wx_r + Uh_r
+        r = torch.sigmoid(a_r)
+        # z_t = sigma_g(W_z x_t + U_z h_{t-1} + b_z)                       update gate
+        a_z = Wx_z + Uh_z
+        z = torch.sigmoid(a_z)
         if self.reset == "before":
-            h_tilde = torch.tanh(Wx_h + (r_t * h_prev) @ U_h.T)
+            # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)          new update information
+            a_h = Wx_h + (r * h_prev) @ U_h.T
         else:
+            # h~_t = sigma_h(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn))   cuDNN's placement
             b_hn = self.b_hn if self.has_b_hn else 0.0
-            h_tilde = torch.tanh(Wx_h + r_t * (h_prev @ U_h.T + b_hn))
-        h_t = (1 - z_t) * h_prev + z_t * h_tilde
-        return (h_t,)
+            a_h = Wx_h + r * (h_prev @ U_h.T + b_hn)
+        h_tilde = torch.tanh(a_h)
+        # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                           new state
+        h = (1 - z) * h_prev + z * h_tilde
+        return {"a_r": a_r, "r": r, "a_z": a_z, "z": z, "a_h": a_h, "h_tilde": h_tilde, "h": h}
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, reset={self.reset!r}"

@@ -25,7 +25,8 @@ class LSTMCell(Cell):
     """
 
     gate_names = ("i", "f", "c", "o")
-    state_size = 2
+    state_names = ("h", "c")
+    state_size = len(state_names)
 
     def reset_parameters(self, init: str = "torch") -> None:
         super().reset_parameters(init)
@@ -34,13 +35,33 @@ class LSTMCell(Cell):
             with torch.no_grad():
                 self.gate_blocks(self.bias)[1].fill_(1.0)
 
-    def step(self, Wx_t: Tensor, state: State) -> State:
+    def step_quantities(self, Wx_t: Tensor, state: State) -> dict[str, Tensor]:
         h_prev, c_prev = state
-        # W x_t + b (precomputed) + U h_{t-1}, for the gates i, f, c, o at once.
+        # a_g = W_g x_t + U_g h_{t-1} + b_g for the gates i, f, c, o at once (W x_t + b is Wx_t)
         a_i, a_f, a_c, a_o = (Wx_t + h_prev @ self.weight_hh.T).chunk(4, dim=-1)
-        f_t = torch.sigmoid(a_f)
-        i_t = torch.sigmoid(a_i)
-        o_t = torch.sigmoid(a_o)
-        c_t = f_t * c_prev + i_t * torch.tanh(a_c)
-        h_t = o_t * torch.tanh(c_t)
-        return h_t, c_t
+        # f_t = sigma_g(W_f x_t + U_f h_{t-1} + b_f)    forget gate
+        f = torch.sigmoid(a_f)
+        # i_t = sigma_g(W_i x_t + U_i h_{t-1} + b_i)    input gate
+        i = torch.sigmoid(a_i)
+        # o_t = sigma_g(W_o x_t + U_o h_{t-1} + b_o)    output gate
+        o = torch.sigmoid(a_o)
+        # c~_t = sigma_c(W_c x_t + U_c h_{t-1} + b_c)   candidate (inside c_t's)
+        c_tilde = torch.tanh(a_c)
+        # c_t = f_t * c_{t-1} + i_t * c~_t              cell state
+        c = f * c_prev + i * c_tilde
+        # h_t = o_t * sigma_h(c_t)                      hidden state
+        tanh_c = torch.tanh(c)
+        h = o * tanh_c
+        return {
+            "a_i": a_i,
+            "a_f": a_f,
+            "a_c": a_c,
+            "a_o": a_o,
+            "f": f,
+            "i": i,
+            "o": o,
+            "c_tilde": c_tilde,
+            "c": c,
+            "tanh_c": tanh_c,
+            "h": h,
+        }

@@ -42,10 +42,12 @@ class RNNCell(Cell):
         """{"W": ..., "U": ..., "b": ...}: views on weight_ih, weight_hh, bias."""
         return {name.rstrip("_"): value for name, value in super().params().items()}
 
-    def step(self, Wx_t: Tensor, state: State) -> State:
+    def step_quantities(self, Wx_t: Tensor, state: State) -> dict[str, Tensor]:
         (h_prev,) = state
-        h_t = NONLINEARITIES[self.nonlinearity](Wx_t + h_prev @ self.weight_hh.T)
-        return (h_t,)
+        # h_t = f(W x_t + U h_{t-1} + b)   hidden state
+        a = Wx_t + h_prev @ self.weight_hh.T
+        h = NONLINEARITIES[self.nonlinearity](a)
+        return {"a": a, "h": h}
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, nonlinearity={self.nonlinearity!r}"

@@ -14,7 +14,6 @@ from torch import Tensor
 from rnnkit.cells import Cell
 from rnnkit.errors import RnnkitError
 from rnnkit.explain.formula import Apply, Expr, Product, Sum, Symbol
-from rnnkit.explain.gates import Activation
 from rnnkit.layers import RecurrentNetwork
 
 
@@ -80,9 +79,10 @@ def computed(function: str, pre: Tensor) -> Apply:
     return Apply(function, Symbol("", "", pre))
 
 
-def gate(symbol: Symbol, argument: Expr, act: Activation) -> Quantity:
-    """symbol = act(argument) = act(pre) = value, with pre and value as the cell recorded them."""
-    return Quantity(symbol, Apply(act.function, argument), computed(act.function, act.pre[0]))
+def gate(symbol: Symbol, function: str, argument: Expr, pre: Tensor) -> Quantity:
+    """symbol = function(argument) = function(pre) = value, with the pre-activation and the value
+    as the cell computed them (Cell.step_quantities)."""
+    return Quantity(symbol, Apply(function, argument), computed(function, pre))
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@
     new state:               h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h~_t
 
 No output layer is given, so the exercise's y^_t is h_t. Every number is what rnnkit.GRU's own
-cell (reset="before") computes in float64 (see gates.record_step).
+cell (reset="before") computes in float64 (Cell.step_quantities).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from rnnkit.explain.explanation import (
     lecture_cell,
 )
 from rnnkit.explain.formula import Hadamard, OneMinus, Product, Sum
-from rnnkit.explain.gates import record_step
 
 
 def explain_gru(
@@ -44,18 +43,17 @@ def explain_gru(
     given = (*xs_named, h_prev, *p.values())
     steps, outputs = [], []
     for t, x in enumerate(xs_named, start=1):
-        (h,), act = record_step(cell, cell.project_input(x.value[None]), (h,))
+        q = cell.step_quantities(cell.project_input(x.value[None]), (h,))  # each (1, H)
+        (h,) = cell.state_of(q)
         z, r = (
-            gate(indexed(g, t, act[g].value[0]), affine(p, f"_{g}", x, h_prev), act[g])
+            gate(indexed(g, t, q[g][0]), "sigmoid", affine(p, f"_{g}", x, h_prev), q[f"a_{g}"][0])
             for g in "zr"
         )
         candidate = Sum(
             (Product(p["W_h"], x), Product(p["U_h"], Hadamard(r.symbol, h_prev)), p["b_h"])
         )
         h_tilde = gate(
-            indexed("h~", t, act["h_tilde"].value[0], latex=r"\tilde{h}"),
-            candidate,
-            act["h_tilde"],
+            indexed("h~", t, q["h_tilde"][0], latex=r"\tilde{h}"), "tanh", candidate, q["a_h"][0]
         )
         h_new = Quantity(
             indexed("h", t, h[0]),

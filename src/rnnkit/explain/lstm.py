@@ -7,7 +7,7 @@
     Step 4, output:       o_t = σ(W_o x_t + U_o h_{t-1} + b_o)
                           h_t = o_t ⊙ tanh(c_t)
 
-Every number is what rnnkit.LSTM's own cell computes in float64 (see gates.record_step).
+Every number is what rnnkit.LSTM's own cell computes in float64 (Cell.step_quantities).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from rnnkit.explain.explanation import (
     lecture_cell,
 )
 from rnnkit.explain.formula import Apply, Hadamard, Sum, Symbol
-from rnnkit.explain.gates import record_step
 
 
 def explain_lstm(
@@ -45,15 +44,17 @@ def explain_lstm(
     given = (*xs_named, h_prev, c_prev, *p.values())
     steps, outputs = [], []
     for t, x in enumerate(xs_named, start=1):
-        (h, c), act = record_step(cell, cell.project_input(x.value[None]), (h, c))
+        q = cell.step_quantities(cell.project_input(x.value[None]), (h, c))  # each (1, H)
+        h, c = cell.state_of(q)
         f, i, o = (
-            gate(indexed(g, t, act[g].value[0]), affine(p, f"_{g}", x, h_prev), act[g])
+            gate(indexed(g, t, q[g][0]), "sigmoid", affine(p, f"_{g}", x, h_prev), q[f"a_{g}"][0])
             for g in "fio"
         )
         c_tilde = gate(
-            indexed("c~", t, act["c_tilde"].value[0], latex=r"\tilde{c}"),
+            indexed("c~", t, q["c_tilde"][0], latex=r"\tilde{c}"),
+            "tanh",
             affine(p, "_c", x, h_prev),
-            act["c_tilde"],
+            q["a_c"][0],
         )
         c_new = Quantity(
             indexed("c", t, c[0]),
@@ -62,7 +63,7 @@ def explain_lstm(
         h_new = Quantity(
             indexed("h", t, h[0]),
             Hadamard(o.symbol, Apply("tanh", c_new.symbol)),
-            Hadamard(o.symbol, Symbol("", "", act["tanh_c"].value[0])),
+            Hadamard(o.symbol, Symbol("", "", q["tanh_c"][0])),
         )
         steps += [
             Step("lstm.forget", (f,), t),

@@ -5,7 +5,7 @@
 
 The slide writes h_t = tanh(W s_{t-1} + U x_t + b_s), with the letters swapped; rnnkit follows
 the lecture's later slides: W multiplies the input, U the previous state. Every h_t is what
-rnnkit.RNN's own cell computes in float64 (see gates.record_step).
+rnnkit.RNN's own cell computes in float64 (Cell.step_quantities).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from rnnkit.explain.explanation import (
     lecture_cell,
 )
 from rnnkit.explain.formula import Apply, Product, Sum
-from rnnkit.explain.gates import record_step
 
 
 def explain_rnn(
@@ -46,8 +45,9 @@ def explain_rnn(
     given = (*xs_named, h_prev, *p.values())
     steps, states, outputs = [], [], []
     for t, x in enumerate(xs_named, start=1):
-        (h,), act = record_step(cell, cell.project_input(x.value[None]), (h,))
-        h_new = gate(indexed("h", t, act["h"].value[0]), affine(p, "", x, h_prev), act["h"])
+        q = cell.step_quantities(cell.project_input(x.value[None]), (h,))  # each (1, H)
+        (h,) = cell.state_of(q)
+        h_new = gate(indexed("h", t, h[0]), "tanh", affine(p, "", x, h_prev), q["a"][0])
         steps.append(Step("rnn.state", (h_new,), t))
         states.append(h_new.symbol)
         if "V" in p:

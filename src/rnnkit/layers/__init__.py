@@ -1,4 +1,5 @@
-"""Layers: a cell scanned over time, Bidirectional, and the stacked RNN / LSTM / GRU networks."""
+"""Layers: a cell scanned over time, Bidirectional, the stacked RNN / LSTM / GRU networks, and
+which backend runs them (backend_choice.py)."""
 
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.network import GRU, LSTM, RNN, RecurrentNetwork

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends import loop
+from rnnkit.backends import Scan, loop
 from rnnkit.cells.base import State
-from rnnkit.layers.recurrent import Recurrent, Scan
+from rnnkit.layers.recurrent import Recurrent
 
 MERGES = {
     "concat": lambda forward, backward: torch.cat([forward, backward], dim=-1),

@@ -18,15 +18,15 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnnkit import backends
-from rnnkit.backends import native
+from rnnkit.backends import StackSettings, native
 from rnnkit.cells import Cell, GRUCell, LSTMCell, RNNCell, State
 from rnnkit.cells.base import INITS
 from rnnkit.errors import RnnkitError
+from rnnkit.layers import backend_choice
 from rnnkit.layers.bidirectional import Bidirectional, check_merge
-from rnnkit.layers.lengths import check_lengths
 from rnnkit.layers.recurrent import Recurrent
-from rnnkit.layers.torch_layout import load_torch_weights, torch_weights
+from rnnkit.layout.lengths import check_lengths
+from rnnkit.layout.torch_weights import load_torch_weights, torch_weights
 
 
 class RecurrentNetwork(nn.Module):
@@ -138,20 +138,39 @@ class RecurrentNetwork(nn.Module):
 
         Unless one was forced with `backend=`, it is the fastest for the current mode: a network
         being trained may run on another backend than the same network in eval mode (see
-        `rnnkit.backends.automatic`). Every backend computes the same function.
+        `automatic_backend`). Every backend computes the same function.
         """
         if self._requested is not None:
             return self._requested
-        return backends.automatic(self, training=self.training and torch.is_grad_enabled())
+        return self.automatic_backend(training=self.training and torch.is_grad_enabled())
 
     @backend.setter
     def backend(self, requested: str | None) -> None:
-        available = backends.available(self)
+        available = self.available_backends()
         if requested is not None and requested not in available:
             raise ValueError(
                 f"backend {requested!r} cannot run this network; available: {available}"
             )
         self._requested = requested
+
+    def available_backends(self) -> list[str]:
+        """The backends that compute exactly this network's function, fastest first."""
+        return backend_choice.available(self.cells, self.stack_settings())
+
+    def automatic_backend(self, training: bool) -> str:
+        """The backend this network picks by itself to train (True) or to infer (False)."""
+        return backend_choice.automatic(self.cells, self.stack_settings(), training)
+
+    def stack_settings(self) -> StackSettings:
+        """What a whole-stack backend needs to know besides the cells, in the current mode."""
+        return StackSettings(
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            merge=self.merge,
+            bias=self.bias,
+            dropout=self.dropout,
+            training=self.training,
+        )
 
     # ----- forward -----------------------------------------------------------------------------
     def forward(
@@ -202,7 +221,7 @@ class RecurrentNetwork(nn.Module):
         hx = self._initial_states(hx, packed.data.new_empty(0, batch, self.input_size))
         backend = self.backend
         if backend == "native":
-            output, states = native.run_packed(self, packed, hx)
+            output, states = native.run_packed(self.cells, self.stack_settings(), packed, hx)
             return output, self._pack_states(states)
         x, lengths = pad_packed_sequence(packed)  # (T, B, D) in batch order
         output, states = self._run(x, hx, lengths.to(x.device), backend)
@@ -219,8 +238,8 @@ class RecurrentNetwork(nn.Module):
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """x (T, B, D) time-major; hx and the result states in torch's (L*dirs, B, H) layout."""
         if backend == "native":
-            return native.run(self, x, hx, lengths)
-        scan = backends.SCANS[backend]
+            return native.run(self.cells, self.stack_settings(), x, hx, lengths)
+        scan = backend_choice.SCANS[backend]
         dirs = self.num_directions
         finals: list[State] = []
         for k, layer in enumerate(self.layers):

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from torch import Tensor, nn
 
-from rnnkit.backends import loop
+from rnnkit.backends import Scan, loop
 from rnnkit.cells.base import Cell, State
-from rnnkit.layers.lengths import reverse_within_lengths
-
-# A scan runs a cell over x (T, B, D) from a state: (cell, x, state, lengths) -> (outputs, state).
-Scan = Callable[[Cell, Tensor, State, "Tensor | None"], "tuple[Tensor, State]"]
+from rnnkit.layout.lengths import reverse_within_lengths
 
 
 class Recurrent(nn.Module):

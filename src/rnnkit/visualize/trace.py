@@ -3,7 +3,7 @@
 Karpathy, Johnson and Fei-Fei (2015), "Visualizing and Understanding Recurrent Networks", read a
 trained character-level model by looking at single units over a text: the hidden state h_t,
 the cell state c_t and the gates. `trace_language_model` runs the model's cells step by step
-(`cell.step`, with the gate activations recorded by rnnkit.explain.gates) and returns, per layer,
+(`cell.step_quantities`, the cell's own named quantities of each step) and returns, per layer,
 each of these signals as a (T, H) tensor: T characters, H units.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnkit.cells import Cell
 from rnnkit.errors import RnnkitError
-from rnnkit.explain.gates import record_step
 
-# What each recorded activation is, for people: the lecture's letters and names.
+# What each shown quantity is, for people: the lecture's letters and names.
 LABELS = {
     "h": "h (hidden state)",
     "tanh_c": "tanh(c) (cell state)",
@@ -30,8 +30,18 @@ LABELS = {
     "h_tilde": "h~ (new update information)",
 }
 
-# The range of each activation function's values, which sets the colour scale.
-RANGES = {"sigmoid": "gate", "tanh": "signed", "relu": "unbounded"}
+# The step quantities shown after h, in this order, with the range of their values, which sets
+# the colour scale: "gate" for a sigmoid's (0, 1), "signed" for a tanh's (-1, 1).
+KINDS = {
+    "f": "gate",
+    "i": "gate",
+    "o": "gate",
+    "c_tilde": "signed",
+    "tanh_c": "signed",
+    "r": "gate",
+    "z": "gate",
+    "h_tilde": "signed",
+}
 
 
 @dataclass(frozen=True)
@@ -79,21 +89,18 @@ def trace_language_model(model: nn.Module, ids: Tensor) -> list[Signal]:
     return signals
 
 
-def _trace_cell(cell: nn.Module, x: Tensor, layer: int) -> list[Signal]:
-    """h_t and every activation of `cell` over x (T, D), h first."""
+def _trace_cell(cell: Cell, x: Tensor, layer: int) -> list[Signal]:
+    """h_t and each of `cell`'s step quantities named in KINDS, over x (T, D), h first."""
     state = cell.initial_state(1, x)
-    Wx = cell.project_input(x)  # (T, G*H): W x_t + b for all steps at once
-    hidden, activations = [], {}
-    functions = {}
-    for t in range(x.shape[0]):
-        state, recorded = record_step(cell, Wx[t : t + 1], state)
-        hidden.append(state[0][0])
-        for name, activation in recorded.items():
-            activations.setdefault(name, []).append(activation.value[0])
-            functions[name] = activation.function
-    h = torch.stack(hidden)
+    steps = []
+    for Wx_t in cell.project_input(x).split(1):  # (1, G*H): W x_t + b, for all steps at once
+        quantities = cell.step_quantities(Wx_t, state)
+        state = cell.state_of(quantities)
+        steps.append(quantities)
+    h = torch.stack([quantities["h"][0] for quantities in steps])
     signals = [Signal(layer, "h", "signed" if h.abs().max() <= 1 else "unbounded", h)]
-    for name, values in activations.items():
-        if name != "h":  # a vanilla RNN's one activation is h itself
-            signals.append(Signal(layer, name, RANGES[functions[name]], torch.stack(values)))
+    for name, kind in KINDS.items():
+        if name in steps[0]:
+            values = torch.stack([quantities[name][0] for quantities in steps])
+            signals.append(Signal(layer, name, kind, values))
     return signals

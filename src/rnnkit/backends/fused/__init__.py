@@ -25,7 +25,7 @@ from rnnkit.backends.fused.gru_after import GRUAfterFunction
 from rnnkit.backends.fused.rnn import RNNFunction
 from rnnkit.cells import GRUCell, RNNCell
 from rnnkit.cells.base import Cell, State
-from rnnkit.layers.lengths import step_mask
+from rnnkit.layout.lengths import step_mask
 
 
 def supports(cell: Cell) -> bool:

@@ -1,4 +1,5 @@
-"""What the fused Functions share: tanh through sigmoid, and the gradients computed after the loop.
+"""What the fused Functions share: per-step views, tanh through sigmoid, and the gradients
+computed after the loop.
 
 After the backward loop has filled dA (T, B, G*H), the gradients of the pre-activations
 a_t = W x_t + U h_{t-1} + b for every step, the parameter and input gradients are one matrix
@@ -12,8 +13,27 @@ A Function may keep dA in blocks (gates whose products differ); the blocks are c
 
 from __future__ import annotations
 
+from itertools import repeat
+from typing import TypeVar
+
 import torch
 from torch import Tensor
+
+Step = TypeVar("Step", bound=tuple)  # a NamedTuple of one step's views
+
+
+def per_step(step: type[Step], reverse: bool = False, **buffers: Tensor | None) -> list[Step]:
+    """One `step` (a NamedTuple) per time step, each field the step's slice of the (T, ...) buffer
+    of the same name (a None buffer gives None), in time order or, for a backward loop, reversed.
+
+    All views are made at once, before the loop: indexing inside it costs more than the
+    arithmetic at small B and H.
+    """
+    columns = [
+        repeat(None) if buffers[name] is None else buffers[name].unbind(0) for name in step._fields
+    ]
+    steps = [step._make(views) for views in zip(*columns)]
+    return steps[::-1] if reverse else steps
 
 
 def tanh_of_half(a2: Tensor, out: Tensor) -> Tensor:

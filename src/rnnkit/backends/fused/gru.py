@@ -29,17 +29,51 @@ Shapes: T steps, B batch, D input, H hidden; gates are stored r | z | h like the
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
+from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
     bias_grad,
     input_grad,
+    per_step,
     sigmoid_slope_times,
     tanh_of_half,
     update_factors,
     weight_grad,
 )
+
+
+class ForwardStep(NamedTuple):
+    """Step t's views of the forward buffers, each (B, .); the step writes rz, rh, h_tilde, h."""
+
+    A_rz: Tensor  # W_r x_t + b_r | W_z x_t + b_z
+    A_h2: Tensor  # 2 (W_h x_t + b_h)
+    rz: Tensor  # r_t | z_t
+    r: Tensor
+    z: Tensor
+    rh: Tensor  # r_t * h_{t-1}
+    h_tilde: Tensor  # h~_t
+    h_prev: Tensor  # h_{t-1}
+    h: Tensor  # h_t
+    mask: Tensor | None  # (B, 1): 1 inside the sequence, 0 on padding
+
+
+class BackwardStep(NamedTuple):
+    """Step t's views of the backward buffers, each (B, .); the step writes dA_rz and dA_h."""
+
+    dA_rz: Tensor  # da_r,t | da_z,t
+    dA_r: Tensor
+    dA_z: Tensor
+    dA_h: Tensor  # da_h,t
+    coef_h: Tensor  # z_t (1 - h~_t^2)
+    coef_z: Tensor  # (h~_t - h_{t-1}) z_t (1 - z_t)
+    coef_r: Tensor  # h_{t-1} r_t (1 - r_t)
+    keep: Tensor  # 1 - z_t
+    r: Tensor  # r_t
+    d_out: Tensor  # dL/dh_t from the output at t
 
 
 class GRUBeforeFunction(torch.autograd.Function):
@@ -52,6 +86,7 @@ class GRUBeforeFunction(torch.autograd.Function):
         U_rz = onednn.prepare(weight_hh[: 2 * H], B)
         # Doubling A_h and U_h is exact and hands tanh_of_half the 2a it wants.
         U_h2 = onednn.prepare(2 * weight_hh[2 * H :], B)
+        # A = X W^T + b: W x_t + b of every step, one GEMM over all T*B rows
         A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, 3 * H)
         A[..., 2 * H :].mul_(2)
         RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
@@ -59,17 +94,29 @@ class GRUBeforeFunction(torch.autograd.Function):
         RH = x.new_empty(T, B, H)  # r_t * h_{t-1}: what U_h multiplies, kept for dU_h
         S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
         S[0] = h0
-        # Per-step views made at once: indexing in the loop costs more than the math at small B, H.
-        masks = [None] * T if mask is None else mask.unbind(0)
-        steps = (A[..., : 2 * H], A[..., 2 * H :], RZ, RZ[..., :H], RZ[..., H:], RH, HT, S[:-1])
-        for A_rz, A_h2, rz, r, z, rh, h_tilde, h, h_next, m in zip(
-            *(tensor.unbind(0) for tensor in (*steps, S[1:])), masks
-        ):
-            torch.sigmoid(U_rz(h).add_(A_rz), out=rz)
-            if m is not None:
-                z.mul_(m)
-            tanh_of_half(U_h2(torch.mul(r, h, out=rh)).add_(A_h2), out=h_tilde)
-            torch.lerp(h, h_tilde, z, out=h_next)
+        views = per_step(
+            ForwardStep,
+            A_rz=A[..., : 2 * H],
+            A_h2=A[..., 2 * H :],
+            rz=RZ,
+            r=RZ[..., :H],
+            z=RZ[..., H:],
+            rh=RH,
+            h_tilde=HT,
+            h_prev=S[:-1],
+            h=S[1:],
+            mask=mask,
+        )
+        for step in views:
+            # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
+            torch.sigmoid(U_rz(step.h_prev).add_(step.A_rz), out=step.rz)
+            if step.mask is not None:
+                step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
+            # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)             new update information
+            rh = torch.mul(step.r, step.h_prev, out=step.rh)
+            tanh_of_half(U_h2(rh).add_(step.A_h2), out=step.h_tilde)
+            # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                          new state
+            torch.lerp(step.h_prev, step.h_tilde, step.z, out=step.h)
         ctx.save_for_backward(x, weight_ih, weight_hh, mask)
         ctx.intermediates = RZ, RH, HT, S
         outputs = S[1:] if mask is None else S[1:] * mask
@@ -93,16 +140,33 @@ class GRUBeforeFunction(torch.autograd.Function):
         dA_rz = torch.empty_like(RZ)
         dA_h = torch.empty_like(HT)
         g = torch.zeros_like(HT[0]) if d_hT is None else d_hT  # dL/dh_T from after the loop
-        steps = (dA_rz, dA_rz[..., :H], dA_rz[..., H:], dA_h, coef_h, coef_z, coef_r, keep, R)
-        for dA_rz_t, dA_r, dA_z, dA_h_t, coef_h_t, coef_z_t, coef_r_t, keep_t, r, d_out in zip(
-            *(tensor.unbind(0)[::-1] for tensor in (*steps, d_outputs))
-        ):
-            g = g + d_out
-            torch.mul(g, coef_h_t, out=dA_h_t)
-            d_rh = U_h_T(dA_h_t)
-            torch.mul(d_rh, coef_r_t, out=dA_r)
-            torch.mul(g, coef_z_t, out=dA_z)
-            g = U_rz_T(dA_rz_t).addcmul_(d_rh, r).addcmul_(g, keep_t)
+        views = per_step(
+            BackwardStep,
+            reverse=True,
+            dA_rz=dA_rz,
+            dA_r=dA_rz[..., :H],
+            dA_z=dA_rz[..., H:],
+            dA_h=dA_h,
+            coef_h=coef_h,
+            coef_z=coef_z,
+            coef_r=coef_r,
+            keep=keep,
+            r=R,
+            d_out=d_outputs,
+        )
+        for step in views:
+            # g_t = dL/dh_t, from the output at t and from step t+1
+            g = g + step.d_out
+            # da_h,t = g_t * z_t * (1 - h~_t^2)
+            torch.mul(g, step.coef_h, out=step.dA_h)
+            # d(rh)_t = da_h,t U_h
+            d_rh = U_h_T(step.dA_h)
+            # da_r,t = d(rh)_t * h_{t-1} * r_t (1 - r_t)
+            torch.mul(d_rh, step.coef_r, out=step.dA_r)
+            # da_z,t = g_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
+            torch.mul(g, step.coef_z, out=step.dA_z)
+            # g_{t-1} = [da_r,t, da_z,t] U_rz + d(rh)_t * r_t + g_t (1 - z_t)
+            g = U_rz_T(step.dA_rz).addcmul_(d_rh, step.r).addcmul_(g, step.keep)
         return (
             input_grad(ctx, (dA_rz, weight_ih[: 2 * H]), (dA_h, weight_ih[2 * H :])),
             g if ctx.needs_input_grad[1] else None,

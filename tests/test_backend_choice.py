@@ -1,0 +1,68 @@
+"""The layers' choice of backend: what each backend says it computes, and the pick per mode."""
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.backends import StackSettings, native
+from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.layers import backend_choice
+
+
+def settings(**changes) -> StackSettings:
+    one_layer = dict(
+        num_layers=1, bidirectional=False, merge="concat", bias=True, dropout=0.0, training=True
+    )
+    return StackSettings(**{**one_layer, **changes})
+
+
+@pytest.mark.parametrize(
+    ("network", "train", "infer"),
+    [
+        (rnnkit.LSTM(2, 3), "native", "native"),
+        (rnnkit.GRU(2, 3), "fused", "fused"),  # the lecture's GRU: no torch kernel
+        (rnnkit.GRU(2, 3, reset="after"), "fused", "native"),
+        (rnnkit.RNN(2, 3, nonlinearity="relu"), "fused", "native"),
+        (rnnkit.GRU(2, 3, bidirectional=True, merge="sum"), "fused", "fused"),
+    ],
+)
+def test_automatic_picks_per_mode(network, train, infer):
+    assert network.automatic_backend(training=True) == train
+    assert network.automatic_backend(training=False) == infer
+    network.eval()
+    assert network.backend == infer
+    network.train()
+    with torch.no_grad():
+        assert network.backend == infer  # no gradients: nothing is trained
+    assert network.backend == train
+
+
+def test_native_runs_only_what_torch_computes():
+    assert native.supports([LSTMCell(2, 3)], settings())
+    assert native.supports([GRUCell(2, 3, reset="after")], settings())
+    assert not native.supports([GRUCell(2, 3)], settings())  # reset before U_h
+    assert not native.supports([RNNCell(2, 3, nonlinearity="identity")], settings())
+    assert not native.supports([LSTMCell(2, 3)] * 2, settings(bidirectional=True, merge="sum"))
+    assert not native.supports([LSTMCell(2, 3), RNNCell(3, 3)], settings(num_layers=2))
+
+
+def test_cell_subclasses_run_on_the_loop_only():
+    class Custom(LSTMCell):  # may change the step: only the loop runs a changed step exactly
+        pass
+
+    class CustomLSTM(rnnkit.LSTM):
+        cell_class = Custom
+
+    network = CustomLSTM(2, 3)
+    assert network.available_backends() == ["loop"]
+    assert backend_choice.available(network.cells, network.stack_settings()) == ["loop"]
+    with pytest.raises(ValueError, match="available: \\['loop'\\]"):
+        network.backend = "native"
+
+
+def test_stack_settings_follow_the_network():
+    network = rnnkit.GRU(2, 3, num_layers=2, dropout=0.5, bidirectional=True, bias=False)
+    assert network.stack_settings() == settings(
+        num_layers=2, bidirectional=True, bias=False, dropout=0.5, training=True
+    )
+    assert network.eval().stack_settings().training is False
