@@ -15,19 +15,21 @@ import pytest
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "rnnkit"
 
 TIERS = (
+    ("errors", "version"),  # RnnkitError, which everything may raise; __version__
+    ("files", "values", "progress"),  # the one writer; the kinds of value; the progress switch
     # The core: what a recurrent layer is, from the math up.
-    ("errors",),  # RnnkitError, which everything may raise
     ("cells",),  # the lecture's equations, one time step
     ("layout",),  # padded batches (lengths) and torch.nn's parameter layout
     ("backends",),  # how a stack of cells runs: native, fused, loop
     ("layers",),  # cells scanned over time, stacked, bidirectional; the backend choice
-    # Above the core, in the order of today's imports.
+    # Above the core.
     ("data", "metrics"),
     ("models",),
     ("generate",),
-    ("train", "studies"),
-    ("rnnkit",),  # the package itself (__init__.py): re-exports layers, and train's TextModel
+    ("train", "studies", "export"),  # the task kit and the loop; the compare study; ONNX
+    ("tasks",),  # text, music, melody, classify, and the Python classes
     ("explain", "visualize"),
+    ("rnnkit",),  # the package itself (__init__.py): re-exports layers, and tasks' classes
     ("cli",),
     ("__main__",),
 )

@@ -66,3 +66,20 @@ def test_stack_settings_follow_the_network():
         num_layers=2, bidirectional=True, bias=False, dropout=0.5, training=True
     )
     assert network.eval().stack_settings().training is False
+
+
+def test_an_identity_rnn_never_runs_on_a_kernel_that_computes_tanh():
+    network = rnnkit.RNN(3, 4, nonlinearity="identity")
+    assert network.available_backends() == ["loop"]
+    x = torch.randn(5, 2, 3)
+    expected = torch.stack([h for h in _identity_states(network, x)])
+    torch.testing.assert_close(network(x)[0], expected)
+
+
+def _identity_states(network, x):
+    """h_t = W x_t + U h_{t-1} + b, by hand."""
+    cell = network.cell(0)
+    h = torch.zeros(x.shape[1], 4)
+    for x_t in x:
+        h = x_t @ cell.weight_ih.T + h @ cell.weight_hh.T + cell.bias
+        yield h

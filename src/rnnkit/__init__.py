@@ -9,9 +9,7 @@ lstm.params(layer=0)["W_f"]                                         # the lectur
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.errors import RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, build_recurrent
-
-__version__ = "0.1.0"
-
+from rnnkit.version import __version__
 
 # The Python classes pull in the training stack (matplotlib, tqdm); loaded only when asked for.
 MODELS = ("TextModel", "MusicModel", "MelodyModel", "SeriesClassifier")

@@ -16,8 +16,8 @@ import importlib
 import re
 import sys
 
-from rnnkit import __version__
 from rnnkit.errors import RnnkitError
+from rnnkit.version import __version__
 
 # Command modules, in the order `rnnkit --help` lists them.
 COMMANDS = [

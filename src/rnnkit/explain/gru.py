@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from torch import Tensor
 
-import rnnkit
 from rnnkit.explain.explanation import (
     Explanation,
     Note,
@@ -27,6 +26,7 @@ from rnnkit.explain.explanation import (
     lecture_cell,
 )
 from rnnkit.explain.formula import Hadamard, OneMinus, Product, Sum
+from rnnkit.layers import GRU
 
 
 def explain_gru(
@@ -34,7 +34,7 @@ def explain_gru(
 ) -> Explanation:
     """Explain the lecture's GRU over xs (T, D) from h_0 = 0."""
     H, D = params["W_z"].shape
-    network = rnnkit.GRU(D, H, reset="before").double()
+    network = GRU(D, H, reset="before").double()
     cell, p = lecture_cell(network, params)
 
     (h,) = cell.initial_state(1, xs)  # (1, H)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from torch import Tensor
 
-import rnnkit
 from rnnkit.explain.explanation import (
     Explanation,
     Note,
@@ -28,6 +27,7 @@ from rnnkit.explain.explanation import (
     lecture_cell,
 )
 from rnnkit.explain.formula import Apply, Hadamard, Sum, Symbol
+from rnnkit.layers import LSTM
 
 
 def explain_lstm(
@@ -35,7 +35,7 @@ def explain_lstm(
 ) -> Explanation:
     """Explain an LSTM over xs (T, D) from h_0 = c_0 = 0."""
     H, D = params["W_f"].shape
-    network = rnnkit.LSTM(D, H).double()
+    network = LSTM(D, H).double()
     cell, p = lecture_cell(network, params)
 
     h, c = cell.initial_state(1, xs)  # (1, H) each

@@ -14,7 +14,6 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-import rnnkit
 from rnnkit.explain.explanation import (
     Explanation,
     Note,
@@ -29,6 +28,7 @@ from rnnkit.explain.explanation import (
     lecture_cell,
 )
 from rnnkit.explain.formula import Apply, Product, Sum
+from rnnkit.layers import RNN
 
 
 def explain_rnn(
@@ -36,7 +36,7 @@ def explain_rnn(
 ) -> Explanation:
     """Explain a tanh RNN over xs (T, D) from h_0 = 0, with an output layer if V is given."""
     H, D = params["W"].shape
-    network = rnnkit.RNN(D, H).double()
+    network = RNN(D, H).double()
     cell, p = lecture_cell(network, params)
 
     (h,) = cell.initial_state(1, xs)  # (1, H)

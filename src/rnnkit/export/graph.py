@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit import __version__
 from rnnkit.errors import RnnkitError
+from rnnkit.version import __version__
 
 # Operator set 18 (ONNX 1.13, onnxruntime >= 1.14): every operator used here, with the axes of the
 # Reduce* operators given as an input. IR version 8 is the oldest file format that holds it.

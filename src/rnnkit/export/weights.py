@@ -12,7 +12,7 @@ B = [Wb; Rb] (2*G*H,), with Wb added to W x_t and Rb to R h_{t-1}. rnnkit has on
 ONNX's GRU writes h_t = (1 - z'_t) * h~_t + z'_t * h_{t-1}, where the lecture (and rnnkit) write
 h_t = (1 - z_t) * h_{t-1} + z_t * h~_t: so z' = 1 - z = sigma(-(W_z x_t + U_z h_{t-1} + b_z)),
 which is the lecture's z gate with its weights and bias negated (as torch.nn.GRU's, see
-rnnkit.layers.torch_layout). The candidate of reset="before" (the lecture's),
+rnnkit.layout.torch_weights). The candidate of reset="before" (the lecture's),
 
     h~_t = tanh(W_h x_t + U_h (r_t * h_{t-1}) + b_h)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnkit.backends import BACKENDS
 from rnnkit.layers import CELL_NAMES, RecurrentNetwork, build_recurrent
+from rnnkit.layers.backend_choice import BACKENDS
 from rnnkit.values import POSITIVE_INT, PROBABILITY, setting
 
 

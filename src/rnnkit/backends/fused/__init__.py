@@ -30,8 +30,10 @@ from rnnkit.layout.lengths import step_mask
 
 def supports(cell: Cell) -> bool:
     """True for the cells a fused Function computes exactly (the classes themselves: a subclass
-    may change the step)."""
-    return type(cell) in (GRUCell, RNNCell)
+    may change the step; RNNFunction knows tanh and relu, not the identity)."""
+    if type(cell) is RNNCell:
+        return cell.nonlinearity in ("tanh", "relu")
+    return type(cell) is GRUCell
 
 
 def scan(
