@@ -14,7 +14,8 @@ import torch
 from conftest import FaultAt
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
-from rnnkit.tasks.text import PYTHON_TEXT, TextDataConfig, TextTask
+from rnnkit.tasks.text import TextDataConfig, TextTask
+from rnnkit.tasks.text_data import PYTHON_TEXT, TextSource
 from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit, resolve_device, seed_everything
@@ -30,7 +31,7 @@ def tiny_task(text: str = TEXT, **model) -> TextTask:
         source=PYTHON_TEXT, batch_size=4, seq_len=8, sample_length=20, split="80/20/0"
     )
     settings = {"hidden_size": 16, "num_layers": 1, "dropout": 0.0, **model}
-    return TextTask.new(data, LanguageModelConfig(**settings), (text, None))
+    return TextTask.new(data, LanguageModelConfig(**settings), TextSource(data, text=text))
 
 
 def quiet_fit(task, config, run, **kwargs):
@@ -69,7 +70,7 @@ def test_training_lowers_the_loss(tmp_path):
 
 def test_early_stopping_after_patience_evaluations_without_progress(tmp_path):
     task = tiny_task()
-    task.evaluate = lambda: {"loss": 1.0}  # the valid loss never improves after the first one
+    task.evaluate = lambda final=False: {"loss": 1.0}  # the valid loss never improves after it
     config = TrainConfig(steps=100, eval_every=2, patience=3)
     result = quiet_fit(task, config, tmp_path / "run")
     assert result.status == "early stop"

@@ -33,7 +33,8 @@ from rnnkit.tasks.classify import ClassifyTask, Predictions
 from rnnkit.tasks.melody import MelodyTask
 from rnnkit.tasks.music import MusicTask
 from rnnkit.tasks.registry import load_run
-from rnnkit.tasks.text import PYTHON_TEXT, TextTask
+from rnnkit.tasks.text import TextTask
+from rnnkit.tasks.text_data import PYTHON_TEXT, TextSource
 from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import FitResult, fit, seed_everything
@@ -168,7 +169,7 @@ class TextModel(TaskModel):
         if text is None:
             return super().fit(source, **options)
         self.data.source = PYTHON_TEXT
-        return super().fit(None, dataset=(text, None), **options)
+        return super().fit(None, dataset=TextSource(self.data, text=text), **options)
 
     def generate(
         self,

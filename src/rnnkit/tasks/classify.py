@@ -169,7 +169,7 @@ class ClassifyTask(Task):
         _logits, loss = self.model(x, lengths, batch.labels.to(self.device))
         return loss, None
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self, final: bool = False) -> dict[str, float]:
         """Loss and accuracy on the valid split (its scores kept for `on_best`)."""
         self.last_loss, self.last = self.scores(self.valid)
         return {"loss": self.last_loss, "accuracy": self.last.accuracy}

@@ -194,7 +194,7 @@ def _fit(
     bar.close()
     if status != "interrupted" and _needs_final_eval(progress):
         checkpoint.enter_phase("final-eval")
-        _evaluate(task, schedule, progress, run, config, world, out, average)
+        _evaluate(task, schedule, progress, run, config, world, out, average, final=True)
         saved_at = -1
     if saved_at != progress.step:
         checkpoint.enter_phase("final-save")
@@ -297,15 +297,16 @@ def _evaluate(
     world: distributed.World,
     out: TextIO,
     average: WeightAverage | None,
+    final: bool = False,
 ) -> bool:
     """Evaluate (rank 0), record, keep the best weights (the weight average's, with --ema); True
-    when early stopping says stop.
+    when early stopping says stop. `final`: the evaluation after the last step.
 
     Every rank takes rank 0's valid loss, so the schedule and early stopping agree everywhere.
     """
     best_report = None
     with average.swapped_in() if average else nullcontext():
-        entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
+        entry = _measure(task, progress, final) if world.is_main else {"valid_loss": math.nan}
         valid = distributed.from_main(entry["valid_loss"], world)
         if valid < progress.best_loss and world.is_main:
             checkpoint.save_weights(
@@ -331,11 +332,11 @@ def _evaluate(
     return bool(config.patience) and progress.bad_evals >= config.patience
 
 
-def _measure(task: Task, progress: Progress) -> dict[str, Any]:
+def _measure(task: Task, progress: Progress, final: bool) -> dict[str, Any]:
     """The valid metrics (and sample) of the model now, appended to the history."""
     task.model.eval()
     with torch.no_grad():
-        metrics = task.evaluate()
+        metrics = task.evaluate(final)
         sample = task.sample()
     task.model.train()
     entry: dict[str, Any] = {
