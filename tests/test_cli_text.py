@@ -207,3 +207,13 @@ def test_resume_from_anywhere_extend_and_follow_moved_data(tmp_path, monkeypatch
 def test_extending_flags_need_resume(tmp_path, capsys):
     assert main(["train", "--steps", "5", "text"]) == 2
     assert "give --resume RUN" in error_line(capsys)
+
+
+def test_commands_that_load_a_run_take_a_device(run, capsys):
+    assert main(["sample", str(run), "--length", "5", "--seed", "1", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--device", "abacus"]) == 2
+    assert "unknown device 'abacus'" in error_line(capsys)
+    if not torch.cuda.is_available():
+        assert main(["sample", str(run), "--device", "cuda"]) == 2
+        assert "no GPU is available" in error_line(capsys)

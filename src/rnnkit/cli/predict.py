@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
 from rnnkit.data.series import write_predictions
+from rnnkit.devices import add_device_argument
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import Predicts, require
 
@@ -32,12 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--out", metavar="FILE.csv", type=Path, required=True, help="where to write the predictions"
     )
     parser.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
+    add_device_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_file(args.out, args.force)
-    task = load_run(args.run_dir)
+    task = load_run(args.run_dir, args.device)
     require(task, Predicts, args.run_dir)
     result = task.predict(args.data)
     write_predictions(out, result.ids, result.labels)

@@ -131,9 +131,10 @@ class TaskModel:
         return folder
 
     @classmethod
-    def load(cls, run: str | Path) -> TaskModel:
-        """The best weights of a run folder (from fit, save or `rnnkit train`)."""
-        task = load_run(run)
+    def load(cls, run: str | Path, device: str = "auto") -> TaskModel:
+        """The best weights of a run folder (from fit, save or `rnnkit train`) on `device`
+        (cpu, cuda, cuda:1, ...; auto: a GPU if there is one)."""
+        task = load_run(run, device)
         if not isinstance(task, cls.task_class):
             raise RnnkitError(f"{run} holds a {task.name} model, not a {cls.task_class.name} one")
         model = cls.__new__(cls)

@@ -72,7 +72,7 @@ def process_group(device: str) -> Iterator[World]:
     if not launched_by_torchrun():
         yield World()
         return
-    # Without a GPU, --device cuda is refused later with its own error (loop.resolve_device).
+    # Without a GPU, --device cuda is refused later with its own error (devices.resolve_device).
     gpu = torch.cuda.is_available() and (device.startswith("cuda") or device == "auto")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if gpu:

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, console, distributed, lock, report
@@ -82,18 +83,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise RnnkitError(f"unknown device {name!r}; use cpu, cuda or auto") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RnnkitError("--device cuda was asked for but no GPU is available; use --device cpu")
-    return device
 
 
 def fit(
@@ -255,7 +244,9 @@ def _train_step(
     batch = task.train_data.next_batch()
     items = task.batch_items(batch)
     batch = distributed.shard(batch, world)
-    loss, carry = task.train_loss(batch, carry)
+    bf16 = config.precision == "bf16"
+    with torch.autocast(task.device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss, carry = task.train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
     if not math.isfinite(mean):
         raise RnnkitError(
