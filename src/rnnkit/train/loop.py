@@ -29,6 +29,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +134,7 @@ def _fit(
     schedule = Schedule(config)
     average = WeightAverage(task.model, config.ema) if config.ema else None
     progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
-    distributed.broadcast_weights(task.model, world)
+    train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
     console.header(task, config, run, progress, world, out)
 
@@ -162,7 +163,9 @@ def _fit(
                 status = "interrupted"
                 break
             before = time.monotonic()
-            carry = _train_step(task, config, optimizer, schedule, progress, carry, done, world)
+            carry = _train_step(
+                task, train_loss, config, optimizer, schedule, progress, carry, done, world
+            )
             if average:
                 average.update(progress.step)
             progress.elapsed = time.monotonic() - started
@@ -227,6 +230,7 @@ def _start(
 
 def _train_step(
     task: Task,
+    train_loss: Callable[[Any, Carry], tuple[torch.Tensor, Carry]],
     config: TrainConfig,
     optimizer: torch.optim.Optimizer,
     schedule: Schedule,
@@ -236,7 +240,7 @@ def _train_step(
     world: distributed.World,
 ) -> Carry:
     """One optimiser step on the global batch; this rank computes its rows' share (see
-    distributed.py: it backpropagates (n_r / N) L_r and the ranks' gradients are summed)."""
+    distributed.py: it backpropagates W (n_r / N) L_r and DDP averages the ranks' gradients)."""
     progress.lr = schedule.lr(progress.step, done)
     for group in optimizer.param_groups:
         group["lr"] = progress.lr
@@ -246,7 +250,7 @@ def _train_step(
     batch = distributed.shard(batch, world)
     bf16 = config.precision == "bf16"
     with torch.autocast(task.device.type, dtype=torch.bfloat16, enabled=bf16):
-        loss, carry = task.train_loss(batch, carry)
+        loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
     if not math.isfinite(mean):
         raise RnnkitError(
@@ -255,8 +259,7 @@ def _train_step(
             "lower --lr, a lower --clip or a longer --warmup"
         )
     optimizer.zero_grad(set_to_none=True)
-    (loss * weight).backward()
-    distributed.sum_gradients(task.model, world)
+    (loss * weight * world.size).backward()
     if config.clip > 0:
         torch.nn.utils.clip_grad_norm_(task.model.parameters(), config.clip)
     optimizer.step()
