@@ -179,12 +179,52 @@ def test_names_without_an_exact_view_are_refused_as_attribute_errors():
 
 
 # ----- cells ------------------------------------------------------------------------------------
-def test_cells_of_a_model_are_written_in_torch_layout():
-    torch.manual_seed(5)
-    ours = nn.ModuleList([rnnkit.LSTMCell(3, 4), rnnkit.GRUCell(3, 4, reset="after")]).double()
-    twin = nn.ModuleList([nn.LSTMCell(3, 4), nn.GRUCell(3, 4)]).double()
-    twin.load_state_dict(rnnkit.torch_state_dict(ours))
+CELL_TWINS = [
+    (lambda: rnnkit.LSTMCell(3, 4), lambda: nn.LSTMCell(3, 4)),
+    (lambda: rnnkit.GRUCell(3, 4, reset="after"), lambda: nn.GRUCell(3, 4)),
+    (lambda: rnnkit.GRUCell(3, 4, reset="after", bias=False), lambda: nn.GRUCell(3, 4, bias=False)),
+    (lambda: rnnkit.RNNCell(3, 4), lambda: nn.RNNCell(3, 4)),
+]
+
+
+def assert_same_cells(ours: nn.ModuleList, twin: nn.ModuleList) -> None:
     x, h = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64)
-    for got, want in zip(ours[0](x, (h, h)), twin[0](x, (h, h)), strict=True):
-        torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
-    torch.testing.assert_close(ours[1](x, h), twin[1](x, h), atol=1e-12, rtol=0)
+    for cell, torch_cell in zip(ours, twin, strict=True):
+        hx = (h, -h) if isinstance(torch_cell, nn.LSTMCell) else h
+        got, want = cell(x, hx), torch_cell(x, hx)
+        for g, w in zip(
+            got if isinstance(got, tuple) else [got], want if isinstance(want, tuple) else [want]
+        ):
+            torch.testing.assert_close(g, w, atol=1e-12, rtol=0)
+
+
+def test_cells_load_torch_cell_checkpoints_through_from_torch_state_dict():
+    torch.manual_seed(5)
+    twin = nn.ModuleList([make() for _, make in CELL_TWINS]).double()
+    ours = nn.ModuleList([make() for make, _ in CELL_TWINS]).double()
+    ours.load_state_dict(rnnkit.from_torch_state_dict(ours, twin.state_dict()))
+    assert_same_cells(ours, twin)
+
+
+def test_cells_of_a_model_are_written_in_torch_layout():
+    torch.manual_seed(6)
+    ours = nn.ModuleList([make() for make, _ in CELL_TWINS]).double()
+    twin = nn.ModuleList([make() for _, make in CELL_TWINS]).double()
+    twin.load_state_dict(rnnkit.torch_state_dict(ours))
+    assert_same_cells(ours, twin)
+
+
+def test_from_torch_state_dict_converts_networks_too():
+    torch.manual_seed(7)
+    old = Tagger(nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True))
+    new = Tagger(rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True))
+    converted = rnnkit.from_torch_state_dict(new, old.state_dict())
+    assert converted.keys() == new.state_dict().keys()
+    new.load_state_dict(converted)
+    tokens = torch.randint(0, 7, (2, 6))
+    torch.testing.assert_close(new(tokens), old(tokens), atol=1e-6, rtol=0)
+
+
+def test_a_lecture_gru_cell_refuses_a_torch_cell_checkpoint():
+    with pytest.raises(RnnkitError, match="reset='after'"):
+        rnnkit.from_torch_state_dict(rnnkit.GRUCell(3, 4), nn.GRUCell(3, 4).state_dict())

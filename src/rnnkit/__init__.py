@@ -15,6 +15,7 @@ from rnnkit.layers import (
     Bidirectional,
     Recurrent,
     build_recurrent,
+    from_torch_state_dict,
     torch_state_dict,
 )
 from rnnkit.version import __version__
@@ -47,5 +48,6 @@ __all__ = [
     "TextModel",
     "__version__",
     "build_recurrent",
+    "from_torch_state_dict",
     "torch_state_dict",
 ]

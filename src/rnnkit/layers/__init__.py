@@ -6,7 +6,7 @@ from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.network import GRU, LSTM, RNN, RecurrentNetwork
 from rnnkit.layers.recurrent import Recurrent
 from rnnkit.layers.safe_loading import declare_safe
-from rnnkit.layers.torch_state import torch_state_dict
+from rnnkit.layers.torch_state import from_torch_state_dict, torch_state_dict
 
 declare_safe()
 
@@ -53,5 +53,6 @@ __all__ = [
     "Recurrent",
     "RecurrentNetwork",
     "build_recurrent",
+    "from_torch_state_dict",
     "torch_state_dict",
 ]

@@ -112,23 +112,31 @@ def _names(cell: Cell) -> tuple[str, ...]:
 
 def load_torch_keys(network: TorchLayout, state_dict: dict, prefix: str) -> None:
     """Rewrite, in place, the torch.nn keys of `network` in `state_dict` (weight_ih_l0, ...
-    under `prefix`) as rnnkit's (layers.0.cell.weight_ih, ...); rnnkit's own keys pass as they
-    are. Keys of layers this network lacks stay, and load_state_dict reports them."""
+    under load_state_dict's `prefix`) as rnnkit's (layers.0.cell.weight_ih, ...); rnnkit's own
+    keys pass as they are. Keys of layers this network lacks stay, and load_state_dict reports
+    them."""
     ours = [key[len(prefix) :] for key in state_dict if key.startswith(prefix)]
     if not any(NETWORK_NAME.fullmatch(key) for key in ours):
         return
-    for path, suffix, cell in _torch_cells(network):
+    group = prefix.removesuffix(".")
+    cells = [(_join(group, path), suffix, cell) for path, suffix, cell in _torch_cells(network)]
+    _convert(state_dict, group, cells)
+
+
+def _convert(state_dict: dict, prefix: str, cells: list[tuple[str, str, Cell]]) -> None:
+    """Rewrite, in place, the torch.nn keys of one network or cell under `prefix` as rnnkit's;
+    `cells` as `_torch_groups` gives them."""
+    for cell_prefix, suffix, cell in cells:
         refuse_lecture_gru(cell, "it cannot load a torch.nn.GRU state dict")
-        keys = [f"{prefix}{name}{suffix}" for name in _names(cell)]
+        keys = [_join(prefix, name + suffix) for name in _names(cell)]
         missing = [key for key in keys if key not in state_dict]
         if missing:
             raise RnnkitError(
-                f"the torch.nn state dict has no {missing[0]}: it was saved from a network with "
-                f"other num_layers, bidirectional or bias than this {type(network).__name__}"
+                f"the torch.nn state dict has no {missing[0]}: it was saved from a module of "
+                "another shape (num_layers, bidirectional or bias)"
             )
         converted = from_torch_weights(cell, [state_dict.pop(key) for key in keys])
-        for name, value in converted.items():
-            state_dict[f"{prefix}{path}.{name}"] = value
+        state_dict.update({_join(cell_prefix, name): value for name, value in converted.items()})
 
 
 def _join(prefix: str, name: str) -> str:
@@ -171,3 +179,14 @@ def torch_state_dict(model: nn.Module) -> dict[str, Tensor]:
         elif owner[key] in torch_items:  # the first key of its network: write all of torch's
             converted.update(torch_items.pop(owner[key]))
     return converted
+
+
+def from_torch_state_dict(model: nn.Module, state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The state dict of the same model built with torch.nn's recurrent layers and cells, in
+    rnnkit's layout, for `model.load_state_dict`. Networks load torch's keys by themselves; a
+    lone cell (rnnkit.LSTMCell in place of torch.nn.LSTMCell) needs this, because torch's and
+    rnnkit's cells share the names weight_ih and weight_hh (GRUCell's z rows differ in sign)."""
+    state = dict(state_dict)
+    for prefix, cells in _torch_groups(model):
+        _convert(state, prefix, cells)
+    return state
