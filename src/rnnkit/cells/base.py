@@ -17,7 +17,8 @@ The step is split so that a whole sequence can be projected in one matrix produc
                          of the step (a_f, f, c~, c, h, ...), the one place a cell's math lives
     step(Wx_t, state)  = the new state, read from step_quantities
 
-`cell(x_t, state)` does both for one step. Shapes: B batch, D input, H hidden, G gates.
+`cell(x_t, hx)` does both for one step, taking and returning what torch.nn's cells do.
+Shapes: B batch, D input, H hidden, G gates.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import math
 
 import torch
 from torch import Tensor, nn
+
+from rnnkit.errors import RnnkitError
 
 # A cell's state: (h,) for RNN and GRU, (h, c) for LSTM.
 State = tuple[Tensor, ...]
@@ -142,11 +145,28 @@ class Cell(nn.Module):
         """One time step from the projected input W x_t + b and the previous state."""
         return self.state_of(self.step_quantities(Wx_t, state))
 
-    def forward(self, x_t: Tensor, state: State | None = None) -> State:
-        """One time step: x_t (B, D) and the previous state -> the new state."""
-        if state is None:
+    def forward(self, input: Tensor, hx: Tensor | State | None = None) -> Tensor | State:
+        """One time step, as torch.nn.LSTMCell / GRUCell / RNNCell take and return it.
+
+        input: x_t, (B, D) or (D,) unbatched. hx: the previous state, h_{t-1} (B, H) or for LSTM
+        the pair (h_{t-1}, c_{t-1}); zeros if None. Returns the new state in the form of hx:
+        h_t, or (h_t, c_t) for LSTM.
+        """
+        if input.dim() not in (1, 2):
+            raise RnnkitError(
+                f"{type(self).__name__} takes one step, (batch, {self.input_size}) or "
+                f"({self.input_size},), got shape {tuple(input.shape)}; networks take sequences"
+            )
+        batched = input.dim() == 2
+        x_t = input if batched else input.unsqueeze(0)
+        if hx is None:
             state = self.initial_state(x_t.shape[0], x_t)
-        return self.step(self.project_input(x_t), state)
+        else:
+            state = tuple(hx) if self.state_size > 1 else (hx,)
+            state = state if batched else tuple(part.unsqueeze(0) for part in state)
+        state = self.step(self.project_input(x_t), state)
+        state = state if batched else tuple(part.squeeze(0) for part in state)
+        return state if self.state_size > 1 else state[0]
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias is not None}"
