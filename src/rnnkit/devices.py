@@ -1,9 +1,11 @@
 """Which device a model runs on: `--device cpu | cuda | cuda:1 | auto` (auto: a GPU if there is
-one), for training and for every command that loads a run."""
+one), for training and for every command that loads a run; and what CPU a timing was taken on."""
 
 from __future__ import annotations
 
 import argparse
+import platform
+from pathlib import Path
 
 import torch
 
@@ -29,3 +31,13 @@ def resolve_device(name: str) -> torch.device:
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help=HELP)
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo, or what the platform module knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()

@@ -1,54 +1,67 @@
 """`rnnkit compare`: the lecture's RNN-vs-LSTM (and GRU) claims, measured on this machine.
 
-The study trains one small model per (cell, task, lag) with the same budget and seeds, and records
+The study trains one small model per (cell, task, lag, seed) with the same budget, and records
 three things (report.py turns them into tables, plots and a verdict):
 
 1. parameters: the weights of each cell at equal hidden size (an LSTM has 4 gates' worth,
    a GRU 3, a vanilla RNN 1);
-2. memory over a distance: the score each cell reaches on the adding problem and copy memory
-   (memory_tasks.py) at each lag, within a fixed number of optimisation steps;
+2. memory over a distance: the score and loss each cell reaches on the adding problem and copy
+   memory (memory_tasks.py) at each lag within a fixed number of optimiser steps, against the
+   memoryless baseline, on several seeds;
 3. gradient flow: ||d loss / d h_t|| against the distance from the end (gradient_flow.py) on the
-   adding problem at the longest lag, at initialisation and after its training.
+   adding problem at the longest lag, at initialisation and after its training, for each seed.
 
 A probe model is the recurrent layer plus a linear read-out at every step:
     h_1..h_T = Recurrent(x_1..x_T),   y_t = V h_t + b_y
+
+Every cell gets the same optimiser, learning rate, clipping, initialisation rule, hidden size,
+data and number of steps. The defaults were chosen by measurement (docs/compare/SETTINGS.md): the
+learning rate is the largest at which the vanilla RNN still learns the adding problem at lag 20,
+and the budget the number of steps after which the LSTM had solved it at lag 100 on every seed
+tried.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
+from rnnkit.devices import cpu_model
 from rnnkit.layers import build_recurrent
 from rnnkit.studies.gradient_flow import state_gradient_norms
 from rnnkit.studies.memory_tasks import AddingProblem, CopyMemory, MemoryTask
 
 CELLS = ("rnn", "lstm", "gru")
+TASKS = ("adding", "copy")
 
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """What the study runs; the defaults take a few minutes on 2 CPU cores."""
+    """What the study runs; the defaults take about 15 minutes on 2 CPU cores (two jobs)."""
 
     cells: tuple[str, ...] = CELLS  # rnnkit cell names (build_recurrent's `cell`)
-    lags: tuple[int, ...] = (10, 50, 100, 200)  # memory distances, each >= 2
-    hidden_size: int = 32  # H, the same for every cell
-    steps: int = 250  # Adam steps per (cell, task, lag): the fixed budget
+    lags: tuple[int, ...] = (20, 50, 100)  # memory distances, each >= 2
+    hidden_size: int = 64  # H, the same for every cell
+    steps: int = 3000  # the budget: Adam steps per (cell, task, lag, seed)
     batch_size: int = 32  # fresh synthetic sequences per step
-    learning_rate: float = 1e-2
+    learning_rate: float = 3e-3
     init: str = "rnn"  # build_recurrent's init: orthogonal U, forget-gate bias 1 (rnnkit.cells)
     clip_norm: float = 1.0  # gradient clipping, so a vanilla RNN's exploding steps stay finite
-    eval_size: int = 256  # held-out sequences for each score
+    eval_size: int = 512  # held-out sequences for each score
     gradient_batch: int = 32  # sequences for the gradient-flow measurement
     copy_symbols: int = 3  # S of copy memory
     copy_alphabet: int = 4  # K of copy memory
-    seed: int = 0
+    seeds: tuple[int, ...] = (0, 1, 2)  # each seed: its own initial weights and data
 
     @classmethod
-    def quick(cls, seed: int = 0) -> CompareConfig:
+    def quick(cls, seeds: tuple[int, ...] = (0, 1)) -> CompareConfig:
         """A CI-sized run: seconds, too short to show anything but that everything works."""
         return cls(
             lags=(5, 10),
@@ -59,11 +72,13 @@ class CompareConfig:
             gradient_batch=4,
             copy_symbols=2,
             copy_alphabet=3,
-            seed=seed,
+            seeds=seeds,
         )
 
-    def tasks(self) -> tuple[MemoryTask, ...]:
-        return (AddingProblem(), CopyMemory(self.copy_symbols, self.copy_alphabet))
+    def task(self, name: str) -> MemoryTask:
+        if name == "adding":
+            return AddingProblem()
+        return CopyMemory(self.copy_symbols, self.copy_alphabet)
 
 
 @dataclass
@@ -71,15 +86,19 @@ class MemoryResult:
     task: str
     lag: int
     cell: str
+    seed: int
     metric: str  # what the score is: "R^2" for adding, "accuracy" for copy
     score: float  # higher is better
     loss: float  # the task's mean loss on held-out sequences
     chance: float  # the score of a model that learned nothing
+    baseline: float  # the loss of the best memoryless strategy (memory_tasks.py)
+    seconds: float  # how long its training took (noisy: other work on the machine slows it)
 
 
 @dataclass
 class GradientResult:
     cell: str
+    seed: int
     stage: str  # "init" or "trained"
     norms: list[float]  # entry k: mean ||d loss / d h_{T-k}||
 
@@ -90,6 +109,18 @@ class CompareResults:
     parameters: dict[str, int] = field(default_factory=dict)  # cell -> trainable weights
     memory: list[MemoryResult] = field(default_factory=list)
     gradients: list[GradientResult] = field(default_factory=list)
+    machine: dict[str, str] = field(default_factory=dict)  # where it ran, and how long
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One model of the study: trained and scored on its own, so pieces can run in parallel."""
+
+    cell: str
+    task: str
+    lag: int
+    seed: int
+    track_gradients: bool  # measure its gradient flow before and after training
 
 
 class Probe(nn.Module):
@@ -118,6 +149,125 @@ def parameter_counts(cells: tuple[str, ...], input_size: int, hidden_size: int) 
     }
 
 
+def pieces(config: CompareConfig) -> list[Piece]:
+    """Every model of the study, in the order of the tables: task, lag, cell, seed."""
+    check(config)
+    longest = max(config.lags)
+    return [
+        Piece(cell, task, lag, seed, track_gradients=task == "adding" and lag == longest)
+        for task in TASKS
+        for lag in config.lags
+        for cell in config.cells
+        for seed in config.seeds
+    ]
+
+
+def check(config: CompareConfig) -> None:
+    if min(config.lags) < 2:
+        raise ValueError(f"every lag must be at least 2, got {config.lags}")
+    if not config.seeds:
+        raise ValueError("the study needs at least one seed")
+
+
+def run_compare(
+    config: CompareConfig, log: Callable[[str], None] = print, jobs: int = 1
+) -> CompareResults:
+    """Run the whole study, `jobs` pieces at a time; `log` receives one line per finished piece.
+
+    With jobs > 1 each piece runs in a fresh worker process with one torch thread: the pieces
+    are small, so one thread per core beats several threads fighting over the same cores.
+    """
+    todo = pieces(config)
+    start, load = time.monotonic(), _load()
+    results = CompareResults(config)
+    results.parameters = parameter_counts(
+        config.cells, config.task("adding").input_size, config.hidden_size
+    )
+    done: dict[Piece, tuple[MemoryResult, list[GradientResult]]] = {}
+    for piece, outcome in _run_pieces(todo, config, jobs):
+        done[piece] = outcome
+        memory = outcome[0]
+        log(
+            f"{piece.cell:>5} {piece.task:>7} lag {piece.lag:>4} seed {piece.seed}: "
+            f"{memory.metric} {memory.score:.3f}, loss {memory.loss:.4g} "
+            f"(baseline {memory.baseline:.4g}), {memory.seconds:.0f} s  [{len(done)}/{len(todo)}]"
+        )
+    for piece in todo:
+        memory, gradients = done[piece]
+        results.memory.append(memory)
+        results.gradients += gradients
+    minutes, seconds = divmod(round(time.monotonic() - start), 60)
+    results.machine = {
+        "wall time": f"{minutes} min {seconds} s",
+        "jobs": f"{jobs} ({'one torch thread each' if jobs > 1 else 'this process'})",
+        "CPU": f"{cpu_model()}, {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        # Other work on the machine slows the run; the numbers themselves do not depend on it.
+        "load average at start, at end": f"{load}, {_load()}",
+    }
+    return results
+
+
+def _load() -> str:
+    return " ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
+def _run_pieces(todo: list[Piece], config: CompareConfig, jobs: int):
+    """(piece, its results) as each finishes: in this process, or in `jobs` workers."""
+    if jobs == 1:
+        for piece in todo:
+            yield piece, study_one(piece, config)
+        return
+    # Longest pieces first, so that no worker is left with a long one at the end.
+    ordered = sorted(todo, key=lambda p: p.lag * (2 if p.cell.startswith("gru") else 1))[::-1]
+    # A fresh interpreter per worker: forking a process whose torch thread pools have run can
+    # leave the child waiting on a lock no thread will release.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, context, _one_thread) as pool:
+        futures = {pool.submit(study_one, piece, config): piece for piece in ordered}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def study_one(piece: Piece, config: CompareConfig) -> tuple[MemoryResult, list[GradientResult]]:
+    """Train and score one probe; measure its gradient flow before and after if asked."""
+    task = config.task(piece.task)
+    torch.manual_seed(piece.seed)  # the same initial weights for every task and lag
+    probe = Probe(piece.cell, task.input_size, config.hidden_size, task.output_size, config.init)
+    gradients = []
+    if piece.track_gradients:
+        norms = gradient_norms(probe, task, piece.lag, piece.seed, config)
+        gradients.append(GradientResult(piece.cell, piece.seed, "init", norms))
+    start = time.perf_counter()
+    fit(probe, task, piece.lag, config, _generator(piece.seed, "train", task.name, piece.lag))
+    seconds = time.perf_counter() - start
+    if piece.track_gradients:
+        norms = gradient_norms(probe, task, piece.lag, piece.seed, config)
+        gradients.append(GradientResult(piece.cell, piece.seed, "trained", norms))
+    score, loss = evaluate(probe, task, piece.lag, piece.seed, config)
+    memory = MemoryResult(
+        task=task.name,
+        lag=piece.lag,
+        cell=piece.cell,
+        seed=piece.seed,
+        metric=task.score_name,
+        score=score,
+        loss=loss,
+        chance=task.chance,
+        baseline=task.baseline,
+        seconds=seconds,
+    )
+    return memory, gradients
+
+
 def fit(
     probe: Probe, task: MemoryTask, lag: int, config: CompareConfig, generator: torch.Generator
 ) -> None:
@@ -135,18 +285,20 @@ def fit(
 
 @torch.no_grad()
 def evaluate(
-    probe: Probe, task: MemoryTask, lag: int, config: CompareConfig
+    probe: Probe, task: MemoryTask, lag: int, seed: int, config: CompareConfig
 ) -> tuple[float, float]:
     """(score, loss) on `config.eval_size` held-out sequences, the same ones for every cell."""
     probe.eval()
-    x, target = task.batch(lag, config.eval_size, _generator(config.seed, "eval", task.name, lag))
+    x, target = task.batch(lag, config.eval_size, _generator(seed, "eval", task.name, lag))
     outputs = probe(x)
     return task.score(outputs, target), float(task.losses(outputs, target).mean())
 
 
-def gradient_norms(probe: Probe, task: MemoryTask, lag: int, config: CompareConfig) -> list[float]:
+def gradient_norms(
+    probe: Probe, task: MemoryTask, lag: int, seed: int, config: CompareConfig
+) -> list[float]:
     """||d loss / d h_t|| by distance from the end, on a fixed batch of the task."""
-    generator = _generator(config.seed, "gradient", task.name, lag)
+    generator = _generator(seed, "gradient", task.name, lag)
     x, target = task.batch(lag, config.gradient_batch, generator)
     norms = state_gradient_norms(
         probe.recurrent, x, lambda states: task.losses(probe.head(states), target)
@@ -154,44 +306,9 @@ def gradient_norms(probe: Probe, task: MemoryTask, lag: int, config: CompareConf
     return norms.tolist()
 
 
-def run_compare(config: CompareConfig, log: Callable[[str], None] = print) -> CompareResults:
-    """Run the whole study; `log` receives one line per finished piece."""
-    if min(config.lags) < 2:
-        raise ValueError(f"every lag must be at least 2, got {config.lags}")
-    results = CompareResults(config)
-    adding = config.tasks()[0]
-    results.parameters = parameter_counts(config.cells, adding.input_size, config.hidden_size)
-    for cell in config.cells:
-        for task in config.tasks():
-            for lag in config.lags:
-                track = task.name == adding.name and lag == max(config.lags)
-                memory, gradients = study_one(cell, task, lag, config, track_gradients=track)
-                results.memory.append(memory)
-                results.gradients += gradients
-                log(f"{cell:>5} {task.name:>7} lag {lag:>4}: {memory.metric} {memory.score:.3f}")
-    return results
-
-
-def study_one(
-    cell: str, task: MemoryTask, lag: int, config: CompareConfig, track_gradients: bool
-) -> tuple[MemoryResult, list[GradientResult]]:
-    """Train and score one probe; measure its gradient flow before and after if asked."""
-    torch.manual_seed(config.seed)  # the same initial weights for every task and lag
-    probe = Probe(cell, task.input_size, config.hidden_size, task.output_size, config.init)
-    gradients = []
-    if track_gradients:
-        gradients.append(GradientResult(cell, "init", gradient_norms(probe, task, lag, config)))
-    fit(probe, task, lag, config, _generator(config.seed, "train", task.name, lag))
-    if track_gradients:
-        gradients.append(GradientResult(cell, "trained", gradient_norms(probe, task, lag, config)))
-    score, loss = evaluate(probe, task, lag, config)
-    memory = MemoryResult(task.name, lag, cell, task.score_name, score, loss, task.chance)
-    return memory, gradients
-
-
 def _generator(seed: int, purpose: str, task: str, lag: int) -> torch.Generator:
-    """A data stream per (purpose, task, lag), shared by every cell so they see the same data."""
+    """A data stream per (seed, purpose, task, lag), shared by every cell so they see the same
+    data."""
     purposes = ("train", "eval", "gradient")
-    tasks = ("adding", "copy")
-    stream = (purposes.index(purpose) * len(tasks) + tasks.index(task)) * 100_003 + lag
+    stream = (purposes.index(purpose) * len(TASKS) + TASKS.index(task)) * 100_003 + lag
     return torch.Generator().manual_seed(seed * 1_000_003 + stream)

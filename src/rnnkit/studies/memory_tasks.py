@@ -5,13 +5,18 @@ Both are classics for showing that a vanilla RNN forgets and an LSTM remembers:
 - The adding problem (Hochreiter & Schmidhuber 1997; the form of Le et al. 2015). Input (T, 2):
   channel 0 holds values u_t ~ U[0, 1], channel 1 marks two steps with 1, one in the first half of
   the sequence and one in the second. The target, read at the last step, is the sum of the two
-  marked values. Here T = lag. Predicting the mean, 1, gives MSE = Var(u_a + u_b) = 1/6, so the
-  score is R^2 = 1 - MSE / (1/6): 0 is chance, 1 is solved.
+  marked values. Here T = lag. The memoryless baseline, always answering the mean 1, has
+  MSE = Var(u_a + u_b) = 1/6 ~ 0.167 (the baseline of Arjovsky et al. 2016), so the score is
+  R^2 = 1 - MSE / (1/6): 0 is the baseline, 1 is solved.
 - Copy memory (Arjovsky et al. 2016), with S symbols from an alphabet of K. Input one-hot over
   K + 2 tokens (0 blank, 1..K symbols, K + 1 the "recall now" marker):
       s_1 .. s_S, then `lag` blanks of which the last is the marker, then S blanks.
   During the last S steps the model must output s_1 .. s_S; each symbol is recalled S + lag steps
-  after it was seen. The score is the accuracy over the recalled symbols: 1/K is chance.
+  after it was seen. The score is the accuracy over the recalled symbols: 1/K is chance. The loss
+  is the cross-entropy over the S recalled symbols only, so the memoryless baseline (a uniform
+  guess) costs ln K per symbol. Arjovsky et al. score every one of the 2S + lag steps, where a
+  memoryless model outputs blanks for free, so their baseline S ln K / (2S + lag) is the same
+  strategy averaged over the whole sequence: 10 ln 8 / (T + 20) for S = 10, K = 8, lag = T.
 
 Every task gives batches from a torch.Generator (so runs are reproducible), a mean loss for
 training, and a score for the table. Shapes: B batch, T time, D inputs, O outputs.
@@ -19,6 +24,7 @@ training, and a score for the table. Shapes: B batch, T time, D inputs, O output
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -34,7 +40,9 @@ class AddingProblem:
 
     name: str = "adding"
     score_name: str = "R^2"
+    loss_name: str = "MSE"
     chance: float = 0.0
+    baseline: float = ADDING_VARIANCE  # the memoryless loss: MSE of always answering 1
     input_size: int = 2
     output_size: int = 1
 
@@ -67,10 +75,21 @@ class CopyMemory:
     alphabet: int = 8  # K, how many different symbols
     name: str = "copy"
     score_name: str = "accuracy"
+    loss_name: str = "cross-entropy"
 
     @property
     def chance(self) -> float:
         return 1.0 / self.alphabet
+
+    @property
+    def baseline(self) -> float:
+        """The memoryless loss: a uniform guess costs ln K per recalled symbol."""
+        return math.log(self.alphabet)
+
+    def baseline_per_step(self, lag: int) -> float:
+        """The same strategy's loss averaged over all 2S + lag steps, as Arjovsky et al. count
+        it (every step but the S recalls is a free blank): S ln K / (2S + lag)."""
+        return self.symbols * self.baseline / (2 * self.symbols + lag)
 
     @property
     def input_size(self) -> int:

@@ -2,20 +2,23 @@
 
 `findings(results)` decides what the numbers show, as data: each Finding names a sentence and
 carries the numbers it rests on, so a sentence can only say what the run measured, and where the
-run does not show what the lecture claims, the finding says so. `render(findings, lang)` writes
-the sentences, in English or Vietnamese, from the same templates for every run.
+run does not show what the lecture claims, the finding says so. A claim about memory must hold on
+every seed: a lag counts as solved by a cell only when every seed solved it, and as not solved
+only when no seed did. `render(findings, lang)` writes the sentences, in English or Vietnamese,
+from the same templates for every run.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from rnnkit.studies.compare import CompareResults
+from rnnkit.studies import summary
+from rnnkit.studies.compare import CompareResults, MemoryResult
 
 SOLVED = 0.9  # a score (R^2 or accuracy) at or above this counts as "solved"
+BELOW_BASELINE = 0.9  # a loss under this share of the memoryless baseline beats the baseline
 SIMILAR = 0.05  # mean scores closer than this count as a match
 CLEAR = 10.0  # the LSTM carries "more gradient" when its reach is this many times the RNN's
 NAMES = {"rnn": "RNN", "rnn-relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU", "gru-after": "GRU*"}
@@ -34,49 +37,102 @@ class Finding:
 
 
 def findings(results: CompareResults) -> list[Finding]:
-    """What this run shows: gradient reach, memory reach, and weights against memory."""
-    return _gradient(results) + _memory(results) + _weights(results)
+    """What this run shows: gradient reach, memory reach, and weights against memory; then the
+    caveat every run carries."""
+    return _gradient(results) + _memory(results) + _weights(results) + [Finding("caveat")]
 
 
-def gradient_reach(norms: list[float]) -> float:
-    """How much of the last step's gradient reaches the first step: ||g_1|| / ||g_T||."""
-    return norms[-1] / norms[0] if norms[0] > 0 else 0.0
-
-
+# ----- gradient flow -------------------------------------------------------------------------
 def _gradient(results: CompareResults) -> list[Finding]:
     if not results.gradients:
         return []
     distance = len(results.gradients[0].norms) - 1
-    found, reach = [], {}
+    found = []
     for stage in ("init", "trained"):
-        for g in results.gradients:
-            if g.stage == stage:
-                reach[g.cell, stage] = gradient_reach(g.norms)
-        cells = {c: r for (c, s), r in reach.items() if s == stage}
-        found.append(Finding(f"reach_{stage}", {"distance": distance, "reach": cells}))
-    if ("rnn", "trained") in reach and ("lstm", "trained") in reach:
-        ratio = reach["lstm", "trained"] / max(reach["rnn", "trained"], 1e-300)
-        key = "lstm_carries_more" if ratio > CLEAR else "lstm_not_shown"
-        found.append(Finding(key, {"ratio": ratio, "distance": distance}))
+        by_cell = summary.reaches(results, stage)
+        spreads = {c: summary.Spread.geometric(list(r.values())) for c, r in by_cell.items()}
+        found.append(Finding(f"reach_{stage}", {"distance": distance, "reach": spreads}))
+    trained = summary.reaches(results, "trained")
+    if {"rnn", "lstm"} <= trained.keys():
+        ratios = [
+            trained["lstm"][seed] / max(trained["rnn"][seed], summary.TINY)
+            for seed in trained["lstm"]
+        ]
+        key = "lstm_carries_more" if min(ratios) > CLEAR else "lstm_not_shown"
+        values = {"low": min(ratios), "high": max(ratios), "distance": distance}
+        found.append(Finding(key, values))
     return found
 
 
+# ----- memory --------------------------------------------------------------------------------
 def _memory(results: CompareResults) -> list[Finding]:
     found = []
-    for task in dict.fromkeys(m.task for m in results.memory):
-        rows = [m for m in results.memory if m.task == task]
-        cells = list(dict.fromkeys(m.cell for m in rows))
-        solved = {}
-        for cell in cells:
-            lags = [m.lag for m in rows if m.cell == cell and m.score >= SOLVED]
-            solved[cell] = max(lags) if lags else None
-        means = {c: float(np.mean([m.score for m in rows if m.cell == c])) for c in cells}
-        best = max(means, key=means.get)
-        values = {"task": task, "solved": solved, "best": best, "mean": means[best]}
-        found.append(Finding("memory", values))
+    for task in summary.tasks(results):
+        cells = summary.cells(results)
+        example = summary.first(results, task)
+        solved = {c: _longest(results, task, c, _solves) for c in cells}
+        some = {c: _longest(results, task, c, _solves_once) for c in cells}
+        beats = {c: _longest(results, task, c, _beats_baseline) for c in cells}
+        found.append(Finding("memory", {"task": task, "metric": example.metric, "solved": solved}))
+        if some != solved:
+            found.append(Finding("memory_some", {"task": task, "solved": some}))
+        baseline = {"task": task, "baseline": example.baseline, "beats": beats}
+        found.append(Finding("baseline", baseline))
+        if {"rnn", "lstm"} <= set(cells):
+            found += _contrast(results, task, example.metric)
     return found
 
 
+# Tests on one piece's runs (one per seed).
+def _solves(runs: list[MemoryResult]) -> bool:
+    return min(m.score for m in runs) >= SOLVED
+
+
+def _solves_once(runs: list[MemoryResult]) -> bool:
+    return max(m.score for m in runs) >= SOLVED
+
+
+def _beats_baseline(runs: list[MemoryResult]) -> bool:
+    return all(m.loss <= BELOW_BASELINE * m.baseline for m in runs)
+
+
+def _longest(results: CompareResults, task: str, cell: str, test) -> int | None:
+    """The longest lag at which `test` holds for the cell's runs, or None."""
+    held = [
+        lag for lag in summary.lags(results, task) if test(summary.runs(results, task, lag, cell))
+    ]
+    return max(held) if held else None
+
+
+# (the cell that remembers longer, the other, the finding's key)
+CONTRASTS = (("lstm", "rnn", "lstm_outlasts_rnn"), ("rnn", "lstm", "rnn_outlasts_lstm"))
+
+
+def _contrast(results: CompareResults, task: str, metric: str) -> list[Finding]:
+    """The longest lag at which one of the LSTM and the vanilla RNN solves the task on every
+    seed and the other on none: the lecture's claim, or its opposite."""
+    found = []
+    for winner, loser, key in CONTRASTS:
+        separating = [
+            lag
+            for lag in summary.lags(results, task)
+            if _solves(summary.runs(results, task, lag, winner))
+            and not _solves_once(summary.runs(results, task, lag, loser))
+        ]
+        if separating:
+            lag = max(separating)
+            values = {
+                "task": task,
+                "metric": metric,
+                "lag": lag,
+                "low": summary.scores(results, task, lag, winner).low,
+                "high": summary.scores(results, task, lag, loser).high,
+            }
+            found.append(Finding(key, values))
+    return found or [Finding("no_separation", {"task": task})]
+
+
+# ----- weights -------------------------------------------------------------------------------
 def _weights(results: CompareResults) -> list[Finding]:
     counts = results.parameters
     if not {"rnn", "lstm", "gru"} <= counts.keys():
@@ -92,7 +148,7 @@ def _weights(results: CompareResults) -> list[Finding]:
         )
     ]
     mean = {
-        cell: float(np.mean([m.score for m in results.memory if m.cell == cell]))
+        cell: summary.Spread.of([m.score for m in results.memory if m.cell == cell]).mean
         for cell in ("lstm", "gru")
         if any(m.cell == cell for m in results.memory)
     }
@@ -110,22 +166,37 @@ SENTENCES: dict[str, dict[str, str]] = {
         "that reaches {distance} steps back is {reach}.",
         "reach_trained": "Gradient flow after training: the share of the last step's gradient "
         "that reaches {distance} steps back is {reach}.",
-        "lstm_carries_more": "After training the LSTM carries {ratio:.3g} times more gradient "
-        "across {distance} steps than the vanilla RNN, as the lecture says: the LSTM was made to "
-        "fix the vanilla RNN's vanishing gradient.",
+        "lstm_carries_more": "After training the LSTM carries {low:.3g} to {high:.3g} times more "
+        "gradient across {distance} steps than the vanilla RNN (seed by seed), as the lecture "
+        "says: the LSTM was made to fix the vanilla RNN's vanishing gradient.",
         "lstm_not_shown": "This run does not show the LSTM carrying more gradient over distance "
-        "than the vanilla RNN (ratio {ratio:.1g}); a larger --steps budget may.",
-        "memory": "{task}: longest lag solved (score >= {solved_at}) is {solved}; best mean "
-        "score over the lags: {best} ({mean:.3f}).",
+        "than the vanilla RNN on every seed (ratios {low:.1g} to {high:.1g}); a larger --budget "
+        "may.",
+        "memory": "{task}: longest lag solved ({metric} >= {solved_at}) on every seed: {solved}.",
+        "memory_some": "{task}: longest lag solved on at least one seed: {solved}.",
+        "baseline": "{task}: longest lag at which the loss is at least {margin} below the "
+        "memoryless baseline ({baseline:.3f}) on every seed: {beats}.",
+        "lstm_outlasts_rnn": "{task}: at lag {lag} the LSTM solves the task on every seed "
+        "({metric} >= {low:.3f}) and the vanilla RNN on none ({metric} <= {high:.3f}): the LSTM "
+        "remembers over a distance at which the vanilla RNN forgets, as the lecture says.",
+        "rnn_outlasts_lstm": "{task}: at lag {lag} the vanilla RNN solves the task on every seed "
+        "({metric} >= {low:.3f}) and the LSTM on none ({metric} <= {high:.3f}): on this task "
+        "this run shows the opposite of the lecture's claim that the LSTM remembers longer.",
+        "no_separation": "{task}: no lag separates the LSTM from the vanilla RNN (one solving "
+        "it on every seed, the other on none), so this run shows neither remembering longer.",
         "weights": "Weights at equal hidden size: LSTM {lstm_times:.2f}x and GRU {gru_times:.2f}x "
         "the vanilla RNN's; the GRU has {gru_fewer:.0%} fewer than the LSTM.",
-        "gru_matches": "Over every task and lag the GRU matches the LSTM (mean score {gru:.3f} "
-        "against {lstm:.3f}) with fewer weights.",
-        "gru_beats": "Over every task and lag the GRU beats the LSTM (mean score {gru:.3f} "
-        "against {lstm:.3f}) with fewer weights.",
-        "gru_falls_short": "Over every task and lag the GRU falls short of the LSTM (mean score "
+        "gru_matches": "Over every task, lag and seed the GRU matches the LSTM (mean score "
         "{gru:.3f} against {lstm:.3f}) with fewer weights.",
+        "gru_beats": "Over every task, lag and seed the GRU beats the LSTM (mean score {gru:.3f} "
+        "against {lstm:.3f}) with fewer weights.",
+        "gru_falls_short": "Over every task, lag and seed the GRU falls short of the LSTM (mean "
+        "score {gru:.3f} against {lstm:.3f}) with fewer weights.",
+        "caveat": "Every score depends on the budget, the learning rate and the initialisation, "
+        "which are the same for every cell; docs/compare/SETTINGS.md says how they were chosen "
+        "and what the published studies used.",
         "none": "none",
+        "to": "to",
     },
     "vi": {
         "reach_init": "Dòng gradient lúc khởi tạo: phần gradient của bước cuối truyền ngược được "
@@ -133,40 +204,73 @@ SENTENCES: dict[str, dict[str, str]] = {
         "reach_trained": "Dòng gradient sau khi huấn luyện: phần gradient của bước cuối truyền "
         "ngược được {distance} bước là {reach}.",
         "lstm_carries_more": "Sau khi huấn luyện, LSTM truyền gradient qua {distance} bước nhiều "
-        "gấp {ratio:.3g} lần RNN thường, đúng như bài giảng nói: LSTM ra đời để khắc phục hiện "
-        "tượng biến mất gradient của RNN thường.",
+        "gấp {low:.3g} đến {high:.3g} lần RNN thường (so từng seed), đúng như bài giảng nói: "
+        "LSTM ra đời để khắc phục hiện tượng biến mất gradient của RNN thường.",
         "lstm_not_shown": "Lần chạy này chưa cho thấy LSTM truyền gradient đi xa hơn RNN thường "
-        "(tỉ lệ {ratio:.1g}); một ngân sách --steps lớn hơn có thể cho thấy.",
-        "memory": "{task}: độ trễ dài nhất giải được (điểm >= {solved_at}) là {solved}; điểm "
-        "trung bình cao nhất qua các độ trễ: {best} ({mean:.3f}).",
+        "trên mọi seed (tỉ lệ {low:.1g} đến {high:.1g}); một ngân sách --budget lớn hơn có thể "
+        "cho thấy.",
+        "memory": "{task}: độ trễ dài nhất giải được ({metric} >= {solved_at}) trên mọi seed: "
+        "{solved}.",
+        "memory_some": "{task}: độ trễ dài nhất giải được trên ít nhất một seed: {solved}.",
+        "baseline": "{task}: độ trễ dài nhất mà hàm mất mát thấp hơn mức cơ sở không nhớ "
+        "({baseline:.3f}) ít nhất {margin} trên mọi seed: {beats}.",
+        "lstm_outlasts_rnn": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi seed "
+        "({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
+        "{high:.3f}): LSTM nhớ được qua một khoảng cách mà RNN thường quên, đúng như bài giảng "
+        "nói.",
+        "rnn_outlasts_lstm": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên mọi seed "
+        "({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
+        "{high:.3f}): với bài toán này, lần chạy cho thấy điều ngược lại với nhận định của bài "
+        "giảng rằng LSTM nhớ lâu hơn.",
+        "no_separation": "{task}: không có độ trễ nào phân biệt LSTM với RNN thường (một bên "
+        "giải được trên mọi seed, bên kia không giải được trên seed nào), nên lần chạy này không "
+        "cho thấy bên nào nhớ lâu hơn.",
         "weights": "Số trọng số với cùng kích thước ẩn: LSTM gấp {lstm_times:.2f} lần và GRU gấp "
         "{gru_times:.2f} lần RNN thường; GRU ít hơn LSTM {gru_fewer:.0%}.",
-        "gru_matches": "Trên mọi bài toán và độ trễ, GRU ngang bằng LSTM (điểm trung bình "
+        "gru_matches": "Trên mọi bài toán, độ trễ và seed, GRU ngang bằng LSTM (điểm trung bình "
         "{gru:.3f} so với {lstm:.3f}) với ít trọng số hơn.",
-        "gru_beats": "Trên mọi bài toán và độ trễ, GRU tốt hơn LSTM (điểm trung bình {gru:.3f} "
-        "so với {lstm:.3f}) với ít trọng số hơn.",
-        "gru_falls_short": "Trên mọi bài toán và độ trễ, GRU kém hơn LSTM (điểm trung bình "
+        "gru_beats": "Trên mọi bài toán, độ trễ và seed, GRU tốt hơn LSTM (điểm trung bình "
+        "{gru:.3f} so với {lstm:.3f}) với ít trọng số hơn.",
+        "gru_falls_short": "Trên mọi bài toán, độ trễ và seed, GRU kém hơn LSTM (điểm trung bình "
         "{gru:.3f} so với {lstm:.3f}) dù ít trọng số hơn.",
+        "caveat": "Mọi điểm số đều phụ thuộc vào ngân sách huấn luyện, tốc độ học và cách khởi "
+        "tạo, vốn giống nhau cho mọi cell; docs/compare/SETTINGS.md giải thích cách chọn chúng và "
+        "các thiết lập mà các công trình đã công bố sử dụng.",
         "none": "không có",
+        "to": "đến",
     },
 }
 LANGS = tuple(SENTENCES)
 
 
+def sentences(found: list[Finding], lang: str = "en") -> list[str]:
+    """The findings, one sentence each, in `lang` ("en" or "vi")."""
+    return [_sentence(finding, SENTENCES[lang]) for finding in found]
+
+
 def render(found: list[Finding], lang: str = "en") -> str:
-    """The findings as a Markdown list of sentences in `lang` ("en" or "vi")."""
-    words = SENTENCES[lang]
-    return "\n".join(f"- {_sentence(finding, words)}" for finding in found)
+    """The findings as a Markdown list of sentences in `lang`."""
+    return "\n".join(f"- {sentence}" for sentence in sentences(found, lang))
 
 
 def _sentence(finding: Finding, words: dict[str, str]) -> str:
     values = dict(finding.values)
     if "reach" in values:
-        values["reach"] = ", ".join(f"{name(c)} {r:.1e}" for c, r in values["reach"].items())
-    if "solved" in values:
-        values["solved"] = ", ".join(
-            f"{name(c)} {words['none'] if lag is None else lag}"
-            for c, lag in values["solved"].items()
+        values["reach"] = ", ".join(
+            f"{name(c)} {_range(spread, words)}" for c, spread in values["reach"].items()
         )
-        values["best"], values["solved_at"] = name(values["best"]), SOLVED
+    for lags in ("solved", "beats"):
+        if lags in values:
+            values[lags] = ", ".join(
+                f"{name(c)} {words['none'] if lag is None else lag}"
+                for c, lag in values[lags].items()
+            )
+    values["solved_at"], values["margin"] = SOLVED, f"{1 - BELOW_BASELINE:.0%}"
     return words[finding.key].format(**values)
+
+
+def _range(spread: summary.Spread, words: dict[str, str]) -> str:
+    """'2.1e-05' for one seed, '2.1e-05 (1.0e-06 to 3.0e-05)' for several."""
+    if spread.count == 1 or math.isclose(spread.low, spread.high):
+        return f"{spread.mean:.1e}"
+    return f"{spread.mean:.1e} ({spread.low:.1e} {words['to']} {spread.high:.1e})"
