@@ -1,4 +1,10 @@
-"""Per-feature standardisation of time series, fitted on the training split (scaler.json)."""
+"""Normalising time series: each series on its own, and per feature over the training split.
+
+per series    x'_{t,d} = (x_{t,d} - m_d) / s_d, m_d and s_d the mean and standard deviation
+              of feature d over this series' own steps (the UCR archive's z-normalisation:
+              offset and scale go, the shape stays)
+per feature   FeatureScaler, fitted on the training split and saved as scaler.json
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,29 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_json
+
+NORMALISATIONS = ("auto", "series", "features")
+TOLERANCE = 1e-3  # how close to mean 0 and std 1 a series must be to count as normalised
+
+
+def normalise_each(sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each series z-normalised per feature over its own steps (a constant feature becomes 0)."""
+    normalised = []
+    for series in sequences:
+        mean = series.mean(axis=0, dtype=np.float64)
+        std = series.std(axis=0, dtype=np.float64)
+        std[std < 1e-12] = 1.0
+        normalised.append(((series - mean) / std).astype(np.float32))
+    return normalised
+
+
+def is_normalised(sequences: Sequence[np.ndarray]) -> bool:
+    """Is every series already z-normalised (each feature mean 0 and std 1 over its steps)?"""
+    for series in sequences:
+        mean, std = series.mean(axis=0), series.std(axis=0)
+        if np.abs(mean).max() > TOLERANCE or np.abs(std - 1).max() > TOLERANCE:
+            return False
+    return True
 
 
 @dataclass
