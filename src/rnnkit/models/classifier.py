@@ -31,7 +31,9 @@ from rnnkit.models.pooling import (
     mean_over_time,
 )
 from rnnkit.models.recurrent import RecurrentConfig
-from rnnkit.values import COUNT, POSITIVE_INT, setting
+from rnnkit.values import COUNT, setting
+
+AUTO_STEPS = 64  # downsample=0: the recurrent branch reads at most this many steps
 
 
 @dataclass
@@ -58,12 +60,22 @@ class ClassifierConfig(RecurrentConfig):
         COUNT,
     )
     downsample: int = setting(
-        1, "the recurrent branch reads the means of this many neighbouring steps", POSITIVE_INT
+        1,
+        "S: the recurrent branch reads the means of S neighbouring steps; 0 = auto, the "
+        f"smallest S that leaves the longest training series at most {AUTO_STEPS} steps",
+        COUNT,
     )
 
     def check(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.downsample < 1:
+            raise ValueError("downsample=0 (auto) is resolved by fit_downsample before building")
+
+    def fit_downsample(self, longest: int) -> None:
+        """Resolve downsample=0 (auto) for training series of at most `longest` steps."""
+        if self.downsample == 0:
+            self.downsample = max(1, -(-longest // AUTO_STEPS))
 
 
 class SequenceClassifier(nn.Module):
@@ -129,9 +141,11 @@ def shorten(x: Tensor, lengths: Tensor, window: int) -> tuple[Tensor, Tensor]:
     """The means of `window` neighbouring steps: x (B, T, D) -> (B, ceil(T / window), D).
 
     A sequence's last window may be partial: its mean is over the valid steps in it only."""
-    total = F.avg_pool1d(x.transpose(1, 2), window, ceil_mode=True, divisor_override=1)
+    B, T, D = x.shape
+    steps = -(-T // window)  # T' = ceil(T / window)
+    padded = F.pad(x, (0, 0, 0, steps * window - T))  # zeros after: they add nothing to a sum
+    total = padded.view(B, steps, window, D).sum(dim=2)  # (B, T', D)
     short = (lengths + window - 1) // window  # (B,)
-    steps = total.shape[2]
-    ends = (torch.arange(steps, device=x.device)[None, :] + 1) * window  # (1, T'): window ends
-    counts = (lengths.to(x.device)[:, None] - (ends - window)).clamp(1, window)  # valid per window
-    return (total / counts[:, None, :].to(x.dtype)).transpose(1, 2), short
+    starts = torch.arange(steps, device=x.device)[None, :] * window  # (1, T')
+    counts = (lengths.to(x.device)[:, None] - starts).clamp(1, window)  # (B, T') valid steps
+    return total / counts[:, :, None].to(x.dtype), short

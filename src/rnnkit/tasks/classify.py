@@ -3,8 +3,9 @@
     data      rnnkit.data.series      CSV, TSV and .ts files, archive folders, aeon:NAME, the
                                       built-in waveforms; training reads a source's train part
                                       and the run keeps its test part for `rnnkit evaluate`
-    inputs    each series z-normalised on its own (univariate data), then per feature over the
-              training data (scaler.json); labels from the training data (labels.json)
+    inputs    each series z-normalised on its own where the training series already are (as
+              the UCR archive's), then per feature over the training data (scaler.json);
+              labels from the training data (labels.json)
     batches   rnnkit.data.batching: shuffled each epoch, similar lengths together, padded;
               optionally window-sliced and jittered (data/series/augment.py)
     model     rnnkit.models.committee: M classifiers (recurrent branch beside a convolutional
@@ -46,7 +47,7 @@ from rnnkit.data.series import (
     stratified_split,
 )
 from rnnkit.data.series.augment import jitter, random_windows
-from rnnkit.data.series.scaler import NORMALISATIONS, normalise_each
+from rnnkit.data.series.scaler import NORMALISATIONS, is_normalised, normalise_each
 from rnnkit.data.series.split import stratified_folds
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
@@ -76,9 +77,10 @@ RECIPE = Recipe(
         "bidirectional": False,
         "pooling": "last",
         "conv": 64,
+        "downsample": 0,
     },
     train={"lr": 1e-2, "eval_every": 50, "warmup": 20, "patience": 0},
-    budget={"steps": 1000},
+    budget={"steps": 500},
 )
 
 
@@ -98,19 +100,20 @@ class ClassifyDataConfig:
     normalize: str = setting(
         "auto",
         "series: each series to mean 0, std 1 on its own; features: each feature over the "
-        "training data; auto: series for univariate data, features otherwise",
+        "training data; auto: series where the training series already are (the UCR "
+        "archive's), so new series get the same, features otherwise",
         choices=NORMALISATIONS,
     )
     folds: int = setting(
-        5,
-        "M: a committee of M models, model m validated on fold m of a stratified M-fold split "
-        "and trained on the others; they predict together",
+        1,
+        "M >= 2: a committee of M models, model m validated on fold m of a stratified M-fold "
+        "split and trained on the others; they predict together",
         POSITIVE_INT,
     )
     valid_fraction: float = setting(
         0.0,
-        "with --folds 1: the share of each class held out for validation; 0 = none (the model "
-        "with the lowest loss on the training data is kept)",
+        "with --folds 1: the share of each class held out for validation; 0: none, the model "
+        "learns from every series and the one with the lowest training loss is kept",
         PROBABILITY,
     )
     crop: float = setting(
@@ -177,10 +180,11 @@ class ClassifyTask(Task):
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
         if data.normalize == "auto":
-            data.normalize = "series" if dataset.num_features == 1 else "features"
+            data.normalize = "series" if is_normalised(dataset.sequences) else "features"
         labels = LabelVocabulary.fit(dataset)
         scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
+        settings.fit_downsample(max(len(series) for series in dataset.sequences))
         model = affordable(lambda: Committee(settings, data.folds))
         return cls(data, model, labels, scaler)
 
@@ -242,7 +246,11 @@ class ClassifyTask(Task):
             lengths = [len(s) for s in self.train_set.sequences]
             D, N = self.model.config.input_size, len(self.train_set)
             checked = int((self.folds >= 0).sum())
-            scheme = f"{M} models on {M} folds" if M > 1 else f"{checked} of them held out"
+            scheme = f"{checked} of them held out"
+            if M > 1:
+                scheme = f"{M} models, each validated on one of {M} folds"
+            elif not checked:
+                scheme = "none held out: the valid numbers below are on the training data"
             sizes = (
                 f"; {N} training sequences ({scheme}), {min(lengths)}-{max(lengths)} steps of "
                 f"{D} feature{'s' * (D > 1)}, normalised per {self.data.normalize[:-1]}"
