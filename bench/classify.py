@@ -12,7 +12,8 @@ archive's own train/test split. rnnkit runs exactly `rnnkit train classify aeon:
 part is scored once, at the end, with the weights the run kept. MiniRocket (aeon's
 MiniRocketClassifier) and 1-NN DTW (aeon's KNeighborsTimeSeriesClassifier, full warping window)
 fit the same training part, read by aeon's own .ts reader; each is timed after a warm-up fit, so
-numba's compilation is not counted. Everything runs on `--threads` CPU threads (default 1).
+numba's compilation is not counted. rnnkit trains in a process of its own, as a user runs it.
+Everything runs on `--threads` CPU threads (default 1).
 
 The tables are printed and written to docs/BENCHMARKS.md with the machine: section `classify`
 (the time budget), `classify-defaults` (--defaults) or `classify-options` (--variant).
@@ -23,8 +24,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +37,6 @@ from pathlib import Path
 import torch
 
 from bench import machine, report
-from rnnkit.cli.main import main as rnnkit
 from rnnkit.data.series import aeon_names, open_series
 from rnnkit.data.series.aeon_data import aeon_dataset
 from rnnkit.tasks.registry import load_run
@@ -98,7 +100,7 @@ def compare_methods(names: list[str], args: argparse.Namespace, seconds: float) 
     for name in names:
         train, test = (open_series(f"aeon:{name}/{part}") for part in ("train", "test"))
         dtw, rocket = run_baselines(name, args.seed)
-        ours = run_rnnkit(name, [*flags, "--seed", str(args.seed)])
+        ours = run_rnnkit(name, [*flags, "--seed", str(args.seed)], args.threads)
         results[name] = (dtw, rocket, ours)
         lengths = sorted({len(s) for s in train.sequences + test.sequences})
         shown = str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
@@ -160,19 +162,26 @@ def summary(results: dict[str, tuple[Result, Result, Result]]) -> list[str]:
 # ---- the three methods ------------------------------------------------------------------------
 
 
-def run_rnnkit(name: str, flags: list[str]) -> Result:
-    """`rnnkit train classify aeon:NAME FLAGS`, then `rnnkit evaluate RUN test`."""
+def run_rnnkit(name: str, flags: list[str], threads: int) -> Result:
+    """`rnnkit train classify aeon:NAME FLAGS` in a process of its own (as a user runs it, and
+    clear of the thread pools numba leaves behind), then the test part scored here."""
     with tempfile.TemporaryDirectory() as folder:
         run = Path(folder) / "run"
         argv = ["train", "classify", f"aeon:{name}", "--out", str(run), "--no-progress", *flags]
+        command = [sys.executable, "-m", "rnnkit", *argv]
         start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=threads_env(threads))
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{shlex.join(command)} failed:\n{done.stderr}")
         with contextlib.redirect_stdout(io.StringIO()):
-            if rnnkit(argv) != 0:
-                raise SystemExit(f"rnnkit {shlex.join(argv)} failed")
-            seconds = time.perf_counter() - start
             metrics = load_run(run).score("test")
         steps = int((run / "metrics.csv").read_text().splitlines()[-1].split(",")[0])
     return Result(metrics["accuracy"], seconds, f"{steps} steps")
+
+
+def threads_env(threads: int) -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
 
 def run_baselines(name: str, seed: int) -> tuple[Result, Result]:
@@ -214,7 +223,7 @@ def compare_variants(names: list[str], args: argparse.Namespace, seconds: float)
     rows = []
     for variant in variants:
         flags = ["--time", f"{seconds:g}s", "--seed", str(args.seed), *shlex.split(variant)]
-        accuracies = [run_rnnkit(name, flags).accuracy for name in names]
+        accuracies = [run_rnnkit(name, flags, args.threads).accuracy for name in names]
         rows.append(
             [
                 f"`{variant}`" if variant else "(none: the recipe)",

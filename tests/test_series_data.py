@@ -18,7 +18,7 @@ from rnnkit.data.series import (
     write_predictions,
     write_series,
 )
-from rnnkit.data.series.scaler import is_normalised, normalise_each
+from rnnkit.data.series.scaler import is_normalised, normalise_each, per_series_is_better
 from rnnkit.data.series.split import stratified_folds
 from rnnkit.errors import RnnkitError
 
@@ -299,3 +299,14 @@ def test_each_series_is_z_normalised_on_its_own_and_recognised_as_such():
     np.testing.assert_allclose(each[0].std(axis=0), 1, atol=1e-5)
     assert np.all(each[1][:, 1] == 0)
     assert not is_normalised(raw) and is_normalised(each[:1])
+    sample = [(s - s.mean(axis=0)) / s.std(axis=0, ddof=1) for s in raw[:1]]  # MATLAB's zscore
+    assert is_normalised(sample)
+
+
+def test_auto_normalises_each_series_where_they_are_or_their_scales_span_orders_of_magnitude():
+    rng = np.random.default_rng(1)
+    levels = [rng.normal(level, 1, size=(20, 1)) for level in (-3, 3) * 10]  # the level: signal
+    assert not per_series_is_better(levels)
+    assert per_series_is_better(normalise_each(levels))
+    counts = [rng.normal(0, scale, size=(20, 1)) for scale in np.geomspace(1, 1e4, 20)]
+    assert per_series_is_better(counts)

@@ -4,7 +4,8 @@
                                       built-in waveforms; training reads a source's train part
                                       and the run keeps its test part for `rnnkit evaluate`
     inputs    each series z-normalised on its own where the training series already are (as
-              the UCR archive's), then per feature over the training data (scaler.json);
+              the UCR archive's) or their scales span orders of magnitude, then per feature
+              over the training data (scaler.json);
               labels from the training data (labels.json)
     batches   rnnkit.data.batching: shuffled each epoch, similar lengths together, padded;
               optionally window-sliced and jittered (data/series/augment.py)
@@ -47,7 +48,7 @@ from rnnkit.data.series import (
     stratified_split,
 )
 from rnnkit.data.series.augment import jitter, random_windows
-from rnnkit.data.series.scaler import NORMALISATIONS, is_normalised, normalise_each
+from rnnkit.data.series.scaler import NORMALISATIONS, normalise_each, per_series_is_better
 from rnnkit.data.series.split import stratified_folds
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
@@ -61,13 +62,15 @@ from rnnkit.values import MASS, NON_NEGATIVE, POSITIVE_INT, PROBABILITY, setting
 
 LABELS = "labels.json"
 SCALER = "scaler.json"
-SCORES_TEXT = "scores.txt"  # the best model's scores on the validation split, as text
+SCORES_TEXT = "scores.txt"  # the kept model's scores on what it validates on, as text
 SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
+NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
-# LSTM-FCN (an LSTM beside a convolutional branch) as a committee over folds, for a budget
-# of optimiser steps: docs/CLASSIFICATION.md has the measurements behind each choice.
+# LSTM-FCN (an LSTM beside a convolutional branch), one model learning from every training
+# series for a budget of optimiser steps: docs/CLASSIFICATION.md has the measurements behind
+# each choice.
 RECIPE = Recipe(
     "classify",
     model={
@@ -101,7 +104,7 @@ class ClassifyDataConfig:
         "auto",
         "series: each series to mean 0, std 1 on its own; features: each feature over the "
         "training data; auto: series where the training series already are (the UCR "
-        "archive's), so new series get the same, features otherwise",
+        "archive's) or their scales span orders of magnitude, features otherwise",
         choices=NORMALISATIONS,
     )
     folds: int = setting(
@@ -180,7 +183,7 @@ class ClassifyTask(Task):
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
         if data.normalize == "auto":
-            data.normalize = "series" if is_normalised(dataset.sequences) else "features"
+            data.normalize = "series" if per_series_is_better(dataset.sequences) else "features"
         labels = LabelVocabulary.fit(dataset)
         scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
@@ -253,7 +256,7 @@ class ClassifyTask(Task):
                 scheme = "none held out: the valid numbers below are on the training data"
             sizes = (
                 f"; {N} training sequences ({scheme}), {min(lengths)}-{max(lengths)} steps of "
-                f"{D} feature{'s' * (D > 1)}, normalised per {self.data.normalize[:-1]}"
+                f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
             )
         return (
             f"{K} classes ({', '.join(self.labels.labels)}){sizes}; "
