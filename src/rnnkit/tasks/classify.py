@@ -255,7 +255,7 @@ class ClassifyTask(Task):
             elif not checked:
                 scheme = "none held out: the valid numbers below are on the training data"
             sizes = (
-                f"; {N} training sequences ({scheme}), {min(lengths)}-{max(lengths)} steps of "
+                f"; {N} training sequences ({scheme}), {span(lengths)} steps of "
                 f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
             )
         return (
@@ -353,6 +353,12 @@ class ClassifyTask(Task):
                 targets.tolist(), predictions[labelled].tolist(), self.labels.labels
             )
         return Predictions(dataset.ids, self.labels.decode(predictions), scores)
+
+
+def span(values: list[int]) -> str:
+    """'150' or '7-29'."""
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:
