@@ -128,9 +128,10 @@ def compare_methods(names: list[str], args: argparse.Namespace, seconds: float) 
             "{machine}",
             f"Test accuracy on the archive's own split (seconds of fitting in brackets, rnnkit's "
             f"with its optimiser steps); every method on {args.threads} CPU thread(s), seed "
-            f"{args.seed}. rnnkit: `rnnkit train classify aeon:NAME {' '.join(flags)}`, the "
-            "test part scored once with the weights the run kept. D: features per step; K: "
-            "classes. Wall-clock times on a shared machine are noisy.",
+            f"{args.seed}. rnnkit: `{' '.join(['rnnkit train classify aeon:NAME', *flags])}`, "
+            "the test part scored once with the weights the run kept; its seconds are the whole "
+            "command's (start-up and reading the data too; `--time` counts training only). D: "
+            "features per step; K: classes. Wall-clock times on a shared machine are noisy.",
             report.markdown_table(header, rows),
             "\n".join(f"- {line}" for line in verdict),
         ]
