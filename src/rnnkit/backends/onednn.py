@@ -1,6 +1,7 @@
 """The matrix products of the fused backend's time loop, through oneDNN where it can run them.
 
     product(x) = x @ weight^T (+ bias)   x (B, K), weight (N, K) -> (B, N)
+    product(x, add) = x @ weight^T + add  the sum in the same call (the step's input part)
 
 The time loop multiplies by the same weight T times. oneDNN's linear, the op torch's own compiler
 emits on CPU (`torch.ops.mkldnn._linear_pointwise`), can take the weight reordered once into its
@@ -22,8 +23,9 @@ from functools import partial
 import torch
 from torch import Tensor
 
-# A weight prepared for repeated products: x (B, K) -> x @ weight^T (+ bias) (B, N).
-Product = Callable[[Tensor], Tensor]
+# A weight prepared for repeated products: (x (B, K), add (B, N) or None) -> x @ weight^T
+# (+ bias) (+ add) (B, N).
+Product = Callable[..., Tensor]
 Prepare = Callable[..., Product]  # (weight, batch_size, bias=None) -> Product
 
 # oneDNN's fixed cost per call (tens of microseconds here, against a few for MKL) and the reorder
@@ -33,7 +35,13 @@ MIN_MACS = 1 << 22
 
 def matmul_product(weight: Tensor, batch_size: int, bias: Tensor | None = None) -> Product:
     """x -> x @ weight^T + bias through torch's default matmul (MKL on CPU, cuBLAS on GPU)."""
-    return partial(torch.nn.functional.linear, weight=weight, bias=bias)
+    return partial(matmul_linear, weight=weight, bias=bias)
+
+
+def matmul_linear(x: Tensor, add: Tensor | None = None, *, weight: Tensor, bias: Tensor | None):
+    if add is None:
+        return torch.nn.functional.linear(x, weight, bias)
+    return torch.addmm(add if bias is None else add + bias, x, weight.T)
 
 
 def onednn_product(
@@ -47,11 +55,13 @@ def onednn_product(
         return matmul_product(weight, batch_size, bias)
     packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), batch_size)
     bias = None if bias is None else bias.detach()
-    return partial(_onednn_linear, packed=packed, bias=bias)
+    return partial(onednn_linear, packed=packed, bias=bias)
 
 
-def _onednn_linear(x: Tensor, packed: Tensor, bias: Tensor | None) -> Tensor:
-    return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
+def onednn_linear(x: Tensor, add: Tensor | None = None, *, packed: Tensor, bias: Tensor | None):
+    if add is None:
+        return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
+    return torch.ops.mkldnn._linear_pointwise.binary(x, add, packed, bias, "add")
 
 
 def onednn_works() -> bool:
@@ -61,11 +71,18 @@ def onednn_works() -> bool:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(5, 24, generator=generator)
     weight = torch.randn(40, 24, generator=generator)
+    add = torch.randn(5, 40, generator=generator)
     try:
-        result = onednn_product(weight, 5, min_macs=0)(x)
+        product = onednn_product(weight, 5, min_macs=0)
+        result, with_add = product(x), product(x, add)
     except (AttributeError, RuntimeError):  # the op is missing or refuses this build or CPU
         return False
-    return result.shape == (5, 40) and torch.allclose(result, x @ weight.T, rtol=1e-4, atol=1e-4)
+    expected = x @ weight.T
+    return (
+        result.shape == (5, 40)
+        and torch.allclose(result, expected, rtol=1e-4, atol=1e-4)
+        and torch.allclose(with_add, expected + add, rtol=1e-4, atol=1e-4)
+    )
 
 
 def choose(works: bool) -> Prepare:

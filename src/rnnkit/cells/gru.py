@@ -13,6 +13,14 @@ reset="after" is the placement of cuDNN and torch.nn.GRU, which needs a second c
 Both keep the lecture's z: z_t weights the new candidate h~_t. torch.nn.GRU's z weights the old
 state instead (h_t = (1 - z) * n + z * h), so its z is 1 - ours; `from_torch` negates its z
 weights and bias to convert exactly.
+
+With options (cells/options.py), v = h_{t-1} (m_h * h_{t-1} with recurrent dropout) being what U
+multiplies and h'_t the step's new value before zoneout:
+
+    a_r = LN(W_r x_t; γ^x_r) + LN(U_r v; γ^h_r) + b_r, a_z likewise         layer_norm
+    h~_t = tanh(LN(W_h x_t; γ^x_h) + LN(U_h (r_t * v); γ^h_h) + b_h)        layer_norm, "before"
+    h~_t = tanh(LN(W_h x_t; γ^x_h) + b_h + r_t * (LN(U_h v; γ^h_h) + b_hn))  layer_norm, "after"
+    h_t = d_t * h_{t-1} + (1 - d_t) * h'_t                                  zoneout
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.base import Cell, State
+from rnnkit.cells.options import StepNoise
 
 RESETS = ("before", "after")
 
@@ -31,17 +40,24 @@ class GRUCell(Cell):
     gate_names = ("r", "z", "h")
 
     def __init__(
-        self, input_size: int, hidden_size: int, bias: bool = True, reset: str = "before"
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        reset: str = "before",
+        **options,
     ) -> None:
         if reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
         self.reset = reset
         self.has_b_hn = bias and reset == "after"
-        super().__init__(input_size, hidden_size, bias)
+        super().__init__(input_size, hidden_size, bias, **options)
+
+    def add_parameters(self) -> None:
+        if self.has_b_hn:
+            self.b_hn = nn.Parameter(torch.empty(self.hidden_size))
 
     def reset_parameters(self, init: str = "torch") -> None:
-        if self.has_b_hn and "b_hn" not in self._parameters:
-            self.b_hn = nn.Parameter(torch.empty(self.hidden_size))
         super().reset_parameters(init)
         if init == "rnn" and self.has_b_hn:
             with torch.no_grad():
@@ -53,12 +69,16 @@ class GRUCell(Cell):
             named["b_hn"] = self.b_hn
         return named
 
-    def step_quantities(self, Wx_t: Tensor, state: State) -> dict[str, Tensor]:
+    def step_quantities(
+        self, Wx_t: Tensor, state: State, noise: StepNoise | None = None
+    ) -> dict[str, Tensor]:
+        noise = self.step_noise(noise)
         (h_prev,) = state
         H = self.hidden_size
         Wx_r, Wx_z, Wx_h = Wx_t.chunk(3, dim=-1)  # W x_t + b for r, z, h
-        U_rz, U_h = self.weight_hh[: 2 * H], self.weight_hh[2 * H :]
-        Uh_r, Uh_z = (h_prev @ U_rz.T).chunk(2, dim=-1)  # U_r h_{t-1} and U_z h_{t-1}, one product
+        v = self.recurrent_input(h_prev, noise)  # what U multiplies: h_{t-1}
+        rz, h_rows = slice(0, 2 * H), slice(2 * H, 3 * H)
+        Uh_r, Uh_z = self.times_U(v, noise, rz).chunk(2, dim=-1)  # U_r h_{t-1}, U_z h_{t-1}
         # r_t = sigma_g(W_r x_t + U_r h_{t-1} + b_r)                       reset gate
         a_r = Wx_r + Uh_r
         r = torch.sigmoid(a_r)
@@ -67,14 +87,16 @@ class GRUCell(Cell):
         z = torch.sigmoid(a_z)
         if self.reset == "before":
             # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)          new update information
-            a_h = Wx_h + (r * h_prev) @ U_h.T
+            a_h = Wx_h + self.times_U(r * v, noise, h_rows)
         else:
             # h~_t = sigma_h(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn))   cuDNN's placement
             b_hn = self.b_hn if self.has_b_hn else 0.0
-            a_h = Wx_h + r * (h_prev @ U_h.T + b_hn)
+            a_h = Wx_h + r * (self.times_U(v, noise, h_rows) + b_hn)
         h_tilde = torch.tanh(a_h)
         # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                           new state
         h = (1 - z) * h_prev + z * h_tilde
+        # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
+        h = self.zone(h, h_prev, noise.zone_h)
         return {"a_r": a_r, "r": r, "a_z": a_z, "z": z, "a_h": a_h, "h_tilde": h_tilde, "h": h}
 
     def extra_repr(self) -> str:

@@ -1,14 +1,11 @@
-"""What the fused Functions share: per-step views, tanh through sigmoid, and the gradients
-computed after the loop.
+"""What the fused Functions share: per-step views, tanh through sigmoid, layer norm per gate,
+and the gradients computed after the loop.
 
 After the backward loop has filled dA (T, B, G*H), the gradients of the pre-activations
-a_t = W x_t + U h_{t-1} + b for every step, the parameter and input gradients are one matrix
-product each over all T*B rows at once:
-
-    dW = dA^T X     dU = dA^T V (V: what U multiplied, h_{t-1} or r_t * h_{t-1})
-    db = sum over t and b of dA     dX = dA W
-
-A Function may keep dA in blocks (gates whose products differ); the blocks are concatenated.
+a_t = A_t + U v_t for every step (dU, through layer norm where there is one), the gradient of U is
+one matrix product over all T*B rows at once, dU = dU^T V (V: what U multiplied, h_{t-1},
+m * h_{t-1} or r_t * h_{t-1}); dA itself goes back to autograd, which differentiates the input
+part A = W x_t + b (cells' project_input) with one GEMM for dW and one for dx.
 """
 
 from __future__ import annotations
@@ -18,6 +15,11 @@ from typing import TypeVar
 
 import torch
 from torch import Tensor
+
+from rnnkit.cells.options import EPS
+
+# What layer normalisation's backward needs of one step: its input, mean and 1/std.
+Norm = tuple[Tensor, Tensor, Tensor]
 
 Step = TypeVar("Step", bound=tuple)  # a NamedTuple of one step's views
 
@@ -71,30 +73,29 @@ def sigmoid_slope_times(S: Tensor, other: Tensor) -> Tensor:
     return torch.rsub(S, 1).mul_(S).mul_(other)
 
 
-def _rows(tensor: Tensor) -> Tensor:
-    return tensor.flatten(0, 1)  # (T, B, n) -> (T*B, n)
+def gemm_over_steps(dA: Tensor, V: Tensor) -> Tensor:
+    """dA^T V over every step and batch row at once: (T, B, n), (T, B, k) -> (n, k)."""
+    return dA.flatten(0, 1).T @ V.flatten(0, 1)
 
 
-def weight_grad(ctx, index: int, *blocks: tuple[Tensor, Tensor]) -> Tensor | None:
-    """[dA_1^T V_1; dA_2^T V_2; ...] for the Function's input `index`, if it needs one."""
-    if not ctx.needs_input_grad[index]:
-        return None
-    return torch.cat([_rows(dA).T @ _rows(V) for dA, V in blocks])
+def gate_norm_forward(u: Tensor, hidden_size: int) -> tuple[Tensor, Norm]:
+    """LN(u) per gate without its gain, (B, k*H), and what its backward needs."""
+    gates = u.unflatten(-1, (-1, hidden_size))  # (B, k, H)
+    normalised, mean, rstd = torch.native_layer_norm(gates, (hidden_size,), None, None, EPS)
+    return normalised.flatten(-2), (gates, mean, rstd)
 
 
-def bias_grad(ctx, index: int, *blocks: Tensor) -> Tensor | None:
-    """[sum dA_1, sum dA_2, ...] over steps and batch."""
-    if not ctx.needs_input_grad[index]:
-        return None
-    return torch.cat([dA.sum((0, 1)) for dA in blocks])
+def gate_norm_backward(d_normalised: Tensor, norm: Norm, gain: Tensor | None = None) -> Tensor:
+    """dL/du from dL/dLN(u), in the shape of d_normalised; `gain` when LN applied it itself."""
+    u, mean, rstd = norm
+    du = torch.ops.aten.native_layer_norm_backward(
+        d_normalised.view_as(u), u, u.shape[-1:], mean, rstd, gain, None, (True, False, False)
+    )[0]
+    return du.view_as(d_normalised)
 
 
-def input_grad(ctx, *blocks: tuple[Tensor, Tensor]) -> Tensor | None:
-    """dX = dA_1 W_1 + dA_2 W_2 + ... (T, B, D), for the Function's input 0 (x)."""
-    if not ctx.needs_input_grad[0]:
-        return None
-    (dA, W), *rest = blocks
-    dX = _rows(dA) @ W
-    for dA, W in rest:
-        dX.addmm_(_rows(dA), W)
-    return dX.view(*dA.shape[:2], -1)
+def norm_gain_grad(d_out: Tensor, norms: list[Norm]) -> Tensor:
+    """dγ = the sum over steps and batch of dL/dLN(u) * (u - mean) / std, the normalised u."""
+    u, mean, rstd = (torch.stack(parts) for parts in zip(*norms))
+    normalised = (u - mean).mul_(rstd)
+    return (d_out.view_as(normalised) * normalised).sum((0, 1)).flatten()
