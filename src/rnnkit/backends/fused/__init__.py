@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.backends import onednn
 from rnnkit.backends.fused.gru import GRUBeforeFunction
 from rnnkit.backends.fused.gru_after import GRUAfterFunction
 from rnnkit.backends.fused.lstm import LSTMFunction
@@ -56,11 +57,12 @@ def scan(
     T, B = x.shape[:2]
     if noise is None:
         noise = cell.draw(T, B, x)
-    A = cell.project_input(x, noise)  # (T, B, G*H): W x_t + b for every step
     inside = None if lengths is None else step_mask(lengths.to(x.device), T)  # (T, B, 1)
     device = x.device.type
     if not torch.is_autocast_enabled(device):
+        A = cell.project_input(x, noise, onednn.linear)  # (T, B, G*H): W x_t + b, every step
         return _apply(cell, A, state, noise, inside, A.dtype)
+    A = cell.project_input(x, noise)  # autocast's own product, in its dtype
     with torch.autocast(device, enabled=False):
         return _apply(cell, A, state, noise, inside, torch.get_autocast_dtype(device))
 

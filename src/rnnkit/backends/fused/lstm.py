@@ -10,7 +10,7 @@ padded step keeps its state exactly), gates in storage order i | f | c | o:
 forward:  for t = 1..T:
               [i, f, s, o]_t = sigma(A_t + U v_t)     one GEMM (the sum in it); s = sigma(2 a_c),
                               or sigma(A_t + LN(U v_t) γ^h)     its row of U (or γ^h) doubled
-              c~_t = tanh(a_c) = 2 s_t - 1
+              c~_t = tanh(a_c) = 2 s_t - 1            (in place of s_t)
               c'_t = f_t * c_{t-1} + i_t * c~_t
               k_t = tanh(LN(c'_t; γ^c, β^c)) or tanh(c'_t)      tanh = 2 sigma(2 .) - 1
               m_t = o_t * k_t;  h'_t = W_hr m_t (proj_size) or m_t
@@ -42,9 +42,9 @@ from rnnkit.backends.fused.common import (
     gate_norm_forward,
     norm_gain_grad,
     per_step,
-    sigmoid_slope_times,
     tanh_of_half,
     tanh_slope,
+    twice_minus_one,
 )
 from rnnkit.cells.options import EPS
 
@@ -52,11 +52,12 @@ from rnnkit.cells.options import EPS
 class ForwardStep(NamedTuple):
     """Step t's views of the forward buffers, each (B, .)."""
 
-    A2: Tensor  # A_t with its c block doubled
-    y: Tensor  # i_t | f_t | s_t | o_t
+    A: Tensor  # A_t, the input part
+    A_c: Tensor  # its c block
+    y: Tensor  # i_t | f_t | c~_t | o_t
     i: Tensor
     f: Tensor
-    s: Tensor  # sigma(2 a_c), c~_t = 2 s_t - 1
+    c_tilde: Tensor  # first sigma(2 a_c), then c~_t = 2 sigma(2 a_c) - 1
     o: Tensor
     c_prev: Tensor  # c_{t-1}
     c_new: Tensor  # c'_t
@@ -74,20 +75,18 @@ class BackwardStep(NamedTuple):
     """Step t's views of the backward buffers, each (B, .)."""
 
     dA: Tensor  # da_t, all four gates
-    dA_o: Tensor
-    dA_ifc: Tensor  # (B, 3, H): da_i, da_f, da_c
+    dA_o: Tensor  # first k_t o_t (1 - o_t), then da_o
+    dA_ifc: Tensor  # (B, 3, H): first the factors of dc'_t (see below), then da_i, da_f, da_c
     du: Tensor | None  # dL/d(U v_t) with layer norm (else dA itself)
     dk_hat: Tensor | None  # dL/dLN(c'_t), for dγ^c and dβ^c
     dh_new: Tensor | None  # dL/dh'_t with proj_size, for dW_hr
-    k_o: Tensor  # k_t o_t (1 - o_t)
     k_c: Tensor  # o_t (1 - k_t^2)
-    K: Tensor  # (B, 3, H): c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)
     f: Tensor
     keep_h: Tensor | None  # 1 - d_t
     zone_h: Tensor | None
     keep_c: Tensor | None  # 1 - d^c_t
     zone_c: Tensor | None
-    d_out: Tensor  # dL/dh_t from the output at t
+    d_out_prev: Tensor  # dL/dh_{t-1} from the output at t-1 (0 for t = 1)
 
 
 class LSTMFunction(torch.autograd.Function):
@@ -101,7 +100,6 @@ class LSTMFunction(torch.autograd.Function):
         # tanh(a_c) = 2 sigma(2 a_c) - 1: the c block of A and of U v (or of γ^h) doubled, exactly
         double_c = torch.ones_like(A[0, 0])
         double_c[2 * H : 3 * H] = 2
-        A2 = A * double_c
         if gamma_h is None:
             U2 = onednn.prepare(U * double_c[:, None], B)
         else:
@@ -119,11 +117,12 @@ class LSTMFunction(torch.autograd.Function):
         norms_h, norms_c = [], []  # per step: (U v_t, mean, 1/std) and (c'_t's mean, 1/std)
         views = per_step(
             ForwardStep,
-            A2=A2,
+            A=A,
+            A_c=A[..., 2 * H : 3 * H],
             y=Y,
             i=Y[..., :H],
             f=Y[..., H : 2 * H],
-            s=Y[..., 2 * H : 3 * H],
+            c_tilde=Y[..., 2 * H : 3 * H],
             o=Y[..., 3 * H :],
             c_prev=C[:-1],
             c_new=C_new,
@@ -140,21 +139,22 @@ class LSTMFunction(torch.autograd.Function):
             v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
             # [i, f, s, o]_t = sigma(W x_t + U v_t + b), or with LN(U v_t) γ^h     gates
             if gamma_h is None:
-                a = U2(v, step.A2)
+                a = U2(v, step.A)
             else:
                 normalised, norm = gate_norm_forward(U2(v), H)
                 norms_h.append(norm)
-                a = torch.addcmul(step.A2, normalised, gain2)
+                a = torch.addcmul(step.A, normalised, gain2)
+            a[:, 2 * H : 3 * H].add_(step.A_c)  # 2 a_c (a copy of A doubled would not fit memory)
             torch.sigmoid(a, out=step.y)
-            # c'_t = f_t * c_{t-1} + i_t * (2 s_t - 1)                               cell state
-            c_new = torch.mul(step.f, step.c_prev, out=step.c_new)
-            c_new.addcmul_(step.i, step.s, value=2).sub_(step.i)
+            twice_minus_one(step.c_tilde)  # c~_t = tanh(a_c) = 2 sigma(2 a_c) - 1
+            # c'_t = f_t * c_{t-1} + i_t * c~_t                                      cell state
+            c_new = torch.mul(step.f, step.c_prev, out=step.c_new).addcmul_(step.i, step.c_tilde)
             # k_t = tanh(c'_t), or tanh(LN(c'_t; γ^c, β^c))
             if gamma_c is not None:
                 normalised, mean, rstd = torch.native_layer_norm(c_new, (H,), gamma_c, beta_c, EPS)
                 norms_c.append((c_new, mean, rstd))
                 c_new = normalised
-            tanh_of_half(torch.mul(c_new, 2, out=step.k), out=step.k)
+            tanh_of_half(torch.add(c_new, c_new, out=step.k), out=step.k)
             # h'_t = o_t * k_t, or W_hr (o_t * k_t)                                  hidden state
             h_new = torch.mul(step.o, step.k, out=step.m)
             if proj is not None:
@@ -175,18 +175,19 @@ class LSTMFunction(torch.autograd.Function):
         U, m, d, d_c, gamma_h, gamma_c, W_hr = ctx.saved_tensors
         Y, S, C, K, M, V, norms_h, norms_c = ctx.intermediates
         T, B, H = K.shape
-        I, F, Sc, O = Y.split(H, dim=-1)
-        c_tilde = Sc * 2 - 1
-        # The factors of g_t and e_t, for every step at once (see the module docstring).
-        k_o = sigmoid_slope_times(O, K)
-        k_c = tanh_slope(K).mul_(O)
-        factors = torch.stack(
-            [sigmoid_slope_times(I, c_tilde), sigmoid_slope_times(F, C[:-1]), tanh_slope(c_tilde)],
-            dim=2,
-        )
-        factors[:, :, 2].mul_(I)
-        d_outputs = torch.zeros_like(S[1:]) if d_outputs is None else d_outputs
+        I, F, c_tilde, O = Y.split(H, dim=-1)
+        # The factors of g_t and e_t, for every step at once (see the module docstring), each
+        # written where its gradient will be: da_t = dA's factor times dm_t or dc'_t, in place
+        # (new (T, B, 4H) buffers cost more than their arithmetic: memory traffic, page faults).
         dA = torch.empty_like(Y)
+        dA_i, dA_f, dA_c, dA_o = dA.split(H, dim=-1)
+        torch.mul(I, I, out=dA_i).neg_().add_(I).mul_(c_tilde)  # c~_t i_t (1 - i_t)
+        torch.mul(F, F, out=dA_f).neg_().add_(F).mul_(C[:-1])  # c_{t-1} f_t (1 - f_t)
+        torch.mul(c_tilde, c_tilde, out=dA_c).neg_().add_(1).mul_(I)  # i_t (1 - c~_t^2)
+        torch.mul(O, O, out=dA_o).neg_().add_(O).mul_(K)  # k_t o_t (1 - o_t)
+        k_c = tanh_slope(K).mul_(O)  # o_t (1 - k_t^2)
+        d_outputs = torch.zeros_like(S[1:]) if d_outputs is None else d_outputs
+        d_out_prev = torch.cat([torch.zeros_like(S[:1]), d_outputs[:-1]])
         du = dA if gamma_h is None else torch.empty_like(Y)
         dK_hat = None if gamma_c is None else torch.empty_like(K)
         dH_new = None if W_hr is None else torch.empty_like(S[1:])
@@ -199,28 +200,26 @@ class LSTMFunction(torch.autograd.Function):
             du=du,
             dk_hat=dK_hat,
             dh_new=dH_new,
-            k_o=k_o,
             k_c=k_c,
-            K=factors,
             f=F,
             keep_h=None if d is None else torch.rsub(d, 1),
             zone_h=d,
             keep_c=None if d_c is None else torch.rsub(d_c, 1),
             zone_c=d_c,
-            d_out=d_outputs,
+            d_out_prev=d_out_prev,
         )
         U_T = onednn.prepare(U.T, B)  # du -> du U
         proj_T = None if W_hr is None else onednn.prepare(W_hr.T, B)
-        g = S[0].new_zeros(S[0].shape) if d_hT is None else d_hT  # dL/dh_T from after the loop
+        # g_t = dL/dh_t, from the output at t and from step t+1 (after the loop for t = T)
+        g = d_outputs[-1] if d_hT is None else d_hT + d_outputs[-1]
         e = C[0].new_zeros(C[0].shape) if d_cT is None else d_cT  # dL/dc_T
         for t, step in zip(range(T - 1, -1, -1), views):
-            g = g + step.d_out  # g_t = dL/dh_t, from the output at t and from step t+1
             # zoneout: g'_t = g_t (1 - d_t) reaches h'_t, g_t d_t reaches h_{t-1} unchanged
             g_new = g if d is None else g * step.keep_h
             # dm_t = g'_t W_hr with proj_size (h'_t = W_hr m_t), else g'_t
             dm = g_new if proj_T is None else proj_T(step.dh_new.copy_(g_new))
             # da_o = dm_t * k_t * o_t (1 - o_t)
-            torch.mul(dm, step.k_o, out=step.dA_o)
+            step.dA_o.mul_(dm)
             # dc'_t = dm_t * o_t (1 - k_t^2) (through LN(c'_t)) + e_t (1 - d^c_t)
             if gamma_c is None:
                 dc = torch.addcmul(e if d_c is None else e * step.keep_c, dm, step.k_c)
@@ -229,16 +228,21 @@ class LSTMFunction(torch.autograd.Function):
                 dc = gate_norm_backward(dk_hat, norms_c[t], gamma_c)
                 dc = dc.add_(e) if d_c is None else dc.addcmul_(e, step.keep_c)
             # [da_i, da_f, da_c] = dc'_t * [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
-            torch.mul(dc.unsqueeze(1), step.K, out=step.dA_ifc)
+            step.dA_ifc.mul_(dc.unsqueeze(1))
             # e_{t-1} = dc'_t * f_t (+ e_t d^c_t)
             e = dc.mul_(step.f) if d_c is None else dc.mul_(step.f).addcmul_(e, step.zone_c)
-            # g_{t-1} = (du_t U) * m + g_t d_t, du_t = da_t or LN_back(da_t γ^h)
+            # g_{t-1} = (du_t U) * m + g_t d_t + the output's, du_t = da_t or LN_back(da_t γ^h)
             if gamma_h is not None:
                 step.du.copy_(gate_norm_backward(step.dA * gamma_h, norms_h[t]))
+            if m is None and d is None:
+                g = U_T(step.du, step.d_out_prev)
+                continue
             g_prev = U_T(step.du)
             if m is not None:
                 g_prev.mul_(m)
-            g = g_prev if d is None else g_prev.addcmul_(g, step.zone_h)
+            if d is not None:
+                g_prev.addcmul_(g, step.zone_h)
+            g = g_prev.add_(step.d_out_prev)
         needs = ctx.needs_input_grad
         return (
             dA,
