@@ -41,6 +41,11 @@ class LSTMCell(Cell):
 
     def add_parameters(self) -> None:
         H = self.hidden_size
+        if self.options.proj_size >= H:
+            raise ValueError(
+                f"proj_size must be smaller than hidden_size (as in torch.nn.LSTM), "
+                f"got {self.options.proj_size} >= {H}"
+            )
         if self.options.layer_norm:
             self.gamma_c = nn.Parameter(torch.empty(H))  # LN(c_t)'s gain and bias
             self.beta_c = nn.Parameter(torch.empty(H))
