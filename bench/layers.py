@@ -110,6 +110,8 @@ class Candidate:
     module: nn.Module
     automatic: str = ""  # when rnnkit picks this backend by itself: "", "train", "infer", "both"
     gemms: Callable[[], object] = nullcontext  # context that sets the fused loop's products
+    modes: tuple[str, ...] = ("train", "infer")  # what it can run: native runs a network with
+    # dropout options only in evaluation
 
 
 @dataclass
@@ -127,13 +129,18 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
     found = [Candidate("torch.nn", baseline)]
     network = rnnkit.build_recurrent(cell, H, H, num_layers=L, batch_first=False, **options)
     network.to(device)
-    picks = {mode: network.automatic_backend(mode == "train") for mode in ("train", "infer")}
-    available = network.available_backends()
+    # Each mode as it is really run: training in train mode, inference in eval mode.
+    picks = {"train": network.train().automatic_backend(True)}
+    runs = {"train": network.available_backends()}
+    picks["infer"] = network.eval().automatic_backend(False)
+    runs["infer"] = network.available_backends()
+    available = [b for b in ("native", "fused", "loop") if b in runs["train"] + runs["infer"]]
     for backend in available:
         if only is None or backend in only:
             modes = [mode for mode, picked in picks.items() if picked == backend]
             automatic = "both" if len(modes) == 2 else "".join(modes)
-            found.append(Candidate(backend, network, automatic))
+            can = tuple(mode for mode in ("train", "infer") if backend in runs[mode])
+            found.append(Candidate(backend, network, automatic, modes=can))
     uses_onednn = onednn.prepare is onednn.onednn_product and device == "cpu"
     if uses_onednn and not options and "fused" in available and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
@@ -150,8 +157,11 @@ def _cell_and_options(variant: str, hidden_size: int) -> tuple[str, dict]:
 
 
 def run_once(candidate: Candidate, x: Tensor, probe: Tensor, train: bool) -> float:
-    """Seconds for one forward (+ backward when training) of the candidate's module."""
-    module = candidate.module
+    """Seconds for one forward (+ backward when training, in train mode; in eval mode otherwise)
+    of the candidate's module; nan for a mode its backend cannot run."""
+    module = candidate.module.train(train)
+    if ("train" if train else "infer") not in candidate.modes:
+        return float("nan")
     if isinstance(module, RecurrentNetwork):
         module.backend = "fused" if candidate.label == MATMUL else candidate.label
     synchronize(x)

@@ -119,39 +119,41 @@ def test_step_quantities_carry_the_lecture_names(make, reference):
 
 
 def numpy_layer_norm(v, gain, bias=0.0):
-    """Ba et al.'s LN of one gate's vector: (v - mean) / sqrt(var + 1e-5) * gain + bias."""
+    """Ba et al.'s LN of one product's vector: (v - mean) / sqrt(var + 1e-5) * gain + bias."""
     return (v - v.mean()) / np.sqrt(v.var() + 1e-5) * gain + bias
 
 
+def stacked(p, letter, gates):
+    """The lecture's per-gate matrices (or biases) stacked in storage order, as one product."""
+    return np.concatenate([p[f"{letter}_{g}"] for g in gates])
+
+
 def numpy_layer_norm_lstm(p, x, h, c, gains):
-    """The LSTM with layer norm on W_g x_t and U_g h_{t-1} of each gate and on c_t inside h_t,
-    from Ba et al. 2016 (the state keeps the un-normalised c_t)."""
-    gx, gh = (np.split(gains[name], 4) for name in ("gamma_x", "gamma_h"))
-    a = {
-        g: numpy_layer_norm(p[f"W_{g}"] @ x, gx[k])
-        + numpy_layer_norm(p[f"U_{g}"] @ h, gh[k])
-        + p[f"b_{g}"]
-        for k, g in enumerate("ifco")
-    }
-    f, i, o = (sigmoid(a[g]) for g in "fio")
-    c = f * c + i * np.tanh(a["c"])
+    """The LSTM with layer norm on W x_t and on U h_{t-1} (each over all four gates) and on c_t
+    inside h_t, from Ba et al. 2016 (the state keeps the un-normalised c_t)."""
+    a = numpy_layer_norm(stacked(p, "W", "ifco") @ x, gains["gamma_x"], stacked(p, "b", "ifco"))
+    a = a + numpy_layer_norm(stacked(p, "U", "ifco") @ h, gains["gamma_h"])
+    a_i, a_f, a_c, a_o = np.split(a, 4)
+    f, i, o = sigmoid(a_f), sigmoid(a_i), sigmoid(a_o)
+    c = f * c + i * np.tanh(a_c)
     return o * np.tanh(numpy_layer_norm(c, gains["gamma_c"], gains["beta_c"])), c
 
 
 def numpy_layer_norm_gru(p, x, h, gains, reset):
-    gx, gh = (np.split(gains[name], 3) for name in ("gamma_x", "gamma_h"))
-    a_r, a_z = (
-        numpy_layer_norm(p[f"W_{g}"] @ x, gx[k])
-        + numpy_layer_norm(p[f"U_{g}"] @ h, gh[k])
-        + p[f"b_{g}"]
-        for k, g in enumerate("rz")
-    )
-    r, z = sigmoid(a_r), sigmoid(a_z)
-    Wx_h = numpy_layer_norm(p["W_h"] @ x, gx[2]) + p["b_h"]
+    """The lecture's GRU ("before": two products with U, each normalised) or cuDNN's ("after":
+    one product) with layer norm."""
+    A = numpy_layer_norm(stacked(p, "W", "rzh") @ x, gains["gamma_x"], stacked(p, "b", "rzh"))
+    A_r, A_z, A_h = np.split(A, 3)
+    g_rz, g_h = gains["gamma_h"][:8], gains["gamma_h"][8:]
     if reset == "before":
-        h_tilde = np.tanh(Wx_h + numpy_layer_norm(p["U_h"] @ (r * h), gh[2]))
+        G_r, G_z = np.split(numpy_layer_norm(stacked(p, "U", "rz") @ h, g_rz), 2)
     else:
-        h_tilde = np.tanh(Wx_h + r * (numpy_layer_norm(p["U_h"] @ h, gh[2]) + p["b_hn"]))
+        G_r, G_z, G_h = np.split(numpy_layer_norm(stacked(p, "U", "rzh") @ h, gains["gamma_h"]), 3)
+    r, z = sigmoid(A_r + G_r), sigmoid(A_z + G_z)
+    if reset == "before":
+        h_tilde = np.tanh(A_h + numpy_layer_norm(p["U_h"] @ (r * h), g_h))
+    else:
+        h_tilde = np.tanh(A_h + r * (G_h + p["b_hn"]))
     return (1 - z) * h + z * h_tilde
 
 
@@ -188,9 +190,8 @@ def test_layer_norm_cells_match_numpy_written_from_ba_et_al():
         np.testing.assert_allclose(got, numpy_layer_norm_gru(p, x, h, gains, reset), atol=1e-12)
     cell, p, gains = with_random_gains(rnnkit.RNNCell(3, 4, layer_norm=True).double())
     want = np.tanh(
-        numpy_layer_norm(p["W"] @ x, gains["gamma_x"])
+        numpy_layer_norm(p["W"] @ x, gains["gamma_x"], p["b"])
         + numpy_layer_norm(p["U"] @ h, gains["gamma_h"])
-        + p["b"]
     )
     np.testing.assert_allclose(step(cell, h)[0], want, rtol=0, atol=1e-12)
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from rnnkit.cells.options import Noise, Options, StepNoise, draw, gate_norm
+from rnnkit.cells.options import Noise, Options, StepNoise, draw, layer_norm
 
 # A cell's state: (h,) for RNN and GRU, (h, c) for LSTM.
 State = tuple[Tensor, ...]
@@ -77,7 +77,7 @@ class Cell(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(GH, self.output_size))
         self.bias = nn.Parameter(torch.empty(GH)) if bias else None
         if self.options.layer_norm:
-            self.gamma_x = nn.Parameter(torch.empty(GH))  # LN's gains on W x_t, per gate
+            self.gamma_x = nn.Parameter(torch.empty(GH))  # LN's gains on W x_t
             self.gamma_h = nn.Parameter(torch.empty(GH))  # and on U h_{t-1}
         self.add_parameters()
         self.reset_parameters()
@@ -181,20 +181,20 @@ class Cell(nn.Module):
             x = x * noise.x
         if not self.options.layer_norm:
             return linear(x, self.weight_ih, self.bias)
-        Wx = gate_norm(linear(x, self.weight_ih, None), self.gamma_x, self.hidden_size)
-        return Wx if self.bias is None else Wx + self.bias
+        return layer_norm(linear(x, self.weight_ih, None), self.gamma_x, self.bias)
 
     def times_U(self, v: Tensor, noise: StepNoise, rows: slice = slice(None)) -> Tensor:
-        """U_g v for the gates g stored in `rows` of U, v being what U multiplies (h_{t-1}, ...):
+        """U_g v for the gates g stored in `rows` of U (one product), v being what U multiplies
+        (h_{t-1}, ...):
 
         weight_dropout:  (M * U_g) v            (M from `noise`)
-        layer_norm:      LN(U_g v; γ^h_g)
+        layer_norm:      LN(U_g v; γ^h_g), the product normalised as a whole
         """
         U = self.weight_hh if noise.U is None else noise.U
         Uv = v @ U[rows].T
         if not self.options.layer_norm:
             return Uv
-        return gate_norm(Uv, self.gamma_h[rows], self.hidden_size)
+        return layer_norm(Uv, self.gamma_h[rows])
 
     def step_noise(self, noise: StepNoise | None) -> StepNoise:
         """A step's masks as given, or, for None, those of evaluation."""

@@ -15,12 +15,15 @@ state instead (h_t = (1 - z) * n + z * h), so its z is 1 - ours; `from_torch` ne
 weights and bias to convert exactly.
 
 With options (cells/options.py), v = h_{t-1} (m_h * h_{t-1} with recurrent dropout) being what U
-multiplies and h'_t the step's new value before zoneout:
+multiplies and h'_t the step's new value before zoneout; with layer_norm, LN normalises each
+product with a weight matrix as a whole (cells/options.py):
 
-    a_r = LN(W_r x_t; γ^x_r) + LN(U_r v; γ^h_r) + b_r, a_z likewise         layer_norm
-    h~_t = tanh(LN(W_h x_t; γ^x_h) + LN(U_h (r_t * v); γ^h_h) + b_h)        layer_norm, "before"
-    h~_t = tanh(LN(W_h x_t; γ^x_h) + b_h + r_t * (LN(U_h v; γ^h_h) + b_hn))  layer_norm, "after"
-    h_t = d_t * h_{t-1} + (1 - d_t) * h'_t                                  zoneout
+    [a_r, a_z, A_h] = LN(W x_t; γ^x) + b                        the input part, all gates
+    [a_r, a_z] += LN(U_rz v; γ^h_rz)                             "before": two products with U,
+    h~_t = tanh(A_h + LN(U_h (r_t * v); γ^h_h))                  each normalised
+    [G_r, G_z, G_h] = LN(U v; γ^h)                               "after": one product
+    h~_t = tanh(A_h + r_t * (G_h + b_hn)),  a_r += G_r, a_z += G_z
+    h_t = d_t * h_{t-1} + (1 - d_t) * h'_t                       zoneout
 """
 
 from __future__ import annotations
@@ -77,8 +80,10 @@ class GRUCell(Cell):
         H = self.hidden_size
         Wx_r, Wx_z, Wx_h = Wx_t.chunk(3, dim=-1)  # W x_t + b for r, z, h
         v = self.recurrent_input(h_prev, noise)  # what U multiplies: h_{t-1}
-        rz, h_rows = slice(0, 2 * H), slice(2 * H, 3 * H)
-        Uh_r, Uh_z = self.times_U(v, noise, rz).chunk(2, dim=-1)  # U_r h_{t-1}, U_z h_{t-1}
+        if self.reset == "before":  # U_r h_{t-1} and U_z h_{t-1}, one product
+            Uh_r, Uh_z = self.times_U(v, noise, slice(0, 2 * H)).chunk(2, dim=-1)
+        else:  # and U_h h_{t-1} in the same product
+            Uh_r, Uh_z, Uh_h = self.times_U(v, noise).chunk(3, dim=-1)
         # r_t = sigma_g(W_r x_t + U_r h_{t-1} + b_r)                       reset gate
         a_r = Wx_r + Uh_r
         r = torch.sigmoid(a_r)
@@ -87,11 +92,10 @@ class GRUCell(Cell):
         z = torch.sigmoid(a_z)
         if self.reset == "before":
             # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)          new update information
-            a_h = Wx_h + self.times_U(r * v, noise, h_rows)
+            a_h = Wx_h + self.times_U(r * v, noise, slice(2 * H, 3 * H))
         else:
             # h~_t = sigma_h(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn))   cuDNN's placement
-            b_hn = self.b_hn if self.has_b_hn else 0.0
-            a_h = Wx_h + r * (self.times_U(v, noise, h_rows) + b_hn)
+            a_h = Wx_h + r * (Uh_h + (self.b_hn if self.has_b_hn else 0.0))
         h_tilde = torch.tanh(a_h)
         # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                           new state
         h = (1 - z) * h_prev + z * h_tilde

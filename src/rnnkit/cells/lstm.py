@@ -10,7 +10,8 @@ sigma_g = sigmoid, sigma_c = sigma_h = tanh, * is the element-wise product, c_0 
 
 With options (cells/options.py), c'_t and h'_t being the step's new values before zoneout:
 
-    a_g  = LN(W_g x_t; γ^x_g) + LN(U_g h_{t-1}; γ^h_g) + b_g      layer_norm (Ba et al. 2016)
+    a    = LN(W x_t; γ^x) + LN(U h_{t-1}; γ^h) + b            layer_norm, all four gates' a_g
+                                                                 at once (Ba et al. 2016)
     h'_t = o_t * tanh(LN(c'_t; γ^c, β^c))                          layer_norm: c'_t carried as it is
     h'_t = W_hr (o_t * tanh(c'_t))                                 proj_size: P = k features
     c_t  = d^c_t * c_{t-1} + (1 - d^c_t) * c'_t                    zoneout_c

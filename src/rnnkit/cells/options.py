@@ -4,8 +4,9 @@ Every option is off by default (the lecture's cell). Each is part of the cell's 
 write them into `step_quantities` with the lecture's letters, so every backend computes them.
 With g a gate (LSTM: i, f, c, o; GRU: r, z, h; RNN: its one block) and H hidden units:
 
-    layer_norm=True       a_g = LN(W_g x_t; γ^x_g) + LN(U_g h_{t-1}; γ^h_g) + b_g  (Ba et al. 2016)
-                          LSTM also: h_t = o_t * tanh(LN(c_t; γ^c, β^c)), the state keeping c_t
+    layer_norm=True       a = LN(W x_t; γ^x) + LN(U h_{t-1}; γ^h) + b, all gates at once
+                          (Ba et al. 2016); LSTM also: h_t = o_t * tanh(LN(c_t; γ^c, β^c)),
+                          the state keeping c_t
     input_dropout=p       W_g x_t        -> W_g (m_x * x_t)           (locked dropout)
     recurrent_dropout=p   U_g h_{t-1}    -> U_g (m_h * h_{t-1})       (Gal & Ghahramani 2016)
     output_dropout=p      y_t = m_y * h_t, what the layer outputs; the state keeps h_t
@@ -16,11 +17,12 @@ With g a gate (LSTM: i, f, c, o; GRU: r, z, h; RNN: its one block) and H hidden 
     proj_size=k (LSTM)    h_t = W_hr (o_t * tanh(c_t)), k features: torch.nn.LSTM's projection
                           (Sak et al. 2014); U then multiplies the k-feature h_{t-1}
 
-LN(v; γ) = γ * (v - mean(v)) / sqrt(var(v) + 1e-5) over each gate's H units, so a gate's scale does
-not depend on the others' (the lecture's GRU computes U_h (r_t * h_{t-1}) after r_t, so no
-normalisation over all gates at once could include it). Ba et al. give each LN a bias β as well; on
-W x_t and U h_{t-1} those biases are always added to b_g, so the gate's one bias b_g stands for all
-three: the same function without redundant parameters. LN of c_t keeps its β^c.
+LN(v; γ) = γ * (v - mean(v)) / sqrt(var(v) + 1e-5) over the whole of one product with a weight
+matrix, every gate's units together, as Ba et al. write it: W x_t (G*H) and U h_{t-1} (G*H); the
+lecture's GRU has two products with U, U_rz h_{t-1} (2H) and U_h (r_t * h_{t-1}) (H), each
+normalised on its own. Ba et al. give each LN a bias β as well; on W x_t and U h_{t-1} those
+biases are always added to b, so the one bias b stands for all three: the same function without
+redundant parameters. LN of c_t (H) keeps its β^c.
 
 Masks, all from torch's random generator (so a seed reproduces them and a checkpoint that saves the
 generator's state resumes them): m_x, m_h, m_y keep each unit with probability 1 - p and scale it by
@@ -167,7 +169,6 @@ def _zone_mask(p: float, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
     return like.new_empty(shape).bernoulli_(p)
 
 
-def gate_norm(a: Tensor, gain: Tensor, hidden_size: int) -> Tensor:
-    """LN(a; γ): each gate's H units of a (..., k*H) normalised, times the gain γ (k*H,)."""
-    normalised = torch.nn.functional.layer_norm(a.unflatten(-1, (-1, hidden_size)), (hidden_size,))
-    return normalised.flatten(-2) * gain
+def layer_norm(a: Tensor, gain: Tensor, bias: Tensor | None = None) -> Tensor:
+    """LN(a; γ, β) = γ * (a - mean(a)) / sqrt(var(a) + 1e-5) + β over a's last dimension."""
+    return torch.nn.functional.layer_norm(a, a.shape[-1:], gain, bias, EPS)

@@ -93,35 +93,20 @@ def gemm_over_steps(dA: Tensor, V: Tensor) -> Tensor:
     return dA.flatten(0, 1).T @ V.flatten(0, 1)
 
 
-def gate_norm_forward(u: Tensor, hidden_size: int) -> tuple[Tensor, Norm]:
-    """LN(u) per gate without its gain, (B, k*H), and what its backward needs.
-
-    torch's kernel runs about twice as fast given a weight and a bias (measured here), so it gets
-    ones and zeros; the per-gate gains, which it cannot take, are the caller's."""
-    gates = u.unflatten(-1, (-1, hidden_size))  # (B, k, H)
-    ones, zeros = _identity_affine(hidden_size, u.dtype, u.device)
-    normalised, mean, rstd = torch.native_layer_norm(gates, (hidden_size,), ones, zeros, EPS)
-    return normalised.flatten(-2), (gates, mean, rstd)
+def layer_norm_forward(u: Tensor, gain: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Norm]:
+    """LN(u; γ, β) over u's last dimension (torch's kernel), and what its backward needs."""
+    normalised, mean, rstd = torch.native_layer_norm(u, u.shape[-1:], gain, bias, EPS)
+    return normalised, (u, mean, rstd)
 
 
-@cache
-def _identity_affine(size: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
-    with torch.inference_mode(False):  # cached: see `constant`
-        ones = torch.ones(size, dtype=dtype, device=device)
-        return ones, torch.zeros_like(ones)
-
-
-def gate_norm_backward(d_normalised: Tensor, norm: Norm, gain: Tensor | None = None) -> Tensor:
-    """dL/du from dL/dLN(u), in the shape of d_normalised; `gain` when LN applied it itself."""
+def layer_norm_backward(
+    d_out: Tensor, norm: Norm, gain: Tensor, bias: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """dL/du, and this step's share of dL/dγ (and of dL/dβ when LN has a bias), from
+    dL/dLN(u). Summing the shares in the loop costs less than keeping every step's u for one sum
+    after it (memory, at large T B H)."""
     u, mean, rstd = norm
-    du = torch.ops.aten.native_layer_norm_backward(
-        d_normalised.view_as(u), u, u.shape[-1:], mean, rstd, gain, None, (True, False, False)
-    )[0]
-    return du.view_as(d_normalised)
-
-
-def norm_gain_grad(d_out: Tensor, norms: list[Norm]) -> Tensor:
-    """dγ = the sum over steps and batch of dL/dLN(u) * (u - mean) / std, the normalised u."""
-    u, mean, rstd = (torch.stack(parts) for parts in zip(*norms))
-    normalised = (u - mean).mul_(rstd)
-    return (d_out.view_as(normalised) * normalised).sum((0, 1)).flatten()
+    mask = (True, True, bias is not None)
+    return torch.ops.aten.native_layer_norm_backward(
+        d_out, u, u.shape[-1:], mean, rstd, gain, bias, mask
+    )

@@ -38,10 +38,9 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    gate_norm_backward,
-    gate_norm_forward,
     gemm_over_steps,
-    norm_gain_grad,
+    layer_norm_backward,
+    layer_norm_forward,
     per_step,
     sigmoid_slope_times,
     tanh_of_half,
@@ -128,9 +127,9 @@ class GRUBeforeFunction(torch.autograd.Function):
             if gamma_h is None:
                 a_rz = U_rz(v, step.A_rz)
             else:
-                normalised, norm = gate_norm_forward(U_rz(v), H)
+                a_rz, norm = layer_norm_forward(U_rz(v), gain_rz)
                 norms_rz.append(norm)
-                a_rz = torch.addcmul(step.A_rz, normalised, gain_rz)
+                a_rz.add_(step.A_rz)
             torch.sigmoid(a_rz, out=step.rz)
             if step.mask is not None:
                 step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
@@ -139,9 +138,9 @@ class GRUBeforeFunction(torch.autograd.Function):
             if gamma_h is None:
                 a_h2 = U_h2(rv, step.A_h2)
             else:
-                normalised, norm = gate_norm_forward(U_h2(rv), H)
+                a_h2, norm = layer_norm_forward(U_h2(rv), gain_h2)
                 norms_h.append(norm)
-                a_h2 = torch.addcmul(step.A_h2, normalised, gain_h2)
+                a_h2.add_(step.A_h2)
             tanh_of_half(a_h2, out=step.h_tilde)
             # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                          new state
             torch.lerp(step.h_prev, step.h_tilde, step.z, out=step.h_new)
@@ -171,6 +170,7 @@ class GRUBeforeFunction(torch.autograd.Function):
         dA_h = torch.empty_like(HT)
         du_rz = dA_rz if gamma_h is None else torch.empty_like(RZ)
         du_h = dA_h if gamma_h is None else torch.empty_like(HT)
+        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
         g = torch.zeros_like(HT[0]) if d_hT is None else d_hT  # dL/dh_T from after the loop
         views = per_step(
             BackwardStep,
@@ -199,14 +199,18 @@ class GRUBeforeFunction(torch.autograd.Function):
             torch.mul(g_new, step.coef_h, out=step.dA_h)
             # d(rv)_t = du_h,t U_h
             if gamma_h is not None:
-                step.du_h.copy_(gate_norm_backward(step.dA_h * gamma_h[2 * H :], norms_h[t]))
+                du, d_gain_h, _ = layer_norm_backward(step.dA_h, norms_h[t], gamma_h[2 * H :])
+                step.du_h.copy_(du)
+                d_gain[2 * H :].add_(d_gain_h)
             d_rv = U_h_T(step.du_h)
             # da_r,t = d(rv)_t * v_t * r_t (1 - r_t)
             torch.mul(d_rv, step.coef_r, out=step.dA_r)
             # da_z,t = g'_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
             torch.mul(g_new, step.coef_z, out=step.dA_z)
             if gamma_h is not None:
-                step.du_rz.copy_(gate_norm_backward(step.dA_rz * gamma_h[: 2 * H], norms_rz[t]))
+                du, d_gain_rz, _ = layer_norm_backward(step.dA_rz, norms_rz[t], gamma_h[: 2 * H])
+                step.du_rz.copy_(du)
+                d_gain[: 2 * H].add_(d_gain_rz)
             # g_{t-1} = (du_rz,t U_rz + d(rv)_t * r_t) * m + g'_t (1 - z_t) + g_t d_t
             g_prev = U_rz_T(step.du_rz).addcmul_(d_rv, step.r)
             if m is not None:
@@ -217,9 +221,6 @@ class GRUBeforeFunction(torch.autograd.Function):
         dU = None
         if needs[2]:
             dU = torch.cat([gemm_over_steps(du_rz, V), gemm_over_steps(du_h, RV)])
-        dgamma = None
-        if needs[6]:
-            dgamma = torch.cat([norm_gain_grad(dA_rz, norms_rz), norm_gain_grad(dA_h, norms_h)])
         return (
             torch.cat([dA_rz, dA_h], dim=-1) if needs[0] else None,
             g if needs[1] else None,
@@ -227,5 +228,5 @@ class GRUBeforeFunction(torch.autograd.Function):
             None,
             None,
             None,
-            dgamma,
+            d_gain,
         )

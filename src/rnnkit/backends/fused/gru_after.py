@@ -34,10 +34,9 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    gate_norm_backward,
-    gate_norm_forward,
     gemm_over_steps,
-    norm_gain_grad,
+    layer_norm_backward,
+    layer_norm_forward,
     per_step,
     sigmoid_slope_times,
     tanh_of_half,
@@ -123,11 +122,10 @@ class GRUAfterFunction(torch.autograd.Function):
         )
         for step in views:
             v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
-            G = U(v)  # (B, 3H): U_r v | U_z v | 2 U_h v, or their layer norms
+            G = U(v)  # (B, 3H): U_r v | U_z v | 2 U_h v, or their layer norm
             if gamma_h is not None:
-                normalised, norm = gate_norm_forward(G, H)
+                G, norm = layer_norm_forward(G, gain2)
                 norms.append(norm)
-                G = normalised.mul_(gain2)
             # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
             torch.sigmoid(G[:, : 2 * H].add_(step.A_rz), out=step.rz)
             if step.mask is not None:
@@ -160,6 +158,7 @@ class GRUAfterFunction(torch.autograd.Function):
         U_T = onednn.prepare(weight_hh.T, B)  # d -> d U
         dG = torch.empty(*N.shape[:2], 3 * H, dtype=N.dtype, device=N.device)  # da_r|da_z|dq
         du = dG if gamma_h is None else torch.empty_like(dG)
+        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
         dA_h = torch.empty_like(N)
         g = torch.zeros_like(N[0]) if d_hT is None else d_hT
         views = per_step(
@@ -194,7 +193,9 @@ class GRUAfterFunction(torch.autograd.Function):
             # dq_t = da_h,t * r_t
             torch.mul(step.dA_h, step.r, out=step.dq)
             if gamma_h is not None:
-                step.du.copy_(gate_norm_backward(step.dG * gamma_h, norms[t]))
+                du_t, d_gain_t, _ = layer_norm_backward(step.dG, norms[t], gamma_h)
+                step.du.copy_(du_t)
+                d_gain.add_(d_gain_t)
             # g_{t-1} = (du_t U) * m + g'_t (1 - z_t) + g_t d_t
             g_prev = U_T(step.du)
             if m is not None:
@@ -209,6 +210,6 @@ class GRUAfterFunction(torch.autograd.Function):
             None,
             None,
             None,
-            norm_gain_grad(dG, norms) if needs[6] else None,
+            d_gain,
             dG[..., 2 * H :].sum((0, 1)) if needs[7] else None,
         )

@@ -38,15 +38,13 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    gate_norm_backward,
-    gate_norm_forward,
-    norm_gain_grad,
+    layer_norm_backward,
+    layer_norm_forward,
     per_step,
     tanh_of_half,
     tanh_slope,
     twice_minus_one,
 )
-from rnnkit.cells.options import EPS
 
 
 class ForwardStep(NamedTuple):
@@ -78,7 +76,6 @@ class BackwardStep(NamedTuple):
     dA_o: Tensor  # first k_t o_t (1 - o_t), then da_o
     dA_ifc: Tensor  # (B, 3, H): first the factors of dc'_t (see below), then da_i, da_f, da_c
     du: Tensor | None  # dL/d(U v_t) with layer norm (else dA itself)
-    dk_hat: Tensor | None  # dL/dLN(c'_t), for dγ^c and dβ^c
     dh_new: Tensor | None  # dL/dh'_t with proj_size, for dW_hr
     k_c: Tensor  # o_t (1 - k_t^2)
     f: Tensor
@@ -141,9 +138,9 @@ class LSTMFunction(torch.autograd.Function):
             if gamma_h is None:
                 a = U2(v, step.A)
             else:
-                normalised, norm = gate_norm_forward(U2(v), H)
+                a, norm = layer_norm_forward(U2(v), gain2)
                 norms_h.append(norm)
-                a = torch.addcmul(step.A, normalised, gain2)
+                a.add_(step.A)
             a[:, 2 * H : 3 * H].add_(step.A_c)  # 2 a_c (a copy of A doubled would not fit memory)
             torch.sigmoid(a, out=step.y)
             twice_minus_one(step.c_tilde)  # c~_t = tanh(a_c) = 2 sigma(2 a_c) - 1
@@ -151,9 +148,8 @@ class LSTMFunction(torch.autograd.Function):
             c_new = torch.mul(step.f, step.c_prev, out=step.c_new).addcmul_(step.i, step.c_tilde)
             # k_t = tanh(c'_t), or tanh(LN(c'_t; γ^c, β^c))
             if gamma_c is not None:
-                normalised, mean, rstd = torch.native_layer_norm(c_new, (H,), gamma_c, beta_c, EPS)
-                norms_c.append((c_new, mean, rstd))
-                c_new = normalised
+                c_new, norm = layer_norm_forward(c_new, gamma_c, beta_c)
+                norms_c.append(norm)
             tanh_of_half(torch.add(c_new, c_new, out=step.k), out=step.k)
             # h'_t = o_t * k_t, or W_hr (o_t * k_t)                                  hidden state
             h_new = torch.mul(step.o, step.k, out=step.m)
@@ -166,13 +162,13 @@ class LSTMFunction(torch.autograd.Function):
                 torch.lerp(h_new, step.h_prev, step.zone_h, out=step.h)
             elif proj is not None:
                 step.h.copy_(h_new)
-        ctx.save_for_backward(U, m, d, d_c, gamma_h, gamma_c, W_hr)
+        ctx.save_for_backward(U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
         ctx.intermediates = Y, S, C, K, M, V, norms_h, norms_c
         return S[1:], S[T], C[T]
 
     @staticmethod
     def backward(ctx, d_outputs, d_hT, d_cT):
-        U, m, d, d_c, gamma_h, gamma_c, W_hr = ctx.saved_tensors
+        U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr = ctx.saved_tensors
         Y, S, C, K, M, V, norms_h, norms_c = ctx.intermediates
         T, B, H = K.shape
         I, F, c_tilde, O = Y.split(H, dim=-1)
@@ -189,7 +185,7 @@ class LSTMFunction(torch.autograd.Function):
         d_outputs = torch.zeros_like(S[1:]) if d_outputs is None else d_outputs
         d_out_prev = torch.cat([torch.zeros_like(S[:1]), d_outputs[:-1]])
         du = dA if gamma_h is None else torch.empty_like(Y)
-        dK_hat = None if gamma_c is None else torch.empty_like(K)
+        d_gains = [None if g is None else torch.zeros_like(g) for g in (gamma_h, gamma_c, beta_c)]
         dH_new = None if W_hr is None else torch.empty_like(S[1:])
         views = per_step(
             BackwardStep,
@@ -198,7 +194,6 @@ class LSTMFunction(torch.autograd.Function):
             dA_o=dA[..., 3 * H :],
             dA_ifc=dA[..., : 3 * H].unflatten(-1, (3, H)),
             du=du,
-            dk_hat=dK_hat,
             dh_new=dH_new,
             k_c=k_c,
             f=F,
@@ -224,8 +219,9 @@ class LSTMFunction(torch.autograd.Function):
             if gamma_c is None:
                 dc = torch.addcmul(e if d_c is None else e * step.keep_c, dm, step.k_c)
             else:
-                dk_hat = torch.mul(dm, step.k_c, out=step.dk_hat)
-                dc = gate_norm_backward(dk_hat, norms_c[t], gamma_c)
+                dc, d_gain, d_bias = layer_norm_backward(dm * step.k_c, norms_c[t], gamma_c, beta_c)
+                d_gains[1].add_(d_gain)
+                d_gains[2].add_(d_bias)
                 dc = dc.add_(e) if d_c is None else dc.addcmul_(e, step.keep_c)
             # [da_i, da_f, da_c] = dc'_t * [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
             step.dA_ifc.mul_(dc.unsqueeze(1))
@@ -233,7 +229,9 @@ class LSTMFunction(torch.autograd.Function):
             e = dc.mul_(step.f) if d_c is None else dc.mul_(step.f).addcmul_(e, step.zone_c)
             # g_{t-1} = (du_t U) * m + g_t d_t + the output's, du_t = da_t or LN_back(da_t γ^h)
             if gamma_h is not None:
-                step.du.copy_(gate_norm_backward(step.dA * gamma_h, norms_h[t]))
+                du_t, d_gain, _ = layer_norm_backward(step.dA, norms_h[t], gamma_h)
+                step.du.copy_(du_t)
+                d_gains[0].add_(d_gain)
             if m is None and d is None:
                 g = U_T(step.du, step.d_out_prev)
                 continue
@@ -252,8 +250,6 @@ class LSTMFunction(torch.autograd.Function):
             None,
             None,
             None,
-            norm_gain_grad(dA, norms_h) if needs[7] else None,
-            norm_gain_grad(dK_hat, norms_c) if needs[8] else None,
-            dK_hat.sum((0, 1)) if needs[9] else None,
+            *d_gains,
             dH_new.flatten(0, 1).T @ M.flatten(0, 1) if needs[10] else None,
         )

@@ -26,10 +26,9 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    gate_norm_backward,
-    gate_norm_forward,
     gemm_over_steps,
-    norm_gain_grad,
+    layer_norm_backward,
+    layer_norm_forward,
     per_step,
     tanh_of_half,
     tanh_slope,
@@ -84,9 +83,9 @@ class RNNFunction(torch.autograd.Function):
             if gain is None:
                 a = U(v, step.A)
             else:
-                normalised, norm = gate_norm_forward(U(v), H)
+                a, norm = layer_norm_forward(U(v), gain)
                 norms.append(norm)
-                a = torch.addcmul(step.A, normalised, gain)
+                a.add_(step.A)
             if relu:
                 torch.clamp(a, min=0, out=step.h_new)
             else:
@@ -117,6 +116,7 @@ class RNNFunction(torch.autograd.Function):
         U_T = onednn.prepare(weight_hh.T, S.shape[1])  # d -> d U
         dA = torch.empty_like(H_new)
         du = dA if gamma_h is None else torch.empty_like(dA)
+        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
         g = torch.zeros_like(S[0]) if d_hT is None else d_hT
         views = per_step(
             BackwardStep,
@@ -134,7 +134,9 @@ class RNNFunction(torch.autograd.Function):
             # da_t = g_t (1 - d_t) * f'(a_t)
             torch.mul(g_t, step.slope, out=step.dA)
             if gamma_h is not None:
-                step.du.copy_(gate_norm_backward(step.dA * gamma_h, norms[t]))
+                du_t, d_gain_t, _ = layer_norm_backward(step.dA, norms[t], gamma_h)
+                step.du.copy_(du_t)
+                d_gain.add_(d_gain_t)
             # g_{t-1} = (du_t U) * m + g_t d_t (d_t = 1 on a padded step)
             g = U_T(step.du)
             if m is not None:
@@ -149,6 +151,6 @@ class RNNFunction(torch.autograd.Function):
             None,
             None,
             None,
-            norm_gain_grad(dA, norms) if needs[6] else None,
+            d_gain,
             None,
         )
