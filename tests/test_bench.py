@@ -3,7 +3,7 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import eager, layers, lm_text, machine, report
+from bench import eager, layers, lm_text, machine, report, settings
 
 from rnnkit.train.recipes import recipe_for
 
@@ -88,14 +88,17 @@ def test_sampling_suite_runs(capsys):
 def test_lm_text_settings_go_to_the_part_that_owns_them():
     recipe = recipe_for("char", 600)
     items = ["hidden_size=640", "lr=0.002", "seq_len=128", "cell=gru"]
-    changed = lm_text.with_settings(recipe, dict(map(lm_text.parse_setting, items)))
+    changed = lm_text.with_settings(recipe, dict(map(settings.parse_setting, items)))
     assert changed.model["hidden_size"] == 640 and changed.model["cell"] == "gru"
     assert changed.train["lr"] == 0.002 and changed.data["seq_len"] == 128
     assert changed.name == "char-10m+set" and recipe.model["hidden_size"] == 512
     with pytest.raises(SystemExit, match="hidden"):
         lm_text.with_settings(recipe, {"hidden": 1})
     with pytest.raises(SystemExit, match="KEY=VALUE"):
-        lm_text.parse_setting("lr")
+        settings.parse_setting("lr")
+    options = dict(map(settings.parse_setting, ["layer_norm=true", "zoneout=0.1", "proj_size=64"]))
+    changed = lm_text.with_settings(recipe, options)
+    assert changed.model["layer_norm"] is True and changed.model["proj_size"] == 64
 
 
 def test_eager_layer_norm_lstm_is_ba_et_als_lstm_over_all_gates():
