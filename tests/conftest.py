@@ -42,7 +42,7 @@ class FaultAt(TextTask):
 
     def __init__(self, task: TextTask, at: int, fault) -> None:
         super().__init__(task.data, task.model, task.vocab)
-        self.train_data, self.valid_data = task.train_data, task.valid_data
+        self.train_data, self.valid, self.ids = task.train_data, task.valid, task.ids
         self.at, self.fault, self.steps = at, fault, 0
 
     def train_loss(self, batch, carry):

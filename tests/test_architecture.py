@@ -16,7 +16,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "rnnkit"
 
 TIERS = (
     ("errors", "version"),  # RnnkitError, which everything may raise; __version__
-    ("files", "values", "progress"),  # the one writer; the kinds of value; the progress switch
+    ("files", "values", "progress", "devices"),  # the one writer; kinds of value; bars; devices
     # The core: what a recurrent layer is, from the math up.
     ("cells",),  # the lecture's equations, one time step
     ("layout",),  # padded batches (lengths) and torch.nn's parameter layout

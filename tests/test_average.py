@@ -9,7 +9,8 @@ from torch import nn
 
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
-from rnnkit.tasks.text import PYTHON_TEXT, TextDataConfig, TextTask
+from rnnkit.tasks.text import TextDataConfig, TextTask
+from rnnkit.tasks.text_data import PYTHON_TEXT, TextSource
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit, seed_everything
@@ -35,7 +36,9 @@ def test_the_average_follows_its_formula_and_swaps_in_and_out():
 def run(tmp_path, name, ema):
     seed_everything(0)
     data = TextDataConfig(source=PYTHON_TEXT, batch_size=4, seq_len=8, split="80/20/0")
-    task = TextTask.new(data, LanguageModelConfig(hidden_size=16, num_layers=1), (TEXT, None))
+    task = TextTask.new(
+        data, LanguageModelConfig(hidden_size=16, num_layers=1), TextSource(data, text=TEXT)
+    )
     config = TrainConfig(steps=12, eval_every=4, warmup=2, lr=1e-2, ema=ema)
     return fit(task, config, tmp_path / name, show_progress=False, out=io.StringIO())
 

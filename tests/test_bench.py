@@ -117,3 +117,21 @@ def test_eager_layer_norm_lstm_is_ba_et_als_lstm_over_all_gates():
         h = torch.sigmoid(o) * torch.tanh(ln(c, (4,)))
         torch.testing.assert_close(y_t, h)
     torch.testing.assert_close((h_n[0], c_n[0]), (h, c))
+
+
+def test_classify_suite_compares_options_and_states_the_targets(capsys):
+    pytest.importorskip("aeon")
+    from bench import classify
+
+    assert dispatcher.main(["classify", "--smoke", "--variant", "--conv 0"]) == 0
+    printed = capsys.readouterr().out
+    assert "(none: the recipe)" in printed and "`--conv 0`" in printed and "UnitTest" in printed
+    results = {
+        "A": (classify.Result(0.8, 1), classify.Result(0.9, 1), classify.Result(0.85, 9)),
+        "B": (classify.Result(0.7, 1), classify.Result(None, 0, "unequal lengths"),
+              classify.Result(0.6, 9)),
+    }  # fmt: skip
+    lines = classify.summary(results)
+    assert lines[0] == "rnnkit at or above 1-NN DTW on 1 of 2 datasets (below on B)"
+    assert "rnnkit 0.850, MiniRocket 0.900 (difference -0.050)" in lines[1]
+    assert lines[2] == "B: MiniRocket refuses it; rnnkit 0.600, 1-NN DTW 0.700"

@@ -64,7 +64,7 @@ def test_gru_matches_numpy_over_a_sequence(reset, reference):
     for x in xs:
         h_numpy = reference(p, x, h_numpy)["h"]
         state = cell(torch.from_numpy(x)[None], state)
-    np.testing.assert_allclose(state[0][0].detach().numpy(), h_numpy, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(state[0].detach().numpy(), h_numpy, rtol=0, atol=1e-12)
 
 
 def test_lstm_matches_numpy_over_a_sequence():
@@ -89,7 +89,7 @@ def test_rnn_cell_is_tanh_of_affine():
         + h.numpy() @ cell.U.detach().numpy().T
         + cell.b.detach().numpy()
     )
-    np.testing.assert_allclose(cell(x, (h,))[0].detach().numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose(cell(x, h).detach().numpy(), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_gradcheck(make):
 
     def run(x, *state_and_params):
         state = state_and_params[: cell.state_size]
-        return cell(x, state)
+        return cell(x, state if cell.state_size > 1 else state[0])
 
     assert torch.autograd.gradcheck(run, (x, *state, *cell.parameters()))
 
@@ -320,3 +320,39 @@ def test_options_parameters_start_as_plain_normalisation_and_a_drawn_projection(
 def test_bad_arguments_name_the_argument(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+TORCH_TWINS = [
+    (lambda: rnnkit.LSTMCell(3, 4), torch.nn.LSTMCell),
+    (lambda: rnnkit.GRUCell(3, 4, reset="after"), torch.nn.GRUCell),
+    (
+        lambda: rnnkit.RNNCell(3, 4, nonlinearity="relu"),
+        lambda *a: torch.nn.RNNCell(*a, nonlinearity="relu"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "make_torch"), TORCH_TWINS)
+@pytest.mark.parametrize("batch", [(2,), ()], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("with_hx", [True, False])
+def test_cells_take_and_return_what_torch_cells_do(make, make_torch, batch, with_hx):
+    """forward(input, hx=None): hx is h, or (h, c) for LSTM, and comes back in the same form."""
+    torch.manual_seed(6)
+    cell = make().double()
+    twin = make_torch(3, 4).double()
+    twin.load_state_dict(rnnkit.torch_state_dict(cell))
+    x = torch.randn(*batch, 3, dtype=torch.float64)
+    h = torch.randn(*batch, 4, dtype=torch.float64)
+    hx = ((h, -h) if cell.state_size == 2 else h) if with_hx else None
+    got, want = cell(x, hx), twin(x, hx)
+    assert type(got) is type(want)
+    for g, w in zip(
+        got if isinstance(got, tuple) else [got], want if isinstance(want, tuple) else [want]
+    ):
+        assert g.shape == w.shape
+        torch.testing.assert_close(g, w, atol=1e-12, rtol=0)
+
+
+def test_a_cell_refuses_a_sequence():
+    with pytest.raises(rnnkit.RnnkitError, match="takes one step"):
+        rnnkit.LSTMCell(3, 4)(torch.zeros(5, 2, 3))

@@ -252,3 +252,16 @@ def test_a_length_below_one_is_an_error(roll_run, tmp_path, capsys, length):
     assert main(["generate", str(roll_run), *length, "--out", str(out)]) == 2
     assert length[0] in error_line(capsys)
     assert not out.exists()
+
+
+def test_without_music21_a_music_command_says_how_to_install_it(tmp_path):
+    import subprocess
+    import sys
+
+    blocked = "import sys; sys.modules['music21'] = None; from rnnkit.cli.main import main; "
+    run = f"sys.exit(main(['train', 'music', '--out', r'{tmp_path / 'r'}']))"
+    result = subprocess.run([sys.executable, "-c", blocked + run], capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'rnnkit[music]'" in lines[0]
+    assert not (tmp_path / "r").exists()

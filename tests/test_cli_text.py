@@ -261,3 +261,13 @@ def test_an_lstm_option_on_another_cell_is_one_error_line(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
     assert train(tmp_path, "--zoneout", "1", "--steps", "1") == 2
     assert "--zoneout must be a probability in [0, 1), got 1" in error_line(capsys)
+
+
+def test_commands_that_load_a_run_take_a_device(run, capsys):
+    assert main(["sample", str(run), "--length", "5", "--seed", "1", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--device", "abacus"]) == 2
+    assert "unknown device 'abacus'" in error_line(capsys)
+    if not torch.cuda.is_available():
+        assert main(["sample", str(run), "--device", "cuda"]) == 2
+        assert "no GPU is available" in error_line(capsys)

@@ -45,11 +45,10 @@ configurations = st.tuples(
 def run_both(config, dtype=torch.float64):
     """Outputs, final states and gradients (input, h_0, every parameter) for fused and loop."""
     torch.manual_seed(config["seed"])
+    options = config.get("options", {})
+    hidden = max(config["hidden_size"], options.get("proj_size", 0) + 1)  # torch's rule
     net = NETWORKS[config["cell"]](
-        config["input_size"],
-        config["hidden_size"],
-        **network_options(config),
-        **config.get("options", {}),
+        config["input_size"], hidden, **network_options(config), **options
     ).to(dtype)
     net.train(config.get("training", True))
     x, lengths = random_input(config, dtype)

@@ -186,7 +186,7 @@ def test_projection_shapes_through_a_stack():
 
 
 def test_options_that_torch_lacks_do_not_convert_to_torch():
-    with pytest.raises(ValueError, match=r"torch\.nn has no layer_norm, zoneout"):
+    with pytest.raises(rnnkit.RnnkitError, match=r"torch\.nn has no layer_norm, zoneout"):
         rnnkit.LSTM(3, 4, layer_norm=True, zoneout=0.1).to_torch()
     assert rnnkit.LSTM(3, 4, proj_size=2).to_torch().proj_size == 2
 

@@ -33,7 +33,7 @@ def test_exercise_2_lstm_h1():
 def test_exercise_3_gru_h1():
     cell = rnnkit.GRUCell(2, 2, reset="before").double()
     load(cell.params(), GRU_EXERCISE.params)
-    (h_1,) = cell(t(GRU_EXERCISE.x))
+    h_1 = cell(t(GRU_EXERCISE.x))
     assert torch.allclose(h_1[0], t([0.8491126756, 0.9478634131]), atol=1e-9)
 
 

@@ -281,3 +281,24 @@ def test_broken_jsb_json_fails_clearly(tmp_path):
     one_line_error(lambda: load_jsb_json(path), "list of time steps")
     path.write_text("[1, 2")
     one_line_error(lambda: load_jsb_json(path), "cannot read")
+
+
+def test_a_file_music21_cannot_read_is_skipped_with_one_warning(tmp_path, capsys):
+    from rnnkit.data.music import Note, Piece, read_music_files, write_midi
+
+    good = write_midi(Piece("g", (Note(0, 60, 2), Note(2, 64, 2)), 1, 4), tmp_path / "good.mid")
+    (tmp_path / "bad.mid").write_bytes(b"MThd\x00\x00")
+    pieces = read_music_files([tmp_path / "bad.mid", good], cache=False, progress=False)
+    assert len(pieces) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "warning: skipped" in err[0] and "bad.mid" in err[0]
+    assert "1 of 2 music files could not be read" in err[1]
+    with pytest.raises(RnnkitError, match=r"none of the 2 music files could be read: .*bad.mid"):
+        read_music_files([tmp_path / "bad.mid"] * 2, cache=False, progress=False)
+
+
+def test_the_folk_corpora_are_music21s_own():
+    from rnnkit.data.music import CORPORA, corpus_folder
+
+    for name in ("essen", "oneills", "ryans"):
+        assert name in CORPORA and corpus_folder(name).is_dir()

@@ -12,12 +12,14 @@ import pytest
 import torch
 
 from conftest import FaultAt
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
-from rnnkit.tasks.text import PYTHON_TEXT, TextDataConfig, TextTask
+from rnnkit.tasks.text import TextDataConfig, TextTask
+from rnnkit.tasks.text_data import PYTHON_TEXT, TextSource
 from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import fit, resolve_device, seed_everything
+from rnnkit.train.loop import fit, seed_everything
 from rnnkit.train.schedule import Schedule
 from rnnkit.values import duration
 
@@ -30,7 +32,7 @@ def tiny_task(text: str = TEXT, **model) -> TextTask:
         source=PYTHON_TEXT, batch_size=4, seq_len=8, sample_length=20, split="80/20/0"
     )
     settings = {"hidden_size": 16, "num_layers": 1, "dropout": 0.0, **model}
-    return TextTask.new(data, LanguageModelConfig(**settings), (text, None))
+    return TextTask.new(data, LanguageModelConfig(**settings), TextSource(data, text=text))
 
 
 def quiet_fit(task, config, run, **kwargs):
@@ -69,7 +71,7 @@ def test_training_lowers_the_loss(tmp_path):
 
 def test_early_stopping_after_patience_evaluations_without_progress(tmp_path):
     task = tiny_task()
-    task.evaluate = lambda: {"loss": 1.0}  # the valid loss never improves after the first one
+    task.evaluate = lambda final=False: {"loss": 1.0}  # the valid loss never improves after it
     config = TrainConfig(steps=100, eval_every=2, patience=3)
     result = quiet_fit(task, config, tmp_path / "run")
     assert result.status == "early stop"
@@ -183,3 +185,18 @@ def test_a_full_disk_while_checkpointing_gives_one_error_and_keeps_the_last_chec
     optimizer = torch.optim.AdamW(task.model.parameters())
     assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 2
     assert not list(run.rglob("*.tmp"))
+
+
+def test_bf16_training_learns_and_resumes_exactly(tmp_path):
+    same = {"eval_every": 4, "lr": 1e-2, "precision": "bf16", "schedule": "constant"}
+    config = TrainConfig(steps=12, **same)
+    whole = quiet_fit(tiny_task(), config, tmp_path / "whole")
+    losses = [e["train_loss"] for e in whole.history]
+    assert losses[-1] < losses[0]  # it learns under autocast
+    assert all(p.dtype == torch.float32 for p in tiny_task().model.parameters())
+    cut_config = TrainConfig(steps=8, **same)
+    quiet_fit(tiny_task(), cut_config, tmp_path / "cut")
+    task = TextTask.from_run(tmp_path / "cut", checkpoint.read_config(tmp_path / "cut"))
+    task.attach(TextSource(task.data, text=TEXT))
+    resumed = quiet_fit(task, config, tmp_path / "cut", resume=True)
+    assert [e["train_loss"] for e in resumed.history] == losses

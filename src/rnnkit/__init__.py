@@ -8,7 +8,16 @@ lstm.params(layer=0)["W_f"]                                         # the lectur
 
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.errors import RnnkitError
-from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, build_recurrent
+from rnnkit.layers import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    Recurrent,
+    build_recurrent,
+    from_torch_state_dict,
+    torch_state_dict,
+)
 from rnnkit.version import __version__
 
 # The Python classes pull in the training stack (matplotlib, tqdm); loaded only when asked for.
@@ -39,4 +48,6 @@ __all__ = [
     "TextModel",
     "__version__",
     "build_recurrent",
+    "from_torch_state_dict",
+    "torch_state_dict",
 ]

@@ -104,23 +104,36 @@ def read_text_file(path: str | Path, hint: str) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise RnnkitError(f"cannot read {path} ({error.strerror or error}); {hint}") from None
-    encoding = next((name for mark, name in OTHER_ENCODINGS.items() if data.startswith(mark)), None)
-    if encoding is None and len(data) >= 4 and data[1:4:2] == b"\0\0" and data[0:4:2].isascii():
-        encoding = "UTF-16"  # little-endian without a mark: ASCII letters with NULs between
+    return check_text_bytes(path, data, hint)
+
+
+def check_text_bytes(
+    path: Path, data: bytes, hint: str, start: bool = True, offset: int = 0
+) -> str:
+    """`data`, bytes of `path` from byte `offset` on, as text (see read_text_file); `start` says
+    the bytes begin the file, where a byte-order mark would be."""
+    encoding = None
+    if start:
+        encoding = next(
+            (name for mark, name in OTHER_ENCODINGS.items() if data.startswith(mark)), None
+        )
+        if encoding is None and len(data) >= 4 and data[1:4:2] == b"\0\0" and data[0:4:2].isascii():
+            encoding = "UTF-16"  # little-endian without a mark: ASCII letters with NULs between
     if encoding is not None:
         raise RnnkitError(
             f"{path} is {encoding} text; re-save it as UTF-8 (e.g. `iconv -f {encoding} -t UTF-8`)"
         )
     nul = data.find(b"\0")
     if nul >= 0:
-        raise RnnkitError(f"{path} looks binary (NUL byte at offset {nul}); {hint}")
+        raise RnnkitError(f"{path} looks binary (NUL byte at offset {offset + nul}); {hint}")
     try:
-        return data.decode("utf-8").removeprefix("\ufeff")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise RnnkitError(
-            f"{path} is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start});"
-            f" re-save it as UTF-8"
+            f"{path} is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
+            f"{offset + error.start}); re-save it as UTF-8"
         ) from None
+    return text.removeprefix("\ufeff") if start else text
 
 
 def short(error: BaseException) -> str:

@@ -46,7 +46,7 @@ def _kernel_name(cell: Cell) -> str | None:
 
 def _kernel(cells: Sequence[Cell]):
     kernel = getattr(torch._VF, _kernel_name(cells[0]))
-    if not cells[0].options.proj_size:
+    if not cells[0].proj_size:
         return kernel
     return partial(_quietly, kernel)
 

@@ -18,10 +18,11 @@ The step is split so that a whole sequence can be projected in one matrix produc
     step(Wx_t, state)  = the new state, read from step_quantities
     output(h)          = what the layer outputs, y_t = h_t (or m_y * h_t with output dropout)
 
-`cell(x_t, state)` does the first three for one step. A cell's options (layer norm, dropouts,
-zoneout, an LSTM's projection; cells/options.py) are keyword arguments of its constructor and part
-of these same functions; their masks for one forward call come from `draw`, and each step reads
-its share (a StepNoise; None means evaluation: no dropout, zoneout's expectation).
+`cell(x_t, hx)` does the first three for one step, taking and returning what torch.nn's cells
+do. A cell's options (layer norm, dropouts, zoneout, an LSTM's projection; cells/options.py) are
+keyword arguments of its constructor and part of these same functions; their masks for one
+forward call come from `draw`, and each step reads its share (a StepNoise; None means
+evaluation: no dropout, zoneout's expectation).
 Shapes: B batch, D input, H hidden, G gates, P the state h's features (H, or an LSTM's proj_size).
 """
 
@@ -29,11 +30,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict, fields
 
 import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.options import Noise, Options, StepNoise, draw, layer_norm
+from rnnkit.errors import RnnkitError
 
 # A cell's state: (h,) for RNN and GRU, (h, c) for LSTM.
 State = tuple[Tensor, ...]
@@ -69,14 +72,16 @@ class Cell(nn.Module):
             raise ValueError(
                 f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}"
             )
-        self.options = Options.of(type(self).__name__, self.option_names, options)
+        # Kept as plain attributes (cell.layer_norm, cell.zoneout, ...), as every setting of
+        # rnnkit's modules is: torch.load's safe unpickler rebuilds them (layers/safe_loading.py).
+        vars(self).update(asdict(Options.of(type(self).__name__, self.option_names, options)))
         self.input_size = input_size
         self.hidden_size = hidden_size
         GH = len(self.gate_names) * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(GH, input_size))
         self.weight_hh = nn.Parameter(torch.empty(GH, self.output_size))
         self.bias = nn.Parameter(torch.empty(GH)) if bias else None
-        if self.options.layer_norm:
+        if self.layer_norm:
             self.gamma_x = nn.Parameter(torch.empty(GH))  # LN's gains on W x_t
             self.gamma_h = nn.Parameter(torch.empty(GH))  # and on U h_{t-1}
         self.add_parameters()
@@ -84,6 +89,11 @@ class Cell(nn.Module):
 
     def add_parameters(self) -> None:
         """Where a subclass adds the parameters its own options need."""
+
+    @property
+    def options(self) -> Options:
+        """The cell's options (cells/options.py), all of them, at their values."""
+        return Options(**{f.name: getattr(self, f.name) for f in fields(Options)})
 
     @property
     def output_size(self) -> int:
@@ -179,7 +189,7 @@ class Cell(nn.Module):
         """
         if noise is not None and noise.x is not None:
             x = x * noise.x
-        if not self.options.layer_norm:
+        if not self.layer_norm:
             return linear(x, self.weight_ih, self.bias)
         return layer_norm(linear(x, self.weight_ih, None), self.gamma_x, self.bias)
 
@@ -192,7 +202,7 @@ class Cell(nn.Module):
         """
         U = self.weight_hh if noise.U is None else noise.U
         Uv = v @ U[rows].T
-        if not self.options.layer_norm:
+        if not self.layer_norm:
             return Uv
         return layer_norm(Uv, self.gamma_h[rows])
 
@@ -236,13 +246,30 @@ class Cell(nn.Module):
         output dropout (the state itself keeps h_t)."""
         return h if noise is None or noise.y is None else h * noise.y
 
-    def forward(self, x_t: Tensor, state: State | None = None) -> State:
-        """One time step: x_t (B, D) and the previous state -> the new state. In training, the
-        step is a sequence of its own: its masks are drawn for this call."""
-        if state is None:
+    def forward(self, input: Tensor, hx: Tensor | State | None = None) -> Tensor | State:
+        """One time step, as torch.nn.LSTMCell / GRUCell / RNNCell take and return it.
+
+        input: x_t, (B, D) or (D,) unbatched. hx: the previous state, h_{t-1} (B, P) or for LSTM
+        the pair (h_{t-1}, c_{t-1}); zeros if None. Returns the new state in the form of hx:
+        h_t, or (h_t, c_t) for LSTM. In training, the step is a sequence of its own: its masks
+        are drawn for this call.
+        """
+        if input.dim() not in (1, 2):
+            raise RnnkitError(
+                f"{type(self).__name__} takes one step, (batch, {self.input_size}) or "
+                f"({self.input_size},), got shape {tuple(input.shape)}; networks take sequences"
+            )
+        batched = input.dim() == 2
+        x_t = input if batched else input.unsqueeze(0)
+        if hx is None:
             state = self.initial_state(x_t.shape[0], x_t)
+        else:
+            state = tuple(hx) if self.state_size > 1 else (hx,)
+            state = state if batched else tuple(part.unsqueeze(0) for part in state)
         noise = self.draw(1, x_t.shape[0], x_t)
-        return self.step(self.project_input(x_t, noise), state, noise.steps(1)[0])
+        state = self.step(self.project_input(x_t, noise), state, noise.steps(1)[0])
+        state = state if batched else tuple(part.squeeze(0) for part in state)
+        return state if self.state_size > 1 else state[0]
 
     def extra_repr(self) -> str:
         options = f", {self.options}" if self.options.active(True) else ""

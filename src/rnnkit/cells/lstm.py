@@ -42,24 +42,24 @@ class LSTMCell(Cell):
 
     def add_parameters(self) -> None:
         H = self.hidden_size
-        if self.options.proj_size >= H:
+        if self.proj_size >= H:
             raise ValueError(
                 f"proj_size must be smaller than hidden_size (as in torch.nn.LSTM), "
-                f"got {self.options.proj_size} >= {H}"
+                f"got {self.proj_size} >= {H}"
             )
-        if self.options.layer_norm:
+        if self.layer_norm:
             self.gamma_c = nn.Parameter(torch.empty(H))  # LN(c_t)'s gain and bias
             self.beta_c = nn.Parameter(torch.empty(H))
-        if self.options.proj_size:
-            self.weight_hr = nn.Parameter(torch.empty(self.options.proj_size, H))
+        if self.proj_size:
+            self.weight_hr = nn.Parameter(torch.empty(self.proj_size, H))
 
     @property
     def output_size(self) -> int:
-        return self.options.proj_size or self.hidden_size
+        return self.proj_size or self.hidden_size
 
     def reset_parameters(self, init: str = "torch") -> None:
         super().reset_parameters(init)
-        if init == "rnn" and self.options.proj_size:
+        if init == "rnn" and self.proj_size:
             nn.init.xavier_uniform_(self.weight_hr)
         if init == "rnn" and self.bias is not None:
             # Forget bias 1 keeps c_{t-1} flowing early in training (Jozefowicz et al. 2015).
@@ -87,7 +87,7 @@ class LSTMCell(Cell):
         # h_t = o_t * sigma_h(c_t)                      hidden state (LN(c_t) with layer_norm)
         tanh_c = torch.tanh(self.normalise_c(c_new))
         h_new = o * tanh_c
-        if self.options.proj_size:
+        if self.proj_size:
             h_new = h_new @ self.weight_hr.T  # h_t = W_hr (o_t * tanh(c_t))
         # zoneout: c_t = d^c_t * c_{t-1} + (1 - d^c_t) * c'_t, h_t likewise with d_t
         return {
@@ -106,6 +106,6 @@ class LSTMCell(Cell):
 
     def normalise_c(self, c: Tensor) -> Tensor:
         """LN(c_t; γ^c, β^c) with layer_norm, else c_t."""
-        if not self.options.layer_norm:
+        if not self.layer_norm:
             return c
         return nn.functional.layer_norm(c, c.shape[-1:], self.gamma_c, self.beta_c, EPS)

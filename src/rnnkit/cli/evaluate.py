@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from rnnkit.devices import add_device_argument
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import GeneratesMusic, require
 
@@ -34,11 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DIR",
         help="music: statistics of the pieces in DIR beside the training data",
     )
+    add_device_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    task = load_run(args.run_dir)
+    task = load_run(args.run_dir, args.device)
     if args.generated is not None:
         require(task, GeneratesMusic, args.run_dir)
         metrics = task.compare_generated(args.generated)

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
+from rnnkit.devices import add_device_argument
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_with
 from rnnkit.generate.sampler import Sampler, SamplerConfig
@@ -76,6 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--wav", action="store_true", help="also render SONG.wav with FluidSynth")
     parser.add_argument("--force", action="store_true", help="replace files that exist")
+    add_device_argument(parser)
     return parser
 
 
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     outputs = _outputs(args.out, args.wav, args.force)
     soundfont = _soundfont() if args.wav else None
-    task = load_run(args.run_dir)
+    task = load_run(args.run_dir, args.device)
     require(task, GeneratesMusic, args.run_dir)
     bar = bar_steps(task.grid)
     steps = args.steps if args.steps is not None else (args.bars or DEFAULT_BARS) * bar

@@ -1,5 +1,10 @@
 """`rnnkit predict RUN DATA --out FILE.csv`: label every sequence of DATA with a trained classifier.
 
+DATA is what training takes (a CSV, TSV or .ts file, a folder, one part of an archive folder or
+of aeon:NAME, e.g. aeon:GunPoint/test), or train, valid or test: that part of the run's own data
+(valid: the training part, each series predicted by the model of the committee that did not
+learn it).
+
 FILE.csv gets one row per sequence: its `id` and the predicted label in a column named
 `prediction`. When DATA has labels, the accuracy on them is printed too. An existing FILE.csv is
 never replaced unless --force is given, and never left half-written.
@@ -12,6 +17,7 @@ from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
 from rnnkit.data.series import write_predictions
+from rnnkit.devices import add_device_argument
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import Predicts, require
 
@@ -26,18 +32,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "run_dir", metavar="RUN", help="the run folder (rnnkit train classify --out)"
     )
     parser.add_argument(
-        "data", metavar="DATA", help="CSV file or folder, as for training; labels optional"
+        "data",
+        metavar="DATA",
+        help="series as for training (a file, a folder, aeon:NAME/test), or train, valid or test: "
+        "that part of the run's own data; labels optional",
     )
     parser.add_argument(
         "--out", metavar="FILE.csv", type=Path, required=True, help="where to write the predictions"
     )
     parser.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
+    add_device_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_file(args.out, args.force)
-    task = load_run(args.run_dir)
+    task = load_run(args.run_dir, args.device)
     require(task, Predicts, args.run_dir)
     result = task.predict(args.data)
     write_predictions(out, result.ids, result.labels)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
+from rnnkit.devices import add_device_argument
 from rnnkit.files import write_file
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.tasks.registry import load_run
@@ -48,13 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not the terminal")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
+    add_device_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_file(args.out, args.force)
-    task = load_run(args.run_dir)
+    task = load_run(args.run_dir, args.device)
     require(task, SamplesText, args.run_dir)
     config = SamplerConfig(args.temperature, args.top_k, args.top_p, args.seed)
     sampler = Sampler(config)

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
+from rnnkit.devices import add_device_argument
 from rnnkit.errors import RnnkitError
 from rnnkit.values import POSITIVE_INT
 from rnnkit.visualize import visualize_text
@@ -39,6 +40,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=2000,
         help="read at most this many characters of TEXT (default 2000; the page grows with it)",
     )
+    add_device_argument(parser)
     return parser
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_file(args.out or args.run_folder / PAGE, args.force, suffixes=(".html", ".htm"))
     text = read_text(args.text)[: args.max_chars]
-    task = load_run(args.run_folder)
+    task = load_run(args.run_folder, args.device)
     if getattr(getattr(task, "vocab", None), "level", None) != "char":
         raise RnnkitError(
             f"{args.run_folder} is not a text run; visualize reads character-level models"

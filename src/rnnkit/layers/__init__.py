@@ -1,9 +1,14 @@
 """Layers: a cell scanned over time, Bidirectional, the stacked RNN / LSTM / GRU networks, and
-which backend runs them (backend_choice.py)."""
+which backend runs them (backend_choice.py); torch.nn's names and state dicts (torch_state.py);
+torch.load of whole models (safe_loading.py)."""
 
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.network import GRU, LSTM, RNN, RecurrentNetwork
 from rnnkit.layers.recurrent import Recurrent
+from rnnkit.layers.safe_loading import declare_safe
+from rnnkit.layers.torch_state import from_torch_state_dict, torch_state_dict
+
+declare_safe()
 
 CELL_NAMES = ("rnn", "rnn-relu", "lstm", "gru", "gru-after")
 
@@ -51,4 +56,6 @@ __all__ = [
     "Recurrent",
     "RecurrentNetwork",
     "build_recurrent",
+    "from_torch_state_dict",
+    "torch_state_dict",
 ]

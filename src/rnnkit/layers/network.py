@@ -25,12 +25,16 @@ from rnnkit.errors import RnnkitError
 from rnnkit.layers import backend_choice
 from rnnkit.layers.bidirectional import Bidirectional, check_merge
 from rnnkit.layers.recurrent import Recurrent
+from rnnkit.layers.torch_state import TorchLayout
 from rnnkit.layout.lengths import check_lengths
-from rnnkit.layout.torch_weights import load_torch_weights, torch_weights
 
 
-class RecurrentNetwork(nn.Module):
-    """A stack of `num_layers` recurrent layers of one cell type. Subclasses set `cell_class`."""
+class RecurrentNetwork(TorchLayout):
+    """A stack of `num_layers` recurrent layers of one cell type. Subclasses set `cell_class`.
+
+    TorchLayout gives it torch.nn's names: `weight_ih_l0`, ... as its real parameters (where the
+    layouts agree), and torch.nn state dicts load as they are (layers/torch_state.py).
+    """
 
     cell_class: ClassVar[type[Cell]]
     torch_class: ClassVar[type[nn.Module]]
@@ -314,10 +318,9 @@ class RecurrentNetwork(nn.Module):
             bidirectional=module.bidirectional,
         )
         network = cls(**arguments, **cls._options_from_torch(module), **options)
-        network.to(module.weight_ih_l0.dtype).to(module.weight_ih_l0.device)
-        per_cell = len(module._flat_weights) // len(network.cells)
-        for k, cell in enumerate(network.cells):
-            load_torch_weights(cell, module._flat_weights[k * per_cell : (k + 1) * per_cell])
+        weight = module.weight_ih_l0
+        network.to(dtype=weight.dtype, device=weight.device)
+        network.load_state_dict(module.state_dict())
         return network
 
     @classmethod
@@ -326,20 +329,15 @@ class RecurrentNetwork(nn.Module):
 
     def to_torch(self) -> nn.Module:
         """An exact torch.nn copy of this network (for torch.nn.GRU, reset must be "after")."""
-        options = set(self.cells[0].options.active(training=True)) - {"proj_size"}
-        if options:
-            raise ValueError(
-                f"torch.nn has no {', '.join(sorted(options))}; only a network without these "
-                "options converts to torch.nn"
-            )
         module = self.torch_class(**self._torch_arguments(), **self._torch_options())
         weight = self.cells[0].weight_ih
         module.to(dtype=weight.dtype, device=weight.device)
-        with torch.no_grad():
-            flat = [w for cell in self.cells for w in torch_weights(cell)]
-            for target, source in zip(module._flat_weights, flat):
-                target.copy_(source)
+        module.load_state_dict(self.torch_state_dict())
         return module
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: torch.nn's RNNs compact their weights for cuDNN here; rnnkit passes
+        its parameters to the kernels as they are. Kept so that torch.nn code runs unchanged."""
 
     def _torch_options(self) -> dict:
         return {}
@@ -349,10 +347,7 @@ class RecurrentNetwork(nn.Module):
 
 
 class LSTM(RecurrentNetwork):
-    """Long Short-Term Memory layers; returns (output, (h_n, c_n)) like torch.nn.LSTM.
-
-    proj_size=k projects h to k features as torch.nn.LSTM does (h_n is then (L*dirs, B, k)).
-    """
+    """LSTM layers; returns (output, (h_n, c_n)) like torch.nn.LSTM, proj_size=k as it does."""
 
     cell_class = LSTMCell
     torch_class = nn.LSTM
@@ -382,13 +377,6 @@ class GRU(RecurrentNetwork):
     def _options_from_torch(cls, module: nn.Module) -> dict:
         return {"reset": "after"}
 
-    def _torch_options(self) -> dict:
-        if self.cell_options["reset"] != "after":
-            raise ValueError(
-                "torch.nn.GRU applies the reset gate after U_h; only GRU(reset='after') converts"
-            )
-        return {}
-
 
 class RNN(RecurrentNetwork):
     """Vanilla RNN layers, h_t = tanh(W x_t + U h_{t-1} + b) (or relu)."""
@@ -404,4 +392,9 @@ class RNN(RecurrentNetwork):
         return {"nonlinearity": module.nonlinearity}
 
     def _torch_options(self) -> dict:
-        return {"nonlinearity": self.cell_options["nonlinearity"]}
+        return {"nonlinearity": self.nonlinearity}
+
+    @property
+    def nonlinearity(self) -> str:
+        """ "tanh" or "relu" (or "identity"), as torch.nn.RNN's attribute of that name."""
+        return self.cell_options["nonlinearity"]

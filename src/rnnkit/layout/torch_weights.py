@@ -6,8 +6,9 @@ puts b in b_ih and zeros in b_hh. For GRU, torch's z_t weights the old state
 its z weights and bias are ours negated. Its reset-after candidate bias b_hn is kept as b_hn.
 
 An LSTM with proj_size keeps torch's name and layout for its projection, weight_hr (P, H), last
-in torch's list. The native backend runs torch's kernels on `torch_weights(cell)`
-(differentiable, no copy for LSTM and RNN); `to_torch` and `from_torch` use the same two functions.
+in torch's list. The native backend runs torch's kernels on `torch_weights(cell)` (differentiable,
+no copy for LSTM and RNN); torch.nn's state dicts and names (layers/torch_state.py) use the same
+two functions.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells import Cell, GRUCell
+from rnnkit.errors import RnnkitError
 
 
 def _z_sign(cell: GRUCell, like: Tensor) -> Tensor:
@@ -33,14 +35,14 @@ def torch_weights(cell: Cell) -> list[Tensor]:
 
 
 def _projection(cell: Cell) -> list[Tensor]:
-    return [cell.weight_hr] if cell.options.proj_size else []
+    return [cell.weight_hr] if cell.proj_size else []
 
 
 def _gate_weights(cell: Cell) -> list[Tensor]:
     w_ih, w_hh, b = cell.weight_ih, cell.weight_hh, cell.bias
     if isinstance(cell, GRUCell):
         if cell.reset != "after":
-            raise ValueError(
+            raise RnnkitError(
                 "torch.nn.GRU applies the reset gate after U_h; only GRU(reset='after') "
                 "converts exactly (the lecture's reset='before' has no torch equivalent)"
             )
@@ -57,44 +59,46 @@ def _gate_weights(cell: Cell) -> list[Tensor]:
     return [w_ih, w_hh, b, b_hh]
 
 
-@torch.no_grad()
-def load_torch_weights(cell: Cell, weights: list[Tensor]) -> None:
-    """Set `cell`'s parameters from torch.nn's [w_ih, w_hh, b_ih, b_hh(, w_hr)] (exact inverse of
-    above)."""
-    projection = _projection(cell)
-    if projection:
-        *weights, w_hr = weights
-        if w_hr.shape != projection[0].shape:
-            raise ValueError(
-                f"torch's weight_hr of shape {tuple(w_hr.shape)} does not fit this cell's "
-                f"{tuple(projection[0].shape)}"
-            )
-        cell.weight_hr.copy_(w_hr)
+def from_torch_weights(cell: Cell, weights: list[Tensor]) -> dict[str, Tensor]:
+    """The cell's parameters, by name (weight_ih, weight_hh, bias, b_hn, weight_hr), from torch.nn's
+    [w_ih, w_hh, b_ih, b_hh(, w_hr)]: the exact inverse of `torch_weights`."""
+    if not cell.proj_size:
+        return _from_gate_weights(cell, weights)
+    *weights, w_hr = weights
+    if tuple(w_hr.shape) != tuple(cell.weight_hr.shape):
+        raise RnnkitError(
+            f"torch's weight_hr of shape {tuple(w_hr.shape)} does not fit this cell's "
+            f"{tuple(cell.weight_hr.shape)}: check proj_size"
+        )
+    return {**_from_gate_weights(cell, weights), "weight_hr": w_hr}
+
+
+def _from_gate_weights(cell: Cell, weights: list[Tensor]) -> dict[str, Tensor]:
     w_ih, w_hh, *biases = weights
     expected = [tuple(cell.weight_ih.shape), tuple(cell.weight_hh.shape)]
     if [tuple(w_ih.shape), tuple(w_hh.shape)] != expected:
-        raise ValueError(
+        raise RnnkitError(
             f"torch weights of shapes {tuple(w_ih.shape)}, {tuple(w_hh.shape)} "
-            f"do not fit this cell ({expected[0]}, {expected[1]})"
+            f"do not fit this cell ({expected[0]}, {expected[1]}): check input_size and hidden_size"
         )
     if bool(biases) != (cell.bias is not None):
-        raise ValueError(
+        raise RnnkitError(
             "bias mismatch: the torch module and this cell must both have biases or not"
         )
-    sign = None
-    if isinstance(cell, GRUCell):
-        if cell.reset != "after":
-            raise ValueError("only GRU(reset='after') can load torch.nn.GRU weights exactly")
-        sign = _z_sign(cell, w_ih)
-    cell.weight_ih.copy_(w_ih if sign is None else w_ih * sign[:, None])
-    cell.weight_hh.copy_(w_hh if sign is None else w_hh * sign[:, None])
-    if biases:
-        b_ih, b_hh = biases
-        if isinstance(cell, GRUCell):
-            H = cell.hidden_size
-            # b_hn stays inside r_t * (...) in torch, so only the r and z parts of b_hh merge.
-            merged = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
-            cell.bias.copy_(merged * sign)
-            cell.b_hn.copy_(b_hh[2 * H :])
-        else:
-            cell.bias.copy_(b_ih + b_hh)
+    if not isinstance(cell, GRUCell):
+        named = {"weight_ih": w_ih, "weight_hh": w_hh}
+        return {**named, "bias": biases[0] + biases[1]} if biases else named
+    if cell.reset != "after":
+        raise RnnkitError(
+            "torch.nn.GRU applies the reset gate after U_h: only GRU(reset='after') loads its "
+            "weights exactly (the lecture's reset='before' is another function)"
+        )
+    sign = _z_sign(cell, w_ih)
+    named = {"weight_ih": w_ih * sign[:, None], "weight_hh": w_hh * sign[:, None]}
+    if not biases:
+        return named
+    b_ih, b_hh = biases
+    H = cell.hidden_size
+    # b_hn stays inside r_t * (...) in torch, so only the r and z parts of b_hh merge.
+    merged = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
+    return {**named, "bias": merged * sign, "b_hn": b_hh[2 * H :]}

@@ -9,7 +9,8 @@
     music.generate(bars=8, seed=1, out="song.mid")   # a Piece, also written as MIDI
 
     classifier = rnnkit.SeriesClassifier()
-    classifier.fit("train.csv", epochs=40)
+    classifier.fit("aeon:GunPoint", time="60s")      # its train part (pip install 'rnnkit[series]')
+    classifier.evaluate()["accuracy"]                # its test part
     classifier.predict("new.csv").labels             # one label per sequence
 
     lm = rnnkit.TextModel.load("runs/book")          # any run folder, from Python or the CLI
@@ -33,7 +34,8 @@ from rnnkit.tasks.classify import ClassifyTask, Predictions
 from rnnkit.tasks.melody import MelodyTask
 from rnnkit.tasks.music import MusicTask
 from rnnkit.tasks.registry import load_run
-from rnnkit.tasks.text import PYTHON_TEXT, TextTask
+from rnnkit.tasks.text import TextTask
+from rnnkit.tasks.text_data import PYTHON_TEXT, TextSource
 from rnnkit.train import checkpoint
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import FitResult, fit, seed_everything
@@ -130,9 +132,10 @@ class TaskModel:
         return folder
 
     @classmethod
-    def load(cls, run: str | Path) -> TaskModel:
-        """The best weights of a run folder (from fit, save or `rnnkit train`)."""
-        task = load_run(run)
+    def load(cls, run: str | Path, device: str = "auto") -> TaskModel:
+        """The best weights of a run folder (from fit, save or `rnnkit train`) on `device`
+        (cpu, cuda, cuda:1, ...; auto: a GPU if there is one)."""
+        task = load_run(run, device)
         if not isinstance(task, cls.task_class):
             raise RnnkitError(f"{run} holds a {task.name} model, not a {cls.task_class.name} one")
         model = cls.__new__(cls)
@@ -168,7 +171,7 @@ class TextModel(TaskModel):
         if text is None:
             return super().fit(source, **options)
         self.data.source = PYTHON_TEXT
-        return super().fit(None, dataset=(text, None), **options)
+        return super().fit(None, dataset=TextSource(self.data, text=text), **options)
 
     def generate(
         self,

@@ -144,7 +144,7 @@ class PieceTask(Task):
             raise RnnkitError("no piece has two or more steps, so there is nothing to score")
         return total / count, count
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self, final: bool = False) -> dict[str, float]:
         return {"loss": self.score_sequences(self.valid)[0]}
 
     def score(self, source: str | None) -> dict[str, float]:

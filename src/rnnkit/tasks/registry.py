@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.train.checkpoint import BEST_MODEL, load_weights, read_config
 from rnnkit.train.task import Task
@@ -27,9 +28,11 @@ def task_class(name: str) -> type[Task]:
     return getattr(importlib.import_module(module), cls)
 
 
-def load_run(run: str | Path) -> Task:
-    """The task of a run folder with its best weights, in eval mode."""
+def load_run(run: str | Path, device: str = "cpu") -> Task:
+    """The task of a run folder with its best weights, in eval mode, on `device` (a name as
+    --device takes it: cpu, cuda, cuda:1, auto)."""
     run = Path(run)
+    where = resolve_device(device)
     config = read_config(run)
     task = task_class(config["task"]).from_run(run, config)
     if not (run / BEST_MODEL).is_file():
@@ -38,5 +41,6 @@ def load_run(run: str | Path) -> Task:
             f"continue it with `rnnkit train --resume {run}`"
         )
     load_weights(task.model, run / BEST_MODEL)
+    task.to(where)
     task.model.eval()
     return task

@@ -11,13 +11,13 @@ sample    rnnkit.generate: a few hundred tokens at each evaluation, and `rnnkit 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from rnnkit.data.text import (
@@ -25,7 +25,6 @@ from rnnkit.data.text import (
     UNK,
     TokenBatches,
     Vocabulary,
-    builtin_corpus,
     detokenize,
     read_text,
     split_ids,
@@ -37,14 +36,13 @@ from rnnkit.generate.loop import sample_tokens
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
 from rnnkit.models.memory import affordable
+from rnnkit.tasks.text_data import BUILTIN, CACHE, TextSource, write_cache
 from rnnkit.train.config import DEFAULT_TIME, Recipe
 from rnnkit.train.recipes import RECIPES, recipe_for
 from rnnkit.train.task import Carry, Task
 from rnnkit.values import COUNT, POSITIVE_INT, setting
 
 VOCAB = "vocab.json"
-BUILTIN = "builtin:python-docs"  # the source name of the built-in corpus in config.json
-PYTHON_TEXT = "python:str"  # the source name of text given to TextModel.fit as a string
 SPLITS = ("train", "valid", "test")
 
 
@@ -63,7 +61,10 @@ class TextDataConfig:
     level: str = setting("char", "tokens are characters or words", choices=("char", "word"))
     lowercase: bool = setting(False, "lower-case the text first")
     max_vocab: int | None = setting(
-        None, "word level: keep the N-1 most frequent words, + <unk>", POSITIVE_INT
+        None, "keep the N-1 most frequent tokens (characters or words), + <unk>", POSITIVE_INT
+    )
+    min_count: int | None = setting(
+        None, "keep the tokens seen at least N times; the others are read as <unk>", POSITIVE_INT
     )
     tokenizer: str = setting(
         "words",
@@ -76,6 +77,11 @@ class TextDataConfig:
         64, "T, steps per chunk (backpropagation is truncated there)", POSITIVE_INT
     )
     sample_length: int = setting(200, "tokens in the sample shown at each evaluation", COUNT)
+    valid_tokens: int = setting(
+        1_000_000,
+        "evaluate during training on the first N valid tokens (the final evaluation uses all)",
+        POSITIVE_INT,
+    )
     fingerprint: str = ""  # SHA-256 of the training text: a resumed run checks it is unchanged
 
     def fractions(self) -> tuple[float, float, float]:
@@ -87,10 +93,6 @@ class TextDataConfig:
         if len(parts) not in (2, 3):
             raise RnnkitError(f"--split {self.split!r} must be percentages such as 90/5/5 or 90/10")
         return (*parts, 0.0) if len(parts) == 2 else tuple(parts)
-
-
-# The text and the separate validation text (or None), as read.
-TextData = tuple[str, str | None]
 
 
 class TextTask(Task):
@@ -111,7 +113,9 @@ class TextTask(Task):
     def __init__(self, data: TextDataConfig, model: LanguageModel, vocab: Vocabulary) -> None:
         super().__init__(data, model)
         self.vocab = vocab
-        self.valid_data: TokenBatches | None = None
+        self.ids: dict[str, np.ndarray] = {}  # the whole text's ids ("ids") and valid's ("valid")
+        self.valid: np.ndarray | None = None  # the valid part's ids
+        self.run: Path | None = None
 
     @classmethod
     def recipe(cls, args: argparse.Namespace | None) -> Recipe:
@@ -121,28 +125,25 @@ class TextTask(Task):
     # ---- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
-    def read(cls, data: TextDataConfig) -> TextData:
-        if data.source == BUILTIN:
-            text = builtin_corpus()
-        elif data.source == PYTHON_TEXT:
-            raise RnnkitError("this run was trained on text given from Python; resume it there")
-        else:
-            data.source = str(Path(data.source).resolve())  # resumable from any folder
-            text = read_text(data.source)
-        if data.valid_file:
-            data.valid_file = str(Path(data.valid_file).resolve())
-        return text, read_text(data.valid_file) if data.valid_file else None
+    def read(cls, data: TextDataConfig) -> TextSource:
+        return TextSource(data)
+
+    def read_again(self) -> TextSource:
+        """The run's text, with its cached ids (RUN/data/) when it has them."""
+        return TextSource(self.data, cache=None if self.run is None else self.run / CACHE)
 
     @classmethod
-    def fingerprint(cls, dataset: TextData) -> str:
-        return hashlib.sha256(dataset[0].encode("utf-8")).hexdigest()
+    def fingerprint(cls, dataset: TextSource) -> str:
+        return dataset.fingerprint()
 
     @classmethod
-    def create(cls, data: TextDataConfig, settings: LanguageModelConfig, dataset: TextData):
-        text, valid_text = dataset
-        vocab = Vocabulary.build(
-            text + (valid_text or ""), data.level, data.lowercase, data.max_vocab, data.tokenizer
-        )
+    def create(cls, data: TextDataConfig, settings: LanguageModelConfig, dataset: TextSource):
+        """The vocabulary of the training and valid text (counted as they were encoded), and the
+        model over it."""
+        vocab = Vocabulary.from_counts(
+            dataset.counts(), data.level, data.lowercase, data.max_vocab, data.tokenizer,
+            data.min_count,
+        )  # fmt: skip
         settings.vocab_size = len(vocab)
         return cls(data, affordable(lambda: LanguageModel(settings)), vocab)
 
@@ -151,26 +152,31 @@ class TextTask(Task):
         vocab = Vocabulary.load(run / VOCAB)
         if len(vocab) != settings.vocab_size:
             raise RnnkitError(f"{run / VOCAB} does not match the model in config.json; retrain")
-        return cls(data, affordable(lambda: LanguageModel(settings), training=False), vocab)
+        task = cls(data, affordable(lambda: LanguageModel(settings), training=False), vocab)
+        task.run = run
+        return task
 
-    def attach(self, dataset: TextData) -> None:
-        train, valid, _test = self.split(dataset)
+    def attach(self, dataset: TextSource) -> None:
+        self.ids = dataset.ids(self.vocab)
+        train, valid, _test = self.split(self.ids)
         self.train_data = TokenBatches(
             train, self.data.batch_size, self.data.seq_len, name="train text"
         )
-        self.valid_data = evaluation_batches(valid, self.data, "the valid text")
+        self.valid = valid
 
-    def split(self, dataset: TextData) -> list[list[int]]:
+    def split(self, ids: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Train, valid and test token ids: contiguous parts of the text (a separate valid text
         replaces the valid part)."""
-        text, valid_text = dataset
-        parts = split_ids(self.vocab.encode(text), self.data.fractions())
-        if valid_text is not None:
-            parts[1] = self.vocab.encode(valid_text, "the valid text")
+        parts = split_ids(ids["ids"], self.data.fractions())
+        if "valid" in ids:
+            parts[1] = ids["valid"]
         return parts
 
     def save_artifacts(self, folder: Path) -> None:
+        """vocab.json, and the ids of the text in RUN/data/ (resumed runs map them from there)."""
         write_file(Path(folder) / VOCAB, self.vocab.to_json())
+        if self.ids:
+            write_cache(Path(folder) / CACHE, self.data.fingerprint, self.vocab, self.ids)
 
     # ---- training and evaluation -----------------------------------------------------------
 
@@ -185,8 +191,12 @@ class TextTask(Task):
         """Tokens predicted: the loss is their mean."""
         return batch.targets.numel()
 
-    def evaluate(self) -> dict[str, float]:
-        return self.metrics(stream_loss(self.model, self.valid_data, self.device))
+    def evaluate(self, final: bool = False) -> dict[str, float]:
+        """The metrics on the valid text: its first --valid-tokens tokens at each evaluation
+        (the same ones every time, so evaluations compare), all of it at the final one."""
+        valid = self.valid if final else self.valid[: self.data.valid_tokens + 1]
+        batches = evaluation_batches(valid, self.data, "the valid text")
+        return self.metrics(stream_loss(self.model, batches, self.device))
 
     def metrics(self, loss: float) -> dict[str, float]:
         """loss in nats per token, and bits per character or perplexity per word."""
@@ -198,10 +208,8 @@ class TextTask(Task):
         V = len(self.vocab)
         sizes = ""
         if self.train_data is not None:
-            train, valid = self.train_data.rows, self.valid_data.rows
-            sizes = (
-                f"; {train.numel() - len(train):,} train and {valid.numel() - len(valid):,} valid"
-            )
+            train, valid = self.train_data.targets_per_epoch, len(self.valid) - 1
+            sizes = f"; {train:,} train and {valid:,} valid"
         return (
             f"vocabulary: {V:,} {self.vocab.level}s{sizes} tokens; "
             f"a model that knows nothing has loss ln V = {math.log(V):.3f}"
@@ -215,7 +223,7 @@ class TextTask(Task):
         """Loss and bits per character / perplexity on the text in `source`, or on a split of
         the run's own text (None: test)."""
         if source is None or source in SPLITS:
-            ids = self.split(self.read(self.data))[SPLITS.index(source or "test")]
+            ids = self.split(self.read_again().ids(self.vocab))[SPLITS.index(source or "test")]
             what = f"the {source or 'test'} part of {self.data.source} (split {self.data.split})"
         else:
             text = read_text(source)

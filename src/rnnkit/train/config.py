@@ -34,6 +34,7 @@ from rnnkit.values import (
 DEFAULT_TIME = 120.0  # seconds; the budget when none of --steps, --epochs, --time is given
 BUDGET = ("steps", "epochs", "time")
 SCHEDULES = ("cosine", "linear", "plateau", "constant")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -79,6 +80,12 @@ class TrainConfig:
     )
     seed: int = setting(1, "random seed (weights, dropout, samples)", COUNT)
     device: str = setting("auto", "cpu, cuda, cuda:1, ...; auto picks cuda when available")
+    precision: str = setting(
+        "fp32",
+        "fp32; or bf16: each training step's forward pass under autocast to bfloat16 (weights, "
+        "optimiser and evaluation stay float32; fast on GPUs and CPUs with AVX-512 BF16)",
+        choices=PRECISIONS,
+    )
 
     def budget_text(self) -> str:
         parts = [

@@ -9,9 +9,10 @@ over its n_r items. The global batch's mean loss is the item-weighted mean of th
 
     L = sum_r (n_r / N) L_r,        N = sum_r n_r,
 
-so each rank backpropagates (n_r / N) L_r and the gradients are summed over ranks with one
-all-reduce: every rank then holds dL/dw of the global batch, exactly as one process computing
-the whole batch would (up to float rounding), and takes the same optimiser step.
+so each rank backpropagates W (n_r / N) L_r (W ranks) through torch's DistributedDataParallel,
+which averages the gradients over the ranks while backward runs: every rank then holds dL/dw of
+the global batch, exactly as one process computing the whole batch would (up to float rounding),
+and takes the same optimiser step.
 
 Because the data position, the optimiser and the weights are the same on every rank, and the
 carried state (truncated BPTT) is gathered into its global rows before a checkpoint, a run saved
@@ -32,6 +33,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from rnnkit.errors import RnnkitError
 
@@ -72,7 +74,7 @@ def process_group(device: str) -> Iterator[World]:
     if not launched_by_torchrun():
         yield World()
         return
-    # Without a GPU, --device cuda is refused later with its own error (loop.resolve_device).
+    # Without a GPU, --device cuda is refused later with its own error (devices.resolve_device).
     gpu = torch.cuda.is_available() and (device.startswith("cuda") or device == "auto")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if gpu:
@@ -198,30 +200,34 @@ def global_loss(loss: torch.Tensor, items: int, world: World) -> tuple[float, fl
     return total / count, items / count
 
 
-def sum_gradients(model: nn.Module, world: World) -> None:
-    """Add up every rank's (weighted) gradients, in one flat all-reduce."""
-    if world.size == 1:
-        return
-    params = [p for p in model.parameters() if p.requires_grad]
-    reached = agree([float(p.grad is not None) for p in params], world)
-    for p in params:
-        if p.grad is None:  # a parameter this rank's rows did not reach
-            p.grad = torch.zeros_like(p)
-    flat = torch.cat([p.grad.flatten() for p in params])
-    dist.all_reduce(flat)
-    offset = 0
-    for p, used in zip(params, reached, strict=True):
-        # Reached by no rank: no gradient, as in one process (AdamW then leaves it alone).
-        p.grad = flat[offset : offset + p.numel()].view_as(p).clone() if used else None
-        offset += p.numel()
+class TrainingLoss(nn.Module):
+    """A task's training loss as a module's forward: what DistributedDataParallel wraps, so that
+    its hooks all-reduce the gradients while backward runs (bucketed, overlapping the backward
+    of the layers below)."""
+
+    def __init__(self, task: Any) -> None:
+        super().__init__()
+        self.model = task.model  # the parameters DDP synchronises
+        self.task = task  # not a module: the task computes the loss with the model above
+
+    def forward(self, batch: Any, carry: Carry) -> tuple[torch.Tensor, Carry]:
+        return self.task.train_loss(batch, carry)
 
 
-def broadcast_weights(model: nn.Module, world: World) -> None:
-    """Start every rank from rank 0's weights (the same seed should already give them)."""
+def training_loss(task: Any, world: World) -> Any:
+    """`task.train_loss`, through DistributedDataParallel when there are several processes.
+
+    DDP broadcasts rank 0's weights when it is built and averages the gradients over the ranks;
+    the loop scales each rank's loss by world size x n_r / N, so the average is the gradient of
+    the global batch's mean loss. A parameter no rank used in a step (an adaptive softmax's
+    cluster no target fell in) gets zeros from DDP, where one process would leave it without a
+    gradient: with AdamW a small difference, and only for such models."""
     if world.size == 1:
-        return
-    for tensor in [*model.parameters(), *model.buffers()]:
-        dist.broadcast(tensor.data, src=0)
+        return task.train_loss
+    device_ids = [task.device.index] if task.device.type == "cuda" else None
+    return DistributedDataParallel(
+        TrainingLoss(task), device_ids=device_ids, find_unused_parameters=True
+    )
 
 
 def agree(values: list[float], world: World) -> list[float]:

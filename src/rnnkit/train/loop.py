@@ -29,6 +29,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, console, distributed, lock, report
@@ -82,18 +84,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise RnnkitError(f"unknown device {name!r}; use cpu, cuda or auto") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RnnkitError("--device cuda was asked for but no GPU is available; use --device cpu")
-    return device
 
 
 def fit(
@@ -144,7 +134,7 @@ def _fit(
     schedule = Schedule(config)
     average = WeightAverage(task.model, config.ema) if config.ema else None
     progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
-    distributed.broadcast_weights(task.model, world)
+    train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
     console.header(task, config, run, progress, world, out)
 
@@ -173,7 +163,9 @@ def _fit(
                 status = "interrupted"
                 break
             before = time.monotonic()
-            carry = _train_step(task, config, optimizer, schedule, progress, carry, done, world)
+            carry = _train_step(
+                task, train_loss, config, optimizer, schedule, progress, carry, done, world
+            )
             if average:
                 average.update(progress.step)
             progress.elapsed = time.monotonic() - started
@@ -194,7 +186,7 @@ def _fit(
     bar.close()
     if status != "interrupted" and _needs_final_eval(progress):
         checkpoint.enter_phase("final-eval")
-        _evaluate(task, schedule, progress, run, config, world, out, average)
+        _evaluate(task, schedule, progress, run, config, world, out, average, final=True)
         saved_at = -1
     if saved_at != progress.step:
         checkpoint.enter_phase("final-save")
@@ -238,6 +230,7 @@ def _start(
 
 def _train_step(
     task: Task,
+    train_loss: Callable[[Any, Carry], tuple[torch.Tensor, Carry]],
     config: TrainConfig,
     optimizer: torch.optim.Optimizer,
     schedule: Schedule,
@@ -247,7 +240,7 @@ def _train_step(
     world: distributed.World,
 ) -> Carry:
     """One optimiser step on the global batch; this rank computes its rows' share (see
-    distributed.py: it backpropagates (n_r / N) L_r and the ranks' gradients are summed)."""
+    distributed.py: it backpropagates W (n_r / N) L_r and DDP averages the ranks' gradients)."""
     progress.lr = schedule.lr(progress.step, done)
     for group in optimizer.param_groups:
         group["lr"] = progress.lr
@@ -255,7 +248,9 @@ def _train_step(
     batch = task.train_data.next_batch()
     items = task.batch_items(batch)
     batch = distributed.shard(batch, world)
-    loss, carry = task.train_loss(batch, carry)
+    bf16 = config.precision == "bf16"
+    with torch.autocast(task.device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
     if not math.isfinite(mean):
         raise RnnkitError(
@@ -264,8 +259,7 @@ def _train_step(
             "lower --lr, a lower --clip or a longer --warmup"
         )
     optimizer.zero_grad(set_to_none=True)
-    (loss * weight).backward()
-    distributed.sum_gradients(task.model, world)
+    (loss * weight * world.size).backward()
     if config.clip > 0:
         torch.nn.utils.clip_grad_norm_(task.model.parameters(), config.clip)
     optimizer.step()
@@ -297,15 +291,16 @@ def _evaluate(
     world: distributed.World,
     out: TextIO,
     average: WeightAverage | None,
+    final: bool = False,
 ) -> bool:
     """Evaluate (rank 0), record, keep the best weights (the weight average's, with --ema); True
-    when early stopping says stop.
+    when early stopping says stop. `final`: the evaluation after the last step.
 
     Every rank takes rank 0's valid loss, so the schedule and early stopping agree everywhere.
     """
     best_report = None
     with average.swapped_in() if average else nullcontext():
-        entry = _measure(task, progress) if world.is_main else {"valid_loss": math.nan}
+        entry = _measure(task, progress, final) if world.is_main else {"valid_loss": math.nan}
         valid = distributed.from_main(entry["valid_loss"], world)
         if valid < progress.best_loss and world.is_main:
             checkpoint.save_weights(
@@ -331,11 +326,11 @@ def _evaluate(
     return bool(config.patience) and progress.bad_evals >= config.patience
 
 
-def _measure(task: Task, progress: Progress) -> dict[str, Any]:
+def _measure(task: Task, progress: Progress, final: bool) -> dict[str, Any]:
     """The valid metrics (and sample) of the model now, appended to the history."""
     task.model.eval()
     with torch.no_grad():
-        metrics = task.evaluate()
+        metrics = task.evaluate(final)
         sample = task.sample()
     task.model.train()
     entry: dict[str, Any] = {

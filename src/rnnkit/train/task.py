@@ -166,7 +166,7 @@ class Task(ABC):
                     f"{data.source}, the data this run trained on, is not there; if it moved, "
                     f"resume with `rnnkit train --resume {run} --data NEW_PATH`"
                 )
-            dataset = cls.read(data)
+            dataset = task.read_again()
             if cls.fingerprint(dataset) != data.fingerprint:
                 raise RnnkitError(
                     f"{data.source} is not the data this run started with (its content changed); "
@@ -202,6 +202,10 @@ class Task(ABC):
     @abstractmethod
     def read(cls, data: Any) -> Any:
         """The data of `data.source`, read and checked."""
+
+    def read_again(self) -> Any:
+        """The data of a restored task, to resume (default: `read` its settings again)."""
+        return self.read(self.data)
 
     @classmethod
     @abstractmethod
@@ -241,8 +245,9 @@ class Task(ABC):
         return distributed.batch_rows(batch)
 
     @abstractmethod
-    def evaluate(self) -> dict[str, float]:
-        """Metrics on the validation data; must include "loss". Runs under no_grad, in eval mode."""
+    def evaluate(self, final: bool = False) -> dict[str, float]:
+        """Metrics on the validation data; must include "loss". Runs under no_grad, in eval mode.
+        `final` is the evaluation at the end of training (a task may measure less before it)."""
 
     def describe(self) -> str:
         """A line of sanity numbers printed at start (data sizes, expected initial loss), or ""."""

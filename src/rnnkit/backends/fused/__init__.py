@@ -72,14 +72,14 @@ def _apply(
 ) -> tuple[Tensor, State]:
     T = A.shape[0]
     U = cell.weight_hh if noise.U is None else noise.U
-    gamma_h = cell.gamma_h if cell.options.layer_norm else None
+    gamma_h = cell.gamma_h if cell.layer_norm else None
     zone_h = _zone(noise.zone_h, T, A)
     if isinstance(cell, LSTMCell):
         zone_c = _zone(noise.zone_c, T, A)
         if inside is not None:  # a padded step keeps its state: d_t = d^c_t = 1 there
             zone_h, zone_c = _padded(zone_h, inside, A), _padded(zone_c, inside, A)
-        norm_c = (cell.gamma_c, cell.beta_c) if cell.options.layer_norm else (None, None)
-        W_hr = cell.weight_hr if cell.options.proj_size else None
+        norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
+        W_hr = cell.weight_hr if cell.proj_size else None
         tensors = (A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr)
         h, h_T, c_T = LSTMFunction.apply(*_cast(tensors, dtype))
         return (h if inside is None else h * inside), (h_T, c_T)

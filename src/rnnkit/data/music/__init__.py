@@ -9,7 +9,19 @@
     plot_piano_roll                    a piano-roll PNG                                (plot.py)
 
 docs/MUSIC.md describes the formats, the grid, the event vocabulary and the parse cache.
+music21 and mido are the optional extra `rnnkit[music]`: without them, importing this package is
+one RnnkitError that says how to install them (rnnkit's layers and text never need them).
 """
+
+from rnnkit.errors import RnnkitError
+
+try:
+    import mido  # noqa: F401
+    import music21  # noqa: F401
+except ImportError:
+    raise RnnkitError(
+        "music needs music21 and mido, which are not installed: pip install 'rnnkit[music]'"
+    ) from None
 
 from rnnkit.data.music.augment import ALL_KEYS, transpositions
 from rnnkit.data.music.cache import default_cache_dir, read_music_files

@@ -15,8 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from tqdm import tqdm
 
 from rnnkit.data.music.piece import Piece
 from rnnkit.data.music.score import read_music_file
@@ -71,11 +74,26 @@ def read_music_files(
     cache_dir: str | Path | None = None,
     progress: bool = True,
 ) -> list[Piece]:
-    """The pieces of many music files, in order, with a progress bar (cached unless told not to)."""
+    """The pieces of many music files, in order, with a progress bar (cached unless told not to).
+
+    One file of many that cannot be read (corrupt, or music21 cannot parse it) is skipped with
+    one warning line naming it, and the count of skipped files is said at the end; when no file
+    can be read, or there is only one, it is an error."""
     pieces: list[Piece] = []
+    skipped: list[str] = []
     for path in bar(paths, show=progress, desc="reading music", unit="file"):
-        if cache:
-            pieces.extend(read_cached(path, grid, cache_dir))
-        else:
-            pieces.extend(read_music_file(path, grid))
+        try:
+            pieces.extend(
+                read_cached(path, grid, cache_dir) if cache else read_music_file(path, grid)
+            )
+        except RnnkitError as error:
+            if len(paths) == 1:
+                raise
+            skipped.append(str(error))
+            tqdm.write(f"warning: skipped {error}", file=sys.stderr)
+    if skipped and not pieces:
+        raise RnnkitError(f"none of the {len(paths)} music files could be read: {skipped[0]}")
+    if skipped:
+        print(f"note: {len(skipped)} of {len(paths)} music files could not be read and were "
+              "skipped", file=sys.stderr)  # fmt: skip
     return pieces

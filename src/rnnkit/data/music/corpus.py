@@ -3,6 +3,9 @@
     load_music("bach")          the Bach chorales shipped with music21 (no download)
     load_music("nottingham")    the Nottingham folk tunes shipped with music21 (its
                                 'nottingham-dataset' folder; the pip package holds 2 tunes)
+    load_music("essen")         music21's Essen folk songs, O'Neill's Music of Ireland
+    load_music("oneills")       ("oneills") and Ryan's Mammoth Collection ("ryans"): folk
+    load_music("ryans")         melodies in ABC, thousands of tunes
     load_music("my/folder")     every .mid .midi .xml .mxl .musicxml .abc .krn file below it
     load_music("song.mid")      one file (an ABC file may hold many tunes)
     load_music("jsb.json")      {"train": [...], "valid": [...], "test": [...]}, each piece a list
@@ -28,8 +31,14 @@ from rnnkit.data.music.score import MUSIC_SUFFIXES
 from rnnkit.data.music.splits import MusicSplits, split_pieces
 from rnnkit.errors import RnnkitError
 
-# Corpus name -> folder of music21's bundled corpus.
-CORPORA: dict[str, str] = {"bach": "bach", "nottingham": "nottingham-dataset"}
+# Corpus name -> folder of music21's bundled corpus (ABC files hold many tunes each).
+CORPORA: dict[str, str] = {
+    "bach": "bach",  # 433 chorales and more by J. S. Bach (MusicXML, Humdrum)
+    "nottingham": "nottingham-dataset",  # folk tunes (the pip package holds 2)
+    "essen": "essenFolksong",  # about 8,500 European folk songs (Essen collection, ABC)
+    "oneills": "oneills1850",  # 2,009 Irish tunes of O'Neill's Music of Ireland (1850, ABC)
+    "ryans": "ryansMammoth",  # 1,059 tunes of Ryan's Mammoth Collection (1883, ABC)
+}
 SPLIT_NAMES = ("train", "valid", "test")
 
 
