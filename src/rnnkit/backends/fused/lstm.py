@@ -24,7 +24,8 @@ backward: with g_t = dL/dh_t and e_t = dL/dc_t (each from step t+1; g_t also fro
               e_{t-1} = dc'_t * f_t + e_t d^c_t
               du_t = da_t, or LN_back(da_t γ^h) with layer norm
               g_{t-1} = (du_t U) * m + g_t d_t                               one GEMM
-          and after the loop dU = dU^T V, dW_hr = dH'^T M, dγ, dβ (sums over all steps at once).
+          and after the loop dU = dU^T V and dW_hr = dH'^T M over all steps at once (the gains'
+          gradients are summed in the loop, from torch's layer-norm backward).
 The factors that do not depend on g_t and e_t are computed for all steps at once before the loop.
 Shapes: T steps, B batch, H hidden, P = proj_size or H.
 """
@@ -38,6 +39,7 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
+    gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
     per_step,
@@ -111,7 +113,10 @@ class LSTMFunction(torch.autograd.Function):
         K = A.new_empty(T, B, H)
         M = S[1:] if W_hr is None and d is None else A.new_empty(T, B, H)
         V = S[:-1] if m is None else A.new_empty(T, *h0.shape)
-        norms_h, norms_c = [], []  # per step: (U v_t, mean, 1/std) and (c'_t's mean, 1/std)
+        norms_h, norms_c = (
+            [],
+            [],
+        )  # per step, what LN's backward needs: (U v_t or c'_t, mean, 1/std)
         views = per_step(
             ForwardStep,
             A=A,
@@ -246,10 +251,10 @@ class LSTMFunction(torch.autograd.Function):
             dA,
             g if needs[1] else None,
             e if needs[2] else None,
-            du.flatten(0, 1).T @ V.flatten(0, 1) if needs[3] else None,
+            gemm_over_steps(du, V) if needs[3] else None,
             None,
             None,
             None,
             *d_gains,
-            dH_new.flatten(0, 1).T @ M.flatten(0, 1) if needs[10] else None,
+            gemm_over_steps(dH_new, M) if needs[10] else None,
         )
