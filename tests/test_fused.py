@@ -6,6 +6,7 @@ through the loop backend's cell-by-cell graph, in float64 to 1e-10, in training 
 both backends draw them from the same seed) and in evaluation.
 """
 
+import gc
 from functools import partial
 from unittest import mock
 
@@ -17,6 +18,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 import rnnkit
 from rnnkit.backends import fused, onednn
+from rnnkit.backends.fused import common as fused_common
+from rnnkit.backends.fused import lstm as fused_lstm
 from rnnkit.backends.fused.gru import GRUBeforeFunction
 from rnnkit.backends.fused.gru_after import GRUAfterFunction
 from rnnkit.backends.fused.lstm import LSTMFunction
@@ -308,3 +311,23 @@ def test_onednn_check_fails_cleanly_without_the_op():
         assert onednn.onednn_works() is False
     with mock.patch.object(torch.backends.mkldnn, "is_available", return_value=False):
         assert onednn.onednn_works() is False
+
+
+def test_the_garbage_collector_is_paused_only_inside_the_loops():
+    seen = []
+    real = fused_common.per_step
+
+    def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    net = rnnkit.LSTM(2, 3, backend="fused")
+    with mock.patch.object(fused_lstm, "per_step", watching):
+        net(torch.randn(4, 1, 2))[0].sum().backward()
+        assert seen == [False, False] and gc.isenabled()  # off in forward and backward, then on
+        gc.disable()
+        try:
+            net(torch.randn(4, 1, 2))[0].sum().backward()
+            assert not gc.isenabled()  # the caller's choice stands
+        finally:
+            gc.enable()

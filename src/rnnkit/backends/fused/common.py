@@ -10,6 +10,9 @@ part A = W x_t + b (cells' project_input) with one GEMM for dW and one for dx.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from itertools import repeat
 from typing import TypeVar
@@ -37,6 +40,22 @@ def per_step(step: type[Step], reverse: bool = False, **buffers: Tensor | None) 
     ]
     steps = [step._make(views) for views in zip(*columns)]
     return steps[::-1] if reverse else steps
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a Function's forward or backward (as a
+    decorator): its loop makes thousands of short-lived objects (the steps' views and
+    NamedTuples, none in a cycle), and each collection they trigger walks every live object.
+    Measured here: 50 against 56 ms for a training step of rnnkit.LSTM at (32,64,128,2)."""
+    if not gc.isenabled():  # the caller's choice stands
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @cache

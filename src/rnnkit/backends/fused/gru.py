@@ -38,6 +38,7 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
+    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
@@ -90,6 +91,7 @@ class GRUBeforeFunction(torch.autograd.Function):
     d (T,B,H|1) | None, γ^h (3H,) | None) -> (outputs (T,B,H), h_T (B,H))."""
 
     @staticmethod
+    @collector_paused()
     def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h):
         T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
         # Doubling A_h and U_h (or its gain γ_h) is exact and hands tanh_of_half the 2a it wants.
@@ -152,6 +154,7 @@ class GRUBeforeFunction(torch.autograd.Function):
         return outputs, S[T]
 
     @staticmethod
+    @collector_paused()
     def backward(ctx, d_outputs, d_hT):
         weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
         RZ, RV, HT, S, V, norms_rz, norms_h = ctx.intermediates

@@ -34,6 +34,7 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
+    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
@@ -86,6 +87,7 @@ class GRUAfterFunction(torch.autograd.Function):
     d (T,B,H|1) | None, γ^h (3H,) | None, b_hn (H,) | None) -> (outputs (T,B,H), h_T (B,H))."""
 
     @staticmethod
+    @collector_paused()
     def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h, b_hn):
         T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
         # tanh_of_half wants 2a: the h rows of U (or of γ^h), b_hn and A are doubled (exactly).
@@ -143,6 +145,7 @@ class GRUAfterFunction(torch.autograd.Function):
         return outputs, S[T]
 
     @staticmethod
+    @collector_paused()
     def backward(ctx, d_outputs, d_hT):
         weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
         RZ, Q2, N, S, V, norms = ctx.intermediates

@@ -39,6 +39,7 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
+    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
@@ -94,6 +95,7 @@ class LSTMFunction(torch.autograd.Function):
     W_hr (P,H) | None) -> (h_t for every t (T,B,P), h_T (B,P), c_T (B,H))."""
 
     @staticmethod
+    @collector_paused()
     def forward(ctx, A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr):
         T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
         # tanh(a_c) = 2 sigma(2 a_c) - 1: the c block of A and of U v (or of γ^h) doubled, exactly
@@ -172,6 +174,7 @@ class LSTMFunction(torch.autograd.Function):
         return S[1:], S[T], C[T]
 
     @staticmethod
+    @collector_paused()
     def backward(ctx, d_outputs, d_hT, d_cT):
         U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr = ctx.saved_tensors
         Y, S, C, K, M, V, norms_h, norms_c = ctx.intermediates

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
+    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
@@ -62,6 +63,7 @@ class RNNFunction(torch.autograd.Function):
     γ^h (H,) | None, relu: bool) -> (outputs (T,B,H), h_T (B,H))."""
 
     @staticmethod
+    @collector_paused()
     def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h, relu):
         T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
         scale = 1 if relu else 2  # tanh_of_half wants 2a; doubling A and U (or γ) is exact
@@ -100,6 +102,7 @@ class RNNFunction(torch.autograd.Function):
         return outputs, S[T]
 
     @staticmethod
+    @collector_paused()
     def backward(ctx, d_outputs, d_hT):
         weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
         S, H_new, V, norms = ctx.intermediates
