@@ -3,6 +3,8 @@
     python -m bench music_jsb                    # 4 cells x 2 minutes (about 10 minutes)
     python -m bench music_jsb --seconds 60       # a shorter budget per cell
     python -m bench music_jsb --smoke            # 10 s per cell, to check that it runs
+    python -m bench music_jsb --only lstm --set zoneout=0.1 layer_norm=true --no-write
+                                                 # other model or training settings
 
 Data: ../shared/data/jsb-chorales-quarter.json, the standard split (229/76/77 chorales). Each cell
 is what `rnnkit train music --corpus FILE --cell CELL` runs with the settings below, on the one
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from bench.settings import parse_setting, route
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.models.pianoroll import PianoRollModelConfig
 from rnnkit.tasks.music import MusicTask
@@ -63,7 +66,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="jsb-chorales-quarter.json")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change model or training settings, e.g. zoneout=0.1 lr=0.003 (implies --no-write)",
+    )
     args = parser.parse_args(argv)
+    args.settings = route(
+        dict(parse_setting(item) for item in args.set),
+        {"model": PianoRollModelConfig, "train": TrainConfig},
+    )
     if not args.data.is_file():
         print(f"error: {args.data} is missing; see ../shared/data/README.md", file=sys.stderr)
         return 2
@@ -84,7 +98,9 @@ def main(argv: list[str]) -> int:
     print(report.text_table(*papers))
     print(f"chorales written by {CELLS[best]}:")
     print(report.text_table(stats_header, stats_rows))
-    if not args.no_write and not args.smoke:
+    if args.set:
+        print("settings changed:", args.set)
+    if not args.no_write and not args.smoke and not args.set:
         write_docs(header, rows, papers, best, stats_header, stats_rows, seconds)
     return 0
 
@@ -94,11 +110,13 @@ def run_cell(
 ) -> tuple[MusicTask, dict[str, Any]]:
     """Train one cell within `seconds`, then score its best-on-valid weights on test once."""
     seed_everything(args.seed)
-    config = TrainConfig(time=seconds, seed=args.seed, **TRAIN).check()
+    train = {**TRAIN, **args.settings["train"]}
+    config = TrainConfig(time=seconds, seed=args.seed, **train).check()
     data = MusicDataConfig(
         source=str(args.data), limit=20 if args.smoke else None, seed=args.seed, batch_size=BATCH
     )
-    task = MusicTask.new(data, PianoRollModelConfig(cell=cell, **MODEL))
+    model = {**MODEL, **args.settings["model"]}
+    task = MusicTask.new(data, PianoRollModelConfig(cell=cell, **model))
     result = fit(task, config, out, show_progress=False)
     checkpoint.load_weights(task.model, out / checkpoint.BEST_MODEL)
     test = task.score("test")["loss"]

@@ -57,7 +57,7 @@ def test_mistakes_are_clear_errors():
         (lambda: TextModel(dropout=1.5), r"dropout must be a probability in \[0, 1\)"),
         (lambda: TextModel(cell="lsmt"), "cell must be one of"),
         (lambda: TextModel.from_recipe("ten minutes"), "time must be a duration"),
-        (lambda: SeriesClassifier(pooling="max"), "pooling must be one of last, mean"),
+        (lambda: SeriesClassifier(pooling="median"), "pooling must be one of last, mean, max"),
         (lambda: MusicModel(colour="red"), "MusicModel has no setting colour"),
     ],
 )

@@ -1,4 +1,5 @@
-"""rnnkit.models.classifier: pooling ignores padding, the loss, and a tiny model that learns."""
+"""rnnkit.models.classifier: pooling and both branches ignore padding, the shortened recurrent
+input, the loss, and a tiny model that learns."""
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 from rnnkit.data.batching import Batches, fixed_batches
 from rnnkit.data.series import FeatureScaler, LabelVocabulary, load_series, stratified_split
 from rnnkit.metrics import ClassificationScores
-from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.classifier import ClassifierConfig, shorten
 from rnnkit.models.classifier import SequenceClassifier as Classifier
 
 
@@ -28,9 +29,9 @@ def test_last_pooling_reads_the_last_valid_output(cell):
     torch.manual_seed(0)
     model = SequenceClassifier(3, 4, cell=cell, hidden_size=5, num_layers=2, pooling="last")
     x, lengths = padded_batch([4, 2, 3])
-    output, state = model.recurrent(x, lengths=lengths)  # (B, T, H)
+    output, _ = model.recurrent(x, lengths=lengths)  # (B, T, H)
     expected = output[torch.arange(3), lengths - 1]
-    torch.testing.assert_close(model.pool(output, state, lengths), expected)
+    torch.testing.assert_close(model.read_recurrent(x, lengths), expected)
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -40,33 +41,59 @@ def test_bidirectional_last_pooling_is_forward_end_and_backward_start(num_layers
         3, 2, cell="gru", hidden_size=4, num_layers=num_layers, bidirectional=True
     )
     x, lengths = padded_batch([5, 3])
-    output, state = model.recurrent(x, lengths=lengths)  # (B, T, 2H)
+    output, _ = model.recurrent(x, lengths=lengths)  # (B, T, 2H)
     forward_end = output[torch.arange(2), lengths - 1, :4]
     backward_start = output[:, 0, 4:]
     expected = torch.cat([forward_end, backward_start], dim=1)
-    torch.testing.assert_close(model.pool(output, state, lengths), expected)
+    torch.testing.assert_close(model.read_recurrent(x, lengths), expected)
 
 
 def test_mean_pooling_averages_valid_steps_only():
     torch.manual_seed(0)
     model = SequenceClassifier(3, 2, cell="lstm", hidden_size=4, pooling="mean")
     x, lengths = padded_batch([3, 1])
-    output, state = model.recurrent(x, lengths=lengths)
+    output, _ = model.recurrent(x, lengths=lengths)
     expected = torch.stack([output[0, :3].mean(dim=0), output[1, :1].mean(dim=0)])
-    torch.testing.assert_close(model.pool(output, state, lengths), expected)
+    torch.testing.assert_close(model.read_recurrent(x, lengths), expected)
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_max_pooling_takes_each_units_largest_valid_output():
+    torch.manual_seed(0)
+    model = SequenceClassifier(3, 2, cell="gru", hidden_size=4, pooling="max")
+    x, lengths = padded_batch([4, 2])
+    output, _ = model.recurrent(x, lengths=lengths)
+    expected = torch.stack([output[0, :4].amax(dim=0), output[1, :2].amax(dim=0)])
+    torch.testing.assert_close(model.read_recurrent(x, lengths), expected)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_padding_does_not_change_a_sequences_logits(pooling, bidirectional):
+@pytest.mark.parametrize(("conv", "downsample"), [(0, 1), (3, 1), (3, 3)])
+def test_padding_does_not_change_a_sequences_logits(pooling, bidirectional, conv, downsample):
     torch.manual_seed(0)
     model = SequenceClassifier(
-        3, 2, cell="lstm", hidden_size=4, bidirectional=bidirectional, pooling=pooling
-    )
-    x, lengths = padded_batch([6, 2])
+        3, 2, cell="lstm", hidden_size=4, bidirectional=bidirectional, pooling=pooling,
+        conv=conv, downsample=downsample,
+    ).eval()  # fmt: skip
+    x, lengths = padded_batch([7, 2])
     batched, _ = model(x, lengths)
     alone, _ = model(x[1:, :2], lengths[1:])
     torch.testing.assert_close(batched[1:], alone)
+
+
+def test_the_convolutional_branch_sits_beside_the_recurrent_one():
+    model = SequenceClassifier(2, 3, cell="gru", hidden_size=4, bidirectional=True, conv=5)
+    assert model.head.in_features == 2 * 4 + 5
+    assert SequenceClassifier(2, 3, hidden_size=4).head.in_features == 4
+
+
+def test_shorten_averages_windows_and_a_partial_last_window_over_its_valid_steps():
+    x = torch.arange(1.0, 8.0).view(1, 7, 1).repeat(2, 1, 1)  # 1..7, twice
+    x[1, 4:] = 0.0  # the second sequence is 1..4, then padding
+    short, lengths = shorten(x, torch.tensor([7, 4]), 3)
+    assert lengths.tolist() == [3, 2]
+    torch.testing.assert_close(short[0, :, 0], torch.tensor([2.0, 5.0, 7.0]))
+    torch.testing.assert_close(short[1, :2, 0], torch.tensor([2.0, 4.0]))
 
 
 def test_loss_is_the_mean_cross_entropy_of_the_logits():
@@ -83,7 +110,7 @@ def test_loss_is_the_mean_cross_entropy_of_the_logits():
 
 def test_unknown_pooling_is_refused():
     with pytest.raises(ValueError, match="pooling"):
-        SequenceClassifier(1, 2, pooling="max")
+        SequenceClassifier(1, 2, pooling="median")
 
 
 def ramps(count, generator):

@@ -1,4 +1,5 @@
-"""`rnnkit train classify`, `predict` and `evaluate` run for real on tiny CSV files."""
+"""`rnnkit train classify`, `predict` and `evaluate` run for real on tiny CSV files, archive
+folders with train and test parts, and the smallest dataset aeon ships."""
 
 import csv
 import json
@@ -13,13 +14,12 @@ from safetensors.torch import load_file
 
 from conftest import error_line, snapshot
 from rnnkit.cli.main import main
-from rnnkit.data.series import FeatureScaler, open_series, stratified_split
-from rnnkit.models.classifier import ClassifierConfig
-from rnnkit.tasks.classify import ClassifyDataConfig, ClassifyTask
+from rnnkit.data.series import open_series, stratified_split
+from rnnkit.tasks.classify import ClassifyTask
 from rnnkit.tasks.registry import load_run
 
 TINY = ["--cell", "gru", "--hidden", "8", "--batch-size", "8", "--lr", "0.03", "--no-progress"]
-TINY += ["--warmup", "5"]
+TINY += ["--warmup", "5", "--conv", "4"]
 
 
 def write_levels(path, per_class: int, seed: int) -> list[str]:
@@ -48,7 +48,7 @@ def train(folder, *extra: str, data: str = "train.csv", out: str = "run") -> int
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("classify")
     write_levels(folder / "train.csv", per_class=30, seed=0)
-    assert train(folder, "--steps", "40", "--eval-every", "20") == 0
+    assert train(folder, "--steps", "40", "--eval-every", "20", "--valid-fraction", "0.2") == 0
     return folder / "run"
 
 
@@ -70,19 +70,21 @@ def test_train_writes_the_run_and_its_artifacts(run):
 
 def test_the_best_models_scores_are_its_own_on_the_valid_split(run):
     """scores.json against an independent computation: the valid split's sequences one at a
-    time (no padding, no batches), normalised by the train split's mean and std in numpy."""
+    time (no padding, no batches), normalised by the mean and std of all the training data (the
+    levels are the signal: the series are not z-normalised each), in numpy."""
     scores = json.loads((run / "scores.json").read_text())
     task = load_run(run)
     dataset = open_series(run.parent / "train.csv")
-    train_idx, valid_idx = stratified_split(dataset.known_labels(), 0.2, seed=1)
-    steps = np.concatenate([dataset.sequences[i] for i in train_idx]).astype(np.float64)
+    _, valid_idx = stratified_split(dataset.known_labels(), 0.2, seed=1)
+    each = dataset.sequences
+    steps = np.concatenate(each).astype(np.float64)
     mean, std = steps.mean(axis=0), steps.std(axis=0)
-    classes = sorted({dataset.labels[i] for i in train_idx})
+    classes = sorted(set(dataset.labels))
     losses, confusion = [], np.zeros((len(classes), len(classes)), dtype=int)
     with torch.no_grad():
         for i in valid_idx:
-            x = torch.tensor((dataset.sequences[i] - mean) / std, dtype=torch.float32)[None]
-            logits, _ = task.model(x, torch.tensor([len(x[0])]))
+            x = torch.tensor((each[i] - mean) / std, dtype=torch.float32)[None]
+            logits, _ = task.model.members[0](x, torch.tensor([len(x[0])]))
             truth = classes.index(dataset.labels[i])
             losses.append(F.cross_entropy(logits, torch.tensor([truth])).item())
             confusion[truth, int(logits.argmax())] += 1
@@ -156,7 +158,8 @@ def without_time(path):
 
 def test_resume_after_ctrl_c_gives_the_same_metrics(tmp_path, monkeypatch):
     write_levels(tmp_path / "train.csv", per_class=12, seed=3)  # 20 train rows: 3 batches an epoch
-    budget = ["--steps", "16", "--eval-every", "5"]
+    budget = ["--steps", "16", "--eval-every", "5", "--folds", "2", "--crop", "0.8"]
+    budget += ["--jitter", "0.1"]  # augmentation draws: a resumed run must draw the same
     assert train(tmp_path, *budget, out="whole") == 0
     with monkeypatch.context() as patch:
         patch.setattr(ClassifyTask, "train_loss", ctrl_c_at(8))  # mid-epoch, between evaluations
@@ -174,17 +177,79 @@ def test_resume_after_ctrl_c_gives_the_same_metrics(tmp_path, monkeypatch):
     assert all(torch.equal(cut[name], whole[name]) for name in cut)
 
 
-def test_the_scaler_is_fitted_on_the_train_split_only(tmp_path):
-    write_levels(tmp_path / "train.csv", per_class=10, seed=4)
-    data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), valid_fraction=0.3)
-    task = ClassifyTask.new(data, ClassifierConfig(cell="rnn", hidden_size=4))
-    train_steps = np.concatenate(task.train_data.sequences)  # normalised by the scaler
-    np.testing.assert_allclose(train_steps.mean(axis=0), [0.0], atol=1e-5)
-    np.testing.assert_allclose(train_steps.std(axis=0), [1.0], atol=1e-5)
-    everything = FeatureScaler.fit(
-        task.train_data.sequences + task.scaler.transform(task.valid.sequences)
-    )
-    assert abs(everything.mean[0]) > 1e-4  # the valid split was not part of the fit
+def write_archive(folder, per_class, seed, test_renames=None):
+    """An archive folder NAME/ with NAME_TRAIN.tsv and NAME_TEST.tsv, as the UCR archive has;
+    `test_renames` relabels classes of the test part."""
+    folder.mkdir()
+    for part in ("TRAIN", "TEST"):
+        path = folder / f"{folder.name}_{part}.tsv"
+        write_levels(path, per_class, seed=seed + (part == "TEST"))
+        text = path.read_text().replace(",", "\t")
+        for old, new in (test_renames or {}).items() if part == "TEST" else []:
+            text = text.replace(old, new)
+        path.write_text(text)
+    return folder
+
+
+def test_an_archive_folder_trains_on_its_train_part_and_evaluates_on_its_test_part(
+    tmp_path, capsys
+):
+    folder = write_archive(tmp_path / "Levels", per_class=10, seed=5)
+    assert train(tmp_path, "--steps", "30", data="Levels") == 0
+    run = tmp_path / "run"
+    training = open_series(folder, part="train")
+    assert fingerprint_of(run) == ClassifyTask.fingerprint(training)  # the train part only
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert last[last.index("sequences") + 1] == "20"
+    assert float(last[last.index("accuracy") + 1]) >= 0.9
+    assert (run / "confusion-test.png").is_file()
+    out = tmp_path / "test.csv"
+    assert main(["predict", str(run), "test", "--out", str(out)]) == 0
+    assert len(read_predictions(out)) == 21
+    assert main(["evaluate", str(run), "train"]) == 0
+    assert main(["evaluate", str(run), "valid"]) == 2  # nothing was held out
+    assert "held nothing out" in error_line(capsys)
+
+
+def fingerprint_of(run):
+    return json.loads((run / "config.json").read_text())["task_config"]["data"]["fingerprint"]
+
+
+def test_a_test_part_with_a_label_never_seen_in_training_is_one_error_line(tmp_path, capsys):
+    write_archive(tmp_path / "Levels", per_class=4, seed=6, test_renames={"low": "swim"})
+    assert train(tmp_path, "--steps", "5", data="Levels") == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 2
+    assert "label 'swim', which the model was not trained on" in error_line(capsys)
+
+
+def test_out_of_fold_scores_are_the_committees_own_validation(tmp_path, capsys):
+    write_levels(tmp_path / "train.csv", per_class=9, seed=7)
+    assert train(tmp_path, "--steps", "12", "--eval-every", "4", "--folds", "3") == 0
+    scores = json.loads((tmp_path / "run" / "scores.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "valid"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert float(last[last.index("loss") + 1]) == pytest.approx(scores["loss"], abs=1e-4)
+    assert last[last.index("sequences") + 1] == "18"  # every series, once
+
+
+def test_aeon_datasets_train_by_name_and_unknown_names_list_the_known(tmp_path, capsys):
+    pytest.importorskip("aeon")
+    argv = ["train", "classify", "aeon:UnitTest", "--out", str(tmp_path / "run"), *TINY]
+    assert main([*argv, "--steps", "5"]) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["task_config"]["data"]["source"] == "aeon:UnitTest"
+    assert config["task_config"]["data"]["normalize"] == "features"  # raw counts, not z-normalised
+    assert main(["evaluate", str(tmp_path / "run"), "aeon:UnitTest/test"]) == 0
+    assert main(["evaluate", str(tmp_path / "run"), "aeon:UnitTest"]) == 2
+    assert "name the one to read, e.g. aeon:UnitTest/test" in error_line(capsys)
+    assert main([*argv[:2], "aeon:GunPointAgeSpan", "--out", str(tmp_path / "no"), *TINY]) == 2
+    line = error_line(capsys)
+    assert "no classification dataset 'GunPointAgeSpan'" in line and "ArrowHead" in line
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
@@ -219,7 +284,9 @@ def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
         (b"high,1.0,abc\nlow,2.0\n", [], "line 1, column 3: 'abc' is not a number"),
         (b"high,1.0,2.0\nhigh,2.0\nhigh,0.5\n", [], "one class only ('high')"),
         (b"", [], "is empty"),
-        (b"high,1\nlow,2\n", [], "nothing is left to validate on"),
+        (b"high,1\nlow,2\n", ["--valid-fraction", "0.5"], "nothing is left to validate on"),
+        (b"high,1\nlow,2\n", ["--folds", "3"], "--folds 3 needs at least 3 training sequences"),
+        (b"high,1\nlow,2\n", ["--crop", "0"], "--crop must be a probability in (0, 1]"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--valid-fraction", "1.5"], "--valid-fraction"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--hidden", "0"], "--hidden must be a positive"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--batch-size", "0"], "--batch-size"),

@@ -97,7 +97,7 @@ def write_levels(path: Path, per_class: int) -> None:
 def test_the_classifier_code_predicts_what_rnnkit_predict_does(tmp_path, monkeypatch, capsys):
     write_levels(tmp_path / "levels.csv", per_class=12)
     train = ["train", "classify", str(tmp_path / "levels.csv"), "--out", str(tmp_path / "run")]
-    assert main([*train, *TINY, "--cell", "gru", "--steps", "10"]) == 0
+    assert main([*train, *TINY, "--cell", "gru", "--conv", "0", "--steps", "10"]) == 0
     assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "classifier.onnx")]) == 0
     predicted = tmp_path / "predicted.csv"
     rnnkit_output(

@@ -18,6 +18,8 @@ from rnnkit.data.series import (
     write_predictions,
     write_series,
 )
+from rnnkit.data.series.scaler import is_normalised, normalise_each, per_series_is_better
+from rnnkit.data.series.split import stratified_folds
 from rnnkit.errors import RnnkitError
 
 
@@ -151,7 +153,7 @@ def test_folder_needs_the_same_features_in_every_file(tmp_path):
 
 
 def test_empty_folder_is_an_error(tmp_path):
-    with pytest.raises(RnnkitError, match=r"no \.csv or \.tsv"):
+    with pytest.raises(RnnkitError, match=r"no \.csv, \.tsv or \.ts"):
         load_series(tmp_path)
 
 
@@ -274,3 +276,37 @@ def test_square_waves_take_two_levels_without_noise():
 
 def test_open_series_names_the_example():
     assert open_series(EXAMPLE).source == EXAMPLE
+
+
+def test_stratified_folds_deal_each_class_round_the_folds():
+    labels = ["a"] * 7 + ["b"] * 5 + ["c"] * 2
+    folds = stratified_folds(labels, 3, seed=0)
+    assert folds == stratified_folds(labels, 3, seed=0)
+    assert folds != stratified_folds(labels, 3, seed=1)
+    sizes = [folds.count(f) for f in range(3)]
+    assert max(sizes) - min(sizes) <= 1 and sum(sizes) == 14
+    for label in "abc":
+        counts = [sum(1 for f, x in zip(folds, labels) if f == k and x == label) for k in range(3)]
+        assert max(counts) - min(counts) <= 1  # each class in proportion, give or take one
+
+
+def test_each_series_is_z_normalised_on_its_own_and_recognised_as_such():
+    rng = np.random.default_rng(0)
+    raw = [rng.normal(5, 3, size=(n, 2)).astype(np.float32) for n in (4, 9)]
+    raw[1][:, 1] = 7.0  # a constant feature becomes 0
+    each = normalise_each(raw)
+    np.testing.assert_allclose(each[0].mean(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(each[0].std(axis=0), 1, atol=1e-5)
+    assert np.all(each[1][:, 1] == 0)
+    assert not is_normalised(raw) and is_normalised(each[:1])
+    sample = [(s - s.mean(axis=0)) / s.std(axis=0, ddof=1) for s in raw[:1]]  # MATLAB's zscore
+    assert is_normalised(sample)
+
+
+def test_auto_normalises_each_series_where_they_are_or_their_scales_span_orders_of_magnitude():
+    rng = np.random.default_rng(1)
+    levels = [rng.normal(level, 1, size=(20, 1)) for level in (-3, 3) * 10]  # the level: signal
+    assert not per_series_is_better(levels)
+    assert per_series_is_better(normalise_each(levels))
+    counts = [rng.normal(0, scale, size=(20, 1)) for scale in np.geomspace(1, 1e4, 20)]
+    assert per_series_is_better(counts)

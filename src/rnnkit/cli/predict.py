@@ -1,5 +1,10 @@
 """`rnnkit predict RUN DATA --out FILE.csv`: label every sequence of DATA with a trained classifier.
 
+DATA is what training takes (a CSV, TSV or .ts file, a folder, one part of an archive folder or
+of aeon:NAME, e.g. aeon:GunPoint/test), or train, valid or test: that part of the run's own data
+(valid: the training part, each series predicted by the model of the committee that did not
+learn it).
+
 FILE.csv gets one row per sequence: its `id` and the predicted label in a column named
 `prediction`. When DATA has labels, the accuracy on them is printed too. An existing FILE.csv is
 never replaced unless --force is given, and never left half-written.
@@ -27,7 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "run_dir", metavar="RUN", help="the run folder (rnnkit train classify --out)"
     )
     parser.add_argument(
-        "data", metavar="DATA", help="CSV file or folder, as for training; labels optional"
+        "data",
+        metavar="DATA",
+        help="series as for training (a file, a folder, aeon:NAME/test), or train, valid or test: "
+        "that part of the run's own data; labels optional",
     )
     parser.add_argument(
         "--out", metavar="FILE.csv", type=Path, required=True, help="where to write the predictions"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.errors import RnnkitError
 from rnnkit.export.graph import Graph
 from rnnkit.export.network import LENGTHS, add_network, lengths_input, swap_batch_and_time
 from rnnkit.models.classifier import SequenceClassifier
@@ -21,6 +22,12 @@ from rnnkit.models.classifier import SequenceClassifier
 
 def classifier_graph(model: SequenceClassifier) -> Graph:
     """The graph of `model` (see the module docstring)."""
+    config = model.config
+    if config.conv or config.downsample > 1 or config.pooling not in ("last", "mean"):
+        raise RnnkitError(
+            "ONNX export writes a recurrent classifier pooled by its last state or mean; train "
+            "it with --conv 0 --downsample 1 and --pooling last or mean to export it"
+        )
     graph = Graph("rnnkit_SequenceClassifier")
     network = model.recurrent
     x = graph.input("x", np.float32, ["batch", "steps", network.input_size])

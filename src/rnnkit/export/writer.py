@@ -14,6 +14,7 @@ from rnnkit.export.step_model import step_model_graph
 from rnnkit.files import write_file
 from rnnkit.layers.network import RecurrentNetwork
 from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.models.committee import Committee
 from rnnkit.models.language import LanguageModel
 from rnnkit.models.pianoroll import PianoRollModel
 
@@ -52,6 +53,13 @@ def _graph(module: nn.Module, lengths: bool, initial_state: bool) -> Graph:
         )
     if isinstance(module, (LanguageModel, PianoRollModel)):
         return step_model_graph(module)
+    if isinstance(module, Committee):
+        if len(module.members) != 1:
+            raise RnnkitError(
+                f"this classifier is a committee of {len(module.members)} models, and ONNX "
+                "export writes one; train it with --folds 1 to export it"
+            )
+        module = module.members[0]
     if isinstance(module, SequenceClassifier):
         return classifier_graph(module)
     raise RnnkitError(f"cannot export a {type(module).__name__} to ONNX; give {EXPORTABLE}")

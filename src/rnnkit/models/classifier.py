@@ -1,13 +1,15 @@
-"""SequenceClassifier: a recurrent layer read once per sequence, then a linear head.
+"""SequenceClassifier: a recurrent branch, optionally beside a convolutional one, then a linear
+head (with the convolutional branch, LSTM-FCN: Karim et al. 2017; MLSTM-FCN for several features).
 
-    h_1..h_T = Recurrent(x_1..x_T)                 (any rnnkit cell, stacked, bidirectional)
-    s        = h_T                                 pooling="last": the last valid state
-             = (1 / T) * sum_{t=1..T} h_t          pooling="mean": the mean over valid steps
-    logits   = V s + b_y,   p(class | x) = softmax(logits)
+    h_1..h_T = Recurrent(x_1..x_T)          any rnnkit cell, stacked, bidirectional
+    r        = pool(h_1..h_T)               last, mean, max or attention (models/pooling.py)
+    c        = FCN(x_1..x_T)                three convolution blocks, mean over time
+                                            (models/convolution.py; conv=0: no such branch)
+    logits   = V [r; c] + b_y,   p(class | x) = softmax(logits)
 
-For a bidirectional layer "the last valid state" is [h->_T, h<-_1]: the forward direction's state
-after the last real step and the backward direction's state after reading back to the first step.
-Padding never counts: T is each sequence's own length.
+The recurrent branch may read a shortened sequence: with `downsample` S it reads the means of
+S neighbouring steps (T/S steps), so a long series costs 1/S of its sequential steps while the
+convolutional branch still sees every step. Padding never counts: T is each sequence's own length.
 
 Shapes: B batch, T time, D input features, H hidden, K classes.
 """
@@ -20,16 +22,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.models.convolution import FullyConvolutional
+from rnnkit.models.pooling import (
+    POOLINGS,
+    AttentionPooling,
+    last_state,
+    max_over_time,
+    mean_over_time,
+)
 from rnnkit.models.recurrent import RecurrentConfig
-from rnnkit.values import setting
+from rnnkit.values import COUNT, setting
 
-POOLINGS = ("last", "mean")
+AUTO_STEPS = 64  # downsample=0: the recurrent branch reads at most this many steps
 
 
 @dataclass
 class ClassifierConfig(RecurrentConfig):
     """Everything needed to rebuild a SequenceClassifier (saved in the run's config.json): the
-    recurrent layers (RecurrentConfig), which way they read, and how a sequence becomes a vector."""
+    recurrent layers (RecurrentConfig), which way they read, how a sequence becomes a vector,
+    and the convolutional branch beside them."""
 
     input_size: int = 1  # D, features per time step (set from the data, not a flag)
     num_classes: int = 2  # K (set from the labels, not a flag)
@@ -37,8 +48,34 @@ class ClassifierConfig(RecurrentConfig):
         False, "read each sequence both ways (--no-bidirectional: left to right only)"
     )
     pooling: str = setting(
-        "last", "one vector per sequence: the last state or the mean", choices=POOLINGS
+        "last",
+        "one vector per sequence from the recurrent states: the last one, the mean, the max "
+        "or attention-weighted",
+        choices=POOLINGS,
     )
+    conv: int = setting(
+        0,
+        "N, filters of the convolutional branch beside the recurrent one (N, 2N, N of widths "
+        "8, 5, 3: LSTM-FCN); 0 = no such branch",
+        COUNT,
+    )
+    downsample: int = setting(
+        1,
+        "S: the recurrent branch reads the means of S neighbouring steps; 0 = auto, the "
+        f"smallest S that leaves the longest training series at most {AUTO_STEPS} steps",
+        COUNT,
+    )
+
+    def check(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.downsample < 1:
+            raise ValueError("downsample=0 (auto) is resolved by fit_downsample before building")
+
+    def fit_downsample(self, longest: int) -> None:
+        """Resolve downsample=0 (auto) for training series of at most `longest` steps."""
+        if self.downsample == 0:
+            self.downsample = max(1, -(-longest // AUTO_STEPS))
 
 
 class SequenceClassifier(nn.Module):
@@ -46,12 +83,18 @@ class SequenceClassifier(nn.Module):
 
     def __init__(self, config: ClassifierConfig) -> None:
         super().__init__()
-        if config.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {config.pooling!r}")
+        config.check()
         self.config = config
         self.pooling = config.pooling
         self.recurrent = config.build(config.input_size, bidirectional=config.bidirectional)
-        self.head = nn.Linear(self.recurrent.output_size, config.num_classes)
+        width = self.recurrent.output_size
+        self.attention = AttentionPooling(width) if config.pooling == "attention" else None
+        self.convolutional = None
+        if config.conv:
+            self.convolutional = FullyConvolutional(config.input_size, config.conv)
+            width += self.convolutional.output_size
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(width, config.num_classes)
 
     def forward(
         self, x: Tensor, lengths: Tensor, targets: Tensor | None = None
@@ -60,28 +103,49 @@ class SequenceClassifier(nn.Module):
 
         Returns logits (B, K) and the mean cross-entropy over the batch (None without targets).
         """
-        output, state = self.recurrent(x, lengths=lengths)  # output (B, T, dirs*H)
-        pooled = self.pool(output, state, lengths)  # (B, dirs*H)
-        logits = self.head(pooled)
+        features = self.read(x, lengths)  # (B, dirs*H [+ N])
+        logits = self.head(self.dropout(features))
         loss = None if targets is None else F.cross_entropy(logits, targets)
         return logits, loss
 
-    def pool(
-        self, output: Tensor, state: Tensor | tuple[Tensor, Tensor], lengths: Tensor
-    ) -> Tensor:
-        """One vector per sequence from the top layer's states, ignoring padding."""
+    def read(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """The vector each sequence is classified from: its branches' outputs side by side."""
+        parts = [self.read_recurrent(x, lengths)]
+        if self.convolutional is not None:
+            parts.append(self.convolutional(x, lengths))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    def read_recurrent(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """The pooled states of the recurrent branch (B, dirs*H)."""
+        if self.config.downsample > 1:
+            x, lengths = shorten(x, lengths, self.config.downsample)
+        same = bool((lengths == x.shape[1]).all())  # no padding: the faster call without lengths
+        output, state = self.recurrent(x, lengths=None if same else lengths)  # (B, T, dirs*H)
         if self.pooling == "mean":
-            steps = torch.arange(output.shape[1], device=output.device)  # (T,)
-            valid = (steps[None, :] < lengths.to(output.device)[:, None]).to(output.dtype)
-            total = (output * valid[:, :, None]).sum(dim=1)  # (B, dirs*H)
-            return total / lengths.to(output.device, output.dtype)[:, None]
+            return mean_over_time(output, lengths)
+        if self.pooling == "max":
+            return max_over_time(output, lengths)
+        if self.pooling == "attention":
+            return self.attention(output, lengths)
         h_n = state[0] if isinstance(state, tuple) else state  # (L*dirs, B, H); LSTM: (h, c)
-        directions = self.recurrent.output_size // h_n.shape[-1]
-        top = h_n[-directions:]  # (dirs, B, H): the last layer, forward then backward
-        return top.transpose(0, 1).reshape(h_n.shape[1], -1)  # (B, dirs*H)
+        return last_state(h_n, self.recurrent.output_size)
 
     @torch.no_grad()
     def predict(self, x: Tensor, lengths: Tensor) -> Tensor:
         """The most likely class (B,) of each sequence."""
         logits, _ = self(x, lengths)
         return logits.argmax(dim=-1)
+
+
+def shorten(x: Tensor, lengths: Tensor, window: int) -> tuple[Tensor, Tensor]:
+    """The means of `window` neighbouring steps: x (B, T, D) -> (B, ceil(T / window), D).
+
+    A sequence's last window may be partial: its mean is over the valid steps in it only."""
+    B, T, D = x.shape
+    steps = -(-T // window)  # T' = ceil(T / window)
+    padded = F.pad(x, (0, 0, 0, steps * window - T))  # zeros after: they add nothing to a sum
+    total = padded.view(B, steps, window, D).sum(dim=2)  # (B, T', D)
+    short = (lengths + window - 1) // window  # (B,)
+    starts = torch.arange(steps, device=x.device)[None, :] * window  # (1, T')
+    counts = (lengths.to(x.device)[:, None] - starts).clamp(1, window)  # (B, T') valid steps
+    return total / counts[:, :, None].to(x.dtype), short

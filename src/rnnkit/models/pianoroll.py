@@ -53,7 +53,7 @@ class PianoRollModel(nn.Module):
         self.config = config
         self.rnn = config.build(input_size=KEYS)
         self.dropout = nn.Dropout(config.dropout)
-        self.output = nn.Linear(config.hidden_size, KEYS)  # V h_t + b_y
+        self.output = nn.Linear(self.rnn.output_size, KEYS)  # V h_t + b_y
 
     def forward(self, roll: Tensor, state: State = None) -> tuple[Tensor, State]:
         """roll (B, T, 88) of 0/1 floats -> logits (B, T, 88) of the next frames, final state."""

@@ -9,7 +9,8 @@
     music.generate(bars=8, seed=1, out="song.mid")   # a Piece, also written as MIDI
 
     classifier = rnnkit.SeriesClassifier()
-    classifier.fit("train.csv", epochs=40)
+    classifier.fit("aeon:GunPoint", time="60s")      # its train part (pip install 'rnnkit[series]')
+    classifier.evaluate()["accuracy"]                # its test part
     classifier.predict("new.csv").labels             # one label per sequence
 
     lm = rnnkit.TextModel.load("runs/book")          # any run folder, from Python or the CLI

@@ -1,16 +1,24 @@
-"""The classify task: label whole time series with a recurrent classifier.
+"""The classify task: label whole time series with a committee of recurrent classifiers.
 
-    data      rnnkit.data.series      CSV (wide or long) or the built-in waveforms; labels and
-                                      per-feature normalisation fitted on the train split only;
-                                      a stratified train/valid split
-    batches   rnnkit.data.batching: shuffled each epoch, similar lengths together, padded
-    model     rnnkit.models.classifier  recurrent layers -> last state or mean -> linear
+    data      rnnkit.data.series      CSV, TSV and .ts files, archive folders, aeon:NAME, the
+                                      built-in waveforms; training reads a source's train part
+                                      and the run keeps its test part for `rnnkit evaluate`
+    inputs    each series z-normalised on its own where the training series already are (as
+              the UCR archive's) or their scales span orders of magnitude, then per feature
+              over the training data (scaler.json);
+              labels from the training data (labels.json)
+    batches   rnnkit.data.batching: shuffled each epoch, similar lengths together, padded;
+              optionally window-sliced and jittered (data/series/augment.py)
+    model     rnnkit.models.committee: M classifiers (recurrent branch beside a convolutional
+              one, models/classifier.py), model m trained outside fold m of a stratified M-fold
+              split, validated on it; they predict by averaging their probabilities
     loss      mean cross-entropy per sequence, -ln p(true class | x_1..x_T)
-    metrics   loss and accuracy at each evaluation; for the best model so far, accuracy, per-class
-              precision and recall and the confusion matrix in RUN/scores.txt and RUN/confusion.png
+    metrics   out-of-fold loss and accuracy at each evaluation (the best is kept); for the best
+              model, per-class precision and recall and the confusion matrix in RUN/scores.txt
+              and RUN/confusion.png
     predict   `rnnkit predict RUN DATA --out FILE.csv`
 
-Shapes: B batch, T time, D features, K classes, N sequences.
+Shapes: B batch, T time, D features, K classes, N sequences, M models.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -32,56 +41,94 @@ from rnnkit.data.series import (
     FeatureScaler,
     LabelVocabulary,
     SeriesDataset,
+    canonical,
     fingerprint,
+    has_test_part,
     open_series,
     stratified_split,
 )
+from rnnkit.data.series.augment import jitter, random_windows
+from rnnkit.data.series.scaler import NORMALISATIONS, normalise_each, per_series_is_better
+from rnnkit.data.series.split import stratified_folds
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
 from rnnkit.metrics import ClassificationScores, plot_confusion
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.committee import Committee
 from rnnkit.models.memory import affordable
 from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
-from rnnkit.values import POSITIVE_INT, SHARE, setting
+from rnnkit.values import MASS, NON_NEGATIVE, POSITIVE_INT, PROBABILITY, setting
 
 LABELS = "labels.json"
 SCALER = "scaler.json"
-SCORES_TEXT = "scores.txt"  # the best model's scores on the validation split, as text
+SCORES_TEXT = "scores.txt"  # the kept model's scores on what it validates on, as text
 SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
+SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
+NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
-# The best of those tried on the built-in example, in under a minute on two CPU cores
-# (docs/CLASSIFICATION.md has the comparison).
+# LSTM-FCN (an LSTM beside a convolutional branch), one model learning from every training
+# series for a budget of optimiser steps: docs/CLASSIFICATION.md has the measurements behind
+# each choice.
 RECIPE = Recipe(
     "classify",
     model={
-        "cell": "gru",
+        "cell": "lstm",
         "hidden_size": 64,
         "num_layers": 1,
-        "bidirectional": True,
-        "pooling": "mean",
+        "bidirectional": False,
+        "pooling": "last",
+        "conv": 64,
+        "downsample": 0,
     },
-    train={"lr": 1e-2, "eval_every": 50, "warmup": 20},
-    budget={"epochs": 40.0},
+    train={"lr": 1e-2, "eval_every": 50, "warmup": 20, "patience": 0},
+    budget={"steps": 500},
 )
 
 
 @dataclass
 class ClassifyDataConfig:
-    """Which series, and how they are split and batched."""
+    """Which series, how they are normalised, validated, augmented and batched."""
 
     source: str = setting(
         EXAMPLE,
-        f"CSV file or folder of them (default: {EXAMPLE}, generated sine/square/... waves)",
+        "a CSV, TSV or .ts file or a folder of them; an archive folder NAME/ with NAME_TRAIN "
+        f"and NAME_TEST files; aeon:NAME (a dataset aeon ships); default: {EXAMPLE}",
         positional="DATA",
     )
     format: str = setting(
         "auto", "CSV layout: wide (label,v1,v2,...) or long (id,time,...)", choices=FORMATS
     )
-    valid_fraction: float = setting(0.2, "share of each class held out for validation", SHARE)
-    batch_size: int = setting(32, "B, sequences per batch", POSITIVE_INT)
-    seed: int = 1  # the training --seed: it picks the split and each epoch's order
+    normalize: str = setting(
+        "auto",
+        "series: each series to mean 0, std 1 on its own; features: each feature over the "
+        "training data; auto: series where the training series already are (the UCR "
+        "archive's) or their scales span orders of magnitude, features otherwise",
+        choices=NORMALISATIONS,
+    )
+    folds: int = setting(
+        1,
+        "M >= 2: a committee of M models, model m validated on fold m of a stratified M-fold "
+        "split and trained on the others; they predict together",
+        POSITIVE_INT,
+    )
+    valid_fraction: float = setting(
+        0.0,
+        "with --folds 1: the share of each class held out for validation; 0: none, the model "
+        "learns from every series and the one with the lowest training loss is kept",
+        PROBABILITY,
+    )
+    crop: float = setting(
+        1.0, "window slicing: train on random windows of this share of each series; 1 = off", MASS
+    )
+    jitter: float = setting(
+        0.0,
+        "add Gaussian noise of this standard deviation to training series; 0 = off",
+        NON_NEGATIVE,
+    )
+    batch_size: int = setting(16, "B, sequences per batch", POSITIVE_INT)
+    seed: int = 1  # the training --seed: it picks the folds and each epoch's order
     fingerprint: str = ""  # SHA-256 of the data read: a resumed run checks it is unchanged
 
 
@@ -95,10 +142,10 @@ class Predictions:
 
 
 class ClassifyTask(Task):
-    """A classifier, its labels and scaler, and (when training) its train and valid splits."""
+    """A committee of classifiers, its labels and scaler, and (when training) its data."""
 
     name = "classify"
-    summary = "train a time-series classifier on a CSV file or folder"
+    summary = "train a time-series classifier on CSV, TSV or .ts files, or aeon:NAME"
     item_name = "sequences"
     DataConfig = ClassifyDataConfig
     ModelConfig = ClassifierConfig
@@ -106,13 +153,14 @@ class ClassifyTask(Task):
     def __init__(
         self,
         data: ClassifyDataConfig,
-        model: SequenceClassifier,
+        model: Committee,
         labels: LabelVocabulary,
         scaler: FeatureScaler,
     ) -> None:
         super().__init__(data, model)
         self.labels, self.scaler = labels, scaler
-        self.valid: SeriesDataset | None = None
+        self.train_set: SeriesDataset | None = None  # the training part, every fold
+        self.folds = torch.empty(0, dtype=torch.long)  # (N,) each series' fold, -1: none
         self.run: Path | None = None  # where `score` draws confusion matrices
         self.last: ClassificationScores | None = None  # the scores of the last evaluation
         self.last_loss = math.nan
@@ -125,9 +173,8 @@ class ClassifyTask(Task):
 
     @classmethod
     def read(cls, data: ClassifyDataConfig) -> SeriesDataset:
-        if data.source != EXAMPLE:
-            data.source = str(Path(data.source).resolve())  # resumable from any folder
-        return open_series(data.source, data.format)
+        data.source = canonical(data.source)  # resumable from any folder
+        return open_series(data.source, data.format, part="train")
 
     @classmethod
     def fingerprint(cls, dataset: SeriesDataset) -> str:
@@ -135,43 +182,57 @@ class ClassifyTask(Task):
 
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
-        train, _ = split(dataset, data)
-        labels, scaler = LabelVocabulary.fit(train), FeatureScaler.fit(train.sequences)
+        if data.normalize == "auto":
+            data.normalize = "series" if per_series_is_better(dataset.sequences) else "features"
+        labels = LabelVocabulary.fit(dataset)
+        scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
-        return cls(data, affordable(lambda: SequenceClassifier(settings)), labels, scaler)
+        settings.fit_downsample(max(len(series) for series in dataset.sequences))
+        model = affordable(lambda: Committee(settings, data.folds))
+        return cls(data, model, labels, scaler)
 
     @classmethod
     def restore(cls, run: Path, data: ClassifyDataConfig, settings: ClassifierConfig):
         labels, scaler = LabelVocabulary.load(run / LABELS), FeatureScaler.load(run / SCALER)
         if len(labels) != settings.num_classes or len(scaler.mean) != settings.input_size:
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
-        model = affordable(lambda: SequenceClassifier(settings), training=False)
+        model = affordable(lambda: Committee(settings, data.folds), training=False)
         task = cls(data, model, labels, scaler)
         task.run = run
         return task
 
     def attach(self, dataset: SeriesDataset) -> None:
-        train, self.valid = split(dataset, self.data)
-        sequences = self.scaler.transform(train.sequences)
-        targets = self.labels.encode(train)
-        self.train_data = Batches(sequences, self.data.batch_size, self.data.seed, labels=targets)
+        self.train_set = dataset
+        self.folds = torch.tensor(assign_folds(dataset, self.data), dtype=torch.long)
+        targets = self.labels.encode(dataset)
+        inputs = self.inputs(dataset)
+        self.train_data = Batches(inputs, self.data.batch_size, self.data.seed, labels=targets)
 
     def save_artifacts(self, folder: Path) -> None:
         self.run = Path(folder)
         self.labels.save(self.run / LABELS)
         self.scaler.save(self.run / SCALER)
 
+    def inputs(self, dataset: SeriesDataset) -> list[np.ndarray]:
+        """The sequences as the model reads them: normalised as in training."""
+        return self.scaler.transform(normalised(dataset.sequences, self.data.normalize))
+
     # ---- training and evaluation -----------------------------------------------------------
 
     def train_loss(self, batch: Padded, carry: Carry) -> tuple[Tensor, Carry]:
-        """Mean over the batch of -ln p(true class | sequence); nothing is carried."""
-        x, lengths = batch.values.to(self.device), batch.lengths.to(self.device)
-        _logits, loss = self.model(x, lengths, batch.labels.to(self.device))
-        return loss, None
+        """The committee's mean cross-entropy, each member on the rows outside its fold, the
+        series augmented (sliced, jittered) first; nothing is carried."""
+        x, lengths = random_windows(batch.values, batch.lengths, self.data.crop)
+        x = jitter(x, lengths, self.data.jitter)
+        folds = self.folds[batch.indices].to(self.device)
+        x, lengths = x.to(self.device), lengths.to(self.device)
+        return self.model.training_loss(x, lengths, batch.labels.to(self.device), folds), None
 
     def evaluate(self, final: bool = False) -> dict[str, float]:
-        """Loss and accuracy on the valid split (its scores kept for `on_best`)."""
-        self.last_loss, self.last = self.scores(self.valid)
+        """Loss and accuracy out of fold (each validated series scored by the member that did
+        not learn from it), or on the training data when nothing is held out."""
+        folds = self.folds if bool((self.folds >= 0).any()) else None
+        self.last_loss, self.last = self.scores(self.train_set, folds)
         return {"loss": self.last_loss, "accuracy": self.last.accuracy}
 
     def on_best(self, folder: Path) -> str:
@@ -182,66 +243,110 @@ class ClassifyTask(Task):
         return self.last.report()
 
     def describe(self) -> str:
-        K = len(self.labels)
+        K, M = len(self.labels), len(self.model.members)
         sizes = ""
-        if self.train_data is not None:
-            lengths = [len(s) for s in self.train_data.sequences + self.valid.sequences]
-            D = self.model.config.input_size
+        if self.train_set is not None:
+            lengths = [len(s) for s in self.train_set.sequences]
+            D, N = self.model.config.input_size, len(self.train_set)
+            checked = int((self.folds >= 0).sum())
+            scheme = f"{checked} of them held out"
+            if M > 1:
+                scheme = f"{M} models, each validated on one of {M} folds"
+            elif not checked:
+                scheme = "none held out: the valid numbers below are on the training data"
             sizes = (
-                f"; {len(self.train_data.sequences)} train and {len(self.valid)} valid sequences, "
-                f"{min(lengths)}-{max(lengths)} steps of {D} feature{'s' * (D > 1)}"
+                f"; {N} training sequences ({scheme}), {span(lengths)} steps of "
+                f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
             )
         return (
             f"{K} classes ({', '.join(self.labels.labels)}){sizes}; "
             f"a model that knows nothing has loss ln K = {math.log(K):.3f}"
         )
 
-    def logits(self, dataset: SeriesDataset) -> Tensor:
-        """Logits (N, K) of every sequence of `dataset`, in its order (normalised first)."""
-        sequences = self.scaler.transform(dataset.sequences)
+    def logits(self, dataset: SeriesDataset, folds: Tensor | None = None) -> Tensor:
+        """Log-probabilities (N, K) of every sequence of `dataset`, in its order: the
+        committee's, or with `folds` (N,) each series' own fold member's (NaN for fold -1)."""
+        sequences = self.inputs(dataset)
         logits = torch.empty(len(sequences), len(self.labels))
         self.model.eval()
         with torch.no_grad():
             for batch in fixed_batches(sequences, self.data.batch_size):
                 x, lengths = batch.values.to(self.device), batch.lengths.to(self.device)
-                logits[batch.indices] = self.model(x, lengths)[0].float().cpu()
+                if folds is not None:
+                    rows = folds[batch.indices].to(self.device)
+                    out = self.model.out_of_fold(x, lengths, rows).log_softmax(dim=-1)
+                else:
+                    out = self.model(x, lengths)[0]
+                logits[batch.indices] = out.float().cpu()
         return logits
 
-    def scores(self, dataset: SeriesDataset) -> tuple[float, ClassificationScores]:
-        """Mean cross-entropy and the scores of the model on a labelled dataset."""
+    def scores(
+        self, dataset: SeriesDataset, folds: Tensor | None = None
+    ) -> tuple[float, ClassificationScores]:
+        """Mean cross-entropy and the scores of the model on a labelled dataset (with `folds`:
+        out of fold, on the series of a fold only)."""
         targets = self.labels.encode(dataset)
-        logits = self.logits(dataset)
+        logits = self.logits(dataset, folds)
+        if folds is not None:
+            kept = ~logits.isnan().any(dim=-1)
+            logits, targets = logits[kept], targets[kept]
         predictions = logits.argmax(dim=-1)
-        return F.cross_entropy(logits, targets).item(), ClassificationScores.from_predictions(
+        return F.nll_loss(logits, targets).item(), ClassificationScores.from_predictions(
             targets.tolist(), predictions.tolist(), self.labels.labels
         )
 
     def score(self, source: str | None) -> dict[str, float]:
-        """Print the scores of the model on the labelled series in `source` and draw its
-        confusion matrix as RUN/confusion-NAME.png; return loss, accuracy and the count."""
-        if source is None:
-            raise RnnkitError("a classify run keeps no test split; give DATA to evaluate on")
-        dataset = open_series(source, self.data.format)
+        """Print the scores of the model on the labelled series in `source` (or train, valid,
+        test: that part of the run's data; None: test) and draw its confusion matrix as
+        RUN/confusion-NAME.png; return loss, accuracy and the count."""
+        dataset, folds, name = self.resolve(source or "test")
         if not dataset.is_labelled:
             raise RnnkitError(
                 f"{source} has sequences without a label; evaluate needs every label "
                 "(label them, or use `rnnkit predict RUN DATA --out FILE.csv`)"
             )
-        loss, scores = self.scores(dataset)
+        loss, scores = self.scores(dataset, folds)
         print(scores.report())
         if self.run is not None:
-            stem = re.sub(r"[^a-zA-Z0-9_.-]+", "-", Path(source).stem)
+            stem = re.sub(r"[^a-zA-Z0-9_.-]+", "-", name)
             picture = self.run / f"confusion-{stem}.png"
             plot_confusion(scores.confusion, scores.classes, picture)
             print(f"confusion matrix drawn in {picture}")
-        return {"loss": loss, "accuracy": scores.accuracy, "sequences": len(dataset)}
+        return {"loss": loss, "accuracy": scores.accuracy, "sequences": int(scores.support.sum())}
+
+    def resolve(self, source: str) -> tuple[SeriesDataset, Tensor | None, str]:
+        """(the series, their folds to score out of fold or None, a name for files) of a
+        source, or of a part of the run's own data: train, valid (the training part, each
+        series scored by the member that did not learn from it) or test."""
+        if source not in SPLITS:
+            return open_series(source, self.data.format), None, Path(source).stem
+        if source == "test":
+            if not has_test_part(self.data.source):
+                raise RnnkitError(
+                    f"this run trained on {self.data.source}, which has no test part; give "
+                    "the test data: `rnnkit evaluate RUN DATA`"
+                )
+            return open_series(self.data.source, self.data.format, "test"), None, source
+        dataset = open_series(self.data.source, self.data.format, "train")
+        if source == "train":
+            return dataset, None, source
+        if fingerprint(dataset) != self.data.fingerprint:
+            raise RnnkitError(
+                f"{self.data.source} changed since this run trained on it, so its folds are "
+                "not the ones validated on; score it as `train`, or give DATA"
+            )
+        folds = torch.tensor(assign_folds(dataset, self.data), dtype=torch.long)
+        if not bool((folds >= 0).any()):
+            raise RnnkitError("this run held nothing out for validation; give DATA, or train")
+        return dataset, folds, source
 
     def predict(self, source: str) -> Predictions:
-        """Predict every sequence of `source`; score those that have a label."""
-        dataset = open_series(source, self.data.format)
+        """Predict every sequence of `source` (or of a part of the run's data, as `score`);
+        score those that have a label."""
+        dataset, folds, _ = self.resolve(source)
         labelled = [i for i, label in enumerate(dataset.labels) if label is not None]
         targets = self.labels.encode(dataset.subset(labelled))  # an unknown label: error, no work
-        predictions = self.logits(dataset).argmax(dim=-1)
+        predictions = self.logits(dataset, folds).argmax(dim=-1)
         scores = None
         if labelled:
             scores = ClassificationScores.from_predictions(
@@ -250,12 +355,37 @@ class ClassifyTask(Task):
         return Predictions(dataset.ids, self.labels.decode(predictions), scores)
 
 
-def split(dataset: SeriesDataset, data: ClassifyDataConfig) -> tuple[SeriesDataset, SeriesDataset]:
-    """The stratified (train, valid) split of `dataset`, the same for the same seed."""
-    train_idx, valid_idx = stratified_split(dataset.known_labels(), data.valid_fraction, data.seed)
-    if not valid_idx:
-        raise RnnkitError(
-            f"{dataset.source} has no class with two or more sequences, so nothing is left to "
-            "validate on; give more sequences per class"
-        )
-    return dataset.subset(train_idx), dataset.subset(valid_idx)
+def span(values: list[int]) -> str:
+    """'150' or '7-29'."""
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:
+    """Each series z-normalised on its own (how="series"), or as it is (the feature scaler
+    follows either way)."""
+    return normalise_each(sequences) if how == "series" else list(sequences)
+
+
+def assign_folds(dataset: SeriesDataset | None, data: ClassifyDataConfig) -> list[int]:
+    """Each training series' fold: M >= 2 stratified folds; with one model, its held-out
+    share as fold 0 and -1 (learned from, never validated on) for the rest."""
+    labels = dataset.known_labels()
+    if data.folds > 1:
+        if data.folds > len(labels):
+            raise RnnkitError(
+                f"--folds {data.folds} needs at least {data.folds} training sequences, and "
+                f"{dataset.source} has {len(labels)}; use fewer folds"
+            )
+        return stratified_folds(labels, data.folds, data.seed)
+    folds = [-1] * len(labels)
+    if data.valid_fraction > 0:
+        _, valid = stratified_split(labels, data.valid_fraction, data.seed)
+        if not valid:
+            raise RnnkitError(
+                f"{dataset.source} has no class with two or more sequences, so nothing is left "
+                "to validate on; give more sequences per class, or --valid-fraction 0"
+            )
+        for i in valid:
+            folds[i] = 0
+    return folds

@@ -1,4 +1,4 @@
-"""Reading time series from CSV files (and the built-in example, by name).
+"""Reading time series from CSV files, and from folders of CSV, TSV and .ts files.
 
 Two CSV layouts are read (docs/CLASSIFICATION.md shows both):
 
@@ -15,7 +15,8 @@ or more feature columns (every other column, in file order):
     s1,1,0.3,,walk             <- a missing cell
 
 `format="auto"` picks long when the first row is a header (no numbers) with an `id` column, wide
-otherwise. A folder is read as every *.csv / *.tsv file in it, in name order, all in one layout.
+otherwise. A folder is read as every *.csv / *.tsv / *.ts file in it, in name order, all in one
+layout (rnnkit.data.series.sources reads a folder of the UCR/UEA archive as its two parts).
 
 Missing values (an empty cell, NaN, NA or ?) inside a sequence are forward-filled from the last
 observed value of the same feature in the same sequence; missing values before the first observation
@@ -38,39 +39,37 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.series.dataset import SeriesDataset
-from rnnkit.data.series.waveforms import EXAMPLE, make_waveforms
+from rnnkit.data.series.missing import fill_missing
+from rnnkit.data.series.ts_format import SUFFIX as TS_SUFFIX
+from rnnkit.data.series.ts_format import load_ts
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_text_file
 
 FORMATS = ("auto", "wide", "long")
 MISSING = frozenset({"", "nan", "na", "n/a", "?"})
 LONG_ID, LONG_TIME, LONG_LABEL = "id", "time", "label"
-SUFFIXES = (".csv", ".tsv")
-
-
-def open_series(source: str | Path, format: str = "auto") -> SeriesDataset:
-    """`load_series(source)`, or the built-in example when `source` is "example:waveforms"."""
-    if str(source) == EXAMPLE:
-        return make_waveforms()
-    return load_series(Path(source), format)
+SUFFIXES = (".csv", ".tsv", TS_SUFFIX)
 
 
 def load_series(path: Path, format: str = "auto") -> SeriesDataset:
-    """Read one CSV file or a folder of them (see the module docstring for the layouts)."""
+    """Read one CSV, TSV or .ts file, or a folder of them (see the module docstring for the CSV
+    layouts, rnnkit.data.series.ts_format for .ts files)."""
     if format not in FORMATS:
         raise RnnkitError(f"unknown series format {format!r}; use one of {', '.join(FORMATS)}")
     path = Path(path)
     if path.is_dir():
         return _load_folder(path, format)
     if not path.is_file():
-        raise RnnkitError(f"{path} does not exist; give a CSV file or a folder of CSV files")
+        raise RnnkitError(
+            f"{path} does not exist; give a CSV, TSV or .ts file, or a folder of them"
+        )
     return _load_file(path, format, prefix="")
 
 
 def _load_folder(folder: Path, format: str) -> SeriesDataset:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not files:
-        raise RnnkitError(f"{folder} holds no .csv or .tsv file; put the series files there")
+        raise RnnkitError(f"{folder} holds no .csv, .tsv or .ts file; put the series files there")
     parts = [_load_file(file, format, prefix=f"{file.name}:") for file in files]
     for part in parts[1:]:
         if part.features != parts[0].features:
@@ -88,6 +87,8 @@ def _load_folder(folder: Path, format: str) -> SeriesDataset:
 
 
 def _load_file(path: Path, format: str, prefix: str) -> SeriesDataset:
+    if path.suffix.lower() == TS_SUFFIX:
+        return load_ts(path, prefix)
     rows = _read_rows(path)
     if format == "auto":
         format = "long" if _is_long_header(rows[0][1]) else "wide"
@@ -247,22 +248,3 @@ def _parse_long(rows: list[tuple[int, list[str]]], path: Path):
         sequences.append(fill_missing(values, f"{path} sequence {name}"))
     features = [header[i] for i in columns.features]
     return sequences, [labels[name] for name in groups], list(groups), features
-
-
-def fill_missing(values: np.ndarray, where: str) -> np.ndarray:
-    """Fill NaNs in a (T, D) array: forward along time, leading gaps from the first value.
-
-    x_t = x_s where s < t is the last observed step of the same feature; before the first
-    observation, x_t = the first observed value. A feature with no observation is an error.
-    """
-    observed = ~np.isnan(values)  # (T, D)
-    if not observed.any(axis=0).all():
-        feature = int(np.argmin(observed.any(axis=0)))
-        raise RnnkitError(
-            f"{where}: feature {feature + 1} has no values at all; fill it in or drop the sequence"
-        )
-    steps = np.arange(values.shape[0])[:, None]  # (T, 1)
-    last_seen = np.maximum.accumulate(np.where(observed, steps, -1), axis=0)  # (T, D)
-    first_seen = observed.argmax(axis=0)  # (D,)
-    source = np.where(last_seen < 0, first_seen, last_seen)
-    return np.take_along_axis(values, source, axis=0).astype(np.float32)

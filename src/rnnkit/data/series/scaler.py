@@ -1,4 +1,10 @@
-"""Per-feature standardisation of time series, fitted on the training split (scaler.json)."""
+"""Normalising time series: each series on its own, and per feature over the training split.
+
+per series    x'_{t,d} = (x_{t,d} - m_d) / s_d, m_d and s_d the mean and standard deviation
+              of feature d over this series' own steps (the UCR archive's z-normalisation:
+              offset and scale go, the shape stays)
+per feature   FeatureScaler, fitted on the training split and saved as scaler.json
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,52 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_json
+
+NORMALISATIONS = ("auto", "series", "features")
+TOLERANCE = 1e-3  # how close to mean 0 and std 1 a series must be to count as normalised
+SPAN = 100.0  # scales that differ more than this between series share no one per-feature scale
+
+
+def normalise_each(sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each series z-normalised per feature over its own steps (a constant feature becomes 0)."""
+    normalised = []
+    for series in sequences:
+        mean = series.mean(axis=0, dtype=np.float64)
+        std = series.std(axis=0, dtype=np.float64)
+        std[std < 1e-12] = 1.0
+        normalised.append(((series - mean) / std).astype(np.float32))
+    return normalised
+
+
+def per_series_is_better(sequences: Sequence[np.ndarray]) -> bool:
+    """normalize="auto": z-normalise each series on its own when the series already are (the
+    UCR archive's), so that new series get what the training ones got, or when their scales
+    span orders of magnitude (the 90th percentile of the series' standard deviations over SPAN
+    times the 10th, for some feature), which no single per-feature scale can bring into range.
+    Otherwise offset and scale may be the very signal (a level, an intensity): keep them."""
+    if is_normalised(sequences):
+        return True
+    spread = np.stack([series.std(axis=0) for series in sequences])  # (N, D)
+    low, high = np.percentile(spread, [10, 90], axis=0)
+    return bool((high > SPAN * np.maximum(low, 1e-12)).any())
+
+
+def is_normalised(sequences: Sequence[np.ndarray]) -> bool:
+    """Is every series already z-normalised (each feature mean 0 and std 1 over its steps)?
+
+    The archive divides by the population std (ddof 0) in some datasets and the sample std
+    (ddof 1) in others (MATLAB's zscore): either counts, one convention for all series."""
+    return any(_all_normalised(sequences, ddof) for ddof in (0, 1))
+
+
+def _all_normalised(sequences: Sequence[np.ndarray], ddof: int) -> bool:
+    for series in sequences:
+        if len(series) <= ddof:
+            return False
+        mean, std = series.mean(axis=0), series.std(axis=0, ddof=ddof)
+        if np.abs(mean).max() > TOLERANCE or np.abs(std - 1).max() > TOLERANCE:
+            return False
+    return True
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A stratified train/valid split: each class in the same proportion, the same for one seed."""
+"""Stratified splits: train/valid, or K folds; each class in proportion, the same for one seed."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def stratified_split(
         valid += members[:n_valid]
         train += members[n_valid:]
     return sorted(train), sorted(valid)
+
+
+def stratified_folds(labels: Sequence[str], folds: int, seed: int) -> list[int]:
+    """The fold (0..folds-1) of each sequence: each class dealt round the folds in a random
+    order, the same for one seed, so every fold holds each class in proportion (give or take
+    one) and the folds' sizes differ by at most one."""
+    rng = np.random.default_rng(seed)
+    fold = [0] * len(labels)
+    dealt = 0  # where the next class starts dealing: keeps the folds' sizes level
+    for label in sorted(set(labels), key=label_order):
+        members = [i for i, other in enumerate(labels) if other == label]
+        for position, j in enumerate(rng.permutation(len(members))):
+            fold[members[j]] = (dealt + position) % folds
+        dealt += len(members)
+    return fold

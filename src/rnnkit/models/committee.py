@@ -1,0 +1,63 @@
+"""Committee: M sequence classifiers trained side by side, predicting together.
+
+Stratified k-fold cross-validation made into an ensemble. The training series are dealt into M
+folds (rnnkit.data.series.split.stratified_folds); member m learns from every fold but fold m
+and is scored on fold m. So every training series is validated on exactly once, by the one
+member that never learned from it (its out-of-fold prediction), and the members, each of which
+has seen (M - 1) / M of the data, predict together by averaging their probabilities:
+
+    p(class | x) = (1/M) sum_m softmax(logits_m(x))
+
+A series whose fold is -1 is learned from by every member and validated on by none (M = 1 with
+no held-out data: the one member learns from everything).
+
+Shapes: B batch, T time, D features, K classes, M members.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+
+
+class Committee(nn.Module):
+    """M SequenceClassifiers built from one config; `forward(x, lengths) -> (log p, None)`."""
+
+    def __init__(self, config: ClassifierConfig, members: int) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(SequenceClassifier(config) for _ in range(members))
+
+    def forward(
+        self, x: Tensor, lengths: Tensor, targets: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """The committee's log-probabilities (B, K) (logits to softmax and cross_entropy), and
+        their mean cross-entropy with `targets` (None without)."""
+        log_p = [F.log_softmax(member(x, lengths)[0], dim=-1) for member in self.members]
+        log_mean = torch.logsumexp(torch.stack(log_p), dim=0) - math.log(len(log_p))
+        loss = None if targets is None else F.nll_loss(log_mean, targets)
+        return log_mean, loss
+
+    def training_loss(self, x: Tensor, lengths: Tensor, targets: Tensor, folds: Tensor) -> Tensor:
+        """The members' mean cross-entropy, each on the rows not in its own fold (a member
+        with no such row in this batch adds nothing)."""
+        losses = []
+        for m, member in enumerate(self.members):
+            rows = (folds != m).nonzero().squeeze(1)
+            if len(rows):
+                losses.append(member(x[rows], lengths[rows], targets[rows])[1])
+        return torch.stack(losses).mean()
+
+    def out_of_fold(self, x: Tensor, lengths: Tensor, folds: Tensor) -> Tensor:
+        """Logits (B, K) of each row from the member of its fold (rows of fold -1: NaN)."""
+        logits = torch.full((len(x), self.config.num_classes), math.nan, device=x.device)
+        for m, member in enumerate(self.members):
+            rows = (folds == m).nonzero().squeeze(1)
+            if len(rows):
+                logits[rows] = member(x[rows], lengths[rows])[0].float()
+        return logits

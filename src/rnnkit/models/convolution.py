@@ -1,0 +1,67 @@
+"""The convolutional branch of LSTM-FCN (Karim et al. 2017): Wang et al. 2017's fully
+convolutional network for time series, made exact on padded batches.
+
+    h^0 = x                                                   (B, D, T)
+    h^k = ReLU(BatchNorm(conv_k(h^k-1)))    k = 1, 2, 3      filters N, 2N, N of widths 8, 5, 3
+    s   = (1/T) sum_t h^3_t                                   global average pooling -> (B, N)
+
+Each convolution keeps the length T ("same" padding: (w - 1) // 2 zeros before, w // 2 after).
+Padding never leaks in: after each block the steps past a sequence's end are set to 0, which is
+what a sequence alone would see, and batch normalisation takes its batch statistics over valid
+steps only; so a sequence gets the same vector alone or in a padded batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.models.pooling import valid_steps
+
+WIDTHS = (8, 5, 3)  # filter widths of the three blocks (Wang et al. 2017)
+SCALE = (1, 2, 1)  # filters per block, in multiples of N
+
+
+class MaskedBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over (B, C, T) whose batch statistics skip the padded steps.
+
+    Training: y = (h - mean) / sqrt(var + eps) * gamma + beta, with mean and (biased) var per
+    channel over the valid steps of the batch; the running averages take the unbiased var, as
+    torch's does. Evaluation: the running averages, as torch's."""
+
+    def forward(self, h: Tensor, valid: Tensor) -> Tensor:  # h (B, C, T), valid (B, 1, T)
+        if not self.training:
+            return super().forward(h) * valid
+        count = valid.sum()
+        mean = (h * valid).sum(dim=(0, 2)) / count  # (C,)
+        var = (((h - mean[:, None]) ** 2) * valid).sum(dim=(0, 2)) / count
+        with torch.no_grad():
+            unbiased = var * count / (count - 1).clamp(min=1)
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(unbiased, self.momentum)
+            self.num_batches_tracked += 1
+        normal = (h - mean[:, None]) / torch.sqrt(var[:, None] + self.eps)
+        return (normal * self.weight[:, None] + self.bias[:, None]) * valid
+
+
+class FullyConvolutional(nn.Module):
+    """x (B, T, D), lengths (B,) -> (B, N): three convolution blocks, then the mean over time."""
+
+    def __init__(self, input_size: int, channels: int) -> None:
+        super().__init__()
+        sizes = [input_size, *(channels * scale for scale in SCALE)]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(sizes[k], sizes[k + 1], width) for k, width in enumerate(WIDTHS)
+        )
+        self.norms = nn.ModuleList(MaskedBatchNorm(size) for size in sizes[1:])
+        self.output_size = sizes[-1]
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]  # (B, 1, T)
+        h = x.transpose(1, 2)  # (B, D, T)
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            width = conv.kernel_size[0]
+            h = conv(F.pad(h, ((width - 1) // 2, width // 2)))  # (B, C, T)
+            h = torch.relu(norm(h, valid))
+        return h.sum(dim=2) / lengths.to(h.device, h.dtype)[:, None]

@@ -1,0 +1,53 @@
+"""rnnkit.models.committee: members average their probabilities, each learns outside its own
+fold, and the out-of-fold logits come from the member that did not learn the series."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.committee import Committee
+
+
+def committee(members=3):
+    torch.manual_seed(0)
+    config = ClassifierConfig(input_size=2, num_classes=3, cell="gru", hidden_size=4)
+    return Committee(config, members).eval()
+
+
+def test_the_committee_averages_its_members_probabilities():
+    model = committee()
+    x, lengths, targets = (
+        torch.randn(4, 5, 2),
+        torch.tensor([5, 5, 3, 1]),
+        torch.tensor([0, 2, 1, 1]),
+    )
+    log_p, loss = model(x, lengths, targets)
+    mean = sum(F.softmax(member(x, lengths)[0], dim=-1) for member in model.members) / 3
+    torch.testing.assert_close(log_p.exp(), mean)
+    torch.testing.assert_close(loss, F.nll_loss(mean.log(), targets))
+
+
+def test_each_member_learns_from_the_rows_outside_its_fold_only():
+    model = committee()
+    x, lengths = torch.randn(5, 4, 2), torch.full((5,), 4)
+    targets, folds = torch.tensor([0, 1, 2, 0, 1]), torch.tensor([0, 1, 2, 0, -1])
+    loss = model.training_loss(x, lengths, targets, folds)
+    expected = []
+    for m, member in enumerate(model.members):
+        rows = [i for i in range(5) if folds[i] != m]
+        expected.append(F.cross_entropy(member(x[rows], lengths[rows])[0], targets[rows]))
+    torch.testing.assert_close(loss, torch.stack(expected).mean())
+
+
+def test_out_of_fold_logits_come_from_the_member_of_each_rows_fold():
+    model = committee()
+    x, lengths, folds = torch.randn(4, 3, 2), torch.full((4,), 3), torch.tensor([2, 0, -1, 1])
+    logits = model.out_of_fold(x, lengths, folds)
+    for row, fold in enumerate(folds.tolist()):
+        if fold < 0:
+            assert all(math.isnan(v) for v in logits[row].tolist())
+        else:
+            expected = model.members[fold](x[row : row + 1], lengths[row : row + 1])[0][0]
+            torch.testing.assert_close(logits[row], expected)

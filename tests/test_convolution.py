@@ -1,0 +1,35 @@
+"""rnnkit.models.convolution: the FCN branch keeps the length, ignores padding, and its batch
+normalisation takes statistics over valid steps only (checked against torch's BatchNorm1d)."""
+
+import torch
+from torch import nn
+
+from rnnkit.models.convolution import FullyConvolutional, MaskedBatchNorm
+
+
+def test_masked_batch_norm_is_torchs_on_the_valid_steps():
+    torch.manual_seed(0)
+    h = torch.randn(2, 3, 5)
+    valid = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=torch.float32)[:, None, :]
+    ours, theirs = MaskedBatchNorm(3), nn.BatchNorm1d(3)
+    out = ours(h, valid)
+    steps = torch.cat([h[0], h[1, :, :2]], dim=1)  # (C, 7): the valid steps side by side
+    expected = theirs(steps[None])[0]
+    torch.testing.assert_close(torch.cat([out[0], out[1, :, :2]], dim=1), expected)
+    assert out[1, :, 2:].abs().max() == 0  # padding stays 0
+    torch.testing.assert_close(ours.running_mean, theirs.running_mean)
+    torch.testing.assert_close(ours.running_var, theirs.running_var)
+    ours.eval(), theirs.eval()
+    torch.testing.assert_close(ours(h, valid)[0], theirs(h)[0])
+
+
+def test_in_training_more_padding_changes_nothing():
+    """Two batches with the same valid steps, one padded longer: the same vectors."""
+    torch.manual_seed(0)
+    fcn = FullyConvolutional(2, 4)
+    x = torch.randn(2, 6, 2)
+    x[1, 3:] = 0
+    longer = torch.cat([x, torch.zeros(2, 5, 2)], dim=1)
+    lengths = torch.tensor([6, 3])
+    torch.testing.assert_close(fcn(x, lengths), fcn(longer, lengths))
+    assert fcn(x, lengths).shape == (2, fcn.output_size) == (2, 4)
