@@ -258,7 +258,8 @@ BAD = [
     # visualize, compare
     ("visualize a classifier", in_tmp("visualize", "{runs}/cls", "{runs}/text.txt")),
     ("visualize missing text", in_tmp("visualize", "{runs}/text", "{tmp}/none.txt")),
-    ("compare zero steps", in_tmp("compare", "--out", "{tmp}/cmp", "--steps", "0")),
+    ("compare zero budget", in_tmp("compare", "--out", "{tmp}/cmp", "--budget", "0")),
+    ("compare zero seeds", in_tmp("compare", "--out", "{tmp}/cmp", "--seeds", "0")),
     ("compare out is a file", in_tmp("compare", "--quick", "--out", "{runs}/text.txt")),
     # untrusted run folders
     ("pickle as state.json", pickled_state),

@@ -1,0 +1,75 @@
+"""rnnkit.studies.verdict: the findings are the numbers of hand-made results, seed by seed, and
+every finding is said in English and Vietnamese with its numbers."""
+
+import pytest
+
+from compare_results import FAR, LECTURE, made
+from rnnkit.studies.verdict import SENTENCES, Finding, findings, render
+
+
+def found(results) -> dict[str, list[dict]]:
+    by_key: dict[str, list[dict]] = {}
+    for finding in findings(results):
+        by_key.setdefault(finding.key, []).append(finding.values)
+    return by_key
+
+
+def test_the_lecture_picture_is_found_with_its_numbers():
+    f = found(made(FAR, LECTURE))
+    # Reach = the norm 9 steps back over the norm at the end (1); the LSTM's over the RNN's,
+    # seed by seed: 1e-2 / 1e-8 and 1e-3 / 1e-6.
+    assert f["lstm_carries_more"][0] == pytest.approx({"low": 1e3, "high": 1e6, "distance": 9})
+    adding, copy = f["memory"]
+    assert adding["solved"] == {"rnn": 10, "lstm": 50, "gru": 50}
+    # Copy: the RNN solves lag 10 on seed 0 only (1.0, 0.5), so on every seed: none.
+    assert copy["solved"] == {"rnn": None, "lstm": 10, "gru": 10}
+    assert f["memory_some"] == [{"task": "copy", "solved": {"rnn": 10, "lstm": 10, "gru": 10}}]
+    # The LSTM solves adding at 50 on both seeds (lowest 0.93), the RNN on neither (highest 0.10).
+    assert f["lstm_outlasts_rnn"] == [
+        {"task": "adding", "metric": "R^2", "lag": 50, "low": 0.93, "high": 0.10}
+    ]
+    # Copy at lag 10: the LSTM solves it on both seeds but the RNN on one, so nothing separates.
+    assert f["no_separation"] == [{"task": "copy"}]
+    assert "rnn_outlasts_lstm" not in f
+    assert f["weights"][0] == pytest.approx(
+        {"lstm_times": 4.0, "gru_times": 3.0, "gru_fewer": 0.25}
+    )
+    assert f["caveat"] == [{}]
+
+
+def test_a_loss_beats_the_baseline_only_on_every_seed():
+    # Loss = (1 - score) x baseline: 10% below the baseline is a score of 0.1 or more.
+    f = found(made(FAR, LECTURE))
+    adding, copy = f["baseline"]
+    assert adding["beats"] == {"rnn": 10, "lstm": 50, "gru": 50}  # RNN at 50: 0.02 on seed 0
+    assert copy["beats"] == {"rnn": 50, "lstm": 50, "gru": 50}  # 0.25 and more everywhere
+
+
+def test_the_opposite_of_the_lecture_is_said_when_the_numbers_show_it():
+    scores = {**LECTURE, ("adding", "rnn", 50): (0.91, 0.95), ("adding", "lstm", 50): (0.2, 0.5)}
+    f = found(made({"rnn": (1e-2, 1e-2), "lstm": (1e-2, 1e-1)}, scores))
+    assert f["rnn_outlasts_lstm"] == [
+        {"task": "adding", "metric": "R^2", "lag": 50, "low": 0.91, "high": 0.5}
+    ]
+    assert "lstm_outlasts_rnn" not in f
+    # The LSTM carries 1 and 10 times the RNN's gradient: not clearly more on every seed.
+    assert f["lstm_not_shown"][0] == pytest.approx({"low": 1.0, "high": 10.0, "distance": 9})
+
+
+def test_every_finding_is_said_in_every_language_with_its_numbers():
+    assert set(SENTENCES["en"]) == set(SENTENCES["vi"])
+    results = made(FAR, LECTURE)
+    extra = [Finding("lstm_not_shown", {"low": 2.0, "high": 3.0, "distance": 9})]
+    extra += [Finding(f"gru_{o}", {"gru": 0.5, "lstm": 0.7}) for o in ("beats", "falls_short")]
+    extra.append(Finding("rnn_outlasts_lstm", {"task": "copy", "metric": "accuracy", "lag": 7,
+                                               "low": 0.95, "high": 0.25}))  # fmt: skip
+    said = findings(results) + extra
+    keys = {finding.key for finding in said}
+    assert keys | {"memory_some", "gru_matches"} >= set(SENTENCES["en"]) - {"none", "to"}
+    for lang in SENTENCES:
+        text = render(said, lang)
+        # Reach of the RNN: geometric mean of 1e-8 and 1e-6 with its range; ratios 1e3 to 1e6.
+        for number in ("1.0e-07 (1.0e-08", "1e+03", "1e+06", "4.00", "3.00", "25%", "0.930",
+                       "0.100", "LSTM 50", "RNN 10", "0.167", "1.386", "0.950"):  # fmt: skip
+            assert number in text, (lang, number)
+        assert len(text.splitlines()) == len(said)
