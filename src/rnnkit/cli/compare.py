@@ -49,15 +49,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--seeds",
         type=POSITIVE_INT.parse,
+        metavar="N",
         help=f"how many seeds, each its own weights and data (default {len(DEFAULT.seeds)}; "
         f"--quick {len(QUICK.seeds)})",
     )
     parser.add_argument(
-        "--seed", type=COUNT.parse, default=0, help="the first seed; the others follow (default 0)"
+        "--seed",
+        type=COUNT.parse,
+        default=0,
+        metavar="S",
+        help="the first seed; the others follow (default 0)",
     )
     parser.add_argument(
         "--jobs",
         type=POSITIVE_INT.parse,
+        metavar="N",
         help="models trained at once, each in its own process with one thread (default: one "
         "per CPU core; --quick 1)",
     )

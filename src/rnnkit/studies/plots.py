@@ -81,8 +81,10 @@ def memory_png(results: CompareResults) -> bytes:
             above = np.array([s.high for s in spreads]) - mean
             axes.errorbar(lags, mean, yerr=[below, above], fmt="o-", capsize=4, label=name(cell))
         axes.axhline(example.chance, color="gray", linestyle="--", label="chance")
-        # Far-below-chance scores (an untrained read-out) would squash the interesting range.
-        axes.set_ylim(min(example.chance, 0.0) - 0.25, 1.05)
+        lowest = min(m.score for m in results.memory if m.task == task)
+        # An R^2 far below 0 (a read-out worse than the baseline) would squash the range that
+        # matters, so the axis stops at -1: such a point sits below the plot, in the table.
+        axes.set_ylim(max(min(example.chance, lowest), -1.0) - 0.05, 1.05)
         axes.set_xscale("log")
         axes.set_xticks(lags, labels=[str(lag) for lag in lags])
         axes.minorticks_off()
