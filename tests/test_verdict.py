@@ -31,6 +31,7 @@ def test_the_lecture_picture_is_found_with_its_numbers():
     # Copy at lag 10: the LSTM solves it on both seeds but the RNN on one, so nothing separates.
     assert f["no_separation"] == [{"task": "copy"}]
     assert "rnn_outlasts_lstm" not in f
+    assert "never_learned" not in f  # every cell solves some lag of each task on some seed
     assert f["weights"][0] == pytest.approx(
         {"lstm_times": 4.0, "gru_times": 3.0, "gru_fewer": 0.25}
     )
@@ -61,15 +62,40 @@ def test_every_finding_is_said_in_every_language_with_its_numbers():
     results = made(FAR, LECTURE)
     extra = [Finding("lstm_not_shown", {"low": 2.0, "high": 3.0, "distance": 9})]
     extra += [Finding(f"gru_{o}", {"gru": 0.5, "lstm": 0.7}) for o in ("beats", "falls_short")]
+    for stage in ("init", "trained"):
+        values = {"distance": 9, "underflowed": {"rnn": (1, 2)}, "tiny": 2.0**-149}
+        extra.append(Finding(f"underflow_{stage}", values))
     extra.append(Finding("rnn_outlasts_lstm", {"task": "copy", "metric": "accuracy", "lag": 7,
                                                "low": 0.95, "high": 0.25}))  # fmt: skip
+    extra.append(Finding("never_learned", {"task": "copy", "cells": ["rnn", "gru"], "lag": 3}))
     said = findings(results) + extra
     keys = {finding.key for finding in said}
-    assert keys | {"memory_some", "gru_matches"} >= set(SENTENCES["en"]) - {"none", "to"}
+    words = {"none", "to", "of_seeds"}
+    assert keys | {"memory_some", "gru_matches"} >= set(SENTENCES["en"]) - words
     for lang in SENTENCES:
         text = render(said, lang)
         # Reach of the RNN: geometric mean of 1e-8 and 1e-6 with its range; ratios 1e3 to 1e6.
         for number in ("1.0e-07 (1.0e-08", "1e+03", "1e+06", "4.00", "3.00", "25%", "0.930",
-                       "0.100", "LSTM 50", "RNN 10", "0.167", "1.386", "0.950"):  # fmt: skip
+                       "0.100", "LSTM 50", "RNN 10", "0.167", "1.386", "0.950",
+                       "1.4e-45", "RNN (1 ", "RNN, GRU", "(3)"):  # fmt: skip
             assert number in text, (lang, number)
         assert len(text.splitlines()) == len(said)
+
+
+def test_a_gradient_that_underflowed_to_zero_is_said_and_counts_as_the_smallest_float32():
+    f = found(made({**FAR, "rnn": (0.0, 1e-6)}, LECTURE))
+    assert f["underflow_trained"] == [
+        {"distance": 9, "underflowed": {"rnn": (1, 2)}, "tiny": 2.0**-149}
+    ]
+    # Seed 0's ratio is against the smallest float32: a lower bound, not an astronomical guess.
+    assert f["lstm_carries_more"][0]["high"] == pytest.approx(1e-2 / 2.0**-149)
+    assert "underflow_trained" not in found(made(FAR, LECTURE))
+
+
+def test_a_cell_that_solves_no_lag_is_said_to_tell_nothing_about_distance():
+    scores = {**LECTURE, ("copy", "rnn", 10): (0.5, 0.6)}
+    f = found(made(FAR, scores))
+    assert f["never_learned"] == [{"task": "copy", "cells": ["rnn"], "lag": 10}]
+    assert "RNN solved no lag on any seed, not even the shortest (10)" in render(
+        findings(made(FAR, scores))
+    )

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from rnnkit.studies.compare import CompareResults, GradientResult, MemoryResult
 
-TINY = 1e-300  # a float32 gradient that underflowed to 0 counts as this, so its log is finite
+# The smallest float32 above 0 (a subnormal). The gradient norms are float32, so one that
+# underflowed to 0 counts as this: its log is finite, and a mean or share that uses it is an upper
+# bound of the true value (a ratio against it, a lower bound).
+TINY = 2.0**-149
 
 
 @dataclass(frozen=True)

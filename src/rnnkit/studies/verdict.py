@@ -52,6 +52,11 @@ def _gradient(results: CompareResults) -> list[Finding]:
         by_cell = summary.reaches(results, stage)
         spreads = {c: summary.Spread.geometric(list(r.values())) for c, r in by_cell.items()}
         found.append(Finding(f"reach_{stage}", {"distance": distance, "reach": spreads}))
+        zeros = {c: sum(v == 0 for v in r.values()) for c, r in by_cell.items()}
+        underflowed = {c: (n, len(by_cell[c])) for c, n in zeros.items() if n}
+        if underflowed:
+            values = {"distance": distance, "underflowed": underflowed, "tiny": summary.TINY}
+            found.append(Finding(f"underflow_{stage}", values))
     trained = summary.reaches(results, "trained")
     if {"rnn", "lstm"} <= trained.keys():
         ratios = [
@@ -78,6 +83,10 @@ def _memory(results: CompareResults) -> list[Finding]:
             found.append(Finding("memory_some", {"task": task, "solved": some}))
         baseline = {"task": task, "baseline": example.baseline, "beats": beats}
         found.append(Finding("baseline", baseline))
+        never = [c for c in cells if some[c] is None]
+        if never:
+            shortest = min(summary.lags(results, task))
+            found.append(Finding("never_learned", {"task": task, "cells": never, "lag": shortest}))
         if {"rnn", "lstm"} <= set(cells):
             found += _contrast(results, task, example.metric)
     return found
@@ -166,6 +175,13 @@ SENTENCES: dict[str, dict[str, str]] = {
         "that reaches {distance} steps back is {reach}.",
         "reach_trained": "Gradient flow after training: the share of the last step's gradient "
         "that reaches {distance} steps back is {reach}.",
+        "underflow_init": "At initialisation the gradient {distance} steps back underflowed to "
+        "0 in float32 for {underflowed}; there it counts as {tiny:.1e}, the smallest float32 "
+        "above 0, so a share above that uses it is an upper bound and a ratio against it a lower "
+        "bound.",
+        "underflow_trained": "After training the gradient {distance} steps back underflowed to 0 "
+        "in float32 for {underflowed}; there it counts as {tiny:.1e}, the smallest float32 above "
+        "0, so a share above that uses it is an upper bound and a ratio against it a lower bound.",
         "lstm_carries_more": "After training the LSTM carries {low:.3g} to {high:.3g} times more "
         "gradient across {distance} steps than the vanilla RNN (seed by seed), as the lecture "
         "says: the LSTM was made to fix the vanilla RNN's vanishing gradient.",
@@ -177,8 +193,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         "baseline": "{task}: longest lag at which the loss is at least {margin} below the "
         "memoryless baseline ({baseline:.3f}) on every seed: {beats}.",
         "lstm_outlasts_rnn": "{task}: at lag {lag} the LSTM solves the task on every seed "
-        "({metric} >= {low:.3f}) and the vanilla RNN on none ({metric} <= {high:.3f}): the LSTM "
-        "remembers over a distance at which the vanilla RNN forgets, as the lecture says.",
+        "({metric} >= {low:.3f}) and the vanilla RNN on none ({metric} <= {high:.3f}): at this "
+        "distance the LSTM remembers and the vanilla RNN does not, as the lecture says.",
+        "never_learned": "{task}: {cells} solved no lag on any seed, not even the shortest "
+        "({lag}), so this run cannot tell forgetting over a distance from not learning the task "
+        "with these settings.",
         "rnn_outlasts_lstm": "{task}: at lag {lag} the vanilla RNN solves the task on every seed "
         "({metric} >= {low:.3f}) and the LSTM on none ({metric} <= {high:.3f}): on this task "
         "this run shows the opposite of the lecture's claim that the LSTM remembers longer.",
@@ -197,12 +216,21 @@ SENTENCES: dict[str, dict[str, str]] = {
         "and what the published studies used.",
         "none": "none",
         "to": "to",
+        "of_seeds": "{count} of {seeds} seeds",
     },
     "vi": {
         "reach_init": "Dòng gradient lúc khởi tạo: phần gradient của bước cuối truyền ngược được "
         "{distance} bước là {reach}.",
         "reach_trained": "Dòng gradient sau khi huấn luyện: phần gradient của bước cuối truyền "
         "ngược được {distance} bước là {reach}.",
+        "underflow_init": "Lúc khởi tạo, gradient ở {distance} bước trước bị tràn dưới về 0 "
+        "trong float32 với {underflowed}; khi đó nó được tính là {tiny:.1e}, số float32 dương "
+        "nhỏ nhất, nên phần gradient ở trên dùng số này là cận trên và tỉ lệ so với nó là cận "
+        "dưới.",
+        "underflow_trained": "Sau khi huấn luyện, gradient ở {distance} bước trước bị tràn dưới "
+        "về 0 trong float32 với {underflowed}; khi đó nó được tính là {tiny:.1e}, số float32 "
+        "dương nhỏ nhất, nên phần gradient ở trên dùng số này là cận trên và tỉ lệ so với nó là "
+        "cận dưới.",
         "lstm_carries_more": "Sau khi huấn luyện, LSTM truyền gradient qua {distance} bước nhiều "
         "gấp {low:.3g} đến {high:.3g} lần RNN thường (so từng seed), đúng như bài giảng nói: "
         "LSTM ra đời để khắc phục hiện tượng biến mất gradient của RNN thường.",
@@ -216,8 +244,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         "({baseline:.3f}) ít nhất {margin} trên mọi seed: {beats}.",
         "lstm_outlasts_rnn": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
-        "{high:.3f}): LSTM nhớ được qua một khoảng cách mà RNN thường quên, đúng như bài giảng "
+        "{high:.3f}): ở khoảng cách này LSTM nhớ được còn RNN thường thì không, đúng như bài giảng "
         "nói.",
+        "never_learned": "{task}: {cells} không giải được độ trễ nào trên seed nào, kể cả độ trễ "
+        "ngắn nhất ({lag}), nên lần chạy này không phân biệt được việc quên qua một khoảng cách "
+        "với việc không học được bài toán với các thiết lập này.",
         "rnn_outlasts_lstm": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
         "{high:.3f}): với bài toán này, lần chạy cho thấy điều ngược lại với nhận định của bài "
@@ -238,6 +269,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "các thiết lập mà các công trình đã công bố sử dụng.",
         "none": "không có",
         "to": "đến",
+        "of_seeds": "{count} trên {seeds} seed",
     },
 }
 LANGS = tuple(SENTENCES)
@@ -265,6 +297,13 @@ def _sentence(finding: Finding, words: dict[str, str]) -> str:
                 f"{name(c)} {words['none'] if lag is None else lag}"
                 for c, lag in values[lags].items()
             )
+    if "cells" in values:
+        values["cells"] = ", ".join(name(c) for c in values["cells"])
+    if "underflowed" in values:
+        values["underflowed"] = ", ".join(
+            f"{name(c)} ({words['of_seeds'].format(count=n, seeds=total)})"
+            for c, (n, total) in values["underflowed"].items()
+        )
     values["solved_at"], values["margin"] = SOLVED, f"{1 - BELOW_BASELINE:.0%}"
     return words[finding.key].format(**values)
 
