@@ -17,7 +17,9 @@ from rnnkit.studies import summary
 from rnnkit.studies.compare import CompareResults
 from rnnkit.studies.verdict import name
 
-FLOOR = 1e-40  # log axes need > 0; float32 gradients underflow to 0 below ~1e-45
+# Log axes need > 0: a gradient that underflowed to 0 is drawn where summary counts it, at the
+# smallest float32 above 0.
+FLOOR = summary.TINY
 
 
 def _pyplot():
