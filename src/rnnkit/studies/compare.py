@@ -44,7 +44,8 @@ TASKS = ("adding", "copy")
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """What the study runs; the defaults take about 15 minutes on 2 CPU cores (two jobs)."""
+    """What the study runs; the defaults need about 14 CPU-minutes (docs/compare's run), under
+    15 minutes on 2 idle CPU cores with two jobs."""
 
     cells: tuple[str, ...] = CELLS  # rnnkit cell names (build_recurrent's `cell`)
     lags: tuple[int, ...] = (20, 50, 100)  # memory distances, each >= 2
