@@ -4,8 +4,10 @@
 carries the numbers it rests on, so a sentence can only say what the run measured, and where the
 run does not show what the lecture claims, the finding says so. A claim about memory must hold on
 every seed: a lag counts as solved by a cell only when every seed solved it, and as not solved
-only when no seed did. `render(findings, lang)` writes the sentences, in English or Vietnamese,
-from the same templates for every run.
+only when no seed did; a cell that solves no lag at all is said to tell nothing about distance,
+and a gradient that underflowed to 0 in float32 is said, with what that does to the ratios.
+`render(findings, lang)` writes the sentences, in English or Vietnamese, from the same templates
+for every run.
 """
 
 from __future__ import annotations
