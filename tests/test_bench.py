@@ -3,7 +3,7 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import eager, gpu, layers, lm_text, machine, report, settings
+from bench import eager, flat_weights, gpu, layers, lm_text, machine, report, settings
 
 from rnnkit.train.recipes import recipe_for
 
@@ -166,3 +166,13 @@ def test_gpu_suite_runs_layers_and_a_language_model_on_cuda_in_their_own_section
 def test_lm_text_trains_on_the_device_asked_for():
     recipe = lm_text.with_device(recipe_for("char", 71), "cuda")
     assert recipe.train["device"] == "cuda" and recipe.name == recipe_for("char", 71).name
+
+
+def test_flat_weights_suite_times_the_same_network_flat_and_separate(capsys):
+    assert dispatcher.main(["flat_weights", "--shapes", "2,3,4,2", "--repeats", "1"]) == 0
+    table = capsys.readouterr().out.split("\n\n")[-1]
+    variants = [line.split()[1] for line in table.splitlines() if line.startswith("2,3,4,2")]
+    assert variants == list(flat_weights.VARIANTS)
+    separate, flat = flat_weights.pair("lstm", (2, 3, 4, 2), "cpu")
+    x = torch.randn(3, 2, 4)
+    torch.testing.assert_close(separate(x)[0], flat(x)[0], rtol=0, atol=0)
