@@ -1,8 +1,9 @@
 """The native backend: torch's own fused RNN kernels (oneDNN on CPU, cuDNN on GPU).
 
 The whole stack (all layers, both directions) runs in one call of the same kernel torch.nn uses,
-on the cells' own parameters (see layout/torch_weights.py): nothing is copied for LSTM and RNN;
-GRU's z block is negated on the way in, because torch's z is 1 - the lecture's.
+on the cells' own parameters (see layout/torch_weights.py): nothing is copied for LSTM and RNN
+(on CUDA they are views into one flat buffer, as cuDNN wants: flat_weights.py); GRU's z block is
+negated on the way in, because torch's z is 1 - the lecture's.
 Available for LSTM (with its projection too), GRU(reset="after") and tanh/relu RNN with
 concatenated directions; for cells with other options only where, in the network's mode, they
 change nothing (dropout in evaluation).
