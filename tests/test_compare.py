@@ -92,6 +92,7 @@ def test_rnnkit_compare_refuses_a_non_empty_folder(tmp_path, capsys):
     [
         ("--budget", "0", "--budget must be a positive integer, got 0"),
         ("--seeds", "0", "--seeds must be a positive integer, got 0"),
+        ("--seeds", "1001", "--seeds must be at most 1000, got 1001"),
         ("--jobs", "two", "--jobs must be a positive integer, got 'two'"),
     ],
 )

@@ -15,12 +15,14 @@ import shlex
 from pathlib import Path
 
 from rnnkit.cli.outputs import check_folder
+from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import PAGE, write_report
 from rnnkit.values import COUNT, POSITIVE_INT
 
 DEFAULT = CompareConfig()
 QUICK = CompareConfig.quick()
+MOST_SEEDS = 1000
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -74,9 +76,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_folder(args.out, args.force)
     config = QUICK if args.quick else DEFAULT
     count = args.seeds or len(config.seeds)
+    if count > MOST_SEEDS:  # each seed is a whole study: more would never finish
+        raise RnnkitError(f"--seeds must be at most {MOST_SEEDS}, got {count}")
+    check_folder(args.out, args.force)
     config = dataclasses.replace(
         config,
         steps=args.budget or config.steps,
