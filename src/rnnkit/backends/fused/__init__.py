@@ -25,10 +25,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused.gru import GRUBeforeFunction
-from rnnkit.backends.fused.gru_after import GRUAfterFunction
-from rnnkit.backends.fused.lstm import LSTMFunction
-from rnnkit.backends.fused.rnn import RNNFunction
+from rnnkit.backends.fused import gru, gru_after, lstm, rnn
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.cells.base import Cell, State
 from rnnkit.cells.options import Noise
@@ -81,18 +78,18 @@ def _apply(
         norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
         W_hr = cell.weight_hr if cell.proj_size else None
         tensors = (A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr)
-        h, h_T, c_T = LSTMFunction.apply(*_cast(tensors, dtype))
-        return (h if inside is None else h * inside), (h_T, c_T)
+        S, C = lstm.op(*_cast(tensors, dtype))[:2]
+        return (S[1:] if inside is None else S[1:] * inside), (S[-1], C[-1])
     mask = None if inside is None else inside.to(A.dtype)
     tensors = (A, *state, U, mask, noise.h, zone_h, gamma_h)
     if isinstance(cell, RNNCell):
-        h, h_T = RNNFunction.apply(*_cast(tensors, dtype), cell.nonlinearity == "relu")
+        S = rnn.op(*_cast(tensors, dtype), cell.nonlinearity == "relu")[0]
     elif cell.reset == "before":
-        h, h_T = GRUBeforeFunction.apply(*_cast(tensors, dtype))
+        S = gru.op(*_cast(tensors, dtype))[0]
     else:
         b_hn = cell.b_hn if cell.has_b_hn else None
-        h, h_T = GRUAfterFunction.apply(*_cast(tensors, dtype), b_hn)
-    return h, (h_T,)
+        S = gru_after.op(*_cast((*tensors, b_hn), dtype))[0]
+    return (S[1:] if mask is None else S[1:] * mask), (S[-1],)
 
 
 def _zone(d: Tensor | float | None, steps: int, like: Tensor) -> Tensor | None:
