@@ -1,6 +1,7 @@
-"""The fused backend: hand-written backpropagation through time, one cell type per Function.
+"""The fused backend: hand-written backpropagation through time, one cell type per torch
+custom operator (fused/operator.py).
 
-Each Function computes the recurrence of a whole direction of a layer, exactly the cell's
+Each op computes the recurrence of a whole direction of a layer, exactly the cell's
 function with its options, from the input part of every step, A = W x_t + b (the cell's own
 `project_input`, one GEMM for all steps, differentiated by autograd), with:
 - per step only the products with U (oneDNN's on CPU float32, see backends/onednn.py) and a few
@@ -13,7 +14,7 @@ function with its options, from the input part of every step, A = W x_t + b (the
     gru_after.py   GRU(reset="after"), cuDNN's placement
     rnn.py         the vanilla RNN (tanh or relu)
 
-Options outside the recurrence need nothing of the Functions: input dropout and the input's layer
+Options outside the recurrence need nothing of the ops: input dropout and the input's layer
 norm are in A, DropConnect hands them the dropped U, output dropout multiplies their outputs.
 `scan` has the signature of `loop.scan`, so layers run it per direction; under autocast the whole
 scan runs in the autocast dtype, as autocast runs torch's own RNN kernels.
@@ -33,8 +34,8 @@ from rnnkit.layout.lengths import step_mask
 
 
 def supports(cell: Cell) -> bool:
-    """True for the cells a fused Function computes exactly, with any of their options (the
-    classes themselves: a subclass may change the step; RNNFunction knows tanh and relu, not the
+    """True for the cells a fused op computes exactly, with any of their options (the
+    classes themselves: a subclass may change the step; the RNN op knows tanh and relu, not the
     identity)."""
     if type(cell) is RNNCell:
         return cell.nonlinearity in ("tanh", "relu")

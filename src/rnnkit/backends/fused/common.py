@@ -1,4 +1,4 @@
-"""What the fused Functions share: per-step views, tanh through sigmoid, layer norm per gate,
+"""What the fused kernels share: per-step views, tanh through sigmoid, layer norm per gate,
 and the gradients computed after the loop.
 
 After the backward loop has filled dA (T, B, G*H), the gradients of the pre-activations
@@ -44,7 +44,7 @@ def per_step(step: type[Step], reverse: bool = False, **buffers: Tensor | None) 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for a Function's forward or backward (as a
+    """Python's cyclic garbage collector off for a kernel's forward or backward (as a
     decorator): its loop makes thousands of short-lived objects (the steps' views and
     NamedTuples, none in a cycle), and each collection they trigger walks every live object.
     Measured here: 50 against 56 ms for a training step of rnnkit.LSTM at (32,64,128,2)."""

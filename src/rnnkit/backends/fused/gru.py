@@ -1,8 +1,8 @@
 """The lecture's GRU (reset before U_h), with its options, with hand-written backpropagation
 through time.
 
-No torch or cuDNN kernel computes GRU(reset="before"), so this one does, as a custom autograd
-Function that keeps the per-step work to two matrix products and a few element-wise kernels.
+No torch or cuDNN kernel computes GRU(reset="before"), so this one does, as a torch custom
+operator that keeps the per-step work to two matrix products and a few element-wise kernels.
 A_t = W x_t + b comes in computed for every step (r | z | h blocks); v_t is what U multiplies,
 h_{t-1} or m * h_{t-1} (recurrent dropout); LN(.) γ is the per-gate layer norm when given gains:
 
