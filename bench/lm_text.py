@@ -100,6 +100,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--smoke", action="store_true", help="10 s per run on 5%% of the text")
     parser.add_argument("--data", type=Path, default=DATA, help="tinyshakespeare.txt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument("--device", default="auto", help="where to train: cpu, cuda, auto")
+    parser.add_argument(
+        "--section", default="lm_text", help="BENCHMARKS.md section to write (another keeps both)"
+    )
     parser.add_argument(
         "--seconds",
         type=float,
@@ -116,7 +120,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     overrides = dict(parse_setting(item) for item in args.set)
     chosen = [
-        replace(r, recipe=with_settings(r.recipe, overrides))
+        replace(r, recipe=with_device(with_settings(r.recipe, overrides), args.device))
         for r in RUNS
         if not args.only or r.name in args.only.split(",")
     ]
@@ -141,12 +145,12 @@ def main(argv: list[str]) -> int:
         body = "\n\n".join(
             [
                 "## Language models on Tiny Shakespeare (`python -m bench lm_text`)",
-                machine.markdown(machine.describe()),
+                machine.markdown(machine.describe(args.device)),
                 report.markdown_table(header, rows),
                 "Quoted baselines (not run here):\n" + "\n".join(f"- {b}" for b in BASELINES),
             ]
         )
-        report.write_section("lm_text", body)
+        report.write_section(args.section, body)
     return 0
 
 
@@ -190,6 +194,11 @@ def with_settings(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     changed = route(overrides, owners)
     parts = {part: {**getattr(recipe, part), **changed[part]} for part in owners}
     return replace(recipe, name=recipe.name + "+set", **parts)
+
+
+def with_device(recipe: Recipe, device: str) -> Recipe:
+    """The recipe trained on `device` (a setting of its own: the recipe's name stays)."""
+    return replace(recipe, train={**recipe.train, "device": device})
 
 
 def best_by(history: list[dict[str, Any]], metric: str, seconds: float) -> float:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import eager, layers, lm_text, machine, report, settings
+from bench import eager, flat_weights, gpu, layers, lm_text, machine, report, settings
 
 from rnnkit.train.recipes import recipe_for
 
@@ -135,3 +135,44 @@ def test_classify_suite_compares_options_and_states_the_targets(capsys):
     assert lines[0] == "rnnkit at or above 1-NN DTW on 1 of 2 datasets (below on B)"
     assert "rnnkit 0.850, MiniRocket 0.900 (difference -0.050)" in lines[1]
     assert lines[2] == "B: MiniRocket refuses it; rnnkit 0.600, 1-NN DTW 0.700"
+
+
+def test_gpu_suite_refuses_in_one_line_without_cuda(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    ran = []
+    monkeypatch.setattr(gpu.layers, "main", ran.append)
+    monkeypatch.setattr(gpu.lm_text, "main", ran.append)
+    assert dispatcher.main(["gpu"]) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.count("\n") == 1 and "CUDA" in said.err
+    assert ran == []
+
+
+def test_gpu_suite_runs_layers_and_a_language_model_on_cuda_in_their_own_sections(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    ran = []
+    monkeypatch.setattr(gpu.layers, "main", lambda argv: ran.append(("layers", argv)) or 0)
+    monkeypatch.setattr(gpu.lm_text, "main", lambda argv: ran.append(("lm_text", argv)) or 0)
+    assert dispatcher.main(["gpu", "--repeats", "1"]) == 0
+    (suite_a, layers_argv), (suite_b, lm_argv) = ran
+    assert (suite_a, suite_b) == ("layers", "lm_text")
+    for argv, section in ((layers_argv, "gpu-layers"), (lm_argv, "gpu-lm_text")):
+        assert argv[argv.index("--device") + 1] == "cuda"
+        assert argv[argv.index("--section") + 1] == section
+    assert lm_argv[lm_argv.index("--only") + 1] == "char-71s"
+    assert layers.parse(layers_argv).repeats == 1
+
+
+def test_lm_text_trains_on_the_device_asked_for():
+    recipe = lm_text.with_device(recipe_for("char", 71), "cuda")
+    assert recipe.train["device"] == "cuda" and recipe.name == recipe_for("char", 71).name
+
+
+def test_flat_weights_suite_times_the_same_network_flat_and_separate(capsys):
+    assert dispatcher.main(["flat_weights", "--shapes", "2,3,4,2", "--repeats", "1"]) == 0
+    table = capsys.readouterr().out.split("\n\n")[-1]
+    variants = [line.split()[1] for line in table.splitlines() if line.startswith("2,3,4,2")]
+    assert variants == list(flat_weights.VARIANTS)
+    separate, flat = flat_weights.pair("lstm", (2, 3, 4, 2), "cpu")
+    x = torch.randn(3, 2, 4)
+    torch.testing.assert_close(separate(x)[0], flat(x)[0], rtol=0, atol=0)

@@ -356,3 +356,29 @@ def test_cells_take_and_return_what_torch_cells_do(make, make_torch, batch, with
 def test_a_cell_refuses_a_sequence():
     with pytest.raises(rnnkit.RnnkitError, match="takes one step"):
         rnnkit.LSTMCell(3, 4)(torch.zeros(5, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **f: rnnkit.RNNCell(3, 4, True, "relu", layer_norm=True, **f),
+        lambda **f: rnnkit.GRUCell(3, 4, reset="after", layer_norm=True, **f),
+        lambda **f: rnnkit.LSTMCell(3, 4, layer_norm=True, proj_size=2, **f),
+    ],
+)
+@pytest.mark.parametrize("init", ["torch", "rnn"])
+def test_device_and_dtype_reach_every_parameter(make, init):
+    """torch.nn's factory arguments: every parameter, the options' too, is made where asked."""
+    for device, dtype in [("meta", torch.float64), ("cpu", torch.bfloat16)]:
+        cell = make(device=device, dtype=dtype)
+        cell.reset_parameters(init)
+        kinds = {(p.device.type, p.dtype) for p in cell.parameters()}
+        assert kinds == {(device, dtype)}, kinds
+        assert {"gamma_x", "gamma_h"} <= {name for name, _ in cell.named_parameters()}
+
+
+def test_device_and_dtype_are_torchs_positional_arguments():
+    cell = rnnkit.LSTMCell(3, 4, True, "meta", torch.float64)
+    assert (cell.weight_ih.device.type, cell.weight_hh.dtype) == ("meta", torch.float64)
+    assert rnnkit.GRUCell(3, 4, True, "meta").bias.device.type == "meta"
+    assert rnnkit.RNNCell(3, 4, True, "tanh", "cpu", torch.float64).bias.dtype == torch.float64

@@ -63,3 +63,11 @@ def test_without_onnx_it_says_how_to_install_it(run, tmp_path, capsys, monkeypat
     assert main(["export", str(run), "--out", str(tmp_path / "model.onnx")]) == 2
     assert "pip install 'rnnkit[export]'" in error_line(capsys)
     assert not (tmp_path / "model.onnx").exists()
+
+
+def test_device_says_where_the_run_loads(run, tmp_path, capsys):
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(run), "--out", str(out), "--device", "cpu"]) == 0
+    assert out.is_file()
+    assert main(["export", str(run), "--out", str(tmp_path / "b.onnx"), "--device", "tpu"]) == 2
+    assert "unknown device 'tpu'" in error_line(capsys)

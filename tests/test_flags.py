@@ -114,3 +114,22 @@ def test_a_model_that_cannot_fit_is_refused_before_it_is_built(tmp_path, capsys,
         " (weights, gradients, AdamW's moments)", ""
     )
     assert "GiB" in err[0] and not (tmp_path / "runs").exists()
+
+
+def test_every_command_that_loads_a_run_takes_device():
+    """A command with a RUN argument loads a run folder's model: each says where (--device)."""
+    loading = []
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif not action.option_strings and action.metavar == "RUN":
+                loading.append((words, parser))
+
+    walk(build_parser(), [])
+    names = {" ".join(words) for words, _ in loading}
+    assert {"sample", "evaluate", "predict", "generate", "visualize", "export"} <= names
+    for words, parser in loading:
+        assert "--device" in parser._option_string_actions, words

@@ -115,6 +115,9 @@ def kill_and_resume(tmp_path: Path, new_run: list[str], kills: int, seed: int) -
     return landed
 
 
+# 20 processes started and killed: well within the suite's 300 s on an idle machine, not on a
+# loaded one, where each start of Python and torch takes seconds.
+@pytest.mark.timeout(1200)
 def test_text_run_killed_20_times_ends_where_an_uninterrupted_one_does(tmp_path):
     (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
     landed = kill_and_resume(tmp_path, ["train", "text", str(tmp_path / "text.txt"), *TEXT_RUN],
@@ -122,6 +125,7 @@ def test_text_run_killed_20_times_ends_where_an_uninterrupted_one_does(tmp_path)
     assert set(MOMENTS) - {"any"} <= landed, landed
 
 
+@pytest.mark.timeout(600)
 def test_music_run_killed_and_resumed(tmp_path):
     jsb = SHARED_DATA / "jsb-chorales-quarter.json"
     if not jsb.is_file():
@@ -132,6 +136,7 @@ def test_music_run_killed_and_resumed(tmp_path):
     assert {"eval", "save"} <= landed, landed
 
 
+@pytest.mark.timeout(600)
 def test_classify_run_killed_and_resumed(tmp_path):
     rows = [f"{label},{v},{v * 2},{-v}" for v in range(1, 13) for label in ("high", "low")]
     (tmp_path / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")

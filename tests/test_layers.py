@@ -194,3 +194,22 @@ def test_options_that_torch_lacks_do_not_convert_to_torch():
 def test_options_reach_every_cell():
     network = rnnkit.GRU(3, 4, num_layers=2, bidirectional=True, recurrent_dropout=0.3)
     assert all(cell.options.recurrent_dropout == 0.3 for cell in network.cells)
+
+
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_device_and_dtype_reach_every_cell(cell):
+    """rnnkit.LSTM(..., device=, dtype=) makes every parameter there, as torch.nn.LSTM does."""
+    options = {"layer_norm": True, **({"proj_size": 2} if cell == "lstm" else {})}
+    for device, dtype in [("meta", torch.float64), ("cpu", torch.bfloat16)]:
+        network = build_recurrent(
+            cell, 3, 4, num_layers=2, bidirectional=True, device=device, dtype=dtype, **options
+        )
+        kinds = {(p.device.type, p.dtype) for p in network.parameters()}
+        assert kinds == {(device, dtype)}, kinds
+        assert len(list(network.parameters())) == 4 * len(list(network.cells[0].parameters()))
+
+
+def test_a_float64_network_runs_in_float64():
+    network = rnnkit.LSTM(3, 4, 2, dtype=torch.float64)
+    output, (h, c) = network(torch.randn(5, 2, 3, dtype=torch.float64))
+    assert output.dtype == h.dtype == c.dtype == torch.float64

@@ -1,8 +1,9 @@
 """The native backend: torch's own fused RNN kernels (oneDNN on CPU, cuDNN on GPU).
 
 The whole stack (all layers, both directions) runs in one call of the same kernel torch.nn uses,
-on the cells' own parameters (see layout/torch_weights.py): nothing is copied for LSTM and RNN;
-GRU's z block is negated on the way in, because torch's z is 1 - the lecture's.
+on the cells' own parameters (see layout/torch_weights.py): nothing is copied for LSTM and RNN
+(on CUDA they are views into one flat buffer, as cuDNN wants: flat_weights.py); GRU's z block is
+negated on the way in, because torch's z is 1 - the lecture's.
 Available for LSTM (with its projection too), GRU(reset="after") and tanh/relu RNN with
 concatenated directions; for cells with other options only where, in the network's mode, they
 change nothing (dropout in evaluation).
@@ -33,13 +34,13 @@ from rnnkit.layout.torch_weights import torch_weights
 
 def supports(cells: Sequence[Cell], stack: StackSettings) -> bool:
     """True when torch has a kernel for exactly this stack's function."""
-    kernels = {_kernel_name(cell) for cell in cells}
+    kernels = {kernel_name(cell) for cell in cells}
     # layer norm, zoneout, or dropout while training: torch's kernels have none of them
     plain = all(set(cell.options.active(stack.training)) <= {"proj_size"} for cell in cells)
     return plain and stack.merge == "concat" and len(kernels) == 1 and None not in kernels
 
 
-def _kernel_name(cell: Cell) -> str | None:
+def kernel_name(cell: Cell) -> str | None:
     """The torch._VF kernel that computes exactly this cell's function, or None. Only the cell
     classes themselves: a subclass may change the step."""
     if type(cell) is LSTMCell:
@@ -52,7 +53,7 @@ def _kernel_name(cell: Cell) -> str | None:
 
 
 def _kernel(cells: Sequence[Cell]):
-    kernel = getattr(torch._VF, _kernel_name(cells[0]))
+    kernel = getattr(torch._VF, kernel_name(cells[0]))
     if not cells[0].proj_size:
         return kernel
     return partial(_quietly, kernel)
@@ -66,7 +67,9 @@ def _quietly(kernel, *arguments):
         return kernel(*arguments)
 
 
-def _flat_weights(cells: Sequence[Cell]) -> list[Tensor]:
+def kernel_weights(cells: Sequence[Cell]) -> list[Tensor]:
+    """The kernel's weights made for one call (a network whose parameters are views into one
+    buffer passes that buffer's views instead: backends/flat_weights.py)."""
     return [w for cell in cells for w in torch_weights(cell)]
 
 
@@ -77,14 +80,19 @@ def _settings(stack: StackSettings) -> tuple:
 
 @torch.compiler.disable
 def run_packed(
-    cells: Sequence[Cell], stack: StackSettings, packed: PackedSequence, hx: tuple[Tensor, ...]
+    cells: Sequence[Cell],
+    stack: StackSettings,
+    packed: PackedSequence,
+    hx: tuple[Tensor, ...],
+    weights: list[Tensor] | None = None,
 ) -> tuple[PackedSequence, tuple[Tensor, ...]]:
-    """Run on a PackedSequence; hx and the returned states are (L*dirs, B, H) in batch order."""
+    """Run on a PackedSequence; hx and the returned states are (L*dirs, B, H) in batch order.
+    weights: the kernel's, in its order (kernel_weights(cells) when None)."""
     if packed.sorted_indices is not None:
         hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
     hidden = hx if len(hx) == 2 else hx[0]
     result = _kernel(cells)(
-        packed.data, packed.batch_sizes, hidden, _flat_weights(cells), *_settings(stack)
+        packed.data, packed.batch_sizes, hidden, weights or kernel_weights(cells), *_settings(stack)
     )
     output, states = result[0], tuple(result[1:])
     if packed.unsorted_indices is not None:
@@ -100,13 +108,15 @@ def run(
     x: Tensor,
     hx: tuple[Tensor, ...],
     lengths: Tensor | None,
+    weights: list[Tensor] | None = None,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run on a time-major padded x (T, B, D); outputs (T, B, dirs*H), zero past each length."""
     if lengths is not None:
         packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
-        out, states = run_packed(cells, stack, packed, hx)
+        out, states = run_packed(cells, stack, packed, hx, weights)
         output, _ = pad_packed_sequence(out, total_length=x.shape[0])
         return output, states
     hidden = hx if len(hx) == 2 else hx[0]
-    result = _kernel(cells)(x, hidden, _flat_weights(cells), *_settings(stack), False)
+    weights = weights or kernel_weights(cells)
+    result = _kernel(cells)(x, hidden, weights, *_settings(stack), False)
     return result[0], tuple(result[1:])

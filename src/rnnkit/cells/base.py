@@ -46,6 +46,14 @@ Linear = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
 INITS = ("torch", "rnn")
 
 
+def orthogonal_(U: Tensor) -> None:
+    """nn.init.orthogonal_, computed in float32 where torch's QR lacks U's dtype (bfloat16)."""
+    if U.dtype in (torch.float32, torch.float64):
+        nn.init.orthogonal_(U)
+    else:
+        U.copy_(nn.init.orthogonal_(torch.empty(U.shape, device=U.device)))
+
+
 class Cell(nn.Module):
     """Base class of RNNCell, LSTMCell and GRUCell.
 
@@ -66,7 +74,15 @@ class Cell(nn.Module):
         "zoneout",
     )
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, **options) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        **options,
+    ) -> None:
         super().__init__()
         if input_size < 1 or hidden_size < 1:
             raise ValueError(
@@ -77,18 +93,21 @@ class Cell(nn.Module):
         vars(self).update(asdict(Options.of(type(self).__name__, self.option_names, options)))
         self.input_size = input_size
         self.hidden_size = hidden_size
+        # torch.nn's factory arguments: every parameter is made on `device` in `dtype`.
+        factory = {"device": device, "dtype": dtype}
         GH = len(self.gate_names) * hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(GH, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(GH, self.output_size))
-        self.bias = nn.Parameter(torch.empty(GH)) if bias else None
+        self.weight_ih = nn.Parameter(torch.empty(GH, input_size, **factory))
+        self.weight_hh = nn.Parameter(torch.empty(GH, self.output_size, **factory))
+        self.bias = nn.Parameter(torch.empty(GH, **factory)) if bias else None
         if self.layer_norm:
-            self.gamma_x = nn.Parameter(torch.empty(GH))  # LN's gains on W x_t
-            self.gamma_h = nn.Parameter(torch.empty(GH))  # and on U h_{t-1}
-        self.add_parameters()
+            self.gamma_x = nn.Parameter(torch.empty(GH, **factory))  # LN's gains on W x_t
+            self.gamma_h = nn.Parameter(torch.empty(GH, **factory))  # and on U h_{t-1}
+        self.add_parameters(factory)
         self.reset_parameters()
 
-    def add_parameters(self) -> None:
-        """Where a subclass adds the parameters its own options need."""
+    def add_parameters(self, factory: dict) -> None:
+        """Where a subclass adds the parameters its own options need, each made with
+        `torch.empty(..., **factory)` (the constructor's device and dtype)."""
 
     @property
     def options(self) -> Options:
@@ -122,7 +141,7 @@ class Cell(nn.Module):
                 return
             for W, U in zip(self.gate_blocks(self.weight_ih), self.gate_blocks(self.weight_hh)):
                 nn.init.xavier_uniform_(W)
-                nn.init.orthogonal_(U)
+                orthogonal_(U)
             if self.bias is not None:
                 self.bias.zero_()
 

@@ -47,6 +47,8 @@ class GRUCell(Cell):
         input_size: int,
         hidden_size: int,
         bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
         reset: str = "before",
         **options,
     ) -> None:
@@ -54,11 +56,11 @@ class GRUCell(Cell):
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
         self.reset = reset
         self.has_b_hn = bias and reset == "after"
-        super().__init__(input_size, hidden_size, bias, **options)
+        super().__init__(input_size, hidden_size, bias, device, dtype, **options)
 
-    def add_parameters(self) -> None:
+    def add_parameters(self, factory: dict) -> None:
         if self.has_b_hn:
-            self.b_hn = nn.Parameter(torch.empty(self.hidden_size))
+            self.b_hn = nn.Parameter(torch.empty(self.hidden_size, **factory))
 
     def reset_parameters(self, init: str = "torch") -> None:
         super().reset_parameters(init)

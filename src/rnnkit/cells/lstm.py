@@ -40,7 +40,7 @@ class LSTMCell(Cell):
     state_size = len(state_names)
     option_names = (*Cell.option_names, "zoneout_c", "proj_size")
 
-    def add_parameters(self) -> None:
+    def add_parameters(self, factory: dict) -> None:
         H = self.hidden_size
         if self.proj_size >= H:
             raise ValueError(
@@ -48,10 +48,10 @@ class LSTMCell(Cell):
                 f"got {self.proj_size} >= {H}"
             )
         if self.layer_norm:
-            self.gamma_c = nn.Parameter(torch.empty(H))  # LN(c_t)'s gain and bias
-            self.beta_c = nn.Parameter(torch.empty(H))
+            self.gamma_c = nn.Parameter(torch.empty(H, **factory))  # LN(c_t)'s gain and bias
+            self.beta_c = nn.Parameter(torch.empty(H, **factory))
         if self.proj_size:
-            self.weight_hr = nn.Parameter(torch.empty(self.proj_size, H))
+            self.weight_hr = nn.Parameter(torch.empty(self.proj_size, H, **factory))
 
     @property
     def output_size(self) -> int:

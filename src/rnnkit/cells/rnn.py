@@ -40,6 +40,8 @@ class RNNCell(Cell):
         hidden_size: int,
         bias: bool = True,
         nonlinearity: str = "tanh",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
         **options,
     ) -> None:
         if nonlinearity not in NONLINEARITIES:
@@ -47,7 +49,7 @@ class RNNCell(Cell):
                 f"nonlinearity must be one of {tuple(NONLINEARITIES)}, got {nonlinearity!r}"
             )
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, **options)
+        super().__init__(input_size, hidden_size, bias, device, dtype, **options)
 
     def params(self) -> dict[str, Tensor]:
         """{"W": ..., "U": ..., "b": ...}: views on weight_ih, weight_hh, bias."""

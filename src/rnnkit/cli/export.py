@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
+from rnnkit.devices import add_device_argument
 from rnnkit.export import OPSET, to_onnx
 from rnnkit.export.graph import require_onnx
 from rnnkit.tasks.registry import load_run
@@ -32,13 +33,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--out", metavar="FILE.onnx", type=Path, required=True, help="where to write the model"
     )
     parser.add_argument("--force", action="store_true", help="replace FILE.onnx if it exists")
+    add_device_argument(parser)  # where the run loads; the file's weights are the same
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_file(args.out, args.force, suffixes=(".onnx",))
     onnx = require_onnx()  # before loading the run: a missing package is the first thing said
-    task = load_run(args.run_dir)
+    task = load_run(args.run_dir, args.device)
     to_onnx(task.model, out, metadata=run_metadata(Path(args.run_dir)))
     graph = onnx.load(out, load_external_data=False).graph
     inputs = ", ".join(value.name for value in graph.input)

@@ -24,16 +24,18 @@ from rnnkit.cells.base import INITS
 from rnnkit.errors import RnnkitError
 from rnnkit.layers import backend_choice
 from rnnkit.layers.bidirectional import Bidirectional, check_merge
+from rnnkit.layers.flat_parameters import FlatParameters
 from rnnkit.layers.recurrent import Recurrent
-from rnnkit.layers.torch_state import TorchLayout
+from rnnkit.layers.torch_state import TORCH_ARGUMENTS, TorchLayout
 from rnnkit.layout.lengths import check_lengths
 
 
-class RecurrentNetwork(TorchLayout):
+class RecurrentNetwork(TorchLayout, FlatParameters):
     """A stack of `num_layers` recurrent layers of one cell type. Subclasses set `cell_class`.
 
     TorchLayout gives it torch.nn's names: `weight_ih_l0`, ... as its real parameters (where the
-    layouts agree), and torch.nn state dicts load as they are (layers/torch_state.py).
+    layouts agree), and torch.nn state dicts load as they are (layers/torch_state.py);
+    FlatParameters its flatten_parameters, for cuDNN (layers/flat_parameters.py).
     """
 
     cell_class: ClassVar[type[Cell]]
@@ -52,6 +54,8 @@ class RecurrentNetwork(TorchLayout):
         merge: str = "concat",
         backend: str | None = None,
         init: str = "torch",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
         **cell_options,
     ) -> None:
         super().__init__()
@@ -71,15 +75,20 @@ class RecurrentNetwork(TorchLayout):
         self.layers = nn.ModuleList()
         layer_input = input_size
         for _ in range(num_layers):
-            layer = self._make_layer(layer_input)
+            layer = self._make_layer(layer_input, {"device": device, "dtype": dtype})
             self.layers.append(layer)
             layer_input = layer.output_size
         self.reset_parameters(init)
         self.backend = backend
+        self.flatten_parameters()
 
-    def _make_layer(self, input_size: int) -> nn.Module:
+    def _make_layer(self, input_size: int, factory: dict) -> nn.Module:
+        """One layer's cells, their parameters made on factory's device in its dtype."""
+
         def direction(reverse: bool) -> Recurrent:
-            cell = self.cell_class(input_size, self.hidden_size, self.bias, **self.cell_options)
+            cell = self.cell_class(
+                input_size, self.hidden_size, self.bias, **factory, **self.cell_options
+            )
             return Recurrent(cell, reverse)
 
         if not self.bidirectional:
@@ -225,7 +234,10 @@ class RecurrentNetwork(TorchLayout):
         hx = self._initial_states(hx, packed.data.new_empty(0, batch, self.input_size))
         backend = self.backend
         if backend == "native":
-            output, states = native.run_packed(self.cells, self.stack_settings(), packed, hx)
+            weights = self.kernel_weights()
+            output, states = native.run_packed(
+                self.cells, self.stack_settings(), packed, hx, weights
+            )
             return output, self._pack_states(states)
         x, lengths = pad_packed_sequence(packed)  # (T, B, D) in batch order
         output, states = self._run(x, hx, lengths.to(x.device), backend)
@@ -242,7 +254,8 @@ class RecurrentNetwork(TorchLayout):
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """x (T, B, D) time-major; hx and the result states in torch's (L*dirs, B, H) layout."""
         if backend == "native":
-            return native.run(self.cells, self.stack_settings(), x, hx, lengths)
+            weights = self.kernel_weights()  # one flat buffer's views, on CUDA
+            return native.run(self.cells, self.stack_settings(), x, hx, lengths, weights)
         scan = backend_choice.SCANS[backend]
         dirs = self.num_directions
         finals: list[State] = []
@@ -293,30 +306,14 @@ class RecurrentNetwork(TorchLayout):
 
     # ----- torch.nn interoperability -----------------------------------------------------------
     def _torch_arguments(self) -> dict:
-        return dict(
-            input_size=self.input_size,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            bias=self.bias,
-            batch_first=self.batch_first,
-            dropout=self.dropout,
-            bidirectional=self.bidirectional,
-        )
+        return {name: getattr(self, name) for name in TORCH_ARGUMENTS}
 
     @classmethod
     def from_torch(cls, module: nn.Module, **options) -> RecurrentNetwork:
         """An exact copy of a torch.nn.LSTM / GRU / RNN (weights, biases, settings)."""
         if not isinstance(module, cls.torch_class):
             raise TypeError(f"{cls.__name__}.from_torch needs a {cls.torch_class.__name__}")
-        arguments = dict(
-            input_size=module.input_size,
-            hidden_size=module.hidden_size,
-            num_layers=module.num_layers,
-            bias=module.bias,
-            batch_first=module.batch_first,
-            dropout=module.dropout,
-            bidirectional=module.bidirectional,
-        )
+        arguments = {name: getattr(module, name) for name in TORCH_ARGUMENTS}
         network = cls(**arguments, **cls._options_from_torch(module), **options)
         weight = module.weight_ih_l0
         network.to(dtype=weight.dtype, device=weight.device)
@@ -334,10 +331,6 @@ class RecurrentNetwork(TorchLayout):
         module.to(dtype=weight.dtype, device=weight.device)
         module.load_state_dict(self.torch_state_dict())
         return module
-
-    def flatten_parameters(self) -> None:
-        """Nothing to do: torch.nn's RNNs compact their weights for cuDNN here; rnnkit passes
-        its parameters to the kernels as they are. Kept so that torch.nn code runs unchanged."""
 
     def _torch_options(self) -> dict:
         return {}

@@ -25,6 +25,16 @@ from rnnkit.layout.torch_weights import from_torch_weights, torch_weights
 # torch's names of one cell's tensors, in its order; a cell without bias has the first two, an
 # LSTM with proj_size weight_hr last.
 TORCH_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+# torch.nn.LSTM / GRU / RNN's constructor arguments that rnnkit's networks share
+TORCH_ARGUMENTS = (
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bias",
+    "batch_first",
+    "dropout",
+    "bidirectional",
+)
 NETWORK_NAME = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?")
 
 

@@ -52,6 +52,7 @@ from rnnkit.files import (
     write_json,
     write_with,
 )
+from rnnkit.layers.flat_parameters import apart
 from rnnkit.train.average import WeightAverage
 from rnnkit.train.task import Carry
 
@@ -170,7 +171,9 @@ def read_config(run: Path) -> dict[str, Any]:
 
 def save_weights(path: Path, model: nn.Module, metadata: dict[str, str] | None = None) -> None:
     """The model's weights as safetensors (a tied weight stored once), written atomically."""
-    write_with(path, lambda temp: safetensors.torch.save_model(model, str(temp), metadata=metadata))
+    with apart(model):
+        save = safetensors.torch.save_model
+        write_with(path, lambda temp: save(model, str(temp), metadata=metadata))
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
@@ -179,7 +182,8 @@ def load_weights(model: nn.Module, path: Path) -> None:
     _check_like(load_tensors(path), model.state_dict(), path)
     try:
         device = next(model.parameters()).device
-        safetensors.torch.load_model(model, str(path), strict=True, device=str(device))
+        with apart(model):
+            safetensors.torch.load_model(model, str(path), strict=True, device=str(device))
     except Exception as error:
         raise RnnkitError(
             f"{path} is missing, corrupt or from another model ({short(error)}); retrain"
