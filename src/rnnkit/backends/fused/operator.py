@@ -11,7 +11,8 @@ A kernel module (rnn.py, gru.py, gru_after.py, lstm.py) gives, for its op `rnnki
 
 and `register` makes the two ops and joins them with torch's autograd. Random masks (dropout,
 zoneout) are drawn outside the op, by the cell (cells/options.py), and come in as inputs: the
-op is deterministic, and a seed reproduces the masks in eager and compiled code alike.
+op is deterministic and a seed reproduces the masks (compiled code draws them with Inductor's
+generator; with `torch._inductor.config.fallback_random` the same masks as eager).
 
 Second derivatives (`create_graph=True`): the hand-written backward is not itself
 differentiable, so while autograd records the backward (grad mode on inside it), the gradients
