@@ -1,6 +1,6 @@
 """The fused backend against the loop backend (the reference), and the oneDNN products it uses.
 
-The fused Functions (LSTM, GRU reset="before" and "after", vanilla RNN tanh/relu, each with the
+The fused ops (LSTM, GRU reset="before" and "after", vanilla RNN tanh/relu, each with the
 cells' options) have their own hand-written backward, so every gradient is compared with autograd
 through the loop backend's cell-by-cell graph, in float64 to 1e-10, in training (the same masks:
 both backends draw them from the same seed) and in evaluation.
@@ -19,11 +19,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 import rnnkit
 from rnnkit.backends import fused, onednn
 from rnnkit.backends.fused import common as fused_common
+from rnnkit.backends.fused import gru, gru_after, rnn
 from rnnkit.backends.fused import lstm as fused_lstm
-from rnnkit.backends.fused.gru import GRUBeforeFunction
-from rnnkit.backends.fused.gru_after import GRUAfterFunction
-from rnnkit.backends.fused.lstm import LSTMFunction
-from rnnkit.backends.fused.rnn import RNNFunction
 from rnnkit.cells import GRUCell
 from rnnkit.layout.lengths import step_mask
 from strategies import cell_options, network_configurations, network_options, random_input
@@ -146,13 +143,18 @@ def random(*shape: int, grad: bool = True) -> torch.Tensor:
 
 
 def recurrent_options(with_options: bool, gates: int, features: int = H) -> list:
-    """A Function's m (recurrent dropout mask), d (zoneout, any weight in [0, 1] as in evaluation)
+    """An op's m (recurrent dropout mask), d (zoneout, any weight in [0, 1] as in evaluation)
     and γ^h (layer norm gains): None each, or fixed values."""
     if not with_options:
         return [None, None, None]
     m = torch.tensor([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]], dtype=torch.float64)[:, :features]
     d = torch.rand(T, B, features, dtype=torch.float64)
     return [m, d, random(gates * H)]
+
+
+def states_of(op, states: int = 1):
+    """The op as gradcheck takes it: its states (S, and C for the LSTM) as a tuple."""
+    return lambda *arguments: tuple(op(*arguments)[:states])
 
 
 def padding(with_mask: bool) -> torch.Tensor | None:
@@ -166,14 +168,14 @@ def test_gradcheck_lstm(with_mask, with_options):
     features = P if with_options else H
     m, d, gamma_h = recurrent_options(with_options, 4, features)
     d_c = torch.rand(T, B, H, dtype=torch.float64) if with_options else None
-    if with_mask:  # the scan gives the Function d = 1 on padded steps
+    if with_mask:  # the scan gives the op d = 1 on padded steps
         inside = padding(True)
         d = 1 - inside if d is None else torch.where(inside.bool(), d, 1.0)
         d_c = 1 - inside if d_c is None else torch.where(inside.bool(), d_c, 1.0)
     extra = [random(H), random(H), random(P, H)] if with_options else [None] * 3
     arguments = [random(T, B, 4 * H), random(B, features), random(B, H), random(4 * H, features)]
     arguments += [m, d, d_c, gamma_h, *extra]
-    assert torch.autograd.gradcheck(LSTMFunction.apply, arguments)
+    assert torch.autograd.gradcheck(states_of(fused_lstm.op, 2), arguments)
 
 
 @pytest.mark.parametrize("with_options", [False, True])
@@ -182,7 +184,7 @@ def test_gradcheck_gru(with_mask, with_options):
     torch.manual_seed(1)
     arguments = [random(T, B, 3 * H), random(B, H), random(3 * H, H), padding(with_mask)]
     arguments += recurrent_options(with_options, 3)
-    assert torch.autograd.gradcheck(GRUBeforeFunction.apply, arguments)
+    assert torch.autograd.gradcheck(states_of(gru.op), arguments)
 
 
 @pytest.mark.parametrize("with_options", [False, True])
@@ -191,7 +193,7 @@ def test_gradcheck_gru_after(with_mask, with_options):
     torch.manual_seed(1)
     arguments = [random(T, B, 3 * H), random(B, H), random(3 * H, H), padding(with_mask)]
     arguments += [*recurrent_options(with_options, 3), random(H)]
-    assert torch.autograd.gradcheck(GRUAfterFunction.apply, arguments)
+    assert torch.autograd.gradcheck(states_of(gru_after.op), arguments)
 
 
 @pytest.mark.parametrize("with_options", [False, True])
@@ -201,7 +203,7 @@ def test_gradcheck_rnn(with_mask, relu, with_options):
     torch.manual_seed(1)
     arguments = [random(T, B, H), random(B, H), random(H, H), padding(with_mask)]
     arguments += [*recurrent_options(with_options, 1), relu]
-    assert torch.autograd.gradcheck(RNNFunction.apply, arguments)
+    assert torch.autograd.gradcheck(states_of(rnn.op), arguments)
 
 
 def test_autocast_runs_in_the_low_precision_dtype():

@@ -377,13 +377,9 @@ class GRUCritic(Critic):
         self.rnn = layers.GRU(3, 8, batch_first=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="issue 21 item 2: the fused GRU and RNN (the CPU training default) have no second "
-    "derivative yet; backend='native' or 'loop' has",
-)
 def test_gradient_penalty_through_the_fused_gru():
+    """The GRU trains on the fused backend on CPU: its op differentiates twice by recomputing
+    its function from the cell's step (backends/fused/differentiable.py)."""
     got, expected = run_both(GRUCritic, penalty_program)
     assert_same_losses(got, expected)
 
@@ -412,13 +408,9 @@ def test_the_whole_model_under_torch_compile():
     assert_same_losses(got, expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,  # InductorError (a LoweringException)
-    reason="issue 21 item 1: Inductor cannot lower the fused GRU's oneDNN products (batch * 3H * H "
-    "of at least 2**22 multiply-adds); they become a custom operator there",
-)
 def test_a_fused_gru_of_the_size_that_runs_onednn_under_torch_compile():
+    """batch * 3H * H of at least 2**22 multiply-adds: oneDNN's products, inside the custom ops
+    rnnkit::gru_after and rnnkit::linear, which Inductor leaves whole."""
     build = partial(WordModel, ntoken=30, nhid=128, dropout=0.0, rnn_type="GRU")
     got, expected = run_both(build, partial(compiled_program, batch=96))
     assert_same_losses(got, expected)

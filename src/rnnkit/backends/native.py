@@ -8,6 +8,13 @@ Available for LSTM (with its projection too), GRU(reset="after") and tanh/relu R
 concatenated directions; for cells with other options only where, in the network's mode, they
 change nothing (dropout in evaluation).
 `cells` are in torch's order: layer 0 forward, layer 0 backward, layer 1 forward, ...
+
+Under torch.compile this backend runs eagerly, a graph break, as torch.nn's RNN modules do:
+torch's compiler cannot trace its own LSTM kernel on CPU (aten.mkldnn_rnn_layer fails in
+tracing, for torch.nn.LSTM with allow_rnn too), and its autograd lives inside torch (the kernel's
+workspace), so a custom operator around it would have to run the forward again in backward.
+Eagerly it runs torch's kernel, forward and backward. torch.export, which decomposes the kernels
+itself, is unaffected.
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ def _settings(stack: StackSettings) -> tuple:
     return (stack.bias, stack.num_layers, float(stack.dropout), stack.training, stack.bidirectional)
 
 
+@torch.compiler.disable
 def run_packed(
     cells: Sequence[Cell],
     stack: StackSettings,
@@ -93,6 +101,7 @@ def run_packed(
     return out, states
 
 
+@torch.compiler.disable
 def run(
     cells: Sequence[Cell],
     stack: StackSettings,

@@ -94,30 +94,39 @@ def choose(works: bool) -> Prepare:
 prepare: Prepare = choose(onednn_works())
 
 
+@torch.library.custom_op("rnnkit::linear", mutates_args=())
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x W^T + b for x (..., K) of many rows (a whole sequence's steps), differentiable, with
-    `prepare`'s products: measured here at (6400 x 512) x (512 x 2048), oneDNN ran the forward
-    in 309-325 ms and dX = dY W in 256-266 ms, against 344-350 and 304-361 ms for matmul, which
-    also copies the bias into every row first (35-70 ms). dW = dY^T x stays matmul's (as fast)."""
-    return _Linear.apply(x, weight, bias)
+    """x W^T + b for x (..., K) of many rows (a whole sequence's steps), with `prepare`'s
+    products: measured here at (6400 x 512) x (512 x 2048), oneDNN ran the forward in 309-325 ms
+    and dX = dY W in 256-266 ms, against 344-350 and 304-361 ms for matmul, which also copies the
+    bias into every row first (35-70 ms). dW = dY^T x stays matmul's (as fast).
+
+    A torch custom operator: torch.compile cannot trace oneDNN's packed weights, so it sees one
+    op; its backward is this op again and torch's own, so any order of derivative works."""
+    rows = x.reshape(-1, x.shape[-1])
+    return prepare(weight, rows.shape[0], bias)(rows).view(*x.shape[:-1], -1)
 
 
-class _Linear(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        rows = x.reshape(-1, x.shape[-1])
-        ctx.save_for_backward(rows, weight)
-        ctx.has_bias = bias is not None
-        return prepare(weight, rows.shape[0], bias)(rows).view(*x.shape[:-1], -1)
+@linear.register_fake
+def _(x, weight, bias=None):
+    return x.new_empty(*x.shape[:-1], weight.shape[0])
 
-    @staticmethod
-    def backward(ctx, d_out):
-        rows, weight = ctx.saved_tensors
-        d_rows = d_out.reshape(-1, d_out.shape[-1])
-        needs = ctx.needs_input_grad
-        dx = prepare(weight.T, d_rows.shape[0])(d_rows).view(*d_out.shape[:-1], -1)
-        return (
-            dx if needs[0] else None,
-            d_rows.T @ rows if needs[1] else None,
-            d_rows.sum(0) if ctx.has_bias and needs[2] else None,
-        )
+
+def _save(ctx, inputs, output) -> None:
+    x, weight, bias = inputs
+    ctx.save_for_backward(x, weight)
+    ctx.has_bias = bias is not None
+
+
+def _gradients(ctx, d_out):
+    x, weight = ctx.saved_tensors
+    needs = ctx.needs_input_grad
+    d_rows = d_out.reshape(-1, d_out.shape[-1])
+    return (
+        linear(d_out, weight.T) if needs[0] else None,
+        d_rows.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None,
+        d_rows.sum(0) if ctx.has_bias and needs[2] else None,
+    )
+
+
+linear.register_autograd(_gradients, setup_context=_save)

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict
 
 import torch
 from torch import Tensor, nn
 
-from rnnkit.cells.options import Noise, Options, StepNoise, draw, layer_norm
+from rnnkit.cells.options import OPTION_NAMES, Noise, Options, StepNoise, draw, layer_norm
 from rnnkit.errors import RnnkitError
 
 # A cell's state: (h,) for RNN and GRU, (h, c) for LSTM.
@@ -112,7 +112,7 @@ class Cell(nn.Module):
     @property
     def options(self) -> Options:
         """The cell's options (cells/options.py), all of them, at their values."""
-        return Options(**{f.name: getattr(self, f.name) for f in fields(Options)})
+        return Options(**{name: getattr(self, name) for name in OPTION_NAMES})
 
     @property
     def output_size(self) -> int:

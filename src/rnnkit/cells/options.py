@@ -84,13 +84,17 @@ class Options:
     def active(self, training: bool) -> tuple[str, ...]:
         """The options that change the cell's function in this mode (dropout only in training)."""
         return tuple(
-            f.name
-            for f in fields(self)
-            if getattr(self, f.name) and (training or f.name not in DROPOUTS)
+            name
+            for name in OPTION_NAMES
+            if getattr(self, name) and (training or name not in DROPOUTS)
         )
 
     def __str__(self) -> str:
         return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.active(True))
+
+
+# The options' names, once: torch.compile cannot trace dataclasses.fields in a forward call.
+OPTION_NAMES = tuple(f.name for f in fields(Options))
 
 
 class StepNoise(NamedTuple):

@@ -1,6 +1,7 @@
-"""The fused backend: hand-written backpropagation through time, one cell type per Function.
+"""The fused backend: hand-written backpropagation through time, one cell type per torch
+custom operator (fused/operator.py).
 
-Each Function computes the recurrence of a whole direction of a layer, exactly the cell's
+Each op computes the recurrence of a whole direction of a layer, exactly the cell's
 function with its options, from the input part of every step, A = W x_t + b (the cell's own
 `project_input`, one GEMM for all steps, differentiated by autograd), with:
 - per step only the products with U (oneDNN's on CPU float32, see backends/onednn.py) and a few
@@ -13,7 +14,7 @@ function with its options, from the input part of every step, A = W x_t + b (the
     gru_after.py   GRU(reset="after"), cuDNN's placement
     rnn.py         the vanilla RNN (tanh or relu)
 
-Options outside the recurrence need nothing of the Functions: input dropout and the input's layer
+Options outside the recurrence need nothing of the ops: input dropout and the input's layer
 norm are in A, DropConnect hands them the dropped U, output dropout multiplies their outputs.
 `scan` has the signature of `loop.scan`, so layers run it per direction; under autocast the whole
 scan runs in the autocast dtype, as autocast runs torch's own RNN kernels.
@@ -25,10 +26,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused.gru import GRUBeforeFunction
-from rnnkit.backends.fused.gru_after import GRUAfterFunction
-from rnnkit.backends.fused.lstm import LSTMFunction
-from rnnkit.backends.fused.rnn import RNNFunction
+from rnnkit.backends.fused import gru, gru_after, lstm, rnn
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.cells.base import Cell, State
 from rnnkit.cells.options import Noise
@@ -36,8 +34,8 @@ from rnnkit.layout.lengths import step_mask
 
 
 def supports(cell: Cell) -> bool:
-    """True for the cells a fused Function computes exactly, with any of their options (the
-    classes themselves: a subclass may change the step; RNNFunction knows tanh and relu, not the
+    """True for the cells a fused op computes exactly, with any of their options (the
+    classes themselves: a subclass may change the step; the RNN op knows tanh and relu, not the
     identity)."""
     if type(cell) is RNNCell:
         return cell.nonlinearity in ("tanh", "relu")
@@ -81,18 +79,18 @@ def _apply(
         norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
         W_hr = cell.weight_hr if cell.proj_size else None
         tensors = (A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr)
-        h, h_T, c_T = LSTMFunction.apply(*_cast(tensors, dtype))
-        return (h if inside is None else h * inside), (h_T, c_T)
+        S, C = lstm.op(*_cast(tensors, dtype))[:2]
+        return (S[1:] if inside is None else S[1:] * inside), (S[-1], C[-1])
     mask = None if inside is None else inside.to(A.dtype)
     tensors = (A, *state, U, mask, noise.h, zone_h, gamma_h)
     if isinstance(cell, RNNCell):
-        h, h_T = RNNFunction.apply(*_cast(tensors, dtype), cell.nonlinearity == "relu")
+        S = rnn.op(*_cast(tensors, dtype), cell.nonlinearity == "relu")[0]
     elif cell.reset == "before":
-        h, h_T = GRUBeforeFunction.apply(*_cast(tensors, dtype))
+        S = gru.op(*_cast(tensors, dtype))[0]
     else:
         b_hn = cell.b_hn if cell.has_b_hn else None
-        h, h_T = GRUAfterFunction.apply(*_cast(tensors, dtype), b_hn)
-    return h, (h_T,)
+        S = gru_after.op(*_cast((*tensors, b_hn), dtype))[0]
+    return (S[1:] if mask is None else S[1:] * mask), (S[-1],)
 
 
 def _zone(d: Tensor | float | None, steps: int, like: Tensor) -> Tensor | None:

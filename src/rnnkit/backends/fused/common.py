@@ -1,4 +1,4 @@
-"""What the fused Functions share: per-step views, tanh through sigmoid, layer norm per gate,
+"""What the fused kernels share: per-step views, tanh through sigmoid, layer norm per gate,
 and the gradients computed after the loop.
 
 After the backward loop has filled dA (T, B, G*H), the gradients of the pre-activations
@@ -44,7 +44,7 @@ def per_step(step: type[Step], reverse: bool = False, **buffers: Tensor | None) 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for a Function's forward or backward (as a
+    """Python's cyclic garbage collector off for a kernel's forward or backward (as a
     decorator): its loop makes thousands of short-lived objects (the steps' views and
     NamedTuples, none in a cycle), and each collection they trigger walks every live object.
     Measured here: 50 against 56 ms for a training step of rnnkit.LSTM at (32,64,128,2)."""
@@ -129,3 +129,26 @@ def layer_norm_backward(
     return torch.ops.aten.native_layer_norm_backward(
         d_out, u, u.shape[-1:], mean, rstd, gain, bias, mask
     )
+
+
+def stacked_norms(norms: list[Norm]) -> list[Tensor | None]:
+    """Every step's Norm as three (T, ...) buffers (an op's outputs are tensors), or three None
+    without layer norm."""
+    if not norms:
+        return [None, None, None]
+    return [torch.stack(parts) for parts in zip(*norms)]
+
+
+def norm_buffers(present: bool, like: Tensor, width: int) -> list[Tensor | None]:
+    """`stacked_norms`' shapes for u (T, B, width), like (T, B, .): u, mean and 1/std."""
+    if not present:
+        return [None, None, None]
+    T, B = like.shape[:2]
+    return [like.new_empty(T, B, width), like.new_empty(T, B, 1), like.new_empty(T, B, 1)]
+
+
+def per_step_norms(U_v: Tensor | None, mean: Tensor | None, rstd: Tensor | None) -> list[Norm]:
+    """`stacked_norms`' inverse: one Norm per step (none without layer norm)."""
+    if U_v is None:
+        return []
+    return list(zip(U_v.unbind(0), mean.unbind(0), rstd.unbind(0)))

@@ -1,8 +1,8 @@
 """The lecture's GRU (reset before U_h), with its options, with hand-written backpropagation
 through time.
 
-No torch or cuDNN kernel computes GRU(reset="before"), so this one does, as a custom autograd
-Function that keeps the per-step work to two matrix products and a few element-wise kernels.
+No torch or cuDNN kernel computes GRU(reset="before"), so this one does, as a torch custom
+operator that keeps the per-step work to two matrix products and a few element-wise kernels.
 A_t = W x_t + b comes in computed for every step (r | z | h blocks); v_t is what U multiplies,
 h_{t-1} or m * h_{t-1} (recurrent dropout); LN(.) γ is the per-gate layer norm when given gains:
 
@@ -38,15 +38,18 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
+    norm_buffers,
     per_step,
+    per_step_norms,
     sigmoid_slope_times,
+    stacked_norms,
     tanh_of_half,
     update_factors,
 )
+from rnnkit.backends.fused.operator import existing, register, restore
 
 
 class ForwardStep(NamedTuple):
@@ -86,150 +89,164 @@ class BackwardStep(NamedTuple):
     d_out: Tensor  # dL/dh_t from the output at t
 
 
-class GRUBeforeFunction(torch.autograd.Function):
+def forward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+) -> list[Tensor]:
     """(A (T,B,3H), h_0 (B,H), U (3H,H), mask (T,B,1) | None, m (B,H) | None,
-    d (T,B,H|1) | None, γ^h (3H,) | None) -> (outputs (T,B,H), h_T (B,H))."""
+    d (T,B,H|1) | None, γ^h (3H,) | None) -> [S = h_0, ..., h_T (T+1,B,H), then what backward
+    reads]."""
+    T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
+    # Doubling A_h and U_h (or its gain γ_h) is exact and hands tanh_of_half the 2a it wants.
+    U_rz = onednn.prepare(weight_hh[: 2 * H], B)
+    U_h2 = onednn.prepare(weight_hh[2 * H :] * (2 if gamma_h is None else 1), B)
+    if gamma_h is not None:
+        gain_rz, gain_h2 = gamma_h[: 2 * H], 2 * gamma_h[2 * H :]
+    A_h2 = 2 * A[..., 2 * H :]
+    RZ = A.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
+    HT = A.new_empty(T, B, H)  # h~_t
+    RV = A.new_empty(T, B, H)  # r_t * v_t: what U_h multiplies, kept for dU_h
+    S = A.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
+    S[0] = h0
+    V = S[:-1] if m is None else A.new_empty(T, B, H)
+    norms_rz, norms_h = [], []
+    views = per_step(
+        ForwardStep,
+        A_rz=A[..., : 2 * H],
+        A_h2=A_h2,
+        rz=RZ,
+        r=RZ[..., :H],
+        z=RZ[..., H:],
+        v=V,
+        rv=RV,
+        h_tilde=HT,
+        h_prev=S[:-1],
+        h_new=S[1:] if d is None else torch.empty_like(HT),
+        h=S[1:],
+        zone=d,
+        mask=mask,
+    )
+    for step in views:
+        v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
+        # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
+        if gamma_h is None:
+            a_rz = U_rz(v, step.A_rz)
+        else:
+            a_rz, norm = layer_norm_forward(U_rz(v), gain_rz)
+            norms_rz.append(norm)
+            a_rz.add_(step.A_rz)
+        torch.sigmoid(a_rz, out=step.rz)
+        if step.mask is not None:
+            step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
+        # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)             new update information
+        rv = torch.mul(step.r, v, out=step.rv)
+        if gamma_h is None:
+            a_h2 = U_h2(rv, step.A_h2)
+        else:
+            a_h2, norm = layer_norm_forward(U_h2(rv), gain_h2)
+            norms_h.append(norm)
+            a_h2.add_(step.A_h2)
+        tanh_of_half(a_h2, out=step.h_tilde)
+        # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                          new state
+        torch.lerp(step.h_prev, step.h_tilde, step.z, out=step.h_new)
+        if d is not None:  # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
+            torch.lerp(step.h_new, step.h_prev, step.zone, out=step.h)
+    norms = [*stacked_norms(norms_rz), *stacked_norms(norms_h)]
+    return existing(S, RZ, RV, HT, None if m is None else V, *norms)
 
-    @staticmethod
-    @collector_paused()
-    def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h):
-        T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
-        # Doubling A_h and U_h (or its gain γ_h) is exact and hands tanh_of_half the 2a it wants.
-        U_rz = onednn.prepare(weight_hh[: 2 * H], B)
-        U_h2 = onednn.prepare(weight_hh[2 * H :] * (2 if gamma_h is None else 1), B)
+
+def fake(A, h0, weight_hh, mask, m, d, gamma_h) -> list[Tensor]:
+    """`forward`'s outputs' shapes."""
+    T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
+    S, RZ = A.new_empty(T + 1, B, H), A.new_empty(T, B, 2 * H)
+    RV, HT, V = (A.new_empty(T, B, H) for _ in range(3))
+    norms = [*norm_buffers(gamma_h is not None, A, 2 * H), *norm_buffers(gamma_h is not None, A, H)]
+    return existing(S, RZ, RV, HT, None if m is None else V, *norms)
+
+
+def backward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """forward's inputs, its outputs and dL/dS -> [dA, dh_0, dU, dγ^h (with layer norm)].
+    dS[0] goes to h_0, which S[0] copies."""
+    layer_norm = [gamma_h is not None] * 6
+    S, RZ, RV, HT, V, *stacked = restore(saved, True, True, True, True, m is not None, *layer_norm)
+    V = S[:-1] if V is None else V
+    norms_rz, norms_h = per_step_norms(*stacked[:3]), per_step_norms(*stacked[3:])
+    B, H = HT.shape[1:]
+    R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]  # Hp: h_{t-1} for every t
+    # Factors of g_t, for all steps at once (see the module docstring).
+    coef_h, coef_z, keep = update_factors(Z, HT, Hp)
+    coef_r = sigmoid_slope_times(R, V)
+    U_rz_T = onednn.prepare(weight_hh[: 2 * H].T, B)  # d -> d U_rz
+    U_h_T = onednn.prepare(weight_hh[2 * H :].T, B)
+    dA_rz = torch.empty_like(RZ)
+    dA_h = torch.empty_like(HT)
+    du_rz = dA_rz if gamma_h is None else torch.empty_like(RZ)
+    du_h = dA_h if gamma_h is None else torch.empty_like(HT)
+    d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
+    g = torch.zeros_like(HT[0])
+    views = per_step(
+        BackwardStep,
+        reverse=True,
+        dA_rz=dA_rz,
+        dA_r=dA_rz[..., :H],
+        dA_z=dA_rz[..., H:],
+        dA_h=dA_h,
+        du_rz=du_rz,
+        du_h=du_h,
+        coef_h=coef_h,
+        coef_z=coef_z,
+        coef_r=coef_r,
+        keep=keep,
+        r=R,
+        zone=d,
+        keep_zone=None if d is None else torch.rsub(d, 1),
+        d_out=d_states[0][1:],  # dL/dh_t from the output at t (and, at T, from h_T)
+    )
+    T = len(views)
+    for t, step in zip(range(T - 1, -1, -1), views):
+        # g_t = dL/dh_t, from the output at t and from step t+1
+        g = g + step.d_out
+        g_new = g if d is None else g * step.keep_zone  # g'_t, what reaches h'_t
+        # da_h,t = g'_t * z_t * (1 - h~_t^2)
+        torch.mul(g_new, step.coef_h, out=step.dA_h)
+        # d(rv)_t = du_h,t U_h
         if gamma_h is not None:
-            gain_rz, gain_h2 = gamma_h[: 2 * H], 2 * gamma_h[2 * H :]
-        A_h2 = 2 * A[..., 2 * H :]
-        RZ = A.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
-        HT = A.new_empty(T, B, H)  # h~_t
-        RV = A.new_empty(T, B, H)  # r_t * v_t: what U_h multiplies, kept for dU_h
-        S = A.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
-        S[0] = h0
-        V = S[:-1] if m is None else A.new_empty(T, B, H)
-        norms_rz, norms_h = [], []
-        views = per_step(
-            ForwardStep,
-            A_rz=A[..., : 2 * H],
-            A_h2=A_h2,
-            rz=RZ,
-            r=RZ[..., :H],
-            z=RZ[..., H:],
-            v=V,
-            rv=RV,
-            h_tilde=HT,
-            h_prev=S[:-1],
-            h_new=S[1:] if d is None else torch.empty_like(HT),
-            h=S[1:],
-            zone=d,
-            mask=mask,
-        )
-        for step in views:
-            v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
-            # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
-            if gamma_h is None:
-                a_rz = U_rz(v, step.A_rz)
-            else:
-                a_rz, norm = layer_norm_forward(U_rz(v), gain_rz)
-                norms_rz.append(norm)
-                a_rz.add_(step.A_rz)
-            torch.sigmoid(a_rz, out=step.rz)
-            if step.mask is not None:
-                step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
-            # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)             new update information
-            rv = torch.mul(step.r, v, out=step.rv)
-            if gamma_h is None:
-                a_h2 = U_h2(rv, step.A_h2)
-            else:
-                a_h2, norm = layer_norm_forward(U_h2(rv), gain_h2)
-                norms_h.append(norm)
-                a_h2.add_(step.A_h2)
-            tanh_of_half(a_h2, out=step.h_tilde)
-            # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                          new state
-            torch.lerp(step.h_prev, step.h_tilde, step.z, out=step.h_new)
-            if d is not None:  # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
-                torch.lerp(step.h_new, step.h_prev, step.zone, out=step.h)
-        ctx.save_for_backward(weight_hh, mask, m, d, gamma_h)
-        ctx.intermediates = RZ, RV, HT, S, V, norms_rz, norms_h
-        outputs = S[1:] if mask is None else S[1:] * mask
-        return outputs, S[T]
+            du, d_gain_h, _ = layer_norm_backward(step.dA_h, norms_h[t], gamma_h[2 * H :])
+            step.du_h.copy_(du)
+            d_gain[2 * H :].add_(d_gain_h)
+        d_rv = U_h_T(step.du_h)
+        # da_r,t = d(rv)_t * v_t * r_t (1 - r_t)
+        torch.mul(d_rv, step.coef_r, out=step.dA_r)
+        # da_z,t = g'_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
+        torch.mul(g_new, step.coef_z, out=step.dA_z)
+        if gamma_h is not None:
+            du, d_gain_rz, _ = layer_norm_backward(step.dA_rz, norms_rz[t], gamma_h[: 2 * H])
+            step.du_rz.copy_(du)
+            d_gain[: 2 * H].add_(d_gain_rz)
+        # g_{t-1} = (du_rz,t U_rz + d(rv)_t * r_t) * m + g'_t (1 - z_t) + g_t d_t
+        g_prev = U_rz_T(step.du_rz).addcmul_(d_rv, step.r)
+        if m is not None:
+            g_prev.mul_(m)
+        g_prev.addcmul_(g_new, step.keep)
+        g = g_prev if d is None else g_prev.addcmul_(g, step.zone)
+    dU = torch.cat([gemm_over_steps(du_rz, V), gemm_over_steps(du_h, RV)])
+    return existing(torch.cat([dA_rz, dA_h], dim=-1), g + d_states[0][0], dU, d_gain)
 
-    @staticmethod
-    @collector_paused()
-    def backward(ctx, d_outputs, d_hT):
-        weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
-        RZ, RV, HT, S, V, norms_rz, norms_h = ctx.intermediates
-        B, H = HT.shape[1:]
-        R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]  # Hp: h_{t-1} for every t
-        # Factors of g_t, for all steps at once (see the module docstring).
-        coef_h, coef_z, keep = update_factors(Z, HT, Hp)
-        coef_r = sigmoid_slope_times(R, V)
-        if d_outputs is None:
-            d_outputs = torch.zeros_like(HT)
-        elif mask is not None:
-            d_outputs = d_outputs * mask
-        U_rz_T = onednn.prepare(weight_hh[: 2 * H].T, B)  # d -> d U_rz
-        U_h_T = onednn.prepare(weight_hh[2 * H :].T, B)
-        dA_rz = torch.empty_like(RZ)
-        dA_h = torch.empty_like(HT)
-        du_rz = dA_rz if gamma_h is None else torch.empty_like(RZ)
-        du_h = dA_h if gamma_h is None else torch.empty_like(HT)
-        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
-        g = torch.zeros_like(HT[0]) if d_hT is None else d_hT  # dL/dh_T from after the loop
-        views = per_step(
-            BackwardStep,
-            reverse=True,
-            dA_rz=dA_rz,
-            dA_r=dA_rz[..., :H],
-            dA_z=dA_rz[..., H:],
-            dA_h=dA_h,
-            du_rz=du_rz,
-            du_h=du_h,
-            coef_h=coef_h,
-            coef_z=coef_z,
-            coef_r=coef_r,
-            keep=keep,
-            r=R,
-            zone=d,
-            keep_zone=None if d is None else torch.rsub(d, 1),
-            d_out=d_outputs,
-        )
-        T = len(views)
-        for t, step in zip(range(T - 1, -1, -1), views):
-            # g_t = dL/dh_t, from the output at t and from step t+1
-            g = g + step.d_out
-            g_new = g if d is None else g * step.keep_zone  # g'_t, what reaches h'_t
-            # da_h,t = g'_t * z_t * (1 - h~_t^2)
-            torch.mul(g_new, step.coef_h, out=step.dA_h)
-            # d(rv)_t = du_h,t U_h
-            if gamma_h is not None:
-                du, d_gain_h, _ = layer_norm_backward(step.dA_h, norms_h[t], gamma_h[2 * H :])
-                step.du_h.copy_(du)
-                d_gain[2 * H :].add_(d_gain_h)
-            d_rv = U_h_T(step.du_h)
-            # da_r,t = d(rv)_t * v_t * r_t (1 - r_t)
-            torch.mul(d_rv, step.coef_r, out=step.dA_r)
-            # da_z,t = g'_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
-            torch.mul(g_new, step.coef_z, out=step.dA_z)
-            if gamma_h is not None:
-                du, d_gain_rz, _ = layer_norm_backward(step.dA_rz, norms_rz[t], gamma_h[: 2 * H])
-                step.du_rz.copy_(du)
-                d_gain[: 2 * H].add_(d_gain_rz)
-            # g_{t-1} = (du_rz,t U_rz + d(rv)_t * r_t) * m + g'_t (1 - z_t) + g_t d_t
-            g_prev = U_rz_T(step.du_rz).addcmul_(d_rv, step.r)
-            if m is not None:
-                g_prev.mul_(m)
-            g_prev.addcmul_(g_new, step.keep)
-            g = g_prev if d is None else g_prev.addcmul_(g, step.zone)
-        needs = ctx.needs_input_grad
-        dU = None
-        if needs[2]:
-            dU = torch.cat([gemm_over_steps(du_rz, V), gemm_over_steps(du_h, RV)])
-        return (
-            torch.cat([dA_rz, dA_h], dim=-1) if needs[0] else None,
-            g if needs[1] else None,
-            dU,
-            None,
-            None,
-            None,
-            d_gain,
-        )
+
+# (inputs as `forward`) -> [S, ...]; outputs = S[1:] (times mask), h_T = S[T]
+op = register("gru_before", forward, fake, backward, differentiable_inputs=(0, 1, 2, 6), states=1)

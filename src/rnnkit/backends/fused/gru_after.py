@@ -34,15 +34,18 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
+    norm_buffers,
     per_step,
+    per_step_norms,
     sigmoid_slope_times,
+    stacked_norms,
     tanh_of_half,
     update_factors,
 )
+from rnnkit.backends.fused.operator import existing, register, restore
 
 
 class ForwardStep(NamedTuple):
@@ -82,137 +85,155 @@ class BackwardStep(NamedTuple):
     d_out: Tensor  # dL/dh_t from the output at t
 
 
-class GRUAfterFunction(torch.autograd.Function):
+def forward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    b_hn: Tensor | None,
+) -> list[Tensor]:
     """(A (T,B,3H), h_0 (B,H), U (3H,H), mask (T,B,1) | None, m (B,H) | None,
-    d (T,B,H|1) | None, γ^h (3H,) | None, b_hn (H,) | None) -> (outputs (T,B,H), h_T (B,H))."""
+    d (T,B,H|1) | None, γ^h (3H,) | None, b_hn (H,) | None) -> [S = h_0, ..., h_T (T+1,B,H),
+    then what backward reads]."""
+    T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
+    # tanh_of_half wants 2a: the h rows of U (or of γ^h), b_hn and A are doubled (exactly).
+    double_h = torch.ones_like(weight_hh[:, 0])
+    double_h[2 * H :] = 2
+    if gamma_h is None:
+        U = onednn.prepare(weight_hh * double_h[:, None], B)
+    else:
+        U, gain2 = onednn.prepare(weight_hh, B), gamma_h * double_h
+    b_hn2 = 2 * b_hn if b_hn is not None else h0.new_zeros(H)
+    A_h2 = 2 * A[..., 2 * H :]
+    RZ = A.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
+    Q2 = A.new_empty(T, B, H)  # 2 q_t = 2 (G_h,t + b_hn)
+    N = A.new_empty(T, B, H)  # n_t
+    S = A.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
+    S[0] = h0
+    V = S[:-1] if m is None else A.new_empty(T, B, H)
+    norms = []
+    views = per_step(
+        ForwardStep,
+        A_rz=A[..., : 2 * H],
+        A_h2=A_h2,
+        rz=RZ,
+        r=RZ[..., :H],
+        z=RZ[..., H:],
+        v=V,
+        q2=Q2,
+        n=N,
+        h_prev=S[:-1],
+        h_new=S[1:] if d is None else torch.empty_like(N),
+        h=S[1:],
+        zone=d,
+        mask=mask,
+    )
+    for step in views:
+        v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
+        G = U(v)  # (B, 3H): U_r v | U_z v | 2 U_h v, or their layer norm
+        if gamma_h is not None:
+            G, norm = layer_norm_forward(G, gain2)
+            norms.append(norm)
+        # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
+        torch.sigmoid(G[:, : 2 * H].add_(step.A_rz), out=step.rz)
+        if step.mask is not None:
+            step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
+        # n_t = sigma_h(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn))       the candidate h~_t
+        torch.add(G[:, 2 * H :], b_hn2, out=step.q2)
+        tanh_of_half(torch.addcmul(step.A_h2, step.r, step.q2), out=step.n)
+        # h_t = (1 - z_t) * h_{t-1} + z_t * n_t                           new state
+        torch.lerp(step.h_prev, step.n, step.z, out=step.h_new)
+        if d is not None:  # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
+            torch.lerp(step.h_new, step.h_prev, step.zone, out=step.h)
+    return existing(S, RZ, Q2, N, None if m is None else V, *stacked_norms(norms))
 
-    @staticmethod
-    @collector_paused()
-    def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h, b_hn):
-        T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
-        # tanh_of_half wants 2a: the h rows of U (or of γ^h), b_hn and A are doubled (exactly).
-        double_h = torch.ones_like(weight_hh[:, 0])
-        double_h[2 * H :] = 2
-        if gamma_h is None:
-            U = onednn.prepare(weight_hh * double_h[:, None], B)
-        else:
-            U, gain2 = onednn.prepare(weight_hh, B), gamma_h * double_h
-        b_hn2 = 2 * b_hn if b_hn is not None else h0.new_zeros(H)
-        A_h2 = 2 * A[..., 2 * H :]
-        RZ = A.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
-        Q2 = A.new_empty(T, B, H)  # 2 q_t = 2 (G_h,t + b_hn)
-        N = A.new_empty(T, B, H)  # n_t
-        S = A.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
-        S[0] = h0
-        V = S[:-1] if m is None else A.new_empty(T, B, H)
-        norms = []
-        views = per_step(
-            ForwardStep,
-            A_rz=A[..., : 2 * H],
-            A_h2=A_h2,
-            rz=RZ,
-            r=RZ[..., :H],
-            z=RZ[..., H:],
-            v=V,
-            q2=Q2,
-            n=N,
-            h_prev=S[:-1],
-            h_new=S[1:] if d is None else torch.empty_like(N),
-            h=S[1:],
-            zone=d,
-            mask=mask,
-        )
-        for step in views:
-            v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
-            G = U(v)  # (B, 3H): U_r v | U_z v | 2 U_h v, or their layer norm
-            if gamma_h is not None:
-                G, norm = layer_norm_forward(G, gain2)
-                norms.append(norm)
-            # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
-            torch.sigmoid(G[:, : 2 * H].add_(step.A_rz), out=step.rz)
-            if step.mask is not None:
-                step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
-            # n_t = sigma_h(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn))       the candidate h~_t
-            torch.add(G[:, 2 * H :], b_hn2, out=step.q2)
-            tanh_of_half(torch.addcmul(step.A_h2, step.r, step.q2), out=step.n)
-            # h_t = (1 - z_t) * h_{t-1} + z_t * n_t                           new state
-            torch.lerp(step.h_prev, step.n, step.z, out=step.h_new)
-            if d is not None:  # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
-                torch.lerp(step.h_new, step.h_prev, step.zone, out=step.h)
-        ctx.save_for_backward(weight_hh, mask, m, d, gamma_h)
-        ctx.intermediates = RZ, Q2, N, S, V, norms
-        outputs = S[1:] if mask is None else S[1:] * mask
-        return outputs, S[T]
 
-    @staticmethod
-    @collector_paused()
-    def backward(ctx, d_outputs, d_hT):
-        weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
-        RZ, Q2, N, S, V, norms = ctx.intermediates
-        B, H = N.shape[1:]
-        R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]
-        # Factors of g_t, for all steps at once (see the module docstring).
-        coef_h, coef_z, keep = update_factors(Z, N, Hp)
-        coef_r = sigmoid_slope_times(R, Q2).mul_(0.5)  # Q2 holds 2 q_t
-        if d_outputs is None:
-            d_outputs = torch.zeros_like(N)
-        elif mask is not None:
-            d_outputs = d_outputs * mask
-        U_T = onednn.prepare(weight_hh.T, B)  # d -> d U
-        dG = torch.empty(*N.shape[:2], 3 * H, dtype=N.dtype, device=N.device)  # da_r|da_z|dq
-        du = dG if gamma_h is None else torch.empty_like(dG)
-        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
-        dA_h = torch.empty_like(N)
-        g = torch.zeros_like(N[0]) if d_hT is None else d_hT
-        views = per_step(
-            BackwardStep,
-            reverse=True,
-            dG=dG,
-            dA_r=dG[..., :H],
-            dA_z=dG[..., H : 2 * H],
-            dq=dG[..., 2 * H :],
-            du=du,
-            dA_h=dA_h,
-            coef_h=coef_h,
-            coef_z=coef_z,
-            coef_r=coef_r,
-            keep=keep,
-            r=R,
-            zone=d,
-            keep_zone=None if d is None else torch.rsub(d, 1),
-            d_out=d_outputs,
-        )
-        T = len(views)
-        for t, step in zip(range(T - 1, -1, -1), views):
-            # g_t = dL/dh_t, from the output at t and from step t+1
-            g = g + step.d_out
-            g_new = g if d is None else g * step.keep_zone  # g'_t, what reaches h'_t
-            # da_h,t = g'_t * z_t * (1 - n_t^2)
-            torch.mul(g_new, step.coef_h, out=step.dA_h)
-            # da_z,t = g'_t * (n_t - h_{t-1}) * z_t (1 - z_t)
-            torch.mul(g_new, step.coef_z, out=step.dA_z)
-            # da_r,t = da_h,t * q_t * r_t (1 - r_t)
-            torch.mul(step.dA_h, step.coef_r, out=step.dA_r)
-            # dq_t = da_h,t * r_t
-            torch.mul(step.dA_h, step.r, out=step.dq)
-            if gamma_h is not None:
-                du_t, d_gain_t, _ = layer_norm_backward(step.dG, norms[t], gamma_h)
-                step.du.copy_(du_t)
-                d_gain.add_(d_gain_t)
-            # g_{t-1} = (du_t U) * m + g'_t (1 - z_t) + g_t d_t
-            g_prev = U_T(step.du)
-            if m is not None:
-                g_prev.mul_(m)
-            g_prev.addcmul_(g_new, step.keep)
-            g = g_prev if d is None else g_prev.addcmul_(g, step.zone)
-        needs = ctx.needs_input_grad
-        return (
-            torch.cat([dG[..., : 2 * H], dA_h], dim=-1) if needs[0] else None,
-            g if needs[1] else None,
-            gemm_over_steps(du, V) if needs[2] else None,
-            None,
-            None,
-            None,
-            d_gain,
-            dG[..., 2 * H :].sum((0, 1)) if needs[7] else None,
-        )
+def fake(A, h0, weight_hh, mask, m, d, gamma_h, b_hn) -> list[Tensor]:
+    """`forward`'s outputs' shapes."""
+    T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
+    S, RZ = A.new_empty(T + 1, B, H), A.new_empty(T, B, 2 * H)
+    Q2, N, V = (A.new_empty(T, B, H) for _ in range(3))
+    norms = norm_buffers(gamma_h is not None, A, 3 * H)
+    return existing(S, RZ, Q2, N, None if m is None else V, *norms)
+
+
+def backward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    b_hn: Tensor | None,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """forward's inputs, its outputs and dL/dS -> [dA, dh_0, dU, dγ^h (with layer norm),
+    db_hn (with b_hn)]. dS[0] goes to h_0, which S[0] copies."""
+    layer_norm = [gamma_h is not None] * 3
+    S, RZ, Q2, N, V, *stacked = restore(saved, True, True, True, True, m is not None, *layer_norm)
+    V = S[:-1] if V is None else V
+    norms = per_step_norms(*stacked)
+    B, H = N.shape[1:]
+    R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]
+    # Factors of g_t, for all steps at once (see the module docstring).
+    coef_h, coef_z, keep = update_factors(Z, N, Hp)
+    coef_r = sigmoid_slope_times(R, Q2).mul_(0.5)  # Q2 holds 2 q_t
+    U_T = onednn.prepare(weight_hh.T, B)  # d -> d U
+    dG = torch.empty(*N.shape[:2], 3 * H, dtype=N.dtype, device=N.device)  # da_r|da_z|dq
+    du = dG if gamma_h is None else torch.empty_like(dG)
+    d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
+    dA_h = torch.empty_like(N)
+    g = torch.zeros_like(N[0])
+    views = per_step(
+        BackwardStep,
+        reverse=True,
+        dG=dG,
+        dA_r=dG[..., :H],
+        dA_z=dG[..., H : 2 * H],
+        dq=dG[..., 2 * H :],
+        du=du,
+        dA_h=dA_h,
+        coef_h=coef_h,
+        coef_z=coef_z,
+        coef_r=coef_r,
+        keep=keep,
+        r=R,
+        zone=d,
+        keep_zone=None if d is None else torch.rsub(d, 1),
+        d_out=d_states[0][1:],  # dL/dh_t from the output at t (and, at T, from h_T)
+    )
+    T = len(views)
+    for t, step in zip(range(T - 1, -1, -1), views):
+        # g_t = dL/dh_t, from the output at t and from step t+1
+        g = g + step.d_out
+        g_new = g if d is None else g * step.keep_zone  # g'_t, what reaches h'_t
+        # da_h,t = g'_t * z_t * (1 - n_t^2)
+        torch.mul(g_new, step.coef_h, out=step.dA_h)
+        # da_z,t = g'_t * (n_t - h_{t-1}) * z_t (1 - z_t)
+        torch.mul(g_new, step.coef_z, out=step.dA_z)
+        # da_r,t = da_h,t * q_t * r_t (1 - r_t)
+        torch.mul(step.dA_h, step.coef_r, out=step.dA_r)
+        # dq_t = da_h,t * r_t
+        torch.mul(step.dA_h, step.r, out=step.dq)
+        if gamma_h is not None:
+            du_t, d_gain_t, _ = layer_norm_backward(step.dG, norms[t], gamma_h)
+            step.du.copy_(du_t)
+            d_gain.add_(d_gain_t)
+        # g_{t-1} = (du_t U) * m + g'_t (1 - z_t) + g_t d_t
+        g_prev = U_T(step.du)
+        if m is not None:
+            g_prev.mul_(m)
+        g_prev.addcmul_(g_new, step.keep)
+        g = g_prev if d is None else g_prev.addcmul_(g, step.zone)
+    dA = torch.cat([dG[..., : 2 * H], dA_h], dim=-1)
+    d_b_hn = None if b_hn is None else dG[..., 2 * H :].sum((0, 1))
+    return existing(dA, g + d_states[0][0], gemm_over_steps(du, V), d_gain, d_b_hn)
+
+
+# (inputs as `forward`) -> [S, ...]; outputs = S[1:] (times mask), h_T = S[T]
+op = register("gru_after", forward, fake, backward, differentiable_inputs=(0, 1, 2, 6, 7), states=1)

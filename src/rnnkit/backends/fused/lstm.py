@@ -39,15 +39,18 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    collector_paused,
     gemm_over_steps,
     layer_norm_backward,
     layer_norm_forward,
+    norm_buffers,
     per_step,
+    per_step_norms,
+    stacked_norms,
     tanh_of_half,
     tanh_slope,
     twice_minus_one,
 )
+from rnnkit.backends.fused.operator import existing, register, restore
 
 
 class ForwardStep(NamedTuple):
@@ -86,178 +89,218 @@ class BackwardStep(NamedTuple):
     zone_h: Tensor | None
     keep_c: Tensor | None  # 1 - d^c_t
     zone_c: Tensor | None
-    d_out_prev: Tensor  # dL/dh_{t-1} from the output at t-1 (0 for t = 1)
+    d_out_prev: Tensor  # dL/dh_{t-1} from the output at t-1 (dS[0]: what reaches h_0 directly)
+    d_c_prev: Tensor  # dL/dc_{t-1} from outside (dC[t-1]: a layer passes on only c_T)
 
 
-class LSTMFunction(torch.autograd.Function):
+def forward(
+    A: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    U: Tensor,
+    m: Tensor | None,
+    d: Tensor | None,
+    d_c: Tensor | None,
+    gamma_h: Tensor | None,
+    gamma_c: Tensor | None,
+    beta_c: Tensor | None,
+    W_hr: Tensor | None,
+) -> list[Tensor]:
     """(A (T,B,4H), h_0 (B,P), c_0 (B,H), U (4H,P), m (B,P) | None, d (T,B,P|1) | None,
     d^c (T,B,H|1) | None, γ^h (4H,) | None, γ^c (H,) | None, β^c (H,) | None,
-    W_hr (P,H) | None) -> (h_t for every t (T,B,P), h_T (B,P), c_T (B,H))."""
-
-    @staticmethod
-    @collector_paused()
-    def forward(ctx, A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr):
-        T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
-        # tanh(a_c) = 2 sigma(2 a_c) - 1: the c block of A and of U v (or of γ^h) doubled, exactly
-        double_c = torch.ones_like(A[0, 0])
-        double_c[2 * H : 3 * H] = 2
+    W_hr (P,H) | None) -> [S = h_0, ..., h_T (T+1,B,P), C = c_0, ..., c_T (T+1,B,H), then
+    what backward reads]."""
+    T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
+    # tanh(a_c) = 2 sigma(2 a_c) - 1: the c block of A and of U v (or of γ^h) doubled, exactly
+    double_c = torch.ones_like(A[0, 0])
+    double_c[2 * H : 3 * H] = 2
+    if gamma_h is None:
+        U2 = onednn.prepare(U * double_c[:, None], B)
+    else:
+        U2, gain2 = onednn.prepare(U, B), gamma_h * double_c
+    proj = None if W_hr is None else onednn.prepare(W_hr, B)
+    Y = A.new_empty(T, B, 4 * H)
+    S = A.new_empty(T + 1, *h0.shape)  # h_0, h_1, ..., h_T
+    S[0] = h0
+    C = A.new_empty(T + 1, B, H)  # c_0, c_1, ..., c_T
+    C[0] = c0
+    C_new = C[1:] if d_c is None else A.new_empty(T, B, H)  # c'_t
+    K = A.new_empty(T, B, H)
+    M = S[1:] if W_hr is None and d is None else A.new_empty(T, B, H)
+    V = S[:-1] if m is None else A.new_empty(T, *h0.shape)
+    norms_h, norms_c = (
+        [],
+        [],
+    )  # per step, what LN's backward needs: (U v_t or c'_t, mean, 1/std)
+    views = per_step(
+        ForwardStep,
+        A=A,
+        A_c=A[..., 2 * H : 3 * H],
+        y=Y,
+        i=Y[..., :H],
+        f=Y[..., H : 2 * H],
+        c_tilde=Y[..., 2 * H : 3 * H],
+        o=Y[..., 3 * H :],
+        c_prev=C[:-1],
+        c_new=C_new,
+        c=C[1:],
+        k=K,
+        m=M,
+        v=V,
+        h_prev=S[:-1],
+        h=S[1:],
+        zone_h=d,
+        zone_c=d_c,
+    )
+    for step in views:
+        v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
+        # [i, f, s, o]_t = sigma(W x_t + U v_t + b), or with LN(U v_t) γ^h     gates
         if gamma_h is None:
-            U2 = onednn.prepare(U * double_c[:, None], B)
+            a = U2(v, step.A)
         else:
-            U2, gain2 = onednn.prepare(U, B), gamma_h * double_c
-        proj = None if W_hr is None else onednn.prepare(W_hr, B)
-        Y = A.new_empty(T, B, 4 * H)
-        S = A.new_empty(T + 1, *h0.shape)  # h_0, h_1, ..., h_T
-        S[0] = h0
-        C = A.new_empty(T + 1, B, H)  # c_0, c_1, ..., c_T
-        C[0] = c0
-        C_new = C[1:] if d_c is None else A.new_empty(T, B, H)  # c'_t
-        K = A.new_empty(T, B, H)
-        M = S[1:] if W_hr is None and d is None else A.new_empty(T, B, H)
-        V = S[:-1] if m is None else A.new_empty(T, *h0.shape)
-        norms_h, norms_c = (
-            [],
-            [],
-        )  # per step, what LN's backward needs: (U v_t or c'_t, mean, 1/std)
-        views = per_step(
-            ForwardStep,
-            A=A,
-            A_c=A[..., 2 * H : 3 * H],
-            y=Y,
-            i=Y[..., :H],
-            f=Y[..., H : 2 * H],
-            c_tilde=Y[..., 2 * H : 3 * H],
-            o=Y[..., 3 * H :],
-            c_prev=C[:-1],
-            c_new=C_new,
-            c=C[1:],
-            k=K,
-            m=M,
-            v=V,
-            h_prev=S[:-1],
-            h=S[1:],
-            zone_h=d,
-            zone_c=d_c,
-        )
-        for step in views:
-            v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
-            # [i, f, s, o]_t = sigma(W x_t + U v_t + b), or with LN(U v_t) γ^h     gates
-            if gamma_h is None:
-                a = U2(v, step.A)
-            else:
-                a, norm = layer_norm_forward(U2(v), gain2)
-                norms_h.append(norm)
-                a.add_(step.A)
-            a[:, 2 * H : 3 * H].add_(step.A_c)  # 2 a_c (a copy of A doubled would not fit memory)
-            torch.sigmoid(a, out=step.y)
-            twice_minus_one(step.c_tilde)  # c~_t = tanh(a_c) = 2 sigma(2 a_c) - 1
-            # c'_t = f_t * c_{t-1} + i_t * c~_t                                      cell state
-            c_new = torch.mul(step.f, step.c_prev, out=step.c_new).addcmul_(step.i, step.c_tilde)
-            # k_t = tanh(c'_t), or tanh(LN(c'_t; γ^c, β^c))
-            if gamma_c is not None:
-                c_new, norm = layer_norm_forward(c_new, gamma_c, beta_c)
-                norms_c.append(norm)
-            tanh_of_half(torch.add(c_new, c_new, out=step.k), out=step.k)
-            # h'_t = o_t * k_t, or W_hr (o_t * k_t)                                  hidden state
-            h_new = torch.mul(step.o, step.k, out=step.m)
-            if proj is not None:
-                h_new = proj(h_new)
-            # zoneout (and padding): c_t = lerp(c'_t, c_{t-1}, d^c_t), h_t likewise
-            if d_c is not None:
-                torch.lerp(step.c_new, step.c_prev, step.zone_c, out=step.c)
-            if d is not None:
-                torch.lerp(h_new, step.h_prev, step.zone_h, out=step.h)
-            elif proj is not None:
-                step.h.copy_(h_new)
-        ctx.save_for_backward(U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
-        ctx.intermediates = Y, S, C, K, M, V, norms_h, norms_c
-        return S[1:], S[T], C[T]
+            a, norm = layer_norm_forward(U2(v), gain2)
+            norms_h.append(norm)
+            a.add_(step.A)
+        a[:, 2 * H : 3 * H].add_(step.A_c)  # 2 a_c (a copy of A doubled would not fit memory)
+        torch.sigmoid(a, out=step.y)
+        twice_minus_one(step.c_tilde)  # c~_t = tanh(a_c) = 2 sigma(2 a_c) - 1
+        # c'_t = f_t * c_{t-1} + i_t * c~_t                                      cell state
+        c_new = torch.mul(step.f, step.c_prev, out=step.c_new).addcmul_(step.i, step.c_tilde)
+        # k_t = tanh(c'_t), or tanh(LN(c'_t; γ^c, β^c))
+        if gamma_c is not None:
+            c_new, norm = layer_norm_forward(c_new, gamma_c, beta_c)
+            norms_c.append(norm)
+        tanh_of_half(torch.add(c_new, c_new, out=step.k), out=step.k)
+        # h'_t = o_t * k_t, or W_hr (o_t * k_t)                                  hidden state
+        h_new = torch.mul(step.o, step.k, out=step.m)
+        if proj is not None:
+            h_new = proj(h_new)
+        # zoneout (and padding): c_t = lerp(c'_t, c_{t-1}, d^c_t), h_t likewise
+        if d_c is not None:
+            torch.lerp(step.c_new, step.c_prev, step.zone_c, out=step.c)
+        if d is not None:
+            torch.lerp(h_new, step.h_prev, step.zone_h, out=step.h)
+        elif proj is not None:
+            step.h.copy_(h_new)
+    own_M = W_hr is not None or d is not None  # else M is S[1:]
+    norms = [*stacked_norms(norms_h), *stacked_norms(norms_c)]
+    return existing(S, C, Y, K, M if own_M else None, None if m is None else V, *norms)
 
-    @staticmethod
-    @collector_paused()
-    def backward(ctx, d_outputs, d_hT, d_cT):
-        U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr = ctx.saved_tensors
-        Y, S, C, K, M, V, norms_h, norms_c = ctx.intermediates
-        T, B, H = K.shape
-        I, F, c_tilde, O = Y.split(H, dim=-1)
-        # The factors of g_t and e_t, for every step at once (see the module docstring), each
-        # written where its gradient will be: da_t = dA's factor times dm_t or dc'_t, in place
-        # (new (T, B, 4H) buffers cost more than their arithmetic: memory traffic, page faults).
-        dA = torch.empty_like(Y)
-        dA_i, dA_f, dA_c, dA_o = dA.split(H, dim=-1)
-        torch.mul(I, I, out=dA_i).neg_().add_(I).mul_(c_tilde)  # c~_t i_t (1 - i_t)
-        torch.mul(F, F, out=dA_f).neg_().add_(F).mul_(C[:-1])  # c_{t-1} f_t (1 - f_t)
-        torch.mul(c_tilde, c_tilde, out=dA_c).neg_().add_(1).mul_(I)  # i_t (1 - c~_t^2)
-        torch.mul(O, O, out=dA_o).neg_().add_(O).mul_(K)  # k_t o_t (1 - o_t)
-        k_c = tanh_slope(K).mul_(O)  # o_t (1 - k_t^2)
-        d_outputs = torch.zeros_like(S[1:]) if d_outputs is None else d_outputs
-        d_out_prev = torch.cat([torch.zeros_like(S[:1]), d_outputs[:-1]])
-        du = dA if gamma_h is None else torch.empty_like(Y)
-        d_gains = [None if g is None else torch.zeros_like(g) for g in (gamma_h, gamma_c, beta_c)]
-        dH_new = None if W_hr is None else torch.empty_like(S[1:])
-        views = per_step(
-            BackwardStep,
-            reverse=True,
-            dA=dA,
-            dA_o=dA[..., 3 * H :],
-            dA_ifc=dA[..., : 3 * H].unflatten(-1, (3, H)),
-            du=du,
-            dh_new=dH_new,
-            k_c=k_c,
-            f=F,
-            keep_h=None if d is None else torch.rsub(d, 1),
-            zone_h=d,
-            keep_c=None if d_c is None else torch.rsub(d_c, 1),
-            zone_c=d_c,
-            d_out_prev=d_out_prev,
-        )
-        U_T = onednn.prepare(U.T, B)  # du -> du U
-        proj_T = None if W_hr is None else onednn.prepare(W_hr.T, B)
-        # g_t = dL/dh_t, from the output at t and from step t+1 (after the loop for t = T)
-        g = d_outputs[-1] if d_hT is None else d_hT + d_outputs[-1]
-        e = C[0].new_zeros(C[0].shape) if d_cT is None else d_cT  # dL/dc_T
-        for t, step in zip(range(T - 1, -1, -1), views):
-            # zoneout: g'_t = g_t (1 - d_t) reaches h'_t, g_t d_t reaches h_{t-1} unchanged
-            g_new = g if d is None else g * step.keep_h
-            # dm_t = g'_t W_hr with proj_size (h'_t = W_hr m_t), else g'_t
-            dm = g_new if proj_T is None else proj_T(step.dh_new.copy_(g_new))
-            # da_o = dm_t * k_t * o_t (1 - o_t)
-            step.dA_o.mul_(dm)
-            # dc'_t = dm_t * o_t (1 - k_t^2) (through LN(c'_t)) + e_t (1 - d^c_t)
-            if gamma_c is None:
-                dc = torch.addcmul(e if d_c is None else e * step.keep_c, dm, step.k_c)
-            else:
-                dc, d_gain, d_bias = layer_norm_backward(dm * step.k_c, norms_c[t], gamma_c, beta_c)
-                d_gains[1].add_(d_gain)
-                d_gains[2].add_(d_bias)
-                dc = dc.add_(e) if d_c is None else dc.addcmul_(e, step.keep_c)
-            # [da_i, da_f, da_c] = dc'_t * [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
-            step.dA_ifc.mul_(dc.unsqueeze(1))
-            # e_{t-1} = dc'_t * f_t (+ e_t d^c_t)
-            e = dc.mul_(step.f) if d_c is None else dc.mul_(step.f).addcmul_(e, step.zone_c)
-            # g_{t-1} = (du_t U) * m + g_t d_t + the output's, du_t = da_t or LN_back(da_t γ^h)
-            if gamma_h is not None:
-                du_t, d_gain, _ = layer_norm_backward(step.dA, norms_h[t], gamma_h)
-                step.du.copy_(du_t)
-                d_gains[0].add_(d_gain)
-            if m is None and d is None:
-                g = U_T(step.du, step.d_out_prev)
-                continue
-            g_prev = U_T(step.du)
-            if m is not None:
-                g_prev.mul_(m)
-            if d is not None:
-                g_prev.addcmul_(g, step.zone_h)
-            g = g_prev.add_(step.d_out_prev)
-        needs = ctx.needs_input_grad
-        return (
-            dA,
-            g if needs[1] else None,
-            e if needs[2] else None,
-            gemm_over_steps(du, V) if needs[3] else None,
-            None,
-            None,
-            None,
-            *d_gains,
-            gemm_over_steps(dH_new, M) if needs[10] else None,
-        )
+
+def fake(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr) -> list[Tensor]:
+    """`forward`'s outputs' shapes."""
+    T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
+    S, C = A.new_empty(T + 1, *h0.shape), A.new_empty(T + 1, B, H)
+    Y, K, M = A.new_empty(T, B, 4 * H), A.new_empty(T, B, H), A.new_empty(T, B, H)
+    own_M = W_hr is not None or d is not None
+    V = None if m is None else A.new_empty(T, *h0.shape)
+    layer_norm = gamma_h is not None
+    norms = [*norm_buffers(layer_norm, A, 4 * H), *norm_buffers(layer_norm, A, H)]
+    return existing(S, C, Y, K, M if own_M else None, V, *norms)
+
+
+def backward(
+    A: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    U: Tensor,
+    m: Tensor | None,
+    d: Tensor | None,
+    d_c: Tensor | None,
+    gamma_h: Tensor | None,
+    gamma_c: Tensor | None,
+    beta_c: Tensor | None,
+    W_hr: Tensor | None,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """forward's inputs, its outputs and dL/dS, dL/dC -> [dA, dh_0, dc_0, dU, and with layer
+    norm dγ^h, dγ^c, dβ^c, with proj_size dW_hr]."""
+    own_M = W_hr is not None or d is not None
+    layer_norm = [gamma_h is not None] * 6
+    S, C, Y, K, M, V, *stacked = restore(
+        saved, True, True, True, True, own_M, m is not None, *layer_norm
+    )
+    M = S[1:] if M is None else M
+    V = S[:-1] if V is None else V
+    norms_h, norms_c = per_step_norms(*stacked[:3]), per_step_norms(*stacked[3:])
+    T, B, H = K.shape
+    I, F, c_tilde, O = Y.split(H, dim=-1)
+    # The factors of g_t and e_t, for every step at once (see the module docstring), each
+    # written where its gradient will be: da_t = dA's factor times dm_t or dc'_t, in place
+    # (new (T, B, 4H) buffers cost more than their arithmetic: memory traffic, page faults).
+    dA = torch.empty_like(Y)
+    dA_i, dA_f, dA_c, dA_o = dA.split(H, dim=-1)
+    torch.mul(I, I, out=dA_i).neg_().add_(I).mul_(c_tilde)  # c~_t i_t (1 - i_t)
+    torch.mul(F, F, out=dA_f).neg_().add_(F).mul_(C[:-1])  # c_{t-1} f_t (1 - f_t)
+    torch.mul(c_tilde, c_tilde, out=dA_c).neg_().add_(1).mul_(I)  # i_t (1 - c~_t^2)
+    torch.mul(O, O, out=dA_o).neg_().add_(O).mul_(K)  # k_t o_t (1 - o_t)
+    k_c = tanh_slope(K).mul_(O)  # o_t (1 - k_t^2)
+    dS, dC = d_states  # dS[t]: dL/dh_t from the output at t (and, at T, from h_T); dS[0] = 0
+    du = dA if gamma_h is None else torch.empty_like(Y)
+    d_gains = [None if g is None else torch.zeros_like(g) for g in (gamma_h, gamma_c, beta_c)]
+    dH_new = None if W_hr is None else torch.empty_like(S[1:])
+    views = per_step(
+        BackwardStep,
+        reverse=True,
+        dA=dA,
+        dA_o=dA[..., 3 * H :],
+        dA_ifc=dA[..., : 3 * H].unflatten(-1, (3, H)),
+        du=du,
+        dh_new=dH_new,
+        k_c=k_c,
+        f=F,
+        keep_h=None if d is None else torch.rsub(d, 1),
+        zone_h=d,
+        keep_c=None if d_c is None else torch.rsub(d_c, 1),
+        zone_c=d_c,
+        d_out_prev=dS[:-1],
+        d_c_prev=dC[:-1],
+    )
+    U_T = onednn.prepare(U.T, B)  # du -> du U
+    proj_T = None if W_hr is None else onednn.prepare(W_hr.T, B)
+    # g_t = dL/dh_t, from the output at t and from step t+1 (after the loop for t = T)
+    g = dS[T]
+    e = dC[T]  # dL/dc_T
+    for t, step in zip(range(T - 1, -1, -1), views):
+        # zoneout: g'_t = g_t (1 - d_t) reaches h'_t, g_t d_t reaches h_{t-1} unchanged
+        g_new = g if d is None else g * step.keep_h
+        # dm_t = g'_t W_hr with proj_size (h'_t = W_hr m_t), else g'_t
+        dm = g_new if proj_T is None else proj_T(step.dh_new.copy_(g_new))
+        # da_o = dm_t * k_t * o_t (1 - o_t)
+        step.dA_o.mul_(dm)
+        # dc'_t = dm_t * o_t (1 - k_t^2) (through LN(c'_t)) + e_t (1 - d^c_t)
+        if gamma_c is None:
+            dc = torch.addcmul(e if d_c is None else e * step.keep_c, dm, step.k_c)
+        else:
+            dc, d_gain, d_bias = layer_norm_backward(dm * step.k_c, norms_c[t], gamma_c, beta_c)
+            d_gains[1].add_(d_gain)
+            d_gains[2].add_(d_bias)
+            dc = dc.add_(e) if d_c is None else dc.addcmul_(e, step.keep_c)
+        # [da_i, da_f, da_c] = dc'_t * [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
+        step.dA_ifc.mul_(dc.unsqueeze(1))
+        # e_{t-1} = dc'_t * f_t (+ e_t d^c_t)
+        e = dc.mul_(step.f) if d_c is None else dc.mul_(step.f).addcmul_(e, step.zone_c)
+        e.add_(step.d_c_prev)
+        # g_{t-1} = (du_t U) * m + g_t d_t + the output's, du_t = da_t or LN_back(da_t γ^h)
+        if gamma_h is not None:
+            du_t, d_gain, _ = layer_norm_backward(step.dA, norms_h[t], gamma_h)
+            step.du.copy_(du_t)
+            d_gains[0].add_(d_gain)
+        if m is None and d is None:
+            g = U_T(step.du, step.d_out_prev)
+            continue
+        g_prev = U_T(step.du)
+        if m is not None:
+            g_prev.mul_(m)
+        if d is not None:
+            g_prev.addcmul_(g, step.zone_h)
+        g = g_prev.add_(step.d_out_prev)
+    dW_hr = None if W_hr is None else gemm_over_steps(dH_new, M)
+    return existing(dA, g, e, gemm_over_steps(du, V), *d_gains, dW_hr)
+
+
+# (inputs as `forward`) -> [S, C, ...]; outputs = S[1:], h_T = S[T], c_T = C[T]
+op = register(
+    "lstm", forward, fake, backward, differentiable_inputs=(0, 1, 2, 3, 7, 8, 9, 10), states=2
+)
