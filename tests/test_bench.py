@@ -3,7 +3,7 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import layers, lm_text, machine, report
+from bench import layers, lm_text, machine, music_jsb, report
 
 from rnnkit.train.recipes import recipe_for
 
@@ -91,3 +91,13 @@ def test_classify_suite_compares_options_and_states_the_targets(capsys):
     assert lines[0] == "rnnkit at or above 1-NN DTW on 1 of 2 datasets (below on B)"
     assert "rnnkit 0.850, MiniRocket 0.900 (difference -0.050)" in lines[1]
     assert lines[2] == "B: MiniRocket refuses it; rnnkit 0.600, 1-NN DTW 0.700"
+
+
+def test_music_jsb_runs_both_outputs(capsys):
+    if not music_jsb.DATA.is_file():
+        pytest.skip(f"{music_jsb.DATA} is not present")
+    arguments = ["--smoke", "--seconds", "1", "--only", "rnn", "--output", "sigmoid,nade"]
+    assert music_jsb.main([*arguments, "--no-write"]) == 0
+    printed = capsys.readouterr().out
+    assert "tanh RNN + NADE" in printed and "frames/s" in printed
+    assert music_jsb.main(["--output", "softmax", "--no-write"]) == 2

@@ -71,14 +71,38 @@ def test_evaluate_scores_the_test_split_as_an_independent_sum(roll_run, shared, 
     for piece in load_music(shared / JSB, "quarter", limit=6).test:
         roll = torch.from_numpy(piece_to_roll(piece))  # (T, 88)
         with torch.no_grad():
-            logits, _ = task.model(roll[None, :-1])
-        total += F.binary_cross_entropy_with_logits(logits[0], roll[1:], reduction="sum").item()
+            h, _ = task.model(roll[None, :-1])
+            logits = task.model.output(h[0])  # V h_t + b_y
+        total += F.binary_cross_entropy_with_logits(logits, roll[1:], reduction="sum").item()
         frames += len(roll) - 1
     assert reported["loss"] == pytest.approx(total / frames, abs=1e-3)
     # Without FILE, a music run scores the same test split.
     assert main(["evaluate", str(roll_run)]) == 0
     out = capsys.readouterr().out
     assert "its test split" in out.strip().splitlines()[-2] and evaluated(out) == reported
+
+
+def test_a_nade_run_trains_evaluates_and_generates(shared, tmp_path, capsys):
+    run = tmp_path / "nade"
+    assert train(shared, run, "--output", "nade", "--nade-hidden", "6", "--steps", "4") == 0
+    model = json.loads((run / "config.json").read_text())["task_config"]["model"]
+    assert model["output"] == "nade" and model["nade_hidden_size"] == 6
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "valid"]) == 0
+    reported = evaluated(capsys.readouterr().out)["loss"]
+    task = load_run(run)
+    total, frames = 0.0, 0
+    for piece in load_music(shared / JSB, "quarter", limit=6).valid:  # each chorale alone
+        roll = torch.from_numpy(piece_to_roll(piece))  # (T, 88)
+        with torch.no_grad():
+            h, _ = task.model(roll[None, :-1])
+            total += task.model.output.frame_nll(h[0], roll[1:]).sum().item()
+        frames += len(roll) - 1
+    assert reported == pytest.approx(total / frames, abs=1e-3)
+    songs = [tmp_path / "a.mid", tmp_path / "b.mid"]
+    for song in songs:
+        assert main(["generate", str(run), "--bars", "2", "--seed", "3", "--out", str(song)]) == 0
+    assert songs[0].read_bytes() == songs[1].read_bytes()
 
 
 def test_generated_midi_reads_back_in_music21_with_the_notes_generated(roll_run, tmp_path, capsys):
