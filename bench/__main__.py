@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 DEFAULT = "layers"
-SHARED = {"machine", "report"}  # helpers, not suites
+SHARED = {"eager", "machine", "report", "settings"}  # helpers, not suites
 
 
 def suites() -> list[str]:

@@ -1,6 +1,7 @@
 """Layer throughput: every rnnkit variant and backend against torch.nn's equivalent.
 
     python -m bench layers [--threads 2] [--repeats 7] [--device cuda] [--no-write]
+    python -m bench layers --variants lstm lstm+layer_norm     # some variants only
 
 For each shape (batch B, steps T, hidden H, layers L; input size H) and variant, every backend
 that can run it and torch.nn's module (cuDNN on GPU) are timed in the same process, interleaved
@@ -9,11 +10,17 @@ round by round so that a busy machine slows them alike:
     train:      forward + backward of a fixed random projection of the outputs, tokens/s = B*T / s
     inference:  forward under torch.inference_mode, tokens/s = B*T / s
 
+Variants are the cells (as `rnnkit train --cell` spells them) and the LSTM with each of its
+options (lstm+layer_norm, ...: OPTION_VARIANTS), whose baseline is torch.nn.LSTM without them:
+what the option costs against the fastest plain LSTM there is. The layer-norm LSTM is also timed
+as a user writes it in eager PyTorch (bench/eager.py, "eager LayerNorm loop").
+
 Each number is the median of the rounds after warm-up; ratio = rnnkit tokens/s / torch.nn's.
 The table is printed and written to docs/BENCHMARKS.md with the machine (section "layers"),
-followed by the TARGETS the run checks: those whose variant and backend it includes, with the
+followed by the TARGETS the run checks: those whose variant and backends it includes, with the
 default shapes or when the target's shape is among --shapes; a target's shape that the table
-lacks is measured for it (torch.nn and that backend only).
+lacks is measured for it (the baseline, the backend and what the target compares it with).
+A target's backend "auto" is the one the network picks by itself for the target's mode.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 import rnnkit
-from bench import machine, report
+from bench import eager, machine, report
 from rnnkit.backends import onednn
 from rnnkit.layers import RecurrentNetwork
 
@@ -43,21 +50,56 @@ BASELINES: dict[str, Callable[..., nn.Module]] = {
     "gru-after": nn.GRU,
     "rnn": nn.RNN,
 }
-MATMUL = "fused, matmul GEMMs"
+# The LSTM with one option (rnnkit/cells/options.py) -> its options at hidden size H; the
+# baseline is torch.nn.LSTM without it.
+OPTION_VARIANTS: dict[str, Callable[[int], dict]] = {
+    "lstm+layer_norm": lambda H: {"layer_norm": True},
+    "lstm+recurrent_dropout": lambda H: {"recurrent_dropout": 0.25},
+    "lstm+weight_dropout": lambda H: {"weight_dropout": 0.5},
+    "lstm+locked_dropout": lambda H: {"input_dropout": 0.25, "output_dropout": 0.25},
+    "lstm+zoneout": lambda H: {"zoneout": 0.1, "zoneout_c": 0.1},
+    "lstm+proj": lambda H: {"proj_size": H // 2},
+}
+VARIANTS = [*BASELINES, *OPTION_VARIANTS]
+MATMUL = "fused, matmul GEMMs"  # the fused backend with torch's default matmul, for comparison
+EAGER = "eager LayerNorm loop"  # bench/eager.py: the layer-norm LSTM a user writes
 
-# Lowest training ratios to torch.nn, checked after the table: (variant, shape, backend, ratio).
+
+@dataclass(frozen=True)
+class Target:
+    """The lowest ratio of `backend`'s tokens/s to `against`'s, in `mode`, at `shape`."""
+
+    variant: str
+    shape: tuple[int, ...]
+    backend: str  # a backend, or "auto": the network's own pick for `mode`
+    ratio: float
+    against: str = "torch.nn"
+    mode: str = "train"
+
+
+def _issue_14_targets() -> list[Target]:
+    """Issue 14: the fused plain LSTM >= 0.9 of torch.nn.LSTM; each option on its fast path
+    >= 0.75 of torch.nn.LSTM without it and >= 3 times the loop backend with it; inference with
+    an option >= 0.9 of the plain network's (torch.nn.LSTM's kernel, which the plain rnnkit.LSTM
+    runs); the layer-norm LSTM >= 1.5 times a user's eager one."""
+    targets = [Target("lstm", shape, "fused", 0.9) for shape in SHAPES]
+    for variant in OPTION_VARIANTS:
+        for shape in SHAPES:
+            targets += [
+                Target(variant, shape, "auto", 0.75),
+                Target(variant, shape, "auto", 3.0, against="loop"),
+                Target(variant, shape, "auto", 0.9, mode="infer"),
+            ]
+    return targets + [Target("lstm+layer_norm", shape, "auto", 1.5, EAGER) for shape in SHAPES]
+
+
+# Checked after the table.
 TARGETS = (
     # The loop backend, which any cell runs on, within reach of a user's own eager loop (issue 14).
-    ("lstm", (64, 100, 512, 1), "loop", 0.75),
+    Target("lstm", (64, 100, 512, 1), "loop", 0.75),
+    *_issue_14_targets(),
 )
-TARGET_HEADER = [
-    "B,T,H,L",
-    "variant",
-    "backend",
-    "train ratio",
-    "target",
-    "met",
-]  # the fused backend with torch's default matmul, for comparison
+TARGET_HEADER = ["B,T,H,L", "variant", "backend", "mode", "against", "ratio", "target", "met"]
 
 
 @dataclass
@@ -68,6 +110,8 @@ class Candidate:
     module: nn.Module
     automatic: str = ""  # when rnnkit picks this backend by itself: "", "train", "infer", "both"
     gemms: Callable[[], object] = nullcontext  # context that sets the fused loop's products
+    modes: tuple[str, ...] = ("train", "infer")  # what it can run: native runs a network with
+    # dropout options only in evaluation
 
 
 @dataclass
@@ -77,28 +121,47 @@ class Timing:
 
 
 def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str] | None):
-    """torch.nn's module first, then rnnkit's network on each backend that can run it."""
+    """torch.nn's module first, then rnnkit's network on each backend that can run it (and, for
+    the layer-norm LSTM, the eager one); `only` keeps some of them (torch.nn always)."""
     _, _, H, L = shape
-    baseline = BASELINES[variant](H, H, L).to(device)
+    cell, options = _cell_and_options(variant, H)
+    baseline = BASELINES[cell](H, H, L).to(device)
     found = [Candidate("torch.nn", baseline)]
-    network = rnnkit.build_recurrent(variant, H, H, num_layers=L, batch_first=False).to(device)
-    picks = {mode: network.automatic_backend(mode == "train") for mode in ("train", "infer")}
-    available = network.available_backends()
+    network = rnnkit.build_recurrent(cell, H, H, num_layers=L, batch_first=False, **options)
+    network.to(device)
+    # Each mode as it is really run: training in train mode, inference in eval mode.
+    picks = {"train": network.train().automatic_backend(True)}
+    runs = {"train": network.available_backends()}
+    picks["infer"] = network.eval().automatic_backend(False)
+    runs["infer"] = network.available_backends()
+    available = [b for b in ("native", "fused", "loop") if b in runs["train"] + runs["infer"]]
     for backend in available:
         if only is None or backend in only:
             modes = [mode for mode, picked in picks.items() if picked == backend]
             automatic = "both" if len(modes) == 2 else "".join(modes)
-            found.append(Candidate(backend, network, automatic))
+            can = tuple(mode for mode in ("train", "infer") if backend in runs[mode])
+            found.append(Candidate(backend, network, automatic, modes=can))
     uses_onednn = onednn.prepare is onednn.onednn_product and device == "cpu"
-    if uses_onednn and "fused" in available and (only is None or "fused" in only):
+    if uses_onednn and not options and "fused" in available and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
         found.append(Candidate(MATMUL, network, gemms=to_matmul))
+    if options.get("layer_norm") and (only is None or EAGER in only):
+        found.append(Candidate(EAGER, eager.LayerNormLSTM(H, H, L).to(device)))
     return found
 
 
+def _cell_and_options(variant: str, hidden_size: int) -> tuple[str, dict]:
+    if variant in OPTION_VARIANTS:
+        return "lstm", OPTION_VARIANTS[variant](hidden_size)
+    return variant, {}
+
+
 def run_once(candidate: Candidate, x: Tensor, probe: Tensor, train: bool) -> float:
-    """Seconds for one forward (+ backward when training) of the candidate's module."""
-    module = candidate.module
+    """Seconds for one forward (+ backward when training, in train mode; in eval mode otherwise)
+    of the candidate's module; nan for a mode its backend cannot run."""
+    module = candidate.module.train(train)
+    if ("train" if train else "infer") not in candidate.modes:
+        return float("nan")
     if isinstance(module, RecurrentNetwork):
         module.backend = "fused" if candidate.label == MATMUL else candidate.label
     synchronize(x)
@@ -106,7 +169,7 @@ def run_once(candidate: Candidate, x: Tensor, probe: Tensor, train: bool) -> flo
     with candidate.gemms():
         if train:
             output, _ = module(x)
-            (output * probe).sum().backward()
+            (output * probe[..., : output.shape[-1]]).sum().backward()
         else:
             with torch.inference_mode():
                 module(x)
@@ -140,7 +203,13 @@ def measure(found: list[Candidate], shape, device: str, repeats: int, warmup: in
     ]
 
 
-def rows_for(variant, shape, device, repeats, warmup, only) -> list[list[str]]:
+# What a run measured: (shape, variant, label) -> the timing; "auto to train" / "auto to infer"
+# -> the label of the backend picked for that mode.
+Measured = dict[tuple[tuple[int, ...], str, str], "Timing | str"]
+
+
+def rows_for(variant, shape, device, repeats, warmup, only, measured: Measured):
+    """The table's rows for one variant at one shape, each timing also kept in `measured`."""
     torch.manual_seed(0)
     found = candidates(variant, shape, device, only)
     timings = measure(found, shape, device, repeats, warmup)
@@ -148,6 +217,10 @@ def rows_for(variant, shape, device, repeats, warmup, only) -> list[list[str]]:
     base = timings[0]
     rows = []
     for c, timing in zip(found, timings):
+        measured[shape, variant, c.label] = timing
+        for mode in ("train", "infer"):
+            if c.automatic in (mode, "both"):
+                measured[shape, variant, f"auto to {mode}"] = c.label
         label = c.label + {"": "", "both": " (auto)"}.get(c.automatic, f" (auto to {c.automatic})")
         rows.append(
             [
@@ -187,8 +260,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--shapes", nargs="+", default=None, metavar="B,T,H,L", help=f"default: {SHAPES}"
     )
-    parser.add_argument("--variants", nargs="+", default=list(BASELINES), choices=list(BASELINES))
-    parser.add_argument("--backends", nargs="+", default=None, help="only these rnnkit backends")
+    parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
+    parser.add_argument(
+        "--backends", nargs="+", default=None, help=f"only these rnnkit backends (or {EAGER!r})"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, keep BENCHMARKS.md")
     parser.add_argument(
         "--section", default="layers", help="BENCHMARKS.md section to write (another keeps both)"
@@ -210,16 +285,17 @@ def main(argv: list[str]) -> int:
     only = set(args.backends) if args.backends else None
     facts = machine.describe(args.device)
     print(machine.markdown(facts), flush=True)
-    rows = []
+    rows: list[list[str]] = []
+    measured: Measured = {}
     for shape in args.shapes:
         for variant in args.variants:
-            new = rows_for(variant, shape, args.device, args.repeats, args.warmup, only)
+            new = rows_for(variant, shape, args.device, args.repeats, args.warmup, only, measured)
             print(report.text_table(HEADER, new), "\n", flush=True)
             rows += new
-    checked = check_targets(rows, args, only)
+    checked = check_targets(rows, measured, args, only)
     print(report.text_table(HEADER, rows))
     if checked:
-        print("\ntargets (train ratio to torch.nn):\n" + report.text_table(TARGET_HEADER, checked))
+        print("\ntargets (ratio of tokens/s):\n" + report.text_table(TARGET_HEADER, checked))
     if not args.no_write:
         body = section(rows, checked, facts, args)
         print(f"\nwrote {report.write_section(args.section, body)}")
@@ -227,41 +303,75 @@ def main(argv: list[str]) -> int:
 
 
 def check_targets(
-    rows: list[list[str]], args: argparse.Namespace, only: set[str] | None
+    rows: list[list[str]], measured: Measured, args: argparse.Namespace, only: set[str] | None
 ) -> list[list[str]]:
-    """One row per target this run checks; what `rows` lacks is measured and added to it."""
+    """One row per target this run checks; what the run lacks is measured (rows and `measured`
+    grow)."""
     checked = []
-    for variant, shape, backend, target in targets_for(args, only):
-        found = find_row(rows, variant, shape, backend)
-        if found is None:
-            new = rows_for(variant, shape, args.device, args.repeats, args.warmup, {backend})
+    for target in targets_for(args, only):
+        if not _has(measured, target):
+            # "auto": every backend, to know which one the network picks
+            needed = None if target.backend == "auto" else {target.backend, target.against}
+            new = rows_for(
+                target.variant,
+                target.shape,
+                args.device,
+                args.repeats,
+                args.warmup,
+                needed,
+                measured,
+            )
             print(report.text_table(HEADER, new), "\n", flush=True)
             rows += new
-            found = find_row(rows, variant, shape, backend)
-        met = "yes" if float(found[4]) >= target else "no"
-        checked.append([found[0], variant, backend, found[4], f">= {target}", met])
+        backend = _resolve(measured, target)
+        ratio = _ratio(measured, target, backend)
+        met = "yes" if ratio >= target.ratio else "no"
+        checked.append(
+            [
+                ",".join(map(str, target.shape)),
+                target.variant,
+                backend if target.backend != "auto" else f"{backend} (auto)",
+                target.mode,
+                target.against,
+                f"{ratio:.2f}",
+                f">= {target.ratio}",
+                met,
+            ]
+        )
     return checked
 
 
-def targets_for(args: argparse.Namespace, only: set[str] | None) -> list[tuple]:
+def _resolve(measured: Measured, target: Target) -> str:
+    """The target's backend, "auto" replaced by the label of the backend the network picked."""
+    if target.backend != "auto":
+        return target.backend
+    return measured[target.shape, target.variant, f"auto to {target.mode}"]
+
+
+def _has(measured: Measured, target: Target) -> bool:
+    key = (target.shape, target.variant)
+    if target.backend == "auto" and (*key, f"auto to {target.mode}") not in measured:
+        return False
+    return all((*key, label) in measured for label in (_resolve(measured, target), target.against))
+
+
+def _ratio(measured: Measured, target: Target, backend: str) -> float:
+    """tokens/s of `backend` over tokens/s of `against` = the inverse ratio of their seconds."""
+    key = (target.shape, target.variant)
+    mine, theirs = measured[(*key, backend)], measured[(*key, target.against)]
+    return getattr(theirs, target.mode) / getattr(mine, target.mode)
+
+
+def targets_for(args: argparse.Namespace, only: set[str] | None) -> list[Target]:
     """The TARGETS this run checks (see the module docstring)."""
     default_shapes = args.shapes == SHAPES
     return [
-        (variant, shape, backend, target)
-        for variant, shape, backend, target in TARGETS
-        if variant in args.variants
-        and (only is None or backend in only)
-        and (default_shapes or shape in args.shapes)
+        target
+        for target in TARGETS
+        if target.variant in args.variants
+        and (only is None or {target.backend, target.against} - {"torch.nn"} <= only)
+        and (default_shapes or target.shape in args.shapes)
     ]
-
-
-def find_row(rows: list[list[str]], variant: str, shape: tuple, backend: str) -> list[str] | None:
-    """The table's row of `backend` (auto-picked or not) for this variant and shape."""
-    name = ",".join(map(str, shape))
-    for row in rows:
-        if row[0] == name and row[1] == variant and row[2].split(" (")[0] == backend:
-            return row
-    return None
 
 
 def section(

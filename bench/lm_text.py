@@ -5,6 +5,8 @@
     python -m bench lm_text --smoke                # 10 s per run, to check that it runs
     python -m bench lm_text --only char-600s --set hidden_size=640 dropout=0.15 --no-write
                                                    # try other settings on a recipe's run
+    python -m bench lm_text --only char-600s --seconds 180 --set zoneout=0.1
+                                                   # ... for a shorter time (exploring)
 
 Character level (nanoGPT's split: first 90% train, last 10% valid; loss in nats per character on
 the whole valid split): each run is a recipe of rnnkit.train.recipes, exactly what
@@ -25,13 +27,13 @@ table is printed and written to docs/BENCHMARKS.md (section "lm_text") with the 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from bench.settings import parse_setting, route
 from rnnkit import TextModel
 from rnnkit.models.language import LanguageModelConfig
 from rnnkit.tasks.text import TextDataConfig
@@ -99,6 +101,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="tinyshakespeare.txt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
     parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="train each run this long instead of its budget, to explore (implies --no-write)",
+    )
+    parser.add_argument(
         "--set",
         nargs="+",
         default=[],
@@ -112,6 +120,8 @@ def main(argv: list[str]) -> int:
         for r in RUNS
         if not args.only or r.name in args.only.split(",")
     ]
+    if args.seconds:
+        chosen = [replace(r, seconds=args.seconds, checkpoints=(args.seconds,)) for r in chosen]
     text = args.data.read_text(encoding="utf-8")
     if args.smoke:
         text = text[: len(text) // 20]
@@ -127,7 +137,7 @@ def main(argv: list[str]) -> int:
     print("\n".join(BASELINES))
     if overrides:
         print("settings changed from the recipes:", args.set)
-    if not args.no_write and not args.smoke and not overrides:
+    if not args.no_write and not args.smoke and not overrides and not args.seconds:
         body = "\n\n".join(
             [
                 "## Language models on Tiny Shakespeare (`python -m bench lm_text`)",
@@ -172,28 +182,13 @@ def run_recipe(run: Run, text: str, folder: Path, smoke: bool) -> list[str]:
     ]
 
 
-def parse_setting(item: str) -> tuple[str, Any]:
-    """`lr=0.002` -> ("lr", 0.002): the value is read as JSON when it can be, else kept a string."""
-    key, sep, value = item.partition("=")
-    if not sep:
-        raise SystemExit(f"error: --set wants KEY=VALUE, not {item!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def with_settings(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     """The recipe with each overridden setting put where it belongs (data, model or training)."""
     if not overrides:
         return recipe
-    parts = {"data": dict(recipe.data), "model": dict(recipe.model), "train": dict(recipe.train)}
     owners = {"data": TextDataConfig, "model": LanguageModelConfig, "train": TrainConfig}
-    for key, value in overrides.items():
-        part = next((p for p, c in owners.items() if key in c.__dataclass_fields__), None)
-        if part is None:
-            raise SystemExit(f"error: --set {key}: not a setting of the data, model or training")
-        parts[part][key] = value
+    changed = route(overrides, owners)
+    parts = {part: {**getattr(recipe, part), **changed[part]} for part in owners}
     return replace(recipe, name=recipe.name + "+set", **parts)
 
 

@@ -7,6 +7,8 @@ the sigmoid output (independent keys) or the NADE output (RNN-NADE).
                                                  # the RNN-NADE for 20 minutes
     python -m bench music_jsb --output sigmoid,nade   # both outputs, every cell
     python -m bench music_jsb --smoke            # 10 s per cell, to check that it runs
+    python -m bench music_jsb --only lstm --set zoneout=0.1 layer_norm=true --no-write
+                                                 # other model or training settings
 
 Data: ../shared/data/jsb-chorales-quarter.json, the standard split (229/76/77 chorales). Each row
 is what `rnnkit train music --corpus FILE --cell CELL --output OUTPUT` runs with that output's
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from bench.settings import parse_setting, route
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.models.pianoroll import OUTPUTS, PianoRollModelConfig
 from rnnkit.tasks.music import MusicTask
@@ -99,7 +102,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="jsb-chorales-quarter.json")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change model or training settings, e.g. zoneout=0.1 lr=0.003 (implies --no-write)",
+    )
     args = parser.parse_args(argv)
+    args.settings = route(
+        dict(parse_setting(item) for item in args.set),
+        {"model": PianoRollModelConfig, "train": TrainConfig},
+    )
     if not args.data.is_file():
         print(f"error: {args.data} is missing; see ../shared/data/README.md", file=sys.stderr)
         return 2
@@ -126,7 +140,9 @@ def main(argv: list[str]) -> int:
     print(report.text_table(*papers))
     print(f"chorales written by {label(*best)}:")
     print(report.text_table(stats_header, stats_rows))
-    if not args.no_write and not args.smoke:
+    if args.set:
+        print("settings changed:", args.set)
+    if not args.no_write and not args.smoke and not args.set:
         write_docs(header, rows, papers, label(*best), stats_header, stats_rows, seconds, outputs)
     return 0
 
@@ -142,7 +158,8 @@ def run_cell(
     test once."""
     settings = SETTINGS[output]
     seed_everything(args.seed)
-    config = TrainConfig(time=seconds, seed=args.seed, **settings.train).check()
+    train = {**settings.train, **args.settings["train"]}
+    config = TrainConfig(time=seconds, seed=args.seed, **train).check()
     data = MusicDataConfig(
         source=str(args.data),
         limit=20 if args.smoke else None,
@@ -150,7 +167,8 @@ def run_cell(
         batch_size=settings.batch,
         transpose=settings.transpose,
     )
-    task = MusicTask.new(data, PianoRollModelConfig(cell=cell, **settings.model))
+    model = {**settings.model, **args.settings["model"]}
+    task = MusicTask.new(data, PianoRollModelConfig(cell=cell, **model))
     result = fit(task, config, out, show_progress=False)
     checkpoint.load_weights(task.model, out / checkpoint.BEST_MODEL)
     test = task.score("test")["loss"]

@@ -39,3 +39,20 @@ def random_input(config: dict, dtype: torch.dtype) -> tuple[torch.Tensor, torch.
     x = torch.randn(*shape, config["input_size"], dtype=dtype, requires_grad=True)
     lengths = torch.randint(1, T + 1, (B,)) if config["with_lengths"] else None
     return x, lengths
+
+
+def cell_options(cell: str) -> st.SearchStrategy[dict]:
+    """Any subset of the options `cell` takes (cells/options.py), each at a drawn value; an LSTM
+    ("lstm") also takes zoneout_c and proj_size."""
+    probability = st.sampled_from([0.2, 0.5])
+    optional = dict(
+        layer_norm=st.just(True),
+        input_dropout=probability,
+        recurrent_dropout=probability,
+        output_dropout=probability,
+        weight_dropout=probability,
+        zoneout=probability,
+    )
+    if cell == "lstm":
+        optional.update(zoneout_c=probability, proj_size=st.integers(1, 3))
+    return st.fixed_dictionaries({}, optional=optional)

@@ -24,6 +24,10 @@ def settings(**changes) -> StackSettings:
         (rnnkit.GRU(2, 3, reset="after"), "fused", "native"),
         (rnnkit.RNN(2, 3, nonlinearity="relu"), "fused", "native"),
         (rnnkit.GRU(2, 3, bidirectional=True, merge="sum"), "fused", "fused"),
+        (rnnkit.LSTM(2, 3, layer_norm=True), "fused", "fused"),  # no torch kernel has LN
+        (rnnkit.LSTM(2, 3, zoneout=0.1), "fused", "fused"),
+        (rnnkit.LSTM(2, 3, proj_size=2), "native", "native"),  # torch.nn.LSTM's projection
+        (rnnkit.GRU(2, 3, reset="after", layer_norm=True), "fused", "fused"),
     ],
 )
 def test_automatic_picks_per_mode(network, train, infer):
@@ -83,3 +87,24 @@ def _identity_states(network, x):
     for x_t in x:
         h = x_t @ cell.weight_ih.T + h @ cell.weight_hh.T + cell.bias
         yield h
+
+
+def test_dropout_options_leave_torchs_kernels_only_while_training():
+    network = rnnkit.LSTM(2, 3, recurrent_dropout=0.2, weight_dropout=0.3)
+    assert network.available_backends() == ["fused", "loop"]
+    assert network.backend == "fused"
+    with torch.no_grad():  # still in training mode: the masks apply, so still no torch kernel
+        assert network.backend == "fused"
+    network.eval()  # the masks' expectation: the plain LSTM
+    assert network.available_backends() == ["native", "fused", "loop"]
+    assert network.backend == "native"
+
+
+def test_native_takes_no_option_torch_lacks():
+    assert native.supports([LSTMCell(2, 3, proj_size=2)], settings())
+    assert not native.supports([LSTMCell(2, 3, layer_norm=True)], settings())
+    assert not native.supports(
+        [GRUCell(2, 3, reset="after", zoneout=0.1)], settings(training=False)
+    )
+    assert not native.supports([RNNCell(2, 3, input_dropout=0.1)], settings())
+    assert native.supports([RNNCell(2, 3, input_dropout=0.1)], settings(training=False))

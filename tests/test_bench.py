@@ -3,7 +3,7 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import layers, lm_text, machine, music_jsb, report
+from bench import eager, layers, lm_text, machine, music_jsb, report, settings
 
 from rnnkit.train.recipes import recipe_for
 
@@ -12,26 +12,49 @@ def test_layers_suite_runs_every_variant_and_backend(capsys):
     assert dispatcher.main(["layers", "--shapes", "2,3,4,1", "--repeats", "1", "--no-write"]) == 0
     printed = capsys.readouterr().out
     variants = {line.split()[1] for line in printed.splitlines() if line.startswith("2,3,4,1 ")}
-    assert variants == set(layers.BASELINES)
-    for backend in ("torch.nn", "native (auto)", "fused (auto)", "loop"):
+    assert variants == set(layers.VARIANTS)
+    for backend in ("torch.nn", "native (auto)", "fused (auto)", "loop", layers.EAGER):
         assert backend in printed
 
 
 def test_layers_suite_checks_its_targets(capsys, monkeypatch):
     """A target's shape that the table lacks is measured for it; its ratio is checked."""
     monkeypatch.setattr(layers, "SHAPES", ((2, 3, 4, 1),))
-    monkeypatch.setattr(layers, "TARGETS", (("lstm", (2, 3, 5, 1), "loop", 0.0),))
+    monkeypatch.setattr(layers, "TARGETS", (layers.Target("lstm", (2, 3, 5, 1), "loop", 0.0),))
     arguments = ["layers", "--variants", "lstm", "--repeats", "1", "--no-write"]
     assert dispatcher.main(arguments) == 0
     printed = capsys.readouterr().out
-    table, targets = printed.split("targets (train ratio to torch.nn):")
+    table, targets = printed.split("targets (ratio of tokens/s):")
     measured = {line.split()[2] for line in table.splitlines() if line.startswith("2,3,5,1")}
     assert measured == {"torch.nn", "loop"}  # only what the target needs
     [row] = [line.split() for line in targets.splitlines() if line.startswith("2,3,5,1")]
-    assert row[:3] == ["2,3,5,1", "lstm", "loop"] and row[-3:] == [">=", "0.0", "yes"]
-    monkeypatch.setattr(layers, "TARGETS", (("lstm", (2, 3, 5, 1), "loop", 1e9),))
+    assert row[:5] == ["2,3,5,1", "lstm", "loop", "train", "torch.nn"]
+    assert row[-3:] == [">=", "0.0", "yes"]
+    monkeypatch.setattr(layers, "TARGETS", (layers.Target("lstm", (2, 3, 5, 1), "loop", 1e9),))
     assert dispatcher.main([*arguments, "--shapes", "2,3,5,1", "--backends", "loop"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].split()[-1] == "no"
+
+
+def test_layers_targets_against_another_row_and_the_automatic_pick(capsys, monkeypatch):
+    """A target may compare with the loop backend or the eager baseline, in either mode, and
+    name "auto", the backend the network picks (fused for the layer-norm LSTM)."""
+    Target = layers.Target
+    shape = (2, 3, 4, 1)
+    monkeypatch.setattr(layers, "SHAPES", (shape,))
+    targets = (
+        Target("lstm+layer_norm", shape, "auto", 0.0, against="loop"),
+        Target("lstm+layer_norm", shape, "auto", 0.0, against=layers.EAGER, mode="infer"),
+    )
+    monkeypatch.setattr(layers, "TARGETS", targets)
+    arguments = ["layers", "--variants", "lstm+layer_norm", "--repeats", "1", "--no-write"]
+    assert dispatcher.main(arguments) == 0
+    rows = capsys.readouterr().out.split("targets (ratio of tokens/s):")[1].splitlines()
+    checked = [line.split() for line in rows if line.startswith("2,3,4,1")]
+    assert [row[2:5] for row in checked] == [
+        ["fused", "(auto)", "train"],
+        ["fused", "(auto)", "infer"],
+    ]
+    assert [row[5] for row in checked] == ["loop", "eager"]  # eager LayerNorm loop, split
 
 
 def test_unknown_suite_is_an_error(capsys):
@@ -65,14 +88,35 @@ def test_sampling_suite_runs(capsys):
 def test_lm_text_settings_go_to_the_part_that_owns_them():
     recipe = recipe_for("char", 600)
     items = ["hidden_size=640", "lr=0.002", "seq_len=128", "cell=gru"]
-    changed = lm_text.with_settings(recipe, dict(map(lm_text.parse_setting, items)))
+    changed = lm_text.with_settings(recipe, dict(map(settings.parse_setting, items)))
     assert changed.model["hidden_size"] == 640 and changed.model["cell"] == "gru"
     assert changed.train["lr"] == 0.002 and changed.data["seq_len"] == 128
     assert changed.name == "char-10m+set" and recipe.model["hidden_size"] == 512
     with pytest.raises(SystemExit, match="hidden"):
         lm_text.with_settings(recipe, {"hidden": 1})
     with pytest.raises(SystemExit, match="KEY=VALUE"):
-        lm_text.parse_setting("lr")
+        settings.parse_setting("lr")
+    options = dict(map(settings.parse_setting, ["layer_norm=true", "zoneout=0.1", "proj_size=64"]))
+    changed = lm_text.with_settings(recipe, options)
+    assert changed.model["layer_norm"] is True and changed.model["proj_size"] == 64
+
+
+def test_eager_layer_norm_lstm_is_ba_et_als_lstm_over_all_gates():
+    """The eager baseline (bench/eager.py) computes, step by step, the equations it states."""
+    torch.manual_seed(0)
+    network = eager.LayerNormLSTM(3, 4, num_layers=1).double()
+    layer = network.layers[0]
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    output, (h_n, c_n) = network(x)
+    h = c = torch.zeros(5, 4, dtype=torch.float64)
+    ln = torch.nn.functional.layer_norm
+    for x_t, y_t in zip(x, output):
+        a = ln(x_t @ layer.weight_ih.T, (16,)) + ln(h @ layer.weight_hh.T, (16,)) + layer.bias
+        i, f, g, o = a.chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(ln(c, (4,)))
+        torch.testing.assert_close(y_t, h)
+    torch.testing.assert_close((h_n[0], c_n[0]), (h, c))
 
 
 def test_classify_suite_compares_options_and_states_the_targets(capsys):

@@ -118,8 +118,104 @@ def test_step_quantities_carry_the_lecture_names(make, reference):
         assert torch.equal(value, quantities[name])
 
 
+def numpy_layer_norm(v, gain, bias=0.0):
+    """Ba et al.'s LN of one product's vector: (v - mean) / sqrt(var + 1e-5) * gain + bias."""
+    return (v - v.mean()) / np.sqrt(v.var() + 1e-5) * gain + bias
+
+
+def stacked(p, letter, gates):
+    """The lecture's per-gate matrices (or biases) stacked in storage order, as one product."""
+    return np.concatenate([p[f"{letter}_{g}"] for g in gates])
+
+
+def numpy_layer_norm_lstm(p, x, h, c, gains):
+    """The LSTM with layer norm on W x_t and on U h_{t-1} (each over all four gates) and on c_t
+    inside h_t, from Ba et al. 2016 (the state keeps the un-normalised c_t)."""
+    a = numpy_layer_norm(stacked(p, "W", "ifco") @ x, gains["gamma_x"], stacked(p, "b", "ifco"))
+    a = a + numpy_layer_norm(stacked(p, "U", "ifco") @ h, gains["gamma_h"])
+    a_i, a_f, a_c, a_o = np.split(a, 4)
+    f, i, o = sigmoid(a_f), sigmoid(a_i), sigmoid(a_o)
+    c = f * c + i * np.tanh(a_c)
+    return o * np.tanh(numpy_layer_norm(c, gains["gamma_c"], gains["beta_c"])), c
+
+
+def numpy_layer_norm_gru(p, x, h, gains, reset):
+    """The lecture's GRU ("before": two products with U, each normalised) or cuDNN's ("after":
+    one product) with layer norm."""
+    A = numpy_layer_norm(stacked(p, "W", "rzh") @ x, gains["gamma_x"], stacked(p, "b", "rzh"))
+    A_r, A_z, A_h = np.split(A, 3)
+    g_rz, g_h = gains["gamma_h"][:8], gains["gamma_h"][8:]
+    if reset == "before":
+        G_r, G_z = np.split(numpy_layer_norm(stacked(p, "U", "rz") @ h, g_rz), 2)
+    else:
+        G_r, G_z, G_h = np.split(numpy_layer_norm(stacked(p, "U", "rzh") @ h, gains["gamma_h"]), 3)
+    r, z = sigmoid(A_r + G_r), sigmoid(A_z + G_z)
+    if reset == "before":
+        h_tilde = np.tanh(A_h + numpy_layer_norm(p["U_h"] @ (r * h), g_h))
+    else:
+        h_tilde = np.tanh(A_h + r * (G_h + p["b_hn"]))
+    return (1 - z) * h + z * h_tilde
+
+
+def test_layer_norm_cells_match_numpy_written_from_ba_et_al():
+    torch.manual_seed(9)
+    rng = np.random.default_rng(2)
+    x, h, c = rng.normal(size=3), rng.normal(size=4), rng.normal(size=4)
+
+    def with_random_gains(cell):
+        with torch.no_grad():  # gains and biases away from their initial 1 and 0
+            for name, parameter in cell.named_parameters():
+                if name.startswith(("gamma", "beta")):
+                    parameter.uniform_(0.5, 1.5)
+        gains = {
+            n: v.detach().numpy() for n, v in cell.named_parameters() if n[:5] in ("gamma", "beta_")
+        }
+        return cell, numpy_params(cell), gains
+
+    def step(cell, *state):
+        Wx = cell.project_input(torch.from_numpy(x)[None])
+        return [
+            s[0].detach().numpy()
+            for s in cell.step(Wx, tuple(torch.from_numpy(v)[None] for v in state))
+        ]
+
+    cell, p, gains = with_random_gains(rnnkit.LSTMCell(3, 4, layer_norm=True).double())
+    for got, want in zip(step(cell, h, c), numpy_layer_norm_lstm(p, x, h, c, gains)):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    for reset in ("before", "after"):
+        cell, p, gains = with_random_gains(
+            rnnkit.GRUCell(3, 4, reset=reset, layer_norm=True).double()
+        )
+        (got,) = step(cell, h)
+        np.testing.assert_allclose(got, numpy_layer_norm_gru(p, x, h, gains, reset), atol=1e-12)
+    cell, p, gains = with_random_gains(rnnkit.RNNCell(3, 4, layer_norm=True).double())
+    want = np.tanh(
+        numpy_layer_norm(p["W"] @ x, gains["gamma_x"], p["b"])
+        + numpy_layer_norm(p["U"] @ h, gains["gamma_h"])
+    )
+    np.testing.assert_allclose(step(cell, h)[0], want, rtol=0, atol=1e-12)
+
+
+def test_projection_is_torchs():
+    """h_t = W_hr (o_t * tanh(c_t)): one step against torch.nn.LSTM(proj_size=2)."""
+    torch.manual_seed(10)
+    reference = torch.nn.LSTM(3, 4, proj_size=2).double()
+    network = rnnkit.LSTM.from_torch(reference)
+    cell = network.cell(0)
+    assert cell.output_size == 2 and cell.weight_hh.shape == (16, 2)
+    assert cell.initial_state(5, torch.zeros(1))[0].shape == (5, 2)
+    x = torch.randn(1, 5, 3, dtype=torch.float64)
+    h, c = cell(x[0])
+    _, (h_torch, c_torch) = reference(x)
+    torch.testing.assert_close(h, h_torch[0], rtol=0, atol=1e-12)
+    torch.testing.assert_close(c, c_torch[0], rtol=0, atol=1e-12)
+
+
 CELLS = [
     lambda: rnnkit.RNNCell(3, 4),
+    lambda: rnnkit.RNNCell(3, 4, layer_norm=True, zoneout=0.3).eval(),
+    lambda: rnnkit.LSTMCell(3, 4, layer_norm=True, zoneout=0.2, zoneout_c=0.1).eval(),
+    lambda: rnnkit.GRUCell(3, 4, layer_norm=True, zoneout=0.3).eval(),
     lambda: rnnkit.RNNCell(3, 4, nonlinearity="relu", bias=False),
     lambda: rnnkit.LSTMCell(3, 4),
     lambda: rnnkit.GRUCell(3, 4, reset="before"),
@@ -134,7 +230,7 @@ def test_gradcheck(make):
     cell = make().double()
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     state = tuple(
-        torch.randn(2, 4, dtype=torch.float64, requires_grad=True) for _ in range(cell.state_size)
+        torch.randn(2, n, dtype=torch.float64, requires_grad=True) for n in cell.state_features
     )
 
     def run(x, *state_and_params):
@@ -193,6 +289,22 @@ def test_torch_init_bounds():
     for parameter in cell.parameters():
         assert parameter.abs().max() <= bound
         assert parameter.std() > bound / 4  # not left at zero
+
+
+@pytest.mark.parametrize("init", ["torch", "rnn"])
+def test_options_parameters_start_as_plain_normalisation_and_a_drawn_projection(init):
+    cell = rnnkit.LSTMCell(5, 16, layer_norm=True, proj_size=4)
+    cell.reset_parameters(init)
+    parameters = dict(cell.named_parameters())
+    assert set(parameters) == {
+        *("weight_ih", "weight_hh", "bias", "weight_hr"),
+        *("gamma_x", "gamma_h", "gamma_c", "beta_c"),
+    }
+    for name in ("gamma_x", "gamma_h", "gamma_c"):
+        assert torch.all(parameters[name] == 1.0)
+    assert torch.all(parameters["beta_c"] == 0.0)
+    assert parameters["weight_hr"].shape == (4, 16) and parameters["weight_hr"].std() > 0.05
+    assert "gamma_x" not in dict(rnnkit.LSTMCell(5, 16).named_parameters())
 
 
 @pytest.mark.parametrize(

@@ -209,6 +209,60 @@ def test_extending_flags_need_resume(tmp_path, capsys):
     assert "give --resume RUN" in error_line(capsys)
 
 
+OPTIONS = ["--layer-norm", "--recurrent-dropout", "0.2", "--weight-dropout", "0.2"]
+OPTIONS += ["--input-dropout", "0.1", "--output-dropout", "0.1", "--zoneout", "0.1"]
+OPTIONS += ["--zoneout-c", "0.2", "--proj", "8"]
+
+
+def test_the_cells_options_train_from_flags_and_resume_exactly(tmp_path):
+    """Masks come from torch's generator: a run stopped at step 2 and resumed to step 4 (the
+    checkpoint keeps the generator's state) ends with the weights of a run straight to step 4.
+    A constant learning rate, so that the two runs' schedules agree."""
+    fixed = ["--eval-every", "2", "--schedule", "constant", "--warmup", "0", *OPTIONS]
+    assert train(tmp_path, *fixed, "--steps", "4", out="straight") == 0
+    model = json.loads((tmp_path / "straight" / "config.json").read_text())["task_config"]["model"]
+    assert model["layer_norm"] is True and model["proj_size"] == 8 and model["zoneout_c"] == 0.2
+    cell = load_run(tmp_path / "straight").model.rnn.cells[0]
+    assert cell.options.recurrent_dropout == 0.2 and cell.output_size == 8
+    assert train(tmp_path, *fixed, "--steps", "2", out="resumed") == 0
+    assert main(["train", "--resume", str(tmp_path / "resumed"), "--steps", "4"]) == 0
+    straight, resumed = (
+        load_run(tmp_path / run).model.state_dict() for run in ("straight", "resumed")
+    )
+    for name, value in straight.items():
+        assert torch.equal(value, resumed[name]), name
+
+
+def test_a_run_folder_from_before_the_options_loads_as_it_was(run, tmp_path, capsys):
+    other = tmp_path / "other.txt"
+    other.write_text("that is the question.\n" * 5, encoding="utf-8")
+    assert main(["evaluate", str(run), str(other)]) == 0
+    expected = evaluated(capsys.readouterr().out)
+    old = tmp_path / "old"
+    old.mkdir()
+    for path in run.rglob("*"):
+        if path.is_file():
+            target = old / path.relative_to(run)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    config = json.loads((old / "config.json").read_text())
+    new_names = ["layer_norm", "input_dropout", "recurrent_dropout", "output_dropout"]
+    new_names += ["weight_dropout", "zoneout", "zoneout_c", "proj_size"]
+    for name in new_names:
+        del config["task_config"]["model"][name]
+    (old / "config.json").write_text(json.dumps(config))
+    assert main(["evaluate", str(old), str(other)]) == 0
+    assert evaluated(capsys.readouterr().out) == expected
+
+
+def test_an_lstm_option_on_another_cell_is_one_error_line(tmp_path, capsys):
+    assert train(tmp_path, "--cell", "gru", "--proj", "4", "--steps", "1") == 2
+    assert error_line(capsys) == "error: --proj is an LSTM option; --cell gru has none"
+    assert not (tmp_path / "run").exists()
+    assert train(tmp_path, "--zoneout", "1", "--steps", "1") == 2
+    assert "--zoneout must be a probability in [0, 1), got 1" in error_line(capsys)
+
+
 def test_commands_that_load_a_run_take_a_device(run, capsys):
     assert main(["sample", str(run), "--length", "5", "--seed", "1", "--device", "cpu"]) == 0
     capsys.readouterr()

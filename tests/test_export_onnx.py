@@ -291,6 +291,13 @@ def test_classifier_matches_rnnkit(cell, pooling, bidirectional, num_layers, tmp
 
 
 # ----- files and errors ---------------------------------------------------------------------------
+def test_dropout_options_export_as_the_plain_network(tmp_path):
+    network = rnnkit.GRU(2, 3, recurrent_dropout=0.5, weight_dropout=0.5).eval()
+    x = torch.randn(4, 1, 2)
+    got = run_onnx(network, tmp_path / "g.onnx", {"input": x})
+    assert_all_close(got, flatten(network(x)))
+
+
 def test_metadata_is_stored(tmp_path):
     to_onnx(rnnkit.GRU(2, 3), tmp_path / "g.onnx", metadata={"vocab.json": '{"tokens": ["a"]}'})
     meta = session(tmp_path / "g.onnx").get_modelmeta()
@@ -305,6 +312,8 @@ def test_what_cannot_be_exported_is_refused_and_nothing_is_written(tmp_path):
         to_onnx(torch.nn.Linear(2, 3), target)
     with pytest.raises(RnnkitError, match="lengths= and initial_state= are for a bare network"):
         to_onnx(language_model(), target, lengths=True)
+    with pytest.raises(RnnkitError, match="ONNX's recurrent operators have no layer_norm, proj"):
+        to_onnx(rnnkit.LSTM(2, 3, layer_norm=True, proj_size=2), target)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary file left
 

@@ -1,10 +1,12 @@
 """The fused backend against the loop backend (the reference), and the oneDNN products it uses.
 
-The fused Functions (GRU reset="before", vanilla RNN tanh/relu) have their own hand-written
-backward, so every gradient is compared with autograd through the loop backend's cell-by-cell
-graph, in float64 to 1e-10.
+The fused Functions (LSTM, GRU reset="before" and "after", vanilla RNN tanh/relu, each with the
+cells' options) have their own hand-written backward, so every gradient is compared with autograd
+through the loop backend's cell-by-cell graph, in float64 to 1e-10, in training (the same masks:
+both backends draw them from the same seed) and in evaluation.
 """
 
+import gc
 from functools import partial
 from unittest import mock
 
@@ -12,49 +14,85 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 import rnnkit
 from rnnkit.backends import fused, onednn
+from rnnkit.backends.fused import common as fused_common
+from rnnkit.backends.fused import lstm as fused_lstm
 from rnnkit.backends.fused.gru import GRUBeforeFunction
 from rnnkit.backends.fused.gru_after import GRUAfterFunction
+from rnnkit.backends.fused.lstm import LSTMFunction
 from rnnkit.backends.fused.rnn import RNNFunction
 from rnnkit.cells import GRUCell
 from rnnkit.layout.lengths import step_mask
-from strategies import network_configurations, network_options, random_input
+from strategies import cell_options, network_configurations, network_options, random_input
 
 NETWORKS = {
+    "lstm": rnnkit.LSTM,
     "gru": lambda *args, **kwargs: rnnkit.GRU(*args, reset="before", **kwargs),
     "gru-after": lambda *args, **kwargs: rnnkit.GRU(*args, reset="after", **kwargs),
     "rnn": lambda *args, **kwargs: rnnkit.RNN(*args, nonlinearity="tanh", **kwargs),
     "rnn-relu": lambda *args, **kwargs: rnnkit.RNN(*args, nonlinearity="relu", **kwargs),
 }
 
-
-configurations = network_configurations(max_size=5, cell=st.sampled_from(sorted(NETWORKS)))
+cells_with_options = st.sampled_from(sorted(NETWORKS)).flatmap(
+    lambda cell: st.fixed_dictionaries({"cell": st.just(cell), "options": cell_options(cell)})
+)
+configurations = st.tuples(
+    network_configurations(max_size=5, training=st.booleans(), packed=st.booleans()),
+    cells_with_options,
+).map(lambda parts: {**parts[0], **parts[1]})
 
 
 def run_both(config, dtype=torch.float64):
     """Outputs, final states and gradients (input, h_0, every parameter) for fused and loop."""
     torch.manual_seed(config["seed"])
+    options = config.get("options", {})
+    hidden = max(config["hidden_size"], options.get("proj_size", 0) + 1)  # torch's rule
     net = NETWORKS[config["cell"]](
-        config["input_size"], config["hidden_size"], **network_options(config)
+        config["input_size"], hidden, **network_options(config), **options
     ).to(dtype)
+    net.train(config.get("training", True))
     x, lengths = random_input(config, dtype)
-    states, B = net.num_layers * net.num_directions, config["batch"]
-    hx = torch.randn(states, B, config["hidden_size"], dtype=dtype, requires_grad=True)
-    probe_out = torch.randn(*x.shape[:2], net.output_size, dtype=dtype)
-    probe_h = torch.randn(states, B, config["hidden_size"], dtype=dtype)
+    states = net.num_layers * net.num_directions
+    hx = tuple(
+        torch.randn(states, config["batch"], features, dtype=dtype, requires_grad=True)
+        for features in net.cells[0].state_features
+    )
     results = {}
     for backend in ("fused", "loop"):
         net.backend = backend
-        output, h_n = net(x, hx if config["with_hx"] else None, lengths=lengths)
-        loss = (output * probe_out).sum() + (h_n * probe_h).sum()
-        inputs = [x, *net.parameters()] + ([hx] if config["with_hx"] else [])
-        results[backend] = (output, h_n, *torch.autograd.grad(loss, inputs))
+        torch.manual_seed(config["seed"] + 1)  # the same masks for both backends
+        output, state = run(net, x, hx if config["with_hx"] else None, lengths, config)
+        state = state if isinstance(state, tuple) else (state,)
+        loss = sum((t * probe(t, k)).sum() for k, t in enumerate((output, *state)))
+        inputs = [x, *net.parameters()] + (list(hx) if config["with_hx"] else [])
+        results[backend] = (output, *state, *torch.autograd.grad(loss, inputs))
     return results["fused"], results["loop"]
 
 
-@settings(max_examples=40, deadline=None)
+def run(net, x, hx, lengths, config):
+    """The network on x, with lengths= or, for a packed configuration, as a PackedSequence (the
+    output is then its packed data)."""
+    hx = None if hx is None else (hx if len(hx) == 2 else hx[0])
+    if lengths is None or not config.get("packed"):
+        return net(x, hx, lengths=lengths)
+    packed = pack_padded_sequence(
+        x, lengths, batch_first=config["batch_first"], enforce_sorted=False
+    )
+    output, state = net(packed, hx)
+    assert isinstance(output, PackedSequence)
+    return output.data, state
+
+
+def probe(tensor, k):
+    """A fixed random weighting of `tensor` for the loss (the same for both backends)."""
+    generator = torch.Generator().manual_seed(k)
+    return torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype)
+
+
+@settings(max_examples=80, deadline=None)
 @given(configurations)
 def test_fused_equals_loop_in_float64(config):
     fast, reference = run_both(config)
@@ -64,9 +102,11 @@ def test_fused_equals_loop_in_float64(config):
 
 
 @pytest.mark.parametrize("cell", sorted(NETWORKS))
-def test_fused_equals_loop_in_float32_with_either_product(cell):
+@pytest.mark.parametrize("options", [{}, {"layer_norm": True, "zoneout": 0.3}])
+def test_fused_equals_loop_in_float32_with_either_product(cell, options):
     config = dict(
         cell=cell,
+        options=options,
         num_layers=2,
         bidirectional=True,
         batch_first=False,
@@ -98,35 +138,69 @@ def test_padding_keeps_state_and_zeroes_outputs():
     torch.testing.assert_close(h_n[:, :1], h_alone, rtol=0, atol=1e-12)
 
 
-def gradcheck_arguments(gates: int, with_mask: bool) -> list:
+T, B, H, P = 3, 2, 3, 2  # gradcheck's small sizes; P: an LSTM's projected h
+
+
+def random(*shape: int, grad: bool = True) -> torch.Tensor:
+    return torch.randn(*shape, dtype=torch.float64, requires_grad=grad)
+
+
+def recurrent_options(with_options: bool, gates: int, features: int = H) -> list:
+    """A Function's m (recurrent dropout mask), d (zoneout, any weight in [0, 1] as in evaluation)
+    and γ^h (layer norm gains): None each, or fixed values."""
+    if not with_options:
+        return [None, None, None]
+    m = torch.tensor([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]], dtype=torch.float64)[:, :features]
+    d = torch.rand(T, B, features, dtype=torch.float64)
+    return [m, d, random(gates * H)]
+
+
+def padding(with_mask: bool) -> torch.Tensor | None:
+    return step_mask(torch.tensor([3, 1]), T).double() if with_mask else None
+
+
+@pytest.mark.parametrize("with_options", [False, True])
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_gradcheck_lstm(with_mask, with_options):
     torch.manual_seed(1)
-    T, B, D, H = 3, 2, 2, 3
-    return [
-        torch.randn(T, B, D, dtype=torch.float64, requires_grad=True),
-        torch.randn(B, H, dtype=torch.float64, requires_grad=True),
-        torch.randn(gates * H, D, dtype=torch.float64, requires_grad=True),
-        torch.randn(gates * H, H, dtype=torch.float64, requires_grad=True),
-        torch.randn(gates * H, dtype=torch.float64, requires_grad=True),
-        step_mask(torch.tensor([3, 1]), T).double() if with_mask else None,
-    ]
+    features = P if with_options else H
+    m, d, gamma_h = recurrent_options(with_options, 4, features)
+    d_c = torch.rand(T, B, H, dtype=torch.float64) if with_options else None
+    if with_mask:  # the scan gives the Function d = 1 on padded steps
+        inside = padding(True)
+        d = 1 - inside if d is None else torch.where(inside.bool(), d, 1.0)
+        d_c = 1 - inside if d_c is None else torch.where(inside.bool(), d_c, 1.0)
+    extra = [random(H), random(H), random(P, H)] if with_options else [None] * 3
+    arguments = [random(T, B, 4 * H), random(B, features), random(B, H), random(4 * H, features)]
+    arguments += [m, d, d_c, gamma_h, *extra]
+    assert torch.autograd.gradcheck(LSTMFunction.apply, arguments)
 
 
+@pytest.mark.parametrize("with_options", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
-def test_gradcheck_gru(with_mask):
-    assert torch.autograd.gradcheck(GRUBeforeFunction.apply, gradcheck_arguments(3, with_mask))
+def test_gradcheck_gru(with_mask, with_options):
+    torch.manual_seed(1)
+    arguments = [random(T, B, 3 * H), random(B, H), random(3 * H, H), padding(with_mask)]
+    arguments += recurrent_options(with_options, 3)
+    assert torch.autograd.gradcheck(GRUBeforeFunction.apply, arguments)
 
 
+@pytest.mark.parametrize("with_options", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
-def test_gradcheck_gru_after(with_mask):
-    b_hn = torch.randn(3, dtype=torch.float64, requires_grad=True)
-    arguments = [*gradcheck_arguments(3, with_mask), b_hn]
+def test_gradcheck_gru_after(with_mask, with_options):
+    torch.manual_seed(1)
+    arguments = [random(T, B, 3 * H), random(B, H), random(3 * H, H), padding(with_mask)]
+    arguments += [*recurrent_options(with_options, 3), random(H)]
     assert torch.autograd.gradcheck(GRUAfterFunction.apply, arguments)
 
 
+@pytest.mark.parametrize("with_options", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("relu", [False, True])
-def test_gradcheck_rnn(with_mask, relu):
-    arguments = [*gradcheck_arguments(1, with_mask), relu]
+def test_gradcheck_rnn(with_mask, relu, with_options):
+    torch.manual_seed(1)
+    arguments = [random(T, B, H), random(B, H), random(H, H), padding(with_mask)]
+    arguments += [*recurrent_options(with_options, 1), relu]
     assert torch.autograd.gradcheck(RNNFunction.apply, arguments)
 
 
@@ -148,14 +222,28 @@ def test_available_backends():
     assert rnnkit.GRU(2, 3).backend == "fused"
     assert "fused" in rnnkit.RNN(2, 3, nonlinearity="relu").available_backends()
     assert "fused" in rnnkit.GRU(2, 3, reset="after").available_backends()
-    assert "fused" not in rnnkit.LSTM(2, 3).available_backends()
+    assert rnnkit.LSTM(2, 3).available_backends() == ["native", "fused", "loop"]
+    assert rnnkit.LSTM(2, 3, layer_norm=True).available_backends() == ["fused", "loop"]
 
     class Custom(GRUCell):  # a subclass may change the step: only the loop is exact for it
         pass
 
     assert not fused.supports(Custom(2, 3))
+    identity = rnnkit.RNNCell(2, 3, nonlinearity="identity")
     with pytest.raises(ValueError, match="fused backend"):
-        fused.scan(rnnkit.LSTMCell(2, 3), torch.zeros(1, 1, 2), (torch.zeros(1, 3),) * 2)
+        fused.scan(identity, torch.zeros(1, 1, 2), (torch.zeros(1, 3),))
+
+
+def test_padded_steps_keep_the_state_with_zoneout_in_evaluation():
+    """d = p in evaluation would mix a padded step's garbage into the state; it must not."""
+    torch.manual_seed(7)
+    for network in (rnnkit.LSTM(3, 4, zoneout=0.3, zoneout_c=0.2), rnnkit.RNN(3, 4, zoneout=0.3)):
+        network.double().eval()
+        x = torch.randn(5, 2, 3, dtype=torch.float64)
+        _, state = network(x, lengths=torch.tensor([2, 5]))
+        _, alone = network(x[:2, :1])
+        for got, want in zip(*(s if isinstance(s, tuple) else (s,) for s in (state, alone))):
+            torch.testing.assert_close(got[:, :1], want, rtol=0, atol=1e-12)
 
 
 # ----- the oneDNN products -----------------------------------------------------------------------
@@ -166,16 +254,37 @@ def test_onednn_product_matches_matmul():
         pytest.skip("oneDNN's linear does not run on this build of torch")
     torch.manual_seed(4)
     for B, K, N in [(1, 1, 1), (3, 7, 5), (64, 48, 96)]:
-        x, weight = torch.randn(B, K), torch.randn(N, K)
+        x, weight, add = torch.randn(B, K), torch.randn(N, K), torch.randn(B, N)
         product = onednn.onednn_product(weight, B, min_macs=0)
         torch.testing.assert_close(product(x), x @ weight.T, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(product(x, add), x @ weight.T + add, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_linear_is_a_differentiable_product(with_bias):
+    """The input projection through `prepare`'s products, against torch's linear."""
+    torch.manual_seed(8)
+    x = torch.randn(4, 3, 6, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(5, 6, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(5, dtype=torch.float64, requires_grad=True) if with_bias else None
+    assert torch.autograd.gradcheck(onednn.linear, (x, weight, bias))
+    if not onednn.onednn_works():
+        return
+    x32, weight32 = x.detach().float().requires_grad_(), weight.detach().float().requires_grad_()
+    every_size = partial(onednn.onednn_product, min_macs=0)
+    with mock.patch.object(onednn, "prepare", every_size):
+        got = onednn.linear(x32, weight32, None if bias is None else bias.detach().float())
+        got.sum().backward()
+    expected = torch.nn.functional.linear(x.detach(), weight.detach(), bias)
+    torch.testing.assert_close(got.double(), expected.detach(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x32.grad.double(), weight.detach().sum(0).expand(4, 3, 6))
 
 
 def test_small_products_go_to_matmul():
     weight = torch.randn(8, 4)
-    assert onednn.onednn_product(weight, 2).func is torch.nn.functional.linear
+    assert onednn.onednn_product(weight, 2).func is onednn.matmul_linear
     if onednn.onednn_works():
-        assert onednn.onednn_product(weight, 2, min_macs=0).func is not torch.nn.functional.linear
+        assert onednn.onednn_product(weight, 2, min_macs=0).func is onednn.onednn_linear
 
 
 def test_onednn_product_hands_other_dtypes_to_matmul():
@@ -188,8 +297,9 @@ def test_onednn_product_hands_other_dtypes_to_matmul():
 
 def test_matmul_fallback_and_the_choice():
     torch.manual_seed(6)
-    x, weight = torch.randn(3, 4), torch.randn(6, 4)
+    x, weight, add = torch.randn(3, 4), torch.randn(6, 4), torch.randn(3, 6)
     torch.testing.assert_close(onednn.matmul_product(weight, 3)(x), x @ weight.T)
+    torch.testing.assert_close(onednn.matmul_product(weight, 3)(x, add), x @ weight.T + add)
     assert onednn.choose(False) is onednn.matmul_product
     assert onednn.choose(True) is onednn.onednn_product
     assert onednn.prepare is onednn.choose(onednn.onednn_works())
@@ -201,3 +311,23 @@ def test_onednn_check_fails_cleanly_without_the_op():
         assert onednn.onednn_works() is False
     with mock.patch.object(torch.backends.mkldnn, "is_available", return_value=False):
         assert onednn.onednn_works() is False
+
+
+def test_the_garbage_collector_is_paused_only_inside_the_loops():
+    seen = []
+    real = fused_common.per_step
+
+    def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    net = rnnkit.LSTM(2, 3, backend="fused")
+    with mock.patch.object(fused_lstm, "per_step", watching):
+        net(torch.randn(4, 1, 2))[0].sum().backward()
+        assert seen == [False, False] and gc.isenabled()  # off in forward and backward, then on
+        gc.disable()
+        try:
+            net(torch.randn(4, 1, 2))[0].sum().backward()
+            assert not gc.isenabled()  # the caller's choice stands
+        finally:
+            gc.enable()

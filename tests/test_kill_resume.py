@@ -32,7 +32,7 @@ TEXT_RUN += ["--seq-len", "8", "--sample-length", "1", "--split", "50/50", "--st
 TEXT_RUN += ["--eval-every", "2", *COMMON]
 # Where to kill: the phase the loop has entered (PHASE_ENV), or any moment.
 MOMENTS = ("train", "eval", "save", "final-eval", "final-save", "any")
-PAUSE = "0.05"  # seconds each save holds a half-written checkpoint open
+PAUSE = "0.05"  # seconds each phase is held at its start, and each save half-written
 
 
 def start(argv: list[str], phase_file: Path) -> subprocess.Popen:
@@ -55,10 +55,9 @@ def kill_at(process, phase_file: Path, moment: str, rng: random.Random) -> str:
             time.sleep(rng.uniform(0.0, 0.02))
             break
         time.sleep(0.002)
-    phase = phase_file.read_text() if phase_file.exists() else ""
     process.kill()
     finish(process)
-    return phase
+    return phase_file.read_text() if phase_file.exists() else ""
 
 
 def assert_loadable(run: Path) -> None:

@@ -73,7 +73,7 @@ def test_bidirectional_merges(merge, combine):
     torch.testing.assert_close(out, combine(forward, backward), atol=1e-12, rtol=0)
     assert network.output_size == out.shape[-1] == (8 if merge == "concat" else 4)
     assert h_n.shape == (4, 2, 4)
-    expected_backend = "native" if merge == "concat" else "loop"
+    expected_backend = "native" if merge == "concat" else "fused"
     assert network.backend == expected_backend
 
 
@@ -173,3 +173,24 @@ def test_bad_input_names_the_argument_and_the_expected_shape(call, message):
 def test_bad_constructor_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_projection_shapes_through_a_stack():
+    network = rnnkit.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=2)
+    assert network.proj_size == 2 and network.output_size == 4
+    assert network.params(1, 0)["W_f"].shape == (6, 4)  # layer 1 reads both projected directions
+    output, (h_n, c_n) = network(torch.randn(5, 7, 3))
+    assert output.shape == (5, 7, 4) and h_n.shape == (4, 7, 2) and c_n.shape == (4, 7, 6)
+    with pytest.raises(rnnkit.RnnkitError, match=r"h_0 must have shape \(4, 7, 2\)"):
+        network(torch.randn(5, 7, 3), (torch.zeros(4, 7, 6), torch.zeros(4, 7, 6)))
+
+
+def test_options_that_torch_lacks_do_not_convert_to_torch():
+    with pytest.raises(rnnkit.RnnkitError, match=r"torch\.nn has no layer_norm, zoneout"):
+        rnnkit.LSTM(3, 4, layer_norm=True, zoneout=0.1).to_torch()
+    assert rnnkit.LSTM(3, 4, proj_size=2).to_torch().proj_size == 2
+
+
+def test_options_reach_every_cell():
+    network = rnnkit.GRU(3, 4, num_layers=2, bidirectional=True, recurrent_dropout=0.3)
+    assert all(cell.options.recurrent_dropout == 0.3 for cell in network.cells)

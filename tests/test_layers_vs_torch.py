@@ -16,6 +16,7 @@ from strategies import network_configurations, network_options, random_input
 
 KINDS = {
     "lstm": (nn.LSTM, rnnkit.LSTM, {}),
+    "lstm-proj": (nn.LSTM, rnnkit.LSTM, {"proj_size": 1}),
     "gru-after": (nn.GRU, rnnkit.GRU, {}),
     "rnn": (nn.RNN, rnnkit.RNN, {"nonlinearity": "tanh"}),
     "rnn-relu": (nn.RNN, rnnkit.RNN, {"nonlinearity": "relu"}),
@@ -25,16 +26,17 @@ KINDS = {
 configurations = network_configurations(
     max_size=4,
     kind=st.sampled_from(sorted(KINDS)),
-    backend=st.sampled_from(["native", "loop"]),
+    backend=st.sampled_from(["native", "fused", "loop"]),
 )
 
 
 def make_pair(config, dtype):
     torch_class, rnnkit_class, options = KINDS[config["kind"]]
     torch.manual_seed(config["seed"])
-    reference = torch_class(
-        config["input_size"], config["hidden_size"], **network_options(config), **options
-    ).to(dtype)
+    hidden = config["hidden_size"] + ("proj_size" in options)  # torch: proj_size < hidden_size
+    reference = torch_class(config["input_size"], hidden, **network_options(config), **options).to(
+        dtype
+    )
     ours = rnnkit_class.from_torch(reference, backend=config["backend"])
     return reference, ours
 
@@ -45,12 +47,17 @@ def make_inputs(config, dtype):
     layers = config["num_layers"] * (2 if config["bidirectional"] else 1)
     hx = None
     if config["with_hx"]:
-        parts = 2 if config["kind"] == "lstm" else 1
         hx = tuple(
-            torch.randn(layers, B, config["hidden_size"], dtype=dtype, requires_grad=True)
-            for _ in range(parts)
+            torch.randn(layers, B, features, dtype=dtype, requires_grad=True)
+            for features in state_features(config)
         )
     return x, hx, lengths
+
+
+def state_features(config) -> tuple[int, ...]:
+    """The features of h_0 (and c_0), as make_pair builds the network."""
+    H = config["hidden_size"]
+    return {"lstm": (H, H), "lstm-proj": (1, H + 1)}.get(config["kind"], (H,))
 
 
 def as_hx(hx):
@@ -139,7 +146,7 @@ def test_packed_sequence_in_packed_out(kind):
     x = torch.randn(5, 3, 3, dtype=torch.float64)
     packed = pack_padded_sequence(x, torch.tensor([2, 5, 3]), enforce_sorted=False)
     expected_out, expected_state = reference(packed)
-    for backend in ("native", "loop"):
+    for backend in ("native", "fused", "loop"):
         out, state = rnnkit_class.from_torch(reference, backend=backend)(packed)
         assert isinstance(out, nn.utils.rnn.PackedSequence)
         torch.testing.assert_close(out.data, expected_out.data, atol=1e-12, rtol=0)

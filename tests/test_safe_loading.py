@@ -23,6 +23,7 @@ def every_layer_kind() -> nn.ModuleList:
             rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, dropout=0.5),
             rnnkit.GRU(3, 4, batch_first=True),
             rnnkit.GRU(3, 4, reset="after", bidirectional=True, merge="sum", backend="loop"),
+            rnnkit.LSTM(3, 4, layer_norm=True, zoneout=0.1, recurrent_dropout=0.2, proj_size=2),
             rnnkit.LSTMCell(3, 4),
             rnnkit.GRUCell(3, 4),
             rnnkit.RNNCell(3, 4, bias=False),
@@ -49,7 +50,7 @@ def test_a_model_of_every_layer_kind_reloads_with_torch_load_defaults(tmp_path):
     x = torch.randn(5, 2, 3, dtype=torch.float64)
     for got, want in zip(outputs(loaded, x), outputs(model, x), strict=True):
         assert torch.equal(got, want)
-    assert [layer.backend for layer in loaded[:4]] == [layer.backend for layer in model[:4]]
+    assert [layer.backend for layer in loaded[:5]] == [layer.backend for layer in model[:5]]
     assert repr(loaded) == repr(model)
 
 

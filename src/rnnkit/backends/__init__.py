@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from rnnkit.cells.base import Cell, State
+from rnnkit.cells.options import Noise
 
 # A scan runs one cell over x (T, B, D) from a state, for one direction of one layer:
-# (cell, x, state, lengths (B,) or None) -> (outputs (T, B, H), final state).
-Scan = Callable[[Cell, Tensor, State, "Tensor | None"], "tuple[Tensor, State]"]
+# (cell, x, state, lengths (B,) or None, noise or None) -> (states h_t (T, B, P), final state).
+# noise: the masks of this call (cell.draw), drawn by the scan when None.
+Scan = Callable[[Cell, Tensor, State, "Tensor | None", "Noise | None"], "tuple[Tensor, State]"]
 
 
 @dataclass(frozen=True)

@@ -16,26 +16,35 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.base import Cell, State
+from rnnkit.cells.options import Noise
 from rnnkit.layout.lengths import step_mask
 
 
 def scan(
-    cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
+    cell: Cell,
+    x: Tensor,
+    state: State,
+    lengths: Tensor | None = None,
+    noise: Noise | None = None,
 ) -> tuple[Tensor, State]:
-    """Run `cell` over x (T, B, D) from `state`; return outputs (T, B, H) and the final state.
+    """Run `cell` over x (T, B, D) from `state`; return the states h_t (T, B, P) and the final
+    state. noise: the masks of this call (cell.draw), drawn here when None.
 
     With lengths, a sequence's state stops changing after its last step and its padded outputs
     are zero, so padding never reaches the state.
     """
-    Wx = cell.project_input(x).unbind(0)  # T views (B, G*H), W x_t + b
+    if noise is None:
+        noise = cell.draw(x.shape[0], x.shape[1], x)
+    Wx = cell.project_input(x, noise).unbind(0)  # T views (B, G*H), W x_t + b
+    steps = zip(Wx, noise.steps(x.shape[0]))
     outputs = []
     if lengths is None:
-        for Wx_t in Wx:
-            state = cell.step(Wx_t, state)
+        for Wx_t, noise_t in steps:
+            state = cell.step(Wx_t, state, noise_t)
             outputs.append(state[0])
         return torch.stack(outputs), state
-    for Wx_t, inside in zip(Wx, step_mask(lengths, x.shape[0]).unbind(0)):  # inside: (B, 1)
-        new_state = cell.step(Wx_t, state)
+    for (Wx_t, noise_t), inside in zip(steps, step_mask(lengths, x.shape[0]).unbind(0)):
+        new_state = cell.step(Wx_t, state, noise_t)  # inside: (B, 1)
         state = tuple(torch.where(inside, new, old) for new, old in zip(new_state, state))
         outputs.append(new_state[0] * inside)
     return torch.stack(outputs), state

@@ -3,13 +3,17 @@
 The whole stack (all layers, both directions) runs in one call of the same kernel torch.nn uses,
 on the cells' own parameters (see layout/torch_weights.py): nothing is copied for LSTM and RNN;
 GRU's z block is negated on the way in, because torch's z is 1 - the lecture's.
-Available for LSTM, GRU(reset="after") and tanh/relu RNN with concatenated directions.
+Available for LSTM (with its projection too), GRU(reset="after") and tanh/relu RNN with
+concatenated directions; for cells with other options only where, in the network's mode, they
+change nothing (dropout in evaluation).
 `cells` are in torch's order: layer 0 forward, layer 0 backward, layer 1 forward, ...
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -23,7 +27,9 @@ from rnnkit.layout.torch_weights import torch_weights
 def supports(cells: Sequence[Cell], stack: StackSettings) -> bool:
     """True when torch has a kernel for exactly this stack's function."""
     kernels = {_kernel_name(cell) for cell in cells}
-    return stack.merge == "concat" and len(kernels) == 1 and None not in kernels
+    # layer norm, zoneout, or dropout while training: torch's kernels have none of them
+    plain = all(set(cell.options.active(stack.training)) <= {"proj_size"} for cell in cells)
+    return plain and stack.merge == "concat" and len(kernels) == 1 and None not in kernels
 
 
 def _kernel_name(cell: Cell) -> str | None:
@@ -39,7 +45,18 @@ def _kernel_name(cell: Cell) -> str | None:
 
 
 def _kernel(cells: Sequence[Cell]):
-    return getattr(torch._VF, _kernel_name(cells[0]))
+    kernel = getattr(torch._VF, _kernel_name(cells[0]))
+    if not cells[0].proj_size:
+        return kernel
+    return partial(_quietly, kernel)
+
+
+def _quietly(kernel, *arguments):
+    """torch warns that oneDNN has no projection and it uses its own loop; that is the kernel
+    rnnkit chose (docs/PERFORMANCE.md), so the warning would only puzzle a user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "LSTM with projections is not supported with oneDNN")
+        return kernel(*arguments)
 
 
 def _flat_weights(cells: Sequence[Cell]) -> list[Tensor]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.cells import Cell, GRUCell, RNNCell
+from rnnkit.errors import RnnkitError
 from rnnkit.export.graph import Graph
 from rnnkit.export.weights import onnx_weights, operator
 from rnnkit.layers.network import RecurrentNetwork
@@ -43,6 +44,12 @@ def add_network(
     (h_0, or h_0 and c_0 for LSTM) or None for zeros. Returns the output (T, B, dirs*H or H) and
     the final states, each (L*dirs, B, H) like rnnkit's h_n (and c_n).
     """
+    options = network.cells[0].options.active(training=False)  # dropout is a training matter
+    if options:
+        raise RnnkitError(
+            f"ONNX's recurrent operators have no {', '.join(options)}; only a network without "
+            "them exports (dropout options export, as the plain network they are in evaluation)"
+        )
     dirs = network.num_directions
     finals: list[list[str]] = []
     for k in range(network.num_layers):

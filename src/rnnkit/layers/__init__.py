@@ -23,8 +23,10 @@ def build_recurrent(
     batch_first: bool = True,
     backend: str | None = None,
     init: str = "torch",
+    **options,
 ) -> RecurrentNetwork:
-    """A network from a cell name, as the command line spells it (see CELL_NAMES)."""
+    """A network from a cell name, as the command line spells it (see CELL_NAMES); `options` are
+    the cells' (rnnkit/cells/options.py)."""
     common = dict(
         num_layers=num_layers,
         dropout=dropout,
@@ -32,6 +34,7 @@ def build_recurrent(
         batch_first=batch_first,
         backend=backend,
         init=init,
+        **options,
     )
     if cell == "lstm":
         return LSTM(input_size, hidden_size, **common)

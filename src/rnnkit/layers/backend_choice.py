@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rnnkit.backends import Scan, StackSettings, fused, loop, native
-from rnnkit.cells import Cell
+from rnnkit.cells import Cell, LSTMCell
 
 BACKENDS = ("native", "fused", "loop")
 
@@ -29,13 +29,15 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     """The fastest backend for this stack, to train (`training`) or to infer, measured on CPU
     (docs/BENCHMARKS.md).
 
-    Training on CPU, the fused backend beats torch's own kernels wherever it applies (GRU and
-    RNN: 1.2-1.45x torch.nn at the benchmark shapes; LSTM has no fused backend, its oneDNN
-    kernel is the fastest there is). For inference, and on GPU, where cuDNN runs the whole
-    sequence in one kernel, torch's kernels win where they exist: fused steps through Python.
+    Training on CPU, the fused backend beats torch's own kernels for GRU and RNN (1.2-1.45x
+    torch.nn at the benchmark shapes), not for the LSTM, whose oneDNN kernel is the fastest there
+    is: an LSTM trains on fused only where torch has no kernel for it (its options). For
+    inference, and on GPU, where cuDNN runs the whole sequence in one kernel, torch's kernels win
+    where they exist: fused steps through Python. A cell's options decide what exists: torch's
+    kernels compute none but an LSTM's projection, and dropout only while training.
     """
     names = available(cells, stack)
     on_cpu = cells[0].weight_ih.device.type == "cpu"
-    if training and on_cpu and "fused" in names:
+    if training and on_cpu and "fused" in names and not isinstance(cells[0], LSTMCell):
         return "fused"
     return names[0]

@@ -268,20 +268,23 @@ class RecurrentNetwork(TorchLayout):
             )
 
     def _initial_states(self, hx, x: Tensor) -> tuple[Tensor, ...]:
-        """hx as a tuple of (L*dirs, B, H) tensors (zeros if None), checked against x (T, B, D)."""
-        state_size = self.cell_class.state_size
-        expected = (self.num_layers * self.num_directions, x.shape[1], self.hidden_size)
+        """hx as a tuple of (L*dirs, B, P) tensors (zeros if None), checked against x (T, B, D);
+        an LSTM's c_0 is (L*dirs, B, H)."""
+        cell = self.cells[0]
+        expected = [
+            (self.num_layers * self.num_directions, x.shape[1], n) for n in cell.state_features
+        ]
         if hx is None:
-            return (x.new_zeros(expected),) * state_size
+            return tuple(x.new_zeros(shape) for shape in expected)
         parts = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
-        if len(parts) != state_size:
-            what = "a pair (h_0, c_0)" if state_size == 2 else "one tensor h_0"
+        if len(parts) != cell.state_size:
+            what = "a pair (h_0, c_0)" if cell.state_size == 2 else "one tensor h_0"
             raise RnnkitError(f"hx must be {what} for {type(self).__name__}, got {len(parts)}")
-        for part in parts:
-            if tuple(part.shape) != expected:
+        for part, shape, name in zip(parts, expected, cell.state_names):
+            if tuple(part.shape) != shape:
                 raise RnnkitError(
-                    f"initial state hx must have shape {expected} "
-                    f"(num_layers*num_directions, batch, hidden_size), got {tuple(part.shape)}"
+                    f"initial state {name}_0 must have shape {shape} "
+                    f"(num_layers*num_directions, batch, features), got {tuple(part.shape)}"
                 )
         return parts
 
@@ -305,8 +308,6 @@ class RecurrentNetwork(TorchLayout):
         """An exact copy of a torch.nn.LSTM / GRU / RNN (weights, biases, settings)."""
         if not isinstance(module, cls.torch_class):
             raise TypeError(f"{cls.__name__}.from_torch needs a {cls.torch_class.__name__}")
-        if getattr(module, "proj_size", 0):
-            raise ValueError("LSTM with proj_size > 0 has no lecture equivalent")
         arguments = dict(
             input_size=module.input_size,
             hidden_size=module.hidden_size,
@@ -346,10 +347,21 @@ class RecurrentNetwork(TorchLayout):
 
 
 class LSTM(RecurrentNetwork):
-    """Long Short-Term Memory layers; returns (output, (h_n, c_n)) like torch.nn.LSTM."""
+    """LSTM layers; returns (output, (h_n, c_n)) like torch.nn.LSTM, proj_size=k as it does."""
 
     cell_class = LSTMCell
     torch_class = nn.LSTM
+
+    @property
+    def proj_size(self) -> int:
+        return self.cell_options.get("proj_size", 0)
+
+    @classmethod
+    def _options_from_torch(cls, module: nn.Module) -> dict:
+        return {"proj_size": module.proj_size} if module.proj_size else {}
+
+    def _torch_options(self) -> dict:
+        return {"proj_size": self.proj_size}
 
 
 class GRU(RecurrentNetwork):

@@ -3,7 +3,7 @@ are, and any model's state dict can be written for its torch.nn twin.
 
 torch.nn.LSTM / GRU / RNN name the tensors of layer k, adding _reverse for its backward direction,
 
-    weight_ih_l{k}   weight_hh_l{k}   bias_ih_l{k}   bias_hh_l{k}
+    weight_ih_l{k}   weight_hh_l{k}   bias_ih_l{k}   bias_hh_l{k}   (weight_hr_l{k}: LSTM proj_size)
 
 and torch.nn.LSTMCell / GRUCell / RNNCell the same without the suffix. rnnkit keeps them in its
 cells (layers.{k}.cell.weight_ih, ...) with one bias per gate, b = b_ih + b_hh; GRU(reset="after")
@@ -22,9 +22,10 @@ from rnnkit.cells import Cell, GRUCell
 from rnnkit.errors import RnnkitError
 from rnnkit.layout.torch_weights import from_torch_weights, torch_weights
 
-# torch's names of one cell's tensors, in its order; a cell without bias has the first two.
+# torch's names of one cell's tensors, in its order; a cell without bias has the first two, an
+# LSTM with proj_size weight_hr last.
 TORCH_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-NETWORK_NAME = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
+NETWORK_NAME = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?")
 
 
 class TorchNameError(RnnkitError, AttributeError):
@@ -66,7 +67,8 @@ class TorchLayout(nn.Module):
                 f"counterpart; set {own} instead (docs/SWITCHING.md)"
             )
         own = {"weight_ih": cell.weight_ih, "weight_hh": cell.weight_hh, "bias_ih": cell.bias}
-        if own.get(tensor) is None:  # bias=False: torch has no bias_ih_l0 either
+        own["weight_hr"] = cell.weight_hr if cell.proj_size else None
+        if own.get(tensor) is None:  # bias=False (or no projection): torch has none either
             raise absent
         return own[tensor]
 
@@ -91,6 +93,16 @@ def refuse_lecture_gru(cell: Cell, consequence: str) -> None:
         raise RnnkitError(lecture_gru(consequence))
 
 
+def refuse_options(cell: Cell) -> None:
+    """A cell with options torch.nn lacks (all but an LSTM's projection) has no torch layout."""
+    options = set(cell.options.active(training=True)) - {"proj_size"}
+    if options:
+        raise RnnkitError(
+            f"torch.nn has no {', '.join(sorted(options))}; only a network without these "
+            "options has a torch.nn twin"
+        )
+
+
 def _suffix(layer: int, direction: int) -> str:
     return f"_l{layer}" + ("_reverse" if direction else "")
 
@@ -107,7 +119,8 @@ def _torch_cells(network: TorchLayout) -> list[tuple[str, str, Cell]]:
 
 
 def _names(cell: Cell) -> tuple[str, ...]:
-    return TORCH_NAMES if cell.bias is not None else TORCH_NAMES[:2]
+    names = TORCH_NAMES if cell.bias is not None else TORCH_NAMES[:2]
+    return (*names, "weight_hr") if cell.proj_size else names
 
 
 def load_torch_keys(network: TorchLayout, state_dict: dict, prefix: str) -> None:
@@ -168,6 +181,7 @@ def torch_state_dict(model: nn.Module) -> dict[str, Tensor]:
         items = {}
         for cell_prefix, suffix, cell in cells:
             refuse_lecture_gru(cell, "it has no torch.nn layout")
+            refuse_options(cell)
             owner.update({_join(cell_prefix, name): prefix for name, _ in cell.named_parameters()})
             tensors = [tensor.detach() for tensor in torch_weights(cell)]
             items.update({_join(prefix, n + suffix): t for n, t in zip(_names(cell), tensors)})

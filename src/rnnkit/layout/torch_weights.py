@@ -5,8 +5,10 @@ puts b in b_ih and zeros in b_hh. For GRU, torch's z_t weights the old state
 (h_t = (1 - z) * n + z * h), the lecture's weights the new candidate, so torch's z is 1 - ours:
 its z weights and bias are ours negated. Its reset-after candidate bias b_hn is kept as b_hn.
 
-The native backend runs torch's kernels on `torch_weights(cell)` (differentiable, no copy for
-LSTM and RNN); torch.nn's state dicts and names (layers/torch_state.py) use the same two functions.
+An LSTM with proj_size keeps torch's name and layout for its projection, weight_hr (P, H), last
+in torch's list. The native backend runs torch's kernels on `torch_weights(cell)` (differentiable,
+no copy for LSTM and RNN); torch.nn's state dicts and names (layers/torch_state.py) use the same
+two functions.
 """
 
 from __future__ import annotations
@@ -27,7 +29,16 @@ def _z_sign(cell: GRUCell, like: Tensor) -> Tensor:
 
 
 def torch_weights(cell: Cell) -> list[Tensor]:
-    """[w_ih, w_hh, b_ih, b_hh] (or [w_ih, w_hh] without bias) as torch.nn would hold them."""
+    """[w_ih, w_hh, b_ih, b_hh] (or [w_ih, w_hh] without bias) as torch.nn would hold them, and
+    an LSTM's w_hr last when it projects."""
+    return [*_gate_weights(cell), *_projection(cell)]
+
+
+def _projection(cell: Cell) -> list[Tensor]:
+    return [cell.weight_hr] if cell.proj_size else []
+
+
+def _gate_weights(cell: Cell) -> list[Tensor]:
     w_ih, w_hh, b = cell.weight_ih, cell.weight_hh, cell.bias
     if isinstance(cell, GRUCell):
         if cell.reset != "after":
@@ -49,8 +60,20 @@ def torch_weights(cell: Cell) -> list[Tensor]:
 
 
 def from_torch_weights(cell: Cell, weights: list[Tensor]) -> dict[str, Tensor]:
-    """The cell's parameters, by name (weight_ih, weight_hh, bias, b_hn), from torch.nn's
-    [w_ih, w_hh, b_ih, b_hh]: the exact inverse of `torch_weights`."""
+    """The cell's parameters, by name (weight_ih, weight_hh, bias, b_hn, weight_hr), from torch.nn's
+    [w_ih, w_hh, b_ih, b_hh(, w_hr)]: the exact inverse of `torch_weights`."""
+    if not cell.proj_size:
+        return _from_gate_weights(cell, weights)
+    *weights, w_hr = weights
+    if tuple(w_hr.shape) != tuple(cell.weight_hr.shape):
+        raise RnnkitError(
+            f"torch's weight_hr of shape {tuple(w_hr.shape)} does not fit this cell's "
+            f"{tuple(cell.weight_hr.shape)}: check proj_size"
+        )
+    return {**_from_gate_weights(cell, weights), "weight_hr": w_hr}
+
+
+def _from_gate_weights(cell: Cell, weights: list[Tensor]) -> dict[str, Tensor]:
     w_ih, w_hh, *biases = weights
     expected = [tuple(cell.weight_ih.shape), tuple(cell.weight_hh.shape)]
     if [tuple(w_ih.shape), tuple(w_hh.shape)] != expected:

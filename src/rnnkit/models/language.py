@@ -52,7 +52,7 @@ class LanguageModelConfig(RecurrentConfig):
     vocab_size: int = 0  # V, number of tokens (set from the vocabulary, not a flag)
     embedding_size: int | None = setting(
         None,
-        "E, embedding size; default E = H; 0 = one-hot input (vanilla RNN)",
+        "E, embedding size; default E = H (the --proj size with --proj); 0 = one-hot input",
         COUNT,
         flag="--embedding",
     )
@@ -60,7 +60,7 @@ class LanguageModelConfig(RecurrentConfig):
         0.0, "dropout on embeddings, between layers and before the output layer", PROBABILITY
     )
     tie_weights: bool = setting(
-        False, "share the embedding with the output layer (needs E = H)", flag="--tie"
+        False, "share the embedding with the output layer (needs E = H, or --proj)", flag="--tie"
     )
     output: str = setting(
         "softmax",
@@ -80,7 +80,8 @@ class LanguageModel(nn.Module):
     def __init__(self, config: LanguageModelConfig) -> None:
         super().__init__()
         self.config = config
-        V, H = config.vocab_size, config.hidden_size
+        V = config.vocab_size
+        H = config.proj_size or config.hidden_size  # the features of h_t, what the output reads
         E = H if config.embedding_size is None else config.embedding_size
         if config.tie_weights and E != H:
             raise RnnkitError(

@@ -103,10 +103,11 @@ class PianoRollModel(nn.Module):
         self.rnn = config.build(input_size=KEYS)
         self.dropout = nn.Dropout(config.dropout)
         self.output: SigmoidOutput | NADE
+        size = self.rnn.output_size  # hidden_size, or the projection's size with --proj
         if config.output == "nade":
-            self.output = NADE(config.hidden_size, config.nade_hidden_size, KEYS)
+            self.output = NADE(size, config.nade_hidden_size, KEYS)
         else:
-            self.output = SigmoidOutput(config.hidden_size, KEYS)  # V h_t + b_y
+            self.output = SigmoidOutput(size, KEYS)  # V h_t + b_y
 
     def forward(self, roll: Tensor, state: State = None) -> tuple[Tensor, State]:
         """roll (B, T, 88) of 0/1 floats -> h (B, T, H) that predicts the next frames, state."""

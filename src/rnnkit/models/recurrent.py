@@ -2,17 +2,24 @@
 
 Each task's model config (LanguageModelConfig, PianoRollModelConfig, ClassifierConfig) extends
 RecurrentConfig with what its head needs; the fields here are the same flags in every task
-(--cell, --hidden, --layers, --dropout, --backend). Each task says its own defaults in one place,
-its recipe (rnnkit.train.task), which `--help` shows.
+(--cell, --hidden, --layers, --dropout, --backend, and the cells' options: --layer-norm,
+--input-dropout, --recurrent-dropout, --output-dropout, --weight-dropout, --zoneout, --zoneout-c,
+--proj; rnnkit/cells/options.py). Each task says its own defaults in one place, its recipe
+(rnnkit.train.task), which `--help` shows. A run folder written before the options existed has
+none of them in its config.json: they default off, so it loads as the network it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from rnnkit.cells.options import Options
+from rnnkit.errors import RnnkitError
 from rnnkit.layers import CELL_NAMES, RecurrentNetwork, build_recurrent
 from rnnkit.layers.backend_choice import BACKENDS
-from rnnkit.values import POSITIVE_INT, PROBABILITY, setting
+from rnnkit.values import COUNT, POSITIVE_INT, PROBABILITY, setting
+
+LSTM_ONLY = {"zoneout_c": "--zoneout-c", "proj_size": "--proj"}
 
 
 @dataclass
@@ -32,6 +39,49 @@ class RecurrentConfig:
     backend: str | None = setting(
         None, "layer backend; default: the fastest exact one for the cell", choices=BACKENDS
     )
+    layer_norm: bool = setting(
+        False,
+        "layer norm inside the cell (Ba et al.): on W x_t and U h_{t-1} of each gate, and on "
+        "c_t inside an LSTM's h_t (default: off)",
+    )
+    input_dropout: float = setting(
+        0.0, "dropout on each layer's input x_t, one mask per sequence", PROBABILITY
+    )
+    recurrent_dropout: float = setting(
+        0.0, "dropout on h_{t-1} where U multiplies it, one mask per sequence", PROBABILITY
+    )
+    output_dropout: float = setting(
+        0.0, "dropout on each layer's output (not its state), one mask per sequence", PROBABILITY
+    )
+    weight_dropout: float = setting(
+        0.0, "DropConnect on the recurrent weights U, one mask per forward call", PROBABILITY
+    )
+    zoneout: float = setting(
+        0.0, "probability that a unit of h keeps its previous value at a step", PROBABILITY
+    )
+    zoneout_c: float = setting(
+        0.0, "LSTM: probability that a unit of c keeps its previous value", PROBABILITY
+    )
+    proj_size: int = setting(
+        0,
+        "LSTM: h projected to this many features, torch.nn.LSTM's proj_size (0: none)",
+        COUNT,
+        flag="--proj",
+    )
+
+    def cell_options(self) -> dict:
+        """The cells' options that are set (cells/options.py), checked against the cell."""
+        options = {
+            f.name: getattr(self, f.name) for f in fields(Options) if getattr(self, f.name, None)
+        }
+        for name, flag in LSTM_ONLY.items():
+            if name in options and self.cell != "lstm":
+                raise RnnkitError(f"{flag} is an LSTM option; --cell {self.cell} has none")
+        if self.proj_size >= self.hidden_size:
+            raise RnnkitError(
+                f"--proj must be smaller than --hidden ({self.hidden_size}), got {self.proj_size}"
+            )
+        return options
 
     def build(
         self, input_size: int, bidirectional: bool = False, batch_first: bool = True
@@ -46,4 +96,5 @@ class RecurrentConfig:
             bidirectional=bidirectional,
             batch_first=batch_first,
             backend=self.backend,
+            **self.cell_options(),
         )

@@ -23,10 +23,10 @@ Loading trusts nothing in the folder (docs/RELIABILITY.md): nothing here unpickl
 safetensors, everything else JSON of bounded size); file names come from a fixed pattern, never
 from the folder's contents; every tensor's name, shape and dtype is checked against the model.
 
-Two test hooks, off by default, let a test kill a run at a chosen moment: PAUSE_ENV sleeps between
-a checkpoint's tensor files and its commit (a kill in the middle of a save), and PHASE_ENV names a
+Two test hooks, off by default, let a test kill a run at a chosen moment: PHASE_ENV names a
 file where the loop writes the phase it enters ("train", "eval", "save", "final-eval",
-"final-save").
+"final-save"), and PAUSE_ENV sleeps on entering each phase (so that a watcher sees even a short
+one) and between a checkpoint's tensor files and its commit (a kill in the middle of a save).
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ def enter_phase(name: str) -> None:
     """Write the loop's phase to the file PHASE_ENV names (a test hook; nothing when unset)."""
     path = os.environ.get(PHASE_ENV)
     if path:
-        Path(path).write_text(name)
+        # Replaced whole, so that a watcher never reads a half-written name.
+        Path(path + ".tmp").write_text(name)
+        os.replace(path + ".tmp", path)
+        time.sleep(float(os.environ.get(PAUSE_ENV, 0)))
 
 
 def remove_partial_files(run: Path) -> None:

@@ -1,16 +1,20 @@
 """The fused backend: hand-written backpropagation through time, one cell type per Function.
 
-Each Function computes a whole direction of a layer, exactly the cell's function, with:
-- the input part W x_t + b of every step in one GEMM before the loop;
+Each Function computes the recurrence of a whole direction of a layer, exactly the cell's
+function with its options, from the input part of every step, A = W x_t + b (the cell's own
+`project_input`, one GEMM for all steps, differentiated by autograd), with:
 - per step only the products with U (oneDNN's on CPU float32, see backends/onednn.py) and a few
   element-wise kernels, forward and backward;
-- the weight gradients as one GEMM each after the loop (fused/common.py);
+- dU as one GEMM after the loop (fused/common.py);
 - only what backward needs saved (the gates and the states).
 
+    lstm.py        the LSTM, with layer norm, recurrent dropout, zoneout and projection
     gru.py         GRU(reset="before"), the lecture's, which no torch or cuDNN kernel computes
     gru_after.py   GRU(reset="after"), cuDNN's placement
     rnn.py         the vanilla RNN (tanh or relu)
 
+Options outside the recurrence need nothing of the Functions: input dropout and the input's layer
+norm are in A, DropConnect hands them the dropped U, output dropout multiplies their outputs.
 `scan` has the signature of `loop.scan`, so layers run it per direction; under autocast the whole
 scan runs in the autocast dtype, as autocast runs torch's own RNN kernels.
 """
@@ -20,53 +24,90 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.backends import onednn
 from rnnkit.backends.fused.gru import GRUBeforeFunction
 from rnnkit.backends.fused.gru_after import GRUAfterFunction
+from rnnkit.backends.fused.lstm import LSTMFunction
 from rnnkit.backends.fused.rnn import RNNFunction
-from rnnkit.cells import GRUCell, RNNCell
+from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.cells.base import Cell, State
+from rnnkit.cells.options import Noise
 from rnnkit.layout.lengths import step_mask
 
 
 def supports(cell: Cell) -> bool:
-    """True for the cells a fused Function computes exactly (the classes themselves: a subclass
-    may change the step; RNNFunction knows tanh and relu, not the identity)."""
+    """True for the cells a fused Function computes exactly, with any of their options (the
+    classes themselves: a subclass may change the step; RNNFunction knows tanh and relu, not the
+    identity)."""
     if type(cell) is RNNCell:
         return cell.nonlinearity in ("tanh", "relu")
-    return type(cell) is GRUCell
+    return type(cell) in (GRUCell, LSTMCell)
 
 
 def scan(
-    cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
+    cell: Cell,
+    x: Tensor,
+    state: State,
+    lengths: Tensor | None = None,
+    noise: Noise | None = None,
 ) -> tuple[Tensor, State]:
-    """Run `cell` over x (T, B, D) from state (h_0,): as `loop.scan`, faster."""
+    """Run `cell` over x (T, B, D) from `state`: as `loop.scan`, faster."""
     if not supports(cell):
-        raise ValueError(f"the fused backend runs GRUCell and RNNCell, not {cell!r}")
-    mask = step_mask(lengths.to(x.device), x.shape[0]) if lengths is not None else None
-    (h0,) = state
-    tensors = (x, h0, cell.weight_ih, cell.weight_hh, cell.bias, mask, *_extra_parameters(cell))
+        raise ValueError(f"the fused backend runs LSTMCell, GRUCell and RNNCell, not {cell!r}")
+    T, B = x.shape[:2]
+    if noise is None:
+        noise = cell.draw(T, B, x)
+    inside = None if lengths is None else step_mask(lengths.to(x.device), T)  # (T, B, 1)
     device = x.device.type
     if not torch.is_autocast_enabled(device):
-        return _apply(cell, _cast(tensors, x.dtype))
+        A = cell.project_input(x, noise, onednn.linear)  # (T, B, G*H): W x_t + b, every step
+        return _apply(cell, A, state, noise, inside, A.dtype)
+    A = cell.project_input(x, noise)  # autocast's own product, in its dtype
     with torch.autocast(device, enabled=False):
-        return _apply(cell, _cast(tensors, torch.get_autocast_dtype(device)))
+        return _apply(cell, A, state, noise, inside, torch.get_autocast_dtype(device))
 
 
-def _extra_parameters(cell: Cell) -> tuple[Tensor | None, ...]:
-    if isinstance(cell, GRUCell) and cell.reset == "after":
-        return (cell.b_hn if cell.has_b_hn else None,)
-    return ()
+def _apply(
+    cell: Cell, A: Tensor, state: State, noise: Noise, inside: Tensor | None, dtype: torch.dtype
+) -> tuple[Tensor, State]:
+    T = A.shape[0]
+    U = cell.weight_hh if noise.U is None else noise.U
+    gamma_h = cell.gamma_h if cell.layer_norm else None
+    zone_h = _zone(noise.zone_h, T, A)
+    if isinstance(cell, LSTMCell):
+        zone_c = _zone(noise.zone_c, T, A)
+        if inside is not None:  # a padded step keeps its state: d_t = d^c_t = 1 there
+            zone_h, zone_c = _padded(zone_h, inside, A), _padded(zone_c, inside, A)
+        norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
+        W_hr = cell.weight_hr if cell.proj_size else None
+        tensors = (A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr)
+        h, h_T, c_T = LSTMFunction.apply(*_cast(tensors, dtype))
+        return (h if inside is None else h * inside), (h_T, c_T)
+    mask = None if inside is None else inside.to(A.dtype)
+    tensors = (A, *state, U, mask, noise.h, zone_h, gamma_h)
+    if isinstance(cell, RNNCell):
+        h, h_T = RNNFunction.apply(*_cast(tensors, dtype), cell.nonlinearity == "relu")
+    elif cell.reset == "before":
+        h, h_T = GRUBeforeFunction.apply(*_cast(tensors, dtype))
+    else:
+        b_hn = cell.b_hn if cell.has_b_hn else None
+        h, h_T = GRUAfterFunction.apply(*_cast(tensors, dtype), b_hn)
+    return h, (h_T,)
+
+
+def _zone(d: Tensor | float | None, steps: int, like: Tensor) -> Tensor | None:
+    """Zoneout's d for every step: the drawn masks, or p in evaluation as a (T, 1, 1) view."""
+    if d is None or isinstance(d, Tensor):
+        return d
+    return like.new_full((), d).expand(steps, 1, 1)
+
+
+def _padded(d: Tensor | None, inside: Tensor, like: Tensor) -> Tensor:
+    """d with 1 on padded steps (outside a sequence's length)."""
+    if d is None:
+        return (~inside).to(like.dtype)
+    return torch.where(inside, d, 1.0)
 
 
 def _cast(tensors: tuple[Tensor | None, ...], dtype: torch.dtype) -> list[Tensor | None]:
     return [None if t is None else t.to(dtype) for t in tensors]
-
-
-def _apply(cell: Cell, tensors: list[Tensor | None]) -> tuple[Tensor, State]:
-    if isinstance(cell, RNNCell):
-        outputs, h_T = RNNFunction.apply(*tensors, cell.nonlinearity == "relu")
-    elif cell.reset == "before":
-        outputs, h_T = GRUBeforeFunction.apply(*tensors)
-    else:
-        outputs, h_T = GRUAfterFunction.apply(*tensors)
-    return outputs, (h_T,)

@@ -1,30 +1,32 @@
-"""The lecture's GRU (reset before U_h) with hand-written backpropagation through time.
+"""The lecture's GRU (reset before U_h), with its options, with hand-written backpropagation
+through time.
 
 No torch or cuDNN kernel computes GRU(reset="before"), so this one does, as a custom autograd
-Function that keeps the per-step work to two matrix products and a few element-wise kernels:
+Function that keeps the per-step work to two matrix products and a few element-wise kernels.
+A_t = W x_t + b comes in computed for every step (r | z | h blocks); v_t is what U multiplies,
+h_{t-1} or m * h_{t-1} (recurrent dropout); LN(.) γ is the per-gate layer norm when given gains:
 
-forward:  A = X W^T + b                     one GEMM for every step's input part, a_r | a_z | a_h
-          for t = 1..T:
-              [r_t, z_t] = sigma(A_rz,t + h_{t-1} U_rz^T)         GEMM, sigmoid
-              h~_t = tanh(A_h,t + (r_t * h_{t-1}) U_h^T)          GEMM, tanh = 2 sigma(2 .) - 1
-              h_t = h_{t-1} + z_t * (h~_t - h_{t-1})              = (1 - z_t) h_{t-1} + z_t h~_t
+forward:  for t = 1..T:
+              [r_t, z_t] = sigma(A_rz,t + U_rz v_t)     GEMM (the sum in it), or LN(U_rz v_t) γ_rz
+              h~_t = tanh(A_h,t + U_h (r_t * v_t))      GEMM, tanh = 2 sigma(2 .) - 1
+              h'_t = h_{t-1} + z_t * (h~_t - h_{t-1})   = (1 - z_t) h_{t-1} + z_t h~_t
+              h_t = lerp(h'_t, h_{t-1}, d_t)             zoneout (else h'_t)
 
-backward: with g_t = dL/dh_t (from the output at t and from step t+1),
-              da_h,t = g_t * z_t * (1 - h~_t^2)                 pre-activation of h~
-              d(rh)_t = da_h,t U_h                              GEMM
-              da_z,t = g_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
-              da_r,t = d(rh)_t * h_{t-1} * r_t (1 - r_t)
-              g_{t-1} = g_t (1 - z_t) + d(rh)_t * r_t + [da_r,t, da_z,t] U_rz     GEMM
+backward: with g_t = dL/dh_t (from the output at t and from step t+1), g'_t = g_t (1 - d_t),
+              da_h,t = g'_t * z_t * (1 - h~_t^2)        pre-activation of h~
+              d(rv)_t = du_h,t U_h                      GEMM; du_h = da_h, or LN_back(da_h γ_h)
+              da_z,t = g'_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
+              da_r,t = d(rv)_t * v_t * r_t (1 - r_t)
+              g_{t-1} = g'_t (1 - z_t) + g_t d_t + (d(rv)_t * r_t + du_rz,t U_rz) * m      GEMM
           and after the loop, one GEMM per weight block over all steps at once:
-              dW = dA^T X,  dU_rz = dA_rz^T H_{t-1},  dU_h = dA_h^T (R * H_{t-1}),  db = sum dA,
-              dX = dA W.
+              dU_rz = dU_rz^T V,  dU_h = dU_h^T (R * V),  dγ = sums over all steps.
 The factors that do not depend on g_t are computed for all steps at once before the backward loop.
-Forward saves only the gates r, z, h~, the products r * h_{t-1} and the states h; everything else
+Forward saves only the gates r, z, h~, the products r * v and the states h; everything else
 is recomputed.
 
 Lengths: a padded step gets z_t = 0, so h_t = h_{t-1} exactly and every gradient through the
 step is zero except g_{t-1} = g_t; its output is zero.
-Shapes: T steps, B batch, D input, H hidden; gates are stored r | z | h like the cell.
+Shapes: T steps, B batch, H hidden; gates are stored r | z | h like the cell.
 """
 
 from __future__ import annotations
@@ -36,28 +38,32 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    bias_grad,
-    input_grad,
+    collector_paused,
+    gemm_over_steps,
+    layer_norm_backward,
+    layer_norm_forward,
     per_step,
     sigmoid_slope_times,
     tanh_of_half,
     update_factors,
-    weight_grad,
 )
 
 
 class ForwardStep(NamedTuple):
-    """Step t's views of the forward buffers, each (B, .); the step writes rz, rh, h_tilde, h."""
+    """Step t's views of the forward buffers, each (B, .); the step writes rz, rv, h_tilde, h."""
 
     A_rz: Tensor  # W_r x_t + b_r | W_z x_t + b_z
     A_h2: Tensor  # 2 (W_h x_t + b_h)
     rz: Tensor  # r_t | z_t
     r: Tensor
     z: Tensor
-    rh: Tensor  # r_t * h_{t-1}
+    v: Tensor  # v_t, what U_rz multiplies
+    rv: Tensor  # r_t * v_t, what U_h multiplies
     h_tilde: Tensor  # h~_t
     h_prev: Tensor  # h_{t-1}
+    h_new: Tensor  # h'_t
     h: Tensor  # h_t
+    zone: Tensor | None  # d_t
     mask: Tensor | None  # (B, 1): 1 inside the sequence, 0 on padding
 
 
@@ -68,69 +74,95 @@ class BackwardStep(NamedTuple):
     dA_r: Tensor
     dA_z: Tensor
     dA_h: Tensor  # da_h,t
+    du_rz: Tensor | None  # with layer norm: dL/d(U_rz v_t)
+    du_h: Tensor | None  # and dL/d(U_h (r_t * v_t))
     coef_h: Tensor  # z_t (1 - h~_t^2)
     coef_z: Tensor  # (h~_t - h_{t-1}) z_t (1 - z_t)
-    coef_r: Tensor  # h_{t-1} r_t (1 - r_t)
+    coef_r: Tensor  # v_t r_t (1 - r_t)
     keep: Tensor  # 1 - z_t
     r: Tensor  # r_t
+    zone: Tensor | None  # d_t
+    keep_zone: Tensor | None  # 1 - d_t
     d_out: Tensor  # dL/dh_t from the output at t
 
 
 class GRUBeforeFunction(torch.autograd.Function):
-    """(x (T,B,D), h_0 (B,H), W (3H,D), U (3H,H), b (3H,) | None, mask (T,B,1) | None)
-    -> (outputs (T,B,H), h_T (B,H))."""
+    """(A (T,B,3H), h_0 (B,H), U (3H,H), mask (T,B,1) | None, m (B,H) | None,
+    d (T,B,H|1) | None, γ^h (3H,) | None) -> (outputs (T,B,H), h_T (B,H))."""
 
     @staticmethod
-    def forward(ctx, x, h0, weight_ih, weight_hh, bias, mask):
-        T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
+    @collector_paused()
+    def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h):
+        T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
+        # Doubling A_h and U_h (or its gain γ_h) is exact and hands tanh_of_half the 2a it wants.
         U_rz = onednn.prepare(weight_hh[: 2 * H], B)
-        # Doubling A_h and U_h is exact and hands tanh_of_half the 2a it wants.
-        U_h2 = onednn.prepare(2 * weight_hh[2 * H :], B)
-        # A = X W^T + b: W x_t + b of every step, one GEMM over all T*B rows
-        A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, 3 * H)
-        A[..., 2 * H :].mul_(2)
-        RZ = x.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
-        HT = x.new_empty(T, B, H)  # h~_t
-        RH = x.new_empty(T, B, H)  # r_t * h_{t-1}: what U_h multiplies, kept for dU_h
-        S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
+        U_h2 = onednn.prepare(weight_hh[2 * H :] * (2 if gamma_h is None else 1), B)
+        if gamma_h is not None:
+            gain_rz, gain_h2 = gamma_h[: 2 * H], 2 * gamma_h[2 * H :]
+        A_h2 = 2 * A[..., 2 * H :]
+        RZ = A.new_empty(T, B, 2 * H)  # r_t | z_t (z_t is 0 on padded steps)
+        HT = A.new_empty(T, B, H)  # h~_t
+        RV = A.new_empty(T, B, H)  # r_t * v_t: what U_h multiplies, kept for dU_h
+        S = A.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
         S[0] = h0
+        V = S[:-1] if m is None else A.new_empty(T, B, H)
+        norms_rz, norms_h = [], []
         views = per_step(
             ForwardStep,
             A_rz=A[..., : 2 * H],
-            A_h2=A[..., 2 * H :],
+            A_h2=A_h2,
             rz=RZ,
             r=RZ[..., :H],
             z=RZ[..., H:],
-            rh=RH,
+            v=V,
+            rv=RV,
             h_tilde=HT,
             h_prev=S[:-1],
+            h_new=S[1:] if d is None else torch.empty_like(HT),
             h=S[1:],
+            zone=d,
             mask=mask,
         )
         for step in views:
+            v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
             # [r_t, z_t] = sigma_g(W_rz x_t + U_rz h_{t-1} + b_rz)            reset, update gates
-            torch.sigmoid(U_rz(step.h_prev).add_(step.A_rz), out=step.rz)
+            if gamma_h is None:
+                a_rz = U_rz(v, step.A_rz)
+            else:
+                a_rz, norm = layer_norm_forward(U_rz(v), gain_rz)
+                norms_rz.append(norm)
+                a_rz.add_(step.A_rz)
+            torch.sigmoid(a_rz, out=step.rz)
             if step.mask is not None:
                 step.z.mul_(step.mask)  # z_t = 0 on padding: h_t = h_{t-1}
             # h~_t = sigma_h(W_h x_t + U_h (r_t * h_{t-1}) + b_h)             new update information
-            rh = torch.mul(step.r, step.h_prev, out=step.rh)
-            tanh_of_half(U_h2(rh).add_(step.A_h2), out=step.h_tilde)
+            rv = torch.mul(step.r, v, out=step.rv)
+            if gamma_h is None:
+                a_h2 = U_h2(rv, step.A_h2)
+            else:
+                a_h2, norm = layer_norm_forward(U_h2(rv), gain_h2)
+                norms_h.append(norm)
+                a_h2.add_(step.A_h2)
+            tanh_of_half(a_h2, out=step.h_tilde)
             # h_t = (1 - z_t) * h_{t-1} + z_t * h~_t                          new state
-            torch.lerp(step.h_prev, step.h_tilde, step.z, out=step.h)
-        ctx.save_for_backward(x, weight_ih, weight_hh, mask)
-        ctx.intermediates = RZ, RH, HT, S
+            torch.lerp(step.h_prev, step.h_tilde, step.z, out=step.h_new)
+            if d is not None:  # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
+                torch.lerp(step.h_new, step.h_prev, step.zone, out=step.h)
+        ctx.save_for_backward(weight_hh, mask, m, d, gamma_h)
+        ctx.intermediates = RZ, RV, HT, S, V, norms_rz, norms_h
         outputs = S[1:] if mask is None else S[1:] * mask
         return outputs, S[T]
 
     @staticmethod
+    @collector_paused()
     def backward(ctx, d_outputs, d_hT):
-        x, weight_ih, weight_hh, mask = ctx.saved_tensors
-        RZ, RH, HT, S = ctx.intermediates
+        weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
+        RZ, RV, HT, S, V, norms_rz, norms_h = ctx.intermediates
         B, H = HT.shape[1:]
         R, Z, Hp = RZ[..., :H], RZ[..., H:], S[:-1]  # Hp: h_{t-1} for every t
         # Factors of g_t, for all steps at once (see the module docstring).
         coef_h, coef_z, keep = update_factors(Z, HT, Hp)
-        coef_r = sigmoid_slope_times(R, Hp)
+        coef_r = sigmoid_slope_times(R, V)
         if d_outputs is None:
             d_outputs = torch.zeros_like(HT)
         elif mask is not None:
@@ -139,6 +171,9 @@ class GRUBeforeFunction(torch.autograd.Function):
         U_h_T = onednn.prepare(weight_hh[2 * H :].T, B)
         dA_rz = torch.empty_like(RZ)
         dA_h = torch.empty_like(HT)
+        du_rz = dA_rz if gamma_h is None else torch.empty_like(RZ)
+        du_h = dA_h if gamma_h is None else torch.empty_like(HT)
+        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
         g = torch.zeros_like(HT[0]) if d_hT is None else d_hT  # dL/dh_T from after the loop
         views = per_step(
             BackwardStep,
@@ -147,31 +182,54 @@ class GRUBeforeFunction(torch.autograd.Function):
             dA_r=dA_rz[..., :H],
             dA_z=dA_rz[..., H:],
             dA_h=dA_h,
+            du_rz=du_rz,
+            du_h=du_h,
             coef_h=coef_h,
             coef_z=coef_z,
             coef_r=coef_r,
             keep=keep,
             r=R,
+            zone=d,
+            keep_zone=None if d is None else torch.rsub(d, 1),
             d_out=d_outputs,
         )
-        for step in views:
+        T = len(views)
+        for t, step in zip(range(T - 1, -1, -1), views):
             # g_t = dL/dh_t, from the output at t and from step t+1
             g = g + step.d_out
-            # da_h,t = g_t * z_t * (1 - h~_t^2)
-            torch.mul(g, step.coef_h, out=step.dA_h)
-            # d(rh)_t = da_h,t U_h
-            d_rh = U_h_T(step.dA_h)
-            # da_r,t = d(rh)_t * h_{t-1} * r_t (1 - r_t)
-            torch.mul(d_rh, step.coef_r, out=step.dA_r)
-            # da_z,t = g_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
-            torch.mul(g, step.coef_z, out=step.dA_z)
-            # g_{t-1} = [da_r,t, da_z,t] U_rz + d(rh)_t * r_t + g_t (1 - z_t)
-            g = U_rz_T(step.dA_rz).addcmul_(d_rh, step.r).addcmul_(g, step.keep)
+            g_new = g if d is None else g * step.keep_zone  # g'_t, what reaches h'_t
+            # da_h,t = g'_t * z_t * (1 - h~_t^2)
+            torch.mul(g_new, step.coef_h, out=step.dA_h)
+            # d(rv)_t = du_h,t U_h
+            if gamma_h is not None:
+                du, d_gain_h, _ = layer_norm_backward(step.dA_h, norms_h[t], gamma_h[2 * H :])
+                step.du_h.copy_(du)
+                d_gain[2 * H :].add_(d_gain_h)
+            d_rv = U_h_T(step.du_h)
+            # da_r,t = d(rv)_t * v_t * r_t (1 - r_t)
+            torch.mul(d_rv, step.coef_r, out=step.dA_r)
+            # da_z,t = g'_t * (h~_t - h_{t-1}) * z_t (1 - z_t)
+            torch.mul(g_new, step.coef_z, out=step.dA_z)
+            if gamma_h is not None:
+                du, d_gain_rz, _ = layer_norm_backward(step.dA_rz, norms_rz[t], gamma_h[: 2 * H])
+                step.du_rz.copy_(du)
+                d_gain[: 2 * H].add_(d_gain_rz)
+            # g_{t-1} = (du_rz,t U_rz + d(rv)_t * r_t) * m + g'_t (1 - z_t) + g_t d_t
+            g_prev = U_rz_T(step.du_rz).addcmul_(d_rv, step.r)
+            if m is not None:
+                g_prev.mul_(m)
+            g_prev.addcmul_(g_new, step.keep)
+            g = g_prev if d is None else g_prev.addcmul_(g, step.zone)
+        needs = ctx.needs_input_grad
+        dU = None
+        if needs[2]:
+            dU = torch.cat([gemm_over_steps(du_rz, V), gemm_over_steps(du_h, RV)])
         return (
-            input_grad(ctx, (dA_rz, weight_ih[: 2 * H]), (dA_h, weight_ih[2 * H :])),
-            g if ctx.needs_input_grad[1] else None,
-            weight_grad(ctx, 2, (dA_rz, x), (dA_h, x)),
-            weight_grad(ctx, 3, (dA_rz, Hp), (dA_h, RH)),
-            bias_grad(ctx, 4, dA_rz, dA_h),
+            torch.cat([dA_rz, dA_h], dim=-1) if needs[0] else None,
+            g if needs[1] else None,
+            dU,
             None,
+            None,
+            None,
+            d_gain,
         )

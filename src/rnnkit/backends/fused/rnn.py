@@ -1,16 +1,20 @@
-"""The vanilla RNN with hand-written backpropagation through time.
+"""The vanilla RNN, with its options, with hand-written backpropagation through time.
 
-forward:  A = X W^T + b                         one GEMM for every step's input part
-          for t = 1..T:   h_t = f(A_t + h_{t-1} U^T)         GEMM, f = tanh or relu
+A_t = W x_t + b comes in computed for every step; v_t is what U multiplies, h_{t-1} or
+m * h_{t-1} (recurrent dropout); with layer norm, U v_t becomes LN(U v_t) γ:
+
+forward:  for t = 1..T:
+              h'_t = f(A_t + U v_t)                    GEMM (the sum in it), f = tanh or relu
+              h_t = lerp(h'_t, h_{t-1}, d_t)           zoneout (else h'_t)
 backward: with g_t = dL/dh_t (from the output at t and from step t+1),
-              da_t = g_t * f'(a_t)          f' = 1 - h_t^2 (tanh) or [h_t > 0] (relu)
-              g_{t-1} = da_t U                                   GEMM
-          then dW = dA^T X, dU = dA^T H_{t-1}, db = sum dA, dX = dA W (fused/common.py).
+              da_t = g_t (1 - d_t) * f'(a_t)     f' = 1 - h'^2 (tanh) or [h' > 0] (relu)
+              g_{t-1} = (du_t U) * m + g_t d_t          GEMM; du_t = da_t, or LN_back(da_t γ)
+          then dU = dU^T V (one GEMM), dγ a sum over all steps.
 
 torch.nn.RNN's CPU backward runs autograd through every step, adding a product for dU at each;
-here dU is one product after the loop. Forward saves only the states h.
+here dU is one product after the loop. Forward saves only the states (and h'_t with zoneout).
 Lengths: a padded step keeps h_t = h_{t-1} (a select, so exactly), gets da_t = 0 and passes
-g_{t-1} = g_t; its output is zero. Shapes: T steps, B batch, D input, H hidden.
+g_{t-1} = g_t; its output is zero. Shapes: T steps, B batch, H hidden.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from torch import Tensor
 
 from rnnkit.backends import onednn
 from rnnkit.backends.fused.common import (
-    bias_grad,
-    input_grad,
+    collector_paused,
+    gemm_over_steps,
+    layer_norm_backward,
+    layer_norm_forward,
     per_step,
     tanh_of_half,
     tanh_slope,
-    weight_grad,
 )
 
 
@@ -35,8 +40,11 @@ class ForwardStep(NamedTuple):
     """Step t's views of the forward buffers, each (B, .); the step writes h."""
 
     A: Tensor  # W x_t + b, doubled for tanh
+    v: Tensor  # v_t, what U multiplies
     h_prev: Tensor  # h_{t-1}
+    h_new: Tensor  # h'_t
     h: Tensor  # h_t
+    zone: Tensor | None  # d_t
     mask: Tensor | None  # (B, 1): True inside the sequence, False on padding
 
 
@@ -44,72 +52,108 @@ class BackwardStep(NamedTuple):
     """Step t's views of the backward buffers, each (B, .); the step writes dA."""
 
     dA: Tensor  # da_t
-    slope: Tensor  # f'(a_t), 0 on padding
+    du: Tensor | None  # with layer norm: dL/d(U v_t)
+    slope: Tensor  # (1 - d_t) f'(a_t), 0 on padding
+    carry: Tensor | None  # d_t, and 1 on padding: the share of g_t that reaches h_{t-1} directly
     d_out: Tensor  # dL/dh_t from the output at t
-    keep: Tensor | None  # 1 on padding (g_t passes the step unchanged), else 0
 
 
 class RNNFunction(torch.autograd.Function):
-    """(x (T,B,D), h_0 (B,H), W (H,D), U (H,H), b (H,) | None, mask (T,B,1) | None, relu: bool)
-    -> (outputs (T,B,H), h_T (B,H))."""
+    """(A (T,B,H), h_0 (B,H), U (H,H), mask (T,B,1) | None, m (B,H) | None, d (T,B,H|1) | None,
+    γ^h (H,) | None, relu: bool) -> (outputs (T,B,H), h_T (B,H))."""
 
     @staticmethod
-    def forward(ctx, x, h0, weight_ih, weight_hh, bias, mask, relu):
-        T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
-        scale = 1 if relu else 2  # tanh_of_half wants 2a; doubling A and U is exact
-        U = onednn.prepare(scale * weight_hh, B)
-        # A = X W^T + b: W x_t + b of every step, one GEMM over all T*B rows
-        A = onednn.prepare(weight_ih, T * B, bias=bias)(x.flatten(0, 1)).view(T, B, H)
-        A.mul_(scale)
-        S = x.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
+    @collector_paused()
+    def forward(ctx, A, h0, weight_hh, mask, m, d, gamma_h, relu):
+        T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
+        scale = 1 if relu else 2  # tanh_of_half wants 2a; doubling A and U (or γ) is exact
+        U = onednn.prepare(weight_hh * (scale if gamma_h is None else 1), B)
+        gain = None if gamma_h is None else gamma_h * scale
+        A = A * scale  # a copy: A itself is the caller's
+        S = A.new_empty(T + 1, B, H)  # h_0, h_1, ..., h_T
         S[0] = h0
-        inside = None if mask is None else mask.bool()  # mask comes in the dtype of x
-        for step in per_step(ForwardStep, A=A, h_prev=S[:-1], h=S[1:], mask=inside):
+        H_new = S[1:] if d is None else torch.empty_like(A)
+        V = S[:-1] if m is None else torch.empty_like(A)
+        inside = None if mask is None else mask.bool()  # mask comes in the dtype of A
+        norms = []
+        views = per_step(
+            ForwardStep, A=A, v=V, h_prev=S[:-1], h_new=H_new, h=S[1:], zone=d, mask=inside
+        )
+        for step in views:
+            v = step.h_prev if m is None else torch.mul(step.h_prev, m, out=step.v)
             # h_t = f(W x_t + U h_{t-1} + b)          f = relu, or tanh = 2 sigma(2 .) - 1
-            a = U(step.h_prev).add_(step.A)
-            if relu:
-                torch.clamp(a, min=0, out=step.h)
+            if gain is None:
+                a = U(v, step.A)
             else:
-                tanh_of_half(a, out=step.h)
+                a, norm = layer_norm_forward(U(v), gain)
+                norms.append(norm)
+                a.add_(step.A)
+            if relu:
+                torch.clamp(a, min=0, out=step.h_new)
+            else:
+                tanh_of_half(a, out=step.h_new)
+            if d is not None:  # zoneout: h_t = d_t * h_{t-1} + (1 - d_t) * h'_t
+                torch.lerp(step.h_new, step.h_prev, step.zone, out=step.h)
             if step.mask is not None:
                 torch.where(step.mask, step.h, step.h_prev, out=step.h)  # h_t = h_{t-1} on padding
-        ctx.save_for_backward(x, weight_ih, weight_hh, mask)
-        ctx.states, ctx.relu = S, relu
+        ctx.save_for_backward(weight_hh, mask, m, d, gamma_h)
+        ctx.intermediates, ctx.relu = (S, H_new, V, norms), relu
         outputs = S[1:] if mask is None else S[1:] * mask
         return outputs, S[T]
 
     @staticmethod
+    @collector_paused()
     def backward(ctx, d_outputs, d_hT):
-        x, weight_ih, weight_hh, mask = ctx.saved_tensors
-        S = ctx.states
-        Hs = S[1:]
-        slope = (Hs > 0).to(Hs.dtype) if ctx.relu else tanh_slope(Hs)  # f'(a_t), from h_t
+        weight_hh, mask, m, d, gamma_h = ctx.saved_tensors
+        S, H_new, V, norms = ctx.intermediates
+        slope = (H_new > 0).to(H_new.dtype) if ctx.relu else tanh_slope(H_new)  # f'(a_t)
+        carry = d
+        if d is not None:
+            slope = slope * torch.rsub(d, 1)
         if d_outputs is None:
-            d_outputs = torch.zeros_like(Hs)
-        keep = None
+            d_outputs = torch.zeros_like(H_new)
         if mask is not None:
             d_outputs = d_outputs * mask
             slope = slope * mask
-            keep = (1 - mask).expand_as(Hs)  # g_t passes padded steps unchanged
+            carry = (1 - mask) if d is None else torch.where(mask.bool(), d, 1.0)
         U_T = onednn.prepare(weight_hh.T, S.shape[1])  # d -> d U
-        dA = torch.empty_like(Hs)
+        dA = torch.empty_like(H_new)
+        du = dA if gamma_h is None else torch.empty_like(dA)
+        d_gain = None if gamma_h is None else torch.zeros_like(gamma_h)
         g = torch.zeros_like(S[0]) if d_hT is None else d_hT
-        views = per_step(BackwardStep, reverse=True, dA=dA, slope=slope, d_out=d_outputs, keep=keep)
-        for step in views:
+        views = per_step(
+            BackwardStep,
+            reverse=True,
+            dA=dA,
+            du=du,
+            slope=slope.expand_as(dA),
+            carry=None if carry is None else carry.expand_as(dA),
+            d_out=d_outputs,
+        )
+        T = len(views)
+        for t, step in zip(range(T - 1, -1, -1), views):
             # g_t = dL/dh_t, from the output at t and from step t+1
             g_t = g + step.d_out
-            # da_t = g_t * f'(a_t)
+            # da_t = g_t (1 - d_t) * f'(a_t)
             torch.mul(g_t, step.slope, out=step.dA)
-            # g_{t-1} = da_t U (+ g_t on a padded step)
-            g = U_T(step.dA)
-            if step.keep is not None:
-                g.addcmul_(g_t, step.keep)
+            if gamma_h is not None:
+                du_t, d_gain_t, _ = layer_norm_backward(step.dA, norms[t], gamma_h)
+                step.du.copy_(du_t)
+                d_gain.add_(d_gain_t)
+            # g_{t-1} = (du_t U) * m + g_t d_t (d_t = 1 on a padded step)
+            g = U_T(step.du)
+            if m is not None:
+                g.mul_(m)
+            if step.carry is not None:
+                g.addcmul_(g_t, step.carry)
+        needs = ctx.needs_input_grad
         return (
-            input_grad(ctx, (dA, weight_ih)),
-            g if ctx.needs_input_grad[1] else None,
-            weight_grad(ctx, 2, (dA, x)),
-            weight_grad(ctx, 3, (dA, S[:-1])),
-            bias_grad(ctx, 4, dA),
+            dA if needs[0] else None,
+            g if needs[1] else None,
+            gemm_over_steps(du, V) if needs[2] else None,
             None,
+            None,
+            None,
+            d_gain,
             None,
         )
