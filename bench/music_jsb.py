@@ -6,6 +6,8 @@ the sigmoid output (independent keys) or the NADE output (RNN-NADE).
     python -m bench music_jsb --output nade --only lstm --seconds 1200
                                                  # the RNN-NADE for 20 minutes
     python -m bench music_jsb --output sigmoid,nade   # both outputs, every cell
+    python -m bench music_jsb --output nade,sigmoid --only lstm --keep runs/jsb
+                                                 # keep the trained runs, to generate from
     python -m bench music_jsb --smoke            # 10 s per cell, to check that it runs
     python -m bench music_jsb --only lstm --set zoneout=0.1 layer_norm=true --no-write
                                                  # other model or training settings
@@ -29,6 +31,7 @@ set beside the training split's. The tables are printed and written to docs/BENC
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -103,6 +106,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
     parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each run's folder (KEEP/CELL-OUTPUT) for `rnnkit generate music --run`",
+    )
+    parser.add_argument(
         "--set",
         nargs="+",
         default=[],
@@ -127,7 +135,7 @@ def main(argv: list[str]) -> int:
     header = ["model", "output", "parameters", "steps", "epochs", "best valid", "test"]
     header += ["frames/s", "time"]
     rows, results = [], {}
-    with tempfile.TemporaryDirectory() as folder:
+    with keep_or_temporary(args.keep) as folder:
         for cell, output in runs:
             task, result = run_cell(cell, output, args, seconds, Path(folder) / f"{cell}-{output}")
             results[cell, output] = (task, result)
@@ -145,6 +153,14 @@ def main(argv: list[str]) -> int:
     if not args.no_write and not args.smoke and not args.set:
         write_docs(header, rows, papers, label(*best), stats_header, stats_rows, seconds, outputs)
     return 0
+
+
+def keep_or_temporary(keep: Path | None) -> contextlib.AbstractContextManager[str]:
+    """The folder that holds the runs: `keep` (created), or a temporary one removed at the end."""
+    if keep is None:
+        return tempfile.TemporaryDirectory()
+    keep.mkdir(parents=True, exist_ok=True)
+    return contextlib.nullcontext(str(keep))
 
 
 def label(cell: str, output: str) -> str:
