@@ -2,6 +2,7 @@
 
     rnnkit generate runs/bach --bars 8 --seed 1 --out song.mid            a fresh piece
     rnnkit generate runs/bach --prime chorale.mxl --steps 64 --out a.mid  continue an opening
+    rnnkit generate runs/bach --primer-pitches 60,64,67 --out c.mid       start from a C major chord
     rnnkit generate runs/bach --out song.mid --wav                        also song.wav
 
 Beside song.mid it writes song.png, the piano-roll of what was generated; with --wav, song.wav
@@ -57,11 +58,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--seed", type=COUNT.parse, default=None, help="the same seed gives the same piece"
     )
-    parser.add_argument(
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
         "--prime",
         metavar="PIECE",
         type=Path,
         help="a MIDI / MusicXML / ABC file whose opening is continued (its first piece)",
+    )
+    start.add_argument(
+        "--primer-pitches",
+        metavar="P,P,...",
+        help="MIDI note numbers to start from, e.g. 60,64,67: a chord held for a quarter note "
+        "(music runs), or the tune's first notes, a quarter note each (melody runs)",
     )
     parser.add_argument(
         "--prime-bars",
@@ -83,6 +91,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.music import plot_piano_roll, read_music_file, steps_per_quarter, write_midi
+    from rnnkit.data.music.primer import parse_pitches
     from rnnkit.generate.music import bar_steps
 
     outputs = _outputs(args.out, args.wav, args.force)
@@ -94,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     prime = None
     if args.prime is not None:
         prime = read_music_file(args.prime, task.grid)[0].head(args.prime_bars * bar)
+    elif args.primer_pitches is not None:
+        prime = task.primer(parse_pitches(args.primer_pitches))
     sampler = Sampler(SamplerConfig(temperature=args.temperature, seed=args.seed))
     piece = task.generate(steps, sampler, prime)
     if not piece.notes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,12 @@ class MusicTask(PieceTask):
             f"{len(rolls):,} training pieces, {steps:,} steps; {text}; one that knows each "
             f"key's base rate (where it starts) {entropy:.2f}"
         )
+
+    def primer(self, pitches: Sequence[int]) -> Piece:
+        """A starting chord: the pitches sounding together for one quarter note."""
+        from rnnkit.data.music.primer import primer_chord
+
+        return primer_chord(pitches, self.grid)
 
     def generate(self, steps: int, sampler: Sampler, prime: Piece | None = None) -> Piece:
         """`prime` continued by `steps` frames; or a fresh piece of `steps` frames, whose first
