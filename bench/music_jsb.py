@@ -232,6 +232,8 @@ def generated_statistics(task: MusicTask, seed: int) -> tuple[list[str], list[li
         ["polyphony (notes sounding)", f"{ours.polyphony:.2f}", f"{theirs.polyphony:.2f}"],
         ["note density (per quarter)", f"{ours.note_density:.2f}", f"{theirs.note_density:.2f}"],
         ["in-key fraction", f"{ours.in_key:.3f}", f"{theirs.in_key:.3f}"],
+        ["major/minor triad steps", f"{ours.triads:.3f}", f"{theirs.triads:.3f}"],
+        ["seventh-chord steps", f"{ours.sevenths:.3f}", f"{theirs.sevenths:.3f}"],
         ["pitch-class histogram distance", f"{comparison.pitch_class_distance:.3f}", "0"],
     ]
     return header, rows

@@ -202,6 +202,10 @@ class PieceTask(Task):
             "train_note_density": theirs.note_density,
             "in_key": ours.in_key,
             "train_in_key": theirs.in_key,
+            "triads": ours.triads,
+            "train_triads": theirs.triads,
+            "sevenths": ours.sevenths,
+            "train_sevenths": theirs.sevenths,
         }
 
 
