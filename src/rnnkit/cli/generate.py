@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.generate.music import bar_steps
 
     outputs = _outputs(args.out, args.wav, args.force)
+    pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
     soundfont = _soundfont() if args.wav else None
     task = load_run(args.run_dir, args.device)
     require(task, GeneratesMusic, args.run_dir)
@@ -103,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
     prime = None
     if args.prime is not None:
         prime = read_music_file(args.prime, task.grid)[0].head(args.prime_bars * bar)
-    elif args.primer_pitches is not None:
-        prime = task.primer(parse_pitches(args.primer_pitches))
+    elif pitches is not None:
+        prime = task.primer(pitches)
     sampler = Sampler(SamplerConfig(temperature=args.temperature, seed=args.seed))
     piece = task.generate(steps, sampler, prime)
     if not piece.notes:
