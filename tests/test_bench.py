@@ -3,7 +3,7 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import eager, layers, lm_text, machine, music_jsb, report, settings
+from bench import eager, layers, lm_text, machine, melody_folk, music_jsb, report, settings
 
 from rnnkit.train.recipes import recipe_for
 
@@ -145,3 +145,11 @@ def test_music_jsb_runs_both_outputs(capsys):
     printed = capsys.readouterr().out
     assert "tanh RNN + NADE" in printed and "frames/s" in printed
     assert music_jsb.main(["--output", "softmax", "--no-write"]) == 2
+
+
+def test_melody_folk_parses_trains_and_keeps_the_run(tmp_path, capsys):
+    arguments = ["--smoke", "--seconds", "1", "--keep", str(tmp_path), "--no-write"]
+    assert melody_folk.main(arguments) == 0
+    printed = capsys.readouterr().out
+    assert "test /note" in printed and "tokens/s" in printed
+    assert (tmp_path / "oneills-8th" / "model.safetensors").is_file()
