@@ -50,7 +50,7 @@ from rnnkit.train.loop import fit, seed_everything
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
 CELLS = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU(before)", "gru-after": "GRU(after)"}
-GENERATED = 10  # chorales written by the best model
+GENERATED = 10  # chorales written by each model
 GENERATED_STEPS = 32  # 8 bars of 4/4 on the quarter grid
 
 
@@ -111,6 +111,15 @@ def main(argv: list[str]) -> int:
         help="keep each run's folder (KEEP/CELL-OUTPUT) for `rnnkit generate music --run`",
     )
     parser.add_argument(
+        "--from-runs",
+        type=Path,
+        metavar="KEEP",
+        help="no training: the statistics of chorales written by the runs kept in KEEP",
+    )
+    parser.add_argument(
+        "--pieces", type=int, default=GENERATED, help=f"chorales each model writes ({GENERATED})"
+    )
+    parser.add_argument(
         "--set",
         nargs="+",
         default=[],
@@ -125,6 +134,8 @@ def main(argv: list[str]) -> int:
     if not args.data.is_file():
         print(f"error: {args.data} is missing; see ../shared/data/README.md", file=sys.stderr)
         return 2
+    if args.from_runs is not None:
+        return kept_statistics(args)
     outputs = args.output.split(",")
     if not set(outputs) <= set(OUTPUTS):
         print(f"error: --output takes {', '.join(OUTPUTS)}, got {args.output}", file=sys.stderr)
@@ -141,18 +152,43 @@ def main(argv: list[str]) -> int:
             results[cell, output] = (task, result)
             rows.append(result["row"])
             print(report.text_table(header, rows[-1:]), flush=True)
-        best = min(results, key=lambda run: results[run][1]["valid"])
-        stats_header, stats_rows = generated_statistics(results[best][0], args.seed)
+        writers = {label(*run): task for run, (task, _result) in results.items()}
+        stats = generated_statistics(writers, training_split(args), args.seed, args.pieces)
     papers = papers_table(results)
     print(report.text_table(header, rows))
     print(report.text_table(*papers))
-    print(f"chorales written by {label(*best)}:")
-    print(report.text_table(stats_header, stats_rows))
+    print(report.text_table(*stats))
     if args.set:
         print("settings changed:", args.set)
     if not args.no_write and not args.smoke and not args.set:
-        write_docs(header, rows, papers, label(*best), stats_header, stats_rows, seconds, outputs)
+        write_docs(header, rows, papers, stats, seconds, outputs, args.pieces)
     return 0
+
+
+def kept_statistics(args: argparse.Namespace) -> int:
+    """--from-runs KEEP: the statistics table of chorales written by each run kept there."""
+    from rnnkit.tasks.registry import load_run
+
+    kept = {}
+    for run in args.from_runs.iterdir():
+        cell, output = run.name.rsplit("-", 1)  # CELL-OUTPUT, as --keep names them
+        kept[cell, output] = run
+    order = sorted(kept, key=lambda run: (OUTPUTS.index(run[1]), list(CELLS).index(run[0])))
+    writers = {label(*run): load_run(kept[run]) for run in order}  # as training ordered them
+    if not writers:
+        print(f"error: {args.from_runs} holds no runs; train with --keep", file=sys.stderr)
+        return 2
+    stats = generated_statistics(writers, training_split(args), args.seed, args.pieces)
+    print(report.text_table(*stats))
+    print(report.markdown_table(*stats))
+    return 0
+
+
+def training_split(args: argparse.Namespace) -> list:
+    """The training chorales as they are (not transposed): what generated ones are set beside."""
+    from rnnkit.data.music import load_jsb_json
+
+    return list(load_jsb_json(args.data, limit=20 if args.smoke else None).train)
 
 
 def keep_or_temporary(keep: Path | None) -> contextlib.AbstractContextManager[str]:
@@ -218,25 +254,35 @@ def papers_table(results: dict[tuple[str, str], tuple[MusicTask, dict[str, Any]]
     return header, rows
 
 
-def generated_statistics(task: MusicTask, seed: int) -> tuple[list[str], list[list[str]]]:
-    """Chorales written by `task`'s model beside the training chorales."""
-    from rnnkit.data.music import compare
+def generated_statistics(
+    writers: dict[str, MusicTask], reference: list, seed: int, count: int
+) -> tuple[list[str], list[list[str]]]:
+    """A column for the chorales each model writes (`count` fresh starts of GENERATED_STEPS
+    quarter notes, temperature 1, the same seed), and one for the training chorales."""
+    from rnnkit.data.music import collection_stats, pitch_class_distance
 
-    sampler = Sampler(SamplerConfig(temperature=1.0, seed=seed))
-    pieces = [task.generate(GENERATED_STEPS, sampler) for _ in range(GENERATED)]
-    comparison = compare(pieces, task.reference())
-    ours, theirs = comparison.generated, comparison.reference
-    header = ["", "generated", "JSB training split"]
-    rows = [
-        ["pieces", str(ours.pieces), str(theirs.pieces)],
-        ["polyphony (notes sounding)", f"{ours.polyphony:.2f}", f"{theirs.polyphony:.2f}"],
-        ["note density (per quarter)", f"{ours.note_density:.2f}", f"{theirs.note_density:.2f}"],
-        ["in-key fraction", f"{ours.in_key:.3f}", f"{theirs.in_key:.3f}"],
-        ["major/minor triad steps", f"{ours.triads:.3f}", f"{theirs.triads:.3f}"],
-        ["seventh-chord steps", f"{ours.sevenths:.3f}", f"{theirs.sevenths:.3f}"],
-        ["pitch-class histogram distance", f"{comparison.pitch_class_distance:.3f}", "0"],
+    theirs = collection_stats(reference)
+    columns = {}
+    for name, task in writers.items():
+        sampler = Sampler(SamplerConfig(temperature=1.0, seed=seed))
+        columns[name] = collection_stats([task.generate(GENERATED_STEPS, sampler)
+                                          for _ in range(count)])  # fmt: skip
+    columns["JSB training split"] = theirs
+    distances = [
+        pitch_class_distance(c.pitch_class_histogram, theirs.pitch_class_histogram)
+        for c in columns.values()
     ]
-    return header, rows
+    rows = [
+        ["pieces", *(str(c.pieces) for c in columns.values())],
+        ["polyphony (notes sounding)", *(f"{c.polyphony:.2f}" for c in columns.values())],
+        ["note density (per quarter)", *(f"{c.note_density:.2f}" for c in columns.values())],
+        ["in-key fraction", *(f"{c.in_key:.3f}" for c in columns.values())],
+        ["major/minor triad steps", *(f"{c.triads:.3f}" for c in columns.values())],
+        ["seventh-chord steps", *(f"{c.sevenths:.3f}" for c in columns.values())],
+        ["triad or seventh steps", *(f"{c.triads + c.sevenths:.3f}" for c in columns.values())],
+        ["pitch-class histogram distance", *(f"{d:.3f}" for d in distances)],
+    ]
+    return ["", *columns], rows
 
 
 def describe(output: str) -> str:
@@ -251,11 +297,10 @@ def write_docs(
     header: list[str],
     rows: list[list[str]],
     papers: tuple[list, list],
-    best: str,
-    stats_header: list[str],
-    stats_rows: list[list[str]],
+    stats: tuple[list[str], list[list[str]]],
     seconds: float,
     outputs: list[str],
+    pieces: int,
 ) -> None:
     settings = "; ".join(f"{output}: {describe(output)}" for output in outputs)
     body = "\n\n".join(
@@ -273,9 +318,11 @@ def write_docs(
             "Test NLL beside the papers (same split; Bai et al.'s scoring; Chung et al. use Cho et "
             "al.'s GRU, reset before U, and Bai et al. torch.nn.GRU, reset after):",
             report.markdown_table(*papers),
-            f"Chorales written by the best model on valid ({best}), {GENERATED} pieces of "
-            f"{GENERATED_STEPS} quarter notes each, fresh starts, temperature 1:",
-            report.markdown_table(stats_header, stats_rows),
+            f"Chorales written by each model with its best weights on valid, {pieces} pieces "
+            f"of {GENERATED_STEPS} quarter notes each, fresh starts, temperature 1, beside the "
+            "training chorales as they are (not transposed); statistics as "
+            "rnnkit.data.music.stats defines them:",
+            report.markdown_table(*stats),
         ]
     )
     report.write_section("music_jsb", body)

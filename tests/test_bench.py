@@ -137,13 +137,20 @@ def test_classify_suite_compares_options_and_states_the_targets(capsys):
     assert lines[2] == "B: MiniRocket refuses it; rnnkit 0.600, 1-NN DTW 0.700"
 
 
-def test_music_jsb_runs_both_outputs(capsys):
+def test_music_jsb_runs_both_outputs(capsys, tmp_path):
     if not music_jsb.DATA.is_file():
         pytest.skip(f"{music_jsb.DATA} is not present")
     arguments = ["--smoke", "--seconds", "1", "--only", "rnn", "--output", "sigmoid,nade"]
-    assert music_jsb.main([*arguments, "--no-write"]) == 0
+    assert music_jsb.main([*arguments, "--no-write", "--keep", str(tmp_path), "--pieces", "2"]) == 0
     printed = capsys.readouterr().out
     assert "tanh RNN + NADE" in printed and "frames/s" in printed
+    assert "triad or seventh steps" in printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rnn-nade", "rnn-sigmoid"]
+    # The same chorales again from the kept runs (the same seed), without training.
+    assert music_jsb.main(["--smoke", "--from-runs", str(tmp_path), "--pieces", "2"]) == 0
+    again = capsys.readouterr().out
+    table = [line for line in printed.splitlines() if line.startswith("seventh-chord steps")]
+    assert table and table[0] in again
     assert music_jsb.main(["--output", "softmax", "--no-write"]) == 2
 
 
