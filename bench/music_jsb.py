@@ -8,6 +8,8 @@ the sigmoid output (independent keys) or the NADE output (RNN-NADE).
     python -m bench music_jsb --output sigmoid,nade   # both outputs, every cell
     python -m bench music_jsb --output nade,sigmoid --only lstm --keep runs/jsb
                                                  # keep the trained runs, to generate from
+    python -m bench music_jsb --from-runs runs/jsb --pieces 50
+                                                 # the chorale statistics again, from kept runs
     python -m bench music_jsb --smoke            # 10 s per cell, to check that it runs
     python -m bench music_jsb --only lstm --set zoneout=0.1 layer_norm=true --no-write
                                                  # other model or training settings
