@@ -4,6 +4,7 @@
     piece_to_roll / roll_to_piece      Piece <-> (T, 88) 0/1 piano-roll               (pianoroll.py)
     piece_to_events / events_to_piece  Piece <-> melody event tokens                  (events.py)
     write_midi / read_midi             Piece <-> .mid file                             (midi.py)
+    to_abc                             a melody as ABC notation text                   (abc.py)
     transpositions                     training-set augmentation                      (augment.py)
     compare / compare_folder           statistics of generated music vs training data (stats.py)
     chord_shares                       the steps that are triads or seventh chords     (chords.py)
@@ -25,6 +26,7 @@ except ImportError:
         "music needs music21 and mido, which are not installed: pip install 'rnnkit[music]'"
     ) from None
 
+from rnnkit.data.music.abc import to_abc
 from rnnkit.data.music.augment import ALL_KEYS, transpositions
 from rnnkit.data.music.cache import default_cache_dir, read_music_files
 from rnnkit.data.music.chords import chord_shares
@@ -119,6 +121,7 @@ __all__ = [
     "roll_to_piece",
     "split_pieces",
     "steps_per_quarter",
+    "to_abc",
     "transpositions",
     "write_midi",
 ]
