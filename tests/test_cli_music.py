@@ -135,6 +135,11 @@ def test_primer_pitches_start_a_piece_with_a_chord_and_a_tune_with_those_notes(
                  "--seed", "1", "--out", str(tune)]) == 0  # fmt: skip
     opening = [(n.start, n.pitch) for n in read_midi(tune).notes][:3]
     assert opening == [(0, 60), (1, 62), (2, 64)]  # a quarter note each, in order
+    with_abc = tmp_path / "abc.mid"
+    assert main(["generate", str(melody_run), "--primer-pitches", "60,62,64", "--steps", "4",
+                 "--seed", "1", "--out", str(with_abc), "--abc"]) == 0  # fmt: skip
+    abc = with_abc.with_suffix(".abc").read_text().splitlines()
+    assert abc[3] == "L:1/4" and abc[-1].startswith("C D E")  # the primer, a quarter note each
 
 
 @pytest.mark.parametrize("bad", ["60,sixty", "60,120"])
