@@ -53,6 +53,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     seconds = args.seconds or (20.0 if args.smoke else 600.0)
+    where = machine.describe()  # the load average at the start
     limit = 1 if args.smoke else None
     with tempfile.TemporaryDirectory() as cache, keep_or_temporary(args.keep) as runs:
         splits, parse_s, cached_s = timed_reads(args.corpus, args.grid, limit, Path(cache))
@@ -70,7 +71,7 @@ def main(argv: list[str]) -> int:
     ]
     print(report.text_table(header, [row]))
     if not args.no_write and not args.smoke:
-        write_docs(header, row, args, seconds)
+        write_docs(header, row, args, seconds, where)
     return 0
 
 
@@ -127,12 +128,14 @@ def train_and_score(
     ]
 
 
-def write_docs(header: list[str], row: list[str], args: argparse.Namespace, seconds: float) -> None:
+def write_docs(
+    header: list[str], row: list[str], args: argparse.Namespace, seconds: float, where: dict[str, str]
+) -> None:
     settings = ", ".join(f"{k} {v}" for k, v in {**RECIPE.model, **RECIPE.train}.items())
     body = "\n\n".join(
         [
             "## Melody: folk tunes (`python -m bench melody_folk`)",
-            machine.markdown(machine.describe()),
+            machine.markdown(where),
             f"`python -m bench melody_folk --corpus {args.corpus} --grid {args.grid} --seconds "
             f"{seconds:.0f}`: `rnnkit train melody --corpus {args.corpus} --grid {args.grid}` "
             f"({settings}, batch {BATCH}), {seconds:.0f} s of training; the weights with the "

@@ -148,6 +148,7 @@ def main(argv: list[str]) -> int:
     header = ["model", "output", "parameters", "steps", "epochs", "best valid", "test"]
     header += ["frames/s", "time"]
     rows, results = [], {}
+    where = machine.describe()  # the load average at the start
     with keep_or_temporary(args.keep) as folder:
         for cell, output in runs:
             task, result = run_cell(cell, output, args, seconds, Path(folder) / f"{cell}-{output}")
@@ -163,7 +164,8 @@ def main(argv: list[str]) -> int:
     if args.set:
         print("settings changed:", args.set)
     if not args.no_write and not args.smoke and not args.set:
-        write_docs(header, rows, papers, stats, seconds, outputs, args.pieces)
+        flags = "".join(f" {arg}" for arg in argv)
+        write_docs(header, rows, papers, stats, seconds, outputs, args.pieces, where, flags)
     return 0
 
 
@@ -307,12 +309,14 @@ def write_docs(
     seconds: float,
     outputs: list[str],
     pieces: int,
+    where: dict[str, str],
+    flags: str,
 ) -> None:
     settings = "; ".join(f"{output}: {describe(output)}" for output in outputs)
     body = "\n\n".join(
         [
-            "## Music: JSB Chorales, quarter notes (`python -m bench music_jsb`)",
-            machine.markdown(machine.describe()),
+            f"## Music: JSB Chorales, quarter notes (`python -m bench music_jsb{flags}`)",
+            machine.markdown(where),
             "Each row: `rnnkit train music --corpus jsb-chorales-quarter.json --cell CELL "
             f"--output OUTPUT`, {seconds:.0f} s of training, with the settings of its output "
             f"({settings}); the weights with the best valid NLL are kept and scored once on "
@@ -331,4 +335,5 @@ def write_docs(
             report.markdown_table(*stats),
         ]
     )
-    report.write_section("music_jsb", body)
+    # The sigmoid table of every cell and the NADE's keep their own sections.
+    report.write_section("music_jsb" if outputs == ["sigmoid"] else "music_jsb-nade", body)
