@@ -129,7 +129,11 @@ def train_and_score(
 
 
 def write_docs(
-    header: list[str], row: list[str], args: argparse.Namespace, seconds: float, where: dict[str, str]
+    header: list[str],
+    row: list[str],
+    args: argparse.Namespace,
+    seconds: float,
+    where: dict[str, str],
 ) -> None:
     settings = ", ".join(f"{k} {v}" for k, v in {**RECIPE.model, **RECIPE.train}.items())
     body = "\n\n".join(
