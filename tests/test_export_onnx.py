@@ -314,6 +314,9 @@ def test_what_cannot_be_exported_is_refused_and_nothing_is_written(tmp_path):
         to_onnx(language_model(), target, lengths=True)
     with pytest.raises(RnnkitError, match="ONNX's recurrent operators have no layer_norm, proj"):
         to_onnx(rnnkit.LSTM(2, 3, layer_norm=True, proj_size=2), target)
+    nade = PianoRollModel(PianoRollModelConfig(hidden_size=4, num_layers=1, output="nade"))
+    with pytest.raises(RnnkitError, match="--output nade cannot be exported"):
+        to_onnx(nade, target)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary file left
 
