@@ -26,6 +26,12 @@ def test_a_sharp_holds_to_the_end_of_its_bar_so_a_later_natural_is_marked():
     assert body[-1] == "^F =F ^F z | F |"
 
 
-def test_the_top_line_of_a_chord_is_written():
+def test_the_top_line_of_a_chord_is_written_and_one_bar_has_no_meter():
     chord = [(0, 60, 4), (0, 64, 4), (0, 67, 4)]
-    assert to_abc(tune(chord, 4, bars=(0,))).splitlines()[-1] == "G4 |"
+    abc = to_abc(tune(chord, 4, bars=(0,))).splitlines()
+    assert abc[2] == "M:none" and abc[-1] == "G4 |"
+
+
+def test_the_meter_is_the_commonest_bar_length():
+    jig = tune([(0, 62, 3), (3, 66, 3), (6, 69, 6), (12, 74, 6)], 18, bars=(0, 6, 12))
+    assert to_abc(jig).splitlines()[2] == "M:6/8"  # 6 eighths a bar

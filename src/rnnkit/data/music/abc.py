@@ -2,7 +2,7 @@
 
     X:1
     T:generated
-    M:4/4
+    M:4/4                 the meter: the most common bar length, in grid steps over the unit
     L:1/8                 the unit length is one grid step (quarter grid: 1/4, 16th grid: 1/16)
     K:C
     G2 AB c2 ^c d | e4 z4 |
@@ -15,6 +15,8 @@ where the piece has bars; the piece's top line is written (rnnkit.data.music.eve
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from rnnkit.data.music.events import melody
 from rnnkit.data.music.piece import Piece
@@ -29,11 +31,22 @@ def to_abc(piece: Piece, title: str = "generated") -> str:
     header = [
         "X:1",
         f"T:{title}",
-        "M:4/4",
+        f"M:{_meter(line)}",
         f"L:1/{4 * line.steps_per_quarter}",
         "K:C",
     ]
     return "\n".join([*header, _body(line)])
+
+
+def _meter(line: Piece) -> str:
+    """The most common bar length as a meter: 4/4 for four quarter notes, else steps over the
+    unit (6/8 on the 8th grid: a jig, or a waltz); none without two bar lines."""
+    lengths = Counter(b - a for a, b in zip(line.bar_starts, line.bar_starts[1:]))
+    if not lengths:
+        return "none"
+    steps = lengths.most_common(1)[0][0]
+    quarter = line.steps_per_quarter
+    return "4/4" if steps == 4 * quarter else f"{steps}/{4 * quarter}"
 
 
 def _body(line: Piece) -> str:
