@@ -115,3 +115,9 @@ def test_a_music_model_fits_and_writes_a_midi_file(tmp_path, shared_data):
     assert loaded.generate(bars=2, seed=1).notes == piece.notes
     with pytest.raises(RnnkitError, match="holds a music model, not a text one"):
         TextModel.load(tmp_path / "run")
+    chord = loaded.generate(steps=3, seed=1, primer_pitches=[60, 64, 67])
+    assert chord.length == 1 + 3  # the chord on the quarter grid, then 3 frames
+    assert sorted(n.pitch for n in chord.notes if n.start == 0) == [60, 64, 67]
+    assert loaded.generate(steps=3, seed=1, primer_pitches="60,64,67").notes == chord.notes
+    with pytest.raises(RnnkitError, match="not a piano key"):
+        loaded.generate(primer_pitches=[60, 200])

@@ -218,6 +218,8 @@ BAD = [
     ("music corrupt midi", in_tmp("train", "music", "--corpus", MIDI_GARBAGE)),
     ("music missing corpus", in_tmp("train", "music", "--corpus", "{tmp}/none.mid")),
     ("music bad abc", in_tmp("train", "music", "--corpus", file_in("x.abc", "X:1\nK:Q#\n|]]["))),
+    ("music zero nade hidden", in_tmp("train", "music", "--output", "nade", "--nade-hidden", "0")),
+    ("music unknown output", in_tmp("train", "music", "--output", "softmax")),
     # sample, evaluate
     ("sample not a run", in_tmp("sample", "{tmp}")),
     ("sample unseen prime", in_tmp("sample", "{runs}/text", "--prime", "ZZZ")),

@@ -3,7 +3,18 @@
 import pytest
 import torch
 from bench import __main__ as dispatcher
-from bench import eager, flat_weights, gpu, layers, lm_text, machine, report, settings
+from bench import (
+    eager,
+    flat_weights,
+    gpu,
+    layers,
+    lm_text,
+    machine,
+    melody_folk,
+    music_jsb,
+    report,
+    settings,
+)
 
 from rnnkit.train.recipes import recipe_for
 
@@ -176,3 +187,28 @@ def test_flat_weights_suite_times_the_same_network_flat_and_separate(capsys):
     separate, flat = flat_weights.pair("lstm", (2, 3, 4, 2), "cpu")
     x = torch.randn(3, 2, 4)
     torch.testing.assert_close(separate(x)[0], flat(x)[0], rtol=0, atol=0)
+
+
+def test_music_jsb_runs_both_outputs(capsys, tmp_path):
+    if not music_jsb.DATA.is_file():
+        pytest.skip(f"{music_jsb.DATA} is not present")
+    arguments = ["--smoke", "--seconds", "1", "--only", "rnn", "--output", "sigmoid,nade"]
+    assert music_jsb.main([*arguments, "--no-write", "--keep", str(tmp_path), "--pieces", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "tanh RNN + NADE" in printed and "frames/s" in printed
+    assert "triad or seventh steps" in printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rnn-nade", "rnn-sigmoid"]
+    # The same chorales again from the kept runs (the same seed), without training.
+    assert music_jsb.main(["--smoke", "--from-runs", str(tmp_path), "--pieces", "2"]) == 0
+    again = capsys.readouterr().out
+    table = [line for line in printed.splitlines() if line.startswith("seventh-chord steps")]
+    assert table and table[0] in again
+    assert music_jsb.main(["--output", "softmax", "--no-write"]) == 2
+
+
+def test_melody_folk_parses_trains_and_keeps_the_run(tmp_path, capsys):
+    arguments = ["--smoke", "--seconds", "1", "--keep", str(tmp_path), "--no-write"]
+    assert melody_folk.main(arguments) == 0
+    printed = capsys.readouterr().out
+    assert "test /note" in printed and "tokens/s" in printed
+    assert (tmp_path / "oneills-8th" / "model.safetensors").is_file()

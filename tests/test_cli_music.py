@@ -71,14 +71,84 @@ def test_evaluate_scores_the_test_split_as_an_independent_sum(roll_run, shared, 
     for piece in load_music(shared / JSB, "quarter", limit=6).test:
         roll = torch.from_numpy(piece_to_roll(piece))  # (T, 88)
         with torch.no_grad():
-            logits, _ = task.model(roll[None, :-1])
-        total += F.binary_cross_entropy_with_logits(logits[0], roll[1:], reduction="sum").item()
+            h, _ = task.model(roll[None, :-1])
+            logits = task.model.output(h[0])  # V h_t + b_y
+        total += F.binary_cross_entropy_with_logits(logits, roll[1:], reduction="sum").item()
         frames += len(roll) - 1
     assert reported["loss"] == pytest.approx(total / frames, abs=1e-3)
     # Without FILE, a music run scores the same test split.
     assert main(["evaluate", str(roll_run)]) == 0
     out = capsys.readouterr().out
     assert "its test split" in out.strip().splitlines()[-2] and evaluated(out) == reported
+
+
+def test_a_nade_run_trains_evaluates_and_generates(shared, tmp_path, capsys):
+    run = tmp_path / "nade"
+    assert train(shared, run, "--output", "nade", "--nade-hidden", "6", "--steps", "4") == 0
+    model = json.loads((run / "config.json").read_text())["task_config"]["model"]
+    assert model["output"] == "nade" and model["nade_hidden_size"] == 6
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "valid"]) == 0
+    reported = evaluated(capsys.readouterr().out)["loss"]
+    task = load_run(run)
+    total, frames = 0.0, 0
+    for piece in load_music(shared / JSB, "quarter", limit=6).valid:  # each chorale alone
+        roll = torch.from_numpy(piece_to_roll(piece))  # (T, 88)
+        with torch.no_grad():
+            h, _ = task.model(roll[None, :-1])
+            total += task.model.output.frame_nll(h[0], roll[1:]).sum().item()
+        frames += len(roll) - 1
+    assert reported == pytest.approx(total / frames, abs=1e-3)
+    songs = [tmp_path / "a.mid", tmp_path / "b.mid"]
+    for song in songs:
+        assert main(["generate", str(run), "--bars", "2", "--seed", "3", "--out", str(song)]) == 0
+    assert songs[0].read_bytes() == songs[1].read_bytes()
+
+
+def test_a_nade_run_with_the_cells_layer_options_trains_and_generates(shared, tmp_path):
+    run = tmp_path / "nade-options"
+    options = ["--cell", "lstm", "--layer-norm", "--zoneout", "0.1", "--recurrent-dropout", "0.1"]
+    options += ["--proj", "4"]
+    assert train(shared, run, "--output", "nade", "--nade-hidden", "6", "--steps", "3",
+                 *options) == 0  # fmt: skip
+    model = json.loads((run / "config.json").read_text())["task_config"]["model"]
+    assert (model["layer_norm"], model["zoneout"], model["recurrent_dropout"]) == (True, 0.1, 0.1)
+    task = load_run(run)
+    assert task.model.output.bias_weight.shape[1] == 4  # the NADE's biases read the projection
+    out = tmp_path / "chord.mid"
+    assert main(["generate", str(run), "--primer-pitches", "60,64,67", "--steps", "3",
+                 "--seed", "1", "--out", str(out)]) == 0  # fmt: skip
+    first = piece_to_roll(read_midi(out))[0]
+    assert np.flatnonzero(first).tolist() == [60 - 21, 64 - 21, 67 - 21]
+
+
+def test_primer_pitches_start_a_piece_with_a_chord_and_a_tune_with_those_notes(
+    roll_run, melody_run, tmp_path
+):
+    chord = tmp_path / "chord.mid"
+    assert main(["generate", str(roll_run), "--primer-pitches", "62,65,69", "--steps", "4",
+                 "--seed", "1", "--out", str(chord)]) == 0  # fmt: skip
+    roll = piece_to_roll(read_midi(chord))
+    assert np.flatnonzero(roll[0]).tolist() == [62 - 21, 65 - 21, 69 - 21]  # D minor
+    tune = tmp_path / "tune.mid"
+    assert main(["generate", str(melody_run), "--primer-pitches", "60,62,64", "--steps", "4",
+                 "--seed", "1", "--out", str(tune)]) == 0  # fmt: skip
+    opening = [(n.start, n.pitch) for n in read_midi(tune).notes][:3]
+    assert opening == [(0, 60), (1, 62), (2, 64)]  # a quarter note each, in order
+    with_abc = tmp_path / "abc.mid"
+    assert main(["generate", str(melody_run), "--primer-pitches", "60,62,64", "--steps", "4",
+                 "--seed", "1", "--out", str(with_abc), "--abc"]) == 0  # fmt: skip
+    abc = with_abc.with_suffix(".abc").read_text().splitlines()
+    assert abc[3] == "L:1/4" and abc[-1].startswith("C D E")  # the primer, a quarter note each
+
+
+@pytest.mark.parametrize("bad", ["60,sixty", "60,120"])
+def test_bad_primer_pitches_are_one_error_line(roll_run, tmp_path, capsys, bad):
+    out = tmp_path / "never.mid"
+    assert main(["generate", str(roll_run), "--primer-pitches", bad, "--out", str(out)]) == 2
+    line = error_line(capsys)
+    assert "--primer-pitches" in line and bad.split(",")[1] in line
+    assert not out.exists()
 
 
 def test_generated_midi_reads_back_in_music21_with_the_notes_generated(roll_run, tmp_path, capsys):

@@ -89,6 +89,10 @@ def test_collections_pool_the_histogram_and_average_the_rest():
     assert stats.polyphony == pytest.approx((1 + 2 + 0) / 3)
     assert stats.note_density == pytest.approx((3 / 4 + 1 + 0) / 3)
     assert stats.in_key == pytest.approx(1.0)  # the silent piece is left out of this mean
+    # Neither piece ever sounds three pitch classes at once; the silent one is left out.
+    assert (stats.triads, stats.sevenths) == (0.0, 0.0)
+    with_triad = collection_stats([piece([(0, 60, 1), (0, 64, 1), (0, 67, 1)], 2), three_cs])
+    assert with_triad.triads == pytest.approx((1 + 0) / 2)
 
 
 def test_compare_and_its_table():

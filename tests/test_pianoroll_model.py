@@ -1,7 +1,9 @@
 """PianoRollModel and the music task's scoring: Bernoulli NLL summed over the 88 keys, frames 2..T
-of each piece predicted, the sum over a split divided by the split's predicted frames."""
+of each piece predicted, the sum over a split divided by the split's predicted frames; both
+outputs (sigmoid, NADE) through the model's contract: forward, nll, step, next_frame."""
 
 import math
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -10,9 +12,12 @@ import torch
 from rnnkit.data.batching import Padded, pad
 from rnnkit.data.music import GRIDS
 from rnnkit.data.music import KEYS as DATA_KEYS
-from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig, frame_nll
+from rnnkit.generate.sampler import Sampler, SamplerConfig
+from rnnkit.models.nade import NADE
+from rnnkit.models.pianoroll import KEYS, OUTPUTS, PianoRollModel, PianoRollModelConfig
 from rnnkit.tasks.music import MusicTask
 from rnnkit.tasks.pieces import GRID_NAMES, MusicDataConfig
+from rnnkit.train.config import config_from_json
 
 
 def test_constants_match_the_data_layer():
@@ -20,15 +25,16 @@ def test_constants_match_the_data_layer():
     assert tuple(GRIDS) == GRID_NAMES
 
 
-def test_frame_nll_on_a_hand_computed_example():
+def test_nll_on_a_hand_computed_example():
     # One piece, two predicted frames. Key 0 has p = 3/4 (logit ln 3), key 1 has p = 1/4
     # (logit -ln 3), every other key p = 1/2 (logit 0).
-    logits = torch.zeros(1, 2, KEYS)
-    logits[0, :, 0], logits[0, :, 1] = math.log(3), -math.log(3)
+    bias = np.zeros(KEYS, dtype=np.float32)
+    bias[0], bias[1] = math.log(3), -math.log(3)
     targets = torch.zeros(1, 2, KEYS)
     targets[0, 0, 0] = 1  # frame 2: key 0 sounds, key 1 does not
     targets[0, 1, 1] = 1  # frame 3: key 1 sounds, key 0 does not
-    total, frames = frame_nll(logits, targets, torch.tensor([2]))
+    inputs = torch.zeros(1, 2, KEYS)
+    total, frames = constant_model(bias).nll(inputs, targets, torch.tensor([2]))
     half = 86 * math.log(2)  # the 86 keys at p = 1/2, on or off alike
     frame2 = -math.log(3 / 4) - math.log(3 / 4) + half  # key 0 on at 3/4, key 1 off at 3/4
     frame3 = -math.log(1 / 4) - math.log(1 / 4) + half  # key 0 off at 1/4, key 1 on at 1/4
@@ -36,19 +42,27 @@ def test_frame_nll_on_a_hand_computed_example():
     assert total.item() == pytest.approx(frame2 + frame3, rel=1e-6)
 
 
-def test_padding_never_counts():
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_padding_never_counts(output):
     torch.manual_seed(0)
-    logits = torch.randn(2, 4, KEYS)
+    config = PianoRollModelConfig(hidden_size=8, num_layers=1, dropout=0.0, output=output)
+    model = PianoRollModel(config).eval()
+    inputs = (torch.rand(2, 4, KEYS) < 0.1).float()
     targets = (torch.rand(2, 4, KEYS) < 0.1).float()
     lengths = torch.tensor([4, 2])
-    total, frames = frame_nll(logits, targets, lengths)
-    changed_logits, changed_targets = logits.clone(), targets.clone()
-    changed_logits[1, 2:] = 50.0  # the padded steps of row 1
-    changed_targets[1, 2:] = 0.0
-    assert frame_nll(changed_logits, changed_targets, lengths)[0].item() == pytest.approx(
+    total, frames = model.nll(inputs, targets, lengths)
+    changed_inputs, changed_targets = inputs.clone(), targets.clone()
+    changed_inputs[1, 2:] = 1.0  # the padded steps of row 1
+    changed_targets[1, 2:] = 1.0
+    assert model.nll(changed_inputs, changed_targets, lengths)[0].item() == pytest.approx(
         total.item()
     )
     assert frames == 6
+    # The sum of the real frames' NLL, each scored alone by the output.
+    h, _ = model(inputs)
+    rows = [(0, t) for t in range(4)] + [(1, t) for t in range(2)]
+    alone = sum(model.output.frame_nll(h[b, t][None], targets[b, t][None]) for b, t in rows)
+    assert total.item() == pytest.approx(alone.item(), rel=1e-5)
 
 
 def constant_model(bias: np.ndarray) -> PianoRollModel:
@@ -129,11 +143,110 @@ def test_overfits_one_piece():
     assert task.score_sequences([piece])[0] < 1.0  # from 88 ln 2 = 61 nats per frame
 
 
-def test_the_first_predictions_can_start_at_the_keys_base_rates():
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_the_first_predictions_can_start_at_the_keys_base_rates(output):
     frequencies = torch.linspace(0.001, 0.6, KEYS)
-    model = PianoRollModel(PianoRollModelConfig(hidden_size=4, num_layers=1, dropout=0.0))
+    config = PianoRollModelConfig(hidden_size=4, num_layers=1, dropout=0.0, output=output)
+    model = PianoRollModel(config)
     model.start_at_frequencies(frequencies)
     with torch.no_grad():
-        model.output.weight.zero_()  # V h_t = 0: only the bias speaks
-        logits, _ = model((torch.rand(1, 3, KEYS) < 0.1).float())
-    torch.testing.assert_close(torch.sigmoid(logits[0, -1]), frequencies, rtol=1e-5, atol=1e-6)
+        h, _ = model((torch.rand(1, 3, KEYS) < 0.1).float())
+        if output == "sigmoid":
+            model.output.weight.zero_()  # V h_t = 0: only the bias speaks
+            logits = model.output(h[0, -1:])
+        else:
+            model.output.V.zero_()  # V_k · g_k = 0 and W_bv h = 0: only b_v speaks
+            model.output.bias_weight.zero_()
+            logits = model.output.logits(h[0, -1:], (torch.rand(1, KEYS) < 0.5).float())
+    torch.testing.assert_close(torch.sigmoid(logits[0]), frequencies, rtol=1e-5, atol=1e-6)
+
+
+def test_the_output_is_chosen_by_the_config():
+    sigmoid = PianoRollModel(PianoRollModelConfig(hidden_size=8, num_layers=1))
+    nade = PianoRollModel(
+        PianoRollModelConfig(hidden_size=8, num_layers=1, output="nade", nade_hidden_size=6)
+    )
+    assert isinstance(nade.output, NADE) and nade.output.W.shape == (6, KEYS)
+    assert not isinstance(sigmoid.output, NADE)
+    assert set(sigmoid.state_dict()) >= {"output.weight", "output.bias"}  # as before NADE
+    with pytest.raises(ValueError, match="output must be one of"):
+        PianoRollModel(PianoRollModelConfig(output="softmax"))
+
+
+def test_runs_saved_before_the_nade_output_load_as_sigmoid():
+    settings = asdict(PianoRollModelConfig(hidden_size=8))
+    del settings["output"], settings["nade_hidden_size"]
+    config = config_from_json(PianoRollModelConfig, settings, "config.json model")
+    assert config.output == "sigmoid" and config.hidden_size == 8
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "gru-after"])
+def test_the_nade_output_trains_and_generates_with_every_cell(cell):
+    torch.manual_seed(0)
+    config = PianoRollModelConfig(cell=cell, hidden_size=8, num_layers=2, output="nade")
+    model = PianoRollModel(config)
+    inputs = (torch.rand(2, 5, KEYS) < 0.1).float()
+    targets = (torch.rand(2, 5, KEYS) < 0.1).float()
+    total, frames = model.nll(inputs, targets, torch.tensor([5, 3]))
+    total.backward()
+    assert frames == 8
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+    model.eval()
+    h, state = model(inputs[:1])
+    sampler = Sampler(SamplerConfig(seed=1))
+    frame = model.next_frame(h[:, -1], sampler.bernoulli)
+    assert frame.shape == (1, KEYS) and set(frame.unique().tolist()) <= {0.0, 1.0}
+    h_next, _ = model.step(frame, state)
+    assert h_next.shape == (1, 8)
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_seeded_generation_is_reproducible(output):
+    torch.manual_seed(0)
+    config = PianoRollModelConfig(hidden_size=8, num_layers=1, output=output)
+    task = MusicTask(MusicDataConfig(), PianoRollModel(config), openings=[[60, 64, 67]])
+    with torch.no_grad():  # louder keys, so that the pieces have notes to compare
+        task.model.output.start_at_frequencies(torch.full((KEYS,), 0.05))
+
+    def notes(seed: int) -> list:
+        return list(task.generate(12, Sampler(SamplerConfig(seed=seed))).notes)
+
+    assert notes(3) == notes(3)
+    assert notes(3) != notes(4)
+
+
+def chord_pieces(count: int, length: int, seed: int) -> list[np.ndarray]:
+    """Pieces of two chords, C-E-G and D-F-A, each frame one of them at random: given the past,
+    the next frame is either chord with probability 1/2. Independent keys cannot say that (the
+    best is p = 1/2 for each of the 6 keys, 6 ln 2 = 4.16 nats per frame); a NADE can (ln 2)."""
+    rng = np.random.default_rng(seed)
+    chords = [[39, 43, 46], [41, 44, 48]]  # keys of C4 E4 G4 and D4 F4 A4 (MIDI - 21)
+    pieces = []
+    for _ in range(count):
+        piece = np.zeros((length, KEYS), dtype=np.uint8)
+        for t, which in enumerate(rng.integers(0, 2, size=length)):
+            piece[t, chords[which]] = 1
+        pieces.append(piece)
+    return pieces
+
+
+def test_nade_learns_what_independent_keys_cannot():
+    pieces = chord_pieces(16, 20, seed=0)
+    batch = batch_of(pieces)
+    scores = {}
+    for output in OUTPUTS:
+        torch.manual_seed(0)
+        config = PianoRollModelConfig(
+            hidden_size=8, num_layers=1, dropout=0.0, output=output, nade_hidden_size=16
+        )
+        task = MusicTask(MusicDataConfig(), PianoRollModel(config), openings=[])
+        optimizer = torch.optim.Adam(task.model.parameters(), lr=0.03)
+        for _ in range(150):
+            loss, _ = task.train_loss(batch, None)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scores[output] = task.score_sequences(pieces)[0]
+    assert scores["nade"] < 1.0  # near ln 2 = 0.69
+    assert scores["sigmoid"] > 3.5  # near 6 ln 2 = 4.16: the history says nothing of the next chord

@@ -51,6 +51,12 @@ def _graph(module: nn.Module, lengths: bool, initial_state: bool) -> Graph:
             "lengths= and initial_state= are for a bare network; a language or piano-roll model "
             "always takes its states, a classifier always its lengths"
         )
+    if isinstance(module, PianoRollModel) and module.config.output == "nade":
+        # The step model's output is V h_t + b_y; a NADE draws a frame key by key instead.
+        raise RnnkitError(
+            "a piano-roll model with --output nade cannot be exported to ONNX (its frames are "
+            "drawn key by key); export a run trained with --output sigmoid"
+        )
     if isinstance(module, (LanguageModel, PianoRollModel)):
         return step_model_graph(module)
     if isinstance(module, Committee):

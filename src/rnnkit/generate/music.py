@@ -5,7 +5,8 @@
     melody_piece(model, events, count, sampler, grid)   melody: event tokens drawn until `count`
                                                         grid steps are written
 
-A piano-roll frame is drawn by the sampler from the model's 88 key logits (one yes/no per key);
+A piano-roll frame is drawn by the model (PianoRollModel.next_frame) with the sampler's yes/no
+draws (Sampler.bernoulli): all 88 keys at once from a sigmoid output, key by key from a NADE;
 a melody token by the sampler among the events a melody can hold (never <pad>, <bos> or <eos>:
 a piece of the asked length is wanted). rnnkit.data.music loads music21 (slow), so import this
 module where music is generated, not at the top of a task module.
@@ -46,7 +47,7 @@ def roll_piece(
     start = start.astype(np.float32)
     prime = torch.from_numpy(start)[None].to(device)  # (1, P, 88)
     model.eval()
-    frames = stream(model, prime, count, lambda logits: sampler.bernoulli(logits).to(device))
+    frames = stream(model, prime, count, lambda h: model.next_frame(h, sampler.bernoulli))
     roll = np.concatenate([start, *(frame.cpu().numpy() for frame in frames)])  # (P + count, 88)
     bars = range(0, len(roll), bar_steps(grid))
     return roll_to_piece(roll, steps_per_quarter(grid), "generated", bars)

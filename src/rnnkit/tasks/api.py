@@ -23,6 +23,7 @@ run trained here works with `rnnkit sample`, `generate`, `evaluate`, `predict`, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
@@ -202,18 +203,28 @@ class MusicModel(TaskModel):
         seed: int | None = None,
         prime: str | Path | None = None,
         prime_bars: int = 4,
+        primer_pitches: str | Sequence[int] | None = None,
         out: str | Path | None = None,
         tempo: float = 100.0,
     ) -> Piece:
         """A piece of `bars` 4/4 bars (or `steps` grid steps) continuing the first `prime_bars`
-        of the music file `prime`, or fresh; with `out`, also written as MIDI there."""
+        of the music file `prime`, or the MIDI note numbers `primer_pitches` (a chord for a
+        MusicModel, the first notes for a MelodyModel), or fresh; with `out`, also written as
+        MIDI there."""
         from rnnkit.data.music import read_music_file, write_midi
+        from rnnkit.data.music.primer import parse_pitches
         from rnnkit.generate.music import bar_steps
 
         task = self._trained()
         bar, start = bar_steps(task.grid), None
+        if prime is not None and primer_pitches is not None:
+            raise RnnkitError("give prime (a music file) or primer_pitches, not both")
         if prime is not None:
             start = read_music_file(Path(prime), task.grid)[0].head(prime_bars * bar)
+        elif isinstance(primer_pitches, str):
+            start = task.primer(parse_pitches(primer_pitches))  # "60,64,67", as on the command line
+        elif primer_pitches is not None:
+            start = task.primer(primer_pitches)
         count = steps if steps is not None else bars * bar
         piece = task.generate(count, sampler(temperature, seed), start)
         if out is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,13 @@ class MelodyTask(PieceTask):
         from rnnkit.data.music import melody
 
         return [melody(piece) for piece in super().reference()]
+
+    def primer(self, pitches: Sequence[int]) -> Piece:
+        """The opening notes of the tune: the pitches one after another, a quarter note each (a
+        melody sounds one note at a time, so a chord cannot start it)."""
+        from rnnkit.data.music.primer import primer_line
+
+        return primer_line(pitches, self.grid)
 
     def generate(self, steps: int, sampler: Sampler, prime: Piece | None = None) -> Piece:
         """`prime`'s melody continued by `steps` grid steps, or a fresh melody from <bos>."""

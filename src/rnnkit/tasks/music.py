@@ -1,7 +1,8 @@
 """The music task: a polyphonic piano-roll model of all voices (see tasks/pieces.py for the data).
 
     model     rnnkit.models.pianoroll: the recurrent layers read frames of 88 keys and predict
-              each key of the next frame (Bernoulli, sigmoid outputs)
+              each key of the next frame (--output sigmoid: independent Bernoulli outputs;
+              nade: each key given the keys below it, rnnkit.models.nade)
     loss      the Bernoulli NLL in nats summed over the 88 keys, per predicted frame
     generate  a fresh piece starts with the first chord of a training piece (openings.json),
               drawn by the sampler; then one frame at a time
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ from rnnkit.data.batching import Padded
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_json
 from rnnkit.models.memory import affordable
-from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig, frame_nll
+from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig
 from rnnkit.tasks.pieces import MusicDataConfig, PieceTask, shifted, training_pieces
 from rnnkit.train.config import Recipe
 
@@ -92,8 +94,8 @@ class MusicTask(PieceTask):
 
     def nll(self, batch: Padded) -> tuple[Tensor, int]:
         inputs, targets, lengths = shifted(batch)
-        logits, _ = self.model(inputs.to(self.device, torch.float32))  # (B, T, K)
-        return frame_nll(logits, targets.to(self.device, torch.float32), lengths.to(self.device))
+        inputs, targets = (x.to(self.device, torch.float32) for x in (inputs, targets))
+        return self.model.nll(inputs, targets, lengths.to(self.device))
 
     def describe(self) -> str:
         text = (
@@ -111,6 +113,12 @@ class MusicTask(PieceTask):
             f"{len(rolls):,} training pieces, {steps:,} steps; {text}; one that knows each "
             f"key's base rate (where it starts) {entropy:.2f}"
         )
+
+    def primer(self, pitches: Sequence[int]) -> Piece:
+        """A starting chord: the pitches sounding together for one quarter note."""
+        from rnnkit.data.music.primer import primer_chord
+
+        return primer_chord(pitches, self.grid)
 
     def generate(self, steps: int, sampler: Sampler, prime: Piece | None = None) -> Piece:
         """`prime` continued by `steps` frames; or a fresh piece of `steps` frames, whose first

@@ -169,6 +169,10 @@ class PieceTask(Task):
     def generate(self, steps: int, sampler: Sampler, prime: Piece | None = None) -> Piece:
         """`prime` continued by `steps` sampled grid steps, or a fresh piece of `steps` steps."""
 
+    @abstractmethod
+    def primer(self, pitches: Sequence[int]) -> Piece:
+        """The opening that --primer-pitches (MIDI note numbers, checked) gives this model."""
+
     def reference(self) -> list[Piece]:
         """The music the model learned from, as generated music is compared with it."""
         return training_pieces(self.data, self.read(self.data))
@@ -198,6 +202,10 @@ class PieceTask(Task):
             "train_note_density": theirs.note_density,
             "in_key": ours.in_key,
             "train_in_key": theirs.in_key,
+            "triads": ours.triads,
+            "train_triads": theirs.triads,
+            "sevenths": ours.sevenths,
+            "train_sevenths": theirs.sevenths,
         }
 
 

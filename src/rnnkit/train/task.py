@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import argparse
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -288,6 +288,8 @@ class GeneratesMusic(Protocol):
     """`rnnkit generate RUN --out song.mid`, and `rnnkit evaluate RUN --generated DIR`."""
 
     def generate(self, steps: int, sampler: Sampler, prime: Piece | None = None) -> Piece: ...
+
+    def primer(self, pitches: Sequence[int]) -> Piece: ...
 
     def compare_generated(self, source: str) -> dict[str, float]: ...
 

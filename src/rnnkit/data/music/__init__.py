@@ -4,8 +4,11 @@
     piece_to_roll / roll_to_piece      Piece <-> (T, 88) 0/1 piano-roll               (pianoroll.py)
     piece_to_events / events_to_piece  Piece <-> melody event tokens                  (events.py)
     write_midi / read_midi             Piece <-> .mid file                             (midi.py)
+    to_abc                             a melody as ABC notation text                   (abc.py)
     transpositions                     training-set augmentation                      (augment.py)
     compare / compare_folder           statistics of generated music vs training data (stats.py)
+    chord_shares                       the steps that are triads or seventh chords     (chords.py)
+    parse_pitches / primer_chord / primer_line   --primer-pitches as an opening       (primer.py)
     plot_piano_roll                    a piano-roll PNG                                (plot.py)
 
 docs/MUSIC.md describes the formats, the grid, the event vocabulary and the parse cache.
@@ -23,8 +26,10 @@ except ImportError:
         "music needs music21 and mido, which are not installed: pip install 'rnnkit[music]'"
     ) from None
 
+from rnnkit.data.music.abc import to_abc
 from rnnkit.data.music.augment import ALL_KEYS, transpositions
 from rnnkit.data.music.cache import default_cache_dir, read_music_files
+from rnnkit.data.music.chords import chord_shares
 from rnnkit.data.music.corpus import (
     CORPORA,
     corpus_folder,
@@ -53,6 +58,7 @@ from rnnkit.data.music.pianoroll import (
 )
 from rnnkit.data.music.piece import GRIDS, Note, Piece, grid_name, steps_per_quarter
 from rnnkit.data.music.plot import plot_piano_roll
+from rnnkit.data.music.primer import parse_pitches, primer_chord, primer_line
 from rnnkit.data.music.score import read_music_file
 from rnnkit.data.music.splits import MusicSplits, split_pieces
 from rnnkit.data.music.stats import (
@@ -83,6 +89,7 @@ __all__ = [
     "Note",
     "Piece",
     "PieceStats",
+    "chord_shares",
     "collection_stats",
     "compare",
     "compare_folder",
@@ -98,11 +105,14 @@ __all__ = [
     "melody",
     "music_files",
     "pad_rolls",
+    "parse_pitches",
     "piece_stats",
     "piece_to_events",
     "piece_to_roll",
     "pitch_class_distance",
     "plot_piano_roll",
+    "primer_chord",
+    "primer_line",
     "read_midi",
     "read_music_file",
     "read_music_files",
@@ -111,6 +121,7 @@ __all__ = [
     "roll_to_piece",
     "split_pieces",
     "steps_per_quarter",
+    "to_abc",
     "transpositions",
     "write_midi",
 ]

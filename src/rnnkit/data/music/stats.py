@@ -7,6 +7,8 @@ Per piece (notes counted at their onsets, a chord counts each of its notes):
     note density            notes per quarter note = number of notes / (length / steps per quarter)
     in-key fraction         the fraction of notes whose pitch class is in the scale of the key that
                             the Krumhansl-Schmuckler algorithm finds for the piece
+    triads, sevenths        the shares of the sounding steps whose pitch classes are exactly a
+                            major or minor triad, or a seventh chord (rnnkit.data.music.chords)
 
 Key finding (Krumhansl 1990): with d[c] the total duration of pitch class c and P the
 Krumhansl-Kessler major or minor profile rotated to tonic t, the key is the (t, mode) with the
@@ -15,9 +17,10 @@ the minor scale is natural minor plus the raised leading tone, {0, 2, 3, 5, 7, 8
 minor-key music (Bach's above all) uses the leading tone as a matter of course.
 
 For a collection: the histogram is pooled over all notes and normalised to sum 1; polyphony, note
-density and in-key fraction are means over pieces (pieces without notes are left out of the in-key
-mean, which is undefined for them). Two collections' histograms p and q are compared by their total
-variation distance, 0 for the same distribution and 1 for disjoint ones:
+density, in-key fraction and the chord shares are means over pieces (pieces without notes are left
+out of the in-key and chord means, which are undefined for them). Two collections' histograms p
+and q are compared by their total variation distance, 0 for the same distribution and 1 for
+disjoint ones:
 
     D(p, q) = 1/2 * sum_c |p[c] - q[c]|
 """
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.music.chords import chord_shares
 from rnnkit.data.music.corpus import read_music_folder
 from rnnkit.data.music.piece import Piece
 
@@ -49,6 +53,8 @@ class PieceStats:
     note_density: float  # notes per quarter note
     in_key: float  # fraction of notes in the scale of `key`; nan without notes
     key: str  # the key found, e.g. "G major" ("" without notes)
+    triads: float  # share of sounding steps that are a major or minor triad; nan without notes
+    sevenths: float  # share of sounding steps that are a seventh chord; nan without notes
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class CollectionStats:
     polyphony: float  # mean over pieces
     note_density: float  # mean over pieces
     in_key: float  # mean over pieces with notes; nan if none has any
+    triads: float  # mean over pieces with notes; nan if none has any
+    sevenths: float  # mean over pieces with notes; nan if none has any
 
 
 @dataclass(frozen=True)
@@ -105,18 +113,22 @@ def piece_stats(piece: Piece) -> PieceStats:
     """The statistics of one piece (see the module docstring)."""
     counts = pitch_class_counts(piece)
     if not piece.notes:
-        return PieceStats(tuple(counts.tolist()), 0.0, 0.0, float("nan"), "")
+        nan = float("nan")
+        return PieceStats(tuple(counts.tolist()), 0.0, 0.0, nan, "", nan, nan)
     sounding = np.zeros(piece.length)
     for note in piece.notes:
         sounding[note.start : note.end] += 1
     tonic, mode = estimate_key(piece)
     scale = [(tonic + degree) % 12 for degree in SCALES[mode]]
+    triads, sevenths = chord_shares(piece)
     return PieceStats(
         pitch_classes=tuple(counts.tolist()),
         polyphony=float(sounding[sounding > 0].mean()),
         note_density=len(piece.notes) / (piece.length / piece.steps_per_quarter),
         in_key=float(counts[scale].sum() / counts.sum()),
         key=f"{PITCH_CLASS_NAMES[tonic]} {mode}",
+        triads=triads,
+        sevenths=sevenths,
     )
 
 
@@ -124,14 +136,21 @@ def collection_stats(pieces: Sequence[Piece]) -> CollectionStats:
     """The statistics of a collection (see the module docstring)."""
     each = [piece_stats(piece) for piece in pieces]
     counts = sum((np.array(stats.pitch_classes) for stats in each), np.zeros(12))
-    in_key = [stats.in_key for stats in each if not np.isnan(stats.in_key)]
+    with_notes = [stats for stats in each if not np.isnan(stats.in_key)]
     return CollectionStats(
         pieces=len(each),
         pitch_class_histogram=tuple((counts / max(counts.sum(), 1)).tolist()),
         polyphony=float(np.mean([stats.polyphony for stats in each])) if each else 0.0,
         note_density=float(np.mean([stats.note_density for stats in each])) if each else 0.0,
-        in_key=float(np.mean(in_key)) if in_key else float("nan"),
+        in_key=_mean([stats.in_key for stats in with_notes]),
+        triads=_mean([stats.triads for stats in with_notes]),
+        sevenths=_mean([stats.sevenths for stats in with_notes]),
     )
+
+
+def _mean(values: list[float]) -> float:
+    """The mean; nan for no values."""
+    return float(np.mean(values)) if values else float("nan")
 
 
 def pitch_class_distance(p: Sequence[float], q: Sequence[float]) -> float:
@@ -162,6 +181,8 @@ def format_comparison(comparison: Comparison) -> str:
         ("polyphony (notes sounding)", f"{ours.polyphony:.2f}", f"{theirs.polyphony:.2f}"),
         ("note density (per quarter)", f"{ours.note_density:.2f}", f"{theirs.note_density:.2f}"),
         ("in-key fraction", f"{ours.in_key:.3f}", f"{theirs.in_key:.3f}"),
+        ("major/minor triad steps", f"{ours.triads:.3f}", f"{theirs.triads:.3f}"),
+        ("seventh-chord steps", f"{ours.sevenths:.3f}", f"{theirs.sevenths:.3f}"),
     ]
     lines = [f"{'':28}{'generated':>12}{'reference':>12}"]
     lines += [f"{name:28}{a:>12}{b:>12}" for name, a, b in rows]
