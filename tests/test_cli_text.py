@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from conftest import error_line, evaluated, snapshot
 from rnnkit.cli.main import main
+from rnnkit.tasks import text as text_task
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.recipes import recipe_for
 
@@ -156,6 +157,17 @@ def test_a_run_from_another_version_or_corrupt(run, tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
     assert "not an rnnkit run folder" in error_line(capsys)
     assert snapshot(copy) == before
+
+
+def test_word_level_keeps_the_most_frequent_words_unless_told_otherwise(tmp_path, monkeypatch):
+    monkeypatch.setattr(text_task, "MOST_WORDS", 5)
+    assert train(tmp_path, "--level", "word", "--steps", "1", "--batch-size", "2") == 0
+    words = json.loads((tmp_path / "run" / "vocab.json").read_text())["tokens"]
+    # <unk> and the 4 most frequent of TEXT's words ("be", "to", ",", "\n" ... by count)
+    assert len(words) == 5 and words[0] == "<unk>"
+    argv = ["--level", "word", "--steps", "1", "--batch-size", "2", "--max-vocab", "8"]
+    assert train(tmp_path, *argv, out="more") == 0
+    assert len(json.loads((tmp_path / "more" / "vocab.json").read_text())["tokens"]) == 8
 
 
 def test_word_level_prime_with_unknown_words_is_said_once(tmp_path, capsys):
