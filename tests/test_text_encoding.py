@@ -2,6 +2,7 @@
 small-text path (Vocabulary.encode) in the smallest unsigned type; pruning maps rare tokens to
 <unk>; a run caches its ids and a resumed run maps them from disk."""
 
+import gc
 import unicodedata
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from rnnkit.cli.main import main
 from rnnkit.data.text import Vocabulary, encode, read_text, smallest_dtype, text_pieces
 from rnnkit.tasks.text import TextDataConfig
-from rnnkit.tasks.text_data import TextSource
+from rnnkit.tasks.text_data import TextSource, write_cache
 
 TEXTS = {
     "crlf and bom": "\ufeffline one\r\nline two\rline three\n".encode(),
@@ -86,3 +87,17 @@ def test_a_run_caches_its_ids_and_a_resumed_run_maps_them(tmp_path):
     assert isinstance(mapped, np.memmap) and np.array_equal(mapped, ids)
     assert "ids" not in source._encoded
     assert main(["train", "--resume", str(tmp_path / "run"), "--more-steps", "2"]) == 0
+
+
+def test_ids_are_mapped_from_a_file_that_lives_as_long_as_they_do(tmp_path):
+    text = "ab" * 1000 + "\n"
+    encoded = encode([text[:700], text[700:]], "char", False, "words")
+    vocab = Vocabulary.from_counts(encoded.count_of(), "char")
+    ids = encoded.ids_for(vocab)[10:]  # a view: it keeps its file alive too
+    assert isinstance(ids, np.memmap) and len(encoded) == len(text)
+    del encoded
+    gc.collect()
+    cache = tmp_path / "data"
+    write_cache(cache, "fingerprint", vocab, {"ids": ids.base})  # copied from its file
+    assert np.load(cache / "ids.npy").tolist() == vocab.encode(text)
+    assert ids.tolist() == vocab.encode(text)[10:]

@@ -8,14 +8,16 @@
                           holds this text, else encoded
 
 RUN/data/ids.npy (and valid.npy) hold the ids of the whole text in the smallest unsigned type,
-written when a run starts; data.json says which text (its fingerprint) and vocabulary they are
-for. A resumed run then hashes the text (to check it is unchanged) but does not encode it again,
-and maps the ids from disk instead of holding them in memory.
+copied there when a run starts from the file encoding wrote them to (training maps them from
+disk, never holding them in memory); data.json says which text (its fingerprint) and vocabulary
+they are for. A resumed run then hashes the text (to check it is unchanged) but does not encode
+it again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from rnnkit.data.text import (
     encode,
     text_files,
     text_pieces,
+    vocabulary_digest,
 )
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_json, write_with
@@ -101,7 +104,7 @@ class TextSource:
     def _cached(self, vocab: Vocabulary) -> dict[str, np.ndarray] | None:
         """The ids in RUN/data/, memory-mapped, when they are this text's for this vocabulary."""
         meta = self._cache_meta()
-        expected = {"fingerprint": self.data.fingerprint, "vocabulary": vocabulary_hash(vocab)}
+        expected = {"fingerprint": self.data.fingerprint, "vocabulary": vocabulary_digest(vocab)}
         if meta is None or {k: meta.get(k) for k in expected} != expected:
             return None
         found = {}
@@ -125,14 +128,16 @@ def write_cache(folder: Path, fingerprint: str, vocab: Vocabulary, ids: dict[str
     folder.mkdir(exist_ok=True)
     for part, array in ids.items():
         write_with(folder / f"{part}.npy", lambda temp, array=array: _save(temp, array))
-    meta = {"fingerprint": fingerprint, "vocabulary": vocabulary_hash(vocab), "parts": list(ids)}
+    meta = {"fingerprint": fingerprint, "vocabulary": vocabulary_digest(vocab), "parts": list(ids)}
     write_json(folder / "data.json", meta)
 
 
 def _save(path: Path, array: np.ndarray) -> None:
+    """A memory-mapped .npy file is copied as a file: saving the array would read all of it into
+    memory."""
+    whole = isinstance(array, np.memmap) and array.filename and array.offset > 0
+    if whole and np.load(array.filename, mmap_mode="r").shape == array.shape:
+        shutil.copyfile(array.filename, path)
+        return
     with open(path, "wb") as file:
         np.save(file, np.asarray(array), allow_pickle=False)
-
-
-def vocabulary_hash(vocab: Vocabulary) -> str:
-    return hashlib.sha256(vocab.to_json().encode("utf-8")).hexdigest()

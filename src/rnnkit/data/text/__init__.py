@@ -5,8 +5,8 @@
     tokenize, detokenize                 characters or words, and back                 (tokens.py)
     Vocabulary                           ids of characters (sorted) or words (by frequency),
                                          from counts, pruned with <unk>             (vocabulary.py)
-    encode(pieces, ...)                  text of any size -> NumPy ids and counts, one pass
-                                                                                    (encoding.py)
+    encode(pieces, ...)                  text of any size -> counts and NumPy ids (on disk,
+                                         memory-mapped), one pass                    (encoding.py)
     split_ids, TokenBatches              contiguous train / valid / test parts; B contiguous
                                          streams in chunks of T steps, resumable     (batches.py)
 
@@ -14,7 +14,7 @@ Shape legend: B batch rows, T time steps (the BPTT chunk), V vocabulary size.
 """
 
 from rnnkit.data.text.batches import TokenBatch, TokenBatches, split_ids
-from rnnkit.data.text.encoding import Encoded, encode, smallest_dtype
+from rnnkit.data.text.encoding import Encoded, encode, smallest_dtype, vocabulary_digest
 from rnnkit.data.text.reading import (
     NEWLINE,
     builtin_corpus,
@@ -45,4 +45,5 @@ __all__ = [
     "text_files",
     "text_pieces",
     "tokenize",
+    "vocabulary_digest",
 ]
