@@ -3,6 +3,7 @@ small-text path (Vocabulary.encode) in the smallest unsigned type; pruning maps 
 <unk>; a run caches its ids and a resumed run maps them from disk."""
 
 import gc
+import tempfile
 import unicodedata
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from rnnkit.cli.main import main
 from rnnkit.data.text import Vocabulary, encode, read_text, smallest_dtype, text_pieces
+from rnnkit.errors import RnnkitError
 from rnnkit.tasks.text import TextDataConfig
 from rnnkit.tasks.text_data import TextSource, write_cache
 
@@ -101,3 +103,18 @@ def test_ids_are_mapped_from_a_file_that_lives_as_long_as_they_do(tmp_path):
     write_cache(cache, "fingerprint", vocab, {"ids": ids.base})  # copied from its file
     assert np.load(cache / "ids.npy").tolist() == vocab.encode(text)
     assert ids.tolist() == vocab.encode(text)[10:]
+
+
+def no_space(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_a_full_temporary_folder_is_one_error_naming_tmpdir(monkeypatch):
+    encoded = encode(["some text\n"], "char", False, "words")
+    vocab = Vocabulary.from_counts(encoded.count_of(), "char")
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", no_space)
+    with pytest.raises(RnnkitError, match=r"No space left on device\); .* set TMPDIR"):
+        encoded.ids_for(vocab)
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_space)
+    with pytest.raises(RnnkitError, match=r"cannot write the text's token ids to .*TMPDIR"):
+        encode(["some text\n"], "char", False, "words")

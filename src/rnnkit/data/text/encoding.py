@@ -22,6 +22,7 @@ pieces arrive), NumPy vectorised; words through a dict.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -49,9 +50,12 @@ class _Scratch:
     """First-seen ids, piece by piece, in a file of a temporary folder; and every id's count."""
 
     def __init__(self) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="rnnkit-ids-", ignore_cleanup_errors=True)
-        self.path = Path(self.folder.name) / "first-seen.bin"
-        self.file = open(self.path, "wb")  # noqa: SIM115 (closed by finish)
+        with self.writing():
+            self.folder = tempfile.TemporaryDirectory(
+                prefix="rnnkit-ids-", ignore_cleanup_errors=True
+            )
+            self.path = Path(self.folder.name) / "first-seen.bin"
+            self.file = open(self.path, "wb")  # noqa: SIM115 (closed by finish)
         self.pieces: list[tuple[np.dtype, int]] = []  # the type and length of each piece written
         self.counts = np.zeros(0, dtype=np.int64)
 
@@ -67,6 +71,18 @@ class _Scratch:
     def finish(self, tokens: list[str], fingerprint: str) -> Encoded:
         self.file.close()
         return Encoded(tokens, self.counts, fingerprint, self)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A full disk or an unwritable temporary folder: one line saying where and what to do."""
+        try:
+            yield
+        except OSError as error:
+            raise RnnkitError(
+                f"cannot write the text's token ids to {tempfile.gettempdir()} "
+                f"({error.strerror or error}); free some space there or set TMPDIR to a folder "
+                "with room (the ids take up to twice 1 to 4 bytes a token)"
+            ) from None
 
     def read(self) -> Iterator[np.ndarray]:
         """The pieces' ids again, one piece at a time."""
@@ -106,7 +122,7 @@ class Encoded:
         remap = remap.astype(smallest_dtype(len(vocab)))
         path = Path(self.scratch.folder.name) / f"ids-{vocabulary_digest(vocab)}.npy"
         header = {"descr": np.lib.format.dtype_to_descr(remap.dtype), "fortran_order": False}
-        with open(path, "wb") as file:
+        with self.scratch.writing(), open(path, "wb") as file:
             np.lib.format.write_array_header_1_0(file, {**header, "shape": (len(self),)})
             for first_seen in self.scratch.read():
                 remap[first_seen].tofile(file)
@@ -124,9 +140,10 @@ def encode(pieces: Iterable[str], level: str, lowercase: bool, tokenizer: str) -
     """Every token of the text in `pieces`, in one pass (see the module docstring)."""
     encoder = _Characters() if level == "char" else _Words(tokenizer)
     digest = hashlib.sha256()
-    for piece in pieces:
-        digest.update(piece.encode("utf-8"))
-        encoder.add(piece.lower() if lowercase else piece)
+    with encoder.scratch.writing():
+        for piece in pieces:
+            digest.update(piece.encode("utf-8"))
+            encoder.add(piece.lower() if lowercase else piece)
     return encoder.scratch.finish(encoder.tokens(), digest.hexdigest())
 
 
