@@ -17,6 +17,7 @@ def describe(device: str = "cpu") -> dict[str, str]:
         "torch": torch.__version__,
         "torch threads": str(torch.get_num_threads()),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "oneDNN": "yes" if torch.backends.mkldnn.is_available() else "no",
         # Other work on the machine slows every timing; ratios within one run still compare.
         "load average at start": " ".join(f"{load:.1f}" for load in os.getloadavg()),
