@@ -81,7 +81,7 @@ class _Scratch:
             raise RnnkitError(
                 f"cannot write the text's token ids to {tempfile.gettempdir()} "
                 f"({error.strerror or error}); free some space there or set TMPDIR to a folder "
-                "with room (the ids take up to twice 1 to 4 bytes a token)"
+                "with room (encoding needs 2 to 8 bytes a token there)"
             ) from None
 
     def read(self) -> Iterator[np.ndarray]:
