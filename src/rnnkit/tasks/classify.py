@@ -113,6 +113,12 @@ class ClassifyDataConfig:
         "split and trained on the others; they predict together",
         POSITIVE_INT,
     )
+    ensemble: int = setting(
+        1,
+        "with --folds 1: M models, each from its own initial weights and all learning from the "
+        "same series, that predict together",
+        POSITIVE_INT,
+    )
     valid_fraction: float = setting(
         0.0,
         "with --folds 1: the share of each class held out for validation; 0: none, the model "
@@ -188,7 +194,7 @@ class ClassifyTask(Task):
         scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
         settings.fit_downsample(max(len(series) for series in dataset.sequences))
-        model = affordable(lambda: Committee(settings, data.folds))
+        model = affordable(lambda: Committee(settings, members(data)))
         return cls(data, model, labels, scaler)
 
     @classmethod
@@ -196,7 +202,7 @@ class ClassifyTask(Task):
         labels, scaler = LabelVocabulary.load(run / LABELS), FeatureScaler.load(run / SCALER)
         if len(labels) != settings.num_classes or len(scaler.mean) != settings.input_size:
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
-        model = affordable(lambda: Committee(settings, data.folds), training=False)
+        model = affordable(lambda: Committee(settings, members(data)), training=False)
         task = cls(data, model, labels, scaler)
         task.run = run
         return task
@@ -250,10 +256,12 @@ class ClassifyTask(Task):
             D, N = self.model.config.input_size, len(self.train_set)
             checked = int((self.folds >= 0).sum())
             scheme = f"{checked} of them held out"
-            if M > 1:
+            if self.data.folds > 1:
                 scheme = f"{M} models, each validated on one of {M} folds"
             elif not checked:
                 scheme = "none held out: the valid numbers below are on the training data"
+            if self.data.ensemble > 1:
+                scheme += f"; an ensemble of {M} models"
             sizes = (
                 f"; {N} training sequences ({scheme}), {span(lengths)} steps of "
                 f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
@@ -365,6 +373,13 @@ def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:
     """Each series z-normalised on its own (how="series"), or as it is (the feature scaler
     follows either way)."""
     return normalise_each(sequences) if how == "series" else list(sequences)
+
+
+def members(data: ClassifyDataConfig) -> int:
+    """How many classifiers the committee has: one per fold, or --ensemble of them."""
+    if data.folds > 1 and data.ensemble > 1:
+        raise RnnkitError("--ensemble needs --folds 1 (a committee over folds is an ensemble)")
+    return max(data.folds, data.ensemble)
 
 
 def assign_folds(dataset: SeriesDataset | None, data: ClassifyDataConfig) -> list[int]:
