@@ -54,7 +54,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
 from rnnkit.metrics import ClassificationScores, plot_confusion
 from rnnkit.models.classifier import ClassifierConfig
-from rnnkit.models.committee import Committee
+from rnnkit.models.committee import Committee, committee_size
 from rnnkit.models.memory import affordable
 from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
@@ -115,8 +115,7 @@ class ClassifyDataConfig:
     )
     ensemble: int = setting(
         1,
-        "with --folds 1: M models, each from its own initial weights and all learning from the "
-        "same series, that predict together",
+        "with --folds 1: M models from their own initial weights, predicting together",
         POSITIVE_INT,
     )
     valid_fraction: float = setting(
@@ -194,7 +193,7 @@ class ClassifyTask(Task):
         scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
         settings.fit_downsample(max(len(series) for series in dataset.sequences))
-        model = affordable(lambda: Committee(settings, members(data)))
+        model = affordable(lambda: Committee(settings, committee_size(data.folds, data.ensemble)))
         return cls(data, model, labels, scaler)
 
     @classmethod
@@ -202,7 +201,8 @@ class ClassifyTask(Task):
         labels, scaler = LabelVocabulary.load(run / LABELS), FeatureScaler.load(run / SCALER)
         if len(labels) != settings.num_classes or len(scaler.mean) != settings.input_size:
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
-        model = affordable(lambda: Committee(settings, members(data)), training=False)
+        size = committee_size(data.folds, data.ensemble)
+        model = affordable(lambda: Committee(settings, size), training=False)
         task = cls(data, model, labels, scaler)
         task.run = run
         return task
@@ -373,13 +373,6 @@ def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:
     """Each series z-normalised on its own (how="series"), or as it is (the feature scaler
     follows either way)."""
     return normalise_each(sequences) if how == "series" else list(sequences)
-
-
-def members(data: ClassifyDataConfig) -> int:
-    """How many classifiers the committee has: one per fold, or --ensemble of them."""
-    if data.folds > 1 and data.ensemble > 1:
-        raise RnnkitError("--ensemble needs --folds 1 (a committee over folds is an ensemble)")
-    return max(data.folds, data.ensemble)
 
 
 def assign_folds(dataset: SeriesDataset | None, data: ClassifyDataConfig) -> list[int]:
