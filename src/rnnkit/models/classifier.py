@@ -3,13 +3,16 @@ head (with the convolutional branch, LSTM-FCN: Karim et al. 2017; MLSTM-FCN for 
 
     h_1..h_T = Recurrent(x_1..x_T)          any rnnkit cell, stacked, bidirectional
     r        = pool(h_1..h_T)               last, mean, max or attention (models/pooling.py)
-    c        = FCN(x_1..x_T)                three convolution blocks, mean over time
-                                            (models/convolution.py; conv=0: no such branch)
+    c        = FCN(x_1..x_T)                three convolution blocks (squeeze-and-excite
+                                            optional), mean over time (models/convolution.py;
+                                            conv=0: no such branch)
     logits   = V [r; c] + b_y,   p(class | x) = softmax(logits)
 
 The recurrent branch may read a shortened sequence: with `downsample` S it reads the means of
 S neighbouring steps (T/S steps), so a long series costs 1/S of its sequential steps while the
-convolutional branch still sees every step. Padding never counts: T is each sequence's own length.
+convolutional branch still sees every step, or (`conv_downsample` S') the means of S' steps: on a
+series of thousands of steps the convolutions are nearly all the cost. Padding never counts: T is
+each sequence's own length.
 
 Shapes: B batch, T time, D input features, H hidden, K classes.
 """

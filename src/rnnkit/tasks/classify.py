@@ -68,9 +68,8 @@ CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
-# LSTM-FCN (an LSTM beside a convolutional branch), one model learning from every training
-# series for a budget of optimiser steps: docs/CLASSIFICATION.md has the measurements behind
-# each choice.
+# LSTM-FCN (an LSTM beside a convolutional branch), one model learning from every training series
+# for a budget of optimiser steps; docs/CLASSIFICATION.md has the measurements behind each choice.
 RECIPE = Recipe(
     "classify",
     model={
@@ -81,6 +80,7 @@ RECIPE = Recipe(
         "pooling": "last",
         "conv": 64,
         "downsample": 0,
+        "conv_downsample": 0,
     },
     train={"lr": 1e-2, "eval_every": 50, "warmup": 20, "patience": 0},
     budget={"steps": 500},
