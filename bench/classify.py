@@ -5,6 +5,8 @@
     python -m bench classify --defaults            # rnnkit with no flags at all (its step budget)
     python -m bench classify --variant "--conv 0" --variant "--pooling max" --only ArrowHead
     python -m bench classify --smoke               # UnitTest, a few seconds, nothing written
+    python -m bench classify --only OSULeaf --seeds 3 --base="--conv 32" --variant="--ensemble 3"
+                                                   # the mean of seeds 1-3; --base under each row
 
 Data: each classification dataset aeon ships (rnnkit.data.series.aeon_names), with the UCR/UEA
 archive's own train/test split. rnnkit runs exactly `rnnkit train classify aeon:NAME --time
@@ -242,7 +244,7 @@ def compare_variants(names: list[str], args: argparse.Namespace, seconds: float)
             accuracies.append(statistics.mean(scores))
         rows.append(
             [
-                f"`{variant}`" if variant else f"`{args.base}`" if args.base else "(the recipe)",
+                f"`{variant or args.base}`" if variant or args.base else "(none: the recipe)",
                 *(f"{a:.3f}" for a in accuracies),
                 f"{statistics.mean(accuracies):.3f}",
             ]
