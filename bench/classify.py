@@ -5,6 +5,8 @@
     python -m bench classify --defaults            # rnnkit with no flags at all (its step budget)
     python -m bench classify --variant "--conv 0" --variant "--pooling max" --only ArrowHead
     python -m bench classify --smoke               # UnitTest, a few seconds, nothing written
+    python -m bench classify --only OSULeaf --seeds 3 --base="--conv 32" --variant="--ensemble 3"
+                                                   # the mean of seeds 1-3; --base under each row
 
 Data: each classification dataset aeon ships (rnnkit.data.series.aeon_names), with the UCR/UEA
 archive's own train/test split. rnnkit runs exactly `rnnkit train classify aeon:NAME --time
@@ -65,8 +67,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--variant", action="append", default=[], help="rnnkit flags to compare (repeatable)"
     )
+    parser.add_argument(
+        "--base", default="", help="with --variant: flags of the first row, under every variant"
+    )
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for every method")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="with --variant: the mean over seeds SEED, SEED+1, ..."
+    )
     parser.add_argument("--smoke", action="store_true", help="UnitTest, 3 s, nothing written")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -222,12 +230,21 @@ def compare_variants(names: list[str], args: argparse.Namespace, seconds: float)
     variants = ["", *args.variant]
     header = ["flags beside the recipe", *names, "mean"]
     rows = []
+    seeds = range(args.seed, args.seed + args.seeds)
     for variant in variants:
-        flags = ["--time", f"{seconds:g}s", "--seed", str(args.seed), *shlex.split(variant)]
-        accuracies = [run_rnnkit(name, flags, args.threads).accuracy for name in names]
+        accuracies = []
+        for name in names:
+            scores = []
+            for seed in seeds:
+                given = shlex.split(args.base) + shlex.split(variant)
+                flags = ["--time", f"{seconds:g}s", "--seed", str(seed), *given]
+                result = run_rnnkit(name, flags, args.threads)
+                print(f"  {name}, seed {seed}: {result.cell()}", flush=True)
+                scores.append(result.accuracy)
+            accuracies.append(statistics.mean(scores))
         rows.append(
             [
-                f"`{variant}`" if variant else "(none: the recipe)",
+                f"`{variant or args.base}`" if variant or args.base else "(none: the recipe)",
                 *(f"{a:.3f}" for a in accuracies),
                 f"{statistics.mean(accuracies):.3f}",
             ]
@@ -239,10 +256,10 @@ def compare_variants(names: list[str], args: argparse.Namespace, seconds: float)
             "## Classification: rnnkit's options one at a time "
             "(`python -m bench classify --variant ...`)",
             "{machine}",
-            f"Test accuracy of `rnnkit train classify aeon:NAME --time {seconds:g}s --seed "
-            f"{args.seed}` and the flags of each row, on {args.threads} CPU thread(s). One seed "
-            "each: on datasets of 36 to 200 training series, differences of a few points are "
-            "within the noise of a single run.",
+            f"Test accuracy of `rnnkit train classify aeon:NAME --time {seconds:g}s --seed S` "
+            f"and the flags of each row, on {args.threads} CPU thread(s), the mean over seeds "
+            f"S = {', '.join(map(str, seeds))}. On datasets of 36 to 200 training series, "
+            "differences of a few points are within the noise of a single run.",
             report.markdown_table(header, rows),
         ]
     )

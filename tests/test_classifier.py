@@ -68,12 +68,18 @@ def test_max_pooling_takes_each_units_largest_valid_output():
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize(("conv", "downsample"), [(0, 1), (3, 1), (3, 3)])
-def test_padding_does_not_change_a_sequences_logits(pooling, bidirectional, conv, downsample):
+@pytest.mark.parametrize(
+    ("conv", "downsample", "conv_downsample", "squeeze_excite"),
+    [(0, 1, 1, False), (3, 1, 1, False), (3, 3, 1, False), (3, 1, 3, True), (16, 2, 2, True)],
+)
+def test_padding_does_not_change_a_sequences_logits(
+    pooling, bidirectional, conv, downsample, conv_downsample, squeeze_excite
+):
     torch.manual_seed(0)
     model = SequenceClassifier(
         3, 2, cell="lstm", hidden_size=4, bidirectional=bidirectional, pooling=pooling,
-        conv=conv, downsample=downsample,
+        conv=conv, downsample=downsample, conv_downsample=conv_downsample,
+        squeeze_excite=squeeze_excite,
     ).eval()  # fmt: skip
     x, lengths = padded_batch([7, 2])
     batched, _ = model(x, lengths)
@@ -85,6 +91,27 @@ def test_the_convolutional_branch_sits_beside_the_recurrent_one():
     model = SequenceClassifier(2, 3, cell="gru", hidden_size=4, bidirectional=True, conv=5)
     assert model.head.in_features == 2 * 4 + 5
     assert SequenceClassifier(2, 3, hidden_size=4).head.in_features == 4
+
+
+def test_the_convolutional_branch_reads_the_shortened_series():
+    torch.manual_seed(0)
+    model = SequenceClassifier(1, 2, hidden_size=4, conv=4, conv_downsample=3).eval()
+    x, lengths = padded_batch([7, 4], features=1)
+    short, short_lengths = shorten(x, lengths, 3)
+    expected = model.convolutional(short, short_lengths)
+    read = model.read(x, lengths)  # [recurrent (4); convolutional (4)]
+    torch.testing.assert_close(read[:, 4:], expected)
+
+
+def test_auto_downsampling_bounds_the_steps_of_each_branch():
+    config = ClassifierConfig(downsample=0, conv_downsample=0)
+    config.fit_downsample(1460)
+    assert (config.downsample, config.conv_downsample) == (23, 3)  # 64 and 487 steps
+    config = ClassifierConfig(downsample=0, conv_downsample=0)
+    config.fit_downsample(24)
+    assert (config.downsample, config.conv_downsample) == (1, 1)
+    with pytest.raises(ValueError, match="auto"):
+        Classifier(ClassifierConfig(conv=4, conv_downsample=0))
 
 
 def test_shorten_averages_windows_and_a_partial_last_window_over_its_valid_steps():

@@ -236,6 +236,22 @@ def test_out_of_fold_scores_are_the_committees_own_validation(tmp_path, capsys):
     assert last[last.index("sequences") + 1] == "18"  # every series, once
 
 
+def test_an_ensemble_and_the_convolution_options_train_and_predict_together(tmp_path, capsys):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)
+    flags = ["--ensemble", "2", "--squeeze-excite", "--conv-downsample", "2", "--steps", "30"]
+    assert train(tmp_path, *flags) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]
+    assert config["data"]["ensemble"] == 2
+    assert config["model"]["conv_downsample"] == 2 and config["model"]["squeeze_excite"]
+    weights = load_file(tmp_path / "run" / "model.safetensors")
+    assert {name.split(".")[1] for name in weights} == {"0", "1"}  # members.0, members.1
+    assert any("excite" in name for name in weights)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), str(tmp_path / "train.csv")]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert float(last[last.index("accuracy") + 1]) >= 0.9  # an easy problem, learned
+
+
 def test_aeon_datasets_train_by_name_and_unknown_names_list_the_known(tmp_path, capsys):
     pytest.importorskip("aeon")
     argv = ["train", "classify", "aeon:UnitTest", "--out", str(tmp_path / "run"), *TINY]
@@ -287,6 +303,9 @@ def test_a_long_multivariate_file_and_the_built_in_example(tmp_path):
         (b"high,1\nlow,2\n", ["--valid-fraction", "0.5"], "nothing is left to validate on"),
         (b"high,1\nlow,2\n", ["--folds", "3"], "--folds 3 needs at least 3 training sequences"),
         (b"high,1\nlow,2\n", ["--crop", "0"], "--crop must be a probability in (0, 1]"),
+        (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--folds", "2", "--ensemble", "2"], "--folds 1"),
+        (b"high,1\nlow,2\n", ["--ensemble", "0"], "--ensemble must be a positive integer"),
+        (b"high,1\nlow,2\n", ["--conv-downsample", "-1"], "--conv-downsample must be"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--valid-fraction", "1.5"], "--valid-fraction"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--hidden", "0"], "--hidden must be a positive"),
         (b"high,1\nhigh,2\nlow,2\nlow,3\n", ["--batch-size", "0"], "--batch-size"),

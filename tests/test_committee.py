@@ -3,11 +3,13 @@ fold, and the out-of-fold logits come from the member that did not learn the ser
 
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+from rnnkit.errors import RnnkitError
 from rnnkit.models.classifier import ClassifierConfig
-from rnnkit.models.committee import Committee
+from rnnkit.models.committee import Committee, committee_size
 
 
 def committee(members=3):
@@ -51,3 +53,11 @@ def test_out_of_fold_logits_come_from_the_member_of_each_rows_fold():
         else:
             expected = model.members[fold](x[row : row + 1], lengths[row : row + 1])[0][0]
             torch.testing.assert_close(logits[row], expected)
+
+
+def test_the_committee_has_one_member_per_fold_or_per_ensemble_model():
+    assert committee_size(folds=5, ensemble=1) == 5
+    assert committee_size(folds=1, ensemble=3) == 3
+    assert committee_size(folds=1, ensemble=1) == 1
+    with pytest.raises(RnnkitError, match="--ensemble needs --folds 1"):
+        committee_size(folds=3, ensemble=2)

@@ -4,7 +4,7 @@ normalisation takes statistics over valid steps only (checked against torch's Ba
 import torch
 from torch import nn
 
-from rnnkit.models.convolution import FullyConvolutional, MaskedBatchNorm
+from rnnkit.models.convolution import FullyConvolutional, MaskedBatchNorm, SqueezeExcite
 
 
 def test_masked_batch_norm_is_torchs_on_the_valid_steps():
@@ -33,3 +33,19 @@ def test_in_training_more_padding_changes_nothing():
     lengths = torch.tensor([6, 3])
     torch.testing.assert_close(fcn(x, lengths), fcn(longer, lengths))
     assert fcn(x, lengths).shape == (2, fcn.output_size) == (2, 4)
+    excited = FullyConvolutional(2, 4, squeeze_excite=True)
+    assert len(excited.excite) == 2  # after the first two blocks
+    torch.testing.assert_close(excited(x, lengths), excited(longer, lengths))
+
+
+def test_squeeze_excite_scales_each_channel_by_a_gate_from_its_mean_over_valid_steps():
+    torch.manual_seed(0)
+    se = SqueezeExcite(32)
+    assert se.W_1.out_features == 2  # 32 channels squeezed 16-fold
+    h = torch.randn(2, 32, 5)
+    h[1, :, 3:] = 0  # the second sequence is 3 steps
+    out = se(h, torch.tensor([5, 3]))
+    z = torch.stack([h[0].mean(dim=1), h[1, :, :3].mean(dim=1)])  # (B, C)
+    gate = torch.sigmoid(se.W_2(torch.relu(se.W_1(z))))
+    torch.testing.assert_close(out, h * gate[:, :, None])
+    assert out[1, :, 3:].abs().max() == 0

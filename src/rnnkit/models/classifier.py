@@ -3,13 +3,16 @@ head (with the convolutional branch, LSTM-FCN: Karim et al. 2017; MLSTM-FCN for 
 
     h_1..h_T = Recurrent(x_1..x_T)          any rnnkit cell, stacked, bidirectional
     r        = pool(h_1..h_T)               last, mean, max or attention (models/pooling.py)
-    c        = FCN(x_1..x_T)                three convolution blocks, mean over time
-                                            (models/convolution.py; conv=0: no such branch)
+    c        = FCN(x_1..x_T)                three convolution blocks (squeeze-and-excite
+                                            optional), mean over time (models/convolution.py;
+                                            conv=0: no such branch)
     logits   = V [r; c] + b_y,   p(class | x) = softmax(logits)
 
 The recurrent branch may read a shortened sequence: with `downsample` S it reads the means of
 S neighbouring steps (T/S steps), so a long series costs 1/S of its sequential steps while the
-convolutional branch still sees every step. Padding never counts: T is each sequence's own length.
+convolutional branch still sees every step, or (`conv_downsample` S') the means of S' steps: on a
+series of thousands of steps the convolutions are nearly all the cost. Padding never counts: T is
+each sequence's own length.
 
 Shapes: B batch, T time, D input features, H hidden, K classes.
 """
@@ -34,6 +37,7 @@ from rnnkit.models.recurrent import RecurrentConfig
 from rnnkit.values import COUNT, setting
 
 AUTO_STEPS = 64  # downsample=0: the recurrent branch reads at most this many steps
+AUTO_CONV_STEPS = 512  # conv_downsample=0: the convolutional branch reads at most this many
 
 
 @dataclass
@@ -65,17 +69,30 @@ class ClassifierConfig(RecurrentConfig):
         f"smallest S that leaves the longest training series at most {AUTO_STEPS} steps",
         COUNT,
     )
+    conv_downsample: int = setting(
+        1,
+        "S: the convolutional branch reads the means of S neighbouring steps; 0 = auto, the "
+        f"smallest S that leaves the longest training series at most {AUTO_CONV_STEPS} steps",
+        COUNT,
+    )
+    squeeze_excite: bool = setting(
+        False,
+        "squeeze-and-excite after the first two convolution blocks (MLSTM-FCN)",
+    )
 
     def check(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        if self.downsample < 1:
+        if self.downsample < 1 or self.conv_downsample < 1:
             raise ValueError("downsample=0 (auto) is resolved by fit_downsample before building")
 
     def fit_downsample(self, longest: int) -> None:
-        """Resolve downsample=0 (auto) for training series of at most `longest` steps."""
+        """Resolve downsample=0 and conv_downsample=0 (auto) for training series of at most
+        `longest` steps."""
         if self.downsample == 0:
             self.downsample = max(1, -(-longest // AUTO_STEPS))
+        if self.conv_downsample == 0:
+            self.conv_downsample = max(1, -(-longest // AUTO_CONV_STEPS))
 
 
 class SequenceClassifier(nn.Module):
@@ -91,7 +108,9 @@ class SequenceClassifier(nn.Module):
         self.attention = AttentionPooling(width) if config.pooling == "attention" else None
         self.convolutional = None
         if config.conv:
-            self.convolutional = FullyConvolutional(config.input_size, config.conv)
+            self.convolutional = FullyConvolutional(
+                config.input_size, config.conv, config.squeeze_excite
+            )
             width += self.convolutional.output_size
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(width, config.num_classes)
@@ -112,6 +131,8 @@ class SequenceClassifier(nn.Module):
         """The vector each sequence is classified from: its branches' outputs side by side."""
         parts = [self.read_recurrent(x, lengths)]
         if self.convolutional is not None:
+            if self.config.conv_downsample > 1:
+                x, lengths = shorten(x, lengths, self.config.conv_downsample)
             parts.append(self.convolutional(x, lengths))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 

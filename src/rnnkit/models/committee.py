@@ -8,8 +8,9 @@ has seen (M - 1) / M of the data, predict together by averaging their probabilit
 
     p(class | x) = (1/M) sum_m softmax(logits_m(x))
 
-A series whose fold is -1 is learned from by every member and validated on by none (M = 1 with
-no held-out data: the one member learns from everything).
+A series whose fold is -1 is learned from by every member and validated on by none. With no
+held-out data every series is: M = 1 is one model learning from everything, and M >= 2 an
+ensemble whose members differ only in their initial weights (`--ensemble M`).
 
 Shapes: B batch, T time, D features, K classes, M members.
 """
@@ -22,7 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.errors import RnnkitError
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+
+
+def committee_size(folds: int, ensemble: int) -> int:
+    """How many members: one per fold (folds >= 2), or `ensemble` learning from every series."""
+    if folds > 1 and ensemble > 1:
+        raise RnnkitError("--ensemble needs --folds 1 (a committee over folds is an ensemble)")
+    return max(folds, ensemble)
 
 
 class Committee(nn.Module):

@@ -5,6 +5,11 @@ convolutional network for time series, made exact on padded batches.
     h^k = ReLU(BatchNorm(conv_k(h^k-1)))    k = 1, 2, 3      filters N, 2N, N of widths 8, 5, 3
     s   = (1/T) sum_t h^3_t                                   global average pooling -> (B, N)
 
+With squeeze-and-excite (Hu et al. 2018, as MLSTM-FCN places it: after blocks 1 and 2), each
+channel of a block's output is rescaled by a gate computed from the whole sequence:
+
+    z = (1/T) sum_t h^k_t,   e = sigmoid(W_2 ReLU(W_1 z)),   h^k_t <- e * h^k_t    (W_1: C -> C/16)
+
 Each convolution keeps the length T ("same" padding: (w - 1) // 2 zeros before, w // 2 after).
 Padding never leaks in: after each block the steps past a sequence's end are set to 0, which is
 what a sequence alone would see, and batch normalisation takes its batch statistics over valid
@@ -21,6 +26,7 @@ from rnnkit.models.pooling import valid_steps
 
 WIDTHS = (8, 5, 3)  # filter widths of the three blocks (Wang et al. 2017)
 SCALE = (1, 2, 1)  # filters per block, in multiples of N
+REDUCTION = 16  # squeeze-and-excite: C channels -> C/16 -> C (Hu et al. 2018)
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
@@ -45,23 +51,41 @@ class MaskedBatchNorm(nn.BatchNorm1d):
         return (normal * self.weight[:, None] + self.bias[:, None]) * valid
 
 
+class SqueezeExcite(nn.Module):
+    """h (B, C, T) -> e * h, e = sigmoid(W_2 ReLU(W_1 z)) from z, the mean over valid steps."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.W_1 = nn.Linear(channels, max(1, channels // REDUCTION))
+        self.W_2 = nn.Linear(max(1, channels // REDUCTION), channels)
+
+    def forward(self, h: Tensor, lengths: Tensor) -> Tensor:
+        z = h.sum(dim=2) / lengths.to(h.device, h.dtype)[:, None]  # padding is 0: adds nothing
+        e = torch.sigmoid(self.W_2(torch.relu(self.W_1(z))))  # (B, C)
+        return h * e[:, :, None]
+
+
 class FullyConvolutional(nn.Module):
     """x (B, T, D), lengths (B,) -> (B, N): three convolution blocks, then the mean over time."""
 
-    def __init__(self, input_size: int, channels: int) -> None:
+    def __init__(self, input_size: int, channels: int, squeeze_excite: bool = False) -> None:
         super().__init__()
         sizes = [input_size, *(channels * scale for scale in SCALE)]
         self.convs = nn.ModuleList(
             nn.Conv1d(sizes[k], sizes[k + 1], width) for k, width in enumerate(WIDTHS)
         )
         self.norms = nn.ModuleList(MaskedBatchNorm(size) for size in sizes[1:])
+        excited = sizes[1:-1] if squeeze_excite else []  # after the first two blocks
+        self.excite = nn.ModuleList(SqueezeExcite(size) for size in excited)
         self.output_size = sizes[-1]
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]  # (B, 1, T)
         h = x.transpose(1, 2)  # (B, D, T)
-        for conv, norm in zip(self.convs, self.norms, strict=True):
+        for k, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             width = conv.kernel_size[0]
             h = conv(F.pad(h, ((width - 1) // 2, width // 2)))  # (B, C, T)
             h = torch.relu(norm(h, valid))
+            if k < len(self.excite):
+                h = self.excite[k](h, lengths)
         return h.sum(dim=2) / lengths.to(h.device, h.dtype)[:, None]

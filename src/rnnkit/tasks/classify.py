@@ -54,7 +54,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
 from rnnkit.metrics import ClassificationScores, plot_confusion
 from rnnkit.models.classifier import ClassifierConfig
-from rnnkit.models.committee import Committee
+from rnnkit.models.committee import Committee, committee_size
 from rnnkit.models.memory import affordable
 from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
@@ -68,9 +68,8 @@ CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
-# LSTM-FCN (an LSTM beside a convolutional branch), one model learning from every training
-# series for a budget of optimiser steps: docs/CLASSIFICATION.md has the measurements behind
-# each choice.
+# LSTM-FCN (an LSTM beside a convolutional branch), one model learning from every training series
+# for a budget of optimiser steps; docs/CLASSIFICATION.md has the measurements behind each choice.
 RECIPE = Recipe(
     "classify",
     model={
@@ -81,6 +80,7 @@ RECIPE = Recipe(
         "pooling": "last",
         "conv": 64,
         "downsample": 0,
+        "conv_downsample": 0,
     },
     train={"lr": 1e-2, "eval_every": 50, "warmup": 20, "patience": 0},
     budget={"steps": 500},
@@ -111,6 +111,11 @@ class ClassifyDataConfig:
         1,
         "M >= 2: a committee of M models, model m validated on fold m of a stratified M-fold "
         "split and trained on the others; they predict together",
+        POSITIVE_INT,
+    )
+    ensemble: int = setting(
+        1,
+        "with --folds 1: M models from their own initial weights, predicting together",
         POSITIVE_INT,
     )
     valid_fraction: float = setting(
@@ -188,7 +193,7 @@ class ClassifyTask(Task):
         scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
         settings.fit_downsample(max(len(series) for series in dataset.sequences))
-        model = affordable(lambda: Committee(settings, data.folds))
+        model = affordable(lambda: Committee(settings, committee_size(data.folds, data.ensemble)))
         return cls(data, model, labels, scaler)
 
     @classmethod
@@ -196,7 +201,8 @@ class ClassifyTask(Task):
         labels, scaler = LabelVocabulary.load(run / LABELS), FeatureScaler.load(run / SCALER)
         if len(labels) != settings.num_classes or len(scaler.mean) != settings.input_size:
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
-        model = affordable(lambda: Committee(settings, data.folds), training=False)
+        size = committee_size(data.folds, data.ensemble)
+        model = affordable(lambda: Committee(settings, size), training=False)
         task = cls(data, model, labels, scaler)
         task.run = run
         return task
@@ -250,10 +256,12 @@ class ClassifyTask(Task):
             D, N = self.model.config.input_size, len(self.train_set)
             checked = int((self.folds >= 0).sum())
             scheme = f"{checked} of them held out"
-            if M > 1:
+            if self.data.folds > 1:
                 scheme = f"{M} models, each validated on one of {M} folds"
             elif not checked:
                 scheme = "none held out: the valid numbers below are on the training data"
+            if self.data.ensemble > 1:
+                scheme += f"; an ensemble of {M} models"
             sizes = (
                 f"; {N} training sequences ({scheme}), {span(lengths)} steps of "
                 f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
