@@ -6,16 +6,6 @@ output, (h_n, c_n) = lstm(x)                                        # torch.nn's
 lstm.params(layer=0)["W_f"]                                         # the lecture's names
 """
 
-import os
-import sys
-
-# Threads that wait at the end of a parallel region sleep instead of spinning (GNU OpenMP, which
-# torch's CPU kernels use). Spinning wins only while every thread has a core to itself: with one
-# other busy process on a 2-core machine, 2-thread training ran 6.8x slower (129 s against 19 s,
-# docs/PERFORMANCE.md). Read once, when torch loads: set OMP_WAIT_POLICY yourself to choose.
-if "torch" not in sys.modules:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.errors import RnnkitError
 from rnnkit.layers import (
