@@ -135,8 +135,8 @@ def write_cache(folder: Path, fingerprint: str, vocab: Vocabulary, ids: dict[str
 def _save(path: Path, array: np.ndarray) -> None:
     """A memory-mapped .npy file is copied as a file: saving the array would read all of it into
     memory."""
-    whole = isinstance(array, np.memmap) and array.filename and array.offset > 0
-    if whole and np.load(array.filename, mmap_mode="r").shape == array.shape:
+    mapped = isinstance(array, np.memmap) and array.filename
+    if mapped and np.load(array.filename, mmap_mode="r").shape == array.shape:  # all of its file
         shutil.copyfile(array.filename, path)
         return
     with open(path, "wb") as file:
