@@ -42,8 +42,9 @@ configurations = st.tuples(
 ).map(lambda parts: {**parts[0], **parts[1]})
 
 
-def run_both(config, dtype=torch.float64):
-    """Outputs, final states and gradients (input, h_0, every parameter) for fused and loop."""
+def run_both(config, dtype=torch.float64, backends=("fused", "loop")):
+    """Outputs, final states and gradients (input, h_0, every parameter) for two backends (fused
+    and loop unless told)."""
     torch.manual_seed(config["seed"])
     options = config.get("options", {})
     hidden = max(config["hidden_size"], options.get("proj_size", 0) + 1)  # torch's rule
@@ -58,7 +59,7 @@ def run_both(config, dtype=torch.float64):
         for features in net.cells[0].state_features
     )
     results = {}
-    for backend in ("fused", "loop"):
+    for backend in backends:
         net.backend = backend
         torch.manual_seed(config["seed"] + 1)  # the same masks for both backends
         output, state = run(net, x, hx if config["with_hx"] else None, lengths, config)
@@ -66,7 +67,7 @@ def run_both(config, dtype=torch.float64):
         loss = sum((t * probe(t, k)).sum() for k, t in enumerate((output, *state)))
         inputs = [x, *net.parameters()] + (list(hx) if config["with_hx"] else [])
         results[backend] = (output, *state, *torch.autograd.grad(loss, inputs))
-    return results["fused"], results["loop"]
+    return tuple(results[backend] for backend in backends)
 
 
 def run(net, x, hx, lengths, config):
@@ -96,6 +97,41 @@ def test_fused_equals_loop_in_float64(config):
     assert len(fast) == len(reference)
     for got, expected in zip(fast, reference):
         torch.testing.assert_close(got, expected, rtol=0, atol=1e-10)
+
+
+# The stacks torch's kernels compute with weight dropout: U masked once per call (and the LSTM's
+# projection), in training.
+native_with_weight_dropout = st.tuples(
+    network_configurations(max_size=5, training=st.just(True), packed=st.booleans()),
+    st.sampled_from(["lstm", "gru-after", "rnn", "rnn-relu"]).flatmap(
+        lambda cell: st.fixed_dictionaries(
+            {
+                "cell": st.just(cell),
+                "options": st.fixed_dictionaries(
+                    {"weight_dropout": st.sampled_from([0.2, 0.5])},
+                    optional={"proj_size": st.integers(1, 3)} if cell == "lstm" else {},
+                ),
+            }
+        )
+    ),
+).map(lambda parts: {**parts[0], **parts[1]})
+
+
+@settings(max_examples=40, deadline=None)
+@given(native_with_weight_dropout)
+def test_torchs_kernel_on_the_masked_U_equals_loop_in_float64(config):
+    fast, reference = run_both(config, backends=("native", "loop"))
+    for got, expected in zip(fast, reference, strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-10)
+
+
+def test_weight_dropout_trains_on_torchs_kernel_unless_dropout_comes_between_layers():
+    assert rnnkit.LSTM(2, 3, weight_dropout=0.5).backend == "native"
+    assert rnnkit.LSTM(2, 3, num_layers=2, weight_dropout=0.5).backend == "native"
+    # torch's kernel would draw its dropout after every layer's M: another order than the others
+    stacked = rnnkit.LSTM(2, 3, num_layers=2, dropout=0.1, weight_dropout=0.5)
+    assert stacked.available_backends() == ["fused", "loop"]
+    assert stacked.eval().backend == "native"
 
 
 @pytest.mark.parametrize("cell", sorted(NETWORKS))

@@ -5,8 +5,8 @@ on the cells' own parameters (see layout/torch_weights.py): nothing is copied fo
 (on CUDA they are views into one flat buffer, as cuDNN wants: flat_weights.py); GRU's z block is
 negated on the way in, because torch's z is 1 - the lecture's.
 Available for LSTM (with its projection too), GRU(reset="after") and tanh/relu RNN with
-concatenated directions; for cells with other options only where, in the network's mode, they
-change nothing (dropout in evaluation).
+concatenated directions; with weight dropout (the kernel runs on the masked U); for cells with
+other options only where, in the network's mode, they change nothing (dropout in evaluation).
 `cells` are in torch's order: layer 0 forward, layer 0 backward, layer 1 forward, ...
 
 Under torch.compile this backend runs eagerly, a graph break, as torch.nn's RNN modules do:
@@ -35,9 +35,25 @@ from rnnkit.layout.torch_weights import torch_weights
 def supports(cells: Sequence[Cell], stack: StackSettings) -> bool:
     """True when torch has a kernel for exactly this stack's function."""
     kernels = {kernel_name(cell) for cell in cells}
-    # layer norm, zoneout, or dropout while training: torch's kernels have none of them
-    plain = all(set(cell.options.active(stack.training)) <= {"proj_size"} for cell in cells)
+    # layer norm, zoneout, or dropout on units while training: torch's kernels have none of them
+    takes = {"proj_size", "weight_dropout"} if _weights_masked_in_order(stack) else {"proj_size"}
+    plain = all(set(cell.options.active(stack.training)) <= takes for cell in cells)
     return plain and stack.merge == "concat" and len(kernels) == 1 and None not in kernels
+
+
+def _weights_masked_in_order(stack: StackSettings) -> bool:
+    """Weight dropout is a mask on U drawn once per call, so the kernel runs on M * U
+    (`masked_weights`, as Merity et al.'s AWD-LSTM runs cuDNN's). The masks are drawn before the
+    kernel; the other backends draw each layer's between the layers' dropout, so with dropout
+    between layers the random numbers would come in another order and the backends disagree."""
+    return stack.num_layers == 1 or not stack.dropout
+
+
+def masked_weights(cells: Sequence[Cell], like: Tensor) -> list[Tensor]:
+    """The kernel's weights for one training call with weight dropout: each cell's U replaced by
+    M * U, drawn in torch's cell order (the order the other backends draw them). M is the only
+    mask drawn: this backend takes no option with masks on units."""
+    return [w for cell in cells for w in torch_weights(cell, cell.draw(1, 1, like).U)]
 
 
 def kernel_name(cell: Cell) -> str | None:

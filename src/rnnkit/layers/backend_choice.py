@@ -34,7 +34,8 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     is: an LSTM trains on fused only where torch has no kernel for it (its options). For
     inference, and on GPU, where cuDNN runs the whole sequence in one kernel, torch's kernels win
     where they exist: fused steps through Python. A cell's options decide what exists: torch's
-    kernels compute none but an LSTM's projection, and dropout only while training.
+    kernels compute none but an LSTM's projection and weight dropout (on the masked U), and
+    the other dropouts only in evaluation.
     """
     names = available(cells, stack)
     on_cpu = cells[0].weight_ih.device.type == "cpu"

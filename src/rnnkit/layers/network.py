@@ -234,7 +234,7 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
         hx = self._initial_states(hx, packed.data.new_empty(0, batch, self.input_size))
         backend = self.backend
         if backend == "native":
-            weights = self.kernel_weights()
+            weights = self._native_weights(packed.data)
             output, states = native.run_packed(
                 self.cells, self.stack_settings(), packed, hx, weights
             )
@@ -254,7 +254,7 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """x (T, B, D) time-major; hx and the result states in torch's (L*dirs, B, H) layout."""
         if backend == "native":
-            weights = self.kernel_weights()  # one flat buffer's views, on CUDA
+            weights = self._native_weights(x)
             return native.run(self.cells, self.stack_settings(), x, hx, lengths, weights)
         scan = backend_choice.SCANS[backend]
         dirs = self.num_directions
@@ -271,6 +271,13 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
                 finals.append(final)
         states = tuple(torch.stack(parts) for parts in zip(*finals))
         return x, states
+
+    def _native_weights(self, x: Tensor) -> list[Tensor] | None:
+        """The native kernel's weights: with weight dropout in training, this call's masked U
+        (drawn here); else the flat buffer's views on CUDA, or None (the cells' own)."""
+        if self.training and any(cell.options.weight_dropout for cell in self.cells):
+            return native.masked_weights(self.cells, x)
+        return self.kernel_weights()
 
     # ----- states ------------------------------------------------------------------------------
     def _check_features(self, x: Tensor) -> None:

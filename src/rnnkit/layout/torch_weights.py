@@ -28,18 +28,19 @@ def _z_sign(cell: GRUCell, like: Tensor) -> Tensor:
     return sign
 
 
-def torch_weights(cell: Cell) -> list[Tensor]:
+def torch_weights(cell: Cell, weight_hh: Tensor | None = None) -> list[Tensor]:
     """[w_ih, w_hh, b_ih, b_hh] (or [w_ih, w_hh] without bias) as torch.nn would hold them, and
-    an LSTM's w_hr last when it projects."""
-    return [*_gate_weights(cell), *_projection(cell)]
+    an LSTM's w_hr last when it projects; `weight_hh` in place of the cell's U (weight dropout's
+    M * U)."""
+    return [*_gate_weights(cell, weight_hh), *_projection(cell)]
 
 
 def _projection(cell: Cell) -> list[Tensor]:
     return [cell.weight_hr] if cell.proj_size else []
 
 
-def _gate_weights(cell: Cell) -> list[Tensor]:
-    w_ih, w_hh, b = cell.weight_ih, cell.weight_hh, cell.bias
+def _gate_weights(cell: Cell, weight_hh: Tensor | None = None) -> list[Tensor]:
+    w_ih, w_hh, b = cell.weight_ih, cell.weight_hh if weight_hh is None else weight_hh, cell.bias
     if isinstance(cell, GRUCell):
         if cell.reset != "after":
             raise RnnkitError(
