@@ -200,3 +200,32 @@ def test_bf16_training_learns_and_resumes_exactly(tmp_path):
     task.attach(TextSource(task.data, text=TEXT))
     resumed = quiet_fit(task, config, tmp_path / "cut", resume=True)
     assert [e["train_loss"] for e in resumed.history] == losses
+
+
+def test_auto_precision_trains_in_bf16_only_where_the_device_computes_it(tmp_path):
+    same = {"steps": 6, "eval_every": 3, "lr": 1e-2, "schedule": "constant"}
+
+    def losses(precision, run, native_bf16=None):
+        out = io.StringIO()
+        with mock.patch("rnnkit.devices.computes_bf16", return_value=native_bf16):
+            result = fit(tiny_task(), TrainConfig(precision=precision, **same), run, out=out)
+        return [e["train_loss"] for e in result.history], out.getvalue()
+
+    fp32, bf16 = losses("fp32", tmp_path / "fp32")[0], losses("bf16", tmp_path / "bf16")[0]
+    assert fp32 != bf16  # else this test could not tell them apart
+    auto_yes, said_yes = losses("auto", tmp_path / "yes", native_bf16=True)
+    auto_no, said_no = losses("auto", tmp_path / "no", native_bf16=False)
+    assert auto_yes == bf16 and "in bf16" in said_yes
+    assert auto_no == fp32 and "in fp32 (no bf16 here)" in said_no
+
+
+def test_the_cpu_computes_bf16_where_torch_finds_avx512_bf16_or_amx():
+    from rnnkit.devices import computes_bf16
+
+    cpu = torch.device("cpu")
+    for avx512_bf16, amx in [(False, False), (True, False), (False, True)]:
+        with (
+            mock.patch("torch.cpu._is_avx512_bf16_supported", return_value=avx512_bf16),
+            mock.patch("torch.cpu._is_amx_tile_supported", return_value=amx),
+        ):
+            assert computes_bf16(cpu) == (avx512_bf16 or amx)

@@ -1,5 +1,6 @@
 """Which device a model runs on: `--device cpu | cuda | cuda:1 | auto` (auto: a GPU if there is
-one), for training and for every command that loads a run; and what CPU a timing was taken on."""
+one), for training and for every command that loads a run; whether it computes bfloat16; and
+what CPU a timing was taken on."""
 
 from __future__ import annotations
 
@@ -27,6 +28,23 @@ def resolve_device(name: str) -> torch.device:
     if device.type not in ("cpu", "cuda", "mps"):
         raise RnnkitError(f"rnnkit runs on cpu and cuda, not {device.type}; use --device cpu")
     return device
+
+
+def computes_bf16(device: torch.device) -> bool:
+    """Whether `device` has bfloat16 arithmetic of its own: a GPU that supports it, or a CPU with
+    AVX-512 BF16 or AMX. Elsewhere bf16 is emulated, slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own probes
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def trains_in_bf16(precision: str, device: torch.device) -> bool:
+    """Whether a training step runs under autocast to bfloat16: `--precision bf16`, or `auto` on
+    a device that computes bf16 natively (`computes_bf16`)."""
+    return precision == "bf16" or (precision == "auto" and computes_bf16(device))
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:

@@ -34,7 +34,7 @@ from rnnkit.values import (
 DEFAULT_TIME = 120.0  # seconds; the budget when none of --steps, --epochs, --time is given
 BUDGET = ("steps", "epochs", "time")
 SCHEDULES = ("cosine", "linear", "plateau", "constant")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 
 
 @dataclass
@@ -82,8 +82,9 @@ class TrainConfig:
     device: str = setting("auto", "cpu, cuda, cuda:1, ...; auto picks cuda when available")
     precision: str = setting(
         "fp32",
-        "fp32; or bf16: each training step's forward pass under autocast to bfloat16 (weights, "
-        "optimiser and evaluation stay float32; fast on GPUs and CPUs with AVX-512 BF16)",
+        "fp32; bf16: each training step's forward pass under autocast to bfloat16 (weights, "
+        "optimiser and evaluation stay float32; fast on GPUs and CPUs with AVX-512 BF16 or AMX, "
+        "slow elsewhere); auto: bf16 where the device computes it, else fp32",
         choices=PRECISIONS,
     )
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from tqdm import tqdm
 
+from rnnkit.devices import trains_in_bf16
 from rnnkit.train import checkpoint, distributed
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.task import Task
@@ -32,7 +33,11 @@ def header(
     parameters = sum(p.numel() for p in task.model.parameters())
     verb = f"resuming at step {progress.step}" if progress.step else "training"
     where = f"{world.size} processes ({task.device} each)" if world.size > 1 else task.device
-    print(f"{verb}: task {task.name}, {parameters:,} parameters, on {where}", file=out)
+    bf16 = trains_in_bf16(config.precision, task.device)
+    precision = (
+        " in bf16" if bf16 else (" in fp32 (no bf16 here)" if config.precision == "auto" else "")
+    )
+    print(f"{verb}: task {task.name}, {parameters:,} parameters, on {where}{precision}", file=out)
     if task.describe():
         print(task.describe(), file=out)
     print(f"run folder: {run}; budget: {config.budget_text()}", file=out)

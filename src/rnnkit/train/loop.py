@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rnnkit.devices import resolve_device
+from rnnkit.devices import resolve_device, trains_in_bf16
 from rnnkit.errors import RnnkitError
 from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, console, distributed, lock, report
@@ -248,7 +248,7 @@ def _train_step(
     batch = task.train_data.next_batch()
     items = task.batch_items(batch)
     batch = distributed.shard(batch, world)
-    bf16 = config.precision == "bf16"
+    bf16 = trains_in_bf16(config.precision, task.device)
     with torch.autocast(task.device.type, dtype=torch.bfloat16, enabled=bf16):
         loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
