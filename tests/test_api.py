@@ -43,6 +43,18 @@ def test_evaluate_reports_loss_and_bits_per_character(trained):
     assert metrics["tokens"] == len("saves nine.\n") - 1
 
 
+def test_a_word_model_starts_from_the_word_recipe_as_the_command_line_does():
+    from rnnkit.train.recipes import recipe_for
+
+    word, char = recipe_for("word", 120), recipe_for("char", 120)
+    assert word.model != char.model  # else this test could not tell them apart
+    lm = TextModel(level="word")
+    for name, value in word.model.items():
+        assert getattr(lm.settings, name) == value
+    assert lm.settings.embedding_size is None  # the word recipe's E = H, not char-1m's 64
+    assert lm.recipe.name == word.name
+
+
 def test_mistakes_are_clear_errors():
     with pytest.raises(RnnkitError, match="no setting colour"):
         TextModel(colour="red")

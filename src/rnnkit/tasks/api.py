@@ -56,8 +56,10 @@ class TaskModel:
     task_class: ClassVar[type[Task]]
 
     def __init__(self, **settings: Any) -> None:
-        """The settings of `rnnkit train TASK` (its default recipe), `settings` overriding them."""
-        self._configure(self.task_class.recipe(None), settings)
+        """The settings of `rnnkit train TASK` (its default recipe; for the level given, where
+        the task has levels), `settings` overriding them."""
+        given = SimpleNamespace(time=None, level=settings.get("level"))
+        self._configure(self.task_class.recipe(given), settings)
 
     @classmethod
     def from_recipe(cls, time: str | float, **settings: Any) -> TaskModel:
