@@ -283,3 +283,17 @@ def test_commands_that_load_a_run_take_a_device(run, capsys):
     if not torch.cuda.is_available():
         assert main(["sample", str(run), "--device", "cuda"]) == 2
         assert "no GPU is available" in error_line(capsys)
+
+
+def test_with_a_separate_valid_text_all_of_the_file_trains(tmp_path, capsys):
+    valid = tmp_path / "valid.txt"
+    valid.write_text("Whether 'tis nobler in the mind to suffer.\n" * 5, encoding="utf-8")
+    assert train(tmp_path, "--valid", str(valid), "--steps", "2", "--eval-every", "2") == 0
+    task = load_run(tmp_path / "run")
+    train_ids, valid_ids, test_ids = task.split(task.read_again().ids(task.vocab))
+    assert list(train_ids) == task.vocab.encode(TEXT)  # the whole file, none held out
+    assert list(valid_ids) == task.vocab.encode(valid.read_text(encoding="utf-8"))
+    assert len(test_ids) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "test"]) != 0
+    assert "has no test part" in error_line(capsys)

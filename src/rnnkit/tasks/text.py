@@ -172,12 +172,11 @@ class TextTask(Task):
         self.valid = valid
 
     def split(self, ids: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """Train, valid and test token ids: contiguous parts of the text (a separate valid text
-        replaces the valid part)."""
-        parts = split_ids(ids["ids"], self.data.fractions())
+        """Train, valid and test token ids: contiguous parts of the text; with a separate valid
+        text, all of the text trains and there is no test part."""
         if "valid" in ids:
-            parts[1] = ids["valid"]
-        return parts
+            return [ids["ids"], ids["valid"], ids["ids"][:0]]
+        return split_ids(ids["ids"], self.data.fractions())
 
     def save_artifacts(self, folder: Path) -> None:
         """vocab.json, and the ids of the text in RUN/data/ (resumed runs map them from there)."""
@@ -232,6 +231,11 @@ class TextTask(Task):
         if source is None or source in SPLITS:
             ids = self.split(self.read_again().ids(self.vocab))[SPLITS.index(source or "test")]
             what = f"the {source or 'test'} part of {self.data.source} (split {self.data.split})"
+            if not len(ids) and self.data.valid_file:
+                raise RnnkitError(
+                    f"this run trained on all of {self.data.source} (its valid text was "
+                    f"{self.data.valid_file}), so it has no test part; evaluate a text file instead"
+                )
         else:
             text = read_text(source)
             unknown = self.vocab.unknown(text) if self.vocab.level == "word" else []
