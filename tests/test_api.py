@@ -7,6 +7,7 @@ import pytest
 
 from rnnkit import MusicModel, SeriesClassifier, TextModel
 from rnnkit.errors import RnnkitError
+from rnnkit.train.recipes import recipe_for
 
 TEXT = "a stitch in time saves nine.\n" * 30
 TINY = {"hidden_size": 16, "num_layers": 1, "batch_size": 4, "seq_len": 8, "sample_length": 10}
@@ -44,8 +45,6 @@ def test_evaluate_reports_loss_and_bits_per_character(trained):
 
 
 def test_a_word_model_starts_from_the_word_recipe_as_the_command_line_does():
-    from rnnkit.train.recipes import recipe_for
-
     word, char = recipe_for("word", 120), recipe_for("char", 120)
     assert word.model != char.model  # else this test could not tell them apart
     lm = TextModel(level="word")

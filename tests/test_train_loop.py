@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import FaultAt
-from rnnkit.devices import resolve_device
+from rnnkit.devices import computes_bf16, resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
 from rnnkit.tasks.text import TextDataConfig, TextTask
@@ -220,8 +220,6 @@ def test_auto_precision_trains_in_bf16_only_where_the_device_computes_it(tmp_pat
 
 
 def test_the_cpu_computes_bf16_where_torch_finds_avx512_bf16_or_amx():
-    from rnnkit.devices import computes_bf16
-
     cpu = torch.device("cpu")
     for avx512_bf16, amx in [(False, False), (True, False), (False, True)]:
         with (

@@ -128,6 +128,7 @@ def _fit(
     show_progress = show_progress and world.is_main
     config.check()
     task.to(distributed.device_for(world, resolve_device(config.device)))
+    bf16 = trains_in_bf16(config.precision, task.device)  # once per run, not per step
     optimizer = torch.optim.AdamW(
         task.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -164,7 +165,7 @@ def _fit(
                 break
             before = time.monotonic()
             carry = _train_step(
-                task, train_loss, config, optimizer, schedule, progress, carry, done, world
+                task, train_loss, config, optimizer, schedule, progress, carry, done, world, bf16
             )
             if average:
                 average.update(progress.step)
@@ -238,9 +239,11 @@ def _train_step(
     carry: Carry,
     done: float,
     world: distributed.World,
+    bf16: bool,
 ) -> Carry:
     """One optimiser step on the global batch; this rank computes its rows' share (see
-    distributed.py: it backpropagates W (n_r / N) L_r and DDP averages the ranks' gradients)."""
+    distributed.py: it backpropagates W (n_r / N) L_r and DDP averages the ranks' gradients);
+    the forward pass under autocast to bfloat16 when `bf16`."""
     progress.lr = schedule.lr(progress.step, done)
     for group in optimizer.param_groups:
         group["lr"] = progress.lr
@@ -248,7 +251,6 @@ def _train_step(
     batch = task.train_data.next_batch()
     items = task.batch_items(batch)
     batch = distributed.shard(batch, world)
-    bf16 = trains_in_bf16(config.precision, task.device)
     with torch.autocast(task.device.type, dtype=torch.bfloat16, enabled=bf16):
         loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
