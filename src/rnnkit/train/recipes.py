@@ -96,7 +96,7 @@ CHAR = [
 
 # Word level, with the adaptive softmax (the plain output layer over 25,000 words costs 4.5 times
 # as much per token here). Measured on Tiny Shakespeare's words (bench/lm_text.py): valid
-# perplexity 324 in 230 s (700 steps on a slow day); on a day twice as fast it overfit (351,
+# perplexity 324 in 230 s (700 steps on a slow day); on a day 1.8x as fast it overfit (351,
 # 342 evaluated every 100 steps), and recurrent dropout brought it back: 0.35 324.4, 0.25 326.3.
 # Tried and not kept: LSTM 2 x 200 with batches of 64 (487: too few steps in the time),
 # embedding 200 (375; with recurrent dropout 0.25, 355), bf16 (365), weight dropout 0.2 (371).
