@@ -81,8 +81,13 @@ SIGMOID = Settings(
 # improves for about 17 epochs of those, and a larger network does better (docs/MUSIC.md, "The
 # NADE output"). One epoch of the transposed chorales is 344 steps of 8.
 NADE = Settings(
-    model={"hidden_size": 300, "num_layers": 2, "dropout": 0.5}
-    | {"output": "nade", "nade_hidden_size": 300},
+    model={
+        "hidden_size": 300,
+        "num_layers": 2,
+        "dropout": 0.5,
+        "output": "nade",
+        "nade_hidden_size": 300,
+    },
     train={**SIGMOID.train, "lr": 1e-2, "ema": 0.99, "eval_every": 172},
     batch=8,
     transpose=True,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from tqdm import tqdm
 
-from rnnkit.devices import trains_in_bf16
 from rnnkit.train import checkpoint, distributed
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.task import Task
@@ -25,15 +24,16 @@ def header(
     progress: Progress,
     world: distributed.World,
     out: TextIO,
+    bf16: bool,
 ) -> None:
-    """The resolved settings and the sanity numbers, before the first step."""
+    """The resolved settings and the sanity numbers, before the first step (`bf16`: whether the
+    steps run under autocast to bfloat16, as resolved for this run)."""
     sections = {**task.config(), "train": config.to_dict()}
     for name, settings in sections.items():
         print(f"{name + ':':7}" + " ".join(f"{k}={v}" for k, v in settings.items()), file=out)
     parameters = sum(p.numel() for p in task.model.parameters())
     verb = f"resuming at step {progress.step}" if progress.step else "training"
     where = f"{world.size} processes ({task.device} each)" if world.size > 1 else task.device
-    bf16 = trains_in_bf16(config.precision, task.device)
     precision = (
         " in bf16" if bf16 else (" in fp32 (no bf16 here)" if config.precision == "auto" else "")
     )

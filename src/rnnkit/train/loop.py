@@ -137,7 +137,7 @@ def _fit(
     progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
     train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
-    console.header(task, config, run, progress, world, out)
+    console.header(task, config, run, progress, world, out, bf16)
 
     stop = StopFlag()
     bar = progress_bar(
