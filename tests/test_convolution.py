@@ -38,6 +38,21 @@ def test_in_training_more_padding_changes_nothing():
     torch.testing.assert_close(excited(x, lengths), excited(longer, lengths))
 
 
+def test_a_batch_without_padding_takes_torchs_kernel_and_gets_the_padded_batchs_vectors():
+    """Equal lengths run torch's batch norm; padding them runs the masked one: same vectors,
+    same running statistics."""
+    torch.manual_seed(0)
+    fcn, padded_fcn = FullyConvolutional(2, 4), FullyConvolutional(2, 4)
+    padded_fcn.load_state_dict(fcn.state_dict())
+    x = torch.randn(3, 7, 2)
+    lengths = torch.tensor([7, 7, 7])
+    longer = torch.cat([x, torch.zeros(3, 4, 2)], dim=1)
+    torch.testing.assert_close(fcn(x, lengths), padded_fcn(longer, lengths))
+    for ours, theirs in zip(fcn.norms, padded_fcn.norms, strict=True):
+        torch.testing.assert_close(ours.running_mean, theirs.running_mean)
+        torch.testing.assert_close(ours.running_var, theirs.running_var)
+
+
 def test_squeeze_excite_scales_each_channel_by_a_gate_from_its_mean_over_valid_steps():
     torch.manual_seed(0)
     se = SqueezeExcite(32)

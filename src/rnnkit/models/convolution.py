@@ -39,16 +39,20 @@ class MaskedBatchNorm(nn.BatchNorm1d):
     def forward(self, h: Tensor, valid: Tensor) -> Tensor:  # h (B, C, T), valid (B, 1, T)
         if not self.training:
             return super().forward(h) * valid
+        if bool(valid.all()):  # no padding: torch's own kernel computes exactly this, faster
+            return super().forward(h)
         count = valid.sum()
         mean = (h * valid).sum(dim=(0, 2)) / count  # (C,)
-        var = (((h - mean[:, None]) ** 2) * valid).sum(dim=(0, 2)) / count
+        centred = (h - mean[:, None]) * valid  # 0 on padding
+        var = (centred * centred).sum(dim=(0, 2)) / count
         with torch.no_grad():
             unbiased = var * count / (count - 1).clamp(min=1)
             self.running_mean.lerp_(mean, self.momentum)
             self.running_var.lerp_(unbiased, self.momentum)
             self.num_batches_tracked += 1
-        normal = (h - mean[:, None]) / torch.sqrt(var[:, None] + self.eps)
-        return (normal * self.weight[:, None] + self.bias[:, None]) * valid
+        scale = self.weight * torch.rsqrt(var + self.eps)  # (C,)
+        # (h - mean) / sqrt(var + eps) * gamma + beta, kept 0 on padding; one pass over h
+        return torch.addcmul(self.bias[:, None] * valid, centred, scale[:, None])
 
 
 class SqueezeExcite(nn.Module):
@@ -72,7 +76,8 @@ class FullyConvolutional(nn.Module):
         super().__init__()
         sizes = [input_size, *(channels * scale for scale in SCALE)]
         self.convs = nn.ModuleList(
-            nn.Conv1d(sizes[k], sizes[k + 1], width) for k, width in enumerate(WIDTHS)
+            nn.Conv1d(sizes[k], sizes[k + 1], width, padding=(width - 1) // 2)
+            for k, width in enumerate(WIDTHS)
         )
         self.norms = nn.ModuleList(MaskedBatchNorm(size) for size in sizes[1:])
         excited = sizes[1:-1] if squeeze_excite else []  # after the first two blocks
@@ -83,8 +88,8 @@ class FullyConvolutional(nn.Module):
         valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]  # (B, 1, T)
         h = x.transpose(1, 2)  # (B, D, T)
         for k, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
-            width = conv.kernel_size[0]
-            h = conv(F.pad(h, ((width - 1) // 2, width // 2)))  # (B, C, T)
+            even = 1 - conv.kernel_size[0] % 2  # an even width takes its last zero after
+            h = conv(F.pad(h, (0, even)) if even else h)  # (B, C, T)
             h = torch.relu(norm(h, valid))
             if k < len(self.excite):
                 h = self.excite[k](h, lengths)
