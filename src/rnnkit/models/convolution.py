@@ -36,11 +36,13 @@ class MaskedBatchNorm(nn.BatchNorm1d):
     channel over the valid steps of the batch; the running averages take the unbiased var, as
     torch's does. Evaluation: the running averages, as torch's."""
 
-    def forward(self, h: Tensor, valid: Tensor) -> Tensor:  # h (B, C, T), valid (B, 1, T)
+    def forward(self, h: Tensor, valid: Tensor | None) -> Tensor:
+        """h (B, C, T); valid (B, 1, T), 1 on the steps inside a sequence, or None when there is
+        no padding: then torch's own kernel computes exactly this, faster."""
+        if valid is None:
+            return super().forward(h)
         if not self.training:
             return super().forward(h) * valid
-        if bool(valid.all()):  # no padding: torch's own kernel computes exactly this, faster
-            return super().forward(h)
         count = valid.sum()
         mean = (h * valid).sum(dim=(0, 2)) / count  # (C,)
         centred = (h - mean[:, None]) * valid  # 0 on padding
@@ -85,7 +87,9 @@ class FullyConvolutional(nn.Module):
         self.output_size = sizes[-1]
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]  # (B, 1, T)
+        valid = None  # no padding in the batch
+        if bool((lengths < x.shape[1]).any()):
+            valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]  # (B, 1, T)
         h = x.transpose(1, 2)  # (B, D, T)
         for k, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             even = 1 - conv.kernel_size[0] % 2  # an even width takes its last zero after
