@@ -16,6 +16,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.export import OPSET, to_onnx
 from rnnkit.layers import CELL_NAMES, build_recurrent
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.committee import Committee
 from rnnkit.models.language import LanguageModel, LanguageModelConfig
 from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig
 from strategies import network_configurations, network_options, random_input
@@ -319,6 +320,9 @@ def test_what_cannot_be_exported_is_refused_and_nothing_is_written(tmp_path):
     nade = PianoRollModel(PianoRollModelConfig(hidden_size=4, num_layers=1, output="nade"))
     with pytest.raises(RnnkitError, match="--output nade cannot be exported"):
         to_onnx(nade, target)
+    committee = Committee(ClassifierConfig(hidden_size=4, num_layers=1), members=3)
+    with pytest.raises(RnnkitError, match=r"committee of 3 models.*--folds 1 --ensemble 1"):
+        to_onnx(committee, target)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary file left
 

@@ -63,7 +63,7 @@ def _graph(module: nn.Module, lengths: bool, initial_state: bool) -> Graph:
         if len(module.members) != 1:
             raise RnnkitError(
                 f"this classifier is a committee of {len(module.members)} models, and ONNX "
-                "export writes one; train it with --folds 1 to export it"
+                "export writes one; train it with --folds 1 --ensemble 1 to export it"
             )
         module = module.members[0]
     if isinstance(module, SequenceClassifier):
