@@ -96,7 +96,9 @@ def test_fused_equals_loop_in_float64(config):
     fast, reference = run_both(config)
     assert len(fast) == len(reference)
     for got, expected in zip(fast, reference):
-        torch.testing.assert_close(got, expected, rtol=0, atol=1e-10)
+        # 1e-10 absolute, or relative where a value is large: through layer norm over one unit
+        # (1/std = 1/sqrt(eps)) gradients reach 4e7, where float64 keeps 1e-14 of them
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
 
 
 # The stacks torch's kernels compute with weight dropout: U masked once per call (and the LSTM's
