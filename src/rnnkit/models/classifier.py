@@ -32,6 +32,7 @@ from rnnkit.models.pooling import (
     last_state,
     max_over_time,
     mean_over_time,
+    padded,
 )
 from rnnkit.models.recurrent import RecurrentConfig
 from rnnkit.values import COUNT, setting
@@ -140,8 +141,8 @@ class SequenceClassifier(nn.Module):
         """The pooled states of the recurrent branch (B, dirs*H)."""
         if self.config.downsample > 1:
             x, lengths = shorten(x, lengths, self.config.downsample)
-        same = bool((lengths == x.shape[1]).all())  # no padding: the faster call without lengths
-        output, state = self.recurrent(x, lengths=None if same else lengths)  # (B, T, dirs*H)
+        given = lengths if padded(lengths, x.shape[1]) else None  # none: the faster call
+        output, state = self.recurrent(x, lengths=given)  # (B, T, dirs*H)
         if self.pooling == "mean":
             return mean_over_time(output, lengths)
         if self.pooling == "max":

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.pooling import valid_steps
+from rnnkit.models.pooling import padded, valid_steps
 
 WIDTHS = (8, 5, 3)  # filter widths of the three blocks (Wang et al. 2017)
 SCALE = (1, 2, 1)  # filters per block, in multiples of N
@@ -87,9 +87,9 @@ class FullyConvolutional(nn.Module):
         self.output_size = sizes[-1]
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        valid = None  # no padding in the batch
-        if bool((lengths < x.shape[1]).any()):
-            valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]  # (B, 1, T)
+        valid = None  # (B, 1, T), or None without padding
+        if padded(lengths, x.shape[1]):
+            valid = valid_steps(lengths, x.shape[1], x.device).to(x.dtype)[:, None, :]
         h = x.transpose(1, 2)  # (B, D, T)
         for k, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             even = 1 - conv.kernel_size[0] % 2  # an even width takes its last zero after

@@ -24,6 +24,12 @@ def valid_steps(lengths: Tensor, steps: int, device: torch.device) -> Tensor:
     return torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None]
 
 
+def padded(lengths: Tensor, steps: int) -> bool:
+    """Whether any sequence of a batch of `steps` steps is shorter: the padding-free batch takes
+    the faster calls (no lengths, no masks)."""
+    return bool((lengths < steps).any())
+
+
 def mean_over_time(output: Tensor, lengths: Tensor) -> Tensor:
     """output (B, T, F) -> (B, F): the mean over each sequence's valid steps."""
     valid = valid_steps(lengths, output.shape[1], output.device).to(output.dtype)
