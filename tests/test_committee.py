@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from rnnkit.errors import RnnkitError
 from rnnkit.models.classifier import ClassifierConfig
-from rnnkit.models.committee import Committee, committee_size
+from rnnkit.models.committee import EVERY, HELD_OUT, Committee, committee_size
 
 
 def committee(members=3):
@@ -34,7 +34,7 @@ def test_the_committee_averages_its_members_probabilities():
 def test_each_member_learns_from_the_rows_outside_its_fold_only():
     model = committee()
     x, lengths = torch.randn(5, 4, 2), torch.full((5,), 4)
-    targets, folds = torch.tensor([0, 1, 2, 0, 1]), torch.tensor([0, 1, 2, 0, -1])
+    targets, folds = torch.tensor([0, 1, 2, 0, 1]), torch.tensor([0, 1, 2, 0, EVERY])
     loss = model.training_loss(x, lengths, targets, folds)
     expected = []
     for m, member in enumerate(model.members):
@@ -43,9 +43,28 @@ def test_each_member_learns_from_the_rows_outside_its_fold_only():
     torch.testing.assert_close(loss, torch.stack(expected).mean())
 
 
+def test_held_out_rows_are_learned_by_no_member():
+    model = committee()
+    x, lengths = torch.randn(4, 4, 2), torch.full((4,), 4)
+    targets, folds = torch.tensor([0, 1, 2, 0]), torch.tensor([EVERY, HELD_OUT, EVERY, HELD_OUT])
+    loss = model.training_loss(x, lengths, targets, folds)
+    rows = [0, 2]
+    expected = [F.cross_entropy(m(x[rows], lengths[rows])[0], targets[rows]) for m in model.members]
+    torch.testing.assert_close(loss, torch.stack(expected).mean())
+
+
+def test_held_out_rows_are_scored_by_the_whole_committee():
+    model = committee()
+    x, lengths = torch.randn(3, 3, 2), torch.tensor([3, 2, 3])
+    logits = model.out_of_fold(x, lengths, torch.tensor([HELD_OUT, EVERY, HELD_OUT]))
+    assert all(math.isnan(v) for v in logits[1].tolist())
+    rows = [0, 2]
+    torch.testing.assert_close(logits[rows], model(x[rows], lengths[rows])[0])
+
+
 def test_out_of_fold_logits_come_from_the_member_of_each_rows_fold():
     model = committee()
-    x, lengths, folds = torch.randn(4, 3, 2), torch.full((4,), 3), torch.tensor([2, 0, -1, 1])
+    x, lengths, folds = torch.randn(4, 3, 2), torch.full((4,), 3), torch.tensor([2, 0, EVERY, 1])
     logits = model.out_of_fold(x, lengths, folds)
     for row, fold in enumerate(folds.tolist()):
         if fold < 0:

@@ -8,9 +8,11 @@ has seen (M - 1) / M of the data, predict together by averaging their probabilit
 
     p(class | x) = (1/M) sum_m softmax(logits_m(x))
 
-A series whose fold is -1 is learned from by every member and validated on by none. With no
-held-out data every series is: M = 1 is one model learning from everything, and M >= 2 an
-ensemble whose members differ only in their initial weights (`--ensemble M`).
+A series whose fold is EVERY (-1) is learned from by every member and validated on by none.
+With no held-out data every series is: M = 1 is one model learning from everything, and M >= 2 an
+ensemble whose members differ only in their initial weights (`--ensemble M`). A series whose fold
+is HELD_OUT (-2) is learned from by no member and validated on by the whole committee: the share
+an ensemble (or one model) holds out with `--valid-fraction`.
 
 Shapes: B batch, T time, D features, K classes, M members.
 """
@@ -25,6 +27,9 @@ from torch import Tensor, nn
 
 from rnnkit.errors import RnnkitError
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+
+EVERY = -1  # the fold of a series every member learns from and none validates on
+HELD_OUT = -2  # the fold of a series no member learns from and the committee validates on
 
 
 def committee_size(folds: int, ensemble: int) -> int:
@@ -53,18 +58,22 @@ class Committee(nn.Module):
         return log_mean, loss
 
     def training_loss(self, x: Tensor, lengths: Tensor, targets: Tensor, folds: Tensor) -> Tensor:
-        """The members' mean cross-entropy, each on the rows not in its own fold (a member
-        with no such row in this batch adds nothing)."""
+        """The members' mean cross-entropy, each on the rows neither in its own fold nor
+        held out (a member with no such row in this batch adds nothing)."""
         losses = []
         for m, member in enumerate(self.members):
-            rows = (folds != m).nonzero().squeeze(1)
+            rows = ((folds != m) & (folds != HELD_OUT)).nonzero().squeeze(1)
             if len(rows):
                 losses.append(member(x[rows], lengths[rows], targets[rows])[1])
         return torch.stack(losses).mean()
 
     def out_of_fold(self, x: Tensor, lengths: Tensor, folds: Tensor) -> Tensor:
-        """Logits (B, K) of each row from the member of its fold (rows of fold -1: NaN)."""
+        """Logits (B, K) of each row from the member of its fold, of a held-out row the
+        committee's log-probabilities, of a row every member learned from NaN."""
         logits = torch.full((len(x), self.config.num_classes), math.nan, device=x.device)
+        held_out = (folds == HELD_OUT).nonzero().squeeze(1)
+        if len(held_out):
+            logits[held_out] = self(x[held_out], lengths[held_out])[0].float()
         for m, member in enumerate(self.members):
             rows = (folds == m).nonzero().squeeze(1)
             if len(rows):

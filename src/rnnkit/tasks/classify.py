@@ -54,7 +54,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file, write_json
 from rnnkit.metrics import ClassificationScores, plot_confusion
 from rnnkit.models.classifier import ClassifierConfig
-from rnnkit.models.committee import Committee, committee_size
+from rnnkit.models.committee import EVERY, HELD_OUT, Committee, committee_size
 from rnnkit.models.memory import affordable
 from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
@@ -167,7 +167,7 @@ class ClassifyTask(Task):
         super().__init__(data, model)
         self.labels, self.scaler = labels, scaler
         self.train_set: SeriesDataset | None = None  # the training part, every fold
-        self.folds = torch.empty(0, dtype=torch.long)  # (N,) each series' fold, -1: none
+        self.folds = torch.empty(0, dtype=torch.long)  # (N,) each series' fold (committee.py)
         self.run: Path | None = None  # where `score` draws confusion matrices
         self.last: ClassificationScores | None = None  # the scores of the last evaluation
         self.last_loss = math.nan
@@ -239,7 +239,7 @@ class ClassifyTask(Task):
     def evaluate(self, final: bool = False) -> dict[str, float]:
         """Loss and accuracy out of fold (each validated series scored by the member that did
         not learn from it), or on the training data when nothing is held out."""
-        folds = self.folds if bool((self.folds >= 0).any()) else None
+        folds = self.folds if validated(self.folds) else None
         self.last_loss, self.last = self.scores(self.train_set, folds)
         return {"loss": self.last_loss, "accuracy": self.last.accuracy}
 
@@ -256,7 +256,7 @@ class ClassifyTask(Task):
         if self.train_set is not None:
             lengths = [len(s) for s in self.train_set.sequences]
             D, N = self.model.config.input_size, len(self.train_set)
-            checked = int((self.folds >= 0).sum())
+            checked = int((self.folds != EVERY).sum())
             scheme = f"{checked} of them held out"
             if self.data.folds > 1:
                 scheme = f"{M} models, each validated on one of {M} folds"
@@ -275,7 +275,8 @@ class ClassifyTask(Task):
 
     def logits(self, dataset: SeriesDataset, folds: Tensor | None = None) -> Tensor:
         """Log-probabilities (N, K) of every sequence of `dataset`, in its order: the
-        committee's, or with `folds` (N,) each series' own fold member's (NaN for fold -1)."""
+        committee's, or with `folds` (N,) out of fold (Committee.out_of_fold; NaN for fold
+        EVERY)."""
         sequences = self.inputs(dataset)
         logits = torch.empty(len(sequences), len(self.labels))
         self.model.eval()
@@ -346,7 +347,7 @@ class ClassifyTask(Task):
                 "not the ones validated on; score it as `train`, or give DATA"
             )
         folds = torch.tensor(assign_folds(dataset, self.data), dtype=torch.long)
-        if not bool((folds >= 0).any()):
+        if not validated(folds):
             raise RnnkitError("this run held nothing out for validation; give DATA, or train")
         return dataset, folds, source
 
@@ -377,9 +378,15 @@ def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:
     return normalise_each(sequences) if how == "series" else list(sequences)
 
 
+def validated(folds: Tensor) -> bool:
+    """Whether any series is validated on (held out, or in a member's fold)."""
+    return bool((folds != EVERY).any())
+
+
 def assign_folds(dataset: SeriesDataset | None, data: ClassifyDataConfig) -> list[int]:
-    """Each training series' fold: M >= 2 stratified folds; with one model, its held-out
-    share as fold 0 and -1 (learned from, never validated on) for the rest."""
+    """Each training series' fold: M >= 2 stratified folds; with --folds 1, the held-out share
+    as HELD_OUT (validated on by the whole committee) and EVERY (learned from by every member)
+    for the rest."""
     labels = dataset.known_labels()
     if data.folds > 1:
         if data.folds > len(labels):
@@ -388,7 +395,7 @@ def assign_folds(dataset: SeriesDataset | None, data: ClassifyDataConfig) -> lis
                 f"{dataset.source} has {len(labels)}; use fewer folds"
             )
         return stratified_folds(labels, data.folds, data.seed)
-    folds = [-1] * len(labels)
+    folds = [EVERY] * len(labels)
     if data.valid_fraction > 0:
         _, valid = stratified_split(labels, data.valid_fraction, data.seed)
         if not valid:
@@ -397,5 +404,5 @@ def assign_folds(dataset: SeriesDataset | None, data: ClassifyDataConfig) -> lis
                 "to validate on; give more sequences per class, or --valid-fraction 0"
             )
         for i in valid:
-            folds[i] = 0
+            folds[i] = HELD_OUT
     return folds
