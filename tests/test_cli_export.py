@@ -4,9 +4,11 @@ import json
 import sys
 
 import pytest
+import torch
 
 from conftest import error_line
 from rnnkit.cli.main import main
+from rnnkit.tasks.registry import load_run
 
 onnx = pytest.importorskip("onnx")
 
@@ -71,3 +73,24 @@ def test_device_says_where_the_run_loads(run, tmp_path, capsys):
     assert out.is_file()
     assert main(["export", str(run), "--out", str(tmp_path / "b.onnx"), "--device", "tpu"]) == 2
     assert "unknown device 'tpu'" in error_line(capsys)
+
+
+def test_the_default_classifier_exports_and_computes_what_the_run_computes(tmp_path, capsys):
+    """The classify recipe's model (LSTM-FCN, its recurrent branch downsampled), as a committee."""
+    ort = pytest.importorskip("onnxruntime")
+    run, out = tmp_path / "run", tmp_path / "classifier.onnx"
+    tiny = ["--hidden", "4", "--conv", "4", "--ensemble", "2", "--steps", "2"]
+    assert main(["train", "classify", "--out", str(run), *tiny, "--no-progress"]) == 0
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    assert f"Committee written to {out}" in capsys.readouterr().out
+    model = load_run(run, "cpu").model.eval()
+    assert model.members[0].config.downsample > 1  # the recipe's automatic downsampling
+    torch.manual_seed(0)
+    lengths = torch.tensor([130, 57, 1])
+    x = torch.randn(3, 130, model.config.input_size)
+    x[torch.arange(130)[None, :] >= lengths[:, None]] = 0.0
+    with torch.no_grad():
+        expected, _ = model(x, lengths)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"x": x.numpy(), "lengths": lengths.numpy()})
+    torch.testing.assert_close(torch.from_numpy(got), expected, atol=1e-5, rtol=1e-5)

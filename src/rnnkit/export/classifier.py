@@ -1,45 +1,83 @@
-"""A sequence classifier as one ONNX graph: (x, lengths) -> logits.
+"""A sequence classifier, or a committee of them, as one ONNX graph: (x, lengths) -> logits.
 
-    h_1..h_T = the recurrent layers (x_1..x_T), each sequence stopped at its own length
-    s        = h_T                              pooling="last" ([h->_T, h<-_1] if bidirectional)
-             = (1 / T) * sum_{t=1..T} h_t       pooling="mean", over the valid steps only
-    logits   = V s + b_y
+    h_1..h_T = the recurrent layers (x_1..x_T'), each sequence stopped at its own length
+               (with downsample S, x' is the means of S neighbouring steps: export/padding.py)
+    r        = pool(h_1..h_T)               last, mean, max or attention (models/pooling.py)
+    c        = FCN(x_1..x_T)                the convolutional branch, if any (export/convolution.py)
+    logits   = V [r; c] + b_y
 
-Graph inputs: `x` (B, T, D) float32, zero-padded, and `lengths` (B,) int64. Output: `logits`
-(B, K). The features are read as the model reads them: a classify run's normalisation
-(RUN/scaler.json, x' = (x - mean) / std) is applied before, by the caller.
+A committee of M models (models/committee.py) writes its members side by side and returns the
+log of their mean probability, log (1/M) sum_m softmax(logits_m): softmax of it is the
+committee's probability, its argmax the committee's class.
+
+Graph inputs: `x` (B, T, D) float32, padded (any padding value: steps past a sequence's end are
+zeroed first), and `lengths` (B,) int64. Output: `logits` (B, K). The features are read as the
+model reads them: a classify run's normalisation (RUN/scaler.json, x' = (x - mean) / std) is
+applied before, by the caller.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rnnkit.errors import RnnkitError
+from rnnkit.export.convolution import add_convolutional
 from rnnkit.export.graph import Graph
-from rnnkit.export.network import LENGTHS, add_network, lengths_input, swap_batch_and_time
+from rnnkit.export.network import add_network, swap_batch_and_time
+from rnnkit.export.padding import mean_over_steps, shorten, valid_mask, zero_padding
 from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.models.committee import Committee
+from rnnkit.models.pooling import AttentionPooling
 
 
-def classifier_graph(model: SequenceClassifier) -> Graph:
+def classifier_graph(model: SequenceClassifier | Committee) -> Graph:
     """The graph of `model` (see the module docstring)."""
-    config = model.config
-    if config.conv or config.downsample > 1 or config.pooling not in ("last", "mean"):
-        raise RnnkitError(
-            "ONNX export writes a recurrent classifier pooled by its last state or mean; train "
-            "it with --conv 0 --downsample 1 and --pooling last or mean to export it"
-        )
-    graph = Graph("rnnkit_SequenceClassifier")
-    network = model.recurrent
-    x = graph.input("x", np.float32, ["batch", "steps", network.input_size])
-    sequence_lens = lengths_input(graph)
-    output, states = add_network(graph, network, swap_batch_and_time(graph, x, True), sequence_lens)
-    if model.pooling == "mean":
-        pooled = _mean_over_valid_steps(graph, output, LENGTHS)
-    else:
-        pooled = _last_states(graph, states[0], model.recurrent.output_size // network.hidden_size)
-    logits = graph.linear(model.head, pooled, "head")
-    graph.output(logits, "logits", np.float32, ["batch", model.head.out_features])
+    members = list(model.members) if isinstance(model, Committee) else [model]
+    config = members[0].config
+    graph = Graph(f"rnnkit_{type(model).__name__}")
+    x = graph.input("x", np.float32, ["batch", "steps", config.input_size])
+    lengths = graph.input("lengths", np.int64, ["batch"])
+    x = zero_padding(graph, x, lengths)
+    logits = [_logits(graph, member, x, lengths, f"m{m}") for m, member in enumerate(members)]
+    if len(logits) > 1:
+        logits = [_log_mean_probability(graph, logits)]
+    graph.output(logits[0], "logits", np.float32, ["batch", config.num_classes])
     return graph
+
+
+def _logits(graph: Graph, model: SequenceClassifier, x: str, lengths: str, stem: str) -> str:
+    """One classifier's logits (B, K): its branches side by side, then the head."""
+    config = model.config
+    parts = [_recurrent(graph, model, x, lengths)]
+    if model.convolutional is not None:
+        x_c, lengths_c = x, lengths
+        if config.conv_downsample > 1:
+            x_c, lengths_c = shorten(graph, x, lengths, config.conv_downsample, config.input_size)
+        parts.append(add_convolutional(graph, model.convolutional, x_c, lengths_c, f"{stem}_fcn"))
+    features = parts[0] if len(parts) == 1 else graph.node("Concat", parts, axis=1)
+    return graph.linear(model.head, features, f"{stem}_head")
+
+
+def _recurrent(graph: Graph, model: SequenceClassifier, x: str, lengths: str) -> str:
+    """The pooled states of the recurrent branch (B, dirs*H)."""
+    config, network = model.config, model.recurrent
+    if config.downsample > 1:
+        x, lengths = shorten(graph, x, lengths, config.downsample, config.input_size)
+    sequence_lens = graph.node("Cast", [lengths], to=graph.onnx.TensorProto.INT32)
+    output, states = add_network(graph, network, swap_batch_and_time(graph, x, True), sequence_lens)
+    if model.pooling == "last":
+        return _last_states(graph, states[0], network.output_size // network.hidden_size)
+    output = swap_batch_and_time(graph, output, True)  # (B, T, F), 0 past each sequence's end
+    if model.pooling == "mean":
+        return mean_over_steps(graph, output, lengths, axis=1)
+    if model.pooling == "max":
+        return graph.node(
+            "ReduceMax",
+            [_masked(graph, output, lengths), graph.constant("axis_1", [1])],
+            keepdims=0,
+        )
+    return _attention(graph, model.attention, output, lengths)
 
 
 def _last_states(graph: Graph, h_n: str, directions: int) -> str:
@@ -50,23 +88,30 @@ def _last_states(graph: Graph, h_n: str, directions: int) -> str:
     return graph.node("Reshape", [by_sequence, graph.constant("flat_shape", [0, -1])])
 
 
-def _mean_over_valid_steps(graph: Graph, output: str, lengths: str) -> str:
-    """output (T, B, F) -> the mean over each sequence's valid steps (B, F); lengths int64 (B,)."""
-    steps = graph.node("Shape", [output], start=0, end=1)  # [T]
-    zero, one = graph.constant("zero", np.int64(0)), graph.constant("one", np.int64(1))
-    t = graph.node("Range", [zero, graph.node("Squeeze", [steps]), one])  # (T,)
-    first_axis = graph.constant("first_axis", [0])
-    valid = graph.node(
-        "Less",
-        [
-            graph.node("Unsqueeze", [t, graph.constant("axis_1", [1])]),
-            graph.node("Unsqueeze", [lengths, first_axis]),
-        ],
-    )  # (T, B): step t is inside sequence b
-    weights = graph.node("Cast", [valid], to=graph.onnx.TensorProto.FLOAT)
-    weights = graph.node("Unsqueeze", [weights, graph.constant("axis_2", [2])])  # (T, B, 1)
-    total = graph.node("ReduceSum", [graph.node("Mul", [output, weights]), first_axis], keepdims=0)
-    count = graph.node("Cast", [lengths], to=graph.onnx.TensorProto.FLOAT)
+def _masked(graph: Graph, values: str, lengths: str) -> str:
+    """values (B, T, F) with -inf past each sequence's end, so that no max or softmax picks them."""
+    valid = valid_mask(graph, values, lengths)  # (B, T)
+    valid = graph.node("Unsqueeze", [valid, graph.constant("axis_2", [2])])
+    return graph.node("Where", [valid, values, graph.constant("minus_inf", np.float32(-np.inf))])
+
+
+def _attention(graph: Graph, attention: AttentionPooling, output: str, lengths: str) -> str:
+    """s = sum_t a_t h_t, a_t = softmax over the valid steps of v^T tanh(W h_t + b)."""
+    hidden = graph.node("Tanh", [graph.linear(attention.W, output, "attention_W")])
+    scores = graph.linear(attention.v, hidden, "attention_v")  # (B, T, 1)
+    a = graph.node("Softmax", [_masked(graph, scores, lengths)], axis=1)  # 0 past the end
     return graph.node(
-        "Div", [total, graph.node("Unsqueeze", [count, graph.constant("axis_1", [1])])]
+        "ReduceSum", [graph.node("Mul", [a, output]), graph.constant("axis_1", [1])], keepdims=0
     )
+
+
+def _log_mean_probability(graph: Graph, logits: list[str]) -> str:
+    """log (1/M) sum_m softmax(logits_m), (B, K), from M logits (B, K)."""
+    first = graph.constant("axis_0", [0])
+    stacked = graph.node(
+        "Concat",
+        [graph.node("Unsqueeze", [graph.node("LogSoftmax", [z], axis=1), first]) for z in logits],
+        axis=0,
+    )  # (M, B, K)
+    total = graph.node("ReduceLogSumExp", [stacked, first], keepdims=0)
+    return graph.node("Sub", [total, graph.constant("log_M", np.float32(math.log(len(logits))))])

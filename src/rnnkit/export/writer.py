@@ -18,7 +18,10 @@ from rnnkit.models.committee import Committee
 from rnnkit.models.language import LanguageModel
 from rnnkit.models.pianoroll import PianoRollModel
 
-EXPORTABLE = "an rnnkit RNN, LSTM or GRU, a LanguageModel, a PianoRollModel or a SequenceClassifier"
+EXPORTABLE = (
+    "an rnnkit RNN, LSTM or GRU, a LanguageModel, a PianoRollModel, or a SequenceClassifier or "
+    "a Committee of them"
+)
 
 
 def to_onnx(
@@ -34,7 +37,8 @@ def to_onnx(
     A network (rnnkit.RNN / LSTM / GRU) takes `input` and, if asked, `lengths` and `h_0` (`c_0`),
     and returns `output`, `h_n` (`c_n`) as rnnkit does. A LanguageModel or PianoRollModel is
     written as its step model, (tokens or frames, h_0[, c_0]) -> (logits, h_n[, c_n]), which a
-    sampling loop drives one step at a time; a SequenceClassifier as (x, lengths) -> logits.
+    sampling loop drives one step at a time; a SequenceClassifier as (x, lengths) -> logits, a
+    Committee of them as (x, lengths) -> the log of their mean probability.
     The file is written whole or not at all; `metadata` goes into its metadata_props.
     """
     graph = _graph(module, lengths, initial_state)
@@ -59,14 +63,9 @@ def _graph(module: nn.Module, lengths: bool, initial_state: bool) -> Graph:
         )
     if isinstance(module, (LanguageModel, PianoRollModel)):
         return step_model_graph(module)
-    if isinstance(module, Committee):
-        if len(module.members) != 1:
-            raise RnnkitError(
-                f"this classifier is a committee of {len(module.members)} models, and ONNX "
-                "export writes one; train it with --folds 1 --ensemble 1 to export it"
-            )
-        module = module.members[0]
-    if isinstance(module, SequenceClassifier):
+    if isinstance(module, Committee) and len(module.members) == 1:
+        module = module.members[0]  # its logits, not the log-probabilities of a committee of one
+    if isinstance(module, (SequenceClassifier, Committee)):
         return classifier_graph(module)
     raise RnnkitError(f"cannot export a {type(module).__name__} to ONNX; give {EXPORTABLE}")
 
