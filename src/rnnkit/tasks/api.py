@@ -58,14 +58,14 @@ class TaskModel:
     def __init__(self, **settings: Any) -> None:
         """The settings of `rnnkit train TASK` (its default recipe; for the level given, where
         the task has levels), `settings` overriding them."""
-        given = SimpleNamespace(time=None, level=settings.get("level"))
+        given = SimpleNamespace(**{**settings, "time": None})  # as flags: the recipe may read them
         self._configure(self.task_class.recipe(given), settings)
 
     @classmethod
     def from_recipe(cls, time: str | float, **settings: Any) -> TaskModel:
         """The settings of the recipe for a budget of `time` (seconds or e.g. "10m"),
         `settings` overriding them; fit() then also takes the recipe's training settings."""
-        budget = SimpleNamespace(time=duration(time), level=settings.get("level"))
+        budget = SimpleNamespace(**{**settings, "time": duration(time)})
         model = cls.__new__(cls)
         model._configure(cls.task_class.recipe(budget), settings)
         return model
