@@ -94,10 +94,14 @@ def write_levels(path: Path, per_class: int) -> None:
             writer.writerow([label, *(f"{v:.3f}" for v in values)])
 
 
-def test_the_classifier_code_predicts_what_rnnkit_predict_does(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("normalize", ["features", "series"])
+def test_the_classifier_code_predicts_what_rnnkit_predict_does(
+    normalize, tmp_path, monkeypatch, capsys
+):
+    """The recipe's model (a committee of three LSTM-FCNs), each way of normalising."""
     write_levels(tmp_path / "levels.csv", per_class=12)
     train = ["train", "classify", str(tmp_path / "levels.csv"), "--out", str(tmp_path / "run")]
-    assert main([*train, *TINY, "--cell", "gru", "--conv", "0", "--steps", "10"]) == 0
+    assert main([*train, *TINY, "--conv", "4", "--normalize", normalize, "--steps", "60"]) == 0
     assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "classifier.onnx")]) == 0
     predicted = tmp_path / "predicted.csv"
     rnnkit_output(

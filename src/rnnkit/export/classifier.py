@@ -25,7 +25,7 @@ import numpy as np
 from rnnkit.export.convolution import add_convolutional
 from rnnkit.export.graph import Graph
 from rnnkit.export.network import add_network, swap_batch_and_time
-from rnnkit.export.padding import mean_over_steps, shorten, valid_mask, zero_padding
+from rnnkit.export.padding import mean_over_steps, shorten, unsqueeze, valid_mask, zero_padding
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.committee import Committee
 from rnnkit.models.pooling import AttentionPooling
@@ -90,8 +90,7 @@ def _last_states(graph: Graph, h_n: str, directions: int) -> str:
 
 def _masked(graph: Graph, values: str, lengths: str) -> str:
     """values (B, T, F) with -inf past each sequence's end, so that no max or softmax picks them."""
-    valid = valid_mask(graph, values, lengths)  # (B, T)
-    valid = graph.node("Unsqueeze", [valid, graph.constant("axis_2", [2])])
+    valid = unsqueeze(graph, valid_mask(graph, values, lengths), 2)  # (B, T, 1)
     return graph.node("Where", [valid, values, graph.constant("minus_inf", np.float32(-np.inf))])
 
 
@@ -107,11 +106,7 @@ def _attention(graph: Graph, attention: AttentionPooling, output: str, lengths: 
 
 def _log_mean_probability(graph: Graph, logits: list[str]) -> str:
     """log (1/M) sum_m softmax(logits_m), (B, K), from M logits (B, K)."""
-    first = graph.constant("axis_0", [0])
-    stacked = graph.node(
-        "Concat",
-        [graph.node("Unsqueeze", [graph.node("LogSoftmax", [z], axis=1), first]) for z in logits],
-        axis=0,
-    )  # (M, B, K)
-    total = graph.node("ReduceLogSumExp", [stacked, first], keepdims=0)
+    log_p = [unsqueeze(graph, graph.node("LogSoftmax", [z], axis=1), 0) for z in logits]
+    stacked = graph.node("Concat", log_p, axis=0)  # (M, B, K)
+    total = graph.node("ReduceLogSumExp", [stacked, graph.constant("axis_0", [0])], keepdims=0)
     return graph.node("Sub", [total, graph.constant("log_M", np.float32(math.log(len(logits))))])

@@ -22,14 +22,9 @@ def step_count(graph: Graph, x: str, axis: int = 1) -> str:
     return graph.node("Squeeze", [size])
 
 
-def valid_mask(graph: Graph, x: str, lengths: str) -> str:
-    """(B, T) bool: step t is inside sequence b, for x (B, T, ...) and lengths (B,) int64."""
-    zero, one = graph.constant("zero", np.int64(0)), graph.constant("one", np.int64(1))
-    t = graph.node("Range", [zero, step_count(graph, x), one])  # (T,)
-    t = graph.node("Unsqueeze", [t, graph.constant("axis_0", [0])])  # (1, T)
-    return graph.node(
-        "Less", [t, graph.node("Unsqueeze", [lengths, graph.constant("axis_1", [1])])]
-    )
+def unsqueeze(graph: Graph, value: str, axis: int) -> str:
+    """`value` with a new axis of size 1 at `axis`."""
+    return graph.node("Unsqueeze", [value, graph.constant(f"axis_{axis}", [axis])])
 
 
 def as_float(graph: Graph, value: str) -> str:
@@ -37,19 +32,25 @@ def as_float(graph: Graph, value: str) -> str:
     return graph.node("Cast", [value], to=graph.onnx.TensorProto.FLOAT)
 
 
+def valid_mask(graph: Graph, x: str, lengths: str) -> str:
+    """(B, T) bool: step t is inside sequence b, for x (B, T, ...) and lengths (B,) int64."""
+    zero, one = graph.constant("zero", np.int64(0)), graph.constant("one", np.int64(1))
+    t = graph.node("Range", [zero, step_count(graph, x), one])  # (T,)
+    return graph.node("Less", [unsqueeze(graph, t, 0), unsqueeze(graph, lengths, 1)])
+
+
 def zero_padding(graph: Graph, x: str, lengths: str) -> str:
     """x (B, T, D) with every step past a sequence's end set to 0, whatever the caller padded
     with (rnnkit's tasks pad with 0, so this changes nothing for them)."""
     valid = as_float(graph, valid_mask(graph, x, lengths))
-    return graph.node("Mul", [x, graph.node("Unsqueeze", [valid, graph.constant("axis_2", [2])])])
+    return graph.node("Mul", [x, unsqueeze(graph, valid, 2)])
 
 
 def mean_over_steps(graph: Graph, h: str, lengths: str, axis: int) -> str:
     """The sum of h along its time `axis` divided by each sequence's length: (B, F). Steps past
     the end must be 0 in h (the callers' values are)."""
     total = graph.node("ReduceSum", [h, graph.constant(f"axis_{axis}", [axis])], keepdims=0)
-    count = graph.node("Unsqueeze", [as_float(graph, lengths), graph.constant("axis_1", [1])])
-    return graph.node("Div", [total, count])
+    return graph.node("Div", [total, unsqueeze(graph, as_float(graph, lengths), 1)])
 
 
 def shorten(graph: Graph, x: str, lengths: str, window: int, features: int) -> tuple[str, str]:
@@ -57,45 +58,23 @@ def shorten(graph: Graph, x: str, lengths: str, window: int, features: int) -> t
     (B, ceil(T / window), D), and the shortened lengths (B,) int64. A sequence's last window may
     be partial: its mean is over the valid steps in it only. x's padding must be 0."""
     S = graph.constant(f"window_{window}", np.int64(window))
-    T = step_count(graph, x)
-    missing = graph.node("Mod", [graph.node("Sub", [S, graph.node("Mod", [T, S])]), S])
-    zero = graph.constant("zeros_4", [0, 0, 0, 0])
+    zero, one = graph.constant("zero", np.int64(0)), graph.constant("one", np.int64(1))
+    # Zeros after the last step, up to a whole number of windows, add nothing to a sum.
+    missing = graph.node(
+        "Mod", [graph.node("Sub", [S, graph.node("Mod", [step_count(graph, x), S])]), S]
+    )
+    before = graph.constant("pads_before", [0, 0, 0, 0])  # B, T, D before; B after
     pads = graph.node(
-        "Concat",
-        [
-            zero,
-            graph.node("Unsqueeze", [missing, graph.constant("axis_0", [0])]),
-            graph.constant("zero_1", [0]),
-        ],
-        axis=0,
-    )  # [0, 0, 0 | 0, missing, 0]: zeros after the last step add nothing to a sum
-    windows = graph.node(
-        "Reshape",
-        [
-            graph.node("Pad", [x, pads]),
-            graph.constant(f"windows_{window}", [0, -1, window, features]),
-        ],
-    )  # (B, T', S, D)
+        "Concat", [before, unsqueeze(graph, missing, 0), graph.constant("pad_0", [0])], axis=0
+    )
+    shape = graph.constant(f"windows_{window}", [0, -1, window, features])
+    windows = graph.node("Reshape", [graph.node("Pad", [x, pads]), shape])  # (B, T', S, D)
     total = graph.node("ReduceSum", [windows, graph.constant("axis_2", [2])], keepdims=0)
     short = graph.node(
         "Div",
-        [
-            graph.node(
-                "Add", [lengths, graph.node("Sub", [S, graph.constant("one", np.int64(1))])]
-            ),
-            S,
-        ],
+        [graph.node("Add", [lengths, graph.constant("window_less_1", np.int64(window - 1))]), S],
     )
-    zero_scalar, one = graph.constant("zero", np.int64(0)), graph.constant("one", np.int64(1))
-    T_short = step_count(graph, total)
-    starts = graph.node("Mul", [graph.node("Range", [zero_scalar, T_short, one]), S])  # (T',)
-    inside = graph.node(
-        "Sub",
-        [
-            graph.node("Unsqueeze", [lengths, graph.constant("axis_1", [1])]),
-            graph.node("Unsqueeze", [starts, graph.constant("axis_0", [0])]),
-        ],
-    )  # (B, T'): steps of the sequence at or after each window's start
-    counts = graph.node("Clip", [inside, one, S])  # valid steps in each window, at least 1
-    counts = graph.node("Unsqueeze", [as_float(graph, counts), graph.constant("axis_2", [2])])
-    return graph.node("Div", [total, counts]), short
+    starts = graph.node("Mul", [graph.node("Range", [zero, step_count(graph, total), one]), S])
+    inside = graph.node("Sub", [unsqueeze(graph, lengths, 1), unsqueeze(graph, starts, 0)])
+    counts = graph.node("Clip", [inside, one, S])  # (B, T') valid steps in each window, >= 1
+    return graph.node("Div", [total, unsqueeze(graph, as_float(graph, counts), 2)]), short
