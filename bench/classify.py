@@ -5,7 +5,7 @@
     python -m bench classify --defaults            # rnnkit with no flags at all (its step budget)
     python -m bench classify --variant "--conv 0" --variant "--pooling max" --only ArrowHead
     python -m bench classify --smoke               # UnitTest, a few seconds, nothing written
-    python -m bench classify --only OSULeaf --seeds 3 --base="--conv 32" --variant="--ensemble 3"
+    python -m bench classify --only OSULeaf --seeds 3 --base="--conv 32" --variant="--ensemble 1"
                                                    # the mean of seeds 1-3; --base under each row
 
 Data: each classification dataset aeon ships (rnnkit.data.series.aeon_names), with the UCR/UEA

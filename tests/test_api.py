@@ -104,6 +104,12 @@ def test_bad_generation_arguments_are_one_error(trained):
             lm.generate("a", **arguments)
 
 
+def test_a_series_classifier_takes_the_recipes_ensemble_unless_folds_make_the_committee():
+    assert SeriesClassifier().data.ensemble == 3
+    assert (SeriesClassifier(folds=3).data.folds, SeriesClassifier(folds=3).data.ensemble) == (3, 1)
+    assert SeriesClassifier(ensemble=1).data.ensemble == 1
+
+
 def test_a_series_classifier_fits_predicts_and_reloads(tmp_path):
     classifier = SeriesClassifier(hidden_size=8)
     classifier.fit("example:waveforms", out=tmp_path / "run", steps=30, progress=False)

@@ -94,6 +94,29 @@ def test_the_best_models_scores_are_its_own_on_the_valid_split(run):
     assert "true \\ predicted" in (run / "scores.txt").read_text()
 
 
+def test_the_held_out_series_are_in_no_batch(run):
+    """A batch of held-out series alone would give no member a loss (and crashed the step)."""
+    task = load_run(run)
+    task.attach(open_series(run.parent / "train.csv"))
+    _, valid_idx = stratified_split(task.train_set.known_labels(), 0.2, seed=1)
+    inputs = task.inputs(task.train_set)
+    batched = {sequence.tobytes() for sequence in task.train_data.sequences}
+    assert len(task.train_data.sequences) == len(inputs) - len(valid_idx)
+    assert not any(inputs[i].tobytes() in batched for i in valid_idx)
+
+
+def test_predict_valid_writes_the_held_out_series_scored_as_in_training(run, tmp_path, capsys):
+    out = tmp_path / "valid.csv"
+    assert main(["predict", str(run), "valid", "--out", str(out)]) == 0
+    scores = json.loads((run / "scores.json").read_text())
+    dataset = open_series(run.parent / "train.csv")
+    _, valid_idx = stratified_split(dataset.known_labels(), 0.2, seed=1)
+    rows = read_predictions(out)[1:]
+    assert [row[0] for row in rows] == [dataset.ids[i] for i in valid_idx]
+    said = capsys.readouterr().out
+    assert f"accuracy {scores['accuracy']:.4f} on the {len(valid_idx)} labelled" in said
+
+
 def test_predict_writes_one_row_per_sequence_and_the_model_learned(run, tmp_path, capsys):
     truth = write_levels(tmp_path / "test.csv", per_class=20, seed=1)
     out = tmp_path / "pred.csv"

@@ -325,15 +325,20 @@ def test_a_committee_is_the_log_of_its_members_mean_probability(tmp_path):
     torch.testing.assert_close(torch.from_numpy(got).exp(), members.mean(0), **TOLERANCE)
 
 
-def test_a_classifier_graph_ignores_what_the_caller_padded_with(tmp_path):
+@pytest.mark.parametrize("fill", [7.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("pooling", ["mean", "max", "attention"])
+def test_a_classifier_graph_ignores_what_the_caller_padded_with(fill, pooling, tmp_path):
+    """aeon pads unequal lengths with NaN, which a multiplication by 0 would keep."""
     torch.manual_seed(0)
-    config = ClassifierConfig(input_size=3, num_classes=2, hidden_size=5, conv=4, downsample=3)
+    config = ClassifierConfig(
+        input_size=3, num_classes=2, hidden_size=5, conv=4, downsample=3, pooling=pooling
+    )
     model = SequenceClassifier(config).eval()
     x, lengths = classifier_batch()
     with torch.no_grad():
         expected, _ = model(x, lengths)
     garbage = x.clone()
-    garbage[torch.arange(7)[None, :] >= lengths[:, None]] = 7.0
+    garbage[torch.arange(7)[None, :] >= lengths[:, None]] = fill
     got = run_onnx(model, tmp_path / "c.onnx", {"x": garbage, "lengths": lengths})
     assert_all_close(got, [expected])
 

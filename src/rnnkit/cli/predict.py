@@ -2,8 +2,8 @@
 
 DATA is what training takes (a CSV, TSV or .ts file, a folder, one part of an archive folder or
 of aeon:NAME, e.g. aeon:GunPoint/test), or train, valid or test: that part of the run's own data
-(valid: the training part, each series predicted by the model of the committee that did not
-learn it).
+(valid: the series of the training part that were validated on, each predicted by the model of
+the committee that did not learn it, or, held out with --valid-fraction, by the whole committee).
 
 FILE.csv gets one row per sequence: its `id` and the predicted label in a column named
 `prediction`. When DATA has labels, the accuracy on them is printed too. An existing FILE.csv is

@@ -24,8 +24,8 @@ import numpy as np
 
 from rnnkit.export.convolution import add_convolutional
 from rnnkit.export.graph import Graph
-from rnnkit.export.network import add_network, swap_batch_and_time
-from rnnkit.export.padding import mean_over_steps, shorten, unsqueeze, valid_mask, zero_padding
+from rnnkit.export.network import add_network, sequence_lens, swap_batch_and_time
+from rnnkit.export.padding import mean_over_steps, padded_with, shorten
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.committee import Committee
 from rnnkit.models.pooling import AttentionPooling
@@ -38,7 +38,7 @@ def classifier_graph(model: SequenceClassifier | Committee) -> Graph:
     graph = Graph(f"rnnkit_{type(model).__name__}")
     x = graph.input("x", np.float32, ["batch", "steps", config.input_size])
     lengths = graph.input("lengths", np.int64, ["batch"])
-    x = zero_padding(graph, x, lengths)
+    x = padded_with(graph, x, lengths, 0.0)  # rnnkit's tasks pad with 0: the model expects it
     logits = [_logits(graph, member, x, lengths, f"m{m}") for m, member in enumerate(members)]
     if len(logits) > 1:
         logits = [_log_mean_probability(graph, logits)]
@@ -49,7 +49,7 @@ def classifier_graph(model: SequenceClassifier | Committee) -> Graph:
 def _logits(graph: Graph, model: SequenceClassifier, x: str, lengths: str, stem: str) -> str:
     """One classifier's logits (B, K): its branches side by side, then the head."""
     config = model.config
-    parts = [_recurrent(graph, model, x, lengths)]
+    parts = [_recurrent(graph, model, x, lengths, stem)]
     if model.convolutional is not None:
         x_c, lengths_c = x, lengths
         if config.conv_downsample > 1:
@@ -59,25 +59,23 @@ def _logits(graph: Graph, model: SequenceClassifier, x: str, lengths: str, stem:
     return graph.linear(model.head, features, f"{stem}_head")
 
 
-def _recurrent(graph: Graph, model: SequenceClassifier, x: str, lengths: str) -> str:
+def _recurrent(graph: Graph, model: SequenceClassifier, x: str, lengths: str, stem: str) -> str:
     """The pooled states of the recurrent branch (B, dirs*H)."""
     config, network = model.config, model.recurrent
     if config.downsample > 1:
         x, lengths = shorten(graph, x, lengths, config.downsample, config.input_size)
-    sequence_lens = graph.node("Cast", [lengths], to=graph.onnx.TensorProto.INT32)
-    output, states = add_network(graph, network, swap_batch_and_time(graph, x, True), sequence_lens)
+    time_major = swap_batch_and_time(graph, x, True)
+    output, states = add_network(graph, network, time_major, sequence_lens(graph, lengths))
     if model.pooling == "last":
         return _last_states(graph, states[0], network.output_size // network.hidden_size)
-    output = swap_batch_and_time(graph, output, True)  # (B, T, F), 0 past each sequence's end
+    # (B, T, F), 0 past each end: onnxruntime writes 0 there, but the standard leaves it open
+    output = padded_with(graph, swap_batch_and_time(graph, output, True), lengths, 0.0)
     if model.pooling == "mean":
         return mean_over_steps(graph, output, lengths, axis=1)
     if model.pooling == "max":
-        return graph.node(
-            "ReduceMax",
-            [_masked(graph, output, lengths), graph.constant("axis_1", [1])],
-            keepdims=0,
-        )
-    return _attention(graph, model.attention, output, lengths)
+        masked = padded_with(graph, output, lengths, -np.inf)
+        return graph.node("ReduceMax", [masked, graph.constant("axis_1", [1])], keepdims=0)
+    return _attention(graph, model.attention, output, lengths, stem)
 
 
 def _last_states(graph: Graph, h_n: str, directions: int) -> str:
@@ -88,17 +86,14 @@ def _last_states(graph: Graph, h_n: str, directions: int) -> str:
     return graph.node("Reshape", [by_sequence, graph.constant("flat_shape", [0, -1])])
 
 
-def _masked(graph: Graph, values: str, lengths: str) -> str:
-    """values (B, T, F) with -inf past each sequence's end, so that no max or softmax picks them."""
-    valid = unsqueeze(graph, valid_mask(graph, values, lengths), 2)  # (B, T, 1)
-    return graph.node("Where", [valid, values, graph.constant("minus_inf", np.float32(-np.inf))])
-
-
-def _attention(graph: Graph, attention: AttentionPooling, output: str, lengths: str) -> str:
+def _attention(
+    graph: Graph, attention: AttentionPooling, output: str, lengths: str, stem: str
+) -> str:
     """s = sum_t a_t h_t, a_t = softmax over the valid steps of v^T tanh(W h_t + b)."""
-    hidden = graph.node("Tanh", [graph.linear(attention.W, output, "attention_W")])
-    scores = graph.linear(attention.v, hidden, "attention_v")  # (B, T, 1)
-    a = graph.node("Softmax", [_masked(graph, scores, lengths)], axis=1)  # 0 past the end
+    hidden = graph.node("Tanh", [graph.linear(attention.W, output, f"{stem}_attention_W")])
+    scores = graph.linear(attention.v, hidden, f"{stem}_attention_v")  # (B, T, 1)
+    scores = padded_with(graph, scores, lengths, -np.inf)  # softmax gives them weight 0
+    a = graph.node("Softmax", [scores], axis=1)
     return graph.node(
         "ReduceSum", [graph.node("Mul", [a, output]), graph.constant("axis_1", [1])], keepdims=0
     )
@@ -106,7 +101,7 @@ def _attention(graph: Graph, attention: AttentionPooling, output: str, lengths: 
 
 def _log_mean_probability(graph: Graph, logits: list[str]) -> str:
     """log (1/M) sum_m softmax(logits_m), (B, K), from M logits (B, K)."""
-    log_p = [unsqueeze(graph, graph.node("LogSoftmax", [z], axis=1), 0) for z in logits]
+    log_p = [graph.unsqueeze(graph.node("LogSoftmax", [z], axis=1), 0) for z in logits]
     stacked = graph.node("Concat", log_p, axis=0)  # (M, B, K)
     total = graph.node("ReduceLogSumExp", [stacked, graph.constant("axis_0", [0])], keepdims=0)
     return graph.node("Sub", [total, graph.constant("log_M", np.float32(math.log(len(logits))))])

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from rnnkit.export.graph import Graph
-from rnnkit.export.padding import as_float, mean_over_steps, unsqueeze, valid_mask
+from rnnkit.export.padding import mean_over_steps, valid_mask
 from rnnkit.models.convolution import FullyConvolutional, MaskedBatchNorm, SqueezeExcite
 
 
@@ -25,7 +25,7 @@ def add_convolutional(
     graph: Graph, branch: FullyConvolutional, x: str, lengths: str, stem: str
 ) -> str:
     """x (B, T, D) with zero padding, lengths (B,) int64 -> the branch's vector (B, N)."""
-    valid = unsqueeze(graph, as_float(graph, valid_mask(graph, x, lengths)), 1)  # (B, 1, T)
+    valid = graph.unsqueeze(graph.as_float(valid_mask(graph, x, lengths)), 1)  # (B, 1, T)
     h = graph.node("Transpose", [x], perm=[0, 2, 1])  # (B, D, T)
     for k, (conv, norm) in enumerate(zip(branch.convs, branch.norms, strict=True)):
         W, b = _folded(conv, norm)
@@ -56,4 +56,4 @@ def _squeeze_excite(graph: Graph, excite: SqueezeExcite, h: str, lengths: str, s
     z = mean_over_steps(graph, h, lengths, axis=2)  # (B, C)
     squeezed = graph.node("Relu", [graph.linear(excite.W_1, z, f"{stem}_W_1")])
     e = graph.node("Sigmoid", [graph.linear(excite.W_2, squeezed, f"{stem}_W_2")])
-    return graph.node("Mul", [h, unsqueeze(graph, e, 2)])
+    return graph.node("Mul", [h, graph.unsqueeze(e, 2)])

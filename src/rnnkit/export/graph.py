@@ -108,6 +108,14 @@ class Graph:
             return y
         return self.node("Add", [y, self.weight(f"{stem}_bias", linear.bias)])
 
+    def unsqueeze(self, value: str, axis: int) -> str:
+        """`value` with a new axis of size 1 at `axis`."""
+        return self.node("Unsqueeze", [value, self.constant(f"axis_{axis}", [axis])])
+
+    def as_float(self, value: str) -> str:
+        """A bool or integer value as float32."""
+        return self.node("Cast", [value], to=self.onnx.TensorProto.FLOAT)
+
     def node(self, op: str, inputs: list[str], outputs: int = 1, **attributes) -> Any:
         """Add one operator; its output name, or a list of `outputs` names. An input "" is an
         optional input left out."""

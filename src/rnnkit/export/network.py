@@ -162,7 +162,11 @@ def swap_batch_and_time(graph: Graph, x: str, swap: bool) -> str:
 
 def lengths_input(graph: Graph) -> str:
     """Declare the graph input `lengths` (B,) int64; returns it as ONNX's int32 sequence_lens."""
-    lengths = graph.input(LENGTHS, np.int64, ["batch"])
+    return sequence_lens(graph, graph.input(LENGTHS, np.int64, ["batch"]))
+
+
+def sequence_lens(graph: Graph, lengths: str) -> str:
+    """int64 lengths (B,) as the int32 sequence_lens of ONNX's recurrent operators."""
     return graph.node("Cast", [lengths], to=graph.onnx.TensorProto.INT32)
 
 

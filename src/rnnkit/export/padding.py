@@ -22,35 +22,25 @@ def step_count(graph: Graph, x: str, axis: int = 1) -> str:
     return graph.node("Squeeze", [size])
 
 
-def unsqueeze(graph: Graph, value: str, axis: int) -> str:
-    """`value` with a new axis of size 1 at `axis`."""
-    return graph.node("Unsqueeze", [value, graph.constant(f"axis_{axis}", [axis])])
-
-
-def as_float(graph: Graph, value: str) -> str:
-    """A bool or int64 value as float32."""
-    return graph.node("Cast", [value], to=graph.onnx.TensorProto.FLOAT)
-
-
 def valid_mask(graph: Graph, x: str, lengths: str) -> str:
     """(B, T) bool: step t is inside sequence b, for x (B, T, ...) and lengths (B,) int64."""
     zero, one = graph.constant("zero", np.int64(0)), graph.constant("one", np.int64(1))
     t = graph.node("Range", [zero, step_count(graph, x), one])  # (T,)
-    return graph.node("Less", [unsqueeze(graph, t, 0), unsqueeze(graph, lengths, 1)])
+    return graph.node("Less", [graph.unsqueeze(t, 0), graph.unsqueeze(lengths, 1)])
 
 
-def zero_padding(graph: Graph, x: str, lengths: str) -> str:
-    """x (B, T, D) with every step past a sequence's end set to 0, whatever the caller padded
-    with (rnnkit's tasks pad with 0, so this changes nothing for them)."""
-    valid = as_float(graph, valid_mask(graph, x, lengths))
-    return graph.node("Mul", [x, unsqueeze(graph, valid, 2)])
+def padded_with(graph: Graph, values: str, lengths: str, fill: float) -> str:
+    """values (B, T, F) with `fill` at every step past a sequence's end, whatever was there (NaN
+    included, which a multiplication by 0 would keep)."""
+    valid = graph.unsqueeze(valid_mask(graph, values, lengths), 2)  # (B, T, 1)
+    return graph.node("Where", [valid, values, graph.constant(f"fill_{fill}", np.float32(fill))])
 
 
 def mean_over_steps(graph: Graph, h: str, lengths: str, axis: int) -> str:
     """The sum of h along its time `axis` divided by each sequence's length: (B, F). Steps past
-    the end must be 0 in h (the callers' values are)."""
+    the end must be 0 in h."""
     total = graph.node("ReduceSum", [h, graph.constant(f"axis_{axis}", [axis])], keepdims=0)
-    return graph.node("Div", [total, unsqueeze(graph, as_float(graph, lengths), 1)])
+    return graph.node("Div", [total, graph.unsqueeze(graph.as_float(lengths), 1)])
 
 
 def shorten(graph: Graph, x: str, lengths: str, window: int, features: int) -> tuple[str, str]:
@@ -65,7 +55,7 @@ def shorten(graph: Graph, x: str, lengths: str, window: int, features: int) -> t
     )
     before = graph.constant("pads_before", [0, 0, 0, 0])  # B, T, D before; B after
     pads = graph.node(
-        "Concat", [before, unsqueeze(graph, missing, 0), graph.constant("pad_0", [0])], axis=0
+        "Concat", [before, graph.unsqueeze(missing, 0), graph.constant("pad_0", [0])], axis=0
     )
     shape = graph.constant(f"windows_{window}", [0, -1, window, features])
     windows = graph.node("Reshape", [graph.node("Pad", [x, pads]), shape])  # (B, T', S, D)
@@ -75,6 +65,6 @@ def shorten(graph: Graph, x: str, lengths: str, window: int, features: int) -> t
         [graph.node("Add", [lengths, graph.constant("window_less_1", np.int64(window - 1))]), S],
     )
     starts = graph.node("Mul", [graph.node("Range", [zero, step_count(graph, total), one]), S])
-    inside = graph.node("Sub", [unsqueeze(graph, lengths, 1), unsqueeze(graph, starts, 0)])
+    inside = graph.node("Sub", [graph.unsqueeze(lengths, 1), graph.unsqueeze(starts, 0)])
     counts = graph.node("Clip", [inside, one, S])  # (B, T') valid steps in each window, >= 1
-    return graph.node("Div", [total, unsqueeze(graph, as_float(graph, counts), 2)]), short
+    return graph.node("Div", [total, graph.unsqueeze(graph.as_float(counts), 2)]), short

@@ -11,7 +11,9 @@
               optionally window-sliced and jittered (data/series/augment.py)
     model     rnnkit.models.committee: M classifiers (recurrent branch beside a convolutional
               one, models/classifier.py), model m trained outside fold m of a stratified M-fold
-              split, validated on it; they predict by averaging their probabilities
+              split and validated on it (--folds M), or an ensemble of M learning from every
+              series but a held-out share (--ensemble M, the recipe's 3); they predict by
+              averaging their probabilities
     loss      mean cross-entropy per sequence, -ln p(true class | x_1..x_T)
     metrics   out-of-fold loss and accuracy at each evaluation (the best is kept); for the best
               model, per-class precision and recall and the confusion matrix in RUN/scores.txt
@@ -171,6 +173,7 @@ class ClassifyTask(Task):
         self.labels, self.scaler = labels, scaler
         self.train_set: SeriesDataset | None = None  # the training part, every fold
         self.folds = torch.empty(0, dtype=torch.long)  # (N,) each series' fold (committee.py)
+        self.learned_folds = torch.empty(0, dtype=torch.long)  # the folds of train_data's series
         self.run: Path | None = None  # where `score` draws confusion matrices
         self.last: ClassificationScores | None = None  # the scores of the last evaluation
         self.last_loss = math.nan
@@ -178,8 +181,10 @@ class ClassifyTask(Task):
     @classmethod
     def recipe(cls, args: argparse.Namespace | None) -> Recipe:
         """The recipe; with --folds M >= 2 the folds make the committee, so no ensemble."""
-        if (getattr(args, "folds", None) or 1) > 1:
-            return replace(RECIPE, data={})
+        folds = getattr(args, "folds", None)
+        if isinstance(folds, int) and folds > 1:
+            data = {key: value for key, value in RECIPE.data.items() if key != "ensemble"}
+            return replace(RECIPE, data=data)
         return RECIPE
 
     # ---- lifecycle -----------------------------------------------------------------------------
@@ -216,11 +221,19 @@ class ClassifyTask(Task):
         return task
 
     def attach(self, dataset: SeriesDataset) -> None:
+        """Batches of the series some member learns from: the held-out ones are only validated
+        on (a batch of them alone would give no member a loss)."""
         self.train_set = dataset
         self.folds = torch.tensor(assign_folds(dataset, self.data), dtype=torch.long)
-        targets = self.labels.encode(dataset)
+        learned = (self.folds != HELD_OUT).nonzero().squeeze(1)
+        self.learned_folds = self.folds[learned]  # the fold of each series the batches hold
         inputs = self.inputs(dataset)
-        self.train_data = Batches(inputs, self.data.batch_size, self.data.seed, labels=targets)
+        self.train_data = Batches(
+            [inputs[i] for i in learned.tolist()],
+            self.data.batch_size,
+            self.data.seed,
+            labels=self.labels.encode(dataset)[learned],
+        )
 
     def save_artifacts(self, folder: Path) -> None:
         self.run = Path(folder)
@@ -234,17 +247,19 @@ class ClassifyTask(Task):
     # ---- training and evaluation -----------------------------------------------------------
 
     def train_loss(self, batch: Padded, carry: Carry) -> tuple[Tensor, Carry]:
-        """The committee's mean cross-entropy, each member on the rows outside its fold, the
-        series augmented (sliced, jittered) first; nothing is carried."""
+        """The committee's mean cross-entropy, each member on the rows outside its fold (the
+        batches hold no held-out series), the series augmented (sliced, jittered) first; nothing
+        is carried."""
         x, lengths = random_windows(batch.values, batch.lengths, self.data.crop)
         x = jitter(x, lengths, self.data.jitter)
-        folds = self.folds[batch.indices].to(self.device)
+        folds = self.learned_folds[batch.indices].to(self.device)
         x, lengths = x.to(self.device), lengths.to(self.device)
         return self.model.training_loss(x, lengths, batch.labels.to(self.device), folds), None
 
     def evaluate(self, final: bool = False) -> dict[str, float]:
         """Loss and accuracy out of fold (each validated series scored by the member that did
-        not learn from it), or on the training data when nothing is held out."""
+        not learn from it, a held-out one by the whole committee), or on the training data when
+        nothing is held out."""
         folds = self.folds if validated(self.folds) else None
         self.last_loss, self.last = self.scores(self.train_set, folds)
         return {"loss": self.last_loss, "accuracy": self.last.accuracy}
@@ -333,8 +348,9 @@ class ClassifyTask(Task):
 
     def resolve(self, source: str) -> tuple[SeriesDataset, Tensor | None, str]:
         """(the series, their folds to score out of fold or None, a name for files) of a
-        source, or of a part of the run's own data: train, valid (the training part, each
-        series scored by the member that did not learn from it) or test."""
+        source, or of a part of the run's own data: train, valid (the validated series of the
+        training part, each scored by the member that did not learn it, or held out and scored
+        by the whole committee) or test."""
         if source not in SPLITS:
             return open_series(source, self.data.format), None, Path(source).stem
         if source == "test":
@@ -355,7 +371,8 @@ class ClassifyTask(Task):
         folds = torch.tensor(assign_folds(dataset, self.data), dtype=torch.long)
         if not validated(folds):
             raise RnnkitError("this run held nothing out for validation; give DATA, or train")
-        return dataset, folds, source
+        kept = (folds != EVERY).nonzero().squeeze(1)
+        return dataset.subset(kept.tolist()), folds[kept], source
 
     def predict(self, source: str) -> Predictions:
         """Predict every sequence of `source` (or of a part of the run's data, as `score`);

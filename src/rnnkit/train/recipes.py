@@ -70,8 +70,8 @@ CHAR = [
     # reached 1.425 (4,335 steps; lr 2e-3: 1.433-1.442; LSTM 2 x 512: 1.434). In bf16, with
     # recurrent dropout 0.25 (the best regulariser at 10 minutes), 1.415 (11,961 steps); with
     # 1,024 units 1.411 (7,254 steps), within one seed's spread, so the smaller layer stays: on a
-    # CPU without bf16 it gets 2.5x fewer steps, fewer still with 1,024 units. The moonshot of
-    # 1.40 in 30 minutes is not reached this way.
+    # CPU without bf16 it gets 1.7x fewer steps (fp32 on this one: 7,052 steps, 1.430), fewer
+    # still with 1,024 units. The moonshot of 1.40 in 30 minutes is not reached this way.
     Recipe(
         "char-30m",
         seconds=1800,
