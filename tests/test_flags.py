@@ -116,6 +116,15 @@ def test_a_model_that_cannot_fit_is_refused_before_it_is_built(tmp_path, capsys,
     assert "GiB" in err[0] and not (tmp_path / "runs").exists()
 
 
+def test_a_classifier_that_cannot_fit_names_the_ensemble(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "classify", "--hidden", "200000", "--steps", "1", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "GiB" in err[0] and "--ensemble" in err[0]
+    assert not (tmp_path / "runs").exists()
+
+
 def test_every_command_that_loads_a_run_takes_device():
     """A command with a RUN argument loads a run folder's model: each says where (--device)."""
     loading = []

@@ -26,9 +26,14 @@ BYTES = 4  # float32
 TRAINING_COPIES = 4  # weights, gradients, AdamW's first and second moments
 
 
-def affordable(build: Callable[[], M], training: bool = True) -> M:
+def affordable(
+    build: Callable[[], M],
+    training: bool = True,
+    smaller: str = "--hidden, --layers or --embedding",
+) -> M:
     """`build()`, after checking that the model (and, to train it, its gradients and optimiser
-    state) fits in the memory available; one RnnkitError saying how much it needs otherwise."""
+    state) fits in the memory available; one RnnkitError saying how much it needs otherwise, and
+    which flags (`smaller`) make a smaller model."""
     with torch.device("meta"):
         count = sum(p.numel() for p in build().parameters())
     need = count * BYTES * (TRAINING_COPIES if training else 1)
@@ -38,7 +43,7 @@ def affordable(build: Callable[[], M], training: bool = True) -> M:
         raise RnnkitError(
             f"this model has {count:,} parameters: to {what} takes {need / 2**30:,.1f} GiB, "
             f"more than the {free / 2**30:,.1f} GiB of memory available; use a smaller "
-            "--hidden, --layers or --embedding"
+            f"{smaller}"
         )
     return build()
 

@@ -68,6 +68,7 @@ SCORES_TEXT = "scores.txt"  # the kept model's scores on what it validates on, a
 SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
+SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models)"
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
 # LSTM-FCN (an LSTM beside a convolutional branch), an ensemble of three learning from every
@@ -206,7 +207,8 @@ class ClassifyTask(Task):
         scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
         settings.fit_downsample(max(len(series) for series in dataset.sequences))
-        model = affordable(lambda: Committee(settings, committee_size(data.folds, data.ensemble)))
+        size = committee_size(data.folds, data.ensemble)
+        model = affordable(lambda: Committee(settings, size), smaller=SMALLER)
         return cls(data, model, labels, scaler)
 
     @classmethod
@@ -215,7 +217,7 @@ class ClassifyTask(Task):
         if len(labels) != settings.num_classes or len(scaler.mean) != settings.input_size:
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
         size = committee_size(data.folds, data.ensemble)
-        model = affordable(lambda: Committee(settings, size), training=False)
+        model = affordable(lambda: Committee(settings, size), training=False, smaller=SMALLER)
         task = cls(data, model, labels, scaler)
         task.run = run
         return task
