@@ -68,13 +68,14 @@ def _recurrent(graph: Graph, model: SequenceClassifier, x: str, lengths: str, st
     output, states = add_network(graph, network, time_major, sequence_lens(graph, lengths))
     if model.pooling == "last":
         return _last_states(graph, states[0], network.output_size // network.hidden_size)
-    # (B, T, F), 0 past each end: onnxruntime writes 0 there, but the standard leaves it open
-    output = padded_with(graph, swap_batch_and_time(graph, output, True), lengths, 0.0)
-    if model.pooling == "mean":
-        return mean_over_steps(graph, output, lengths, axis=1)
+    output = swap_batch_and_time(graph, output, True)  # (B, T, F)
     if model.pooling == "max":
         masked = padded_with(graph, output, lengths, -np.inf)
         return graph.node("ReduceMax", [masked, graph.constant("axis_1", [1])], keepdims=0)
+    # 0 past each end: onnxruntime writes 0 there, but the standard leaves it open
+    output = padded_with(graph, output, lengths, 0.0)
+    if model.pooling == "mean":
+        return mean_over_steps(graph, output, lengths, axis=1)
     return _attention(graph, model.attention, output, lengths, stem)
 
 
