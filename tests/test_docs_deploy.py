@@ -13,6 +13,7 @@ import pytest
 
 from rnnkit.cli.main import main
 from rnnkit.data.series import load_series
+from rnnkit.tasks.registry import load_run
 
 pytest.importorskip("onnxruntime")
 
@@ -94,14 +95,27 @@ def write_levels(path: Path, per_class: int) -> None:
             writer.writerow([label, *(f"{v:.3f}" for v in values)])
 
 
-@pytest.mark.parametrize("normalize", ["features", "series"])
+class RecordingSession:
+    """An onnxruntime session that keeps the inputs it was given."""
+
+    def __init__(self, session) -> None:
+        self.session, self.feeds = session, []
+
+    def run(self, names, feeds):
+        self.feeds.append(feeds)
+        return self.session.run(names, feeds)
+
+
+@pytest.mark.parametrize("normalize, resample", [("features", "0"), ("series", "1")])
 def test_the_classifier_code_predicts_what_rnnkit_predict_does(
-    normalize, tmp_path, monkeypatch, capsys
+    normalize, resample, tmp_path, monkeypatch, capsys
 ):
-    """The recipe's model (a committee of three LSTM-FCNs), each way of normalising."""
+    """The recipe's model (a committee of three LSTM-FCNs), each way of normalising; series of
+    3 to 8 steps resampled to their median length (resample 0, the recipe's auto) or not."""
     write_levels(tmp_path / "levels.csv", per_class=12)
     train = ["train", "classify", str(tmp_path / "levels.csv"), "--out", str(tmp_path / "run")]
-    assert main([*train, *TINY, "--conv", "4", "--normalize", normalize, "--steps", "60"]) == 0
+    flags = ["--conv", "4", "--normalize", normalize, "--resample", resample, "--steps", "60"]
+    assert main([*train, *TINY, *flags]) == 0
     assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "classifier.onnx")]) == 0
     predicted = tmp_path / "predicted.csv"
     rnnkit_output(
@@ -115,8 +129,17 @@ def test_the_classifier_code_predicts_what_rnnkit_predict_does(
     (code,) = code_blocks("Classify with onnxruntime and numpy")
     namespace: dict = {}
     run_code(code, namespace)
-    sequences = load_series(tmp_path / "levels.csv").sequences  # raw features, as read
-    assert namespace["classify"](sequences) == expected
+    namespace["session"] = session = RecordingSession(namespace["session"])
+    dataset = load_series(tmp_path / "levels.csv")
+    assert namespace["classify"](dataset.sequences) == expected  # raw features, as read
+    # what the snippet feeds the graph is what rnnkit's own model reads, step for step
+    (feeds,) = session.feeds
+    inputs = load_run(tmp_path / "run").inputs(dataset)
+    assert feeds["lengths"].tolist() == [len(series) for series in inputs]
+    if resample == "0":
+        assert len(set(feeds["lengths"].tolist())) == 1  # one length, the median
+    for row, series in enumerate(inputs):
+        np.testing.assert_allclose(feeds["x"][row, : len(series)], series, rtol=1e-5, atol=1e-5)
 
 
 def test_the_python_example_runs(tmp_path, monkeypatch):

@@ -3,9 +3,10 @@
     data      rnnkit.data.series      CSV, TSV and .ts files, archive folders, aeon:NAME, the
                                       built-in waveforms; training reads a source's train part
                                       and the run keeps its test part for `rnnkit evaluate`
-    inputs    each series z-normalised on its own where the training series already are (as
-              the UCR archive's) or their scales span orders of magnitude, then per feature
-              over the training data (scaler.json);
+    inputs    resampled to one length where asked (--resample, data/series/resampling.py),
+              each z-normalised on its own where the training series already are (as the UCR
+              archive's) or their scales span orders of magnitude, then per feature over the
+              training data (scaler.json);
               labels from the training data (labels.json)
     batches   rnnkit.data.batching: shuffled each epoch, similar lengths together, padded;
               optionally window-sliced and jittered (data/series/augment.py)
@@ -50,6 +51,8 @@ from rnnkit.data.series import (
     stratified_split,
 )
 from rnnkit.data.series.augment import jitter, random_windows
+from rnnkit.data.series.resampling import AS_READ, AUTO, fit_resample, resample_each
+from rnnkit.data.series.resampling import AUTO_STEPS as RESAMPLE_STEPS
 from rnnkit.data.series.scaler import NORMALISATIONS, normalise_each, per_series_is_better
 from rnnkit.data.series.split import stratified_folds
 from rnnkit.errors import RnnkitError
@@ -60,7 +63,7 @@ from rnnkit.models.committee import EVERY, HELD_OUT, Committee, committee_size
 from rnnkit.models.memory import affordable
 from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
-from rnnkit.values import MASS, NON_NEGATIVE, POSITIVE_INT, PROBABILITY, setting
+from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT, PROBABILITY, setting
 
 LABELS = "labels.json"
 SCALER = "scaler.json"
@@ -114,6 +117,13 @@ class ClassifyDataConfig:
         "training data; auto: series where the training series already are (the UCR "
         "archive's) or their scales span orders of magnitude, features otherwise",
         choices=NORMALISATIONS,
+    )
+    resample: int = setting(
+        AS_READ,
+        "N >= 2: each series linearly interpolated to N steps, so that series of different "
+        "lengths line up; 1 = as read; 0 = auto, the median training length (at most "
+        f"{RESAMPLE_STEPS}) when the lengths differ, as read when they are equal",
+        COUNT,
     )
     folds: int = setting(
         1,
@@ -201,12 +211,15 @@ class ClassifyTask(Task):
 
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
+        if data.resample == AUTO:
+            data.resample = fit_resample([len(series) for series in dataset.sequences])
+        sequences = resample_each(dataset.sequences, data.resample)
         if data.normalize == "auto":
-            data.normalize = "series" if per_series_is_better(dataset.sequences) else "features"
+            data.normalize = "series" if per_series_is_better(sequences) else "features"
         labels = LabelVocabulary.fit(dataset)
-        scaler = FeatureScaler.fit(normalised(dataset.sequences, data.normalize))
+        scaler = FeatureScaler.fit(normalised(sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)
-        settings.fit_downsample(max(len(series) for series in dataset.sequences))
+        settings.fit_downsample(max(len(series) for series in sequences))
         size = committee_size(data.folds, data.ensemble)
         model = affordable(lambda: Committee(settings, size), smaller=SMALLER)
         return cls(data, model, labels, scaler)
@@ -243,8 +256,9 @@ class ClassifyTask(Task):
         self.scaler.save(self.run / SCALER)
 
     def inputs(self, dataset: SeriesDataset) -> list[np.ndarray]:
-        """The sequences as the model reads them: normalised as in training."""
-        return self.scaler.transform(normalised(dataset.sequences, self.data.normalize))
+        """The sequences as the model reads them: resampled and normalised as in training."""
+        sequences = resample_each(dataset.sequences, self.data.resample)
+        return self.scaler.transform(normalised(sequences, self.data.normalize))
 
     # ---- training and evaluation -----------------------------------------------------------
 
@@ -287,8 +301,11 @@ class ClassifyTask(Task):
                 scheme = "none held out: the valid numbers below are on the training data"
             if self.data.ensemble > 1:
                 scheme += f"; an ensemble of {M} models"
+            steps = f"{span(lengths)} steps"
+            if self.data.resample != AS_READ:
+                steps += f" resampled to {self.data.resample}"
             sizes = (
-                f"; {N} training sequences ({scheme}), {span(lengths)} steps of "
+                f"; {N} training sequences ({scheme}), {steps} of "
                 f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
             )
         return (
