@@ -379,3 +379,49 @@ def test_other_mistakes_are_one_error_line(run, tmp_path, capsys):
     assert "rnnkit predict" in error_line(capsys)
     assert not (tmp_path / "pred.csv").exists()
     assert snapshot(run) == before
+
+
+def write_z_normalised(path, lengths: list[int], seed: int) -> None:
+    """A wide CSV of series each z-normalised on its own (as the UCR archive's), two classes."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as file:
+        for n, length in enumerate(lengths):
+            values = np.cumsum(rng.standard_normal(length))
+            values = (values - values.mean()) / values.std()
+            file.write(",".join(["ab"[n % 2], *(f"{v:.9f}" for v in values)]) + "\n")
+
+
+def test_resample_auto_saves_the_median_length_and_every_series_scored_gets_it(tmp_path, capsys):
+    lengths = [5, 6, 7, 9, 10, 12, 15, 20]  # median 9.5 -> 10 (half to even)
+    write_z_normalised(tmp_path / "train.csv", lengths, seed=0)
+    assert train(tmp_path, "--resample", "0", "--steps", "6") == 0
+    data = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["data"]
+    # the normalisation is judged on the series as read: resampled, they are no longer z-scores
+    assert data["resample"] == 10 and data["normalize"] == "series"
+    task = load_run(tmp_path / "run")
+    write_z_normalised(tmp_path / "new.csv", [3, 40, 100], seed=1)
+    new = open_series(tmp_path / "new.csv")
+    assert [len(series) for series in task.inputs(new)] == [10, 10, 10]
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), "--out",
+                 str(tmp_path / "p.csv")]) == 0  # fmt: skip
+    assert len(read_predictions(tmp_path / "p.csv")) == 1 + 3
+
+    write_z_normalised(tmp_path / "equal.csv", [8] * 6, seed=2)
+    assert train(tmp_path, "--resample", "0", "--steps", "6", data="equal.csv", out="eq") == 0
+    data = json.loads((tmp_path / "eq" / "config.json").read_text())["task_config"]["data"]
+    assert data["resample"] == 1  # equal lengths: as read
+
+
+def test_a_run_saved_before_resampling_existed_reads_series_as_they_are(run):
+    config_path = run / "config.json"
+    saved = config_path.read_text()
+    config = json.loads(saved)
+    del config["task_config"]["data"]["resample"]
+    try:
+        config_path.write_text(json.dumps(config))
+        task = load_run(run)
+        dataset = open_series(run / ".." / "train.csv")
+        assert task.data.resample == 1
+        assert [len(s) for s in task.inputs(dataset)] == [len(s) for s in dataset.sequences]
+    finally:
+        config_path.write_text(saved)

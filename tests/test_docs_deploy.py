@@ -106,12 +106,15 @@ class RecordingSession:
         return self.session.run(names, feeds)
 
 
-@pytest.mark.parametrize("normalize, resample", [("features", "0"), ("series", "1")])
+@pytest.mark.parametrize(
+    "normalize, resample", [("features", "1"), ("series", "1"), ("features", "0"), ("series", "0")]
+)
 def test_the_classifier_code_predicts_what_rnnkit_predict_does(
     normalize, resample, tmp_path, monkeypatch, capsys
 ):
-    """The recipe's model (a committee of three LSTM-FCNs), each way of normalising; series of
-    3 to 8 steps resampled to their median length (resample 0, the recipe's auto) or not."""
+    """The recipe's model (a committee of three LSTM-FCNs), each way of normalising, the series
+    (3 to 8 steps) read as they are or resampled to their median length (--resample 0, auto);
+    resampled and z-normalised series by series, the order of the two matters."""
     write_levels(tmp_path / "levels.csv", per_class=12)
     train = ["train", "classify", str(tmp_path / "levels.csv"), "--out", str(tmp_path / "run")]
     flags = ["--conv", "4", "--normalize", normalize, "--resample", resample, "--steps", "60"]

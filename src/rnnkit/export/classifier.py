@@ -12,8 +12,8 @@ committee's probability, its argmax the committee's class.
 
 Graph inputs: `x` (B, T, D) float32, padded (any padding value: steps past a sequence's end are
 zeroed first), and `lengths` (B,) int64. Output: `logits` (B, K). The features are read as the
-model reads them: a classify run's normalisation (RUN/scaler.json, x' = (x - mean) / std) is
-applied before, by the caller.
+model reads them: a classify run's resampling (config.json's "resample") and normalisation
+(RUN/scaler.json, x' = (x - mean) / std) are applied before, by the caller (docs/DEPLOY.md).
 """
 
 from __future__ import annotations

@@ -213,9 +213,9 @@ class ClassifyTask(Task):
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
         if data.resample == AUTO:
             data.resample = fit_resample([len(series) for series in dataset.sequences])
+        if data.normalize == "auto":  # judged as read: interpolation moves a series' mean and std
+            data.normalize = "series" if per_series_is_better(dataset.sequences) else "features"
         sequences = resample_each(dataset.sequences, data.resample)
-        if data.normalize == "auto":
-            data.normalize = "series" if per_series_is_better(sequences) else "features"
         labels = LabelVocabulary.fit(dataset)
         scaler = FeatureScaler.fit(normalised(sequences, data.normalize))
         settings.input_size, settings.num_classes = dataset.num_features, len(labels)

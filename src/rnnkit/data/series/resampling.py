@@ -11,13 +11,10 @@ step by step, which is what 1-NN DTW finds by warping. What is lost is the lengt
 
 `resample` in a classify run's data settings: N >= 2 resamples every series to N steps, 1 reads
 them as they are (the recipe's), and 0 (auto) picks N = the median length of the training series,
-at most AUTO_STEPS, when their lengths differ, and 1 when they are all equal. Measured
-(docs/BENCHMARKS.md, "Resampling series of different lengths"): on PickupGestureWiimoteZ
-(gestures of 29 to 361 steps, median 136) the recipe's test accuracy over five seeds at --time
-60s was 0.660 as read, 0.656 at 136 steps, 0.676 at 128, 0.716 at 64, 0.696 at 48 and 0.684 at
-32; on the built-in waveforms (30 to 80 steps at one sampling rate, periods of 6 to 16 steps)
-auto's 55 steps lost 0.04 (three seeds): where the clock, not the length, sets the time scale,
-resampling distorts it. So it is an option, not the recipe.
+at most AUTO_STEPS, when their lengths differ, and 1 when they are all equal. It is an option and
+not the recipe because it helps where speed varies (gestures) and hurts where a clock sets the
+time scale (waves of a period in steps): docs/BENCHMARKS.md, "Resampling series of different
+lengths".
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 AS_READ, AUTO = 1, 0
-AUTO_STEPS = 64  # resample=0: at most this many steps (the recurrent branch then reads each one)
+AUTO_STEPS = 64  # resample=0: at most this many steps (the best of 32 to 136 on the gestures)
 
 
 def resample_each(sequences: Sequence[np.ndarray], steps: int) -> list[np.ndarray]:
@@ -38,8 +35,8 @@ def resample_each(sequences: Sequence[np.ndarray], steps: int) -> list[np.ndarra
 
 
 def resampled(series: np.ndarray, steps: int) -> np.ndarray:
-    """One series (T, D) at `steps` evenly spaced positions of its own time axis (the equation
-    above), float32."""
+    """One series (T, D) at `steps` >= 2 evenly spaced positions of its own time axis (the
+    equation above), float32. (resample_each reads steps 1 as "as read".)"""
     length = len(series)
     position = np.linspace(0.0, length - 1.0, steps)  # p_n
     below = np.minimum(position.astype(np.int64), max(length - 2, 0))  # k_n, keeping k + 1 inside
