@@ -8,6 +8,7 @@
     SeriesDataset, fingerprint   the sequences, labels and ids read              (dataset.py)
     LabelVocabulary              the classes, saved as labels.json               (labels.py)
     FeatureScaler                per-feature standardisation, scaler.json        (scaler.py)
+    resample_each                series to one length (--resample)               (resampling.py)
     stratified_split             train / valid, each class in proportion         (split.py)
     write_series, write_predictions                                              (writing.py)
     make_waveforms               the built-in example, generated                 (waveforms.py)
