@@ -132,6 +132,28 @@ def test_predict_writes_one_row_per_sequence_and_the_model_learned(run, tmp_path
     )
 
 
+def test_predict_probabilities_are_the_committees_mean_of_its_members_softmax(run, tmp_path):
+    write_levels(tmp_path / "test.csv", per_class=6, seed=2)
+    out = tmp_path / "pred.csv"
+    argv = ["predict", str(run), str(tmp_path / "test.csv"), "--out", str(out), "--probabilities"]
+    assert main(argv) == 0
+    rows = read_predictions(out)
+    assert rows[0] == ["id", "prediction", "p_high", "p_low"]
+    written = np.array([[float(v) for v in row[2:]] for row in rows[1:]])
+    task = load_run(run)
+    assert len(task.model.members) == 3  # the recipe's ensemble
+    # each series alone (no padding), each member's softmax, averaged: not the committee's code
+    expected = []
+    with torch.no_grad():
+        for series in task.inputs(open_series(tmp_path / "test.csv")):
+            x, lengths = torch.from_numpy(series)[None], torch.tensor([len(series)])
+            members = [F.softmax(member(x, lengths)[0], dim=-1) for member in task.model.members]
+            expected.append(torch.stack(members).mean(dim=0)[0].numpy())
+    np.testing.assert_allclose(written, np.array(expected), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(written.sum(axis=1), 1.0, atol=1e-5)
+    assert [row[1] for row in rows[1:]] == [["high", "low"][k] for k in written.argmax(axis=1)]
+
+
 def test_evaluate_prints_the_report_and_agrees_with_predict(run, tmp_path, capsys):
     truth = write_levels(tmp_path / "test.csv", per_class=10, seed=2)
     assert (

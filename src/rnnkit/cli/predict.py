@@ -6,8 +6,10 @@ of aeon:NAME, e.g. aeon:GunPoint/test), or train, valid or test: that part of th
 the committee that did not learn it, or, held out with --valid-fraction, by the whole committee).
 
 FILE.csv gets one row per sequence: its `id` and the predicted label in a column named
-`prediction`. When DATA has labels, the accuracy on them is printed too. An existing FILE.csv is
-never replaced unless --force is given, and never left half-written.
+`prediction`; with --probabilities, then a column p_CLASS per class, the model's probability of
+that class (a committee's: the mean of its members'). When DATA has labels, the accuracy on them is
+printed too. An existing FILE.csv is never replaced unless --force is given, and never left
+half-written.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--out", metavar="FILE.csv", type=Path, required=True, help="where to write the predictions"
     )
+    parser.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="add a column p_CLASS per class: the model's probability of that class",
+    )
     parser.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
     add_device_argument(parser)
     return parser
@@ -50,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     task = load_run(args.run_dir, args.device)
     require(task, Predicts, args.run_dir)
     result = task.predict(args.data)
-    write_predictions(out, result.ids, result.labels)
+    probabilities = result.probabilities if args.probabilities else None
+    write_predictions(out, result.ids, result.labels, probabilities, result.classes)
     print(f"{len(result.ids)} predictions written to {out}")
     if result.scores is not None:
         total = int(result.scores.confusion.sum())

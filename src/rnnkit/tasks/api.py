@@ -11,7 +11,8 @@
     classifier = rnnkit.SeriesClassifier()
     classifier.fit("aeon:GunPoint", time="60s")      # its train part (pip install 'rnnkit[series]')
     classifier.evaluate()["accuracy"]                # its test part
-    classifier.predict("new.csv").labels             # one label per sequence
+    classifier.predict("new.csv").labels             # one label per sequence (.probabilities:
+                                                     # (N, K) p(class), columns .classes)
 
     lm = rnnkit.TextModel.load("runs/book")          # any run folder, from Python or the CLI
 
@@ -247,5 +248,6 @@ class SeriesClassifier(TaskModel):
 
     def predict(self, source: str | Path) -> Predictions:
         """The predicted label of every sequence in `source` (`.labels`, in order, with `.ids`),
-        and the scores on those that have a label (`.scores`, None if none has)."""
+        each class's probability (`.probabilities` (N, K), its columns in `.classes`' order), and
+        the scores on those that have a label (`.scores`, None if none has)."""
         return self._trained().predict(str(source))

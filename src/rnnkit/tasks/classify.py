@@ -157,11 +157,14 @@ class ClassifyDataConfig:
 
 @dataclass
 class Predictions:
-    """The predicted label of every sequence of a file, and the scores on its labelled ones."""
+    """The predicted label of every sequence of a file, the probability of each class, and the
+    scores on its labelled ones."""
 
     ids: list[str]
     labels: list[str]
     scores: ClassificationScores | None  # None when no sequence is labelled
+    classes: list[str]  # the columns of `probabilities`, in the run's order (labels.json)
+    probabilities: np.ndarray  # (N, K) p(class | series): the committee's mean, rows sum to 1
 
 
 class ClassifyTask(Task):
@@ -399,13 +402,20 @@ class ClassifyTask(Task):
         dataset, folds, _ = self.resolve(source)
         labelled = [i for i, label in enumerate(dataset.labels) if label is not None]
         targets = self.labels.encode(dataset.subset(labelled))  # an unknown label: error, no work
-        predictions = self.logits(dataset, folds).argmax(dim=-1)
+        log_probabilities = self.logits(dataset, folds)
+        predictions = log_probabilities.argmax(dim=-1)
         scores = None
         if labelled:
             scores = ClassificationScores.from_predictions(
                 targets.tolist(), predictions[labelled].tolist(), self.labels.labels
             )
-        return Predictions(dataset.ids, self.labels.decode(predictions), scores)
+        return Predictions(
+            dataset.ids,
+            self.labels.decode(predictions),
+            scores,
+            list(self.labels.labels),
+            log_probabilities.exp().numpy(),
+        )
 
 
 def span(values: list[int]) -> str:

@@ -7,6 +7,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from rnnkit.data.series.dataset import SeriesDataset
 from rnnkit.data.series.reading import LONG_ID, LONG_LABEL, LONG_TIME
 from rnnkit.errors import RnnkitError
@@ -35,10 +37,22 @@ def write_series(dataset: SeriesDataset, path: Path, format: str = "long") -> No
     write_file(path, text.getvalue())
 
 
-def write_predictions(path: Path, ids: Sequence[str], predictions: Sequence[str]) -> None:
-    """One row per sequence: its `id` and the predicted label in a column named `prediction`."""
+def write_predictions(
+    path: Path,
+    ids: Sequence[str],
+    predictions: Sequence[str],
+    probabilities: np.ndarray | None = None,
+    classes: Sequence[str] = (),
+) -> None:
+    """One row per sequence: its `id` and the predicted label in a column named `prediction`;
+    with `probabilities` (N, K), a column `p_CLASS` for each of the K `classes` after them."""
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["id", "prediction"])
-    writer.writerows(zip(ids, predictions, strict=True))
+    if probabilities is None:
+        writer.writerow(["id", "prediction"])
+        writer.writerows(zip(ids, predictions, strict=True))
+    else:
+        writer.writerow(["id", "prediction", *(f"p_{name}" for name in classes)])
+        for name, label, row in zip(ids, predictions, probabilities, strict=True):
+            writer.writerow([name, label, *(f"{p:.6g}" for p in row)])
     write_file(path, text.getvalue())
