@@ -1,8 +1,11 @@
 """The Python classes (rnnkit.tasks.api): TextModel, MusicModel, SeriesClassifier fit,
 generate or predict, evaluate, save and load; bad arguments are one RnnkitError."""
 
+import dataclasses
+import json
 import math
 
+import numpy as np
 import pytest
 
 from rnnkit import MusicModel, SeriesClassifier, TextModel
@@ -102,6 +105,21 @@ def test_bad_generation_arguments_are_one_error(trained):
     ]:
         with pytest.raises(RnnkitError, match=message):
             lm.generate("a", **arguments)
+
+
+def test_numpy_numbers_are_settings_too_and_are_saved_as_python_numbers():
+    """A grid search hands over np.int64 and np.float32: they are taken, as int and float."""
+    classifier = SeriesClassifier(
+        hidden_size=np.arange(8, 9)[0], dropout=np.float32(0.25), ensemble=np.int64(2)
+    )
+    settings, data = classifier.settings, classifier.data
+    values = (settings.hidden_size, settings.dropout, data.ensemble)
+    assert values == (8, 0.25, 2) and [type(v) for v in values] == [int, float, int]
+    json.dumps(dataclasses.asdict(classifier.settings))  # np.int64 would not serialise
+    with pytest.raises(RnnkitError, match="hidden_size must be a positive integer, got 0"):
+        SeriesClassifier(hidden_size=np.int64(0))
+    with pytest.raises(RnnkitError, match="ensemble must be a positive integer"):
+        SeriesClassifier(ensemble=np.float64(2.0))
 
 
 def test_a_series_classifier_takes_the_recipes_ensemble_unless_folds_make_the_committee():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -51,10 +52,23 @@ class Kind:
 
     def check(self, name: str, value: Any) -> None:
         """The same check for a value given from Python; RnnkitError names `name`."""
+        value = plain(value)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         integer = self.convert is int
         if not number or (integer and not isinstance(value, int)) or not self.accepts(value):
             raise RnnkitError(f"{name} must be {self.description}, got {value!r}")
+
+
+def plain(value: Any) -> Any:
+    """A numpy (or other) integer or real number as Python's int or float, so that settings
+    from a grid (np.arange, np.linspace) are taken and saved as JSON; anything else as it is."""
+    if isinstance(value, bool) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
 
 
 def _finite(value: float) -> bool:
@@ -119,9 +133,11 @@ def flag_of(f: Any) -> str:
 
 def check_settings(config: Any) -> Any:
     """Check every field of a settings dataclass against its kind and choices (None is allowed
-    where the field's default is None); RnnkitError names the field. Returns `config`."""
+    where the field's default is None; numpy's numbers become Python's); RnnkitError names the
+    field. Returns `config`."""
     for f in fields(config):
-        value = getattr(config, f.name)
+        value = plain(getattr(config, f.name))
+        setattr(config, f.name, value)
         if value is None and f.default is None:
             continue
         if f.metadata.get("kind") is not None:
