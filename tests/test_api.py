@@ -137,6 +137,10 @@ def test_a_series_classifier_fits_predicts_and_reloads(tmp_path):
     again = SeriesClassifier.load(tmp_path / "run").predict("example:waveforms")
     assert again.labels == result.labels
     assert result.scores.accuracy > 0.25  # 4 classes: better than chance after 30 steps
+    assert result.classes == ["sawtooth", "sine", "square", "triangle"]
+    assert result.probabilities.shape == (400, 4)
+    with pytest.raises(RnnkitError, match=r"no test part; .*from Python, \.evaluate\(DATA\)"):
+        classifier.evaluate()  # the waveforms have no test part
 
 
 def test_a_music_model_fits_and_writes_a_midi_file(tmp_path, shared_data):

@@ -379,7 +379,7 @@ class ClassifyTask(Task):
             if not has_test_part(self.data.source):
                 raise RnnkitError(
                     f"this run trained on {self.data.source}, which has no test part; give "
-                    "the test data: `rnnkit evaluate RUN DATA`"
+                    "the test data: `rnnkit evaluate RUN DATA` (from Python, .evaluate(DATA))"
                 )
             return open_series(self.data.source, self.data.format, "test"), None, source
         dataset = open_series(self.data.source, self.data.format, "train")
