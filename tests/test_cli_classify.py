@@ -428,10 +428,21 @@ def test_resample_auto_saves_the_median_length_and_every_series_scored_gets_it(t
                  str(tmp_path / "p.csv")]) == 0  # fmt: skip
     assert len(read_predictions(tmp_path / "p.csv")) == 1 + 3
 
+    assert "5-20 steps resampled to 10 of 1 feature" in capsys.readouterr().out
+
     write_z_normalised(tmp_path / "equal.csv", [8] * 6, seed=2)
     assert train(tmp_path, "--resample", "0", "--steps", "6", data="equal.csv", out="eq") == 0
     data = json.loads((tmp_path / "eq" / "config.json").read_text())["task_config"]["data"]
     assert data["resample"] == 1  # equal lengths: as read
+
+
+def test_series_of_different_lengths_read_as_they_are_get_the_resampling_hint(tmp_path, capsys):
+    write_z_normalised(tmp_path / "train.csv", [5, 9, 20, 6], seed=0)
+    assert train(tmp_path, "--steps", "6") == 0
+    assert "5-20 steps (read as they are; if each is one whole event" in capsys.readouterr().out
+    write_z_normalised(tmp_path / "equal.csv", [8] * 4, seed=1)
+    assert train(tmp_path, "--steps", "6", data="equal.csv", out="eq") == 0
+    assert "--resample" not in capsys.readouterr().out  # nothing to line up
 
 
 def test_a_run_saved_before_resampling_existed_reads_series_as_they_are(run):

@@ -72,6 +72,10 @@ SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models)"
+# Said where lengths differ and are read as they are: whether resampling helps depends on why
+# they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's duration: -0.05 on the
+# built-in waveforms), which the data cannot tell (docs/CLASSIFICATION.md, "Resampling").
+UNEVEN = "read as they are; if each is one whole event at its own speed, try --resample 0"
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
 # LSTM-FCN (an LSTM beside a convolutional branch), an ensemble of three learning from every
@@ -309,6 +313,8 @@ class ClassifyTask(Task):
             steps = f"{span(lengths)} steps"
             if self.data.resample != AS_READ:
                 steps += f" resampled to {self.data.resample}"
+            elif min(lengths) != max(lengths):
+                steps += f" ({UNEVEN})"
             sizes = (
                 f"; {N} training sequences ({scheme}), {steps} of "
                 f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
