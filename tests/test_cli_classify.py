@@ -445,6 +445,16 @@ def test_series_of_different_lengths_read_as_they_are_get_the_resampling_hint(tm
     assert "--resample" not in capsys.readouterr().out  # nothing to line up
 
 
+def test_a_resample_length_far_beyond_the_longest_series_is_one_error_line(tmp_path, capsys):
+    write_z_normalised(tmp_path / "train.csv", [5, 9, 20, 6], seed=0)
+    assert train(tmp_path, "--resample", "201", "--steps", "6") == 2
+    assert "--resample 201 would stretch the longest training series (20 steps)" in error_line(
+        capsys
+    )
+    assert not (tmp_path / "run").exists()
+    assert train(tmp_path, "--resample", "200", "--steps", "6") == 0  # 10 times: allowed
+
+
 def test_a_run_saved_before_resampling_existed_reads_series_as_they_are(run):
     config_path = run / "config.json"
     saved = config_path.read_text()

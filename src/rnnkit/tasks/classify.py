@@ -75,6 +75,7 @@ SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models
 # Said where lengths differ and are read as they are: whether resampling helps depends on why
 # they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's duration: -0.05 on the
 # built-in waveforms), which the data cannot tell (docs/CLASSIFICATION.md, "Resampling").
+STRETCH = 10  # --resample N: at most this many times the longest training series
 UNEVEN = "read as they are; if each is one whole event at its own speed, try --resample 0"
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
@@ -220,8 +221,10 @@ class ClassifyTask(Task):
 
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
+        lengths = [len(series) for series in dataset.sequences]
         if data.resample == AUTO:
-            data.resample = fit_resample([len(series) for series in dataset.sequences])
+            data.resample = fit_resample(lengths)
+        check_resample(data.resample, max(lengths))
         if data.normalize == "auto":  # judged as read: interpolation moves a series' mean and std
             data.normalize = "series" if per_series_is_better(dataset.sequences) else "features"
         sequences = resample_each(dataset.sequences, data.resample)
@@ -430,6 +433,17 @@ def span(values: list[int]) -> str:
     """'150' or '7-29'."""
     low, high = min(values), max(values)
     return str(low) if low == high else f"{low}-{high}"
+
+
+def check_resample(steps: int, longest: int) -> None:
+    """--resample N stretches series by at most STRETCH times their longest: interpolation adds
+    no information, only memory and time (a mistyped N could fill the memory)."""
+    if steps > STRETCH * longest:
+        raise RnnkitError(
+            f"--resample {steps} would stretch the longest training series ({longest} steps) "
+            f"{steps / longest:.0f} times, which adds no information; use at most "
+            f"{STRETCH * longest}, or 0 for the median length"
+        )
 
 
 def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:
