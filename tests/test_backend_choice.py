@@ -28,6 +28,8 @@ def settings(**changes) -> StackSettings:
         (rnnkit.LSTM(2, 3, zoneout=0.1), "fused", "fused"),
         # torch.nn.LSTM's projection runs outside oneDNN: slower to train than fused on CPU
         (rnnkit.LSTM(2, 3, proj_size=2), "fused", "native"),
+        (rnnkit.LSTM(2, 3, proj_size=2, weight_dropout=0.2), "fused", "native"),
+        (rnnkit.LSTM(2, 3, weight_dropout=0.2), "native", "native"),  # on M * U
         (rnnkit.GRU(2, 3, reset="after", layer_norm=True), "fused", "fused"),
     ],
 )

@@ -76,8 +76,9 @@ def _kernel(cells: Sequence[Cell]):
 
 
 def _quietly(kernel, *arguments):
-    """torch warns that oneDNN has no projection and it uses its own loop; that is the kernel
-    rnnkit chose (docs/PERFORMANCE.md), so the warning would only puzzle a user."""
+    """torch warns that oneDNN has no projection and it uses its own loop; rnnkit runs that loop
+    where it is the faster (inference, and on GPU cuDNN's) or where asked to (docs/PERFORMANCE.md),
+    so the warning would only puzzle a user."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "LSTM with projections is not supported with oneDNN")
         return kernel(*arguments)

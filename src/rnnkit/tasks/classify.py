@@ -72,11 +72,11 @@ SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models)"
+STRETCH = 10  # --resample N: at most this many times the longest training series
 # Said where lengths differ and are read as they are: whether resampling helps depends on why
 # they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's duration: -0.05 on the
 # built-in waveforms), which the data cannot tell (docs/CLASSIFICATION.md, "Resampling").
-STRETCH = 10  # --resample N: at most this many times the longest training series
-UNEVEN = "read as they are; if each is one whole event at its own speed, try --resample 0"
+UNEVEN = "read as they are; for whole events at their own speeds, try a run with --resample 0"
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
 # LSTM-FCN (an LSTM beside a convolutional branch), an ensemble of three learning from every
@@ -304,6 +304,7 @@ class ClassifyTask(Task):
         sizes = ""
         if self.train_set is not None:
             lengths = [len(s) for s in self.train_set.sequences]
+            steps = steps_read(lengths, self.data.resample)
             D, N = self.model.config.input_size, len(self.train_set)
             checked = int((self.folds != EVERY).sum())
             scheme = f"{checked} of them held out"
@@ -313,11 +314,6 @@ class ClassifyTask(Task):
                 scheme = "none held out: the valid numbers below are on the training data"
             if self.data.ensemble > 1:
                 scheme += f"; an ensemble of {M} models"
-            steps = f"{span(lengths)} steps"
-            if self.data.resample != AS_READ:
-                steps += f" resampled to {self.data.resample}"
-            elif min(lengths) != max(lengths):
-                steps += f" ({UNEVEN})"
             sizes = (
                 f"; {N} training sequences ({scheme}), {steps} of "
                 f"{D} feature{'s' * (D > 1)}, {NORMALISED[self.data.normalize]}"
@@ -429,6 +425,14 @@ class ClassifyTask(Task):
         )
 
 
+def steps_read(lengths: list[int], resample: int) -> str:
+    """'29-361 steps resampled to 64', or as read, with UNEVEN where the lengths differ."""
+    steps = f"{span(lengths)} steps"
+    if resample != AS_READ:
+        return f"{steps} resampled to {resample}"
+    return steps if min(lengths) == max(lengths) else f"{steps} ({UNEVEN})"
+
+
 def span(values: list[int]) -> str:
     """'150' or '7-29'."""
     low, high = min(values), max(values)
@@ -441,7 +445,7 @@ def check_resample(steps: int, longest: int) -> None:
     if steps > STRETCH * longest:
         raise RnnkitError(
             f"--resample {steps} would stretch the longest training series ({longest} steps) "
-            f"{steps / longest:.0f} times, which adds no information; use at most "
+            f"more than {STRETCH} times, which adds no information; use at most "
             f"{STRETCH * longest}, or 0 for the median length"
         )
 

@@ -46,13 +46,11 @@ def write_predictions(
 ) -> None:
     """One row per sequence: its `id` and the predicted label in a column named `prediction`;
     with `probabilities` (N, K), a column `p_CLASS` for each of the K `classes` after them."""
+    if probabilities is None:
+        probabilities, classes = np.empty((len(ids), 0)), ()
     text = io.StringIO()
     writer = csv.writer(text)
-    if probabilities is None:
-        writer.writerow(["id", "prediction"])
-        writer.writerows(zip(ids, predictions, strict=True))
-    else:
-        writer.writerow(["id", "prediction", *(f"p_{name}" for name in classes)])
-        for name, label, row in zip(ids, predictions, probabilities, strict=True):
-            writer.writerow([name, label, *(f"{p:.6g}" for p in row)])
+    writer.writerow(["id", "prediction", *(f"p_{name}" for name in classes)])
+    for name, label, row in zip(ids, predictions, probabilities, strict=True):
+        writer.writerow([name, label, *(f"{p:.6g}" for p in row)])
     write_file(path, text.getvalue())
