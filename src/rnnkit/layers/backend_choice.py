@@ -33,7 +33,7 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     torch.nn at the benchmark shapes), not for the LSTM, whose oneDNN kernel is the fastest there
     is: an LSTM trains on fused where torch has no kernel for it (its options), and with a
     projection, which torch computes in a loop of its own, not oneDNN's (fused trains it 1.04-1.43x
-    as fast as torch's projected LSTM at the benchmark shapes, in two runs on two days). For
+    as fast as torch's projected LSTM at the benchmark shapes, in three runs on two days). For
     inference, and on GPU, where cuDNN runs the whole sequence in one kernel, torch's kernels win
     where they exist: fused steps through Python. A cell's options decide what exists: torch's
     kernels compute none but an LSTM's projection and weight dropout (on the masked U), and
