@@ -51,7 +51,13 @@ from rnnkit.data.series import (
     stratified_split,
 )
 from rnnkit.data.series.augment import jitter, random_windows
-from rnnkit.data.series.resampling import AS_READ, AUTO, fit_resample, resample_each
+from rnnkit.data.series.resampling import (
+    AS_READ,
+    AUTO,
+    check_resample,
+    fit_resample,
+    resample_each,
+)
 from rnnkit.data.series.resampling import AUTO_STEPS as RESAMPLE_STEPS
 from rnnkit.data.series.scaler import NORMALISATIONS, normalise_each, per_series_is_better
 from rnnkit.data.series.split import stratified_folds
@@ -72,7 +78,6 @@ SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models)"
-STRETCH = 10  # --resample N: at most this many times the longest training series
 # Said where lengths differ and are read as they are: whether resampling helps depends on why
 # they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's duration: -0.05 on the
 # built-in waveforms), which the data cannot tell (docs/CLASSIFICATION.md, "Resampling").
@@ -437,17 +442,6 @@ def span(values: list[int]) -> str:
     """'150' or '7-29'."""
     low, high = min(values), max(values)
     return str(low) if low == high else f"{low}-{high}"
-
-
-def check_resample(steps: int, longest: int) -> None:
-    """--resample N stretches series by at most STRETCH times their longest: interpolation adds
-    no information, only memory and time (a mistyped N could fill the memory)."""
-    if steps > STRETCH * longest:
-        raise RnnkitError(
-            f"--resample {steps} would stretch the longest training series ({longest} steps) "
-            f"more than {STRETCH} times, which adds no information; use at most "
-            f"{STRETCH * longest}, or 0 for the median length"
-        )
 
 
 def normalised(sequences: list[np.ndarray], how: str) -> list[np.ndarray]:

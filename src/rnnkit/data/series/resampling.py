@@ -23,8 +23,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnkit.errors import RnnkitError
+
 AS_READ, AUTO = 1, 0
 AUTO_STEPS = 64  # resample=0: at most this many steps (the best of 32 to 136 on the gestures)
+STRETCH = 10  # resample=N: at most this many times the longest training series
 
 
 def resample_each(sequences: Sequence[np.ndarray], steps: int) -> list[np.ndarray]:
@@ -52,3 +55,14 @@ def fit_resample(lengths: Sequence[int]) -> int:
     if min(lengths) == max(lengths):
         return AS_READ
     return min(AUTO_STEPS, max(2, round(float(np.median(lengths)))))
+
+
+def check_resample(steps: int, longest: int) -> None:
+    """--resample N stretches series by at most STRETCH times their longest: interpolation adds
+    no information, only memory and time (a mistyped N could fill the memory)."""
+    if steps > STRETCH * longest:
+        raise RnnkitError(
+            f"--resample {steps} would stretch the longest training series ({longest} steps) "
+            f"more than {STRETCH} times, which adds no information; use at most "
+            f"{STRETCH * longest}, or 0 for the median length"
+        )
