@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import shlex
 import statistics
@@ -186,7 +187,12 @@ def run_rnnkit(name: str, flags: list[str], threads: int) -> Result:
         with contextlib.redirect_stdout(io.StringIO()):
             metrics = load_run(run).score("test")
         steps = int((run / "metrics.csv").read_text().splitlines()[-1].split(",")[0])
-    return Result(metrics["accuracy"], seconds, f"{steps} steps")
+        data = json.loads((run / "config.json").read_text())["task_config"]["data"]
+    note = f"{steps} steps"
+    if data.get("trial"):  # --resample 0 chose how to read series of different lengths
+        resample = data["resample"]
+        note += ", trial: " + ("as read" if resample == 1 else f"resampled to {resample}")
+    return Result(metrics["accuracy"], seconds, note)
 
 
 def threads_env(threads: int) -> dict[str, str]:

@@ -15,11 +15,13 @@ from safetensors.torch import load_file
 from conftest import error_line, snapshot
 from rnnkit.cli.main import main
 from rnnkit.data.series import open_series, stratified_split
+from rnnkit.tasks import resample_trial
 from rnnkit.tasks.classify import ClassifyTask
 from rnnkit.tasks.registry import load_run
 
 TINY = ["--cell", "gru", "--hidden", "8", "--batch-size", "8", "--lr", "0.03", "--no-progress"]
 TINY += ["--warmup", "5", "--conv", "4"]
+TINY += ["--resample", "1"]  # as read: the recipe's trial (--resample 0) is tested on its own
 
 
 def write_levels(path, per_class: int, seed: int) -> list[str]:
@@ -413,10 +415,9 @@ def write_z_normalised(path, lengths: list[int], seed: int) -> None:
             file.write(",".join(["ab"[n % 2], *(f"{v:.9f}" for v in values)]) + "\n")
 
 
-def test_resample_auto_saves_the_median_length_and_every_series_scored_gets_it(tmp_path, capsys):
-    lengths = [5, 6, 7, 9, 10, 12, 15, 20]  # median 9.5 -> 10 (half to even)
-    write_z_normalised(tmp_path / "train.csv", lengths, seed=0)
-    assert train(tmp_path, "--resample", "0", "--steps", "6") == 0
+def test_a_resampled_run_saves_its_length_and_every_series_scored_gets_it(tmp_path, capsys):
+    write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
+    assert train(tmp_path, "--resample", "10", "--steps", "6") == 0
     assert "5-20 steps resampled to 10 of 1 feature" in capsys.readouterr().out
     data = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["data"]
     # the normalisation is judged on the series as read: resampled, they are no longer z-scores
@@ -429,18 +430,90 @@ def test_resample_auto_saves_the_median_length_and_every_series_scored_gets_it(t
                  str(tmp_path / "p.csv")]) == 0  # fmt: skip
     assert len(read_predictions(tmp_path / "p.csv")) == 1 + 3
 
+
+def saved(run) -> tuple[dict, dict]:
+    """A run's (data settings, training settings) from its config.json."""
+    config = json.loads((run / "config.json").read_text())
+    return config["task_config"]["data"], config["train_config"]
+
+
+def test_resample_auto_tries_both_views_on_a_quarter_of_the_steps_and_saves_its_choice(
+    tmp_path, capsys
+):
+    lengths = [5, 6, 7, 9, 10, 12, 15, 20] * 2  # median 9.5 -> 10 (half to even)
+    write_z_normalised(tmp_path / "train.csv", lengths, seed=0)
+    assert train(tmp_path, "--resample", "0", "--steps", "16") == 0
+    out = capsys.readouterr().out
+    assert "training lengths differ (5-20 steps): a trial of 2 steps on each view, 3 folds" in out
+    data, budget = saved(tmp_path / "run")
+    assert data["trial"].startswith("as read: out-of-fold loss ")
+    assert "; resampled to 10: out-of-fold loss " in data["trial"]
+    assert data["trial"] in out and data["resample"] in (1, 10)
+    assert budget["steps"] == 12  # 16 less the trial's 2 x 2
+    # The run is built and trained as a run told the trial's choice, with its budget:
+    flags = ["--resample", str(data["resample"]), "--steps", "12"]
+    assert train(tmp_path, *flags, out="told") == 0
+    assert "training lengths differ" not in capsys.readouterr().out
+    tried, told = (load_file(tmp_path / run / "model.safetensors") for run in ("run", "told"))
+    assert tried.keys() == told.keys()
+    assert all(torch.equal(tried[name], told[name]) for name in tried)
+
+
+def test_resample_auto_on_series_of_one_length_tries_nothing(tmp_path, capsys):
     write_z_normalised(tmp_path / "equal.csv", [8] * 6, seed=2)
-    assert train(tmp_path, "--resample", "0", "--steps", "6", data="equal.csv", out="eq") == 0
-    data = json.loads((tmp_path / "eq" / "config.json").read_text())["task_config"]["data"]
-    assert data["resample"] == 1  # equal lengths: as read
+    assert train(tmp_path, "--resample", "0", "--steps", "6", data="equal.csv") == 0
+    assert "training lengths differ" not in capsys.readouterr().out
+    data, budget = saved(tmp_path / "run")
+    assert data["resample"] == 1 and data["trial"] == "" and budget["steps"] == 6
+
+
+@pytest.mark.parametrize("losses, chosen", [((0.2, 0.9), 1), ((0.9, 0.2), 10)])
+def test_the_trial_keeps_the_view_with_the_lower_out_of_fold_loss(
+    tmp_path, monkeypatch, losses, chosen
+):
+    def trial(task_class, data, settings, train, dataset, view):
+        return losses[view != 1], ""
+
+    monkeypatch.setattr(resample_trial, "trial", trial)
+    write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
+    assert train(tmp_path, "--resample", "0", "--steps", "8") == 0
+    data, _ = saved(tmp_path / "run")
+    assert data["resample"] == chosen
+    assert data["trial"] == (
+        f"as read: out-of-fold loss {losses[0]:.3f}; resampled to 10: out-of-fold loss "
+        f"{losses[1]:.3f}"
+    )
+
+
+def test_a_run_stopped_after_its_trial_resumes_without_trying_again(tmp_path, monkeypatch, capsys):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)  # 5 to 12 steps long
+    budget = ["--resample", "0", "--steps", "16", "--eval-every", "5"]
+    assert train(tmp_path, *budget, out="whole") == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(ClassifyTask, "train_loss", ctrl_c_at(4 + 6))  # the trial's 2 x 2 steps
+        assert train(tmp_path, *budget, out="cut") == 130
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--no-progress"]) == 0
+    assert "training lengths differ" not in capsys.readouterr().out
+    assert saved(tmp_path / "cut") == saved(tmp_path / "whole")
+    assert without_time(tmp_path / "cut" / "metrics.csv") == without_time(
+        tmp_path / "whole" / "metrics.csv"
+    )
+
+
+def test_ctrl_c_during_the_trial_stops_before_the_run_folder_exists(tmp_path, monkeypatch, capsys):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)
+    monkeypatch.setattr(ClassifyTask, "train_loss", ctrl_c_at(1))
+    assert train(tmp_path, "--resample", "0", "--steps", "16") == 130
+    assert "before the run started: nothing was saved" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_series_of_different_lengths_read_as_they_are_get_the_resampling_hint(tmp_path, capsys):
     write_z_normalised(tmp_path / "train.csv", [5, 9, 20, 6], seed=0)
     assert train(tmp_path, "--steps", "6") == 0
-    assert (
-        "5-20 steps (read as they are; for whole events at their own speeds, try a run with "
-        "--resample 0)" in capsys.readouterr().out
+    assert "5-20 steps (read as they are; --resample 0 tries them resampled too)" in (
+        capsys.readouterr().out
     )
     write_z_normalised(tmp_path / "equal.csv", [8] * 4, seed=1)
     assert train(tmp_path, "--steps", "6", data="equal.csv", out="eq") == 0

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from rnnkit.data.music import Piece
 
 # Fields set from the data or by the run, never by a user.
-DERIVED = {"source", "fingerprint", "seed", "vocab_size", "input_size", "num_classes"}
+DERIVED = {"source", "fingerprint", "trial", "seed", "vocab_size", "input_size", "num_classes"}
 
 
 class TaskModel:
@@ -115,7 +115,7 @@ class TaskModel:
         if hasattr(self.data, "seed"):
             self.data.seed = config.seed
         seed_everything(config.seed)
-        self.task = self.task_class.new(self.data, self.settings, dataset)
+        self.task, config = self.task_class.prepare(self.data, self.settings, config, dataset)
         self.run = Path(out or checkpoint.default_run_folder(self.task_class.name))
         result = fit(self.task, config, self.run, show_progress=progress)
         checkpoint.load_weights(self.task.model, self.run / checkpoint.BEST_MODEL)

@@ -3,7 +3,8 @@
     data      rnnkit.data.series      CSV, TSV and .ts files, archive folders, aeon:NAME, the
                                       built-in waveforms; training reads a source's train part
                                       and the run keeps its test part for `rnnkit evaluate`
-    inputs    resampled to one length where asked (--resample, data/series/resampling.py),
+    inputs    resampled to one length where asked (--resample, data/series/resampling.py), or
+              where a trial before the run finds it better (tasks/resample_trial.py),
               each z-normalised on its own where the training series already are (as the UCR
               archive's) or their scales span orders of magnitude, then per feature over the
               training data (scaler.json);
@@ -67,7 +68,8 @@ from rnnkit.metrics import ClassificationScores, plot_confusion
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.committee import EVERY, HELD_OUT, Committee, committee_size
 from rnnkit.models.memory import affordable
-from rnnkit.train.config import Recipe
+from rnnkit.tasks.resample_trial import plan_resample
+from rnnkit.train.config import Recipe, TrainConfig
 from rnnkit.train.task import Carry, Task
 from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT, PROBABILITY, setting
 
@@ -78,10 +80,10 @@ SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models)"
-# Said where lengths differ and are read as they are: whether resampling helps depends on why
-# they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's duration: -0.05 on the
-# built-in waveforms), which the data cannot tell (docs/CLASSIFICATION.md, "Resampling").
-UNEVEN = "read as they are; for whole events at their own speeds, try a run with --resample 0"
+# Said where lengths differ and --resample 1 reads them as they are: whether resampling helps
+# depends on why they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's
+# duration: -0.05 on the built-in waveforms), which --resample 0 finds out by trial.
+UNEVEN = "read as they are; --resample 0 tries them resampled too"
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
 # LSTM-FCN (an LSTM beside a convolutional branch), an ensemble of three learning from every
@@ -91,10 +93,11 @@ NORMALISED = {"series": "each z-normalised on its own", "features": "normalised 
 # three seeds. The ensemble: +0.015 over one model, three seeds at --time 60s (each member a
 # third of the steps), +0.009 at 500 steps (three times the work). Attention pooling over the
 # recurrent states: +0.016 on MiniRocket's eight datasets in each of two three-seed runs (--time
-# 60s and 500 steps), -0.05 on PickupGestureWiimoteZ in both.
+# 60s and 500 steps), -0.05 on PickupGestureWiimoteZ in both. Series of different lengths: read
+# as they are or resampled, whichever a trial on a quarter of the budget finds better.
 RECIPE = Recipe(
     "classify",
-    data={"ensemble": 3},
+    data={"ensemble": 3, "resample": AUTO},
     model={
         "cell": "lstm",
         "hidden_size": 64,
@@ -133,8 +136,10 @@ class ClassifyDataConfig:
     resample: int = setting(
         AS_READ,
         "N >= 2: each series linearly interpolated to N steps, so that series of different "
-        "lengths line up; 1 = as read; 0 = auto, the median training length (at most "
-        f"{RESAMPLE_STEPS}) when the lengths differ, as read when they are equal",
+        "lengths line up; 1 = as read; 0 = auto: where the training lengths differ, a trial "
+        "on a quarter of the budget reads them both ways (as read, and resampled to their "
+        f"median length, at most {RESAMPLE_STEPS}) and the run keeps the better; as read "
+        "where they are equal",
         COUNT,
     )
     folds: int = setting(
@@ -165,6 +170,7 @@ class ClassifyDataConfig:
     batch_size: int = setting(16, "B, sequences per batch", POSITIVE_INT)
     seed: int = 1  # the training --seed: it picks the folds and each epoch's order
     fingerprint: str = ""  # SHA-256 of the data read: a resumed run checks it is unchanged
+    trial: str = ""  # --resample 0's trial: each view's out-of-fold scores (resample_trial.py)
 
 
 @dataclass
@@ -225,9 +231,19 @@ class ClassifyTask(Task):
         return fingerprint(dataset)
 
     @classmethod
+    def plan(
+        cls,
+        data: ClassifyDataConfig,
+        settings: ClassifierConfig,
+        train: TrainConfig,
+        dataset: SeriesDataset,
+    ) -> TrainConfig:
+        return plan_resample(cls, data, settings, train, dataset)
+
+    @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
         lengths = [len(series) for series in dataset.sequences]
-        if data.resample == AUTO:
+        if data.resample == AUTO:  # no trial before (plan): the median length where they differ
             data.resample = fit_resample(lengths)
         check_resample(data.resample, max(lengths))
         if data.normalize == "auto":  # judged as read: interpolation moves a series' mean and std
@@ -309,7 +325,7 @@ class ClassifyTask(Task):
         sizes = ""
         if self.train_set is not None:
             lengths = [len(s) for s in self.train_set.sequences]
-            steps = steps_read(lengths, self.data.resample)
+            steps = steps_read(lengths, self.data.resample, bool(self.data.trial))
             D, N = self.model.config.input_size, len(self.train_set)
             checked = int((self.folds != EVERY).sum())
             scheme = f"{checked} of them held out"
@@ -430,12 +446,15 @@ class ClassifyTask(Task):
         )
 
 
-def steps_read(lengths: list[int], resample: int) -> str:
-    """'29-361 steps resampled to 64', or as read, with UNEVEN where the lengths differ."""
+def steps_read(lengths: list[int], resample: int, tried: bool = False) -> str:
+    """'29-361 steps resampled to 64', or as read, with UNEVEN where the lengths differ and no
+    trial chose to read them so."""
     steps = f"{span(lengths)} steps"
     if resample != AS_READ:
         return f"{steps} resampled to {resample}"
-    return steps if min(lengths) == max(lengths) else f"{steps} ({UNEVEN})"
+    if min(lengths) == max(lengths):
+        return steps
+    return f"{steps} (read as they are, the trial's choice)" if tried else f"{steps} ({UNEVEN})"
 
 
 def span(values: list[int]) -> str:

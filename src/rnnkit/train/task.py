@@ -19,6 +19,10 @@ and implements the lifecycle of its data and model:
     restore(run, data, settings)     the same from a run folder's artifacts (untrained weights)
     attach(dataset)                  the training batches (a BatchSource) and the valid data
     save_artifacts(folder)           the files `restore` reads (vocab.json, labels.json, ...)
+    plan(data, settings, train, dataset)
+                                     optional, before `create`: settings a new run chooses by
+                                     training (classify's resampling trial); returns the budget
+                                     left for the run (prepare() runs plan, then new)
 
 and what the training loop (loop.py) calls:
     train_loss(batch, carry)   the mean loss of a batch, and the carry for the next batch
@@ -132,7 +136,7 @@ class Task(ABC):
         settings = config_from_args(cls.ModelConfig, args, recipe.model)
         if recipe.note and distributed.current().is_main:
             print(f"settings: {recipe.describe()}; flags given override it")
-        return cls.new(data, settings), train
+        return cls.prepare(data, settings, train)
 
     # ---- lifecycle: a new run, or one from its folder ----------------------------------------
 
@@ -147,6 +151,25 @@ class Task(ABC):
         task = cls.create(data, settings, dataset)
         task.attach(dataset)
         return task
+
+    @classmethod
+    def prepare(
+        cls, data: Any, settings: Any, train: TrainConfig, dataset: Any = None
+    ) -> tuple[Task, TrainConfig]:
+        """A new run's task and the budget it trains with: `plan`, then `new`."""
+        check_settings(data)
+        check_settings(settings)
+        dataset = cls.read(data) if dataset is None else dataset
+        train = cls.plan(data, settings, train, dataset)
+        return cls.new(data, settings, dataset), train
+
+    @classmethod
+    def plan(cls, data: Any, settings: Any, train: TrainConfig, dataset: Any) -> TrainConfig:
+        """Settings a new run chooses by training before it starts (classify: how to read series
+        of different lengths, tried both ways): set them in `data` or `settings` (config.json
+        saves them, so a resumed run does not choose again) and return the budget left for the
+        run. Default: nothing to choose, the whole budget."""
+        return train
 
     @classmethod
     def from_run(cls, run: Path, config: dict[str, Any], with_data: bool = False) -> Task:
