@@ -106,9 +106,14 @@ def test_two_classify_processes_match_one_with_uneven_shards(tmp_path):
     argv += ["--conv", "0"]  # batch normalisation's statistics are each process's own
     argv += ["--precision", "fp32"]  # the recipe's bf16 would round 4 + 3 rows unlike 7
     argv += ["--pooling", "last"]  # attention's batched products round 4 + 3 rows unlike 7 (1e-6)
-    argv += ["--batch-size", "7", "--lr", "0.03", "--steps", "6", *COMMON]
+    argv += ["--batch-size", "7", "--lr", "0.03", "--steps", "8", *COMMON]
     assert main([*argv, "--out", str(tmp_path / "one")]) == 0
     train_in_processes([*argv, "--out", str(tmp_path / "two")])
+    # The recipe's resampling trial (the series are 5 to 12 steps long) ran first, 1 step on
+    # each view in every process, rank 0's out-of-fold losses deciding; then 6 steps of the run.
+    one, two = (json.loads((tmp_path / r / "config.json").read_text()) for r in ("one", "two"))
+    assert one["task_config"]["data"]["trial"] != ""
+    assert one["task_config"]["data"]["resample"] == two["task_config"]["data"]["resample"]
     assert_same_run(tmp_path / "one", tmp_path / "two", steps=6)
 
 

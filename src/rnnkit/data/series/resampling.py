@@ -10,11 +10,12 @@ So the first and last steps are kept, and a gesture made slowly and one made qui
 step by step, which is what 1-NN DTW finds by warping. What is lost is the length itself.
 
 `resample` in a classify run's data settings: N >= 2 resamples every series to N steps, 1 reads
-them as they are (the recipe's), and 0 (auto) picks N = the median length of the training series,
-at most AUTO_STEPS, when their lengths differ, and 1 when they are all equal. It is an option and
-not the recipe because it helps where speed varies (gestures) and hurts where a clock sets the
-time scale (waves of a period in steps): docs/BENCHMARKS.md, "Resampling series of different
-lengths".
+them as they are, and 0 (auto, the recipe's) reads series of one length as they are and, where
+the training lengths differ, tries them both ways, as read and resampled to their median length
+(fit_resample, at most AUTO_STEPS), before the run (tasks/resample_trial.py): resampling helps
+where speed varies (gestures) and hurts where a clock sets the time scale (waves of a period in
+steps), and only training tells which (docs/BENCHMARKS.md, "Resampling series of different
+lengths").
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def resampled(series: np.ndarray, steps: int) -> np.ndarray:
 
 
 def fit_resample(lengths: Sequence[int]) -> int:
-    """resample=0 (auto): the median training length, at most AUTO_STEPS, when the lengths
-    differ; as read when they are equal."""
+    """The length resample=0 tries (and takes, without a trial): the median training length, at
+    most AUTO_STEPS, when the lengths differ; as read when they are equal."""
     if min(lengths) == max(lengths):
         return AS_READ
     return min(AUTO_STEPS, max(2, round(float(np.median(lengths)))))
