@@ -444,10 +444,12 @@ def test_resample_auto_tries_both_views_on_a_quarter_of_the_steps_and_saves_its_
     write_z_normalised(tmp_path / "train.csv", lengths, seed=0)
     assert train(tmp_path, "--resample", "0", "--steps", "16") == 0
     out = capsys.readouterr().out
-    assert "training lengths differ (5-20 steps): a trial of 2 steps on each view, 3 folds" in out
+    assert (
+        "training lengths differ (5-20 steps): both ways tried on a quarter of the budget, " in out
+    )
     data, budget = saved(tmp_path / "run")
-    assert data["trial"].startswith("as read: out-of-fold loss ")
-    assert "; resampled to 10: out-of-fold loss " in data["trial"]
+    assert data["trial"].startswith("as read: 2 steps, out-of-fold loss ")
+    assert "; resampled to 10: 2 steps, out-of-fold loss " in data["trial"]
     assert data["trial"] in out and data["resample"] in (1, 10)
     assert budget["steps"] == 12  # 16 less the trial's 2 x 2
     # The run is built and trained as a run told the trial's choice, with its budget:
@@ -459,11 +461,16 @@ def test_resample_auto_tries_both_views_on_a_quarter_of_the_steps_and_saves_its_
     assert all(torch.equal(tried[name], told[name]) for name in tried)
 
 
-def test_resample_auto_on_series_of_one_length_tries_nothing(tmp_path, capsys):
+def test_resample_auto_on_one_length_or_too_few_series_tries_nothing(tmp_path, capsys):
     write_z_normalised(tmp_path / "equal.csv", [8] * 6, seed=2)
     assert train(tmp_path, "--resample", "0", "--steps", "6", data="equal.csv") == 0
     assert "training lengths differ" not in capsys.readouterr().out
     data, budget = saved(tmp_path / "run")
+    assert data["resample"] == 1 and data["trial"] == "" and budget["steps"] == 6
+
+    write_z_normalised(tmp_path / "two.csv", [5, 9], seed=3)  # too few to fold: as read
+    assert train(tmp_path, "--resample", "0", "--steps", "6", data="two.csv", out="two") == 0
+    data, budget = saved(tmp_path / "two")
     assert data["resample"] == 1 and data["trial"] == "" and budget["steps"] == 6
 
 
@@ -472,17 +479,14 @@ def test_the_trial_keeps_the_view_with_the_lower_out_of_fold_loss(
     tmp_path, monkeypatch, losses, chosen
 ):
     def trial(task_class, data, settings, train, dataset, view):
-        return losses[view != 1], ""
+        return losses[view != 1], f"loss {losses[view != 1]}"
 
     monkeypatch.setattr(resample_trial, "trial", trial)
     write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
     assert train(tmp_path, "--resample", "0", "--steps", "8") == 0
     data, _ = saved(tmp_path / "run")
     assert data["resample"] == chosen
-    assert data["trial"] == (
-        f"as read: out-of-fold loss {losses[0]:.3f}; resampled to 10: out-of-fold loss "
-        f"{losses[1]:.3f}"
-    )
+    assert data["trial"] == f"as read: loss {losses[0]}; resampled to 10: loss {losses[1]}"
 
 
 def test_a_run_stopped_after_its_trial_resumes_without_trying_again(tmp_path, monkeypatch, capsys):
@@ -543,3 +547,16 @@ def test_a_run_saved_before_resampling_existed_reads_series_as_they_are(run):
         assert [len(s) for s in task.inputs(dataset)] == [len(s) for s in dataset.sequences]
     finally:
         config_path.write_text(saved)
+
+
+def test_the_recipes_epoch_cap_holds_beside_a_time_budget_and_gives_way_to_epochs(
+    tmp_path, capsys
+):
+    write_z_normalised(tmp_path / "train.csv", [8] * 6, seed=2)
+    assert train(tmp_path, "--time", "1s") == 0
+    assert "budget: 250 epochs or 1s" in capsys.readouterr().out
+    assert saved(tmp_path / "run")[1]["epochs"] == 250
+    assert train(tmp_path, "--time", "1s", "--epochs", "3", out="given") == 0
+    assert saved(tmp_path / "given")[1]["epochs"] == 3
+    assert main(["train", "classify", "--help"]) == 0
+    assert "(default: 250, beside any other budget)" in " ".join(capsys.readouterr().out.split())

@@ -56,22 +56,24 @@ def plan_resample(
     lengths by the trial above; return the budget left for the run (all of it when there was
     nothing to try)."""
     lengths = [len(series) for series in dataset.sequences]
-    if data.resample != AUTO or min(lengths) == max(lengths) or len(lengths) < TRIAL_FOLDS:
+    if data.resample != AUTO:
+        return train
+    if min(lengths) == max(lengths) or len(lengths) < TRIAL_FOLDS:
+        data.resample = AS_READ  # nothing to line up, or too few series to fold
         return train
     views = (AS_READ, fit_resample(lengths))
     trials = [trial(task_class, data, settings, train, dataset, view) for view in views]
     losses = [loss for loss, _ in trials]
     data.resample = views[losses.index(min(losses))]
     data.trial = "; ".join(
-        f"{view_name(view)}: out-of-fold loss {loss:.3f}{accuracy}"
-        for view, (loss, accuracy) in zip(views, trials, strict=True)
+        f"{view_name(view)}: {report}" for view, (_, report) in zip(views, trials, strict=True)
     )
     if distributed.current().is_main:
         kept = "as they are" if data.resample == AS_READ else f"resampled to {data.resample}"
         print(
-            f"training lengths differ ({min(lengths)}-{max(lengths)} steps): a trial of "
-            f"{share(train, TRIAL_SHARE / 2).budget_text()} on each view, {TRIAL_FOLDS} folds "
-            f"({data.trial}); the run reads them {kept}"
+            f"training lengths differ ({min(lengths)}-{max(lengths)} steps): both ways tried on "
+            f"a quarter of the budget, {TRIAL_FOLDS} folds ({data.trial}); the run reads them "
+            f"{kept}"
         )
     seed_everything(train.seed)  # the run's model as it would be built without a trial
     return share(train, 1.0 - TRIAL_SHARE)
@@ -86,7 +88,8 @@ def trial(
     view: int,
 ) -> tuple[float, str]:
     """The best out-of-fold loss of a committee over TRIAL_FOLDS folds trained on the series
-    read as `view` says, and ", accuracy A" of that evaluation (on the main process)."""
+    read as `view` says, and a report: "S steps, out-of-fold loss L, accuracy A" (the accuracy
+    of that evaluation, known on the main process only)."""
     seed_everything(train.seed)
     trial_data = replace(data, resample=view, folds=TRIAL_FOLDS, ensemble=1, valid_fraction=0.0)
     task = task_class.new(trial_data, replace(settings), dataset)
@@ -101,7 +104,8 @@ def trial(
         raise KeyboardInterrupt
     best = [entry for entry in result.history if entry["valid_loss"] == result.best_loss]
     accuracy = f", accuracy {best[0]['valid_accuracy']:.3f}" if best else ""
-    return result.best_loss, accuracy
+    report = f"{result.step} steps, out-of-fold loss {result.best_loss:.3f}{accuracy}"
+    return result.best_loss, report
 
 
 def share(train: TrainConfig, fraction: float) -> TrainConfig:

@@ -14,6 +14,7 @@ A task's defaults are its Recipe: what it trains with unless a flag says otherwi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -111,7 +112,8 @@ class TrainConfig:
 @dataclass(frozen=True)
 class Recipe:
     """The settings a task trains with unless a flag says otherwise: its data, model and training
-    settings by field name, and a budget used only when no --steps, --epochs or --time is given."""
+    settings by field name, and a budget used only when no --steps, --epochs or --time is given
+    (a budget among the training settings is a cap, kept beside whatever budget is given)."""
 
     name: str
     note: str = ""  # where the settings come from, printed when a run starts
@@ -124,23 +126,31 @@ class Recipe:
     def describe(self) -> str:
         return f"recipe {self.name} ({self.note})" if self.note else f"recipe {self.name}"
 
+    def caps(self) -> set[str]:
+        """The budgets (steps, epochs, time) the recipe keeps beside any budget given."""
+        return set(self.train) & set(BUDGET)
+
     def train_defaults(self, budget_given: bool) -> dict[str, Any]:
         return self.train if budget_given else {**self.budget, **self.train}
 
 
 def add_config_arguments(
-    parser: argparse.ArgumentParser, cls: type, defaults: dict[str, Any] | None = None
+    parser: argparse.ArgumentParser,
+    cls: type,
+    defaults: dict[str, Any] | None = None,
+    caps: Collection[str] = (),
 ) -> None:
     """Add one --flag per setting field of `cls` (help, type and choices from the field).
 
-    `defaults` are the task's own (its recipe's), shown in the help. Every flag defaults to None
-    ("not given"), so that `config_from_args` keeps the task's or the dataclass's default.
+    `defaults` are the task's own (its recipe's), shown in the help; `caps` the budgets among
+    them that hold beside any budget given (a recipe's train settings). Every flag defaults to
+    None ("not given"), so that `config_from_args` keeps the task's or the dataclass's default.
     """
     for f in fields(cls):
         if "help" not in f.metadata:
             continue
         default = (defaults or {}).get(f.name, f.default if f.default is not MISSING else None)
-        kwargs: dict[str, Any] = {"help": _help(f, default)}
+        kwargs: dict[str, Any] = {"help": _help(f, default, f.name in caps)}
         if f.type in ("bool", bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif f.metadata.get("kind") is not None:
@@ -155,7 +165,7 @@ def add_config_arguments(
             parser.add_argument(flag_of(f), dest=f.name, default=None, **kwargs)
 
 
-def _help(f: Any, default: Any) -> str:
+def _help(f: Any, default: Any, cap: bool = False) -> str:
     """The field's help with the default it really has, unless the help already says it."""
     text = f.metadata["help"]
     if "default" in text:
@@ -166,7 +176,7 @@ def _help(f: Any, default: Any) -> str:
     if f.metadata.get("kind") is DURATION:
         shown += "s"
     if f.name in BUDGET:
-        shown += ", when no other budget is given"
+        shown += ", beside any other budget" if cap else ", when no other budget is given"
     return f"{text} (default: {shown})"
 
 

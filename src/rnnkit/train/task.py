@@ -118,7 +118,9 @@ class Task(ABC):
         recipe = cls.recipe(None)
         add_config_arguments(parser, cls.DataConfig, recipe.data)
         add_config_arguments(parser, cls.ModelConfig, recipe.model)
-        add_config_arguments(parser, TrainConfig, recipe.train_defaults(budget_given=False))
+        add_config_arguments(
+            parser, TrainConfig, recipe.train_defaults(budget_given=False), recipe.caps()
+        )
         parser.epilog = cls.defaults_note or None
 
     @classmethod
