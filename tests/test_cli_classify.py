@@ -549,9 +549,7 @@ def test_a_run_saved_before_resampling_existed_reads_series_as_they_are(run):
         config_path.write_text(saved)
 
 
-def test_the_recipes_epoch_cap_holds_beside_a_time_budget_and_gives_way_to_epochs(
-    tmp_path, capsys
-):
+def test_the_recipes_epoch_cap_holds_beside_a_time_budget_and_gives_way_to_epochs(tmp_path, capsys):
     write_z_normalised(tmp_path / "train.csv", [8] * 6, seed=2)
     assert train(tmp_path, "--time", "1s") == 0
     assert "budget: 250 epochs or 1s" in capsys.readouterr().out
