@@ -12,11 +12,14 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+import rnnkit
 from conftest import error_line, snapshot
 from rnnkit.cli.main import main
 from rnnkit.data.series import open_series, stratified_split
+from rnnkit.errors import RnnkitError
+from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.tasks import resample_trial
-from rnnkit.tasks.classify import ClassifyTask
+from rnnkit.tasks.classify import ClassifyDataConfig, ClassifyTask
 from rnnkit.tasks.registry import load_run
 
 TINY = ["--cell", "gru", "--hidden", "8", "--batch-size", "8", "--lr", "0.03", "--no-progress"]
@@ -445,7 +448,8 @@ def test_resample_auto_tries_both_views_on_a_quarter_of_the_steps_and_saves_its_
     assert train(tmp_path, "--resample", "0", "--steps", "16") == 0
     out = capsys.readouterr().out
     assert (
-        "training lengths differ (5-20 steps): both ways tried on a quarter of the budget, " in out
+        "training lengths differ (5-20 steps): trying them as read and resampled to 10, 12.5% of "
+        "the budget each, first" in out
     )
     data, budget = saved(tmp_path / "run")
     assert data["trial"].startswith("as read: 2 steps, out-of-fold loss ")
@@ -478,8 +482,8 @@ def test_resample_auto_on_one_length_or_too_few_series_tries_nothing(tmp_path, c
 def test_the_trial_keeps_the_view_with_the_lower_out_of_fold_loss(
     tmp_path, monkeypatch, losses, chosen
 ):
-    def trial(task_class, data, settings, train, dataset, view):
-        return losses[view != 1], f"loss {losses[view != 1]}"
+    def trial(task_class, data, settings, budget, dataset, view):
+        return losses[view != 1], f"loss {losses[view != 1]}", budget.steps
 
     monkeypatch.setattr(resample_trial, "trial", trial)
     write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
@@ -558,3 +562,42 @@ def test_the_recipes_epoch_cap_holds_beside_a_time_budget_and_gives_way_to_epoch
     assert saved(tmp_path / "given")[1]["epochs"] == 3
     assert main(["train", "classify", "--help"]) == 0
     assert "(default: 250, beside any other budget)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_under_a_time_budget_the_second_view_trains_as_many_steps_as_the_first(tmp_path):
+    write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20] * 2, seed=0)
+    assert train(tmp_path, "--resample", "0", "--time", "2s") == 0
+    data, budget = saved(tmp_path / "run")
+    first, second = (view.split(" steps")[0] for view in data["trial"].split("; "))
+    assert first.startswith("as read: ") and second.startswith("resampled to 10: ")
+    assert first.split(": ")[1] == second.split(": ")[1]
+    assert budget["time"] == 1.5 and budget["epochs"] == 250 * 0.75
+
+
+def test_an_occupied_out_is_refused_before_the_trial(tmp_path, capsys):
+    write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    assert train(tmp_path, "--resample", "0", "--steps", "16") == 2
+    captured = capsys.readouterr()
+    assert "already exists and is not empty" in captured.err
+    assert "training lengths differ" not in captured.out
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["notes.txt"]
+
+
+def test_a_second_fit_from_python_tries_again_on_its_own_data(tmp_path):
+    write_z_normalised(tmp_path / "short.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
+    write_z_normalised(tmp_path / "long.csv", [30, 40, 50, 60, 70, 80, 90, 100], seed=1)
+    classifier = rnnkit.SeriesClassifier(hidden_size=8, conv=4, cell="gru")
+    for name in ("short", "long"):
+        classifier.fit(tmp_path / f"{name}.csv", out=tmp_path / name, steps=8, progress=False)
+    assert classifier.data.resample == 0 and classifier.data.trial == ""  # its settings
+    assert "resampled to 10: " in saved(tmp_path / "short")[0]["trial"]
+    assert "resampled to 64: " in saved(tmp_path / "long")[0]["trial"]  # median 65, at most 64
+
+
+def test_a_task_built_without_its_trial_refuses_auto_on_lengths_that_differ(tmp_path):
+    write_z_normalised(tmp_path / "train.csv", [5, 9, 20], seed=0)
+    data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), resample=0)
+    with pytest.raises(RnnkitError, match=r"ClassifyTask\.prepare"):
+        ClassifyTask.new(data, ClassifierConfig(hidden_size=4, conv=0))

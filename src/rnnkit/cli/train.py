@@ -20,6 +20,7 @@ from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
 from rnnkit.train.checkpoint import (
     CONFIG,
+    check_run_folder,
     completed_steps,
     default_run_folder,
     has_training_state,
@@ -102,9 +103,11 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.out is None and distributed.launched_by_torchrun():
         raise RnnkitError("under torchrun, name the run folder with --out (shared by all ranks)")
+    out = args.out or default_run_folder(args.task)
+    if distributed.current().is_main:
+        check_run_folder(out)  # before reading data or training (a task may train in `plan`)
     seed_everything(args.seed if args.seed is not None else TrainConfig.seed)  # before the model
     task, config = task_class(args.task).from_args(args)
-    out = args.out or default_run_folder(args.task)
     result = fit(task, config, out, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0
 

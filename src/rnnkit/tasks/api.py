@@ -25,7 +25,7 @@ run trained here works with `rnnkit sample`, `generate`, `evaluate`, `predict`, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -114,9 +114,14 @@ class TaskModel:
             self.data.source = str(source)
         if hasattr(self.data, "seed"):
             self.data.seed = config.seed
+        run = Path(out or checkpoint.default_run_folder(self.task_class.name))
+        checkpoint.check_run_folder(run)
         seed_everything(config.seed)
-        self.task, config = self.task_class.prepare(self.data, self.settings, config, dataset)
-        self.run = Path(out or checkpoint.default_run_folder(self.task_class.name))
+        # Copies: what a run fits from its data (a vocabulary's size, a resampling trial's choice)
+        # is the run's, not this object's settings for the next fit.
+        data, settings = replace(self.data), replace(self.settings)
+        self.task, config = self.task_class.prepare(data, settings, config, dataset)
+        self.run = run
         result = fit(self.task, config, self.run, show_progress=progress)
         checkpoint.load_weights(self.task.model, self.run / checkpoint.BEST_MODEL)
         return result

@@ -56,7 +56,6 @@ from rnnkit.data.series.resampling import (
     AS_READ,
     AUTO,
     check_resample,
-    fit_resample,
     resample_each,
 )
 from rnnkit.data.series.resampling import AUTO_STEPS as RESAMPLE_STEPS
@@ -254,8 +253,14 @@ class ClassifyTask(Task):
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
         lengths = [len(series) for series in dataset.sequences]
-        if data.resample == AUTO:  # no trial before (plan): the median length where they differ
-            data.resample = fit_resample(lengths)
+        if data.resample == AUTO:  # resolved by `plan` (the trial), which `new` alone skips
+            if min(lengths) != max(lengths):
+                raise RnnkitError(
+                    "--resample 0 chooses by a trial before the run when lengths differ; build "
+                    "the task with ClassifyTask.prepare(data, settings, train_config), or give "
+                    "--resample N"
+                )
+            data.resample = AS_READ
         check_resample(data.resample, max(lengths))
         if data.normalize == "auto":  # judged as read: interpolation moves a series' mean and std
             data.normalize = "series" if per_series_is_better(dataset.sequences) else "features"

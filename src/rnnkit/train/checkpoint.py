@@ -118,14 +118,29 @@ def default_run_folder(task: str) -> Path:
     return Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def create_run_folder(path: Path) -> Path:
-    """Make a new, empty run folder; refuse one that already holds something."""
+def check_run_folder(path: Path) -> None:
+    """Refuse, before any work, a run folder that already holds something or cannot be made
+    (its nearest existing parent is not a writable folder); create nothing."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RnnkitError(
             f"{path} already exists and is not empty; choose another --out or continue it with "
             f"`rnnkit train --resume {path}`"
         )
+    parent = path.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise RnnkitError(
+            f"cannot create the run folder {path} ({parent} is not a writable folder); choose "
+            "another --out"
+        )
+
+
+def create_run_folder(path: Path) -> Path:
+    """Make a new, empty run folder; refuse one that already holds something."""
+    path = Path(path)
+    check_run_folder(path)
     try:
         (path / TRAINING).mkdir(parents=True, exist_ok=True)
     except OSError as error:
