@@ -3,11 +3,11 @@
 Resampling every series to one length (data/series/resampling.py) lines up events made at
 different speeds (gestures: +0.2 test accuracy on PickupGestureWiimoteZ) and loses the time
 scale a clock sets (waves whose period in steps is the signal: -0.05 on the built-in
-waveforms), and the
-series cannot say which kind they are (docs/BENCHMARKS.md, "Resampling series of different
-lengths"). So with --resample 0 (auto, the recipe's), when the training series' lengths differ,
-a short trial trains the run's model on each view, as read and resampled to the median length
-(fit_resample), and the run reads its series the way that predicted unseen series better:
+waveforms), and the series cannot say which kind they are (docs/BENCHMARKS.md, "Resampling
+series of different lengths"). So with --resample 0 (auto, the recipe's), when the training
+series' lengths differ, a short trial trains the run's model on each view, as read and
+resampled to the median length (fit_resample), and the run reads its series the way that
+predicted unseen series better:
 
     trial     each view: a committee over TRIAL_FOLDS stratified folds (member m learns from
               every fold but m), the first (as read) for TRIAL_SHARE / 2 of the budget (steps,
