@@ -601,3 +601,18 @@ def test_a_task_built_without_its_trial_refuses_auto_on_lengths_that_differ(tmp_
     data = ClassifyDataConfig(source=str(tmp_path / "train.csv"), resample=0)
     with pytest.raises(RnnkitError, match=r"ClassifyTask\.prepare"):
         ClassifyTask.new(data, ClassifierConfig(hidden_size=4, conv=0))
+
+
+def test_a_view_whose_loss_diverges_loses_the_trial(tmp_path, monkeypatch):
+    original = ClassifyTask.train_loss
+
+    def train_loss(task, batch, carry):  # nan whenever the series are resampled
+        loss, carry = original(task, batch, carry)
+        return (loss * float("nan") if task.data.resample != 1 else loss), carry
+
+    monkeypatch.setattr(ClassifyTask, "train_loss", train_loss)
+    write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20], seed=0)
+    assert train(tmp_path, "--resample", "0", "--steps", "16") == 0
+    data, _ = saved(tmp_path / "run")
+    assert data["resample"] == 1
+    assert data["trial"].endswith("resampled to 10: diverged (the loss became nan at step 1)")

@@ -40,7 +40,7 @@ from rnnkit.data.series import SeriesDataset
 from rnnkit.data.series.resampling import AS_READ, AUTO, fit_resample
 from rnnkit.train import distributed
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import fit, seed_everything
+from rnnkit.train.loop import LossNotFinite, fit, seed_everything
 
 if TYPE_CHECKING:
     from rnnkit.models.classifier import ClassifierConfig
@@ -77,14 +77,19 @@ def plan_resample(
             f"training lengths differ ({min(lengths)}-{max(lengths)} steps): trying them as read "
             f"and {view_name(views[1])}, {TRIAL_SHARE / 2:.1%} of the budget each, first"
         )
+    first_budget = share(train, TRIAL_SHARE / 2)
     first_loss, first_report, steps = trial(
-        task_class, data, settings, share(train, TRIAL_SHARE / 2), dataset, views[0]
+        task_class, data, settings, first_budget, dataset, views[0]
     )
     # As many steps as the first took: under a time budget, the first also paid for warming up.
-    same_steps = replace(
+    second_budget = replace(
         train, steps=steps, epochs=None, time=None, warmup=min(train.warmup, steps)
     )
-    second_loss, second_report, _ = trial(task_class, data, settings, same_steps, dataset, views[1])
+    if math.isinf(first_loss):  # diverged: its steps are no measure
+        second_budget = first_budget
+    second_loss, second_report, _ = trial(
+        task_class, data, settings, second_budget, dataset, views[1]
+    )
     losses, reports = (first_loss, second_loss), (first_report, second_report)
     data.resample = views[losses.index(min(losses))]
     data.trial = "; ".join(
@@ -107,13 +112,17 @@ def trial(
 ) -> tuple[float, str, int]:
     """A committee over TRIAL_FOLDS folds trained within `budget` on the series read as `view`
     says: its best out-of-fold loss, a report "S steps, out-of-fold loss L, accuracy A" (the
-    accuracy of that evaluation, known on the main process only) and its steps S."""
+    accuracy of that evaluation, known on the main process only) and its steps S; a loss that
+    became nan or inf counts as an infinite one."""
     seed_everything(budget.seed)
     trial_data = replace(data, resample=view, folds=TRIAL_FOLDS, ensemble=1, valid_fraction=0.0)
     task = task_class.new(trial_data, replace(settings), dataset)
     config = replace(budget, patience=0, ema=0.0)
     with tempfile.TemporaryDirectory(prefix="rnnkit-trial-") as folder:
-        result = fit(task, config, Path(folder) / "run", show_progress=False, out=io.StringIO())
+        try:
+            result = fit(task, config, Path(folder) / "run", show_progress=False, out=io.StringIO())
+        except LossNotFinite as error:  # this view lost; the run may still train on the other
+            return math.inf, f"diverged ({str(error).split(',')[0]})", 0
     if result.status == "interrupted":
         if distributed.current().is_main:
             print(

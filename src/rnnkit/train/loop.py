@@ -70,6 +70,10 @@ class Progress:
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
 
 
+class LossNotFinite(RnnkitError):
+    """The loss became nan or inf; the step that computed it changed nothing."""
+
+
 @dataclass
 class FitResult:
     run: Path
@@ -255,7 +259,7 @@ def _train_step(
         loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
     if not math.isfinite(mean):
-        raise RnnkitError(
+        raise LossNotFinite(
             f"the loss became {mean} at step {progress.step + 1}, so training stopped before "
             "that step changed the weights; the last checkpoint is kept; start again with a "
             "lower --lr, a lower --clip or a longer --warmup"
