@@ -448,8 +448,8 @@ def test_resample_auto_tries_both_views_on_a_quarter_of_the_steps_and_saves_its_
     assert train(tmp_path, "--resample", "0", "--steps", "16") == 0
     out = capsys.readouterr().out
     assert (
-        "training lengths differ (5-20 steps): trying them as read and resampled to 10, 12.5% of "
-        "the budget each, first" in out
+        "training lengths differ (5-20 steps): before the run, trying them as read and resampled "
+        "to 10 (12.5% of the budget each)" in out
     )
     data, budget = saved(tmp_path / "run")
     assert data["trial"].startswith("as read: 2 steps, out-of-fold loss ")
@@ -474,6 +474,9 @@ def test_resample_auto_on_one_length_or_too_few_series_tries_nothing(tmp_path, c
 
     write_z_normalised(tmp_path / "two.csv", [5, 9], seed=3)  # too few to fold: as read
     assert train(tmp_path, "--resample", "0", "--steps", "6", data="two.csv", out="two") == 0
+    out = capsys.readouterr().out
+    assert "training lengths differ (5-9 steps), but 2 series are too few to try both ways" in out
+    assert "(read as they are; --resample N lines them up at N steps)" in out
     data, budget = saved(tmp_path / "two")
     assert data["resample"] == 1 and data["trial"] == "" and budget["steps"] == 6
 
@@ -520,7 +523,7 @@ def test_ctrl_c_during_the_trial_stops_before_the_run_folder_exists(tmp_path, mo
 def test_series_of_different_lengths_read_as_they_are_get_the_resampling_hint(tmp_path, capsys):
     write_z_normalised(tmp_path / "train.csv", [5, 9, 20, 6], seed=0)
     assert train(tmp_path, "--steps", "6") == 0
-    assert "5-20 steps (read as they are; --resample 0 tries them resampled too)" in (
+    assert "5-20 steps (read as they are; --resample N lines them up at N steps)" in (
         capsys.readouterr().out
     )
     write_z_normalised(tmp_path / "equal.csv", [8] * 4, seed=1)

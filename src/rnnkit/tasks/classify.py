@@ -79,10 +79,10 @@ SCORES_JSON = "scores.json"  # the same as JSON, with its loss
 CONFUSION_PNG = "confusion.png"
 SPLITS = ("train", "valid", "test")  # names of the run's own data in `evaluate` and `predict`
 SMALLER = "--hidden, --layers, --conv, or --ensemble (the recipe trains 3 models)"
-# Said where lengths differ and --resample 1 reads them as they are: whether resampling helps
-# depends on why they differ (a gesture's speed: +0.2 on PickupGestureWiimoteZ; a wave's
-# duration: -0.05 on the built-in waveforms), which --resample 0 finds out by trial.
-UNEVEN = "read as they are; --resample 0 tries them resampled too"
+# Said where lengths differ and no trial chose how to read them (--resample 1, or too few series
+# to try): whether resampling helps depends on why they differ (a gesture's speed: +0.2 on
+# PickupGestureWiimoteZ; a wave's period in steps: -0.05 on the built-in waveforms).
+UNEVEN = "read as they are; --resample N lines them up at N steps"
 NORMALISED = {"series": "each z-normalised on its own", "features": "normalised per feature"}
 
 # LSTM-FCN (an LSTM beside a convolutional branch), an ensemble of three learning from every

@@ -67,15 +67,20 @@ def plan_resample(
     lengths = [len(series) for series in dataset.sequences]
     if data.resample != AUTO:
         return train
-    if min(lengths) == max(lengths) or len(lengths) < TRIAL_FOLDS:
-        data.resample = AS_READ  # nothing to line up, or too few series to fold
+    data.resample = AS_READ  # unless the trial finds resampling better
+    main = distributed.current().is_main
+    if min(lengths) == max(lengths):
+        return train
+    differ = f"training lengths differ ({min(lengths)}-{max(lengths)} steps)"
+    if len(lengths) < TRIAL_FOLDS:
+        if main:
+            print(f"{differ}, but {len(lengths)} series are too few to try both ways")
         return train
     views = (AS_READ, fit_resample(lengths))
-    main = distributed.current().is_main
     if main:
         print(
-            f"training lengths differ ({min(lengths)}-{max(lengths)} steps): trying them as read "
-            f"and {view_name(views[1])}, {TRIAL_SHARE / 2:.1%} of the budget each, first"
+            f"{differ}: before the run, trying them as read and {view_name(views[1])} "
+            f"({TRIAL_SHARE / 2:.1%} of the budget each)"
         )
     first_budget = share(train, TRIAL_SHARE / 2)
     first_loss, first_report, steps = trial(
@@ -132,7 +137,8 @@ def trial(
         raise KeyboardInterrupt
     best = [entry for entry in result.history if entry["valid_loss"] == result.best_loss]
     accuracy = f", accuracy {best[0]['valid_accuracy']:.3f}" if best else ""
-    report = f"{result.step} steps, out-of-fold loss {result.best_loss:.3f}{accuracy}"
+    steps = f"{result.step} step{'s' * (result.step != 1)}"
+    report = f"{steps}, out-of-fold loss {result.best_loss:.3f}{accuracy}"
     return result.best_loss, report, result.step
 
 

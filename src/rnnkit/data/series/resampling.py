@@ -65,5 +65,5 @@ def check_resample(steps: int, longest: int) -> None:
         raise RnnkitError(
             f"--resample {steps} would stretch the longest training series ({longest} steps) "
             f"more than {STRETCH} times, which adds no information; use at most "
-            f"{STRETCH * longest}, or 0 for the median length"
+            f"{STRETCH * longest}, or 0 to let a trial choose"
         )
