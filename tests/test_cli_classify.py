@@ -485,7 +485,7 @@ def test_resample_auto_on_one_length_or_too_few_series_tries_nothing(tmp_path, c
 def test_the_trial_keeps_the_view_with_the_lower_out_of_fold_loss(
     tmp_path, monkeypatch, losses, chosen
 ):
-    def trial(task_class, data, settings, budget, dataset, view):
+    def trial(task_class, data, settings, budget, dataset, view, run, starting):
         return losses[view != 1], f"loss {losses[view != 1]}", budget.steps
 
     monkeypatch.setattr(resample_trial, "trial", trial)
@@ -512,12 +512,29 @@ def test_a_run_stopped_after_its_trial_resumes_without_trying_again(tmp_path, mo
     )
 
 
-def test_ctrl_c_during_the_trial_stops_before_the_run_folder_exists(tmp_path, monkeypatch, capsys):
-    write_levels(tmp_path / "train.csv", per_class=12, seed=3)
-    monkeypatch.setattr(ClassifyTask, "train_loss", ctrl_c_at(1))
-    assert train(tmp_path, "--resample", "0", "--steps", "16") == 130
-    assert "before the run started: nothing was saved" in capsys.readouterr().err
-    assert not (tmp_path / "run").exists()
+@pytest.mark.parametrize("at", [1, 3])  # in the first view, in the second
+def test_a_run_stopped_during_its_trial_resumes_it_to_the_same_run(
+    tmp_path, monkeypatch, capsys, at
+):
+    """--steps 16: 2 steps on each view, then 12 of the run; Ctrl-C in the training step `at`."""
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)  # 5 to 12 steps long
+    budget = ["--resample", "0", "--steps", "16", "--eval-every", "5"]
+    assert train(tmp_path, *budget, out="whole") == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(ClassifyTask, "train_loss", ctrl_c_at(at))
+        assert train(tmp_path, *budget, out="cut") == 130
+    assert "continue with `rnnkit train --resume" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--no-progress"]) == 0
+    assert saved(tmp_path / "cut") == saved(tmp_path / "whole")
+    assert without_time(tmp_path / "cut" / "metrics.csv") == without_time(
+        tmp_path / "whole" / "metrics.csv"
+    )
+    for view in ("as-read", "resampled-to-8"):  # the trial's own runs, kept for a look
+        assert without_time(tmp_path / "cut" / "trial" / view / "metrics.csv") == without_time(
+            tmp_path / "whole" / "trial" / view / "metrics.csv"
+        )
+    cut, whole = (load_file(tmp_path / run / "model.safetensors") for run in ("cut", "whole"))
+    assert all(torch.equal(cut[name], whole[name]) for name in cut)
 
 
 def test_series_of_different_lengths_read_as_they_are_get_the_resampling_hint(tmp_path, capsys):

@@ -144,3 +144,20 @@ def test_classify_run_killed_and_resumed(tmp_path):
     classify += ["4", "--steps", "11", "--eval-every", "2", *COMMON]
     landed = kill_and_resume(tmp_path, classify, kills=5, seed=4)
     assert {"eval", "save"} <= landed, landed
+
+
+@pytest.mark.timeout(600)
+def test_classify_run_killed_in_and_after_its_resampling_trial_and_resumed(tmp_path):
+    """Series of 3 to 6 steps: the recipe's trial (3 steps on each view, in RUN/trial/) runs
+    first, then 18 steps of the run; the trial's training enters the same phases as the run's,
+    so a kill may land in either (Ctrl-C in each view: tests/test_cli_classify.py)."""
+    rows = [f"{label},{','.join(str(v) for v in range(1, 3 + v % 4))}" for v in range(1, 13)
+            for label in ("high", "low")]  # fmt: skip
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    classify = ["train", "classify", str(tmp_path / "data.csv"), "--hidden", "6", "--batch-size"]
+    classify += ["4", "--steps", "24", "--eval-every", "2", *COMMON]
+    landed = kill_and_resume(tmp_path, classify, kills=6, seed=5)
+    assert {"eval", "save"} <= landed, landed
+    config = checkpoint.read_config(tmp_path / "cut")
+    assert config["task_config"]["data"]["trial"] != ""
+    assert config == checkpoint.read_config(tmp_path / "whole")

@@ -107,8 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     if distributed.current().is_main:
         check_run_folder(out)  # before reading data or training (a task may train in `plan`)
     seed_everything(args.seed if args.seed is not None else TrainConfig.seed)  # before the model
-    task, config = task_class(args.task).from_args(args)
-    result = fit(task, config, out, show_progress=not args.no_progress)
+    task, config = task_class(args.task).from_args(args, run=Path(out))
+    planned = (Path(out) / CONFIG).is_file()  # `plan` trained there first (classify's trial)
+    result = fit(task, config, out, restart=planned, show_progress=not args.no_progress)
     return 130 if result.status == "interrupted" else 0
 
 
@@ -122,7 +123,7 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     if not has_training_state(run):  # killed before its first checkpoint
         print(f"{run} has no checkpoint yet: starting it again from step 0 with its settings")
         seed_everything(train.seed)  # as the run first did: the same initial weights
-        task = task_class(config["task"]).again(run, config)
+        task, train = task_class(config["task"]).again(run, config, train)
         result = fit(task, train, run, restart=True, show_progress=show_progress)
         return 130 if result.status == "interrupted" else 0
     task = task_class(config["task"]).from_run(run, config, with_data=True)

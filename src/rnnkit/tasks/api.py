@@ -120,9 +120,10 @@ class TaskModel:
         # Copies: what a run fits from its data (a vocabulary's size, a resampling trial's choice)
         # is the run's, not this object's settings for the next fit.
         data, settings = replace(self.data), replace(self.settings)
-        self.task, config = self.task_class.prepare(data, settings, config, dataset)
+        self.task, config = self.task_class.prepare(data, settings, config, dataset, run)
         self.run = run
-        result = fit(self.task, config, self.run, show_progress=progress)
+        planned = (run / checkpoint.CONFIG).is_file()  # `plan` trained there first
+        result = fit(self.task, config, self.run, restart=planned, show_progress=progress)
         checkpoint.load_weights(self.task.model, self.run / checkpoint.BEST_MODEL)
         return result
 

@@ -247,8 +247,9 @@ class ClassifyTask(Task):
         settings: ClassifierConfig,
         train: TrainConfig,
         dataset: SeriesDataset,
+        run: Path | None,
     ) -> TrainConfig:
-        return plan_resample(cls, data, settings, train, dataset)
+        return plan_resample(cls, data, settings, train, dataset, run)
 
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):

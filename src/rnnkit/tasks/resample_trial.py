@@ -21,9 +21,12 @@ predicted unseen series better:
               choice) and that budget computes the same
 
 The choice and both views' scores are saved in the run's config.json (data.resample,
-data.trial): a resumed run does not try again. The trials run through the one training loop
-(train/loop.py) in a temporary folder, removed after each (a killed process may leave it); they
-run before the run folder exists, so a trial stopped by Ctrl-C saves nothing.
+data.trial): a resumed run does not try again. Each view trains through the one training loop
+(train/loop.py) in a run folder of its own, RUN/trial/as-read and RUN/trial/resampled-to-N,
+after RUN/config.json is written with the settings as given: `rnnkit train --resume RUN` on a
+run stopped during the trial plans again (Task.again), and each view goes on from its own
+checkpoint, or returns its result at once when it was done. (Without a run folder, as when
+ClassifyTask.prepare is called with none, the views train in a temporary folder.)
 """
 
 from __future__ import annotations
@@ -32,15 +35,16 @@ import io
 import math
 import sys
 import tempfile
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rnnkit.data.series import SeriesDataset
 from rnnkit.data.series.resampling import AS_READ, AUTO, fit_resample
-from rnnkit.train import distributed
+from rnnkit.train import checkpoint, distributed
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import LossNotFinite, fit, seed_everything
+from rnnkit.train.loop import FitResult, LossNotFinite, fit, seed_everything
 
 if TYPE_CHECKING:
     from rnnkit.models.classifier import ClassifierConfig
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
 # thirds of the data.
 TRIAL_SHARE = 0.25
 TRIAL_FOLDS = 3
+QUIET = io.StringIO  # a trial's own evaluations are not printed: its scores are, at its end
 
 
 def plan_resample(
@@ -60,21 +65,23 @@ def plan_resample(
     settings: ClassifierConfig,
     train: TrainConfig,
     dataset: SeriesDataset,
+    run: Path | None,
 ) -> TrainConfig:
     """Set `data.resample` (and `data.trial`) for --resample 0 on training series of different
-    lengths by the trial above; return the budget left for the run (all of it when there was
-    nothing to try)."""
+    lengths by the trial above, trained in `run`/trial/ (None: a temporary folder); return the
+    budget left for the run (all of it when there was nothing to try)."""
     lengths = [len(series) for series in dataset.sequences]
     if data.resample != AUTO:
         return train
-    data.resample = AS_READ  # unless the trial finds resampling better
     main = distributed.current().is_main
     if min(lengths) == max(lengths):
+        data.resample = AS_READ
         return train
     differ = f"training lengths differ ({min(lengths)}-{max(lengths)} steps)"
     if len(lengths) < TRIAL_FOLDS:
         if main:
             print(f"{differ}, but {len(lengths)} series are too few to try both ways")
+        data.resample = AS_READ
         return train
     views = (AS_READ, fit_resample(lengths))
     if main:
@@ -82,9 +89,14 @@ def plan_resample(
             f"{differ}: before the run, trying them as read and {view_name(views[1])} "
             f"({TRIAL_SHARE / 2:.1%} of the budget each)"
         )
+
+    def starting() -> None:  # once a view's model is built (one that cannot fit: no folder)
+        if run is not None and main:
+            write_settings(run, task_class.name, data, settings, train)
+
     first_budget = share(train, TRIAL_SHARE / 2)
     first_loss, first_report, steps = trial(
-        task_class, data, settings, first_budget, dataset, views[0]
+        task_class, data, settings, first_budget, dataset, views[0], run, starting
     )
     # As many steps as the first took: under a time budget, the first also paid for warming up.
     second_budget = replace(
@@ -93,9 +105,10 @@ def plan_resample(
     if math.isinf(first_loss):  # diverged: its steps are no measure
         second_budget = first_budget
     second_loss, second_report, _ = trial(
-        task_class, data, settings, second_budget, dataset, views[1]
+        task_class, data, settings, second_budget, dataset, views[1], run, starting
     )
     losses, reports = (first_loss, second_loss), (first_report, second_report)
+    # `data` (resample 0) is in RUN/config.json from before the trial, for a resume to plan again
     data.resample = views[losses.index(min(losses))]
     data.trial = "; ".join(
         f"{view_name(view)}: {report}" for view, report in zip(views, reports, strict=True)
@@ -114,32 +127,58 @@ def trial(
     budget: TrainConfig,
     dataset: SeriesDataset,
     view: int,
+    run: Path | None,
+    starting: Callable[[], None],
 ) -> tuple[float, str, int]:
     """A committee over TRIAL_FOLDS folds trained within `budget` on the series read as `view`
     says: its best out-of-fold loss, a report "S steps, out-of-fold loss L, accuracy A" (the
     accuracy of that evaluation, known on the main process only) and its steps S; a loss that
-    became nan or inf counts as an infinite one."""
+    became nan or inf counts as an infinite one. `starting` is called once its model is
+    built, before it trains."""
     seed_everything(budget.seed)
     trial_data = replace(data, resample=view, folds=TRIAL_FOLDS, ensemble=1, valid_fraction=0.0)
     task = task_class.new(trial_data, replace(settings), dataset)
+    starting()
     config = replace(budget, patience=0, ema=0.0)
-    with tempfile.TemporaryDirectory(prefix="rnnkit-trial-") as folder:
-        try:
-            result = fit(task, config, Path(folder) / "run", show_progress=False, out=io.StringIO())
-        except LossNotFinite as error:  # this view lost; the run may still train on the other
-            return math.inf, f"diverged ({str(error).split(',')[0]})", 0
+    try:
+        if run is None:
+            with tempfile.TemporaryDirectory(prefix="rnnkit-trial-") as folder:
+                result = fit(task, config, Path(folder) / "run", show_progress=False, out=QUIET())
+        else:
+            result = fit_in(run / "trial" / view_name(view).replace(" ", "-"), task, config)
+    except LossNotFinite as error:  # this view lost; the run may still train on the other
+        return math.inf, f"diverged ({str(error).split(',')[0]})", 0
     if result.status == "interrupted":
         if distributed.current().is_main:
-            print(
-                "interrupted while trying both ways, before the run started: nothing was saved",
-                file=sys.stderr,
-            )
+            where = f"; continue with `rnnkit train --resume {run}`" if run else ""
+            print(f"interrupted while trying both ways, before the run{where}", file=sys.stderr)
         raise KeyboardInterrupt
     best = [entry for entry in result.history if entry["valid_loss"] == result.best_loss]
     accuracy = f", accuracy {best[0]['valid_accuracy']:.3f}" if best else ""
     steps = f"{result.step} step{'s' * (result.step != 1)}"
     report = f"{steps}, out-of-fold loss {result.best_loss:.3f}{accuracy}"
     return result.best_loss, report, result.step
+
+
+def write_settings(
+    run: Path, task: str, data: ClassifyDataConfig, settings: ClassifierConfig, train: TrainConfig
+) -> None:
+    """RUN/config.json with the settings as given (resample 0), once, before the trial trains:
+    what `rnnkit train --resume RUN` plans again from."""
+    if not (run / checkpoint.CONFIG).is_file():
+        checkpoint.create_run_folder(run)
+        checkpoint.write_config(
+            run, task, {"data": asdict(data), "model": asdict(settings)}, asdict(train)
+        )
+
+
+def fit_in(folder: Path, task: ClassifyTask, config: TrainConfig) -> FitResult:
+    """Train a view in a run folder of its own, going on where a stopped run left it (a view
+    already done returns its result at once)."""
+    resume = checkpoint.has_training_state(folder)
+    restart = folder.exists() and not resume  # stopped before its first checkpoint
+    return fit(task, config, folder, resume=resume, restart=restart, show_progress=False,
+               out=QUIET())  # fmt: skip
 
 
 def share(train: TrainConfig, fraction: float) -> TrainConfig:

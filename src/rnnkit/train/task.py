@@ -19,10 +19,11 @@ and implements the lifecycle of its data and model:
     restore(run, data, settings)     the same from a run folder's artifacts (untrained weights)
     attach(dataset)                  the training batches (a BatchSource) and the valid data
     save_artifacts(folder)           the files `restore` reads (vocab.json, labels.json, ...)
-    plan(data, settings, train, dataset)
+    plan(data, settings, train, dataset, run)
                                      optional, before `create`: settings a new run chooses by
-                                     training (classify's resampling trial); returns the budget
-                                     left for the run (prepare() runs plan, then new)
+                                     training in RUN/trial/ (classify's resampling trial);
+                                     returns the budget left for the run (prepare() runs plan,
+                                     then new)
 
 and what the training loop (loop.py) calls:
     train_loss(batch, carry)   the mean loss of a batch, and the carry for the next batch
@@ -124,8 +125,11 @@ class Task(ABC):
         parser.epilog = cls.defaults_note or None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> tuple[Task, TrainConfig]:
-        """A new task and its training settings: the flags given, the recipe elsewhere."""
+    def from_args(
+        cls, args: argparse.Namespace, run: Path | None = None
+    ) -> tuple[Task, TrainConfig]:
+        """A new task and its training settings: the flags given, the recipe elsewhere (`run`:
+        the run folder, where `plan` may train before the run)."""
         recipe = cls.recipe(args)
         budget_given = any(getattr(args, name, None) is not None for name in BUDGET)
         train = config_from_args(TrainConfig, args, recipe.train_defaults(budget_given)).check()
@@ -138,7 +142,7 @@ class Task(ABC):
         settings = config_from_args(cls.ModelConfig, args, recipe.model)
         if recipe.note and distributed.current().is_main:
             print(f"settings: {recipe.describe()}; flags given override it")
-        return cls.prepare(data, settings, train)
+        return cls.prepare(data, settings, train, run=run)
 
     # ---- lifecycle: a new run, or one from its folder ----------------------------------------
 
@@ -156,21 +160,32 @@ class Task(ABC):
 
     @classmethod
     def prepare(
-        cls, data: Any, settings: Any, train: TrainConfig, dataset: Any = None
+        cls,
+        data: Any,
+        settings: Any,
+        train: TrainConfig,
+        dataset: Any = None,
+        run: Path | None = None,
     ) -> tuple[Task, TrainConfig]:
-        """A new run's task and the budget it trains with: `plan`, then `new`."""
+        """A new run's task and the budget it trains with: `plan`, then `new`. If `plan` trained
+        in the run folder `run`, it holds config.json: start the run with fit(restart=True)."""
         check_settings(data)
         check_settings(settings)
         dataset = cls.read(data) if dataset is None else dataset
-        train = cls.plan(data, settings, train, dataset)
+        data.fingerprint = cls.fingerprint(dataset)
+        train = cls.plan(data, settings, train, dataset, run)
         return cls.new(data, settings, dataset), train
 
     @classmethod
-    def plan(cls, data: Any, settings: Any, train: TrainConfig, dataset: Any) -> TrainConfig:
+    def plan(
+        cls, data: Any, settings: Any, train: TrainConfig, dataset: Any, run: Path | None
+    ) -> TrainConfig:
         """Settings a new run chooses by training before it starts (classify: how to read series
         of different lengths, tried both ways): set them in `data` or `settings` (config.json
         saves them, so a resumed run does not choose again) and return the budget left for the
-        run. Default: nothing to choose, the whole budget."""
+        run. Training here goes in `run`/trial/ (resumable: `again` plans again and finds it),
+        after writing the run's config.json with the settings as given. Default: nothing to
+        choose, the whole budget."""
         return train
 
     @classmethod
@@ -201,18 +216,20 @@ class Task(ABC):
         return task
 
     @classmethod
-    def again(cls, run: Path, config: dict[str, Any]) -> Task:
+    def again(
+        cls, run: Path, config: dict[str, Any], train: TrainConfig
+    ) -> tuple[Task, TrainConfig]:
         """A new task with the settings of a run stopped before its first checkpoint, on the same
-        data (its fingerprint checked): built exactly as the run first built it."""
+        data (its fingerprint checked), and its budget: built exactly as the run first built it
+        (a `plan` stopped midway goes on from its own checkpoints in the run folder)."""
         data, settings = cls.settings_of(run, config)
-        started_on = data.fingerprint
-        task = cls.new(data, settings)
-        if task.data.fingerprint != started_on:
+        dataset = cls.read(check_settings(data))
+        if cls.fingerprint(dataset) != data.fingerprint:
             raise RnnkitError(
                 f"{data.source} is not the data this run started with (its content changed); "
                 "restore it, give the original with --data, or start a new run"
             )
-        return task
+        return cls.prepare(data, settings, train, dataset, run)
 
     @classmethod
     def settings_of(cls, run: Path, config: dict[str, Any]) -> tuple[Any, Any]:
