@@ -636,3 +636,26 @@ def test_a_view_whose_loss_diverges_loses_the_trial(tmp_path, monkeypatch):
     data, _ = saved(tmp_path / "run")
     assert data["resample"] == 1
     assert data["trial"].endswith("resampled to 10: diverged (the loss became nan at step 1)")
+
+
+def test_settings_the_run_cannot_take_are_refused_before_the_trial_writes_anything(
+    tmp_path, capsys
+):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)  # 24 series, 5 to 12 steps
+    assert train(tmp_path, "--resample", "0", "--steps", "16", "--folds", "30") == 2
+    assert "--folds 30 needs at least 30 training sequences" in error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_new_budget_for_a_run_stopped_in_its_trial_is_kept(tmp_path, monkeypatch):
+    write_levels(tmp_path / "train.csv", per_class=12, seed=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(ClassifyTask, "train_loss", ctrl_c_at(1))
+        assert train(tmp_path, "--resample", "0", "--steps", "16") == 130
+    with monkeypatch.context() as patch:
+        patch.setattr(ClassifyTask, "train_loss", ctrl_c_at(1))
+        resume = ["train", "--resume", str(tmp_path / "run"), "--no-progress", "--steps", "40"]
+        assert main(resume) == 130
+    assert saved(tmp_path / "run")[1]["steps"] == 40
+    assert main(["train", "--resume", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert saved(tmp_path / "run")[1]["steps"] == 30  # 40 less the trial's 2 x 5

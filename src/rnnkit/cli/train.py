@@ -25,6 +25,7 @@ from rnnkit.train.checkpoint import (
     default_run_folder,
     has_training_state,
     read_config,
+    write_config,
 )
 from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.loop import fit, seed_everything
@@ -122,6 +123,8 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     train = replace(train, **budget).check()
     if not has_training_state(run):  # killed before its first checkpoint
         print(f"{run} has no checkpoint yet: starting it again from step 0 with its settings")
+        if (budget or args.data is not None) and distributed.current().is_main:
+            write_config(run, config["task"], config["task_config"], train.to_dict())  # kept
         seed_everything(train.seed)  # as the run first did: the same initial weights
         task, train = task_class(config["task"]).again(run, config, train)
         result = fit(task, train, run, restart=True, show_progress=show_progress)

@@ -83,6 +83,9 @@ def plan_resample(
             print(f"{differ}, but {len(lengths)} series are too few to try both ways")
         data.resample = AS_READ
         return train
+    # What the run itself needs (its folds, its committee in memory) is checked first: refused
+    # before the trial writes anything in the run folder.
+    task_class.new(replace(data, resample=AS_READ), replace(settings), dataset)
     views = (AS_READ, fit_resample(lengths))
     if main:
         print(
@@ -90,7 +93,7 @@ def plan_resample(
             f"({TRIAL_SHARE / 2:.1%} of the budget each)"
         )
 
-    def starting() -> None:  # once a view's model is built (one that cannot fit: no folder)
+    def starting() -> None:  # once a view's model is built
         if run is not None and main:
             write_settings(run, task_class.name, data, settings, train)
 
