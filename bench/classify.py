@@ -43,6 +43,7 @@ from bench import machine, report
 from rnnkit.data.series import aeon_names, open_series
 from rnnkit.data.series.aeon_data import aeon_dataset
 from rnnkit.tasks.registry import load_run
+from rnnkit.tasks.resample_trial import view_name
 
 
 @dataclass
@@ -190,8 +191,7 @@ def run_rnnkit(name: str, flags: list[str], threads: int) -> Result:
         data = json.loads((run / "config.json").read_text())["task_config"]["data"]
     note = f"{steps} steps"
     if data.get("trial"):  # --resample 0 chose how to read series of different lengths
-        resample = data["resample"]
-        note += ", trial: " + ("as read" if resample == 1 else f"resampled to {resample}")
+        note += f", trial: {view_name(data['resample'])}"
     return Result(metrics["accuracy"], seconds, note)
 
 

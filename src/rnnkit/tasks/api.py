@@ -120,7 +120,7 @@ class TaskModel:
         # Copies: what a run fits from its data (a vocabulary's size, a resampling trial's choice)
         # is the run's, not this object's settings for the next fit.
         data, settings = replace(self.data), replace(self.settings)
-        self.task, config = self.task_class.prepare(data, settings, config, dataset, run)
+        self.task, config = self.task_class.prepare(data, settings, config, run, dataset)
         self.run = run
         planned = (run / checkpoint.CONFIG).is_file()  # `plan` trained there first
         result = fit(self.task, config, self.run, restart=planned, show_progress=progress)

@@ -68,7 +68,7 @@ from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.committee import EVERY, HELD_OUT, Committee, committee_size
 from rnnkit.models.memory import affordable
 from rnnkit.tasks.resample_trial import plan_resample
-from rnnkit.train.config import Recipe, TrainConfig
+from rnnkit.train.config import Recipe
 from rnnkit.train.task import Carry, Task
 from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT, PROBABILITY, setting
 
@@ -240,16 +240,7 @@ class ClassifyTask(Task):
     def fingerprint(cls, dataset: SeriesDataset) -> str:
         return fingerprint(dataset)
 
-    @classmethod
-    def plan(
-        cls,
-        data: ClassifyDataConfig,
-        settings: ClassifierConfig,
-        train: TrainConfig,
-        dataset: SeriesDataset,
-        run: Path | None,
-    ) -> TrainConfig:
-        return plan_resample(cls, data, settings, train, dataset, run)
+    plan = classmethod(plan_resample)  # --resample 0: the trial (tasks/resample_trial.py)
 
     @classmethod
     def create(cls, data: ClassifyDataConfig, settings: ClassifierConfig, dataset: SeriesDataset):
@@ -258,8 +249,8 @@ class ClassifyTask(Task):
             if min(lengths) != max(lengths):
                 raise RnnkitError(
                     "--resample 0 chooses by a trial before the run when lengths differ; build "
-                    "the task with ClassifyTask.prepare(data, settings, train_config), or give "
-                    "--resample N"
+                    "the task with ClassifyTask.prepare(data, settings, train_config, run), or "
+                    "give --resample N"
                 )
             data.resample = AS_READ
         check_resample(data.resample, max(lengths))

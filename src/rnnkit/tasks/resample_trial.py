@@ -25,8 +25,7 @@ data.trial): a resumed run does not try again. Each view trains through the one 
 (train/loop.py) in a run folder of its own, RUN/trial/as-read and RUN/trial/resampled-to-N,
 after RUN/config.json is written with the settings as given: `rnnkit train --resume RUN` on a
 run stopped during the trial plans again (Task.again), and each view goes on from its own
-checkpoint, or returns its result at once when it was done. (Without a run folder, as when
-ClassifyTask.prepare is called with none, the views train in a temporary folder.)
+checkpoint, or returns its result at once when it was done.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from __future__ import annotations
 import io
 import math
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -45,6 +43,7 @@ from rnnkit.data.series.resampling import AS_READ, AUTO, fit_resample
 from rnnkit.train import checkpoint, distributed
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import FitResult, LossNotFinite, fit, seed_everything
+from rnnkit.train.task import task_config
 
 if TYPE_CHECKING:
     from rnnkit.models.classifier import ClassifierConfig
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
 # thirds of the data.
 TRIAL_SHARE = 0.25
 TRIAL_FOLDS = 3
-QUIET = io.StringIO  # a trial's own evaluations are not printed: its scores are, at its end
 
 
 def plan_resample(
@@ -65,11 +63,11 @@ def plan_resample(
     settings: ClassifierConfig,
     train: TrainConfig,
     dataset: SeriesDataset,
-    run: Path | None,
+    run: Path,
 ) -> TrainConfig:
     """Set `data.resample` (and `data.trial`) for --resample 0 on training series of different
-    lengths by the trial above, trained in `run`/trial/ (None: a temporary folder); return the
-    budget left for the run (all of it when there was nothing to try)."""
+    lengths by the trial above, trained in `run`/trial/; return the budget left for the run (all
+    of it when there was nothing to try)."""
     lengths = [len(series) for series in dataset.sequences]
     if data.resample != AUTO:
         return train
@@ -85,7 +83,7 @@ def plan_resample(
         return train
     # What the run itself needs (its folds, its committee in memory) is checked first: refused
     # before the trial writes anything in the run folder.
-    task_class.new(replace(data, resample=AS_READ), replace(settings), dataset)
+    task_class.from_dataset(replace(data, resample=AS_READ), replace(settings), dataset)
     views = (AS_READ, fit_resample(lengths))
     if main:
         print(
@@ -94,7 +92,7 @@ def plan_resample(
         )
 
     def starting() -> None:  # once a view's model is built
-        if run is not None and main:
+        if main:
             write_settings(run, task_class.name, data, settings, train)
 
     first_budget = share(train, TRIAL_SHARE / 2)
@@ -130,7 +128,7 @@ def trial(
     budget: TrainConfig,
     dataset: SeriesDataset,
     view: int,
-    run: Path | None,
+    run: Path,
     starting: Callable[[], None],
 ) -> tuple[float, str, int]:
     """A committee over TRIAL_FOLDS folds trained within `budget` on the series read as `view`
@@ -140,21 +138,20 @@ def trial(
     built, before it trains."""
     seed_everything(budget.seed)
     trial_data = replace(data, resample=view, folds=TRIAL_FOLDS, ensemble=1, valid_fraction=0.0)
-    task = task_class.new(trial_data, replace(settings), dataset)
+    task = task_class.from_dataset(trial_data, replace(settings), dataset)
     starting()
     config = replace(budget, patience=0, ema=0.0)
     try:
-        if run is None:
-            with tempfile.TemporaryDirectory(prefix="rnnkit-trial-") as folder:
-                result = fit(task, config, Path(folder) / "run", show_progress=False, out=QUIET())
-        else:
-            result = fit_in(run / "trial" / view_name(view).replace(" ", "-"), task, config)
+        result = fit_in(run / "trial" / view_name(view).replace(" ", "-"), task, config)
     except LossNotFinite as error:  # this view lost; the run may still train on the other
         return math.inf, f"diverged ({str(error).split(',')[0]})", 0
     if result.status == "interrupted":
         if distributed.current().is_main:
-            where = f"; continue with `rnnkit train --resume {run}`" if run else ""
-            print(f"interrupted while trying both ways, before the run{where}", file=sys.stderr)
+            print(
+                "interrupted while trying both ways, before the run; continue with "
+                f"`rnnkit train --resume {run}`",
+                file=sys.stderr,
+            )
         raise KeyboardInterrupt
     best = [entry for entry in result.history if entry["valid_loss"] == result.best_loss]
     accuracy = f", accuracy {best[0]['valid_accuracy']:.3f}" if best else ""
@@ -170,9 +167,7 @@ def write_settings(
     what `rnnkit train --resume RUN` plans again from."""
     if not (run / checkpoint.CONFIG).is_file():
         checkpoint.create_run_folder(run)
-        checkpoint.write_config(
-            run, task, {"data": asdict(data), "model": asdict(settings)}, asdict(train)
-        )
+        checkpoint.write_config(run, task, task_config(data, settings), asdict(train))
 
 
 def fit_in(folder: Path, task: ClassifyTask, config: TrainConfig) -> FitResult:
@@ -180,8 +175,8 @@ def fit_in(folder: Path, task: ClassifyTask, config: TrainConfig) -> FitResult:
     already done returns its result at once)."""
     resume = checkpoint.has_training_state(folder)
     restart = folder.exists() and not resume  # stopped before its first checkpoint
-    return fit(task, config, folder, resume=resume, restart=restart, show_progress=False,
-               out=QUIET())  # fmt: skip
+    quiet = io.StringIO()  # its evaluations unprinted: plan_resample prints its scores
+    return fit(task, config, folder, resume=resume, restart=restart, show_progress=False, out=quiet)
 
 
 def share(train: TrainConfig, fraction: float) -> TrainConfig:

@@ -125,9 +125,7 @@ class Task(ABC):
         parser.epilog = cls.defaults_note or None
 
     @classmethod
-    def from_args(
-        cls, args: argparse.Namespace, run: Path | None = None
-    ) -> tuple[Task, TrainConfig]:
+    def from_args(cls, args: argparse.Namespace, run: Path) -> tuple[Task, TrainConfig]:
         """A new task and its training settings: the flags given, the recipe elsewhere (`run`:
         the run folder, where `plan` may train before the run)."""
         recipe = cls.recipe(args)
@@ -142,7 +140,7 @@ class Task(ABC):
         settings = config_from_args(cls.ModelConfig, args, recipe.model)
         if recipe.note and distributed.current().is_main:
             print(f"settings: {recipe.describe()}; flags given override it")
-        return cls.prepare(data, settings, train, run=run)
+        return cls.prepare(data, settings, train, run)
 
     # ---- lifecycle: a new run, or one from its folder ----------------------------------------
 
@@ -154,31 +152,32 @@ class Task(ABC):
         check_settings(settings)
         dataset = cls.read(data) if dataset is None else dataset
         data.fingerprint = cls.fingerprint(dataset)
+        return cls.from_dataset(data, settings, dataset)
+
+    @classmethod
+    def from_dataset(cls, data: Any, settings: Any, dataset: Any) -> Task:
+        """`create`, then `attach`, on a dataset already read, whose fingerprint `data` holds."""
         task = cls.create(data, settings, dataset)
         task.attach(dataset)
         return task
 
     @classmethod
     def prepare(
-        cls,
-        data: Any,
-        settings: Any,
-        train: TrainConfig,
-        dataset: Any = None,
-        run: Path | None = None,
+        cls, data: Any, settings: Any, train: TrainConfig, run: Path, dataset: Any = None
     ) -> tuple[Task, TrainConfig]:
-        """A new run's task and the budget it trains with: `plan`, then `new`. If `plan` trained
-        in the run folder `run`, it holds config.json: start the run with fit(restart=True)."""
+        """A new run's task and the budget it trains with: `plan`, then what `new` does. If
+        `plan` trained in the run folder `run`, it holds config.json: start the run with
+        fit(restart=True)."""
         check_settings(data)
         check_settings(settings)
         dataset = cls.read(data) if dataset is None else dataset
         data.fingerprint = cls.fingerprint(dataset)
         train = cls.plan(data, settings, train, dataset, run)
-        return cls.new(data, settings, dataset), train
+        return cls.from_dataset(data, settings, dataset), train
 
     @classmethod
     def plan(
-        cls, data: Any, settings: Any, train: TrainConfig, dataset: Any, run: Path | None
+        cls, data: Any, settings: Any, train: TrainConfig, dataset: Any, run: Path
     ) -> TrainConfig:
         """Settings a new run chooses by training before it starts (classify: how to read series
         of different lengths, tried both ways): set them in `data` or `settings` (config.json
@@ -229,7 +228,7 @@ class Task(ABC):
                 f"{data.source} is not the data this run started with (its content changed); "
                 "restore it, give the original with --data, or start a new run"
             )
-        return cls.prepare(data, settings, train, dataset, run)
+        return cls.prepare(data, settings, train, run, dataset)
 
     @classmethod
     def settings_of(cls, run: Path, config: dict[str, Any]) -> tuple[Any, Any]:
@@ -273,7 +272,7 @@ class Task(ABC):
 
     def config(self) -> dict[str, Any]:
         """JSON-ready settings that rebuild this task and its model (config.json's task_config)."""
-        return {"data": asdict(self.data), "model": asdict(self.model.config)}
+        return task_config(self.data, self.model.config)
 
     # ---- what the loop calls ------------------------------------------------------------------
 
@@ -313,6 +312,11 @@ class Task(ABC):
         """Move the model (and anything else that lives on a device) to `device`."""
         self.device = device
         self.model.to(device)
+
+
+def task_config(data: Any, settings: Any) -> dict[str, Any]:
+    """config.json's task_config: a task's data and model settings, JSON-ready."""
+    return {"data": asdict(data), "model": asdict(settings)}
 
 
 # ---- capabilities: what else a task can do, and the command that does it --------------------
