@@ -361,8 +361,8 @@ def test_the_garbage_collector_is_paused_only_inside_the_loops():
         seen.append(gc.isenabled())
         return real(*args, **kwargs)
 
-    net = rnnkit.LSTM(2, 3, backend="fused")
-    with mock.patch.object(fused_lstm, "per_step", watching):
+    net = rnnkit.GRU(2, 3, backend="fused")  # a Python loop (the LSTM's runs in C++ here)
+    with mock.patch.object(gru, "per_step", watching):
         net(torch.randn(4, 1, 2))[0].sum().backward()
         assert seen == [False, False] and gc.isenabled()  # off in forward and backward, then on
         gc.disable()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rnnkit.backends import Scan, StackSettings, fused, loop, native
+from rnnkit.backends.fused import native as fused_native
 from rnnkit.cells import Cell, LSTMCell
 
 BACKENDS = ("native", "fused", "loop")
@@ -30,18 +31,21 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     (docs/BENCHMARKS.md).
 
     Training on CPU, the fused backend beats torch's own kernels for GRU and RNN (1.2-1.45x
-    torch.nn at the benchmark shapes), not for the LSTM, whose oneDNN kernel is the fastest there
-    is: an LSTM trains on fused where torch has no kernel for it (its options), and with a
-    projection, which torch computes in a loop of its own, not oneDNN's (fused trains it 1.04-1.43x
-    as fast as torch's projected LSTM at the benchmark shapes, in three runs on two days). For
-    inference, and on GPU, where cuDNN runs the whole sequence in one kernel, torch's kernels win
-    where they exist: fused steps through Python. A cell's options decide what exists: torch's
-    kernels compute none but an LSTM's projection and weight dropout (on the masked U), and
-    the other dropouts only in evaluation.
+    torch.nn at the benchmark shapes), not for the plain LSTM, whose oneDNN kernel is as fast as
+    fused's C++ loop: an LSTM trains on fused where torch has no kernel for it (its options), and
+    with a projection, which torch computes in a loop of its own, not oneDNN's (1.0-1.4x torch's
+    projected LSTM). An LSTM with a projection also infers on fused when the C++ loop is built
+    (0.89-0.93 of torch's plain LSTM against 0.61-0.73 for torch's projected one); otherwise, and
+    on GPU, where cuDNN runs the whole sequence in one kernel, torch's kernels win where they
+    exist. A cell's options decide what exists: torch's kernels compute none but an LSTM's
+    projection and weight dropout (on the masked U), and the other dropouts only in evaluation.
     """
     names = available(cells, stack)
-    on_cpu = cells[0].weight_ih.device.type == "cpu"
-    onednn_kernel = isinstance(cells[0], LSTMCell) and not cells[0].proj_size
-    if training and on_cpu and "fused" in names and not onednn_kernel:
+    if "fused" not in names or cells[0].weight_ih.device.type != "cpu":
+        return names[0]
+    lstm = isinstance(cells[0], LSTMCell)
+    if training and not (lstm and not cells[0].proj_size):
+        return "fused"
+    if lstm and cells[0].proj_size and fused_native.ops() is not None:
         return "fused"
     return names[0]

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.backends.fused import native
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
     layer_norm_backward,
@@ -51,6 +52,7 @@ from rnnkit.backends.fused.common import (
     twice_minus_one,
 )
 from rnnkit.backends.fused.operator import existing, register, restore
+from rnnkit.cells.options import EPS
 
 
 class ForwardStep(NamedTuple):
@@ -93,7 +95,7 @@ class BackwardStep(NamedTuple):
     d_c_prev: Tensor  # dL/dc_{t-1} from outside (dC[t-1]: a layer passes on only c_T)
 
 
-def forward(
+def python_forward(
     A: Tensor,
     h0: Tensor,
     c0: Tensor,
@@ -199,7 +201,7 @@ def fake(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr) -> list[Tensor
     return existing(S, C, Y, K, M if own_M else None, V, *norms)
 
 
-def backward(
+def python_backward(
     A: Tensor,
     h0: Tensor,
     c0: Tensor,
@@ -298,6 +300,54 @@ def backward(
         g = g_prev.add_(step.d_out_prev)
     dW_hr = None if W_hr is None else gemm_over_steps(dH_new, M)
     return existing(dA, g, e, gemm_over_steps(du, V), *d_gains, dW_hr)
+
+
+def forward(
+    A: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    U: Tensor,
+    m: Tensor | None,
+    d: Tensor | None,
+    d_c: Tensor | None,
+    gamma_h: Tensor | None,
+    gamma_c: Tensor | None,
+    beta_c: Tensor | None,
+    W_hr: Tensor | None,
+) -> list[Tensor]:
+    """`python_forward`'s computation, in C++ where it runs (fused/native/), else in Python."""
+    if not native.runs(A):
+        return python_forward(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
+    gains = _contiguous(gamma_h, gamma_c, beta_c)
+    return native.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS)
+
+
+def backward(
+    A: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    U: Tensor,
+    m: Tensor | None,
+    d: Tensor | None,
+    d_c: Tensor | None,
+    gamma_h: Tensor | None,
+    gamma_c: Tensor | None,
+    beta_c: Tensor | None,
+    W_hr: Tensor | None,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """`python_backward`'s computation, in C++ where it runs, else in Python."""
+    if not native.runs(A):
+        return python_backward(
+            A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, saved, d_states
+        )
+    gains = _contiguous(gamma_h, gamma_c, beta_c)
+    return native.ops().lstm_backward(h0, U, m, d, d_c, *gains, W_hr, saved, *d_states)
+
+
+def _contiguous(*tensors: Tensor | None) -> list[Tensor | None]:
+    return [None if t is None else t.contiguous() for t in tensors]
 
 
 # (inputs as `forward`) -> [S, C, ...]; outputs = S[1:], h_T = S[T], c_T = C[T]

@@ -1,0 +1,110 @@
+"""The fused kernels' time loops in C++ (lstm.cpp), compiled on this machine at first use.
+
+At small batches and widths a step of the Python loop costs as much in Python's calls of its
+element-wise kernels as in the kernels themselves; the C++ loop runs a step as one matrix
+product and one vectorised pass over the gates (see lstm.cpp). It computes what the Python
+kernel computes (same inputs, same outputs: tests/test_native_kernels.py), for float32 and
+float64 on CPU; other dtypes and devices stay on the Python kernel.
+
+Compiled by torch.utils.cpp_extension (a C++ compiler and ninja) for this CPU's vector
+instructions, once, into torch's extension cache (~/.cache/torch_extensions, or
+$TORCH_EXTENSIONS_DIR): about half a minute the first time, a load after. Where it cannot be
+built (no compiler), a one-line warning says so and the Python kernel runs, exact and slower.
+RNNKIT_NATIVE=0 turns it off (RNNKIT_NATIVE=1 makes a failed build an error, as CI sets it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import warnings
+from functools import cache
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("lstm.cpp")
+HEADERS = [Path(__file__).with_name("gemm.h")]
+
+# torch's CPU capability -> the compiler flags for ATen's Vectorized at that width (SLEEF's
+# exp and tanh come from torch's own library).
+_VECTOR_FLAGS = {
+    "AVX2": ["-mavx2", "-mfma", "-mf16c", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"],
+    "AVX512": [
+        "-mavx512f",
+        "-mavx512bw",
+        "-mavx512vl",
+        "-mavx512dq",
+        "-mfma",
+        "-mf16c",
+        "-DCPU_CAPABILITY=AVX512",
+        "-DCPU_CAPABILITY_AVX512",
+    ],
+}
+
+
+def _setting() -> str:
+    return os.environ.get("RNNKIT_NATIVE", "auto").strip().lower()
+
+
+@cache
+def ops() -> object | None:
+    """torch.ops.rnnkit_native once it is built and loaded; None where it is off or cannot be
+    built (then a warning says why, once)."""
+    setting = _setting()
+    if setting in ("0", "off", "no", "false"):
+        return None
+    try:
+        _build()
+    except Exception as error:  # no compiler, no ninja, a header torch does not ship, ...
+        if setting in ("1", "on", "yes", "true"):
+            raise RuntimeError(f"rnnkit's C++ kernels did not build: {error}") from error
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        warnings.warn(
+            "rnnkit: its C++ LSTM kernel did not build here, so the fused LSTM runs its Python "
+            f"loop (exact, slower at small sizes): {first_line}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    return torch.ops.rnnkit_native
+
+
+def _build() -> None:
+    from torch.utils import cpp_extension
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    # -fopenmp: at::parallel_for is inline OpenMP in ATen's headers (serial without it); its
+    # runtime is the one torch loaded, found through libtorch_cpu at load time.
+    flags = ["-O3", "-fopenmp", "-ffp-contract=fast", *_VECTOR_FLAGS.get(capability, [])]
+    # torch rebuilds when the .cpp changes, not a header: the name carries all sources' hash
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (SOURCE, *HEADERS))).hexdigest()
+    name = f"rnnkit_native_{capability.lower()}_{digest[:12]}"
+    if not _cached(name):
+        print(
+            "rnnkit: compiling its C++ LSTM kernel for this CPU (once, about half a minute)",
+            file=sys.stderr,
+            flush=True,
+        )
+    cpp_extension.load(
+        name=name,
+        sources=[str(SOURCE)],
+        extra_cflags=flags,
+        is_python_module=False,
+        verbose=False,
+    )
+
+
+def _cached(name: str) -> bool:
+    """True when a build of `name` exists in torch's extension cache (a load, not a compile)."""
+    from torch.utils import cpp_extension
+
+    root = Path(cpp_extension._get_build_directory(name, verbose=False))
+    return any(root.glob("*.so"))
+
+
+def runs(x: torch.Tensor) -> bool:
+    """True when the C++ kernel computes for x's device and dtype, and is built."""
+    computes = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    return computes and ops() is not None

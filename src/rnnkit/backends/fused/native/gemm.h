@@ -1,0 +1,139 @@
+// The time loop's matrix product, C = X W for a few rows X (B, K) and a weight W (K, N) used at
+// every step, split over threads by column panels.
+//
+// Why our own: at the recurrent product's sizes (B = 16..64 rows, K = 128..512) a library
+// GEMM runs one thread near this CPU's peak, but does not speed up with a second (oneDNN's
+// batch-reduce kernel behind ATen's brgemm ran 37 µs on one thread and on two, at 32 x 128 x
+// 512), and a call per step costs its own setup. Here W is packed once per sequence into
+// panels of PANEL columns (each K x PANEL, contiguous, zero-padded), and each thread runs the
+// register-blocked kernel below over its panels: ROWS rows x PANEL columns of C kept in vector
+// registers while k runs over K, one broadcast of X and two loads of W per k.
+
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/cpu/vec/vec.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace rnnkit {
+
+template <typename T>
+using Vec = at::vec::Vectorized<T>;
+
+// One register of this CPU's vector unit as a GCC vector type: plain arithmetic on it compiles
+// to vector instructions (fused multiply-adds with -ffp-contract=fast), and an array of them
+// stays in registers through the loop over k (ATen's Vectorized, a class whose stores take its
+// address, was written back to memory every iteration).
+#if defined(CPU_CAPABILITY_AVX512)
+constexpr int64_t REGISTER_BYTES = 64;
+constexpr int64_t ROW_COUNT = 8;  // 32 registers: 16 accumulators, 2 of W, 1 of X
+#else
+constexpr int64_t REGISTER_BYTES = 32;
+constexpr int64_t ROW_COUNT = 6;  // 16 registers: 12 accumulators, 2 of W, 1 of X
+#endif
+
+// (GCC drops vector_size on an alias template's dependent type, so one typedef per type.)
+typedef float FloatLanes __attribute__((vector_size(REGISTER_BYTES)));
+typedef double DoubleLanes __attribute__((vector_size(REGISTER_BYTES)));
+
+template <typename T>
+struct LanesOf;
+template <>
+struct LanesOf<float> {
+  using type = FloatLanes;
+};
+template <>
+struct LanesOf<double> {
+  using type = DoubleLanes;
+};
+
+template <typename T>
+using Lanes = typename LanesOf<T>::type;
+
+template <typename T>
+constexpr int64_t LANES = REGISTER_BYTES / sizeof(T);
+
+template <typename T>
+constexpr int64_t PANEL = 2 * LANES<T>;  // columns per panel: two registers
+
+template <typename T>
+constexpr int64_t ROWS = ROW_COUNT;
+
+// W (K, N) as `groups` groups of `width` columns each (the LSTM's four gates of H), packed so
+// that panel (q, g) holds columns q*PANEL .. q*PANEL+PANEL of group g: a thread that takes
+// block q has every gate of the same units.
+template <typename T>
+struct Panels {
+  at::Tensor data;  // (blocks, groups, K, PANEL)
+  int64_t K, groups, width, blocks;
+
+  const T* panel(int64_t block, int64_t group) const {
+    return data.data_ptr<T>() + (block * groups + group) * K * PANEL<T>;
+  }
+};
+
+template <typename T>
+Panels<T> pack(const at::Tensor& W, int64_t groups) {
+  const int64_t K = W.size(0), width = W.size(1) / groups;
+  const int64_t blocks = (width + PANEL<T> - 1) / PANEL<T>;
+  at::Tensor padded = at::zeros({K, groups, blocks * PANEL<T>}, W.options());
+  padded.narrow(2, 0, width).copy_(W.reshape({K, groups, width}));
+  // (K, groups, blocks, PANEL) -> (blocks, groups, K, PANEL)
+  at::Tensor data =
+      padded.view({K, groups, blocks, PANEL<T>}).permute({2, 1, 0, 3}).contiguous();
+  return Panels<T>{data, K, groups, width, blocks};
+}
+
+// C[r, 0..columns) = sum_k X[r, k] W_panel[k, 0..columns) for r < R (R <= ROWS rows), X with
+// row stride ldx, C with row stride ldc.
+template <typename T, int64_t R>
+inline void tile(const T* X, int64_t ldx, const T* panel, int64_t K, T* C, int64_t ldc,
+                 int64_t columns) {
+  Lanes<T> low[R] = {}, high[R] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    Lanes<T> w_low, w_high;
+    std::memcpy(&w_low, panel + k * PANEL<T>, sizeof(w_low));
+    std::memcpy(&w_high, panel + k * PANEL<T> + LANES<T>, sizeof(w_high));
+#pragma GCC unroll 16
+    for (int64_t r = 0; r < R; ++r) {
+      const T x = X[r * ldx + k];
+      low[r] += x * w_low;
+      high[r] += x * w_high;
+    }
+  }
+  const int64_t first = std::min(columns, LANES<T>), second = columns - first;
+  for (int64_t r = 0; r < R; ++r) {
+    std::memcpy(C + r * ldc, &low[r], first * sizeof(T));
+    if (second > 0) std::memcpy(C + r * ldc + LANES<T>, &high[r], second * sizeof(T));
+  }
+}
+
+template <typename T, int64_t R = ROWS<T>>
+inline void tail(int64_t rows, const T* X, int64_t ldx, const T* panel, int64_t K, T* C,
+                 int64_t ldc, int64_t columns) {
+  if constexpr (R > 1) {
+    if (rows < R) return tail<T, R - 1>(rows, X, ldx, panel, K, C, ldc, columns);
+  }
+  tile<T, R>(X, ldx, panel, K, C, ldc, columns);
+}
+
+// C[:, block's columns of every group] = X W for block q: C (B, groups * width), row stride ldc.
+template <typename T>
+void product_block(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, int64_t q, T* C,
+                   int64_t ldc) {
+  const int64_t first = q * PANEL<T>;
+  const int64_t columns = std::min(PANEL<T>, W.width - first);
+  for (int64_t g = 0; g < W.groups; ++g) {
+    const T* panel = W.panel(q, g);
+    T* out = C + g * W.width + first;
+    int64_t r = 0;
+    for (; r + ROWS<T> <= B; r += ROWS<T>) {
+      tile<T, ROWS<T>>(X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
+    }
+    if (r < B) tail<T>(B - r, X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
+  }
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,608 @@
+// The fused LSTM's time loop in C++: the same computation as backends/fused/lstm.py (whose
+// docstring has the equations, forward and backward, with every option), the same inputs and
+// the same outputs, so either side's backward reads either side's forward.
+//
+// Why C++: at small batches and widths a step's work is a few microseconds per element-wise
+// kernel, and Python's call of each (about ten per step, each way) cost as much again, beside a
+// library matrix product that does not speed up with a second thread at these sizes. Here a
+// step is one parallel region: each thread multiplies by its panels of U (gemm.h), the columns
+// of every gate for a block of units, and runs the gates of those units, c'_t, k_t, h_t, in
+// one vectorised pass (ATen's Vectorized). Layer norm, which needs whole rows, gets a second
+// pass over rows.
+//
+// Storage: gates in order i | f | c | o; A (T,B,4H) the input part; S = h_0..h_T (T+1,B,P);
+// C = c_0..c_T (T+1,B,H); P = proj_size or H.
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/vec.h>
+#include <torch/library.h>
+
+#include "gemm.h"
+
+#include <cmath>
+#include <optional>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+using Optional = std::optional<Tensor>;
+using rnnkit::pack;
+using rnnkit::Panels;
+using rnnkit::PANEL;
+using rnnkit::product_block;
+using rnnkit::Vec;
+
+// ---------------------------------------------------------------------------------------------
+// Vectorised helpers over one row of n elements: f(offset, count) on whole vectors, then on
+// the remainder (Vectorized's loadu/store take a count; loadu fills the rest with zeros).
+
+template <typename T, typename F>
+inline void over_range(int64_t begin, int64_t end, const F& f) {
+  constexpr int64_t width = Vec<T>::size();
+  int64_t j = begin;
+  for (; j + width <= end; j += width) f(j, width);
+  if (j < end) f(j, end - j);
+}
+
+template <typename T, typename F>
+inline void over_row(int64_t n, const F& f) {
+  over_range<T>(0, n, f);
+}
+
+template <typename T>
+inline T sum_of(const Vec<T>& v) {
+  T lanes[Vec<T>::size()];
+  v.store(lanes);
+  T total = 0;
+  for (int64_t l = 0; l < Vec<T>::size(); ++l) total += lanes[l];
+  return total;
+}
+
+// σ(a) = 1 / (1 + e^-a), with ATen's fast exp (a polynomial, within 20 ulp in float32: the
+// accuracy of the kernels torch's own LSTM runs; float64 gets the exact exp).
+template <typename T>
+inline Vec<T> sigmoid(const Vec<T>& a) {
+  const Vec<T> one(1);
+  return one / (one + a.neg().exp_u20());
+}
+
+// tanh(a) = 2 σ(2a) - 1: one exp, against SLEEF's tanh at twice the cost.
+template <typename T>
+inline Vec<T> tanh(const Vec<T>& a) {
+  const Vec<T> two(2);
+  return two * sigmoid(two * a) - Vec<T>(1);
+}
+
+// torch.lerp's formula: start + w (end - start) for w < 1/2, else end - (end - start)(1 - w),
+// so that w = 1 (a padded step) gives exactly `end`, the state before.
+template <typename T>
+inline Vec<T> lerp(const Vec<T>& start, const Vec<T>& end, const Vec<T>& w) {
+  const Vec<T> one(1), half(0.5);
+  const Vec<T> diff = end - start;
+  return Vec<T>::blendv(end - diff * (one - w), start + w * diff, w < half);
+}
+
+// Layer normalisation's row statistics: mean and 1/sqrt(var + eps) of x[0..n).
+template <typename T>
+inline void row_moments(const T* x, int64_t n, double eps, T& mean, T& rstd) {
+  Vec<T> total(0);
+  over_row<T>(n, [&](int64_t j, int64_t count) { total += Vec<T>::loadu(x + j, count); });
+  mean = sum_of(total) / n;
+  const Vec<T> m(mean);
+  Vec<T> squares(0);
+  over_row<T>(n, [&](int64_t j, int64_t count) {
+    // the padding lanes of a short load are 0, not the mean: mask them out
+    Vec<T> centred = Vec<T>::loadu(x + j, count) - m;
+    if (count < Vec<T>::size()) centred = Vec<T>::set(Vec<T>(0), centred, count);
+    squares += centred * centred;
+  });
+  rstd = T(1) / std::sqrt(sum_of(squares) / n + T(eps));
+}
+
+// Rows [0, B) split over threads when a step's element-wise work is worth it.
+template <typename F>
+inline void over_rows(int64_t rows, int64_t row_size, const F& f) {
+  const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, row_size));
+  at::parallel_for(0, rows, grain, f);
+}
+
+// The units [begin, end) of block q (PANEL of them, fewer in the last block).
+template <typename T>
+inline std::pair<int64_t, int64_t> units(int64_t q, int64_t H) {
+  return {q * PANEL<T>, std::min(H, (q + 1) * PANEL<T>)};
+}
+
+// C = X W (X (B, K) rows contiguous, C (B, N)), the blocks of W's columns split over threads.
+template <typename T>
+void parallel_product(const T* X, int64_t B, const Panels<T>& W, T* C) {
+  at::parallel_for(0, W.blocks, 1, [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) product_block(X, B, W.K, W, q, C, W.groups * W.width);
+  });
+}
+
+// What one direction of the loop reads and writes, as raw pointers of one step.
+struct Options {
+  bool layer_norm, zoneout_h, zoneout_c, proj, dropout;
+  double eps;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Forward: one step's element-wise work, rows [b0, b1).
+//   a_t = A_t + U v_t, or A_t + LN(U v_t) γ^h     (u: U v_t, saved for LN's backward)
+//   [i, f, c~, o] = [σ, σ, tanh, σ](a_t)
+//   c'_t = f c_{t-1} + i c~;  k_t = tanh(c'_t) or tanh(LN(c'_t; γ^c, β^c));  m_t = o k_t
+//   without projection: c_t = lerp(c'_t, c_{t-1}, d^c_t), h_t = lerp(m_t, h_{t-1}, d_t)
+
+template <typename T>
+struct ForwardStep {
+  T* a;              // (B,4H) U v_t
+  const T* A;        // (B,4H) A_t
+  const T* gamma_h;  // (4H)
+  const T* gamma_c;  // (H)
+  const T* beta_c;   // (H)
+  T* u_h;            // (B,4H) U v_t, saved
+  T* mean_h;         // (B)
+  T* rstd_h;         // (B)
+  T* y;              // (B,4H) i | f | c~ | o
+  const T* c_prev;   // (B,H)
+  T* c_new;          // (B,H) c'_t
+  T* c;              // (B,H) c_t (may be c_new)
+  T* u_c;            // (B,H) c'_t, saved for LN
+  T* mean_c;
+  T* rstd_c;
+  T* k;              // (B,H)
+  T* m;              // (B,H) o k (may be h)
+  const T* h_prev;   // (B,P)
+  T* h;              // (B,P)
+  const T* d;        // (B,P) zoneout of h, or null
+  const T* d_c;      // (B,H) zoneout of c, or null
+};
+
+// k_t, m_t = o_t k_t and the zoneout of c_t and h_t from c'_t, for the elements [j, j+count)
+// of row b (the pass after the gates; x: c'_t, or LN(c'_t) with layer norm).
+template <typename T>
+inline void finish(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P, int64_t b,
+                   int64_t j, int64_t count, const Vec<T>& x) {
+  const Vec<T> k_t = tanh(x);
+  k_t.store(s.k + b * H + j, count);
+  const Vec<T> m_t = Vec<T>::loadu(s.y + b * 4 * H + 3 * H + j, count) * k_t;
+  m_t.store(s.m + b * H + j, count);
+  if (o.zoneout_c) {
+    lerp(Vec<T>::loadu(s.c_new + b * H + j, count), Vec<T>::loadu(s.c_prev + b * H + j, count),
+         Vec<T>::loadu(s.d_c + b * H + j, count))
+        .store(s.c + b * H + j, count);
+  }
+  if (o.zoneout_h && !o.proj) {  // with a projection, h_t comes after its product
+    lerp(m_t, Vec<T>::loadu(s.h_prev + b * P + j, count), Vec<T>::loadu(s.d + b * P + j, count))
+        .store(s.h + b * P + j, count);
+  }
+}
+
+// The gates, c'_t and (without layer norm) the rest of step t for units [j0, j1) of row b:
+// from a + add (U v_t and A_t), or from y alone (A_t + LN(U v_t) γ^h, already there).
+template <typename T>
+inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P,
+                          int64_t b, int64_t j0, int64_t j1) {
+  const int64_t G = 4 * H;
+  T* y = s.y + b * G;
+  const T* a = o.layer_norm ? y : s.a + b * G;
+  const T* add = o.layer_norm ? nullptr : s.A + b * G;
+  auto pre = [&](int64_t j, int64_t count) {  // a_t at j
+    const Vec<T> x = Vec<T>::loadu(a + j, count);
+    return add == nullptr ? x : x + Vec<T>::loadu(add + j, count);
+  };
+  const T* c_prev = s.c_prev + b * H;
+  T* c_new = s.c_new + b * H;
+  over_range<T>(j0, j1, [&](int64_t j, int64_t count) {
+    const Vec<T> i = sigmoid(pre(j, count)), f = sigmoid(pre(H + j, count));
+    const Vec<T> c_tilde = tanh(pre(2 * H + j, count)), o_t = sigmoid(pre(3 * H + j, count));
+    i.store(y + j, count);
+    f.store(y + H + j, count);
+    c_tilde.store(y + 2 * H + j, count);
+    o_t.store(y + 3 * H + j, count);
+    const Vec<T> c = f * Vec<T>::loadu(c_prev + j, count) + i * c_tilde;
+    c.store(c_new + j, count);
+    if (!o.layer_norm) finish(s, o, H, P, b, j, count, c);
+  });
+}
+
+// Step t with layer norm, rows [b0, b1): a_t = A_t + LN(u) γ^h into y, the gates, then
+// k_t = tanh(LN(c'_t; γ^c, β^c)) once the row's moments are known.
+template <typename T>
+void layer_norm_rows(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P,
+                     int64_t b0, int64_t b1) {
+  const int64_t G = 4 * H;
+  for (int64_t b = b0; b < b1; ++b) {
+    const T* u = s.a + b * G;
+    T mean, rstd;
+    row_moments(u, G, o.eps, mean, rstd);
+    s.mean_h[b] = mean;
+    s.rstd_h[b] = rstd;
+    std::copy(u, u + G, s.u_h + b * G);
+    const T* A = s.A + b * G;
+    T* y = s.y + b * G;
+    over_row<T>(G, [&](int64_t j, int64_t count) {
+      const Vec<T> normal = (Vec<T>::loadu(u + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
+      (normal * Vec<T>::loadu(s.gamma_h + j, count) + Vec<T>::loadu(A + j, count))
+          .store(y + j, count);
+    });
+    gates_forward(s, o, H, P, b, 0, H);
+    const T* c_new = s.c_new + b * H;
+    row_moments(c_new, H, o.eps, mean, rstd);
+    s.mean_c[b] = mean;
+    s.rstd_c[b] = rstd;
+    std::copy(c_new, c_new + H, s.u_c + b * H);
+    over_row<T>(H, [&](int64_t j, int64_t count) {
+      const Vec<T> normal = (Vec<T>::loadu(c_new + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
+      const Vec<T> x = normal * Vec<T>::loadu(s.gamma_c + j, count) +
+                       Vec<T>::loadu(s.beta_c + j, count);
+      finish(s, o, H, P, b, j, count, x);
+    });
+  }
+}
+
+std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor& c0,
+                                 const Tensor& U, const Optional& mask, const Optional& d_in,
+                                 const Optional& d_c_in, const Optional& gamma_h,
+                                 const Optional& gamma_c, const Optional& beta_c,
+                                 const Optional& W_hr, double eps) {
+  const int64_t T = A.size(0), B = A.size(1), H = c0.size(-1), P = h0.size(-1);
+  const auto like = A.options();
+  const Options o{gamma_h.has_value(), d_in.has_value(), d_c_in.has_value(), W_hr.has_value(),
+                  mask.has_value(), eps};
+  const Tensor A_ = A.contiguous();
+  // masks of every shape the cell makes ((T,B,P), (T,B,1), (T,1,1)) as whole (T,B,.) buffers
+  const Optional d = o.zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
+  const Optional d_c =
+      o.zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
+  const Optional m = o.dropout ? Optional(mask->contiguous()) : std::nullopt;
+  Tensor S = at::empty({T + 1, B, P}, like);
+  S[0].copy_(h0);
+  Tensor C = at::empty({T + 1, B, H}, like);
+  C[0].copy_(c0);
+  Tensor Y = at::empty({T, B, 4 * H}, like);
+  Tensor K = at::empty({T, B, H}, like);
+  const bool own_M = o.proj || o.zoneout_h;
+  Tensor M = own_M ? at::empty({T, B, H}, like) : Tensor();
+  Tensor V = o.dropout ? at::empty({T, B, P}, like) : Tensor();
+  Tensor C_new = o.zoneout_c ? at::empty({T, B, H}, like) : Tensor();
+  Tensor a = at::empty({B, 4 * H}, like);  // U v_t
+  std::vector<Tensor> norms;
+  if (o.layer_norm) {
+    norms = {at::empty({T, B, 4 * H}, like), at::empty({T, B, 1}, like),
+             at::empty({T, B, 1}, like), at::empty({T, B, H}, like),
+             at::empty({T, B, 1}, like), at::empty({T, B, 1}, like)};
+  }
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_lstm_forward", [&] {
+    using T_ = scalar_t;
+    const Panels<T_> U_panels = pack<T_>(U.t(), 4);  // v_t U^T, gate by gate
+    const Panels<T_> W_hr_panels = o.proj ? pack<T_>(W_hr->t(), 1) : Panels<T_>{};  // m_t W_hr^T
+    Tensor h_new = o.proj ? at::empty({B, P}, like) : Tensor();    for (int64_t t = 0; t < T; ++t) {
+      Tensor h_prev = S[t];
+      Tensor v = h_prev;
+      if (o.dropout) {
+        v = V[t];
+        at::mul_out(v, h_prev, *m);
+      }
+      ForwardStep<T_> s{};
+      s.a = a.data_ptr<T_>();
+      s.A = A_[t].data_ptr<T_>();
+      s.y = Y[t].data_ptr<T_>();
+      s.c_prev = C[t].data_ptr<T_>();
+      s.c = C[t + 1].data_ptr<T_>();
+      s.c_new = o.zoneout_c ? C_new[t].data_ptr<T_>() : s.c;
+      s.k = K[t].data_ptr<T_>();
+      s.h_prev = h_prev.data_ptr<T_>();
+      s.h = S[t + 1].data_ptr<T_>();
+      s.m = own_M ? M[t].data_ptr<T_>() : s.h;
+      if (o.layer_norm) {
+        s.gamma_h = gamma_h->data_ptr<T_>();
+        s.gamma_c = gamma_c->data_ptr<T_>();
+        s.beta_c = beta_c->data_ptr<T_>();
+        s.u_h = norms[0][t].data_ptr<T_>();
+        s.mean_h = norms[1][t].data_ptr<T_>();
+        s.rstd_h = norms[2][t].data_ptr<T_>();
+        s.u_c = norms[3][t].data_ptr<T_>();
+        s.mean_c = norms[4][t].data_ptr<T_>();
+        s.rstd_c = norms[5][t].data_ptr<T_>();
+      }
+      if (o.zoneout_h) s.d = (*d)[t].data_ptr<T_>();
+      if (o.zoneout_c) s.d_c = (*d_c)[t].data_ptr<T_>();
+      const T_* v_data = v.data_ptr<T_>();
+      // each block of units: its columns of U v_t, then (without layer norm) its gates
+      at::parallel_for(0, U_panels.blocks, 1, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+          product_block(v_data, B, P, U_panels, q, s.a, 4 * H);
+          if (o.layer_norm) continue;
+          const auto [j0, j1] = units<T_>(q, H);
+          for (int64_t b = 0; b < B; ++b) gates_forward(s, o, H, P, b, j0, j1);
+        }
+      });
+      if (o.layer_norm) {
+        over_rows(B, 8 * H, [&](int64_t b0, int64_t b1) { layer_norm_rows(s, o, H, P, b0, b1); });
+      }
+      if (o.proj) {  // h'_t = W_hr m_t; h_t = lerp(h'_t, h_{t-1}, d_t)
+        Tensor h = S[t + 1];
+        parallel_product(M[t].data_ptr<T_>(), B, W_hr_panels, h_new.data_ptr<T_>());
+        if (o.zoneout_h) {
+          at::lerp_out(h, h_new, h_prev, (*d)[t]);
+        } else {
+          h.copy_(h_new);
+        }
+      }
+    }
+  });
+  std::vector<Tensor> outputs{S, C, Y, K};
+  if (own_M) outputs.push_back(M);
+  if (o.dropout) outputs.push_back(V);
+  for (auto& n : norms) outputs.push_back(n);
+  return outputs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward: one step's element-wise work, rows [b0, b1), from dm_t = dL/dm_t and e_t = dL/dc_t:
+//   da_o = dm k o (1 - o);  dk^ = dm o (1 - k^2)
+//   dc'_t = dk^, or LN's backward of it (then dk^ is saved: dγ^c, dβ^c are sums after the loop)
+//           + e_t (1 - d^c_t)
+//   [da_i, da_f, da_c] = dc'_t [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
+//   e_{t-1} = dc'_t f + e_t d^c_t + dL/dc_{t-1} from outside        (in place of e_t)
+//   du_t = da_t, or LN's backward of da_t γ^h (dγ^h is a sum after the loop)
+
+template <typename T>
+struct BackwardStep {
+  const T* y;        // (B,4H) i | f | c~ | o
+  const T* k;        // (B,H)
+  const T* c_prev;   // (B,H) c_{t-1}
+  const T* dm;       // (B,H)
+  T* e;              // (B,H) e_t in, e_{t-1} out
+  const T* d_c;      // (B,H) or null
+  const T* dC_prev;  // (B,H) dL/dc_{t-1} from outside
+  T* dA;             // (B,4H)
+  T* du;             // (B,4H) with layer norm
+  T* dk;             // (B,H) dk^ with layer norm
+  const T* u_h;      // layer norm's saved rows and statistics
+  const T* mean_h;
+  const T* rstd_h;
+  const T* gamma_h;
+  const T* u_c;
+  const T* mean_c;
+  const T* rstd_c;
+  const T* gamma_c;
+};
+
+// LN's backward for one row: dx = rstd (dy γ - mean(dy γ) - x^ mean(dy γ x^)),
+// x^ = (x - mean) rstd, from dy (n) into dx (n); and the row's shares of the gain's and the
+// bias's gradients, dy x^ and dy, added into d_gain and d_bias (d_bias may be null).
+template <typename T>
+inline void layer_norm_row_backward(const T* dy, const T* x, T mean, T rstd, const T* gain,
+                                    int64_t n, T* dx, T* d_gain, T* d_bias) {
+  Vec<T> total(0), total_x(0);
+  over_row<T>(n, [&](int64_t j, int64_t count) {
+    const Vec<T> x_hat = (Vec<T>::loadu(x + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
+    const Vec<T> dg = Vec<T>::loadu(dy + j, count) * Vec<T>::loadu(gain + j, count);
+    total += dg;  // zero in the padding lanes: dy and gain load as 0 there
+    total_x += dg * x_hat;
+  });
+  const T mean_dg = sum_of(total) / n, mean_dg_x = sum_of(total_x) / n;
+  over_row<T>(n, [&](int64_t j, int64_t count) {
+    const Vec<T> x_hat = (Vec<T>::loadu(x + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
+    const Vec<T> dy_j = Vec<T>::loadu(dy + j, count);
+    const Vec<T> dg = dy_j * Vec<T>::loadu(gain + j, count);
+    (Vec<T>(rstd) * (dg - Vec<T>(mean_dg) - x_hat * Vec<T>(mean_dg_x))).store(dx + j, count);
+    (Vec<T>::loadu(d_gain + j, count) + dy_j * x_hat).store(d_gain + j, count);
+    if (d_bias != nullptr) (Vec<T>::loadu(d_bias + j, count) + dy_j).store(d_bias + j, count);
+  });
+}
+
+// The gates' gradients and e_{t-1} from dc'_t (before adding e_t's share), elements [j, j+count).
+template <typename T>
+inline void gates_backward(const BackwardStep<T>& s, int64_t H, int64_t b, int64_t j,
+                           int64_t count, Vec<T> dc) {
+  const T* y = s.y + b * 4 * H;
+  T* dA = s.dA + b * 4 * H;
+  const Vec<T> one(1);
+  const Vec<T> e = Vec<T>::loadu(s.e + b * H + j, count);
+  if (s.d_c != nullptr) {
+    const Vec<T> d_c = Vec<T>::loadu(s.d_c + b * H + j, count);
+    dc = dc + e * (one - d_c);
+  } else {
+    dc = dc + e;
+  }
+  const Vec<T> i = Vec<T>::loadu(y + j, count), f = Vec<T>::loadu(y + H + j, count);
+  const Vec<T> c_tilde = Vec<T>::loadu(y + 2 * H + j, count);
+  (dc * c_tilde * i * (one - i)).store(dA + j, count);
+  (dc * Vec<T>::loadu(s.c_prev + b * H + j, count) * f * (one - f)).store(dA + H + j, count);
+  (dc * i * (one - c_tilde * c_tilde)).store(dA + 2 * H + j, count);
+  Vec<T> e_prev = dc * f + Vec<T>::loadu(s.dC_prev + b * H + j, count);
+  if (s.d_c != nullptr) e_prev = e_prev + e * Vec<T>::loadu(s.d_c + b * H + j, count);
+  e_prev.store(s.e + b * H + j, count);
+}
+
+// da_o, dk^ and (without layer norm) the rest of step t's gradients for units [j0, j1) of row b.
+template <typename T>
+inline void units_backward(const BackwardStep<T>& s, bool layer_norm, int64_t H, int64_t b,
+                           int64_t j0, int64_t j1) {
+  const Vec<T> one(1);
+  const T* y = s.y + b * 4 * H;
+  const T* k = s.k + b * H;
+  const T* dm = s.dm + b * H;
+  T* dA = s.dA + b * 4 * H;
+  over_range<T>(j0, j1, [&](int64_t j, int64_t count) {
+    const Vec<T> o = Vec<T>::loadu(y + 3 * H + j, count), k_t = Vec<T>::loadu(k + j, count);
+    const Vec<T> dm_t = Vec<T>::loadu(dm + j, count);
+    (dm_t * k_t * o * (one - o)).store(dA + 3 * H + j, count);
+    const Vec<T> dk = dm_t * o * (one - k_t * k_t);
+    if (layer_norm) {
+      dk.store(s.dk + b * H + j, count);
+    } else {
+      gates_backward(s, H, b, j, count, dk);
+    }
+  });
+}
+
+// Step t's gradients with layer norm, rows [b0, b1): dc'_t through LN(c'_t), then du_t
+// through LN(U v_t), each once the row's sums are known; the gains' gradients are summed into
+// this thread's row of `d_gains` (4H for γ^h, then H for γ^c, H for β^c).
+template <typename T>
+void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, int64_t b0,
+                              int64_t b1) {
+  const int64_t G = 4 * H;
+  T* d_gamma_h = d_gains + at::get_thread_num() * 6 * H;
+  T* d_gamma_c = d_gamma_h + G;
+  T* d_beta_c = d_gamma_c + H;
+  for (int64_t b = b0; b < b1; ++b) {
+    units_backward(s, true, H, b, 0, H);
+    T* dA = s.dA + b * G;
+    T* dc = dA + 2 * H;  // dc'_t, in dA's c block for the moment
+    layer_norm_row_backward(s.dk + b * H, s.u_c + b * H, s.mean_c[b], s.rstd_c[b], s.gamma_c,
+                            H, dc, d_gamma_c, d_beta_c);
+    over_row<T>(H, [&](int64_t j, int64_t count) {
+      gates_backward(s, H, b, j, count, Vec<T>::loadu(dc + j, count));
+    });
+    layer_norm_row_backward(dA, s.u_h + b * G, s.mean_h[b], s.rstd_h[b], s.gamma_h, G,
+                            s.du + b * G, d_gamma_h, static_cast<T*>(nullptr));
+  }
+}
+
+// g_{t-1} = (du_t U) * m + g_t d_t + dL/dh_{t-1} from the output, for units [j0, j1) of row b
+// (du_t U already in g_prev there).
+template <typename T>
+inline void state_backward(T* g_prev, const T* g, const T* m, const T* d, const T* d_out,
+                           int64_t P, int64_t b, int64_t j0, int64_t j1) {
+  over_range<T>(j0, j1, [&](int64_t j, int64_t count) {
+    const int64_t at = b * P + j;
+    Vec<T> x = Vec<T>::loadu(g_prev + at, count);
+    if (m != nullptr) x = x * Vec<T>::loadu(m + at, count);
+    if (d != nullptr) x = x + Vec<T>::loadu(g + at, count) * Vec<T>::loadu(d + at, count);
+    (x + Vec<T>::loadu(d_out + at, count)).store(g_prev + at, count);
+  });
+}
+
+std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optional& mask,
+                                  const Optional& d_in, const Optional& d_c_in,
+                                  const Optional& gamma_h, const Optional& gamma_c,
+                                  const Optional& beta_c, const Optional& W_hr,
+                                  at::TensorList saved,
+                                  const Tensor& dS, const Tensor& dC) {
+  const bool layer_norm = gamma_h.has_value(), zoneout_h = d_in.has_value();
+  const bool zoneout_c = d_c_in.has_value(), proj = W_hr.has_value(), dropout = mask.has_value();
+  const bool own_M = proj || zoneout_h;
+  int64_t next = 0;
+  const Tensor S = saved[next++], C = saved[next++], Y = saved[next++], K = saved[next++];
+  const Tensor M = own_M ? saved[next++] : S.narrow(0, 1, S.size(0) - 1);
+  const Tensor V = dropout ? saved[next++] : S.narrow(0, 0, S.size(0) - 1);
+  std::vector<Tensor> norms;
+  if (layer_norm) norms.assign(saved.begin() + next, saved.begin() + next + 6);
+  const int64_t T = K.size(0), B = K.size(1), H = K.size(2), P = h0.size(-1);
+  const Optional d = zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
+  const Optional keep = zoneout_h ? Optional(1 - *d) : std::nullopt;
+  const Optional d_c =
+      zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
+  const Optional m = dropout ? Optional(mask->contiguous()) : std::nullopt;
+  const Tensor dS_ = dS.contiguous(), dC_ = dC.contiguous();
+  Tensor dA = at::empty_like(Y);
+  Tensor dU_rows = layer_norm ? at::empty_like(Y) : dA;  // du_t for every step
+  Tensor DK = layer_norm ? at::empty({B, H}, Y.options()) : Tensor();  // dk^ of one step
+  // the gains' gradients, a row per thread: [γ^h (4H) | γ^c (H) | β^c (H)]
+  Tensor d_gains = at::zeros({layer_norm ? at::get_num_threads() : 0, 6 * H}, Y.options());
+  Tensor dH_new = proj ? at::empty({T, B, P}, Y.options()) : Tensor();
+  Tensor g = dS_[T].clone();
+  Tensor g_prev = at::empty_like(g);
+  Tensor e = dC_[T].clone();
+  AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnkit_lstm_backward", [&] {
+    using T_ = scalar_t;
+    const Panels<T_> U_panels = pack<T_>(U, 1);  // du_t U
+    const Panels<T_> W_hr_panels = proj ? pack<T_>(*W_hr, 1) : Panels<T_>{};  // g'_t W_hr
+    const int64_t H_blocks = (H + PANEL<T_> - 1) / PANEL<T_>;
+    for (int64_t t = T - 1; t >= 0; --t) {
+      // zoneout: g_t (1 - d_t) reaches h'_t; dm_t = g'_t W_hr with a projection
+      Tensor g_new = zoneout_h ? g * (*keep)[t] : g;
+      Tensor dm = g_new;
+      if (proj) {
+        dH_new[t].copy_(g_new);
+        dm = at::empty({B, H}, Y.options());
+        parallel_product(g_new.contiguous().data_ptr<T_>(), B, W_hr_panels, dm.data_ptr<T_>());
+      }
+      dm = dm.contiguous();
+      BackwardStep<T_> s{};
+      s.y = Y[t].data_ptr<T_>();
+      s.k = K[t].data_ptr<T_>();
+      s.c_prev = C[t].data_ptr<T_>();
+      s.dm = dm.data_ptr<T_>();
+      s.e = e.data_ptr<T_>();
+      s.d_c = zoneout_c ? (*d_c)[t].data_ptr<T_>() : nullptr;
+      s.dC_prev = dC_[t].data_ptr<T_>();
+      s.dA = dA[t].data_ptr<T_>();
+      if (layer_norm) {
+        s.du = dU_rows[t].data_ptr<T_>();
+        s.dk = DK.data_ptr<T_>();
+        s.u_h = norms[0][t].data_ptr<T_>();
+        s.mean_h = norms[1][t].data_ptr<T_>();
+        s.rstd_h = norms[2][t].data_ptr<T_>();
+        s.gamma_h = gamma_h->data_ptr<T_>();
+        s.u_c = norms[3][t].data_ptr<T_>();
+        s.mean_c = norms[4][t].data_ptr<T_>();
+        s.rstd_c = norms[5][t].data_ptr<T_>();
+        s.gamma_c = gamma_c->data_ptr<T_>();
+        T_* gains = d_gains.data_ptr<T_>();
+        over_rows(B, 8 * H, [&](int64_t b0, int64_t b1) {
+          layer_norm_rows_backward(s, H, gains, b0, b1);
+        });
+      } else {
+        at::parallel_for(0, H_blocks, 1, [&](int64_t q0, int64_t q1) {
+          for (int64_t q = q0; q < q1; ++q) {
+            const auto [j0, j1] = units<T_>(q, H);
+            for (int64_t b = 0; b < B; ++b) units_backward(s, false, H, b, j0, j1);
+          }
+        });
+      }
+      // g_{t-1} = (du_t U) * m + g_t d_t + the output's, block by block of h's units
+      const T_* du = dU_rows[t].data_ptr<T_>();
+      T_* out = g_prev.data_ptr<T_>();
+      const T_* g_t = g.data_ptr<T_>();
+      const T_* m_data = dropout ? m->data_ptr<T_>() : nullptr;
+      const T_* d_t = zoneout_h ? (*d)[t].data_ptr<T_>() : nullptr;
+      const T_* d_out = dS_[t].data_ptr<T_>();
+      at::parallel_for(0, U_panels.blocks, 1, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+          product_block(du, B, 4 * H, U_panels, q, out, P);
+          const auto [j0, j1] = units<T_>(q, P);
+          for (int64_t b = 0; b < B; ++b) state_backward(out, g_t, m_data, d_t, d_out, P, b, j0, j1);
+        }
+      });
+      std::swap(g, g_prev);
+    }
+  });
+  auto over_steps = [](const Tensor& a, const Tensor& b) {  // a^T b over all T*B rows
+    return at::mm(a.flatten(0, 1).t(), b.flatten(0, 1));
+  };
+  std::vector<Tensor> grads{dA, g, e, over_steps(dU_rows, V)};
+  if (layer_norm) {
+    const Tensor total = d_gains.sum(0);
+    // copies: an op's outputs may not be views of one another
+    grads.push_back(total.narrow(0, 0, 4 * H).clone());
+    grads.push_back(total.narrow(0, 4 * H, H).clone());
+    grads.push_back(total.narrow(0, 5 * H, H).clone());
+  }
+  if (proj) grads.push_back(over_steps(dH_new, M));
+  return grads;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(rnnkit_native, library) {
+  library.def(
+      "lstm_forward(Tensor A, Tensor h0, Tensor c0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
+      "Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, float eps) -> Tensor[]");
+  library.def(
+      "lstm_backward(Tensor h0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, Tensor? gamma_h, "
+      "Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, Tensor[] saved, "
+      "Tensor dS, Tensor dC) -> Tensor[]");
+}
+
+TORCH_LIBRARY_IMPL(rnnkit_native, CPU, library) {
+  library.impl("lstm_forward", &lstm_forward);
+  library.impl("lstm_backward", &lstm_backward);
+}

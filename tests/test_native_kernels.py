@@ -1,0 +1,128 @@
+"""The C++ time loop of the fused LSTM (backends/fused/native/) against the Python one it
+replaces: the same outputs and gradients from the same inputs, with every option, in float64
+(to 1e-12) and float32 (to float32's rounding)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import pytest
+import torch
+
+from rnnkit.backends.fused import lstm, native
+
+built = pytest.mark.skipif(
+    native.ops() is None, reason="rnnkit's C++ kernels did not build here (see the warning)"
+)
+
+T, B, H = 5, 3, 7
+
+
+def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+
+    def rand(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=generator, dtype=torch.float64) * scale).to(dtype)
+
+    P = 4 if proj else H
+    A = rand(T, B, 4 * H)
+    h0, c0 = rand(B, P, scale=0.5), rand(B, H, scale=0.5)
+    U = rand(4 * H, P, scale=0.4)
+    m = (torch.rand(B, P, generator=generator) > 0.3).to(dtype) / 0.7 if dropout else None
+    d = {
+        None: None,
+        "full": (torch.rand(T, B, P, generator=generator) < 0.3).to(dtype),
+        "padding": (torch.rand(T, B, 1, generator=generator) < 0.3).to(dtype),
+        "expected": torch.full((), 0.3, dtype=dtype).expand(T, 1, 1),
+    }[zoneout]
+    d_c = (torch.rand(T, B, H, generator=generator) < 0.3).to(dtype) if zoneout_c else None
+    gains = (rand(4 * H, scale=0.3) + 1, rand(H, scale=0.3) + 1, rand(H, scale=0.3))
+    gamma_h, gamma_c, beta_c = gains if layer_norm else (None, None, None)
+    W_hr = rand(P, H, scale=0.4) if proj else None
+    return [A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr]
+
+
+CASES = [
+    (layer_norm, dropout, zoneout, zoneout_c, proj)
+    for layer_norm, dropout, zoneout, zoneout_c, proj in itertools.product(
+        (False, True),
+        (False, True),
+        (None, "full", "padding", "expected"),
+        (False, True),
+        (False, True),
+    )
+]
+
+
+def d_states(saved, dtype, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    S, C = saved[0], saved[1]
+    dS = torch.randn(S.shape, generator=generator, dtype=torch.float64).to(dtype)
+    dS[0] = 0
+    dC = torch.zeros_like(C)
+    dC[-1] = torch.randn(C[-1].shape, generator=generator, dtype=torch.float64).to(dtype)
+    return [dS, dC]
+
+
+@built
+@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float64, 1e-12), (torch.float32, 2e-5)])
+@pytest.mark.parametrize("case", CASES)
+def test_cpp_loop_computes_the_python_loop(case, dtype, tolerance):
+    args = inputs(dtype, *case)
+    expected = lstm.python_forward(*args)
+    found = lstm.forward(*args)
+    assert len(found) == len(expected)
+    for a, b in zip(found, expected):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=tolerance, atol=tolerance)
+    grads = d_states(expected, dtype)
+    expected_grads = lstm.python_backward(*args, expected, grads)
+    found_grads = lstm.backward(*args, found, grads)
+    assert len(found_grads) == len(expected_grads)
+    for a, b in zip(found_grads, expected_grads):
+        torch.testing.assert_close(a, b, rtol=tolerance * 10, atol=tolerance * 10)
+
+
+@pytest.fixture
+def fresh_loader(monkeypatch):
+    """native.ops() decided again in the test, and again after it (its answer is cached)."""
+    native.ops.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    native.ops.cache_clear()
+
+
+def failing_build():
+    raise OSError("c++: command not found\nmore lines of the compiler's output")
+
+
+def test_off_by_the_environment(fresh_loader):
+    fresh_loader.setenv("RNNKIT_NATIVE", "0")
+    fresh_loader.setattr(native, "_build", failing_build)  # never tried
+    assert native.ops() is None
+    args = inputs(torch.float64, False, False, None, False, False)
+    assert not native.runs(args[0])
+    torch.testing.assert_close(lstm.forward(*args), lstm.python_forward(*args), rtol=0, atol=0)
+
+
+def test_a_failed_build_warns_once_and_runs_python(fresh_loader):
+    fresh_loader.delenv("RNNKIT_NATIVE", raising=False)
+    fresh_loader.setattr(native, "_build", failing_build)
+    with pytest.warns(RuntimeWarning, match="did not build here.*c\\+\\+: command not found"):
+        assert native.ops() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert native.ops() is None  # decided once
+
+
+def test_a_failed_build_is_an_error_where_required(fresh_loader):
+    fresh_loader.setenv("RNNKIT_NATIVE", "1")
+    fresh_loader.setattr(native, "_build", failing_build)
+    with pytest.raises(RuntimeError, match="C\\+\\+ kernels did not build: c\\+\\+: command"):
+        native.ops()
+
+
+def test_other_dtypes_and_devices_run_python():
+    assert not native.runs(torch.zeros(2, dtype=torch.bfloat16))
+    assert not native.runs(torch.zeros(2, device="meta"))
