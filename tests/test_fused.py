@@ -212,7 +212,7 @@ def test_gradcheck_lstm(with_mask, with_options):
         d_c = 1 - inside if d_c is None else torch.where(inside.bool(), d_c, 1.0)
     extra = [random(H), random(H), random(P, H)] if with_options else [None] * 3
     arguments = [random(T, B, 4 * H), random(B, features), random(B, H), random(4 * H, features)]
-    arguments += [m, d, d_c, gamma_h, *extra]
+    arguments += [m, d, d_c, gamma_h, *extra, True]
     assert torch.autograd.gradcheck(states_of(fused_lstm.op, 2), arguments)
 
 

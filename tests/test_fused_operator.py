@@ -51,7 +51,7 @@ def op_arguments(with_options: bool) -> dict:
             if with_options
             else [None] * 3
         )
-        + [gains(4), *lstm_extra],
+        + [gains(4), *lstm_extra, True],
         "gru": [random(T, B, 3 * H), *common],
         "gru-after": [random(T, B, 3 * H), *common, random(H)],
         "rnn": [random(T, B, H), random(B, H), random(H, H), *options, gains(1), True],
@@ -67,6 +67,14 @@ def test_torch_checks_the_op(kind, with_options):
     """Schema, fake (meta) shapes against the real outputs, autograd registration, and tracing
     through torch's ahead-of-time autograd."""
     torch.library.opcheck(OPS[kind], op_arguments(with_options)[kind])
+
+
+@pytest.mark.parametrize("with_options", [False, True])
+def test_torch_checks_the_lstm_op_in_inference(with_options):
+    """save=False, as a network passes when nothing needs gradients: one step's buffers."""
+    arguments = op_arguments(with_options)["lstm"]
+    arguments = [x.detach() if isinstance(x, torch.Tensor) else x for x in arguments[:-1]]
+    torch.library.opcheck(lstm.op, [*arguments, False])
 
 
 def test_torch_checks_the_linear_op():

@@ -71,17 +71,33 @@ def d_states(saved, dtype, seed=1):
 def test_cpp_loop_computes_the_python_loop(case, dtype, tolerance):
     args = inputs(dtype, *case)
     expected = lstm.python_forward(*args)
-    found = lstm.forward(*args)
+    found = lstm.forward(*args, True)
     assert len(found) == len(expected)
     for a, b in zip(found, expected):
         assert a.shape == b.shape
         torch.testing.assert_close(a, b, rtol=tolerance, atol=tolerance)
     grads = d_states(expected, dtype)
     expected_grads = lstm.python_backward(*args, expected, grads)
-    found_grads = lstm.backward(*args, found, grads)
+    found_grads = lstm.backward(*args, True, found, grads)
     assert len(found_grads) == len(expected_grads)
     for a, b in zip(found_grads, expected_grads):
         torch.testing.assert_close(a, b, rtol=tolerance * 10, atol=tolerance * 10)
+
+
+@pytest.mark.parametrize("runs_cpp", [True, False])
+@pytest.mark.parametrize("case", CASES[::5])
+def test_without_save_the_states_are_the_same(case, runs_cpp, monkeypatch):
+    if not runs_cpp:
+        monkeypatch.setattr(native, "runs", lambda x: False)
+    elif native.ops() is None:
+        pytest.skip("rnnkit's C++ kernels did not build here")
+    args = inputs(torch.float64, *case)
+    saved, unsaved = lstm.forward(*args, True), lstm.forward(*args, False)
+    assert len(unsaved) == len(saved)
+    for a, b in zip(unsaved[:2], saved[:2]):  # S and C
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for a, b in zip(unsaved[2:], saved[2:]):  # one step of what backward reads
+        assert a.shape == (1, *b.shape[1:])
 
 
 @pytest.fixture
@@ -103,7 +119,8 @@ def test_off_by_the_environment(fresh_loader):
     assert native.ops() is None
     args = inputs(torch.float64, False, False, None, False, False)
     assert not native.runs(args[0])
-    torch.testing.assert_close(lstm.forward(*args), lstm.python_forward(*args), rtol=0, atol=0)
+    found = lstm.forward(*args, True)
+    torch.testing.assert_close(found, lstm.python_forward(*args), rtol=0, atol=0)
 
 
 def test_a_failed_build_warns_once_and_runs_python(fresh_loader):

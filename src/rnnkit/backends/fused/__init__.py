@@ -78,8 +78,8 @@ def _apply(
             zone_h, zone_c = _padded(zone_h, inside, A), _padded(zone_c, inside, A)
         norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
         W_hr = cell.weight_hr if cell.proj_size else None
-        tensors = (A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr)
-        S, C = lstm.op(*_cast(tensors, dtype))[:2]
+        tensors = _cast((A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr), dtype)
+        S, C = lstm.op(*tensors, _recorded(tensors))[:2]
         return (S[1:] if inside is None else S[1:] * inside), (S[-1], C[-1])
     mask = None if inside is None else inside.to(A.dtype)
     tensors = (A, *state, U, mask, noise.h, zone_h, gamma_h)
@@ -105,6 +105,11 @@ def _padded(d: Tensor | None, inside: Tensor, like: Tensor) -> Tensor:
     if d is None:
         return (~inside).to(like.dtype)
     return torch.where(inside, d, 1.0)
+
+
+def _recorded(tensors: list[Tensor | None]) -> bool:
+    """True when autograd will record the op: its backward needs every step's buffers."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def _cast(tensors: tuple[Tensor | None, ...], dtype: torch.dtype) -> list[Tensor | None]:

@@ -189,15 +189,16 @@ def python_forward(
     return existing(S, C, Y, K, M if own_M else None, None if m is None else V, *norms)
 
 
-def fake(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr) -> list[Tensor]:
+def fake(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, save) -> list[Tensor]:
     """`forward`'s outputs' shapes."""
     T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
+    kept = T if save else 1
     S, C = A.new_empty(T + 1, *h0.shape), A.new_empty(T + 1, B, H)
-    Y, K, M = A.new_empty(T, B, 4 * H), A.new_empty(T, B, H), A.new_empty(T, B, H)
+    Y, K, M = A.new_empty(kept, B, 4 * H), A.new_empty(kept, B, H), A.new_empty(kept, B, H)
     own_M = W_hr is not None or d is not None
-    V = None if m is None else A.new_empty(T, *h0.shape)
-    layer_norm = gamma_h is not None
-    norms = [*norm_buffers(layer_norm, A, 4 * H), *norm_buffers(layer_norm, A, H)]
+    V = None if m is None else A.new_empty(kept, *h0.shape)
+    layer_norm, like = gamma_h is not None, A.new_empty(kept, B, 1)
+    norms = [*norm_buffers(layer_norm, like, 4 * H), *norm_buffers(layer_norm, like, H)]
     return existing(S, C, Y, K, M if own_M else None, V, *norms)
 
 
@@ -314,12 +315,17 @@ def forward(
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
     W_hr: Tensor | None,
+    save: bool,
 ) -> list[Tensor]:
-    """`python_forward`'s computation, in C++ where it runs (fused/native/), else in Python."""
+    """`python_forward`'s computation, in C++ where it runs (fused/native/), else in Python.
+    save: keep what backward reads for every step; without it (inference) those buffers hold
+    one step each, which the C++ loop rewrites in place (30% faster at (64,100,512))."""
+    inputs = (A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
     if not native.runs(A):
-        return python_forward(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
+        outputs = python_forward(*inputs)
+        return outputs if save else [*outputs[:2], *(x[:1].clone() for x in outputs[2:])]
     gains = _contiguous(gamma_h, gamma_c, beta_c)
-    return native.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS)
+    return native.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS, save)
 
 
 def backward(
@@ -334,10 +340,12 @@ def backward(
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
     W_hr: Tensor | None,
+    save: bool,
     saved: list[Tensor],
     d_states: list[Tensor],
 ) -> list[Tensor]:
-    """`python_backward`'s computation, in C++ where it runs, else in Python."""
+    """`python_backward`'s computation, in C++ where it runs, else in Python (of a forward
+    that saved: autograd records the op only with `save`)."""
     if not native.runs(A):
         return python_backward(
             A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, saved, d_states

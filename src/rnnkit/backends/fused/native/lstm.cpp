@@ -247,7 +247,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
                                  const Tensor& U, const Optional& mask, const Optional& d_in,
                                  const Optional& d_c_in, const Optional& gamma_h,
                                  const Optional& gamma_c, const Optional& beta_c,
-                                 const Optional& W_hr, double eps) {
+                                 const Optional& W_hr, double eps, bool save) {
   const int64_t T = A.size(0), B = A.size(1), H = c0.size(-1), P = h0.size(-1);
   const auto like = A.options();
   const Options o{gamma_h.has_value(), d_in.has_value(), d_c_in.has_value(), W_hr.has_value(),
@@ -262,51 +262,56 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   S[0].copy_(h0);
   Tensor C = at::empty({T + 1, B, H}, like);
   C[0].copy_(c0);
-  Tensor Y = at::empty({T, B, 4 * H}, like);
-  Tensor K = at::empty({T, B, H}, like);
+  // What backward reads, every step's (T of them), or without `save` (inference) one step's
+  // scratch, rewritten at every step: memory the step keeps in cache.
+  const int64_t kept = save ? T : 1;
+  Tensor Y = at::empty({kept, B, 4 * H}, like);
+  Tensor K = at::empty({kept, B, H}, like);
   const bool own_M = o.proj || o.zoneout_h;
-  Tensor M = own_M ? at::empty({T, B, H}, like) : Tensor();
-  Tensor V = o.dropout ? at::empty({T, B, P}, like) : Tensor();
-  Tensor C_new = o.zoneout_c ? at::empty({T, B, H}, like) : Tensor();
+  Tensor M = own_M ? at::empty({kept, B, H}, like) : Tensor();
+  Tensor V = o.dropout ? at::empty({kept, B, P}, like) : Tensor();
+  Tensor C_new = o.zoneout_c ? at::empty({kept, B, H}, like) : Tensor();
   Tensor a = at::empty({B, 4 * H}, like);  // U v_t
   std::vector<Tensor> norms;
   if (o.layer_norm) {
-    norms = {at::empty({T, B, 4 * H}, like), at::empty({T, B, 1}, like),
-             at::empty({T, B, 1}, like), at::empty({T, B, H}, like),
-             at::empty({T, B, 1}, like), at::empty({T, B, 1}, like)};
+    norms = {at::empty({kept, B, 4 * H}, like), at::empty({kept, B, 1}, like),
+             at::empty({kept, B, 1}, like), at::empty({kept, B, H}, like),
+             at::empty({kept, B, 1}, like), at::empty({kept, B, 1}, like)};
   }
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_lstm_forward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_panels = pack<T_>(U.t(), 4);  // v_t U^T, gate by gate
     const Panels<T_> W_hr_panels = o.proj ? pack<T_>(W_hr->t(), 1) : Panels<T_>{};  // m_t W_hr^T
-    Tensor h_new = o.proj ? at::empty({B, P}, like) : Tensor();    for (int64_t t = 0; t < T; ++t) {
+    Tensor h_new = o.proj ? at::empty({B, P}, like) : Tensor();
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t slot = save ? t : 0;
       Tensor h_prev = S[t];
       Tensor v = h_prev;
       if (o.dropout) {
-        v = V[t];
+        v = V[slot];
         at::mul_out(v, h_prev, *m);
       }
       ForwardStep<T_> s{};
       s.a = a.data_ptr<T_>();
       s.A = A_[t].data_ptr<T_>();
-      s.y = Y[t].data_ptr<T_>();
+      s.y = Y[slot].data_ptr<T_>();
       s.c_prev = C[t].data_ptr<T_>();
       s.c = C[t + 1].data_ptr<T_>();
-      s.c_new = o.zoneout_c ? C_new[t].data_ptr<T_>() : s.c;
-      s.k = K[t].data_ptr<T_>();
+      s.c_new = o.zoneout_c ? C_new[slot].data_ptr<T_>() : s.c;
+      s.k = K[slot].data_ptr<T_>();
       s.h_prev = h_prev.data_ptr<T_>();
       s.h = S[t + 1].data_ptr<T_>();
-      s.m = own_M ? M[t].data_ptr<T_>() : s.h;
+      s.m = own_M ? M[slot].data_ptr<T_>() : s.h;
       if (o.layer_norm) {
         s.gamma_h = gamma_h->data_ptr<T_>();
         s.gamma_c = gamma_c->data_ptr<T_>();
         s.beta_c = beta_c->data_ptr<T_>();
-        s.u_h = norms[0][t].data_ptr<T_>();
-        s.mean_h = norms[1][t].data_ptr<T_>();
-        s.rstd_h = norms[2][t].data_ptr<T_>();
-        s.u_c = norms[3][t].data_ptr<T_>();
-        s.mean_c = norms[4][t].data_ptr<T_>();
-        s.rstd_c = norms[5][t].data_ptr<T_>();
+        s.u_h = norms[0][slot].data_ptr<T_>();
+        s.mean_h = norms[1][slot].data_ptr<T_>();
+        s.rstd_h = norms[2][slot].data_ptr<T_>();
+        s.u_c = norms[3][slot].data_ptr<T_>();
+        s.mean_c = norms[4][slot].data_ptr<T_>();
+        s.rstd_c = norms[5][slot].data_ptr<T_>();
       }
       if (o.zoneout_h) s.d = (*d)[t].data_ptr<T_>();
       if (o.zoneout_c) s.d_c = (*d_c)[t].data_ptr<T_>();
@@ -325,7 +330,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       }
       if (o.proj) {  // h'_t = W_hr m_t; h_t = lerp(h'_t, h_{t-1}, d_t)
         Tensor h = S[t + 1];
-        parallel_product(M[t].data_ptr<T_>(), B, W_hr_panels, h_new.data_ptr<T_>());
+        parallel_product(M[slot].data_ptr<T_>(), B, W_hr_panels, h_new.data_ptr<T_>());
         if (o.zoneout_h) {
           at::lerp_out(h, h_new, h_prev, (*d)[t]);
         } else {
@@ -595,7 +600,8 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
 TORCH_LIBRARY(rnnkit_native, library) {
   library.def(
       "lstm_forward(Tensor A, Tensor h0, Tensor c0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
-      "Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, float eps) -> Tensor[]");
+      "Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, float eps, bool save) "
+      "-> Tensor[]");
   library.def(
       "lstm_backward(Tensor h0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, Tensor? gamma_h, "
       "Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, Tensor[] saved, "
