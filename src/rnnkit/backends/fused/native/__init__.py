@@ -1,14 +1,15 @@
 """The fused kernels' time loops in C++ (lstm.cpp), compiled on this machine at first use.
 
 At small batches and widths a step of the Python loop costs as much in Python's calls of its
-element-wise kernels as in the kernels themselves; the C++ loop runs a step as one matrix
-product and one vectorised pass over the gates (see lstm.cpp). It computes what the Python
+element-wise kernels as in the kernels themselves, beside a library product that does not gain
+from a second thread; the C++ loop runs a step as one parallel region: a matrix product of its
+own and one vectorised pass over the gates (see lstm.cpp, gemm.h, docs/PERFORMANCE.md). It computes what the Python
 kernel computes (same inputs, same outputs: tests/test_native_kernels.py), for float32 and
 float64 on CPU; other dtypes and devices stay on the Python kernel.
 
 Compiled by torch.utils.cpp_extension (a C++ compiler and ninja) for this CPU's vector
 instructions, once, into torch's extension cache (~/.cache/torch_extensions, or
-$TORCH_EXTENSIONS_DIR): about half a minute the first time, a load after. Where it cannot be
+$TORCH_EXTENSIONS_DIR): 15-30 s the first time, a load after. Where it cannot be
 built (no compiler), a one-line warning says so and the Python kernel runs, exact and slower.
 RNNKIT_NATIVE=0 turns it off (RNNKIT_NATIVE=1 makes a failed build an error, as CI sets it).
 """
@@ -27,8 +28,8 @@ import torch
 SOURCE = Path(__file__).with_name("lstm.cpp")
 HEADERS = [Path(__file__).with_name("gemm.h")]
 
-# torch's CPU capability -> the compiler flags for ATen's Vectorized at that width (SLEEF's
-# exp and tanh come from torch's own library).
+# torch's CPU capability -> the compiler flags for its vector width (ATen's Vectorized, and the
+# register size of gemm.h); any other capability builds for the compiler's default.
 _VECTOR_FLAGS = {
     "AVX2": ["-mavx2", "-mfma", "-mf16c", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"],
     "AVX512": [
@@ -78,8 +79,10 @@ def _build() -> None:
     # -fopenmp: at::parallel_for is inline OpenMP in ATen's headers (serial without it); its
     # runtime is the one torch loaded, found through libtorch_cpu at load time.
     flags = ["-O3", "-fopenmp", "-ffp-contract=fast", *_VECTOR_FLAGS.get(capability, [])]
-    # torch rebuilds when the .cpp changes, not a header: the name carries all sources' hash
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (SOURCE, *HEADERS))).hexdigest()
+    # torch rebuilds when the .cpp changes, not when a header or torch itself does (a library
+    # built against another torch's headers could crash): the name carries a hash of all three
+    built_from = [p.read_bytes() for p in (SOURCE, *HEADERS)] + [torch.__version__.encode()]
+    digest = hashlib.sha256(b"".join(built_from)).hexdigest()
     name = f"rnnkit_native_{capability.lower()}_{digest[:12]}"
     if not _cached(name):
         print(
