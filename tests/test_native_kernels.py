@@ -10,6 +10,7 @@ import warnings
 import pytest
 import torch
 
+import rnnkit
 from rnnkit.backends.fused import lstm, native
 
 built = pytest.mark.skipif(
@@ -143,3 +144,12 @@ def test_a_failed_build_is_an_error_where_required(fresh_loader):
 def test_other_dtypes_and_devices_run_python():
     assert not native.runs(torch.zeros(2, dtype=torch.bfloat16))
     assert not native.runs(torch.zeros(2, device="meta"))
+
+
+def test_builds_for_a_model_with_an_lstm_cell(monkeypatch):
+    calls = []
+    monkeypatch.setattr(native, "ops", lambda: calls.append(1))
+    native.build_for(rnnkit.GRU(2, 3))
+    assert calls == []  # no LSTM: nothing to build
+    native.build_for(torch.nn.Sequential(torch.nn.Linear(2, 2), rnnkit.LSTM(2, 3, num_layers=2)))
+    assert calls == [1]

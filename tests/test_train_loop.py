@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from conftest import FaultAt
+from rnnkit.backends.fused import native
 from rnnkit.devices import computes_bf16, resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
@@ -227,3 +228,10 @@ def test_the_cpu_computes_bf16_where_torch_finds_avx512_bf16_or_amx():
             mock.patch("torch.cpu._is_amx_tile_supported", return_value=amx),
         ):
             assert computes_bf16(cpu) == (avx512_bf16 or amx)
+
+
+def test_the_cpp_loop_is_built_before_the_clock_starts(tmp_path):
+    task = tiny_task()
+    with mock.patch.object(native, "build_for") as build:
+        quiet_fit(task, TrainConfig(steps=1), tmp_path / "run")
+    build.assert_called_once_with(task.model)

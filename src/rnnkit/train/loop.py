@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rnnkit.backends.fused import native
 from rnnkit.devices import resolve_device, trains_in_bf16
 from rnnkit.errors import RnnkitError
 from rnnkit.progress import bar as progress_bar
@@ -142,6 +143,7 @@ def _fit(
     train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
     console.header(task, config, run, progress, world, out, bf16)
+    native.build_for(task.model)  # a first build of the C++ loop before the clock starts
 
     stop = StopFlag()
     bar = progress_bar(

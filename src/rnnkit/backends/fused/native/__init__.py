@@ -3,9 +3,10 @@
 At small batches and widths a step of the Python loop costs as much in Python's calls of its
 element-wise kernels as in the kernels themselves, beside a library product that does not gain
 from a second thread; the C++ loop runs a step as one parallel region: a matrix product of its
-own and one vectorised pass over the gates (see lstm.cpp, gemm.h, docs/PERFORMANCE.md). It computes what the Python
-kernel computes (same inputs, same outputs: tests/test_native_kernels.py), for float32 and
-float64 on CPU; other dtypes and devices stay on the Python kernel.
+own and one vectorised pass over the gates (see lstm.cpp, gemm.h, docs/PERFORMANCE.md). It
+computes what the Python kernel computes (same inputs, same outputs:
+tests/test_native_kernels.py), for float32 and float64 on CPU; other dtypes and devices stay on
+the Python kernel.
 
 Compiled by torch.utils.cpp_extension (a C++ compiler and ninja) for this CPU's vector
 instructions, once, into torch's extension cache (~/.cache/torch_extensions, or
@@ -86,7 +87,7 @@ def _build() -> None:
     name = f"rnnkit_native_{capability.lower()}_{digest[:12]}"
     if not _cached(name):
         print(
-            "rnnkit: compiling its C++ LSTM kernel for this CPU (once, about half a minute)",
+            "rnnkit: compiling its C++ LSTM kernel for this CPU (once, 15-30 s)",
             file=sys.stderr,
             flush=True,
         )
@@ -105,6 +106,17 @@ def _cached(name: str) -> bool:
 
     root = Path(cpp_extension._get_build_directory(name, verbose=False))
     return any(root.glob("*.so"))
+
+
+def build_for(model: torch.nn.Module) -> None:
+    """Build (or load) the C++ loop now if `model` holds an LSTM cell on CPU, so that a first
+    build, 15-30 s, is not taken out of a training run's time budget."""
+    from rnnkit.cells import LSTMCell
+
+    for module in model.modules():
+        if type(module) is LSTMCell and module.weight_hh.device.type == "cpu":
+            ops()
+            return
 
 
 def runs(x: torch.Tensor) -> bool:
