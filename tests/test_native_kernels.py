@@ -85,6 +85,18 @@ def test_cpp_loop_computes_the_python_loop(case, dtype, tolerance):
         torch.testing.assert_close(a, b, rtol=tolerance * 10, atol=tolerance * 10)
 
 
+@built
+@pytest.mark.parametrize("scale", [30.0, 1e4])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_large_pre_activations_saturate_as_in_python(scale, dtype):
+    args = inputs(dtype, False, False, None, False, False)
+    args[0] = args[0] * scale  # gates at 0 and 1, c~ at -1 and 1: exp overflows to inf
+    found, expected = lstm.forward(*args, True), lstm.python_forward(*args)
+    for a, b in zip(found, expected):
+        assert torch.isfinite(a).all()
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("runs_cpp", [True, False])
 @pytest.mark.parametrize("case", CASES[::5])
 def test_without_save_the_states_are_the_same(case, runs_cpp, monkeypatch):

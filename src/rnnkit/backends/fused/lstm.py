@@ -1,5 +1,10 @@
 """The LSTM, with its options, with hand-written backpropagation through time.
 
+Two loops compute it: `python_forward` / `python_backward` below, and the same computation in C++
+(fused/native/lstm.cpp: same inputs, same outputs), which `forward` / `backward` run for float32
+and float64 CPU tensors where it is built; the Python loop runs the rest (bf16, CUDA) and is what
+the C++ one is tested against. The equations below are both loops'.
+
 The input part A = LN(W x_t) + b of every step comes in computed (the cell's project_input, one
 GEMM for all steps); per step only the products with U (oneDNN's, see backends/onednn.py) and a
 few element-wise kernels remain, forward and backward, and dU is one GEMM after the loop.

@@ -129,14 +129,14 @@ void parallel_product(const T* X, int64_t B, const Panels<T>& W, T* C) {
   });
 }
 
-// What one direction of the loop reads and writes, as raw pointers of one step.
+// The options of this call (each a branch in the step's passes) and layer norm's epsilon.
 struct Options {
   bool layer_norm, zoneout_h, zoneout_c, proj, dropout;
   double eps;
 };
 
 // ---------------------------------------------------------------------------------------------
-// Forward: one step's element-wise work, rows [b0, b1).
+// Forward: the element-wise work of step t, for a block of units or, with layer norm, rows.
 //   a_t = A_t + U v_t, or A_t + LN(U v_t) γ^h     (u: U v_t, saved for LN's backward)
 //   [i, f, c~, o] = [σ, σ, tanh, σ](a_t)
 //   c'_t = f c_{t-1} + i c~;  k_t = tanh(c'_t) or tanh(LN(c'_t; γ^c, β^c));  m_t = o k_t
@@ -353,7 +353,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward: one step's element-wise work, rows [b0, b1), from dm_t = dL/dm_t and e_t = dL/dc_t:
+// Backward: the element-wise work of step t, from dm_t = dL/dm_t and e_t = dL/dc_t:
 //   da_o = dm k o (1 - o);  dk^ = dm o (1 - k^2)
 //   dc'_t = dk^, or LN's backward of it (then dk^ is saved: dγ^c, dβ^c are sums after the loop)
 //           + e_t (1 - d^c_t)
