@@ -17,7 +17,6 @@ def settings(**changes) -> StackSettings:
     return StackSettings(**{**one_layer, **changes})
 
 
-@pytest.mark.skipif(fused_native.ops() is None, reason="the C++ loop did not build here")
 @pytest.mark.parametrize(
     ("network", "train", "infer"),
     [
@@ -28,10 +27,6 @@ def settings(**changes) -> StackSettings:
         (rnnkit.GRU(2, 3, bidirectional=True, merge="sum"), "fused", "fused"),
         (rnnkit.LSTM(2, 3, layer_norm=True), "fused", "fused"),  # no torch kernel has LN
         (rnnkit.LSTM(2, 3, zoneout=0.1), "fused", "fused"),
-        # torch.nn.LSTM's projection runs outside oneDNN: slower than fused on CPU (to infer,
-        # than fused's C++ loop: see test_a_projection_infers_on_torchs_kernel_without_cpp)
-        (rnnkit.LSTM(2, 3, proj_size=2), "fused", "fused"),
-        (rnnkit.LSTM(2, 3, proj_size=2, weight_dropout=0.2), "fused", "fused"),
         (rnnkit.LSTM(2, 3, weight_dropout=0.2), "native", "native"),  # on M * U
         (rnnkit.GRU(2, 3, reset="after", layer_norm=True), "fused", "fused"),
     ],
@@ -45,6 +40,16 @@ def test_automatic_picks_per_mode(network, train, infer):
     with torch.no_grad():
         assert network.backend == infer  # no gradients: nothing is trained
     assert network.backend == train
+
+
+@pytest.mark.skipif(fused_native.ops() is None, reason="the C++ loop did not build here")
+@pytest.mark.parametrize("options", [{}, {"weight_dropout": 0.2}])
+def test_a_projection_runs_fused_with_the_cpp_loop(options):
+    # torch.nn.LSTM's projection runs outside oneDNN: slower than fused's C++ loop on CPU
+    network = rnnkit.LSTM(2, 3, proj_size=2, **options)
+    assert network.automatic_backend(training=True) == "fused"
+    assert network.automatic_backend(training=False) == "fused"
+    assert rnnkit.LSTM(2, 3, proj_size=2, dtype=torch.bfloat16).automatic_backend(False) == "native"
 
 
 def test_a_projection_infers_on_torchs_kernel_without_cpp(monkeypatch):

@@ -5,6 +5,8 @@ replaces: the same outputs and gradients from the same inputs, with every option
 from __future__ import annotations
 
 import itertools
+import os
+import time
 import warnings
 
 import pytest
@@ -20,13 +22,15 @@ built = pytest.mark.skipif(
 T, B, H = 5, 3, 7
 
 
-def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0):
+def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0, size=(T, B, H)):
+    """The op's inputs with the options asked for; P = 4 with a projection (else H)."""
+    T, B, H = size
     generator = torch.Generator().manual_seed(seed)
 
     def rand(*shape, scale=1.0):
         return (torch.randn(*shape, generator=generator, dtype=torch.float64) * scale).to(dtype)
 
-    P = 4 if proj else H
+    P = max(H // 2, 1) if proj else H
     A = rand(T, B, 4 * H)
     h0, c0 = rand(B, P, scale=0.5), rand(B, H, scale=0.5)
     U = rand(4 * H, P, scale=0.4)
@@ -57,6 +61,7 @@ CASES = [
 
 
 def d_states(saved, dtype, seed=1):
+    """Random dL/dS and dL/dC (dS[0] = 0 and dC only at c_T, as a layer passes them)."""
     generator = torch.Generator().manual_seed(seed)
     S, C = saved[0], saved[1]
     dS = torch.randn(S.shape, generator=generator, dtype=torch.float64).to(dtype)
@@ -83,6 +88,74 @@ def test_cpp_loop_computes_the_python_loop(case, dtype, tolerance):
     assert len(found_grads) == len(expected_grads)
     for a, b in zip(found_grads, expected_grads):
         torch.testing.assert_close(a, b, rtol=tolerance * 10, atol=tolerance * 10)
+
+
+@built
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", CASES[::3])
+def test_full_tiles_panels_and_threads(case, threads):
+    """Sizes past one register tile (8 rows) and one panel (32 units), with a ragged last one
+    of each, on one thread and two (the per-thread sums of layer norm's gains)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        args = inputs(torch.float64, *case, size=(4, 19, 41))
+        expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
+        for a, b in zip(found, expected):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        grads = d_states(expected, torch.float64)
+        found_grads = lstm.backward(*args, True, found, grads)
+        for a, b in zip(found_grads, lstm.python_backward(*args, expected, grads)):
+            torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
+    finally:
+        torch.set_num_threads(before)
+
+
+@built
+@pytest.mark.parametrize("case", CASES[::7])
+def test_either_backward_reads_either_forward(case):
+    args = inputs(torch.float64, *case)
+    from_python, from_cpp = lstm.python_forward(*args), lstm.forward(*args, True)
+    grads = d_states(from_python, torch.float64)
+    cpp_of_python = lstm.backward(*args, True, from_python, grads)
+    python_of_cpp = lstm.python_backward(*args, from_cpp, grads)
+    for a, b in zip(cpp_of_python, python_of_cpp):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@built
+def test_wrong_shapes_are_one_error():
+    args = inputs(torch.float64, False, True, None, False, False)
+    wrong_U = [*args[:3], torch.zeros(4 * H, H + 1, dtype=torch.float64), *args[4:]]
+    with pytest.raises(RuntimeError, match=r"U must be \(4H, P\)"):
+        lstm.forward(*wrong_U, True)
+    wrong_m = [*args[:4], torch.ones(B + 1, H, dtype=torch.float64), *args[5:]]
+    with pytest.raises(RuntimeError, match="m of shape"):
+        lstm.forward(*wrong_m, True)
+    wrong_dtype = [*args[:3], args[3].float(), *args[4:]]
+    with pytest.raises(RuntimeError, match="of A's dtype"):
+        lstm.forward(*wrong_dtype, True)
+
+
+@built
+def test_a_broadcast_mask_is_the_full_one():
+    args = inputs(torch.float64, False, True, None, False, False)
+    row = args[4][:1]  # (1, P): the same mask for every sequence
+    full = [*args[:4], row.expand(B, H).clone(), *args[5:]]
+    broadcast = [*args[:4], row, *args[5:]]
+    saved = lstm.forward(*full, True)
+    torch.testing.assert_close(lstm.forward(*broadcast, True), saved, rtol=0, atol=0)
+    grads = d_states(saved, torch.float64)
+    expected = lstm.backward(*full, True, saved, grads)
+    torch.testing.assert_close(lstm.backward(*broadcast, True, saved, grads), expected)
+
+
+@built
+def test_a_forward_without_save_has_no_backward():
+    args = inputs(torch.float64, False, False, None, False, False)
+    unsaved = lstm.forward(*args, False)
+    with pytest.raises(RuntimeError, match="save=False"):
+        lstm.backward(*args, True, unsaved, d_states(unsaved, torch.float64))
 
 
 @built
@@ -158,10 +231,25 @@ def test_other_dtypes_and_devices_run_python():
     assert not native.runs(torch.zeros(2, device="meta"))
 
 
-def test_builds_for_a_model_with_an_lstm_cell(monkeypatch):
+def test_builds_for_a_model_that_trains_an_lstm_on_it(monkeypatch):
     calls = []
     monkeypatch.setattr(native, "ops", lambda: calls.append(1))
-    native.build_for(rnnkit.GRU(2, 3))
-    assert calls == []  # no LSTM: nothing to build
-    native.build_for(torch.nn.Sequential(torch.nn.Linear(2, 2), rnnkit.LSTM(2, 3, num_layers=2)))
+    native.build_for(rnnkit.GRU(2, 3))  # not an LSTM
+    native.build_for(rnnkit.LSTM(2, 3))  # torch's kernel trains it
+    native.build_for(rnnkit.LSTM(2, 3, layer_norm=True, dtype=torch.bfloat16))
+    assert calls == []
+    network = rnnkit.LSTM(2, 3, num_layers=2, layer_norm=True)
+    native.build_for(torch.nn.Sequential(torch.nn.Linear(2, 2), network))
     assert calls == [1]
+
+
+def test_a_lock_left_by_a_killed_build_is_removed(tmp_path):
+    lock = tmp_path / "lock"
+    lock.touch()
+    native._remove_stale_lock(tmp_path)
+    assert lock.exists()  # a build may be running now
+    old = time.time() - native.STALE_LOCK_SECONDS - 1
+    os.utime(lock, (old, old))
+    native._remove_stale_lock(tmp_path)
+    assert not lock.exists()
+    native._remove_stale_lock(tmp_path)  # and none is fine

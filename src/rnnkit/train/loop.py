@@ -143,7 +143,8 @@ def _fit(
     train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
     console.header(task, config, run, progress, world, out, bf16)
-    native.build_for(task.model)  # a first build of the C++ loop before the clock starts
+    if not bf16:  # (in bfloat16 the fused LSTM runs its Python loop)
+        native.build_for(task.model)  # a first build of the C++ loop before the clock starts
 
     stop = StopFlag()
     bar = progress_bar(

@@ -17,9 +17,11 @@ RNNKIT_NATIVE=0 turns it off (RNNKIT_NATIVE=1 makes a failed build an error, as 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import time
 import warnings
 from functools import cache
 from pathlib import Path
@@ -85,7 +87,9 @@ def _build() -> None:
     built_from = [p.read_bytes() for p in (SOURCE, *HEADERS)] + [torch.__version__.encode()]
     digest = hashlib.sha256(b"".join(built_from)).hexdigest()
     name = f"rnnkit_native_{capability.lower()}_{digest[:12]}"
-    if not _cached(name):
+    root = Path(cpp_extension._get_build_directory(name, verbose=False))
+    _remove_stale_lock(root)
+    if not any(root.glob("*.so")):
         print(
             "rnnkit: compiling its C++ LSTM kernel for this CPU (once, 15-30 s)",
             file=sys.stderr,
@@ -100,21 +104,33 @@ def _build() -> None:
     )
 
 
-def _cached(name: str) -> bool:
-    """True when a build of `name` exists in torch's extension cache (a load, not a compile)."""
-    from torch.utils import cpp_extension
+# No build takes this long: a lock file older is one a killed build left behind.
+STALE_LOCK_SECONDS = 600
 
-    root = Path(cpp_extension._get_build_directory(name, verbose=False))
-    return any(root.glob("*.so"))
+
+def _remove_stale_lock(root: Path) -> None:
+    """torch's builder waits, without end or message, while its lock file exists, and a build
+    killed midway (SIGKILL, out of memory, a job's time limit) leaves it there: remove it once
+    it is older than any build."""
+    lock = root / "lock"
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
+            lock.unlink()
 
 
 def build_for(model: torch.nn.Module) -> None:
-    """Build (or load) the C++ loop now if `model` holds an LSTM cell on CPU, so that a first
-    build, 15-30 s, is not taken out of a training run's time budget."""
+    """Build (or load) the C++ loop now if `model` trains an LSTM on it (a network of LSTM cells
+    on the fused backend, on CPU, in float32 or float64), so that a first build, 15-30 s, is not
+    taken out of a training run's time budget."""
     from rnnkit.cells import LSTMCell
+    from rnnkit.layers.network import RecurrentNetwork
 
     for module in model.modules():
-        if type(module) is LSTMCell and module.weight_hh.device.type == "cpu":
+        if not isinstance(module, RecurrentNetwork) or module.backend != "fused":
+            continue
+        weights = module.cells[0].weight_hh
+        computes = weights.device.type == "cpu" and weights.dtype in (torch.float32, torch.float64)
+        if type(module.cells[0]) is LSTMCell and computes:
             ops()
             return
 

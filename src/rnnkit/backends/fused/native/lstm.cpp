@@ -14,6 +14,7 @@
 // C = c_0..c_T (T+1,B,H); P = proj_size or H.
 
 #include <ATen/ATen.h>
+#include <ATen/ExpandUtils.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
@@ -127,6 +128,47 @@ void parallel_product(const T* X, int64_t B, const Panels<T>& W, T* C) {
   at::parallel_for(0, W.blocks, 1, [&](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) product_block(X, B, W.K, W, q, C, W.groups * W.width);
   });
+}
+
+// The op's inputs as lstm.py's Python loop takes them, or one error naming the first that is not:
+// A (T,B,4H), h0 (B,P), c0 (B,H), U (4H,P), m (B,P), d (T,B,P), d^c (T,B,H) (each mask as any
+// shape that broadcasts), γ^h (4H), γ^c and β^c (H), W_hr (P,H), all of A's dtype and on CPU.
+void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& c0, const Tensor& U,
+                  const Optional& m, const Optional& d, const Optional& d_c,
+                  const Optional& gamma_h, const Optional& gamma_c, const Optional& beta_c,
+                  const Optional& W_hr) {
+  TORCH_CHECK(A.dim() == 3 && h0.dim() == 2 && c0.dim() == 2, "rnnkit::lstm: A must be (T,B,4H), "
+              "h0 (B,P) and c0 (B,H)");
+  const int64_t T = A.size(0), B = A.size(1), H = c0.size(1), P = h0.size(1);
+  auto is = [](const Tensor& x, at::IntArrayRef shape) { return x.sizes() == shape; };
+  TORCH_CHECK(A.size(2) == 4 * H && h0.size(0) == B && c0.size(0) == B,
+              "rnnkit::lstm: A ", A.sizes(), ", h0 ", h0.sizes(), " and c0 ", c0.sizes(),
+              " do not agree on (T, B, 4H), (B, P), (B, H)");
+  TORCH_CHECK(is(U, {4 * H, P}), "rnnkit::lstm: U must be (4H, P) = (", 4 * H, ", ", P, "), got ",
+              U.sizes());
+  auto broadcasts = [](const Optional& x, at::IntArrayRef shape, const char* name) {
+    if (!x.has_value()) return;
+    TORCH_CHECK(at::is_expandable_to(x->sizes(), shape), "rnnkit::lstm: ", name,
+                " of shape ", x->sizes(), " does not broadcast to ", shape);
+  };
+  broadcasts(m, {B, P}, "m");
+  broadcasts(d, {T, B, P}, "d");
+  broadcasts(d_c, {T, B, H}, "d_c");
+  TORCH_CHECK(gamma_h.has_value() == gamma_c.has_value() && gamma_c.has_value() == beta_c.has_value(),
+              "rnnkit::lstm: layer norm takes gamma_h, gamma_c and beta_c together");
+  if (gamma_h.has_value()) {
+    TORCH_CHECK(is(*gamma_h, {4 * H}) && is(*gamma_c, {H}) && is(*beta_c, {H}),
+                "rnnkit::lstm: gamma_h must be (4H), gamma_c and beta_c (H)");
+  }
+  TORCH_CHECK(W_hr.has_value() ? is(*W_hr, {P, H}) : P == H,
+              "rnnkit::lstm: W_hr must be (P, H) with a projection, and P = H without");
+  for (const Optional& x : {Optional(h0), Optional(c0), Optional(U), m, d, d_c, gamma_h, gamma_c,
+                            beta_c, W_hr}) {
+    if (!x.has_value()) continue;
+    TORCH_CHECK(x->scalar_type() == A.scalar_type() && x->device().is_cpu(),
+                "rnnkit::lstm: every input must be of A's dtype (", A.scalar_type(),
+                ") and on CPU");
+  }
 }
 
 // The options of this call (each a branch in the step's passes) and layer norm's epsilon.
@@ -255,6 +297,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
                                  const Optional& d_c_in, const Optional& gamma_h,
                                  const Optional& gamma_c, const Optional& beta_c,
                                  const Optional& W_hr, double eps, bool save) {
+  check_inputs(A, h0, c0, U, mask, d_in, d_c_in, gamma_h, gamma_c, beta_c, W_hr);
   const int64_t T = A.size(0), B = A.size(1), H = c0.size(-1), P = h0.size(-1);
   const auto like = A.options();
   const Options o{gamma_h.has_value(), d_in.has_value(), d_c_in.has_value(), W_hr.has_value(),
@@ -264,7 +307,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   const Optional d = o.zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
   const Optional d_c =
       o.zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
-  const Optional m = o.dropout ? Optional(mask->contiguous()) : std::nullopt;
+  const Optional m = o.dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
   Tensor S = at::empty({T + 1, B, P}, like);
   S[0].copy_(h0);
   Tensor C = at::empty({T + 1, B, H}, like);
@@ -507,11 +550,13 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   std::vector<Tensor> norms;
   if (layer_norm) norms.assign(saved.begin() + next, saved.begin() + next + 6);
   const int64_t T = K.size(0), B = K.size(1), H = K.size(2), P = h0.size(-1);
+  TORCH_CHECK(T == S.size(0) - 1, "rnnkit::lstm_backward: the forward was run with save=False "
+              "(one step kept), so it has no backward: run it with save=True");
   const Optional d = zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
   const Optional keep = zoneout_h ? Optional(1 - *d) : std::nullopt;
   const Optional d_c =
       zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
-  const Optional m = dropout ? Optional(mask->contiguous()) : std::nullopt;
+  const Optional m = dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
   const Tensor dS_ = dS.contiguous(), dC_ = dC.contiguous();
   Tensor dA = at::empty_like(Y);
   Tensor dU_rows = layer_norm ? at::empty_like(Y) : dA;  // du_t for every step
