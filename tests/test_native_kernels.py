@@ -14,6 +14,7 @@ import torch
 
 import rnnkit
 from rnnkit.backends.fused import lstm, native
+from rnnkit.layers.network import build_fused_kernels
 
 built = pytest.mark.skipif(
     native.ops() is None, reason="rnnkit's C++ kernels did not build here (see the warning)"
@@ -234,12 +235,12 @@ def test_other_dtypes_and_devices_run_python():
 def test_builds_for_a_model_that_trains_an_lstm_on_it(monkeypatch):
     calls = []
     monkeypatch.setattr(native, "ops", lambda: calls.append(1))
-    native.build_for(rnnkit.GRU(2, 3))  # not an LSTM
-    native.build_for(rnnkit.LSTM(2, 3))  # torch's kernel trains it
-    native.build_for(rnnkit.LSTM(2, 3, layer_norm=True, dtype=torch.bfloat16))
+    build_fused_kernels(rnnkit.GRU(2, 3))  # not an LSTM
+    build_fused_kernels(rnnkit.LSTM(2, 3))  # torch's kernel trains it
+    build_fused_kernels(rnnkit.LSTM(2, 3, layer_norm=True, dtype=torch.bfloat16))
     assert calls == []
     network = rnnkit.LSTM(2, 3, num_layers=2, layer_norm=True)
-    native.build_for(torch.nn.Sequential(torch.nn.Linear(2, 2), network))
+    build_fused_kernels(torch.nn.Sequential(torch.nn.Linear(2, 2), network))
     assert calls == [1]
 
 

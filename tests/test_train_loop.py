@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from conftest import FaultAt
-from rnnkit.backends.fused import native
 from rnnkit.devices import computes_bf16, resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.models.language import LanguageModelConfig
@@ -232,6 +231,6 @@ def test_the_cpu_computes_bf16_where_torch_finds_avx512_bf16_or_amx():
 
 def test_the_cpp_loop_is_built_before_the_clock_starts(tmp_path):
     task = tiny_task()
-    with mock.patch.object(native, "build_for") as build:
+    with mock.patch("rnnkit.train.loop.build_fused_kernels") as build:
         quiet_fit(task, TrainConfig(steps=1), tmp_path / "run")
     build.assert_called_once_with(task.model)

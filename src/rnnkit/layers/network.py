@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.backends import StackSettings, native
+from rnnkit.backends.fused import native as fused_native
 from rnnkit.cells import Cell, GRUCell, LSTMCell, RNNCell, State
 from rnnkit.cells.base import INITS
 from rnnkit.errors import RnnkitError
@@ -398,3 +399,14 @@ class RNN(RecurrentNetwork):
     def nonlinearity(self) -> str:
         """ "tanh" or "relu" (or "identity"), as torch.nn.RNN's attribute of that name."""
         return self.cell_options["nonlinearity"]
+
+
+def build_fused_kernels(model: nn.Module) -> None:
+    """Build (or load) the fused LSTM's C++ loop now if `model` trains an LSTM on it (the fused
+    backend, on CPU, in float32 or float64), so that a first build, 15-30 s, is not taken out of
+    a training run's time budget."""
+    for module in model.modules():
+        if isinstance(module, RecurrentNetwork) and module.backend == "fused":
+            cell = module.cells[0]
+            if type(cell) is LSTMCell and fused_native.runs(cell.weight_hh):
+                return

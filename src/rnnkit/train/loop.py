@@ -39,9 +39,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rnnkit.backends.fused import native
 from rnnkit.devices import resolve_device, trains_in_bf16
 from rnnkit.errors import RnnkitError
+from rnnkit.layers.network import build_fused_kernels
 from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, console, distributed, lock, report
 from rnnkit.train.average import WeightAverage
@@ -144,7 +144,7 @@ def _fit(
     carry = distributed.shard_carry(carry, world)
     console.header(task, config, run, progress, world, out, bf16)
     if not bf16:  # (in bfloat16 the fused LSTM runs its Python loop)
-        native.build_for(task.model)  # a first build of the C++ loop before the clock starts
+        build_fused_kernels(task.model)  # a first build of the C++ loop before the clock starts
 
     stop = StopFlag()
     bar = progress_bar(

@@ -118,23 +118,6 @@ def _remove_stale_lock(root: Path) -> None:
             lock.unlink()
 
 
-def build_for(model: torch.nn.Module) -> None:
-    """Build (or load) the C++ loop now if `model` trains an LSTM on it (a network of LSTM cells
-    on the fused backend, on CPU, in float32 or float64), so that a first build, 15-30 s, is not
-    taken out of a training run's time budget."""
-    from rnnkit.cells import LSTMCell
-    from rnnkit.layers.network import RecurrentNetwork
-
-    for module in model.modules():
-        if not isinstance(module, RecurrentNetwork) or module.backend != "fused":
-            continue
-        weights = module.cells[0].weight_hh
-        computes = weights.device.type == "cpu" and weights.dtype in (torch.float32, torch.float64)
-        if type(module.cells[0]) is LSTMCell and computes:
-            ops()
-            return
-
-
 def runs(x: torch.Tensor) -> bool:
     """True when the C++ kernel computes for x's device and dtype, and is built."""
     computes = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
