@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnkit.backends.fused import native
+from rnnkit.backends.fused import cpp
 from rnnkit.tasks.text import TextTask
 
 # Two cores are shared by the whole suite; more threads only add contention for tiny tensors.
 torch.set_num_threads(1)
 
 # The C++ kernels are built (or loaded from torch's cache) once, here, so that no test's timing
-# or captured output includes a first build (backends/fused/native/).
-native.ops()
+# or captured output includes a first build (backends/fused/cpp/).
+cpp.ops()
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -5,7 +5,7 @@ import torch
 
 import rnnkit
 from rnnkit.backends import StackSettings, native
-from rnnkit.backends.fused import native as fused_native
+from rnnkit.backends.fused import cpp as fused_cpp
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.layers import backend_choice
 
@@ -42,7 +42,7 @@ def test_automatic_picks_per_mode(network, train, infer):
     assert network.backend == train
 
 
-@pytest.mark.skipif(fused_native.ops() is None, reason="the C++ loop did not build here")
+@pytest.mark.skipif(fused_cpp.ops() is None, reason="the C++ loop did not build here")
 @pytest.mark.parametrize("options", [{}, {"weight_dropout": 0.2}])
 def test_a_projection_runs_fused_with_the_cpp_loop(options):
     # torch.nn.LSTM's projection runs outside oneDNN: slower than fused's C++ loop on CPU
@@ -53,7 +53,7 @@ def test_a_projection_runs_fused_with_the_cpp_loop(options):
 
 
 def test_a_projection_infers_on_torchs_kernel_without_cpp(monkeypatch):
-    monkeypatch.setattr(fused_native, "ops", lambda: None)  # the C++ loop did not build
+    monkeypatch.setattr(fused_cpp, "ops", lambda: None)  # the C++ loop did not build
     network = rnnkit.LSTM(2, 3, proj_size=2)
     assert network.automatic_backend(training=True) == "fused"
     assert network.automatic_backend(training=False) == "native"

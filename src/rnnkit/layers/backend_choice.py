@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rnnkit.backends import Scan, StackSettings, fused, loop, native
-from rnnkit.backends.fused import native as fused_native
+from rnnkit.backends.fused import cpp as fused_cpp
 from rnnkit.cells import Cell, LSTMCell
 
 BACKENDS = ("native", "fused", "loop")
@@ -48,6 +48,6 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     lstm = isinstance(cells[0], LSTMCell)
     if training and not (lstm and not cells[0].proj_size):
         return "fused"
-    if lstm and cells[0].proj_size and fused_native.runs(cells[0].weight_hh):
+    if lstm and cells[0].proj_size and fused_cpp.runs(cells[0].weight_hh):
         return "fused"
     return names[0]

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.backends import StackSettings, native
-from rnnkit.backends.fused import native as fused_native
+from rnnkit.backends.fused import cpp as fused_cpp
 from rnnkit.cells import Cell, GRUCell, LSTMCell, RNNCell, State
 from rnnkit.cells.base import INITS
 from rnnkit.errors import RnnkitError
@@ -408,5 +408,5 @@ def build_fused_kernels(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, RecurrentNetwork) and module.backend == "fused":
             cell = module.cells[0]
-            if type(cell) is LSTMCell and fused_native.runs(cell.weight_hh):
+            if type(cell) is LSTMCell and fused_cpp.runs(cell.weight_hh):
                 return

@@ -1,7 +1,7 @@
 """The LSTM, with its options, with hand-written backpropagation through time.
 
 Two loops compute it: `python_forward` / `python_backward` below, and the same computation in C++
-(fused/native/lstm.cpp: same inputs, same outputs), which `forward` / `backward` run for float32
+(fused/cpp/lstm.cpp: same inputs, same outputs), which `forward` / `backward` run for float32
 and float64 CPU tensors where it is built; the Python loop runs the rest (bf16, CUDA) and is what
 the C++ one is tested against. The equations below are both loops'.
 
@@ -43,7 +43,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused import native
+from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
     layer_norm_backward,
@@ -322,15 +322,15 @@ def forward(
     W_hr: Tensor | None,
     save: bool,
 ) -> list[Tensor]:
-    """`python_forward`'s computation, in C++ where it runs (fused/native/), else in Python.
+    """`python_forward`'s computation, in C++ where it runs (fused/cpp/), else in Python.
     save: keep what backward reads for every step; without it (inference) those buffers hold
     one step each, which the C++ loop rewrites in place (30% faster at (64,100,512))."""
     inputs = (A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
-    if not native.runs(A):
+    if not cpp.runs(A):
         outputs = python_forward(*inputs)
         return outputs if save else [*outputs[:2], *(x[:1].clone() for x in outputs[2:])]
     gains = _contiguous(gamma_h, gamma_c, beta_c)
-    return native.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS, save)
+    return cpp.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS, save)
 
 
 def backward(
@@ -351,12 +351,12 @@ def backward(
 ) -> list[Tensor]:
     """`python_backward`'s computation, in C++ where it runs, else in Python (of a forward
     that saved: autograd records the op only with `save`)."""
-    if not native.runs(A):
+    if not cpp.runs(A):
         return python_backward(
             A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, saved, d_states
         )
     gains = _contiguous(gamma_h, gamma_c, beta_c)
-    return native.ops().lstm_backward(h0, U, m, d, d_c, *gains, W_hr, saved, *d_states)
+    return cpp.ops().lstm_backward(h0, U, m, d, d_c, *gains, W_hr, saved, *d_states)
 
 
 def _contiguous(*tensors: Tensor | None) -> list[Tensor | None]:

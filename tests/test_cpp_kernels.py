@@ -1,4 +1,4 @@
-"""The C++ time loop of the fused LSTM (backends/fused/native/) against the Python one it
+"""The C++ time loop of the fused LSTM (backends/fused/cpp/) against the Python one it
 replaces: the same outputs and gradients from the same inputs, with every option, in float64
 (to 1e-12) and float32 (to float32's rounding)."""
 
@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.backends.fused import lstm, native
+from rnnkit.backends.fused import cpp, lstm
 from rnnkit.layers.network import build_fused_kernels
 
 built = pytest.mark.skipif(
-    native.ops() is None, reason="rnnkit's C++ kernels did not build here (see the warning)"
+    cpp.ops() is None, reason="rnnkit's C++ kernels did not build here (see the warning)"
 )
 
 T, B, H = 5, 3, 7
@@ -175,8 +175,8 @@ def test_large_pre_activations_saturate_as_in_python(scale, dtype):
 @pytest.mark.parametrize("case", CASES[::5])
 def test_without_save_the_states_are_the_same(case, runs_cpp, monkeypatch):
     if not runs_cpp:
-        monkeypatch.setattr(native, "runs", lambda x: False)
-    elif native.ops() is None:
+        monkeypatch.setattr(cpp, "runs", lambda x: False)
+    elif cpp.ops() is None:
         pytest.skip("rnnkit's C++ kernels did not build here")
     args = inputs(torch.float64, *case)
     saved, unsaved = lstm.forward(*args, True), lstm.forward(*args, False)
@@ -189,11 +189,11 @@ def test_without_save_the_states_are_the_same(case, runs_cpp, monkeypatch):
 
 @pytest.fixture
 def fresh_loader(monkeypatch):
-    """native.ops() decided again in the test, and again after it (its answer is cached)."""
-    native.ops.cache_clear()
+    """cpp.ops() decided again in the test, and again after it (its answer is cached)."""
+    cpp.ops.cache_clear()
     yield monkeypatch
     monkeypatch.undo()
-    native.ops.cache_clear()
+    cpp.ops.cache_clear()
 
 
 def failing_build():
@@ -201,40 +201,40 @@ def failing_build():
 
 
 def test_off_by_the_environment(fresh_loader):
-    fresh_loader.setenv("RNNKIT_NATIVE", "0")
-    fresh_loader.setattr(native, "_build", failing_build)  # never tried
-    assert native.ops() is None
+    fresh_loader.setenv("RNNKIT_CPP", "0")
+    fresh_loader.setattr(cpp, "_build", failing_build)  # never tried
+    assert cpp.ops() is None
     args = inputs(torch.float64, False, False, None, False, False)
-    assert not native.runs(args[0])
+    assert not cpp.runs(args[0])
     found = lstm.forward(*args, True)
     torch.testing.assert_close(found, lstm.python_forward(*args), rtol=0, atol=0)
 
 
 def test_a_failed_build_warns_once_and_runs_python(fresh_loader):
-    fresh_loader.delenv("RNNKIT_NATIVE", raising=False)
-    fresh_loader.setattr(native, "_build", failing_build)
+    fresh_loader.delenv("RNNKIT_CPP", raising=False)
+    fresh_loader.setattr(cpp, "_build", failing_build)
     with pytest.warns(RuntimeWarning, match="did not build here.*c\\+\\+: command not found"):
-        assert native.ops() is None
+        assert cpp.ops() is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert native.ops() is None  # decided once
+        assert cpp.ops() is None  # decided once
 
 
 def test_a_failed_build_is_an_error_where_required(fresh_loader):
-    fresh_loader.setenv("RNNKIT_NATIVE", "1")
-    fresh_loader.setattr(native, "_build", failing_build)
+    fresh_loader.setenv("RNNKIT_CPP", "1")
+    fresh_loader.setattr(cpp, "_build", failing_build)
     with pytest.raises(RuntimeError, match="C\\+\\+ kernels did not build: c\\+\\+: command"):
-        native.ops()
+        cpp.ops()
 
 
 def test_other_dtypes_and_devices_run_python():
-    assert not native.runs(torch.zeros(2, dtype=torch.bfloat16))
-    assert not native.runs(torch.zeros(2, device="meta"))
+    assert not cpp.runs(torch.zeros(2, dtype=torch.bfloat16))
+    assert not cpp.runs(torch.zeros(2, device="meta"))
 
 
 def test_builds_for_a_model_that_trains_an_lstm_on_it(monkeypatch):
     calls = []
-    monkeypatch.setattr(native, "ops", lambda: calls.append(1))
+    monkeypatch.setattr(cpp, "ops", lambda: calls.append(1))
     build_fused_kernels(rnnkit.GRU(2, 3))  # not an LSTM
     build_fused_kernels(rnnkit.LSTM(2, 3))  # torch's kernel trains it
     build_fused_kernels(rnnkit.LSTM(2, 3, layer_norm=True, dtype=torch.bfloat16))
@@ -247,10 +247,10 @@ def test_builds_for_a_model_that_trains_an_lstm_on_it(monkeypatch):
 def test_a_lock_left_by_a_killed_build_is_removed(tmp_path):
     lock = tmp_path / "lock"
     lock.touch()
-    native._remove_stale_lock(tmp_path)
+    cpp._remove_stale_lock(tmp_path)
     assert lock.exists()  # a build may be running now
-    old = time.time() - native.STALE_LOCK_SECONDS - 1
+    old = time.time() - cpp.STALE_LOCK_SECONDS - 1
     os.utime(lock, (old, old))
-    native._remove_stale_lock(tmp_path)
+    cpp._remove_stale_lock(tmp_path)
     assert not lock.exists()
-    native._remove_stale_lock(tmp_path)  # and none is fine
+    cpp._remove_stale_lock(tmp_path)  # and none is fine

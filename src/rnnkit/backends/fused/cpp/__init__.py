@@ -5,14 +5,14 @@ element-wise kernels as in the kernels themselves, beside a library product that
 from a second thread; the C++ loop runs a step as one parallel region: a matrix product of its
 own and one vectorised pass over the gates (see lstm.cpp, gemm.h, docs/PERFORMANCE.md). It
 computes what the Python kernel computes (same inputs, same outputs:
-tests/test_native_kernels.py), for float32 and float64 on CPU; other dtypes and devices stay on
+tests/test_cpp_kernels.py), for float32 and float64 on CPU; other dtypes and devices stay on
 the Python kernel.
 
 Compiled by torch.utils.cpp_extension (a C++ compiler and ninja) for this CPU's vector
 instructions, once, into torch's extension cache (~/.cache/torch_extensions, or
 $TORCH_EXTENSIONS_DIR): 15-30 s the first time, a load after. Where it cannot be
 built (no compiler), a one-line warning says so and the Python kernel runs, exact and slower.
-RNNKIT_NATIVE=0 turns it off (RNNKIT_NATIVE=1 makes a failed build an error, as CI sets it).
+RNNKIT_CPP=0 turns it off (RNNKIT_CPP=1 makes a failed build an error, as CI sets it).
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ _VECTOR_FLAGS = {
 
 
 def _setting() -> str:
-    return os.environ.get("RNNKIT_NATIVE", "auto").strip().lower()
+    return os.environ.get("RNNKIT_CPP", "auto").strip().lower()
 
 
 @cache
 def ops() -> object | None:
-    """torch.ops.rnnkit_native once it is built and loaded; None where it is off or cannot be
+    """torch.ops.rnnkit_cpp once it is built and loaded; None where it is off or cannot be
     built (then a warning says why, once)."""
     setting = _setting()
     if setting in ("0", "off", "no", "false"):
@@ -72,7 +72,7 @@ def ops() -> object | None:
             stacklevel=3,
         )
         return None
-    return torch.ops.rnnkit_native
+    return torch.ops.rnnkit_cpp
 
 
 def _build() -> None:
@@ -86,7 +86,7 @@ def _build() -> None:
     # built against another torch's headers could crash): the name carries a hash of all three
     built_from = [p.read_bytes() for p in (SOURCE, *HEADERS)] + [torch.__version__.encode()]
     digest = hashlib.sha256(b"".join(built_from)).hexdigest()
-    name = f"rnnkit_native_{capability.lower()}_{digest[:12]}"
+    name = f"rnnkit_cpp_{capability.lower()}_{digest[:12]}"
     root = Path(cpp_extension._get_build_directory(name, verbose=False))
     _remove_stale_lock(root)
     if not any(root.glob("*.so")):

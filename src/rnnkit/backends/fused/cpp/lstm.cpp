@@ -648,7 +648,7 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
 
 }  // namespace
 
-TORCH_LIBRARY(rnnkit_native, library) {
+TORCH_LIBRARY(rnnkit_cpp, library) {
   library.def(
       "lstm_forward(Tensor A, Tensor h0, Tensor c0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
       "Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, float eps, bool save) "
@@ -659,7 +659,7 @@ TORCH_LIBRARY(rnnkit_native, library) {
       "Tensor dS, Tensor dC) -> Tensor[]");
 }
 
-TORCH_LIBRARY_IMPL(rnnkit_native, CPU, library) {
+TORCH_LIBRARY_IMPL(rnnkit_cpp, CPU, library) {
   library.impl("lstm_forward", &lstm_forward);
   library.impl("lstm_backward", &lstm_backward);
 }
