@@ -28,10 +28,10 @@ using Vec = at::vec::Vectorized<T>;
 // address, was written back to memory every iteration).
 #if defined(CPU_CAPABILITY_AVX512)
 constexpr int64_t REGISTER_BYTES = 64;
-constexpr int64_t ROW_COUNT = 8;  // 32 registers: 16 accumulators, 2 of W, 1 of X
+constexpr int64_t ROWS = 8;  // 32 registers: 16 accumulators, 2 of W, 1 of X
 #else
 constexpr int64_t REGISTER_BYTES = 32;
-constexpr int64_t ROW_COUNT = 6;  // 16 registers: 12 accumulators, 2 of W, 1 of X
+constexpr int64_t ROWS = 6;  // 16 registers: 12 accumulators, 2 of W, 1 of X
 #endif
 
 // (GCC drops vector_size on an alias template's dependent type, so one typedef per type.)
@@ -57,9 +57,6 @@ constexpr int64_t LANES = REGISTER_BYTES / sizeof(T);
 
 template <typename T>
 constexpr int64_t PANEL = 2 * LANES<T>;  // columns per panel: two registers
-
-template <typename T>
-constexpr int64_t ROWS = ROW_COUNT;
 
 // W (K, N) as `groups` groups of `width` columns each (the LSTM's four gates of H), packed so
 // that panel (q, g) holds columns q*PANEL .. q*PANEL+PANEL of group g: a thread that takes
@@ -110,7 +107,7 @@ inline void tile(const T* X, int64_t ldx, const T* panel, int64_t K, T* C, int64
   }
 }
 
-template <typename T, int64_t R = ROWS<T>>
+template <typename T, int64_t R = ROWS>
 inline void tail(int64_t rows, const T* X, int64_t ldx, const T* panel, int64_t K, T* C,
                  int64_t ldc, int64_t columns) {
   if constexpr (R > 1) {
@@ -129,8 +126,8 @@ void product_block(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, int64
     const T* panel = W.panel(q, g);
     T* out = C + g * W.width + first;
     int64_t r = 0;
-    for (; r + ROWS<T> <= B; r += ROWS<T>) {
-      tile<T, ROWS<T>>(X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
+    for (; r + ROWS <= B; r += ROWS) {
+      tile<T, ROWS>(X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
     }
     if (r < B) tail<T>(B - r, X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
   }

@@ -186,12 +186,11 @@ struct Options {
 
 template <typename T>
 struct ForwardStep {
-  T* a;              // (B,4H) U v_t
+  T* a;              // (B,4H) U v_t (with layer norm, the step's saved copy of it)
   const T* A;        // (B,4H) A_t
   const T* gamma_h;  // (4H)
   const T* gamma_c;  // (H)
   const T* beta_c;   // (H)
-  T* u_h;            // (B,4H) U v_t, saved
   T* mean_h;         // (B)
   T* rstd_h;         // (B)
   T* y;              // (B,4H) i | f | c~ | o
@@ -269,7 +268,6 @@ void layer_norm_rows(const ForwardStep<T>& s, const Options& o, int64_t H, int64
     row_moments(u, G, o.eps, mean, rstd);
     s.mean_h[b] = mean;
     s.rstd_h[b] = rstd;
-    std::copy(u, u + G, s.u_h + b * G);
     const T* A = s.A + b * G;
     T* y = s.y + b * G;
     over_row<T>(G, [&](int64_t j, int64_t count) {
@@ -321,7 +319,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   Tensor M = own_M ? at::empty({kept, B, H}, like) : Tensor();
   Tensor V = o.dropout ? at::empty({kept, B, P}, like) : Tensor();
   Tensor C_new = o.zoneout_c ? at::empty({kept, B, H}, like) : Tensor();
-  Tensor a = at::empty({B, 4 * H}, like);  // U v_t
+  Tensor a = o.layer_norm ? Tensor() : at::empty({B, 4 * H}, like);  // U v_t
   std::vector<Tensor> norms;
   if (o.layer_norm) {
     norms = {at::empty({kept, B, 4 * H}, like), at::empty({kept, B, 1}, like),
@@ -342,7 +340,8 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
         v_data = v.data_ptr<T_>();
       }
       ForwardStep<T_> s{};
-      s.a = a.data_ptr<T_>();
+      // with layer norm U v_t is saved for backward: the product writes it there directly
+      s.a = o.layer_norm ? step_of<T_>(norms[0], slot) : a.data_ptr<T_>();
       s.A = step_of<T_>(A_, t);
       s.y = step_of<T_>(Y, slot);
       s.c_prev = step_of<T_>(C, t);
@@ -356,7 +355,6 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
         s.gamma_h = gamma_h->data_ptr<T_>();
         s.gamma_c = gamma_c->data_ptr<T_>();
         s.beta_c = beta_c->data_ptr<T_>();
-        s.u_h = step_of<T_>(norms[0], slot);
         s.mean_h = step_of<T_>(norms[1], slot);
         s.rstd_h = step_of<T_>(norms[2], slot);
         s.u_c = step_of<T_>(norms[3], slot);
@@ -398,11 +396,11 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
 // ---------------------------------------------------------------------------------------------
 // Backward: the element-wise work of step t, from dm_t = dL/dm_t and e_t = dL/dc_t:
 //   da_o = dm k o (1 - o);  dk^ = dm o (1 - k^2)
-//   dc'_t = dk^, or LN's backward of it (then dk^ is saved: dγ^c, dβ^c are sums after the loop)
+//   dc'_t = dk^, or LN's backward of it (adding this step's shares of dγ^c, dβ^c)
 //           + e_t (1 - d^c_t)
 //   [da_i, da_f, da_c] = dc'_t [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
 //   e_{t-1} = dc'_t f + e_t d^c_t + dL/dc_{t-1} from outside        (in place of e_t)
-//   du_t = da_t, or LN's backward of da_t γ^h (dγ^h is a sum after the loop)
+//   du_t = da_t, or LN's backward of da_t γ^h (adding this step's share of dγ^h)
 
 template <typename T>
 struct BackwardStep {
