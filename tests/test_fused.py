@@ -159,7 +159,10 @@ def test_fused_equals_loop_in_float32_with_either_product(cell, options):
         with mock.patch.object(onednn, "prepare", prepare):
             fast, reference = run_both(config, torch.float32)
         for got, expected in zip(fast, reference):
-            torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+            # float32 sums in another order: errors scale with the tensor (a relu network's
+            # gradients reach tens), so a near-cancelled element is judged against its peers
+            scale = max(1.0, expected.abs().max().item())
+            torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * scale)
 
 
 def test_padding_keeps_state_and_zeroes_outputs():

@@ -1,13 +1,13 @@
 // The time loop's matrix product, C = X W for a few rows X (B, K) and a weight W (K, N) used at
-// every step, split over threads by column panels.
+// every step, for the rows of X a thread takes (lstm.cpp splits a step's batch over threads).
 //
 // Why our own: at the recurrent product's sizes (B = 16..64 rows, K = 128..512) a library
 // GEMM runs one thread near this CPU's peak, but does not speed up with a second (oneDNN's
 // batch-reduce kernel behind ATen's brgemm ran 37 µs on one thread and on two, at 32 x 128 x
 // 512), and a call per step costs its own setup. Here W is packed once per sequence into
-// panels of PANEL columns (each K x PANEL, contiguous, zero-padded), and each thread runs the
-// register-blocked kernel below over its panels: ROWS rows x PANEL columns of C kept in vector
-// registers while k runs over K, one broadcast of X and two loads of W per k.
+// panels of PANEL columns (each K x PANEL, contiguous, zero-padded), and the register-blocked
+// kernel below runs over them: ROWS rows x PANEL columns of C kept in vector registers while k
+// runs over K, one broadcast of X and two loads of W per k.
 
 #pragma once
 
@@ -58,29 +58,24 @@ constexpr int64_t LANES = REGISTER_BYTES / sizeof(T);
 template <typename T>
 constexpr int64_t PANEL = 2 * LANES<T>;  // columns per panel: two registers
 
-// W (K, N) as `groups` groups of `width` columns each (the LSTM's four gates of H), packed so
-// that panel (q, g) holds columns q*PANEL .. q*PANEL+PANEL of group g: a thread that takes
-// block q has every gate of the same units.
+// W (K, N) packed so that panel q holds columns q*PANEL .. q*PANEL+PANEL, K x PANEL contiguous.
 template <typename T>
 struct Panels {
-  at::Tensor data;  // (blocks, groups, K, PANEL)
-  int64_t K, groups, width, blocks;
+  at::Tensor data;  // (blocks, K, PANEL)
+  int64_t K, width, blocks;
 
-  const T* panel(int64_t block, int64_t group) const {
-    return data.data_ptr<T>() + (block * groups + group) * K * PANEL<T>;
-  }
+  const T* panel(int64_t block) const { return data.data_ptr<T>() + block * K * PANEL<T>; }
 };
 
 template <typename T>
-Panels<T> pack(const at::Tensor& W, int64_t groups) {
-  const int64_t K = W.size(0), width = W.size(1) / groups;
+Panels<T> pack(const at::Tensor& W) {
+  const int64_t K = W.size(0), width = W.size(1);
   const int64_t blocks = (width + PANEL<T> - 1) / PANEL<T>;
-  at::Tensor padded = at::zeros({K, groups, blocks * PANEL<T>}, W.options());
-  padded.narrow(2, 0, width).copy_(W.reshape({K, groups, width}));
-  // (K, groups, blocks, PANEL) -> (blocks, groups, K, PANEL)
-  at::Tensor data =
-      padded.view({K, groups, blocks, PANEL<T>}).permute({2, 1, 0, 3}).contiguous();
-  return Panels<T>{data, K, groups, width, blocks};
+  at::Tensor padded = at::zeros({K, blocks * PANEL<T>}, W.options());
+  padded.narrow(1, 0, width).copy_(W);
+  // (K, blocks, PANEL) -> (blocks, K, PANEL)
+  at::Tensor data = padded.view({K, blocks, PANEL<T>}).permute({1, 0, 2}).contiguous();
+  return Panels<T>{data, K, width, blocks};
 }
 
 // C[r, 0..columns) = sum_k X[r, k] W_panel[k, 0..columns) for r < R (R <= ROWS rows), X with
@@ -116,20 +111,18 @@ inline void tail(int64_t rows, const T* X, int64_t ldx, const T* panel, int64_t 
   tile<T, R>(X, ldx, panel, K, C, ldc, columns);
 }
 
-// C[:, block's columns of every group] = X W for block q: C (B, groups * width), row stride ldc.
+// C = X W for B rows of X (row stride ldx) into C (row stride ldc), panel by panel.
 template <typename T>
-void product_block(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, int64_t q, T* C,
-                   int64_t ldc) {
-  const int64_t first = q * PANEL<T>;
-  const int64_t columns = std::min(PANEL<T>, W.width - first);
-  for (int64_t g = 0; g < W.groups; ++g) {
-    const T* panel = W.panel(q, g);
-    T* out = C + g * W.width + first;
+void product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C, int64_t ldc) {
+  for (int64_t q = 0; q < W.blocks; ++q) {
+    const T* panel = W.panel(q);
+    const int64_t first = q * PANEL<T>;
+    const int64_t columns = std::min(PANEL<T>, W.width - first);
     int64_t r = 0;
     for (; r + ROWS <= B; r += ROWS) {
-      tile<T, ROWS>(X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
+      tile<T, ROWS>(X + r * ldx, ldx, panel, W.K, C + r * ldc + first, ldc, columns);
     }
-    if (r < B) tail<T>(B - r, X + r * ldx, ldx, panel, W.K, out + r * ldc, ldc, columns);
+    if (r < B) tail<T>(B - r, X + r * ldx, ldx, panel, W.K, C + r * ldc + first, ldc, columns);
   }
 }
 

@@ -5,10 +5,11 @@
 // Why C++: at small batches and widths a step's work is a few microseconds per element-wise
 // kernel, and Python's call of each (about ten per step, each way) cost as much again, beside a
 // library matrix product that does not speed up with a second thread at these sizes. Here a
-// step is one parallel region: each thread multiplies by its panels of U (gemm.h), the columns
-// of every gate for a block of units, and runs the gates of those units, c'_t, k_t, h_t, in
-// one vectorised pass (ATen's Vectorized). Layer norm, which needs whole rows, gets a second
-// pass over rows.
+// step is one parallel region, each thread taking whole rows of the batch (at least
+// rnnkit::ROWS of them, one register tile): its rows of U v_t (gemm.h, every panel of U), then
+// the gates, c'_t, k_t, h_t of those rows in vectorised passes over whole rows (ATen's
+// Vectorized), layer norm included, which needs whole rows, and a projection's product. The
+// backward likewise: dm_t, the gates' gradients, du_t U and g_{t-1}, for the thread's rows.
 //
 // Storage: gates in order i | f | c | o; A (T,B,4H) the input part; S = h_0..h_T (T+1,B,P);
 // C = c_0..c_T (T+1,B,H); P = proj_size or H.
@@ -31,8 +32,7 @@ using at::Tensor;
 using Optional = std::optional<Tensor>;
 using rnnkit::pack;
 using rnnkit::Panels;
-using rnnkit::PANEL;
-using rnnkit::product_block;
+using rnnkit::product;
 using rnnkit::Vec;
 
 // ---------------------------------------------------------------------------------------------
@@ -102,32 +102,11 @@ inline void row_moments(const T* x, int64_t n, double eps, T& mean, T& rstd) {
   rstd = T(1) / std::sqrt(sum_of(squares) / n + T(eps));
 }
 
-// Rows [0, B) split over threads when a step's element-wise work is worth it.
-template <typename F>
-inline void over_rows(int64_t rows, int64_t row_size, const F& f) {
-  const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, row_size));
-  at::parallel_for(0, rows, grain, f);
-}
-
 // Step t of a (T, ...) buffer, without making a tensor of it (a select, about 0.5 µs, costs as
 // much as a small step's arithmetic).
 template <typename T>
 inline T* step_of(const Tensor& x, int64_t t) {
   return x.data_ptr<T>() + t * x.stride(0);
-}
-
-// The units [begin, end) of block q (PANEL of them, fewer in the last block).
-template <typename T>
-inline std::pair<int64_t, int64_t> units(int64_t q, int64_t H) {
-  return {q * PANEL<T>, std::min(H, (q + 1) * PANEL<T>)};
-}
-
-// C = X W (X (B, K) rows contiguous, C (B, N)), the blocks of W's columns split over threads.
-template <typename T>
-void parallel_product(const T* X, int64_t B, const Panels<T>& W, T* C) {
-  at::parallel_for(0, W.blocks, 1, [&](int64_t q0, int64_t q1) {
-    for (int64_t q = q0; q < q1; ++q) product_block(X, B, W.K, W, q, C, W.groups * W.width);
-  });
 }
 
 // The op's inputs as lstm.py's Python loop takes them, or one error naming the first that is not:
@@ -228,11 +207,11 @@ inline void finish(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t
   }
 }
 
-// The gates, c'_t and (without layer norm) the rest of step t for units [j0, j1) of row b:
+// The gates, c'_t and (without layer norm) the rest of step t for row b:
 // from a + add (U v_t and A_t), or from y alone (A_t + LN(U v_t) γ^h, already there).
 template <typename T>
 inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P,
-                          int64_t b, int64_t j0, int64_t j1) {
+                          int64_t b) {
   const int64_t G = 4 * H;
   T* y = s.y + b * G;
   const T* a = o.layer_norm ? y : s.a + b * G;
@@ -243,7 +222,7 @@ inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, 
   };
   const T* c_prev = s.c_prev + b * H;
   T* c_new = s.c_new + b * H;
-  over_range<T>(j0, j1, [&](int64_t j, int64_t count) {
+  over_row<T>(H, [&](int64_t j, int64_t count) {
     const Vec<T> i = sigmoid(pre(j, count)), f = sigmoid(pre(H + j, count));
     const Vec<T> c_tilde = tanh(pre(2 * H + j, count)), o_t = sigmoid(pre(3 * H + j, count));
     i.store(y + j, count);
@@ -275,7 +254,7 @@ void layer_norm_rows(const ForwardStep<T>& s, const Options& o, int64_t H, int64
       (normal * Vec<T>::loadu(s.gamma_h + j, count) + Vec<T>::loadu(A + j, count))
           .store(y + j, count);
     });
-    gates_forward(s, o, H, P, b, 0, H);
+    gates_forward(s, o, H, P, b);
     const T* c_new = s.c_new + b * H;
     row_moments(c_new, H, o.eps, mean, rstd);
     s.mean_c[b] = mean;
@@ -288,6 +267,21 @@ void layer_norm_rows(const ForwardStep<T>& s, const Options& o, int64_t H, int64
       finish(s, o, H, P, b, j, count, x);
     });
   }
+}
+
+// With a projection, rows [b0, b1): h'_t = W_hr m_t, then h_t = lerp(h'_t, h_{t-1}, d_t) with
+// zoneout (h'_t in h_new), else h_t = h'_t.
+template <typename T>
+void project(const ForwardStep<T>& s, const Panels<T>& W_hr, T* h_new, int64_t P, int64_t b0,
+             int64_t b1) {
+  T* out = h_new == nullptr ? s.h : h_new;
+  product(s.m + b0 * W_hr.K, b1 - b0, W_hr.K, W_hr, out + b0 * P, P);
+  if (h_new == nullptr) return;
+  over_range<T>(b0 * P, b1 * P, [&](int64_t j, int64_t count) {
+    lerp(Vec<T>::loadu(h_new + j, count), Vec<T>::loadu(s.h_prev + j, count),
+         Vec<T>::loadu(s.d + j, count))
+        .store(s.h + j, count);
+  });
 }
 
 std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor& c0,
@@ -326,19 +320,14 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
              at::empty({kept, B, 1}, like), at::empty({kept, B, H}, like),
              at::empty({kept, B, 1}, like), at::empty({kept, B, 1}, like)};
   }
+  Tensor h_scratch = o.proj && o.zoneout_h ? at::empty({B, P}, like) : Tensor();
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_lstm_forward", [&] {
     using T_ = scalar_t;
-    const Panels<T_> U_panels = pack<T_>(U.t(), 4);  // v_t U^T, gate by gate
-    const Panels<T_> W_hr_panels = o.proj ? pack<T_>(W_hr->t(), 1) : Panels<T_>{};  // m_t W_hr^T
-    Tensor h_new = o.proj ? at::empty({B, P}, like) : Tensor();
+    const Panels<T_> U_panels = pack<T_>(U.t());  // v_t U^T
+    const Panels<T_> W_hr_panels = o.proj ? pack<T_>(W_hr->t()) : Panels<T_>{};  // m_t W_hr^T
+    T_* h_new = o.proj && o.zoneout_h ? h_scratch.data_ptr<T_>() : nullptr;  // h'_t
     for (int64_t t = 0; t < T; ++t) {
       const int64_t slot = save ? t : 0;
-      const T_* v_data = step_of<T_>(S, t);  // v_t = h_{t-1}, or m * h_{t-1}
-      if (o.dropout) {
-        Tensor v = V[slot];
-        at::mul_out(v, S[t], *m);
-        v_data = v.data_ptr<T_>();
-      }
       ForwardStep<T_> s{};
       // with layer norm U v_t is saved for backward: the product writes it there directly
       s.a = o.layer_norm ? step_of<T_>(norms[0], slot) : a.data_ptr<T_>();
@@ -363,27 +352,27 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       }
       if (o.zoneout_h) s.d = step_of<T_>(*d, t);
       if (o.zoneout_c) s.d_c = step_of<T_>(*d_c, t);
-      // each block of units: its columns of U v_t, then (without layer norm) its gates
-      at::parallel_for(0, U_panels.blocks, 1, [&](int64_t q0, int64_t q1) {
-        for (int64_t q = q0; q < q1; ++q) {
-          product_block(v_data, B, P, U_panels, q, s.a, 4 * H);
-          if (o.layer_norm) continue;
-          const auto [j0, j1] = units<T_>(q, H);
-          for (int64_t b = 0; b < B; ++b) gates_forward(s, o, H, P, b, j0, j1);
+      T_* v_dropped = o.dropout ? step_of<T_>(V, slot) : nullptr;  // v_t = m * h_{t-1}
+      const T_* v = o.dropout ? v_dropped : s.h_prev;
+      const T_* m_data = o.dropout ? m->data_ptr<T_>() : nullptr;
+      // Each thread takes whole rows (a step needs no other row): v_t, U v_t, the gates (or
+      // layer norm, which needs whole rows) and, with a projection, h'_t = W_hr m_t. One
+      // parallel region a step; each thread reads all of U.
+      at::parallel_for(0, B, rnnkit::ROWS, [&](int64_t b0, int64_t b1) {
+        if (o.dropout) {
+          over_range<T_>(b0 * P, b1 * P, [&](int64_t j, int64_t count) {
+            (Vec<T_>::loadu(s.h_prev + j, count) * Vec<T_>::loadu(m_data + j, count))
+                .store(v_dropped + j, count);
+          });
         }
-      });
-      if (o.layer_norm) {
-        over_rows(B, 8 * H, [&](int64_t b0, int64_t b1) { layer_norm_rows(s, o, H, P, b0, b1); });
-      }
-      if (o.proj) {  // h'_t = W_hr m_t; h_t = lerp(h'_t, h_{t-1}, d_t)
-        Tensor h = S[t + 1];
-        parallel_product(step_of<T_>(M, slot), B, W_hr_panels, h_new.data_ptr<T_>());
-        if (o.zoneout_h) {
-          at::lerp_out(h, h_new, S[t], (*d)[t]);
+        product(v + b0 * P, b1 - b0, P, U_panels, s.a + b0 * 4 * H, 4 * H);
+        if (o.layer_norm) {
+          layer_norm_rows(s, o, H, P, b0, b1);
         } else {
-          h.copy_(h_new);
+          for (int64_t b = b0; b < b1; ++b) gates_forward(s, o, H, P, b);
         }
-      }
+        if (o.proj) project(s, W_hr_panels, h_new, P, b0, b1);
+      });
     }
   });
   std::vector<Tensor> outputs{S, C, Y, K};
@@ -472,16 +461,15 @@ inline void gates_backward(const BackwardStep<T>& s, int64_t H, int64_t b, int64
   e_prev.store(s.e + b * H + j, count);
 }
 
-// da_o, dk^ and (without layer norm) the rest of step t's gradients for units [j0, j1) of row b.
+// da_o, dk^ and (without layer norm) the rest of step t's gradients for row b.
 template <typename T>
-inline void units_backward(const BackwardStep<T>& s, bool layer_norm, int64_t H, int64_t b,
-                           int64_t j0, int64_t j1) {
+inline void units_backward(const BackwardStep<T>& s, bool layer_norm, int64_t H, int64_t b) {
   const Vec<T> one(1);
   const T* y = s.y + b * 4 * H;
   const T* k = s.k + b * H;
   const T* dm = s.dm + b * H;
   T* dA = s.dA + b * 4 * H;
-  over_range<T>(j0, j1, [&](int64_t j, int64_t count) {
+  over_row<T>(H, [&](int64_t j, int64_t count) {
     const Vec<T> o = Vec<T>::loadu(y + 3 * H + j, count), k_t = Vec<T>::loadu(k + j, count);
     const Vec<T> dm_t = Vec<T>::loadu(dm + j, count);
     (dm_t * k_t * o * (one - o)).store(dA + 3 * H + j, count);
@@ -505,7 +493,7 @@ void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, i
   T* d_gamma_c = d_gamma_h + G;
   T* d_beta_c = d_gamma_c + H;
   for (int64_t b = b0; b < b1; ++b) {
-    units_backward(s, true, H, b, 0, H);
+    units_backward(s, true, H, b);
     T* dA = s.dA + b * G;
     T* dc = dA + 2 * H;  // dc'_t, in dA's c block for the moment
     layer_norm_row_backward(s.dk + b * H, s.u_c + b * H, s.mean_c[b], s.rstd_c[b], s.gamma_c,
@@ -518,18 +506,29 @@ void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, i
   }
 }
 
-// g_{t-1} = (du_t U) * m + g_t d_t + dL/dh_{t-1} from the output, for units [j0, j1) of row b
-// (du_t U already in g_prev there).
+// g_{t-1} = (du_t U) * m + g_t d_t + dL/dh_{t-1} from the output, for the elements
+// [begin, end) of these (B, P) buffers (du_t U already in g_prev there).
 template <typename T>
 inline void state_backward(T* g_prev, const T* g, const T* m, const T* d, const T* d_out,
-                           int64_t P, int64_t b, int64_t j0, int64_t j1) {
-  over_range<T>(j0, j1, [&](int64_t j, int64_t count) {
-    const int64_t at = b * P + j;
-    Vec<T> x = Vec<T>::loadu(g_prev + at, count);
-    if (m != nullptr) x = x * Vec<T>::loadu(m + at, count);
-    if (d != nullptr) x = x + Vec<T>::loadu(g + at, count) * Vec<T>::loadu(d + at, count);
-    (x + Vec<T>::loadu(d_out + at, count)).store(g_prev + at, count);
+                           int64_t begin, int64_t end) {
+  over_range<T>(begin, end, [&](int64_t j, int64_t count) {
+    Vec<T> x = Vec<T>::loadu(g_prev + j, count);
+    if (m != nullptr) x = x * Vec<T>::loadu(m + j, count);
+    if (d != nullptr) x = x + Vec<T>::loadu(g + j, count) * Vec<T>::loadu(d + j, count);
+    (x + Vec<T>::loadu(d_out + j, count)).store(g_prev + j, count);
   });
+}
+
+// dm_t = dL/dm_t for rows [b0, b1) from g_t = dL/dh_t: g'_t = g_t (1 - d_t) with zoneout
+// (else g_t), into g_new; with a projection (g_new then dH'_t, saved for dW_hr), g'_t W_hr.
+template <typename T>
+void dm_rows(const T* g, const T* d, const Panels<T>& W_hr, T* g_new, T* dm, int64_t P,
+             int64_t b0, int64_t b1) {
+  over_range<T>(b0 * P, b1 * P, [&](int64_t j, int64_t count) {
+    const Vec<T> g_j = Vec<T>::loadu(g + j, count);
+    (d == nullptr ? g_j : g_j * (Vec<T>(1) - Vec<T>::loadu(d + j, count))).store(g_new + j, count);
+  });
+  product(g_new + b0 * P, b1 - b0, P, W_hr, dm + b0 * W_hr.width, W_hr.width);
 }
 
 std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optional& mask,
@@ -551,7 +550,6 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   TORCH_CHECK(T == S.size(0) - 1, "rnnkit::lstm_backward: the forward was run with save=False "
               "(one step kept), so it has no backward: run it with save=True");
   const Optional d = zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
-  const Optional keep = zoneout_h ? Optional(1 - *d) : std::nullopt;
   const Optional d_c =
       zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
   const Optional m = dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
@@ -562,29 +560,23 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   // the gains' gradients, a row per thread: [γ^h (4H) | γ^c (H) | β^c (H)]
   Tensor d_gains = at::zeros({layer_norm ? at::get_num_threads() : 0, 6 * H}, Y.options());
   Tensor dH_new = proj ? at::empty({T, B, P}, Y.options()) : Tensor();
+  // dm_t, when it is not g_t: g_t (1 - d_t) with zoneout, times W_hr with a projection
+  const bool own_dm = zoneout_h || proj;
+  Tensor DM = own_dm ? at::empty({B, H}, Y.options()) : Tensor();
   Tensor g = dS_[T].clone();
   Tensor g_prev = at::empty_like(g);
   Tensor e = dC_[T].clone();
   AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnkit_lstm_backward", [&] {
     using T_ = scalar_t;
-    const Panels<T_> U_panels = pack<T_>(U, 1);  // du_t U
-    const Panels<T_> W_hr_panels = proj ? pack<T_>(*W_hr, 1) : Panels<T_>{};  // g'_t W_hr
-    const int64_t H_blocks = (H + PANEL<T_> - 1) / PANEL<T_>;
+    const Panels<T_> U_panels = pack<T_>(U);  // du_t U
+    const Panels<T_> W_hr_panels = proj ? pack<T_>(*W_hr) : Panels<T_>{};  // g'_t W_hr
+    T_* dm_data = own_dm ? DM.data_ptr<T_>() : nullptr;
     for (int64_t t = T - 1; t >= 0; --t) {
-      // zoneout: g_t (1 - d_t) reaches h'_t; dm_t = g'_t W_hr with a projection
-      Tensor g_new = zoneout_h ? g * (*keep)[t] : g;
-      Tensor dm = g_new;
-      if (proj) {
-        dH_new[t].copy_(g_new);
-        dm = at::empty({B, H}, Y.options());
-        parallel_product(g_new.contiguous().data_ptr<T_>(), B, W_hr_panels, dm.data_ptr<T_>());
-      }
-      dm = dm.contiguous();
       BackwardStep<T_> s{};
       s.y = step_of<T_>(Y, t);
       s.k = step_of<T_>(K, t);
       s.c_prev = step_of<T_>(C, t);
-      s.dm = dm.data_ptr<T_>();
+      s.dm = own_dm ? dm_data : g.data_ptr<T_>();
       s.e = e.data_ptr<T_>();
       s.d_c = zoneout_c ? step_of<T_>(*d_c, t) : nullptr;
       s.dC_prev = step_of<T_>(dC_, t);
@@ -600,31 +592,26 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
         s.mean_c = step_of<T_>(norms[4], t);
         s.rstd_c = step_of<T_>(norms[5], t);
         s.gamma_c = gamma_c->data_ptr<T_>();
-        T_* gains = d_gains.data_ptr<T_>();
-        over_rows(B, 8 * H, [&](int64_t b0, int64_t b1) {
-          layer_norm_rows_backward(s, H, gains, b0, b1);
-        });
-      } else {
-        at::parallel_for(0, H_blocks, 1, [&](int64_t q0, int64_t q1) {
-          for (int64_t q = q0; q < q1; ++q) {
-            const auto [j0, j1] = units<T_>(q, H);
-            for (int64_t b = 0; b < B; ++b) units_backward(s, false, H, b, j0, j1);
-          }
-        });
       }
-      // g_{t-1} = (du_t U) * m + g_t d_t + the output's, block by block of h's units
+      // g_{t-1} = (du_t U) * m + g_t d_t + the output's
       const T_* du = step_of<T_>(dU_rows, t);
       T_* out = g_prev.data_ptr<T_>();
       const T_* g_t = g.data_ptr<T_>();
       const T_* m_data = dropout ? m->data_ptr<T_>() : nullptr;
       const T_* d_t = zoneout_h ? step_of<T_>(*d, t) : nullptr;
       const T_* d_out = step_of<T_>(dS_, t);
-      at::parallel_for(0, U_panels.blocks, 1, [&](int64_t q0, int64_t q1) {
-        for (int64_t q = q0; q < q1; ++q) {
-          product_block(du, B, 4 * H, U_panels, q, out, P);
-          const auto [j0, j1] = units<T_>(q, P);
-          for (int64_t b = 0; b < B; ++b) state_backward(out, g_t, m_data, d_t, d_out, P, b, j0, j1);
+      T_* gains = layer_norm ? d_gains.data_ptr<T_>() : nullptr;
+      T_* g_new = proj ? step_of<T_>(dH_new, t) : dm_data;
+      // each thread's rows: dm_t, their gates' gradients, then du_t U and g_{t-1} for them
+      at::parallel_for(0, B, rnnkit::ROWS, [&](int64_t b0, int64_t b1) {
+        if (own_dm) dm_rows(g_t, d_t, W_hr_panels, g_new, dm_data, P, b0, b1);
+        if (layer_norm) {
+          layer_norm_rows_backward(s, H, gains, b0, b1);
+        } else {
+          for (int64_t b = b0; b < b1; ++b) units_backward(s, false, H, b);
         }
+        product(du + b0 * 4 * H, b1 - b0, 4 * H, U_panels, out + b0 * P, P);
+        state_backward(out, g_t, m_data, d_t, d_out, b0 * P, b1 * P);
       });
       std::swap(g, g_prev);
     }
