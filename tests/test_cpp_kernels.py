@@ -42,7 +42,11 @@ def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0, size=(T
         "padding": (torch.rand(T, B, 1, generator=generator) < 0.3).to(dtype),
         "expected": torch.full((), 0.3, dtype=dtype).expand(T, 1, 1),
     }[zoneout]
-    d_c = (torch.rand(T, B, H, generator=generator) < 0.3).to(dtype) if zoneout_c else None
+    d_c = {
+        False: None,
+        True: (torch.rand(T, B, H, generator=generator) < 0.3).to(dtype),
+        "expected": torch.full((), 0.3, dtype=dtype).expand(T, 1, 1),
+    }[zoneout_c]
     gains = (rand(4 * H, scale=0.3) + 1, rand(H, scale=0.3) + 1, rand(H, scale=0.3))
     gamma_h, gamma_c, beta_c = gains if layer_norm else (None, None, None)
     W_hr = rand(P, H, scale=0.4) if proj else None
@@ -55,7 +59,7 @@ CASES = [
         (False, True),
         (False, True),
         (None, "full", "padding", "expected"),
-        (False, True),
+        (False, True, "expected"),
         (False, True),
     )
 ]

@@ -109,6 +109,15 @@ inline T* step_of(const Tensor& x, int64_t t) {
   return x.data_ptr<T>() + t * x.stride(0);
 }
 
+// A zoneout mask of any shape that broadcasts to (T, B, n), as (T, B, n) with contiguous
+// steps; one the same at every step (stride 0 over time: p in evaluation) is made once, so
+// that step_of gives that one (B, n) at every t.
+Tensor every_step(const Tensor& mask, int64_t T, int64_t B, int64_t n) {
+  const Tensor full = mask.expand({T, B, n});
+  if (full.stride(0) == 0) return full[0].contiguous().expand({T, B, n});
+  return full.contiguous();
+}
+
 // The op's inputs as lstm.py's Python loop takes them, or one error naming the first that is not:
 // A (T,B,4H), h0 (B,P), c0 (B,H), U (4H,P), m (B,P), d (T,B,P), d^c (T,B,H) (each mask as any
 // shape that broadcasts), γ^h (4H), γ^c and β^c (H), W_hr (P,H), all of A's dtype and on CPU.
@@ -295,10 +304,9 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   const Options o{gamma_h.has_value(), d_in.has_value(), d_c_in.has_value(), W_hr.has_value(),
                   mask.has_value(), eps};
   const Tensor A_ = A.contiguous();
-  // masks of every shape the cell makes ((T,B,P), (T,B,1), (T,1,1)) as whole (T,B,.) buffers
-  const Optional d = o.zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
-  const Optional d_c =
-      o.zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
+  // masks of every shape the cell makes ((T,B,P), (T,B,1), (T,1,1)) as (T,B,.) buffers
+  const Optional d = o.zoneout_h ? Optional(every_step(*d_in, T, B, P)) : std::nullopt;
+  const Optional d_c = o.zoneout_c ? Optional(every_step(*d_c_in, T, B, H)) : std::nullopt;
   const Optional m = o.dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
   Tensor S = at::empty({T + 1, B, P}, like);
   S[0].copy_(h0);
@@ -549,9 +557,8 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   const int64_t T = K.size(0), B = K.size(1), H = K.size(2), P = h0.size(-1);
   TORCH_CHECK(T == S.size(0) - 1, "rnnkit::lstm_backward: the forward was run with save=False "
               "(one step kept), so it has no backward: run it with save=True");
-  const Optional d = zoneout_h ? Optional(d_in->expand({T, B, P}).contiguous()) : std::nullopt;
-  const Optional d_c =
-      zoneout_c ? Optional(d_c_in->expand({T, B, H}).contiguous()) : std::nullopt;
+  const Optional d = zoneout_h ? Optional(every_step(*d_in, T, B, P)) : std::nullopt;
+  const Optional d_c = zoneout_c ? Optional(every_step(*d_c_in, T, B, H)) : std::nullopt;
   const Optional m = dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
   const Tensor dS_ = dS.contiguous(), dC_ = dC.contiguous();
   Tensor dA = at::empty_like(Y);
