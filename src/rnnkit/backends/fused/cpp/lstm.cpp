@@ -5,11 +5,12 @@
 // Why C++: at small batches and widths a step's work is a few microseconds per element-wise
 // kernel, and Python's call of each (about ten per step, each way) cost as much again, beside a
 // library matrix product that does not speed up with a second thread at these sizes. Here a
-// step is one parallel region, each thread taking whole rows of the batch (at least
-// rnnkit::ROWS of them, one register tile): its rows of U v_t (gemm.h, every panel of U), then
-// the gates, c'_t, k_t, h_t of those rows in vectorised passes over whole rows (ATen's
-// Vectorized), layer norm included, which needs whole rows, and a projection's product. The
-// backward likewise: dm_t, the gates' gradients, du_t U and g_{t-1}, for the thread's rows.
+// step is one parallel region, each thread taking whole rows of the batch (B rows over at most
+// ceil(B / rnnkit::ROWS) threads, about a register tile each): its rows of U v_t (gemm.h, every
+// panel of U), then the gates, c'_t, k_t, h_t of those rows in vectorised passes over whole
+// rows (ATen's Vectorized), layer norm included, which needs whole rows, and a projection's
+// product. The backward likewise: dm_t, the gates' gradients, du_t U and g_{t-1}, for the
+// thread's rows.
 //
 // Storage: gates in order i | f | c | o; A (T,B,4H) the input part; S = h_0..h_T (T+1,B,P);
 // C = c_0..c_T (T+1,B,H); P = proj_size or H.
