@@ -34,9 +34,9 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     torch.nn at the benchmark shapes), not for the plain LSTM, whose oneDNN kernel is as fast as
     fused's C++ loop at the larger benchmark shapes and faster at the smallest: an LSTM trains on
     fused where torch has no kernel for it (its options), and with a projection, which torch
-    computes in a loop of its own, not oneDNN's (fused trains it 1.2-2.1x as fast as torch's
+    computes in a loop of its own, not oneDNN's (fused trains it 1.2-2.2x as fast as torch's
     projected LSTM). An LSTM with a projection also infers on fused where the C++ loop runs
-    (float32 or float64 on CPU, built: 0.75-1.16 of torch's plain LSTM against 0.49-0.75 for
+    (float32 or float64 on CPU, built: 1.03-1.31 of torch's plain LSTM against 0.61-1.00 for
     torch's projected one); otherwise, and on GPU, where cuDNN runs the whole sequence in one
     kernel, torch's kernels win where they exist. A cell's options decide what exists: torch's
     kernels compute none but an LSTM's projection and weight dropout (on the masked U), and the
