@@ -96,15 +96,17 @@ def test_cpp_loop_computes_the_python_loop(case, dtype, tolerance):
 
 
 @built
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2, 6])
+@pytest.mark.parametrize("batch", [19, 5])
 @pytest.mark.parametrize("case", CASES[::3])
-def test_full_tiles_panels_and_threads(case, threads):
+def test_full_tiles_panels_and_threads(case, batch, threads):
     """Sizes past one register tile (8 rows) and one panel (32 units), with a ragged last one
-    of each, on one thread and two (the per-thread sums of layer norm's gains)."""
+    of each, on one thread and more (the per-thread sums of layer norm's gains): 19 rows on 2
+    threads split by rows alone, 5 rows on 2 and either batch on 6 split U's panels too."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        args = inputs(torch.float64, *case, size=(4, 19, 41))
+        args = inputs(torch.float64, *case, size=(4, batch, 41))
         expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
         for a, b in zip(found, expected):
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

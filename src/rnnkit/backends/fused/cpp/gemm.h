@@ -111,10 +111,13 @@ inline void tail(int64_t rows, const T* X, int64_t ldx, const T* panel, int64_t 
   tile<T, R>(X, ldx, panel, K, C, ldc, columns);
 }
 
-// C = X W for B rows of X (row stride ldx) into C (row stride ldc), panel by panel.
+// C = X W for B rows of X (row stride ldx) into C (row stride ldc), panel by panel: the
+// columns of panels [q0, q1), or of every panel.
 template <typename T>
-void product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C, int64_t ldc) {
-  for (int64_t q = 0; q < W.blocks; ++q) {
+void product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C, int64_t ldc,
+             int64_t q0 = 0, int64_t q1 = -1) {
+  if (q1 < 0) q1 = W.blocks;
+  for (int64_t q = q0; q < q1; ++q) {
     const T* panel = W.panel(q);
     const int64_t first = q * PANEL<T>;
     const int64_t columns = std::min(PANEL<T>, W.width - first);

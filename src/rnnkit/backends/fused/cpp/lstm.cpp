@@ -23,6 +23,7 @@
 
 #include "gemm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -33,6 +34,7 @@ using at::Tensor;
 using Optional = std::optional<Tensor>;
 using rnnkit::pack;
 using rnnkit::Panels;
+using rnnkit::PANEL;
 using rnnkit::product;
 using rnnkit::Vec;
 
@@ -108,6 +110,49 @@ inline void row_moments(const T* x, int64_t n, double eps, T& mean, T& rstd) {
 template <typename T>
 inline T* step_of(const Tensor& x, int64_t t) {
   return x.data_ptr<T>() + t * x.stride(0);
+}
+
+// How a step's work goes to threads. Whole rows of the batch, `chunks` of them (about a register
+// tile of rows each), when there are as many chunks as threads: then a thread runs its rows'
+// step from end to end, one parallel region. A small batch on more threads (B = 8 on 2, B = 32
+// on 16) leaves threads idle that way, so there each chunk's product is also split into
+// `groups` of U's panels, and the element-wise work runs by rows in a region of its own.
+struct Split {
+  int64_t chunks, groups;
+
+  static Split of(int64_t B) {
+    const int64_t threads = at::get_num_threads();
+    const int64_t chunks = std::clamp<int64_t>((B + rnnkit::ROWS - 1) / rnnkit::ROWS, 1, threads);
+    return {chunks, std::max<int64_t>(1, threads / chunks)};
+  }
+
+  // rows [b0, b1) of chunk c of a batch of B
+  std::pair<int64_t, int64_t> rows(int64_t c, int64_t B) const {
+    return {c * B / chunks, (c + 1) * B / chunks};
+  }
+
+  // panels [q0, q1) of group g of `blocks`
+  std::pair<int64_t, int64_t> panels(int64_t g, int64_t blocks) const {
+    return {g * blocks / groups, (g + 1) * blocks / groups};
+  }
+
+  // f(b0, b1, q0, q1) for every chunk of rows and group of panels, in one parallel region
+  template <typename F>
+  void run(int64_t B, int64_t blocks, const F& f) const {
+    at::parallel_for(0, chunks * groups, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const auto [b0, b1] = rows(i / groups, B);
+        const auto [q0, q1] = panels(i % groups, blocks);
+        f(b0, b1, q0, q1);
+      }
+    });
+  }
+};
+
+// f(b0, b1) over rows [0, B), split over every thread: element-wise work.
+template <typename F>
+inline void by_rows(int64_t B, const F& f) {
+  at::parallel_for(0, B, 1, f);
 }
 
 // A zoneout mask of any shape that broadcasts to (T, B, n), as (T, B, n) with contiguous
@@ -330,6 +375,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
              at::empty({kept, B, 1}, like), at::empty({kept, B, 1}, like)};
   }
   Tensor h_scratch = o.proj && o.zoneout_h ? at::empty({B, P}, like) : Tensor();
+  const Split split = Split::of(B);
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_lstm_forward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_panels = pack<T_>(U.t());  // v_t U^T
@@ -364,24 +410,34 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       T_* v_dropped = o.dropout ? step_of<T_>(V, slot) : nullptr;  // v_t = m * h_{t-1}
       const T_* v = o.dropout ? v_dropped : s.h_prev;
       const T_* m_data = o.dropout ? m->data_ptr<T_>() : nullptr;
-      // Each thread takes whole rows (a step needs no other row): v_t, U v_t, the gates (or
-      // layer norm, which needs whole rows) and, with a projection, h'_t = W_hr m_t. One
-      // parallel region a step; each thread reads all of U.
-      at::parallel_for(0, B, rnnkit::ROWS, [&](int64_t b0, int64_t b1) {
-        if (o.dropout) {
-          over_range<T_>(b0 * P, b1 * P, [&](int64_t j, int64_t count) {
-            (Vec<T_>::loadu(s.h_prev + j, count) * Vec<T_>::loadu(m_data + j, count))
-                .store(v_dropped + j, count);
-          });
-        }
-        product(v + b0 * P, b1 - b0, P, U_panels, s.a + b0 * 4 * H, 4 * H);
+      auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
+        over_range<T_>(b0 * P, b1 * P, [&](int64_t j, int64_t count) {
+          (Vec<T_>::loadu(s.h_prev + j, count) * Vec<T_>::loadu(m_data + j, count))
+              .store(v_dropped + j, count);
+        });
+      };
+      auto rest = [&](int64_t b0, int64_t b1) {  // the gates (or layer norm), the projection
         if (o.layer_norm) {
           layer_norm_rows(s, o, H, P, b0, b1);
         } else {
           for (int64_t b = b0; b < b1; ++b) gates_forward(s, o, H, P, b);
         }
         if (o.proj) project(s, W_hr_panels, h_new, P, b0, b1);
-      });
+      };
+      auto product_of = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // U v_t
+        product(v + b0 * P, b1 - b0, P, U_panels, s.a + b0 * 4 * H, 4 * H, q0, q1);
+      };
+      if (split.groups == 1) {  // a step needs no other row: each chunk's, start to end
+        split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+          if (o.dropout) dropped(b0, b1);
+          product_of(b0, b1, q0, q1);
+          rest(b0, b1);
+        });
+      } else {
+        if (o.dropout) by_rows(B, dropped);
+        split.run(B, U_panels.blocks, product_of);
+        by_rows(B, rest);
+      }
     }
   });
   std::vector<Tensor> outputs{S, C, Y, K};
@@ -574,6 +630,7 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   Tensor g = dS_[T].clone();
   Tensor g_prev = at::empty_like(g);
   Tensor e = dC_[T].clone();
+  const Split split = Split::of(B);
   AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnkit_lstm_backward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_panels = pack<T_>(U);  // du_t U
@@ -610,17 +667,30 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
       const T_* d_out = step_of<T_>(dS_, t);
       T_* gains = layer_norm ? d_gains.data_ptr<T_>() : nullptr;
       T_* g_new = proj ? step_of<T_>(dH_new, t) : dm_data;
-      // each thread's rows: dm_t, their gates' gradients, then du_t U and g_{t-1} for them
-      at::parallel_for(0, B, rnnkit::ROWS, [&](int64_t b0, int64_t b1) {
+      auto gradients = [&](int64_t b0, int64_t b1) {  // dm_t, then the gates' gradients
         if (own_dm) dm_rows(g_t, d_t, W_hr_panels, g_new, dm_data, P, b0, b1);
         if (layer_norm) {
           layer_norm_rows_backward(s, H, gains, b0, b1);
         } else {
           for (int64_t b = b0; b < b1; ++b) units_backward(s, false, H, b);
         }
-        product(du + b0 * 4 * H, b1 - b0, 4 * H, U_panels, out + b0 * P, P);
-        state_backward(out, g_t, m_data, d_t, d_out, b0 * P, b1 * P);
-      });
+      };
+      auto state = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // g_{t-1}, its columns
+        product(du + b0 * 4 * H, b1 - b0, 4 * H, U_panels, out + b0 * P, P, q0, q1);
+        const int64_t j0 = q0 * PANEL<T_>, j1 = std::min(P, q1 * PANEL<T_>);
+        for (int64_t b = b0; b < b1; ++b) {
+          state_backward(out, g_t, m_data, d_t, d_out, b * P + j0, b * P + j1);
+        }
+      };
+      if (split.groups == 1) {  // as the forward: each chunk of rows from start to end
+        split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+          gradients(b0, b1);
+          state(b0, b1, q0, q1);
+        });
+      } else {
+        by_rows(B, gradients);
+        split.run(B, U_panels.blocks, state);
+      }
       std::swap(g, g_prev);
     }
   });
