@@ -114,6 +114,24 @@ def test_masks_come_from_torchs_generator():
     assert not torch.equal(first, different)
 
 
+def test_masks_have_their_probability_and_dtype_and_the_same_draws_in_any_dtype():
+    p = 0.3
+    masks = {}
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
+        cell = LSTMCell(3, 64, recurrent_dropout=p, zoneout=p).to(dtype)
+        torch.manual_seed(2)
+        noise = cell.draw(200, 50, torch.zeros(1, dtype=dtype))
+        assert noise.h.dtype == noise.zone_h.dtype == dtype
+        masks[dtype] = noise
+    zone, keep = masks[torch.float32].zone_h, masks[torch.float32].h
+    # 640,000 draws: the frequency within 0.005 of p (about 9 standard deviations)
+    assert abs(zone.mean().item() - p) < 0.005
+    assert abs((keep > 0).float().mean().item() - (1 - p)) < 0.02  # 3,200 draws
+    for dtype in (torch.float64, torch.bfloat16):  # drawn in float32 whatever the dtype
+        assert torch.equal(masks[dtype].zone_h.float(), zone)
+        assert torch.equal(masks[dtype].h > 0, keep > 0)
+
+
 @pytest.mark.parametrize("backend", ["loop", "fused"])
 def test_recurrent_dropout_is_one_mask_for_the_whole_sequence(backend):
     """h_t = m_h * h_{t-1} + x_t with x_t = 0 after the first step: h_t = m_h^t * x_1, so a
