@@ -212,7 +212,7 @@ struct Options {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Forward: the element-wise work of step t, for a block of units or, with layer norm, rows.
+// Forward: the element-wise work of step t, for a row of the batch.
 //   a_t = A_t + U v_t, or A_t + LN(U v_t) γ^h     (u: U v_t, saved for LN's backward)
 //   [i, f, c~, o] = [σ, σ, tanh, σ](a_t)
 //   c'_t = f c_{t-1} + i c~;  k_t = tanh(c'_t) or tanh(LN(c'_t; γ^c, β^c));  m_t = o k_t
