@@ -145,10 +145,10 @@ def draw(
     if not training:
         return Noise(zone_h=options.zoneout or None, zone_c=options.zoneout_c or None)
     D, P, H = sizes
-    m_x = _keep_mask(options.input_dropout, (batch, D), like)
-    m_h = _keep_mask(options.recurrent_dropout, (batch, P), like)
-    M = _keep_mask(options.weight_dropout, tuple(weight_hh.shape), like)
-    m_y = _keep_mask(options.output_dropout, (batch, P), like)
+    m_x = keep_mask(options.input_dropout, (batch, D), like)
+    m_h = keep_mask(options.recurrent_dropout, (batch, P), like)
+    M = keep_mask(options.weight_dropout, tuple(weight_hh.shape), like)
+    m_y = keep_mask(options.output_dropout, (batch, P), like)
     return Noise(
         x=m_x,
         h=m_h,
@@ -159,7 +159,7 @@ def draw(
     )
 
 
-def _keep_mask(p: float, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
+def keep_mask(p: float, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
     """1 / (1 - p) with probability 1 - p, else 0; None when p = 0."""
     if not p:
         return None

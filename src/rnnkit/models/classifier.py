@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.layers.dropout import Dropout
 from rnnkit.models.convolution import FullyConvolutional
 from rnnkit.models.pooling import (
     POOLINGS,
@@ -113,7 +114,7 @@ class SequenceClassifier(nn.Module):
                 config.input_size, config.conv, config.squeeze_excite
             )
             width += self.convolutional.output_size
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.head = nn.Linear(width, config.num_classes)
 
     def forward(

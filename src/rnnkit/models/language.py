@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnkit.errors import RnnkitError
+from rnnkit.layers.dropout import Dropout
 from rnnkit.models.recurrent import RecurrentConfig
 from rnnkit.values import COUNT, PROBABILITY, setting
 
@@ -90,7 +91,7 @@ class LanguageModel(nn.Module):
             )
         self.embedding = nn.Embedding(V, E) if E > 0 else None
         self.rnn = config.build(input_size=E if E > 0 else V)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         if config.output not in OUTPUTS:
             raise RnnkitError(f"unknown output {config.output!r}; use one of {', '.join(OUTPUTS)}")
         self.adaptive = config.output == "adaptive"

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.layers.dropout import Dropout
 from rnnkit.models.nade import NADE, Draw
 from rnnkit.models.recurrent import RecurrentConfig
 from rnnkit.values import POSITIVE_INT, setting
@@ -101,7 +102,7 @@ class PianoRollModel(nn.Module):
             raise ValueError(f"output must be one of {OUTPUTS}, got {config.output!r}")
         self.config = config
         self.rnn = config.build(input_size=KEYS)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.output: SigmoidOutput | NADE
         size = self.rnn.output_size  # hidden_size, or the projection's size with --proj
         if config.output == "nade":
