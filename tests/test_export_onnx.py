@@ -236,9 +236,10 @@ def test_language_model_step_model_matches_rnnkit(cell, tmp_path):
         {"embedding_size": 0},  # one-hot input, the vanilla RNN's
         {"tie_weights": True},
         {"output": "adaptive", "vocab_size": 40},
+        {"output": "adaptive", "vocab_size": 40, "tie_weights": True},
         {"embedding_size": 5, "num_layers": 1},
     ],
-    ids=["one-hot", "tied", "adaptive", "embedding-5"],
+    ids=["one-hot", "tied", "adaptive", "adaptive-tied", "embedding-5"],
 )
 def test_language_model_variants_match_rnnkit(options, tmp_path):
     model = language_model(cell="lstm", **options)

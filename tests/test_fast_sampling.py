@@ -11,18 +11,25 @@ from rnnkit.models.language import LanguageModel, LanguageModelConfig
 CELLS = ("lstm", "gru", "gru-after", "rnn")
 
 
-def make_model(cell: str, embedding_size: int | None = 6, seed: int = 0) -> LanguageModel:
+def make_model(cell: str, embedding_size: int | None = 6, seed: int = 0, **more) -> LanguageModel:
     torch.manual_seed(seed)
     config = LanguageModelConfig(
-        vocab_size=11, cell=cell, hidden_size=7, num_layers=2, embedding_size=embedding_size
+        vocab_size=11, cell=cell, hidden_size=8, num_layers=2, embedding_size=embedding_size, **more
     )
     return LanguageModel(config).double().eval()
 
 
+INPUTS = {  # embedding_size 6, one-hot, and the input tied to the adaptive softmax's weights
+    "embedding": {},
+    "one-hot": {"embedding_size": 0},
+    "adaptive-tied": {"embedding_size": None, "output": "adaptive", "tie_weights": True},
+}
+
+
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("embedding_size", [6, 0])
-def test_step_by_step_logits_equal_the_whole_sequence(cell, embedding_size):
-    model = make_model(cell, embedding_size)
+@pytest.mark.parametrize("inputs", INPUTS)
+def test_step_by_step_logits_equal_the_whole_sequence(cell, inputs):
+    model = make_model(cell, **INPUTS[inputs])
     tokens = torch.randint(0, 11, (3, 9))
     expected, _ = model(tokens)
     step = FastStep(model)

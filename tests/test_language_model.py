@@ -106,6 +106,28 @@ def test_adaptive_softmax_is_a_distribution_and_its_nll_scores_only_the_targets(
     torch.testing.assert_close(torch.stack(steps, dim=1), logits)
 
 
-def test_adaptive_softmax_refuses_tying():
-    with pytest.raises(RnnkitError, match="--tie needs the plain softmax"):
-        tiny(vocab_size=50, output="adaptive", tie_weights=True)
+def test_tied_adaptive_input_reads_the_adaptive_softmax_weights():
+    model = tiny(vocab_size=50, output="adaptive", tie_weights=True, hidden_size=32)
+    assert model.embedding is None
+    untied = tiny(vocab_size=50, output="adaptive", hidden_size=32)
+    assert untied.num_parameters() - model.num_parameters() == 50 * 32  # no embedding of its own
+    adaptive = model.output  # cutoffs [5]: words 0-4 in the head, 5-49 in one cluster of 8 features
+    assert adaptive.cutoffs == [5, 50]
+    tokens = torch.tensor([[0, 4, 5, 49], [7, 3, 3, 20]])
+    x = model.input_vectors()[tokens]
+    torch.testing.assert_close(x[0, 1], adaptive.head.weight[4])  # W_head[w]
+    P, T = adaptive.tail[0][0].weight, adaptive.tail[0][1].weight  # (8, 32), (45, 8)
+    torch.testing.assert_close(x[0, 3], P.T @ T[49 - 5])  # P^T T[w - c]
+    torch.testing.assert_close(x[1, 0], P.T @ T[7 - 5])
+    # With every target in the head, the cluster's rows learn only from being read as input.
+    loss, _ = model.nll(torch.tensor([[20, 7, 1]]), torch.tensor([[1, 2, 3]]))
+    loss.backward()
+    read = T.grad.abs().sum(1).nonzero().flatten()
+    assert read.tolist() == [7 - 5, 20 - 5]
+    steps, state = [], None
+    model.eval()
+    full, _ = model(tokens)
+    for t in range(tokens.shape[1]):
+        logits, state = model.step(tokens[:, t], state)
+        steps.append(logits)
+    torch.testing.assert_close(torch.stack(steps, dim=1), full)

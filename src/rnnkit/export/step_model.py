@@ -14,6 +14,7 @@ Dropout is a training-time operation and is left out.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from rnnkit.export.adaptive import add_adaptive_log_prob
 from rnnkit.export.graph import Graph
@@ -47,6 +48,10 @@ def _input_vectors(graph: Graph, model: LanguageModel | PianoRollModel) -> str:
     if isinstance(model, PianoRollModel):
         return graph.input("frames", np.float32, ["batch", "steps", KEYS])
     tokens = graph.input("tokens", np.int64, ["batch", "steps"])
+    if model.tied_input:  # the vectors computed from the adaptive softmax's weights
+        vectors = model.input_vectors().detach().to("cpu", torch.float32)
+        table = graph.constant("embedding", vectors.numpy())
+        return graph.node("Gather", [table, tokens])
     if model.embedding is not None:
         return graph.node("Gather", [graph.weight("embedding", model.embedding.weight), tokens])
     V = model.config.vocab_size

@@ -43,11 +43,7 @@ class FastStep:
         self.model = model
         self.cells = model.rnn.cells
         with torch.no_grad():
-            first = self.cells[0]
-            if model.embedding is None:  # one-hot input: W^1 e_v is column v of W^1
-                table = first.project_input(torch.eye(model.config.vocab_size).to(first.weight_ih))
-            else:
-                table = first.project_input(model.embedding.weight)
+            table = self.cells[0].project_input(model.input_vectors())
         self.table = table.contiguous()  # (V, G*H)
 
     @torch.no_grad()

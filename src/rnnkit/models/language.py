@@ -13,7 +13,8 @@ replaces it by Grave et al.'s adaptive softmax (2017): the most frequent words (
 is ranked by frequency) and one entry per cluster of rarer words are scored at full width, and a
 word of a cluster by p(cluster) x p(word | cluster), through a smaller projection of h_t. The
 probabilities stay exact and sum to 1 over all V words; training computes only the target's
-cluster, so a step costs a fraction of the full product.
+cluster, so a step costs a fraction of the full product. With `tie_weights`, the embedding is the
+output layer's V (E = H), or with the adaptive softmax, its own weights (adaptive_input.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from torch import nn
 
 from rnnkit.errors import RnnkitError
 from rnnkit.layers.dropout import Dropout
+from rnnkit.models.adaptive_input import adaptive_input, adaptive_input_table
 from rnnkit.models.recurrent import RecurrentConfig
 from rnnkit.values import COUNT, PROBABILITY, setting
 
@@ -61,7 +63,10 @@ class LanguageModelConfig(RecurrentConfig):
         0.0, "dropout on embeddings, between layers and before the output layer", PROBABILITY
     )
     tie_weights: bool = setting(
-        False, "share the embedding with the output layer (needs E = H, or --proj)", flag="--tie"
+        False,
+        "share the embedding with the output layer (needs E = H, or --proj); with --output "
+        "adaptive, each word's vector is the adaptive softmax's (tied adaptive input)",
+        flag="--tie",
     )
     output: str = setting(
         "softmax",
@@ -89,14 +94,14 @@ class LanguageModel(nn.Module):
                 f"weight tying needs embedding size = hidden size (got {E} and {H}); "
                 "drop --tie or the --embedding size"
             )
-        self.embedding = nn.Embedding(V, E) if E > 0 else None
-        self.rnn = config.build(input_size=E if E > 0 else V)
-        self.dropout = Dropout(config.dropout)
         if config.output not in OUTPUTS:
             raise RnnkitError(f"unknown output {config.output!r}; use one of {', '.join(OUTPUTS)}")
         self.adaptive = config.output == "adaptive"
-        if self.adaptive and config.tie_weights:
-            raise RnnkitError("--tie needs the plain softmax; drop --tie or --output adaptive")
+        # Tied to the adaptive softmax, x_t is read from its weights (adaptive_input.py).
+        self.tied_input = self.adaptive and config.tie_weights
+        self.embedding = nn.Embedding(V, E) if E > 0 and not self.tied_input else None
+        self.rnn = config.build(input_size=E if E > 0 else V)
+        self.dropout = Dropout(config.dropout)
         if self.adaptive and V < 3:
             raise RnnkitError(f"the adaptive softmax needs at least 3 tokens, the text has {V}")
         if self.adaptive:
@@ -104,7 +109,7 @@ class LanguageModel(nn.Module):
         else:
             self.output = nn.Linear(H, V)  # V h_t + b_y
         self._init_weights()
-        if config.tie_weights:
+        if config.tie_weights and not self.adaptive:
             self.output.weight = self.embedding.weight
 
     def _init_weights(self) -> None:
@@ -124,7 +129,9 @@ class LanguageModel(nn.Module):
 
     def hidden(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """tokens (B, T) -> the top layer's h_t (B, T, H), dropped out, and the final state."""
-        if self.embedding is None:
+        if self.tied_input:
+            x = self.dropout(adaptive_input(self.output, tokens))  # (B, T, H)
+        elif self.embedding is None:
             x = F.one_hot(tokens, self.config.vocab_size).to(self._dtype())  # (B, T, V)
         else:
             x = self.dropout(self.embedding(tokens))  # (B, T, E)
@@ -157,6 +164,16 @@ class LanguageModel(nn.Module):
         if self.adaptive:
             return self.output(h, targets).loss, state
         return F.cross_entropy(self.output(h), targets), state
+
+    def input_vectors(self) -> torch.Tensor:
+        """x for every token in token order (V, E): the embedding's rows, the one-hot vectors,
+        or those of the tied adaptive softmax."""
+        if self.tied_input:
+            return adaptive_input_table(self.output)
+        if self.embedding is None:
+            V = self.config.vocab_size
+            return torch.eye(V, dtype=self._dtype(), device=next(self.rnn.parameters()).device)
+        return self.embedding.weight
 
     def _dtype(self) -> torch.dtype:
         return next(self.rnn.parameters()).dtype
