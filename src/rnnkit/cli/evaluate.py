@@ -1,8 +1,9 @@
-"""`rnnkit evaluate RUN [DATA] [--generated DIR]`: a run's best model on any data.
+"""`rnnkit evaluate RUN [DATA] [--generated DIR] [--cache N]`: a run's best model on any data.
 
 The last line holds the numbers. Without DATA, the model is scored on a split of the run's own
 data (test, or the split named: train, valid, test), where the run keeps one; a music run's
-`--generated DIR` compares the pieces in DIR with its training data (no loss).
+`--generated DIR` compares the pieces in DIR with its training data (no loss); a text run's
+`--cache N` scores the model mixed with a continuous cache of the last N tokens (models/cache.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.devices import add_device_argument
+from rnnkit.errors import RnnkitError
+from rnnkit.models.cache import LAMBDA, THETA, CacheSettings
 from rnnkit.tasks.registry import load_run
+from rnnkit.tasks.text import TextTask
 from rnnkit.train.task import GeneratesMusic, require
 
 
@@ -35,6 +39,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DIR",
         help="music: statistics of the pieces in DIR beside the training data",
     )
+    parser.add_argument(
+        "--cache",
+        metavar="N",
+        type=int,
+        default=0,
+        help="text: mix the model's predictions with a continuous cache of the last N tokens "
+        "read (Grave et al. 2017; e.g. 1000); 0 = the model alone",
+    )
+    parser.add_argument(
+        "--cache-theta", type=float, default=THETA, help=f"the cache's θ (default {THETA})"
+    )
+    parser.add_argument(
+        "--cache-lambda", type=float, default=LAMBDA, help=f"the cache's λ (default {LAMBDA})"
+    )
     add_device_argument(parser)
     return parser
 
@@ -44,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if args.generated is not None:
         require(task, GeneratesMusic, args.run_dir)
         metrics = task.compare_generated(args.generated)
+    elif args.cache:
+        if not isinstance(task, TextTask):
+            raise RnnkitError(f"--cache is for text runs; {args.run_dir} holds a {task.name} model")
+        cache = CacheSettings(args.cache, args.cache_theta, args.cache_lambda)
+        cache.check()
+        metrics = task.score(args.data, cache)
     else:
         metrics = task.score(args.data)
     print(f"{args.run_dir} on {args.generated or args.data or 'its test split'}:")

@@ -165,6 +165,19 @@ class LanguageModel(nn.Module):
             return self.output(h, targets).loss, state
         return F.cross_entropy(self.output(h), targets), state
 
+    def target_log_probs(
+        self, tokens: torch.Tensor, targets: torch.Tensor, state: State = None
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """ln p(target) for each step of tokens (B, T) -> targets (B, T), the top layer's h_t
+        (B, T, H) that gave it, and the final state (for the continuous cache, cache.py)."""
+        h, state = self.hidden(tokens, state)
+        flat_h, flat_targets = h.reshape(-1, h.shape[-1]), targets.flatten()
+        if self.adaptive:
+            log_p = self.output(flat_h, flat_targets).output
+        else:
+            log_p = -F.cross_entropy(self.output(flat_h), flat_targets, reduction="none")
+        return log_p.view(targets.shape), h, state
+
     def input_vectors(self) -> torch.Tensor:
         """x for every token in token order (V, E): the embedding's rows, the one-hot vectors,
         or those of the tied adaptive softmax."""

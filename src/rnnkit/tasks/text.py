@@ -34,6 +34,7 @@ from rnnkit.files import write_file
 from rnnkit.generate.fast import FastStep
 from rnnkit.generate.loop import sample_tokens
 from rnnkit.generate.sampler import Sampler, SamplerConfig
+from rnnkit.models.cache import CacheSettings, ContinuousCache
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
 from rnnkit.models.memory import affordable
 from rnnkit.tasks.text_data import BUILTIN, CACHE, TextSource, write_cache
@@ -225,9 +226,9 @@ class TextTask(Task):
         sampler = Sampler(SamplerConfig(temperature=0.8, seed=0))
         return "".join(self.sample_text(None, self.data.sample_length, sampler))
 
-    def score(self, source: str | None) -> dict[str, float]:
+    def score(self, source: str | None, cache: CacheSettings | None = None) -> dict[str, float]:
         """Loss and bits per character / perplexity on the text in `source`, or on a split of
-        the run's own text (None: test)."""
+        the run's own text (None: test); with `cache`, of the model and its continuous cache."""
         if source is None or source in SPLITS:
             ids = self.split(self.read_again().ids(self.vocab))[SPLITS.index(source or "test")]
             what = f"the {source or 'test'} part of {self.data.source} (split {self.data.split})"
@@ -245,7 +246,7 @@ class TextTask(Task):
             ids, what = self.vocab.encode(text, str(source)), str(source)
         batches = evaluation_batches(ids, self.data, what)
         return {
-            **self.metrics(stream_loss(self.model, batches, self.device)),
+            **self.metrics(stream_loss(self.model, batches, self.device, cache)),
             "tokens": len(ids) - 1,
         }
 
@@ -284,13 +285,25 @@ def evaluation_batches(ids: list[int], data: TextDataConfig, name: str) -> Token
     return TokenBatches(ids, rows, min(data.seq_len, (len(ids) - 1) // rows), name=name)
 
 
-def stream_loss(model: LanguageModel, batches: TokenBatches, device: torch.device) -> float:
-    """Mean -ln p(next token) over every target of one pass, the state carried across chunks."""
+def stream_loss(
+    model: LanguageModel,
+    batches: TokenBatches,
+    device: torch.device,
+    cache: CacheSettings | None = None,
+) -> float:
+    """Mean -ln p(next token) over every target of one pass, the state carried across chunks;
+    with `cache`, of the model mixed with its continuous cache (models/cache.py)."""
     total, count, state = 0.0, 0, None
+    window = ContinuousCache(cache) if cache else None
     model.eval()
     with torch.no_grad():
         for batch in batches:
-            loss, state = model.nll(batch.inputs.to(device), batch.targets.to(device), state)
-            total += loss.item() * batch.targets.numel()
-            count += batch.targets.numel()
+            inputs, targets = batch.inputs.to(device), batch.targets.to(device)
+            if window is None:
+                loss, state = model.nll(inputs, targets, state)
+                total += loss.item() * targets.numel()
+            else:
+                log_p, h, state = model.target_log_probs(inputs, targets, state)
+                total -= window.log_probs(h, targets, log_p.float()).sum().item()
+            count += targets.numel()
     return total / count
