@@ -25,6 +25,7 @@ from rnnkit.cells.base import INITS
 from rnnkit.errors import RnnkitError
 from rnnkit.layers import backend_choice
 from rnnkit.layers.bidirectional import Bidirectional, check_merge
+from rnnkit.layers.dropout import dropout
 from rnnkit.layers.flat_parameters import FlatParameters
 from rnnkit.layers.recurrent import Recurrent
 from rnnkit.layers.torch_state import TORCH_ARGUMENTS, TorchLayout
@@ -262,7 +263,7 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
         finals: list[State] = []
         for k, layer in enumerate(self.layers):
             if k > 0 and self.dropout > 0:
-                x = nn.functional.dropout(x, self.dropout, self.training)
+                x = dropout(x, self.dropout, self.training)
             initial = [tuple(h[k * dirs + d] for h in hx) for d in range(dirs)]
             if isinstance(layer, Bidirectional):
                 x, layer_finals = layer(x, tuple(initial), lengths, scan)
