@@ -16,6 +16,7 @@ from rnnkit.models.cache import LAMBDA, THETA, CacheSettings
 from rnnkit.tasks.registry import load_run
 from rnnkit.tasks.text import TextTask
 from rnnkit.train.task import GeneratesMusic, require
+from rnnkit.values import COUNT, NON_NEGATIVE, SHARE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -42,16 +43,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--cache",
         metavar="N",
-        type=int,
+        type=COUNT.parse,
         default=0,
         help="text: mix the model's predictions with a continuous cache of the last N tokens "
         "read (Grave et al. 2017; e.g. 1000); 0 = the model alone",
     )
     parser.add_argument(
-        "--cache-theta", type=float, default=THETA, help=f"the cache's θ (default {THETA})"
+        "--cache-theta",
+        type=NON_NEGATIVE.parse,
+        default=THETA,
+        help=f"the cache's θ (default {THETA})",
     )
     parser.add_argument(
-        "--cache-lambda", type=float, default=LAMBDA, help=f"the cache's λ (default {LAMBDA})"
+        "--cache-lambda", type=SHARE.parse, default=LAMBDA, help=f"the cache's λ (default {LAMBDA})"
     )
     add_device_argument(parser)
     return parser
@@ -66,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
         if not isinstance(task, TextTask):
             raise RnnkitError(f"--cache is for text runs; {args.run_dir} holds a {task.name} model")
         cache = CacheSettings(args.cache, args.cache_theta, args.cache_lambda)
-        cache.check()
         metrics = task.score(args.data, cache)
     else:
         metrics = task.score(args.data)
