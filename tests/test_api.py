@@ -45,6 +45,11 @@ def test_evaluate_reports_loss_and_bits_per_character(trained):
     metrics = lm.evaluate(path)
     assert metrics["bpc"] == pytest.approx(metrics["loss"] / math.log(2))
     assert metrics["tokens"] == len("saves nine.\n") - 1
+    # With a cache: the same tokens scored; its λ = 0.5 moves the loss, θ and N as given.
+    cached = lm.evaluate(path, cache=5, theta=0.0, lam=0.5)
+    assert cached["tokens"] == metrics["tokens"] and cached["loss"] != metrics["loss"]
+    with pytest.raises(RnnkitError, match="--cache-lambda"):
+        lm.evaluate(path, cache=5, lam=1.5)
 
 
 def test_a_word_model_starts_from_the_word_recipe_as_the_command_line_does():

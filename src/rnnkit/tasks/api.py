@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rnnkit.errors import RnnkitError
 from rnnkit.generate.sampler import Sampler, SamplerConfig
-from rnnkit.models.cache import CacheSettings
+from rnnkit.models.cache import LAMBDA, THETA, CacheSettings
 from rnnkit.tasks.classify import ClassifyTask, Predictions
 from rnnkit.tasks.melody import MelodyTask
 from rnnkit.tasks.music import MusicTask
@@ -199,15 +199,18 @@ class TextModel(TaskModel):
         return (prime or "") + "".join(self._trained().sample_text(prime, length, chosen))
 
     def evaluate(
-        self, source: str | Path | None = None, cache: int = 0, **cache_settings: float
+        self,
+        source: str | Path | None = None,
+        cache: int = 0,
+        theta: float = THETA,
+        lam: float = LAMBDA,
     ) -> dict[str, float]:
         """TaskModel.evaluate; with `cache` = N > 0, of the model mixed with a continuous cache
-        of the last N tokens (rnnkit/models/cache.py; `theta=`, `lam=` override its θ, λ)."""
+        of the last N tokens, with its θ and λ (rnnkit/models/cache.py)."""
         if not cache:
             return super().evaluate(source)
-        settings = CacheSettings(cache, **cache_settings)
         task = self._trained()
-        return task.score(None if source is None else str(source), settings)
+        return task.score(None if source is None else str(source), CacheSettings(cache, theta, lam))
 
 
 class MusicModel(TaskModel):
