@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import rnnkit
+from rnnkit.layers.dropout import Dropout
 
 
 def every_layer_kind() -> nn.ModuleList:
@@ -29,6 +30,7 @@ def every_layer_kind() -> nn.ModuleList:
             rnnkit.RNNCell(3, 4, bias=False),
             rnnkit.Recurrent(rnnkit.LSTMCell(3, 4)),
             rnnkit.Bidirectional(direction(False), direction(True), merge="mean"),
+            Dropout(0.3),  # the models' dropout, for a model of one's own built from them
         ]
     ).double()
 

@@ -14,12 +14,24 @@ from torch import nn
 
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.network import GRU, LSTM, RNN
 from rnnkit.layers.recurrent import Recurrent
 
-SAFE_CLASSES = (LSTM, GRU, RNN, Bidirectional, Recurrent, LSTMCell, GRUCell, RNNCell, nn.ModuleList)
+SAFE_CLASSES = (
+    LSTM,
+    GRU,
+    RNN,
+    Bidirectional,
+    Recurrent,
+    LSTMCell,
+    GRUCell,
+    RNNCell,
+    Dropout,
+    nn.ModuleList,
+)
 
 
 def declare_safe() -> None:
-    """Let torch.load(weights_only=True) rebuild rnnkit's layers and cells."""
+    """Let torch.load(weights_only=True) rebuild rnnkit's layers, cells and dropout."""
     torch.serialization.add_safe_globals(list(SAFE_CLASSES))
