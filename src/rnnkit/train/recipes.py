@@ -74,8 +74,8 @@ CHAR = [
     # recurrent dropout 0.25 (the best regulariser at 10 minutes), 1.415 (11,961 steps); with
     # 1,024 units 1.411 (7,254 steps), within one seed's spread, so the smaller layer stays: on a
     # CPU without bf16 it gets 1.7x fewer steps (fp32 on this one: 7,052 steps, 1.430), fewer
-    # still with 1,024 units. AdamW's weight decay 0.1 (as in char-10m) then gave 1.390 (one
-    # run, 11,913 steps): the moonshot of 1.40 in 30 minutes.
+    # still with 1,024 units. AdamW's weight decay 0.1 (as in char-10m) then gave 1.390 and 1.388
+    # (seeds 1 and 2, 11,913 and 11,488 steps): the moonshot of 1.40 in 30 minutes.
     Recipe(
         "char-30m",
         seconds=1800,
