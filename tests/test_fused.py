@@ -156,7 +156,10 @@ def test_fused_equals_loop_in_float32_with_either_product(cell, options):
     )
     every_size_to_onednn = partial(onednn.onednn_product, min_macs=0)
     for prepare in (every_size_to_onednn, onednn.matmul_product):
-        with mock.patch.object(onednn, "prepare", prepare):
+        with (
+            mock.patch.object(onednn, "prepare", prepare),
+            mock.patch.object(onednn, "MIN_ROWS", 0),
+        ):
             fast, reference = run_both(config, torch.float32)
         for got, expected in zip(fast, reference):
             # float32 sums in another order: errors scale with the tensor (a relu network's
@@ -315,7 +318,7 @@ def test_linear_is_a_differentiable_product(with_bias):
         return
     x32, weight32 = x.detach().float().requires_grad_(), weight.detach().float().requires_grad_()
     every_size = partial(onednn.onednn_product, min_macs=0)
-    with mock.patch.object(onednn, "prepare", every_size):
+    with mock.patch.object(onednn, "prepare", every_size), mock.patch.object(onednn, "MIN_ROWS", 0):
         got = onednn.linear(x32, weight32, None if bias is None else bias.detach().float())
         got.sum().backward()
     expected = torch.nn.functional.linear(x.detach(), weight.detach(), bias)
@@ -328,6 +331,18 @@ def test_small_products_go_to_matmul():
     assert onednn.onednn_product(weight, 2).func is onednn.matmul_linear
     if onednn.onednn_works():
         assert onednn.onednn_product(weight, 2, min_macs=0).func is onednn.onednn_linear
+
+
+def test_one_product_goes_to_onednn_from_min_rows():
+    """The input projection pays oneDNN's weight reorder at every call: matmul below MIN_ROWS."""
+    weight = torch.randn(8, 4)
+    spy = mock.Mock(wraps=onednn.matmul_product)
+    with mock.patch.object(onednn, "prepare", spy):
+        onednn.linear(torch.randn(onednn.MIN_ROWS - 1, 4), weight)
+        assert spy.call_count == 0
+        result = onednn.linear(torch.randn(2, onednn.MIN_ROWS // 2, 4), weight)
+    assert spy.call_count == 1 and spy.call_args.args[1] == onednn.MIN_ROWS
+    assert result.shape == (2, onednn.MIN_ROWS // 2, 8)
 
 
 def test_onednn_product_hands_other_dtypes_to_matmul():

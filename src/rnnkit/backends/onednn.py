@@ -33,6 +33,12 @@ Prepare = Callable[..., Product]  # (weight, batch_size, bias=None) -> Product
 # of the weight outweigh its faster kernel below about this size (64 x 512 x 128 multiply-adds).
 MIN_MACS = 1 << 22
 
+# A single product (the input projection of a whole sequence) pays the reorder on every call:
+# below about this many rows MKL's matmul is faster. Measured here (2 threads): 2,048 x 128 x 512
+# in 1.32 ms against oneDNN's 1.44, 2,048 x 512 x 128 1.35 against 1.56; 3,200 x 256 x 1,024
+# oneDNN's 8.2 against 9.7, 4,096 x 128 x 512 2.70 against 2.80.
+MIN_ROWS = 3072
+
 
 def matmul_product(weight: Tensor, batch_size: int, bias: Tensor | None = None) -> Product:
     """x -> x @ weight^T + bias through torch's default matmul (MKL on CPU, cuBLAS on GPU)."""
@@ -97,14 +103,16 @@ prepare: Prepare = choose(onednn_works())
 @torch.library.custom_op("rnnkit::linear", mutates_args=())
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b for x (..., K) of many rows (a whole sequence's steps), with `prepare`'s
-    products: measured here at (6400 x 512) x (512 x 2048), oneDNN ran the forward in 309-325 ms
-    and dX = dY W in 256-266 ms, against 344-350 and 304-361 ms for matmul, which also copies the
-    bias into every row first (35-70 ms). dW = dY^T x stays matmul's (as fast).
+    products from MIN_ROWS rows up (matmul's below): measured here at (6400 x 512) x
+    (512 x 2048), oneDNN ran the forward in 309-325 ms and dX = dY W in 256-266 ms, against
+    344-350 and 304-361 ms for matmul, which also copies the bias into every row first (35-70
+    ms). dW = dY^T x stays matmul's (as fast).
 
     A torch custom operator: torch.compile cannot trace oneDNN's packed weights, so it sees one
     op; its backward is this op again and torch's own, so any order of derivative works."""
     rows = x.reshape(-1, x.shape[-1])
-    return prepare(weight, rows.shape[0], bias)(rows).view(*x.shape[:-1], -1)
+    once = prepare if rows.shape[0] >= MIN_ROWS else matmul_product
+    return once(weight, rows.shape[0], bias)(rows).view(*x.shape[:-1], -1)
 
 
 @linear.register_fake
