@@ -119,6 +119,27 @@ def test_full_tiles_panels_and_threads(case, batch, threads):
 
 
 @built
+def test_weights_packed_on_several_threads():
+    """U and W_hr large enough that their panels are packed by more than one thread (over 64K
+    elements: 4H = 640 columns of 160 here), transposed for the forward and not for the
+    backward, with a ragged last panel (P = 80 with the projection)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for case in [(False, False, None, False, False), (True, True, "full", True, True)]:
+            args = inputs(torch.float64, *case, size=(2, 3, 160))
+            expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
+            for a, b in zip(found, expected):
+                torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+            grads = d_states(expected, torch.float64)
+            found_grads = lstm.backward(*args, True, found, grads)
+            for a, b in zip(found_grads, lstm.python_backward(*args, expected, grads)):
+                torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
+    finally:
+        torch.set_num_threads(before)
+
+
+@built
 @pytest.mark.parametrize("case", CASES[::7])
 def test_either_backward_reads_either_forward(case):
     args = inputs(torch.float64, *case)
