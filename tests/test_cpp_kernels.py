@@ -95,39 +95,14 @@ def test_cpp_loop_computes_the_python_loop(case, dtype, tolerance):
         torch.testing.assert_close(a, b, rtol=tolerance * 10, atol=tolerance * 10)
 
 
-@built
-@pytest.mark.parametrize("threads", [1, 2, 6])
-@pytest.mark.parametrize("batch", [19, 5])
-@pytest.mark.parametrize("case", CASES[::3])
-def test_full_tiles_panels_and_threads(case, batch, threads):
-    """Sizes past one register tile (8 rows) and one panel (32 units), with a ragged last one
-    of each, on one thread and more (the per-thread sums of layer norm's gains): 19 rows on 2
-    threads split by rows alone, 5 rows on 2 and either batch on 6 split U's panels too."""
+def matches_on_threads(threads: int, cases: list, size: tuple[int, int, int]) -> None:
+    """The C++ loop's forward and backward equal the Python loop's in float64 for each case,
+    on `threads` threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        args = inputs(torch.float64, *case, size=(4, batch, 41))
-        expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
-        for a, b in zip(found, expected):
-            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-        grads = d_states(expected, torch.float64)
-        found_grads = lstm.backward(*args, True, found, grads)
-        for a, b in zip(found_grads, lstm.python_backward(*args, expected, grads)):
-            torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
-    finally:
-        torch.set_num_threads(before)
-
-
-@built
-def test_weights_packed_on_several_threads():
-    """U and W_hr large enough that their panels are packed by more than one thread (over 64K
-    elements: 4H = 640 columns of 160 here), transposed for the forward and not for the
-    backward, with a ragged last panel (P = 80 with the projection)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        for case in [(False, False, None, False, False), (True, True, "full", True, True)]:
-            args = inputs(torch.float64, *case, size=(2, 3, 160))
+        for case in cases:
+            args = inputs(torch.float64, *case, size=size)
             expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
             for a, b in zip(found, expected):
                 torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
@@ -137,6 +112,26 @@ def test_weights_packed_on_several_threads():
                 torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
     finally:
         torch.set_num_threads(before)
+
+
+@built
+@pytest.mark.parametrize("threads", [1, 2, 6])
+@pytest.mark.parametrize("batch", [19, 5])
+@pytest.mark.parametrize("case", CASES[::3])
+def test_full_tiles_panels_and_threads(case, batch, threads):
+    """Sizes past one register tile (8 rows) and one panel (32 units), with a ragged last one
+    of each, on one thread and more (the per-thread sums of layer norm's gains): 19 rows on 2
+    threads split by rows alone, 5 rows on 2 and either batch on 6 split U's panels too."""
+    matches_on_threads(threads, [case], size=(4, batch, 41))
+
+
+@built
+def test_weights_packed_on_several_threads():
+    """U and W_hr large enough that their panels are packed by more than one thread (over 64K
+    elements: 4H = 640 columns of 160 here), transposed for the forward and not for the
+    backward, with a ragged last panel (P = 80 with the projection)."""
+    cases = [(False, False, None, False, False), (True, True, "full", True, True)]
+    matches_on_threads(2, cases, size=(2, 3, 160))
 
 
 @built
