@@ -21,7 +21,7 @@ TUNED = "tuned for {:g} min on 2 CPU cores"
 
 # Character level. A small embedding: the first layer's input part W x_t then costs E/H of its
 # recurrent part instead of as much again, and 65-odd characters need no more. Measured on Tiny
-# Shakespeare (bench/lm_text.py): the 1-minute recipe reached valid 1.61 nats/char in 71 s; the
+# Shakespeare (bench/lm_text.py): the 1-minute recipe reached valid 1.52 nats/char in 71 s; the
 # 10-minute one 1.414 and 1.418 in 600 s in bf16 (1.438 in fp32 before its recurrent dropout).
 # Tried and not kept: a lecture GRU of 384 at
 # 71 s (1.76) and of 512 for 10 minutes (1.50 at 600 s), 2 x 256 at 71 s (1.76), batch 32 at
