@@ -24,7 +24,8 @@ T, B, H = 5, 3, 7
 
 
 def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0, size=(T, B, H)):
-    """The op's inputs with the options asked for; P = 4 with a projection (else H)."""
+    """The op's inputs with the options asked for; P = 4 with a projection (else H). Layer
+    norm normalises A too (γ^x, β^x), as a network's LSTM passes it."""
     T, B, H = size
     generator = torch.Generator().manual_seed(seed)
 
@@ -50,7 +51,9 @@ def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0, size=(T
     gains = (rand(4 * H, scale=0.3) + 1, rand(H, scale=0.3) + 1, rand(H, scale=0.3))
     gamma_h, gamma_c, beta_c = gains if layer_norm else (None, None, None)
     W_hr = rand(P, H, scale=0.4) if proj else None
-    return [A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr]
+    norm_x = (rand(4 * H, scale=0.3) + 1, rand(4 * H, scale=0.3))
+    gamma_x, beta_x = norm_x if layer_norm else (None, None)
+    return [A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr]
 
 
 CASES = [
@@ -123,6 +126,41 @@ def test_full_tiles_panels_and_threads(case, batch, threads):
     of each, on one thread and more (the per-thread sums of layer norm's gains): 19 rows on 2
     threads split by rows alone, 5 rows on 2 and either batch on 6 split U's panels too."""
     matches_on_threads(threads, [case], size=(4, batch, 41))
+
+
+@built
+@pytest.mark.parametrize("threads", [1, 2])
+def test_layer_norm_of_the_input_with_or_without_bias(threads):
+    """γ^x alone (a network with bias=False), or none at all (the input's layer norm left
+    outside the op), beside the recurrent layer norm; on one thread and two (the gains' sums)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for keep in ("gamma_x", "none"):
+            args = inputs(torch.float64, True, True, "full", True, False, size=(4, 9, 11))
+            args[8] = None  # β^x
+            if keep == "none":
+                args[7] = None
+            expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
+            assert len(found) == len(expected) == 12 + (keep == "gamma_x") * 2
+            for a, b in zip(found, expected):
+                torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+            grads = d_states(expected, torch.float64)
+            found_grads = lstm.backward(*args, True, found, grads)
+            expected_grads = lstm.python_backward(*args, expected, grads)
+            assert len(found_grads) == len(expected_grads) == 7 + (keep == "gamma_x")
+            for a, b in zip(found_grads, expected_grads):
+                torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
+    finally:
+        torch.set_num_threads(before)
+
+
+@built
+def test_the_input_layer_norm_needs_the_recurrent_one():
+    args = inputs(torch.float64, True, False, None, False, False)
+    args[9:12] = [None, None, None]  # γ^h, γ^c, β^c
+    with pytest.raises(RuntimeError, match=r"gamma_x \(the input.s layer norm\) comes with"):
+        lstm.forward(*args, True)
 
 
 @built

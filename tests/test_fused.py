@@ -216,9 +216,10 @@ def test_gradcheck_lstm(with_mask, with_options):
         inside = padding(True)
         d = 1 - inside if d is None else torch.where(inside.bool(), d, 1.0)
         d_c = 1 - inside if d_c is None else torch.where(inside.bool(), d_c, 1.0)
+    norm_x = [random(4 * H), random(4 * H)] if with_options else [None] * 2  # γ^x, β^x
     extra = [random(H), random(H), random(P, H)] if with_options else [None] * 3
     arguments = [random(T, B, 4 * H), random(B, features), random(B, H), random(4 * H, features)]
-    arguments += [m, d, d_c, gamma_h, *extra, True]
+    arguments += [m, d, d_c, *norm_x, gamma_h, *extra, True]
     assert torch.autograd.gradcheck(states_of(fused_lstm.op, 2), arguments)
 
 

@@ -51,7 +51,7 @@ def op_arguments(with_options: bool) -> dict:
             if with_options
             else [None] * 3
         )
-        + [gains(4), *lstm_extra, True],
+        + [gains(4), gains(4), gains(4), *lstm_extra, True],  # γ^x, β^x, γ^h, ...
         "gru": [random(T, B, 3 * H), *common],
         "gru-after": [random(T, B, 3 * H), *common, random(H)],
         "rnn": [random(T, B, H), random(B, H), random(H, H), *options, gains(1), True],

@@ -206,11 +206,17 @@ class Cell(nn.Module):
 
         linear: how to compute x W^T + b (a backend may bring a faster one).
         """
+        Wx = self.input_product(x, noise, linear)
+        return layer_norm(Wx, self.gamma_x, self.bias) if self.layer_norm else Wx
+
+    def input_product(
+        self, x: Tensor, noise: Noise | None = None, linear: Linear = nn.functional.linear
+    ) -> Tensor:
+        """project_input before layer norm: W (m_x * x_t), + b without layer norm (with it, b
+        is LN's bias). The fused LSTM normalises it inside its own loop."""
         if noise is not None and noise.x is not None:
             x = x * noise.x
-        if not self.layer_norm:
-            return linear(x, self.weight_ih, self.bias)
-        return layer_norm(linear(x, self.weight_ih, None), self.gamma_x, self.bias)
+        return linear(x, self.weight_ih, None if self.layer_norm else self.bias)
 
     def times_U(self, v: Tensor, noise: StepNoise, rows: slice = slice(None)) -> Tensor:
         """U_g v for the gates g stored in `rows` of U (one product), v being what U multiplies

@@ -14,8 +14,9 @@ function with its options, from the input part of every step, A = W x_t + b (the
     gru_after.py   GRU(reset="after"), cuDNN's placement
     rnn.py         the vanilla RNN (tanh or relu)
 
-Options outside the recurrence need nothing of the ops: input dropout and the input's layer
-norm are in A, DropConnect hands them the dropped U, output dropout multiplies their outputs.
+Options outside the recurrence need nothing of the ops: input dropout is in A, DropConnect
+hands them the dropped U, output dropout multiplies their outputs. The input's layer norm is in
+A too, but for the LSTM op, which takes W x_t and normalises each row in its loop (γ^x, β^x).
 `scan` has the signature of `loop.scan`, so layers run it per direction; under autocast the whole
 scan runs in the autocast dtype, as autocast runs torch's own RNN kernels.
 """
@@ -57,10 +58,12 @@ def scan(
         noise = cell.draw(T, B, x)
     inside = None if lengths is None else step_mask(lengths.to(x.device), T)  # (T, B, 1)
     device = x.device.type
+    # (T, B, G*H) for every step: W x_t + b, or W x_t alone for the LSTM op to normalise
+    project = cell.input_product if isinstance(cell, LSTMCell) else cell.project_input
     if not torch.is_autocast_enabled(device):
-        A = cell.project_input(x, noise, onednn.linear)  # (T, B, G*H): W x_t + b, every step
+        A = project(x, noise, onednn.linear)
         return _apply(cell, A, state, noise, inside, A.dtype)
-    A = cell.project_input(x, noise)  # autocast's own product, in its dtype
+    A = project(x, noise)  # autocast's own product, in its dtype
     with torch.autocast(device, enabled=False):
         return _apply(cell, A, state, noise, inside, torch.get_autocast_dtype(device))
 
@@ -76,9 +79,11 @@ def _apply(
         zone_c = _zone(noise.zone_c, T, A)
         if inside is not None:  # a padded step keeps its state: d_t = d^c_t = 1 there
             zone_h, zone_c = _padded(zone_h, inside, A), _padded(zone_c, inside, A)
+        norm_x = (cell.gamma_x, cell.bias) if cell.layer_norm else (None, None)
         norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
         W_hr = cell.weight_hr if cell.proj_size else None
-        tensors = _cast((A, *state, U, noise.h, zone_h, zone_c, gamma_h, *norm_c, W_hr), dtype)
+        tensors = (A, *state, U, noise.h, zone_h, zone_c, *norm_x, gamma_h, *norm_c, W_hr)
+        tensors = _cast(tensors, dtype)
         S, C = lstm.op(*tensors, _recorded(tensors))[:2]
         return (S[1:] if inside is None else S[1:] * inside), (S[-1], C[-1])
     mask = None if inside is None else inside.to(A.dtype)

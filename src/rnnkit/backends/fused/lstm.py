@@ -5,14 +5,17 @@ Two loops compute it: `python_forward` / `python_backward` below, and the same c
 and float64 CPU tensors where it is built; the Python loop runs the rest (bf16, CUDA) and is what
 the C++ one is tested against. The equations below are both loops'.
 
-The input part A = LN(W x_t) + b of every step comes in computed (the cell's project_input, one
-GEMM for all steps); per step only the products with U (oneDNN's, see backends/onednn.py) and a
-few element-wise kernels remain, forward and backward, and dU is one GEMM after the loop.
+The input part of every step comes in computed, one GEMM for all steps: A_t = W x_t + b (the
+cell's project_input), or with layer norm A_t = W x_t alone (its input_product), which the op
+normalises, LN(A_t; γ^x, β^x) with β^x = b: in the C++ loop row by row, where A_t is read anyway.
+Per step only the products with U (oneDNN's, see backends/onednn.py) and a few element-wise
+kernels remain, forward and backward, and dU is one GEMM after the loop.
 v_t is what U multiplies (h_{t-1}, or m * h_{t-1} with recurrent dropout), c'_t and h'_t the
 step's new values before zoneout, d_t and d^c_t the zoneout masks (1 on padded steps, so that a
 padded step keeps its state exactly), gates in storage order i | f | c | o:
 
-forward:  for t = 1..T:
+forward:  A_t <- LN(A_t; γ^x, β^x) with γ^x given
+          for t = 1..T:
               [i, f, s, o]_t = sigma(A_t + U v_t)     one GEMM (the sum in it); s = sigma(2 a_c),
                               or sigma(A_t + LN(U v_t) γ^h)     its row of U (or γ^h) doubled
               c~_t = tanh(a_c) = 2 s_t - 1            (in place of s_t)
@@ -30,7 +33,8 @@ backward: with g_t = dL/dh_t and e_t = dL/dc_t (each from step t+1; g_t also fro
               du_t = da_t, or LN_back(da_t γ^h) with layer norm
               g_{t-1} = (du_t U) * m + g_t d_t                               one GEMM
           and after the loop dU = dU^T V and dW_hr = dH'^T M over all steps at once (the gains'
-          gradients are summed in the loop, from torch's layer-norm backward).
+          gradients are summed in the loop, from torch's layer-norm backward), and with γ^x
+          dA = LN_back(dA), with dγ^x and dβ^x.
 The factors that do not depend on g_t and e_t are computed for all steps at once before the loop.
 Shapes: T steps, B batch, H hidden, P = proj_size or H.
 """
@@ -108,16 +112,21 @@ def python_forward(
     m: Tensor | None,
     d: Tensor | None,
     d_c: Tensor | None,
+    gamma_x: Tensor | None,
+    beta_x: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
     W_hr: Tensor | None,
 ) -> list[Tensor]:
     """(A (T,B,4H), h_0 (B,P), c_0 (B,H), U (4H,P), m (B,P) | None, d (T,B,P|1) | None,
-    d^c (T,B,H|1) | None, γ^h (4H,) | None, γ^c (H,) | None, β^c (H,) | None,
-    W_hr (P,H) | None) -> [S = h_0, ..., h_T (T+1,B,P), C = c_0, ..., c_T (T+1,B,H), then
-    what backward reads]."""
+    d^c (T,B,H|1) | None, γ^x (4H,) | None, β^x (4H,) | None, γ^h (4H,) | None,
+    γ^c (H,) | None, β^c (H,) | None, W_hr (P,H) | None) -> [S = h_0, ..., h_T (T+1,B,P),
+    C = c_0, ..., c_T (T+1,B,H), then what backward reads]."""
     T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
+    norm_x = (None, None, None)  # the input's layer norm: (W x, mean, 1/std)
+    if gamma_x is not None:
+        A, norm_x = layer_norm_forward(A, gamma_x, beta_x)
     # tanh(a_c) = 2 sigma(2 a_c) - 1: the c block of A and of U v (or of γ^h) doubled, exactly
     double_c = torch.ones_like(A[0, 0])
     double_c[2 * H : 3 * H] = 2
@@ -190,11 +199,13 @@ def python_forward(
         elif proj is not None:
             step.h.copy_(h_new)
     own_M = W_hr is not None or d is not None  # else M is S[1:]
-    norms = [*stacked_norms(norms_h), *stacked_norms(norms_c)]
+    norms = [*stacked_norms(norms_h), *stacked_norms(norms_c), *norm_x[1:]]
     return existing(S, C, Y, K, M if own_M else None, None if m is None else V, *norms)
 
 
-def fake(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, save) -> list[Tensor]:
+def fake(
+    A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr, save
+) -> list[Tensor]:
     """`forward`'s outputs' shapes."""
     T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
     kept = T if save else 1
@@ -204,6 +215,8 @@ def fake(A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, save) -> list[
     V = None if m is None else A.new_empty(kept, *h0.shape)
     layer_norm, like = gamma_h is not None, A.new_empty(kept, B, 1)
     norms = [*norm_buffers(layer_norm, like, 4 * H), *norm_buffers(layer_norm, like, H)]
+    if gamma_x is not None:  # the moments of A_t
+        norms += [torch.empty_like(like), torch.empty_like(like)]
     return existing(S, C, Y, K, M if own_M else None, V, *norms)
 
 
@@ -215,6 +228,8 @@ def python_backward(
     m: Tensor | None,
     d: Tensor | None,
     d_c: Tensor | None,
+    gamma_x: Tensor | None,
+    beta_x: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
@@ -223,11 +238,11 @@ def python_backward(
     d_states: list[Tensor],
 ) -> list[Tensor]:
     """forward's inputs, its outputs and dL/dS, dL/dC -> [dA, dh_0, dc_0, dU, and with layer
-    norm dγ^h, dγ^c, dβ^c, with proj_size dW_hr]."""
+    norm dγ^x, dβ^x (with those), dγ^h, dγ^c, dβ^c, with proj_size dW_hr]."""
     own_M = W_hr is not None or d is not None
     layer_norm = [gamma_h is not None] * 6
-    S, C, Y, K, M, V, *stacked = restore(
-        saved, True, True, True, True, own_M, m is not None, *layer_norm
+    S, C, Y, K, M, V, *stacked, mean_x, rstd_x = restore(
+        saved, True, True, True, True, own_M, m is not None, *layer_norm, *[gamma_x is not None] * 2
     )
     M = S[1:] if M is None else M
     V = S[:-1] if V is None else V
@@ -305,7 +320,10 @@ def python_backward(
             g_prev.addcmul_(g, step.zone_h)
         g = g_prev.add_(step.d_out_prev)
     dW_hr = None if W_hr is None else gemm_over_steps(dH_new, M)
-    return existing(dA, g, e, gemm_over_steps(du, V), *d_gains, dW_hr)
+    d_norm_x = [None, None]
+    if gamma_x is not None:  # dA through LN(A_t; γ^x, β^x)
+        dA, *d_norm_x = layer_norm_backward(dA, (A, mean_x, rstd_x), gamma_x, beta_x)
+    return existing(dA, g, e, gemm_over_steps(du, V), *d_norm_x, *d_gains, dW_hr)
 
 
 def forward(
@@ -316,6 +334,8 @@ def forward(
     m: Tensor | None,
     d: Tensor | None,
     d_c: Tensor | None,
+    gamma_x: Tensor | None,
+    beta_x: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
@@ -325,11 +345,11 @@ def forward(
     """`python_forward`'s computation, in C++ where it runs (fused/cpp/), else in Python.
     save: keep what backward reads for every step; without it (inference) those buffers hold
     one step each, which the C++ loop rewrites in place (30% faster at (64,100,512))."""
-    inputs = (A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr)
+    inputs = (A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr)
     if not cpp.runs(A):
         outputs = python_forward(*inputs)
         return outputs if save else [*outputs[:2], *(x[:1].clone() for x in outputs[2:])]
-    gains = _contiguous(gamma_h, gamma_c, beta_c)
+    gains = _contiguous(gamma_x, beta_x, gamma_h, gamma_c, beta_c)
     return cpp.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS, save)
 
 
@@ -341,6 +361,8 @@ def backward(
     m: Tensor | None,
     d: Tensor | None,
     d_c: Tensor | None,
+    gamma_x: Tensor | None,
+    beta_x: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
@@ -352,11 +374,10 @@ def backward(
     """`python_backward`'s computation, in C++ where it runs, else in Python (of a forward
     that saved: autograd records the op only with `save`)."""
     if not cpp.runs(A):
-        return python_backward(
-            A, h0, c0, U, m, d, d_c, gamma_h, gamma_c, beta_c, W_hr, saved, d_states
-        )
-    gains = _contiguous(gamma_h, gamma_c, beta_c)
-    return cpp.ops().lstm_backward(h0, U, m, d, d_c, *gains, W_hr, saved, *d_states)
+        inputs = (A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr)
+        return python_backward(*inputs, saved, d_states)
+    gains = _contiguous(gamma_x, beta_x, gamma_h, gamma_c, beta_c)
+    return cpp.ops().lstm_backward(A, h0, U, m, d, d_c, *gains, W_hr, saved, *d_states)
 
 
 def _contiguous(*tensors: Tensor | None) -> list[Tensor | None]:
@@ -365,5 +386,10 @@ def _contiguous(*tensors: Tensor | None) -> list[Tensor | None]:
 
 # (inputs as `forward`) -> [S, C, ...]; outputs = S[1:], h_T = S[T], c_T = C[T]
 op = register(
-    "lstm", forward, fake, backward, differentiable_inputs=(0, 1, 2, 3, 7, 8, 9, 10), states=2
+    "lstm",
+    forward,
+    fake,
+    backward,
+    differentiable_inputs=(0, 1, 2, 3, 7, 8, 9, 10, 11, 12),
+    states=2,
 )

@@ -12,7 +12,8 @@
 // product. The backward likewise: dm_t, the gates' gradients, du_t U and g_{t-1}, for the
 // thread's rows.
 //
-// Storage: gates in order i | f | c | o; A (T,B,4H) the input part; S = h_0..h_T (T+1,B,P);
+// Storage: gates in order i | f | c | o; A (T,B,4H) the input part (W x_t + b, or with layer
+// norm W x_t alone, normalised here row by row: LN(A_t; γ^x, β^x)); S = h_0..h_T (T+1,B,P);
 // C = c_0..c_T (T+1,B,H); P = proj_size or H.
 
 #include <ATen/ATen.h>
@@ -166,11 +167,12 @@ Tensor every_step(const Tensor& mask, int64_t T, int64_t B, int64_t n) {
 
 // The op's inputs as lstm.py's Python loop takes them, or one error naming the first that is not:
 // A (T,B,4H), h0 (B,P), c0 (B,H), U (4H,P), m (B,P), d (T,B,P), d^c (T,B,H) (each mask as any
-// shape that broadcasts), γ^h (4H), γ^c and β^c (H), W_hr (P,H), all of A's dtype and on CPU.
+// shape that broadcasts), γ^x and β^x (4H), γ^h (4H), γ^c and β^c (H), W_hr (P,H), all of A's
+// dtype and on CPU.
 void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& c0, const Tensor& U,
                   const Optional& m, const Optional& d, const Optional& d_c,
-                  const Optional& gamma_h, const Optional& gamma_c, const Optional& beta_c,
-                  const Optional& W_hr) {
+                  const Optional& gamma_x, const Optional& beta_x, const Optional& gamma_h,
+                  const Optional& gamma_c, const Optional& beta_c, const Optional& W_hr) {
   TORCH_CHECK(A.dim() == 3 && h0.dim() == 2 && c0.dim() == 2, "rnnkit::lstm: A must be (T,B,4H), "
               "h0 (B,P) and c0 (B,H)");
   const int64_t T = A.size(0), B = A.size(1), H = c0.size(1), P = h0.size(1);
@@ -194,10 +196,17 @@ void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& c0, const Ten
     TORCH_CHECK(is(*gamma_h, {4 * H}) && is(*gamma_c, {H}) && is(*beta_c, {H}),
                 "rnnkit::lstm: gamma_h must be (4H), gamma_c and beta_c (H)");
   }
+  TORCH_CHECK(!gamma_x.has_value() || gamma_h.has_value(), "rnnkit::lstm: gamma_x (the input's "
+              "layer norm) comes with the recurrent one: give gamma_h, gamma_c and beta_c too");
+  TORCH_CHECK(!beta_x.has_value() || gamma_x.has_value(), "rnnkit::lstm: beta_x needs gamma_x");
+  for (const Optional& x : {gamma_x, beta_x}) {
+    TORCH_CHECK(!x.has_value() || is(*x, {4 * H}), "rnnkit::lstm: gamma_x and beta_x must be "
+                "(4H) = (", 4 * H, "), got ", x->sizes());
+  }
   TORCH_CHECK(W_hr.has_value() ? is(*W_hr, {P, H}) : P == H,
               "rnnkit::lstm: W_hr must be (P, H) with a projection, and P = H without");
-  for (const Optional& x : {Optional(h0), Optional(c0), Optional(U), m, d, d_c, gamma_h, gamma_c,
-                            beta_c, W_hr}) {
+  for (const Optional& x : {Optional(h0), Optional(c0), Optional(U), m, d, d_c, gamma_x, beta_x,
+                            gamma_h, gamma_c, beta_c, W_hr}) {
     if (!x.has_value()) continue;
     TORCH_CHECK(x->scalar_type() == A.scalar_type() && x->device().is_cpu(),
                 "rnnkit::lstm: every input must be of A's dtype (", A.scalar_type(),
@@ -207,13 +216,14 @@ void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& c0, const Ten
 
 // The options of this call (each a branch in the step's passes) and layer norm's epsilon.
 struct Options {
-  bool layer_norm, zoneout_h, zoneout_c, proj, dropout;
+  bool layer_norm, input_norm, zoneout_h, zoneout_c, proj, dropout;
   double eps;
 };
 
 // ---------------------------------------------------------------------------------------------
 // Forward: the element-wise work of step t, for a row of the batch.
 //   a_t = A_t + U v_t, or A_t + LN(U v_t) γ^h     (u: U v_t, saved for LN's backward)
+//                      or LN(A_t; γ^x, β^x) + LN(U v_t) γ^h
 //   [i, f, c~, o] = [σ, σ, tanh, σ](a_t)
 //   c'_t = f c_{t-1} + i c~;  k_t = tanh(c'_t) or tanh(LN(c'_t; γ^c, β^c));  m_t = o k_t
 //   without projection: c_t = lerp(c'_t, c_{t-1}, d^c_t), h_t = lerp(m_t, h_{t-1}, d_t)
@@ -222,6 +232,10 @@ template <typename T>
 struct ForwardStep {
   T* a;              // (B,4H) U v_t (with layer norm, the step's saved copy of it)
   const T* A;        // (B,4H) A_t
+  const T* gamma_x;  // (4H), or null: A_t as it is
+  const T* beta_x;   // (4H), or null
+  T* mean_x;         // (B)
+  T* rstd_x;         // (B)
   const T* gamma_h;  // (4H)
   const T* gamma_c;  // (H)
   const T* beta_c;   // (H)
@@ -290,8 +304,21 @@ inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, 
   });
 }
 
-// Step t with layer norm, rows [b0, b1): a_t = A_t + LN(u) γ^h into y, the gates, then
-// k_t = tanh(LN(c'_t; γ^c, β^c)) once the row's moments are known.
+// The input part of row b, elements [j, j+count): A_t, or LN(A_t; γ^x, β^x) from the row's
+// moments (mean, rstd).
+template <typename T>
+inline Vec<T> input_part(const ForwardStep<T>& s, const T* A, T mean, T rstd, int64_t j,
+                         int64_t count) {
+  const Vec<T> x = Vec<T>::loadu(A + j, count);
+  if (s.gamma_x == nullptr) return x;
+  const Vec<T> normal = (x - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(s.gamma_x + j, count);
+  return s.beta_x == nullptr ? normal : normal + Vec<T>::loadu(s.beta_x + j, count);
+}
+
+// Step t with layer norm, rows [b0, b1): a_t = LN(A_t; γ^x, β^x) (or A_t) + LN(u) γ^h into y,
+// the gates, then k_t = tanh(LN(c'_t; γ^c, β^c)) once the row's moments are known. Normalising
+// A_t here, where its row is read anyway, spares a pass over all T*B rows (a (T,B,4H) buffer
+// written and read again, forward and backward).
 template <typename T>
 void layer_norm_rows(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P,
                      int64_t b0, int64_t b1) {
@@ -303,10 +330,16 @@ void layer_norm_rows(const ForwardStep<T>& s, const Options& o, int64_t H, int64
     s.mean_h[b] = mean;
     s.rstd_h[b] = rstd;
     const T* A = s.A + b * G;
+    T mean_x = 0, rstd_x = 1;
+    if (o.input_norm) {
+      row_moments(A, G, o.eps, mean_x, rstd_x);
+      s.mean_x[b] = mean_x;
+      s.rstd_x[b] = rstd_x;
+    }
     T* y = s.y + b * G;
     over_row<T>(G, [&](int64_t j, int64_t count) {
       const Vec<T> normal = (Vec<T>::loadu(u + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
-      (normal * Vec<T>::loadu(s.gamma_h + j, count) + Vec<T>::loadu(A + j, count))
+      (normal * Vec<T>::loadu(s.gamma_h + j, count) + input_part(s, A, mean_x, rstd_x, j, count))
           .store(y + j, count);
     });
     gates_forward(s, o, H, P, b);
@@ -341,14 +374,15 @@ void project(const ForwardStep<T>& s, const Panels<T>& W_hr, T* h_new, int64_t P
 
 std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor& c0,
                                  const Tensor& U, const Optional& mask, const Optional& d_in,
-                                 const Optional& d_c_in, const Optional& gamma_h,
+                                 const Optional& d_c_in, const Optional& gamma_x,
+                                 const Optional& beta_x, const Optional& gamma_h,
                                  const Optional& gamma_c, const Optional& beta_c,
                                  const Optional& W_hr, double eps, bool save) {
-  check_inputs(A, h0, c0, U, mask, d_in, d_c_in, gamma_h, gamma_c, beta_c, W_hr);
+  check_inputs(A, h0, c0, U, mask, d_in, d_c_in, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr);
   const int64_t T = A.size(0), B = A.size(1), H = c0.size(-1), P = h0.size(-1);
   const auto like = A.options();
-  const Options o{gamma_h.has_value(), d_in.has_value(), d_c_in.has_value(), W_hr.has_value(),
-                  mask.has_value(), eps};
+  const Options o{gamma_h.has_value(), gamma_x.has_value(), d_in.has_value(),
+                  d_c_in.has_value(), W_hr.has_value(), mask.has_value(), eps};
   const Tensor A_ = A.contiguous();
   // masks of every shape the cell makes ((T,B,P), (T,B,1), (T,1,1)) as (T,B,.) buffers
   const Optional d = o.zoneout_h ? Optional(every_step(*d_in, T, B, P)) : std::nullopt;
@@ -373,6 +407,10 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
     norms = {at::empty({kept, B, 4 * H}, like), at::empty({kept, B, 1}, like),
              at::empty({kept, B, 1}, like), at::empty({kept, B, H}, like),
              at::empty({kept, B, 1}, like), at::empty({kept, B, 1}, like)};
+  }
+  if (o.input_norm) {  // the moments of A_t
+    norms.push_back(at::empty({kept, B, 1}, like));
+    norms.push_back(at::empty({kept, B, 1}, like));
   }
   Tensor h_scratch = o.proj && o.zoneout_h ? at::empty({B, P}, like) : Tensor();
   const Split split = Split::of(B);
@@ -404,6 +442,12 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
         s.u_c = step_of<T_>(norms[3], slot);
         s.mean_c = step_of<T_>(norms[4], slot);
         s.rstd_c = step_of<T_>(norms[5], slot);
+      }
+      if (o.input_norm) {
+        s.gamma_x = gamma_x->data_ptr<T_>();
+        s.beta_x = beta_x.has_value() ? beta_x->data_ptr<T_>() : nullptr;
+        s.mean_x = step_of<T_>(norms[6], slot);
+        s.rstd_x = step_of<T_>(norms[7], slot);
       }
       if (o.zoneout_h) s.d = step_of<T_>(*d, t);
       if (o.zoneout_c) s.d_c = step_of<T_>(*d_c, t);
@@ -455,6 +499,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
 //   [da_i, da_f, da_c] = dc'_t [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
 //   e_{t-1} = dc'_t f + e_t d^c_t + dL/dc_{t-1} from outside        (in place of e_t)
 //   du_t = da_t, or LN's backward of da_t γ^h (adding this step's share of dγ^h)
+//   dA_t = da_t, or LN's backward of da_t through LN(A_t; γ^x, β^x) (and the shares of dγ^x, dβ^x)
 
 template <typename T>
 struct BackwardStep {
@@ -476,11 +521,17 @@ struct BackwardStep {
   const T* mean_c;
   const T* rstd_c;
   const T* gamma_c;
+  const T* A;        // (B,4H) A_t, with the input's layer norm
+  const T* mean_x;
+  const T* rstd_x;
+  const T* gamma_x;  // or null
+  bool beta_x;       // whether LN(A_t) has a bias
 };
 
 // LN's backward for one row: dx = rstd (dy γ - mean(dy γ) - x^ mean(dy γ x^)),
 // x^ = (x - mean) rstd, from dy (n) into dx (n); and the row's shares of the gain's and the
-// bias's gradients, dy x^ and dy, added into d_gain and d_bias (d_bias may be null).
+// bias's gradients, dy x^ and dy, added into d_gain and d_bias (d_bias may be null). dx may be
+// dy: each element of dy is read before its dx is written.
 template <typename T>
 inline void layer_norm_row_backward(const T* dy, const T* x, T mean, T rstd, const T* gain,
                                     int64_t n, T* dx, T* d_gain, T* d_bias) {
@@ -548,15 +599,20 @@ inline void units_backward(const BackwardStep<T>& s, bool layer_norm, int64_t H,
 }
 
 // Step t's gradients with layer norm, rows [b0, b1): dc'_t through LN(c'_t), then du_t
-// through LN(U v_t), each once the row's sums are known; the gains' gradients are summed into
-// this thread's row of `d_gains` (4H for γ^h, then H for γ^c, H for β^c).
+// through LN(U v_t) and dA_t through LN(A_t), each once the row's sums are known; the gains'
+// gradients are summed into this thread's row of `d_gains` (GAINS: 4H for γ^h, H for γ^c, H for
+// β^c, then 4H for γ^x, 4H for β^x).
+constexpr int64_t GAINS = 14;  // times H
+
 template <typename T>
 void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, int64_t b0,
                               int64_t b1) {
   const int64_t G = 4 * H;
-  T* d_gamma_h = d_gains + at::get_thread_num() * 6 * H;
+  T* d_gamma_h = d_gains + at::get_thread_num() * GAINS * H;
   T* d_gamma_c = d_gamma_h + G;
   T* d_beta_c = d_gamma_c + H;
+  T* d_gamma_x = d_beta_c + H;
+  T* d_beta_x = s.beta_x ? d_gamma_x + G : nullptr;
   for (int64_t b = b0; b < b1; ++b) {
     units_backward(s, true, H, b);
     T* dA = s.dA + b * G;
@@ -568,6 +624,10 @@ void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, i
     });
     layer_norm_row_backward(dA, s.u_h + b * G, s.mean_h[b], s.rstd_h[b], s.gamma_h, G,
                             s.du + b * G, d_gamma_h, static_cast<T*>(nullptr));
+    if (s.gamma_x != nullptr) {  // da_t, read above, becomes dA_t in place
+      layer_norm_row_backward(dA, s.A + b * G, s.mean_x[b], s.rstd_x[b], s.gamma_x, G, dA,
+                              d_gamma_x, d_beta_x);
+    }
   }
 }
 
@@ -596,13 +656,15 @@ void dm_rows(const T* g, const T* d, const Panels<T>& W_hr, T* g_new, T* dm, int
   product(g_new + b0 * P, b1 - b0, P, W_hr, dm + b0 * W_hr.width, W_hr.width);
 }
 
-std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optional& mask,
-                                  const Optional& d_in, const Optional& d_c_in,
-                                  const Optional& gamma_h, const Optional& gamma_c,
-                                  const Optional& beta_c, const Optional& W_hr,
-                                  at::TensorList saved,
+std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tensor& U,
+                                  const Optional& mask, const Optional& d_in,
+                                  const Optional& d_c_in, const Optional& gamma_x,
+                                  const Optional& beta_x, const Optional& gamma_h,
+                                  const Optional& gamma_c, const Optional& beta_c,
+                                  const Optional& W_hr, at::TensorList saved,
                                   const Tensor& dS, const Tensor& dC) {
-  const bool layer_norm = gamma_h.has_value(), zoneout_h = d_in.has_value();
+  const bool layer_norm = gamma_h.has_value(), input_norm = gamma_x.has_value();
+  const bool zoneout_h = d_in.has_value();
   const bool zoneout_c = d_c_in.has_value(), proj = W_hr.has_value(), dropout = mask.has_value();
   const bool own_M = proj || zoneout_h;
   int64_t next = 0;
@@ -610,7 +672,7 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   const Tensor M = own_M ? saved[next++] : S.narrow(0, 1, S.size(0) - 1);
   const Tensor V = dropout ? saved[next++] : S.narrow(0, 0, S.size(0) - 1);
   std::vector<Tensor> norms;
-  if (layer_norm) norms.assign(saved.begin() + next, saved.begin() + next + 6);
+  if (layer_norm) norms.assign(saved.begin() + next, saved.end());  // 6, or 8 with γ^x
   const int64_t T = K.size(0), B = K.size(1), H = K.size(2), P = h0.size(-1);
   TORCH_CHECK(T == S.size(0) - 1, "rnnkit::lstm_backward: the forward was run with save=False "
               "(one step kept), so it has no backward: run it with save=True");
@@ -621,8 +683,9 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   Tensor dA = at::empty_like(Y);
   Tensor dU_rows = layer_norm ? at::empty_like(Y) : dA;  // du_t for every step
   Tensor DK = layer_norm ? at::empty({B, H}, Y.options()) : Tensor();  // dk^ of one step
-  // the gains' gradients, a row per thread: [γ^h (4H) | γ^c (H) | β^c (H)]
-  Tensor d_gains = at::zeros({layer_norm ? at::get_num_threads() : 0, 6 * H}, Y.options());
+  // the gains' gradients, a row per thread: [γ^h (4H) | γ^c (H) | β^c (H) | γ^x (4H) | β^x (4H)]
+  Tensor d_gains = at::zeros({layer_norm ? at::get_num_threads() : 0, GAINS * H}, Y.options());
+  const Tensor A_ = input_norm ? A.contiguous() : Tensor();
   Tensor dH_new = proj ? at::empty({T, B, P}, Y.options()) : Tensor();
   // dm_t, when it is not g_t: g_t (1 - d_t) with zoneout, times W_hr with a projection
   const bool own_dm = zoneout_h || proj;
@@ -657,6 +720,13 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
         s.mean_c = step_of<T_>(norms[4], t);
         s.rstd_c = step_of<T_>(norms[5], t);
         s.gamma_c = gamma_c->data_ptr<T_>();
+      }
+      if (input_norm) {
+        s.A = step_of<T_>(A_, t);
+        s.mean_x = step_of<T_>(norms[6], t);
+        s.rstd_x = step_of<T_>(norms[7], t);
+        s.gamma_x = gamma_x->data_ptr<T_>();
+        s.beta_x = beta_x.has_value();
       }
       // g_{t-1} = (du_t U) * m + g_t d_t + the output's
       const T_* du = step_of<T_>(dU_rows, t);
@@ -701,6 +771,8 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
   if (layer_norm) {
     const Tensor total = d_gains.sum(0);
     // copies: an op's outputs may not be views of one another
+    if (input_norm) grads.push_back(total.narrow(0, 6 * H, 4 * H).clone());
+    if (beta_x.has_value()) grads.push_back(total.narrow(0, 10 * H, 4 * H).clone());
     grads.push_back(total.narrow(0, 0, 4 * H).clone());
     grads.push_back(total.narrow(0, 4 * H, H).clone());
     grads.push_back(total.narrow(0, 5 * H, H).clone());
@@ -714,12 +786,12 @@ std::vector<Tensor> lstm_backward(const Tensor& h0, const Tensor& U, const Optio
 TORCH_LIBRARY(rnnkit_cpp, library) {
   library.def(
       "lstm_forward(Tensor A, Tensor h0, Tensor c0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
-      "Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, float eps, bool save) "
-      "-> Tensor[]");
+      "Tensor? gamma_x, Tensor? beta_x, Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, "
+      "Tensor? W_hr, float eps, bool save) -> Tensor[]");
   library.def(
-      "lstm_backward(Tensor h0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, Tensor? gamma_h, "
-      "Tensor? gamma_c, Tensor? beta_c, Tensor? W_hr, Tensor[] saved, "
-      "Tensor dS, Tensor dC) -> Tensor[]");
+      "lstm_backward(Tensor A, Tensor h0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
+      "Tensor? gamma_x, Tensor? beta_x, Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, "
+      "Tensor? W_hr, Tensor[] saved, Tensor dS, Tensor dC) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(rnnkit_cpp, CPU, library) {
