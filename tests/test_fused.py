@@ -251,13 +251,22 @@ def test_gradcheck_rnn(with_mask, relu, with_options):
     assert torch.autograd.gradcheck(states_of(rnn.op), arguments)
 
 
-def test_autocast_runs_in_the_low_precision_dtype():
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rnnkit.GRU(4, 8, num_layers=2),
+        # the LSTM op normalises W x_t itself: under autocast, in bf16 too
+        lambda: rnnkit.LSTM(4, 8, num_layers=2, layer_norm=True, backend="fused"),
+    ],
+)
+def test_autocast_runs_in_the_low_precision_dtype(make):
     torch.manual_seed(2)
-    net = rnnkit.GRU(4, 8, num_layers=2)
+    net = make()
     x = torch.randn(6, 3, 4)
     expected, _ = net(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        output, h_n = net(x)
+        output, state = net(x)
+    h_n = state[0] if isinstance(state, tuple) else state
     assert output.dtype == h_n.dtype == torch.bfloat16
     torch.testing.assert_close(output.float(), expected, rtol=0, atol=0.05)
     output.float().sum().backward()
