@@ -19,6 +19,8 @@ NETWORKS = {
     "gru": lambda backend: rnnkit.GRU(3, 4, num_layers=2, batch_first=True, backend=backend),
     "gru-after": lambda backend: rnnkit.GRU(3, 4, reset="after", backend=backend),
     "rnn": lambda backend: rnnkit.RNN(3, 4, num_layers=2, bidirectional=True, backend=backend),
+    # the LSTM op normalising W x_t itself (γ^x, β^x among its inputs)
+    "lstm-layer-norm": lambda backend: rnnkit.LSTM(3, 4, layer_norm=True, backend=backend),
 }
 WORKING = [
     ("lstm", "native"),
@@ -32,6 +34,7 @@ WORKING = [
     ("gru", "fused"),
     ("gru-after", "fused"),
     ("rnn", "fused"),
+    ("lstm-layer-norm", "fused"),
 ]
 
 
