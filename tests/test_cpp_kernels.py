@@ -156,6 +156,27 @@ def test_layer_norm_of_the_input_with_or_without_bias(threads):
 
 
 @built
+def test_layer_norm_gradients_do_not_depend_on_the_thread_count():
+    """The gains' gradients are summed per batch row, then over the rows in order, so 1 and 2
+    threads give the same bits: a run resumed on another thread count continues exactly. (dU is
+    one library GEMM after the loop, whose sums may move with the threads beyond 2.)"""
+    args = inputs(torch.float32, True, True, "full", True, False, size=(6, 19, 41))
+    before = torch.get_num_threads()
+    found = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            saved = lstm.forward(*args, True)
+            grads = lstm.backward(*args, True, saved, d_states(saved, torch.float32))
+            found.append([*saved, *grads])
+    finally:
+        torch.set_num_threads(before)
+    for other in found[1:]:
+        for a, b in zip(found[0], other):
+            assert torch.equal(a, b)
+
+
+@built
 def test_the_input_layer_norm_needs_the_recurrent_one():
     args = inputs(torch.float64, True, False, None, False, False)
     args[9:12] = [None, None, None]  # γ^h, γ^c, β^c

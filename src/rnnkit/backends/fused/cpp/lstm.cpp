@@ -600,20 +600,22 @@ inline void units_backward(const BackwardStep<T>& s, bool layer_norm, int64_t H,
 
 // Step t's gradients with layer norm, rows [b0, b1): dc'_t through LN(c'_t), then du_t
 // through LN(U v_t) and dA_t through LN(A_t), each once the row's sums are known; the gains'
-// gradients are summed into this thread's row of `d_gains` (GAINS: 4H for γ^h, H for γ^c, H for
-// β^c, then 4H for γ^x, 4H for β^x).
+// gradients are summed over the steps into the batch row's own row of `d_gains` (GAINS: 4H for
+// γ^h, H for γ^c, H for β^c, then 4H for γ^x, 4H for β^x): one per batch row, not per thread, so
+// that the sums do not depend on how many threads ran (a run resumed on another thread count
+// continues exactly).
 constexpr int64_t GAINS = 14;  // times H
 
 template <typename T>
 void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, int64_t b0,
                               int64_t b1) {
   const int64_t G = 4 * H;
-  T* d_gamma_h = d_gains + at::get_thread_num() * GAINS * H;
-  T* d_gamma_c = d_gamma_h + G;
-  T* d_beta_c = d_gamma_c + H;
-  T* d_gamma_x = d_beta_c + H;
-  T* d_beta_x = s.beta_x ? d_gamma_x + G : nullptr;
   for (int64_t b = b0; b < b1; ++b) {
+    T* d_gamma_h = d_gains + b * GAINS * H;
+    T* d_gamma_c = d_gamma_h + G;
+    T* d_beta_c = d_gamma_c + H;
+    T* d_gamma_x = d_beta_c + H;
+    T* d_beta_x = s.beta_x ? d_gamma_x + G : nullptr;
     units_backward(s, true, H, b);
     T* dA = s.dA + b * G;
     T* dc = dA + 2 * H;  // dc'_t, in dA's c block for the moment
@@ -683,8 +685,8 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
   Tensor dA = at::empty_like(Y);
   Tensor dU_rows = layer_norm ? at::empty_like(Y) : dA;  // du_t for every step
   Tensor DK = layer_norm ? at::empty({B, H}, Y.options()) : Tensor();  // dk^ of one step
-  // the gains' gradients, a row per thread: [γ^h (4H) | γ^c (H) | β^c (H) | γ^x (4H) | β^x (4H)]
-  Tensor d_gains = at::zeros({layer_norm ? at::get_num_threads() : 0, GAINS * H}, Y.options());
+  // the gains' gradients, a row per batch row: [γ^h (4H) | γ^c (H) | β^c (H) | γ^x (4H) | β^x (4H)]
+  Tensor d_gains = at::zeros({layer_norm ? B : 0, GAINS * H}, Y.options());
   const Tensor A_ = input_norm ? A.contiguous() : Tensor();
   Tensor dH_new = proj ? at::empty({T, B, P}, Y.options()) : Tensor();
   // dm_t, when it is not g_t: g_t (1 - d_t) with zoneout, times W_hr with a projection
@@ -769,7 +771,8 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
   };
   std::vector<Tensor> grads{dA, g, e, over_steps(dU_rows, V)};
   if (layer_norm) {
-    const Tensor total = d_gains.sum(0);
+    Tensor total = d_gains[0].clone();  // the rows added in order: the same sum on any threads
+    for (int64_t b = 1; b < B; ++b) total.add_(d_gains[b]);
     // copies: an op's outputs may not be views of one another
     if (input_norm) grads.push_back(total.narrow(0, 6 * H, 4 * H).clone());
     if (beta_x.has_value()) grads.push_back(total.narrow(0, 10 * H, 4 * H).clone());
