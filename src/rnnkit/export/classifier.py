@@ -67,7 +67,7 @@ def _recurrent(graph: Graph, model: SequenceClassifier, x: str, lengths: str, st
     time_major = swap_batch_and_time(graph, x, True)
     output, states = add_network(graph, network, time_major, sequence_lens(graph, lengths))
     if model.pooling == "last":
-        return _last_states(graph, states[0], network.output_size // network.hidden_size)
+        return _last_states(graph, states[0], network.output_size // network.cell().output_size)
     output = swap_batch_and_time(graph, output, True)  # (B, T, F)
     if model.pooling == "max":
         masked = padded_with(graph, output, lengths, -np.inf)

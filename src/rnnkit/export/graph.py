@@ -38,18 +38,27 @@ def require_onnx() -> ModuleType:
 
 
 class Graph:
-    """Collects the parts of one ONNX graph; `model()` assembles them into a ModelProto."""
+    """Collects the parts of one ONNX graph; `model()` assembles them into a ModelProto.
 
-    def __init__(self, name: str) -> None:
+    With `outer`, the graph is the body of a control-flow operator (Scan) inside `outer`: it has
+    its own inputs, nodes and outputs (`body()` assembles them), while its constants go to the
+    outermost graph, whose values a body reads by name, and value names are unique across both.
+    """
+
+    def __init__(self, name: str, outer: Graph | None = None) -> None:
         self.onnx = require_onnx()
         self.name = name
         self.inputs: list[Any] = []
         self.outputs: list[Any] = []
         self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
-        self._weights: dict[int, str] = {}  # id(parameter) -> name: a tied weight is stored once
-        self._indices: dict[tuple, str] = {}  # an int64 constant (axes, shapes) is stored once
-        self._used: set[str] = set()
+        if outer is None:
+            self.initializers: list[Any] = []
+            self._weights: dict[int, str] = {}  # id(parameter) -> name: a tied weight once
+            self._indices: dict[tuple, str] = {}  # an int64 constant (axes, shapes) once
+            self._used: set[str] = set()
+        else:
+            self.initializers = outer.initializers
+            self._weights, self._indices, self._used = outer._weights, outer._indices, outer._used
 
     def _fresh(self, stem: str) -> str:
         name, k = stem, 1
@@ -60,14 +69,15 @@ class Graph:
         return name
 
     # ----- values ------------------------------------------------------------------------------
-    def input(self, name: str, dtype: type, shape: Shape) -> str:
-        """Declare a graph input: `dtype` np.float32 or np.int64, `shape` numbers or names."""
+    def input(self, name: str, dtype: type, shape: Shape | None) -> str:
+        """Declare a graph input: `dtype` np.float32, np.int64 or bool, `shape` numbers or
+        names (None: left to the operator that runs a body)."""
         self._used.add(name)
         elem = self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
         self.inputs.append(self.onnx.helper.make_tensor_value_info(name, elem, shape))
         return name
 
-    def output(self, value: str, name: str, dtype: type, shape: Shape) -> None:
+    def output(self, value: str, name: str, dtype: type, shape: Shape | None) -> None:
         """Publish `value` as the graph output `name` (through an Identity node if renamed)."""
         if value != name:
             self.nodes.append(self.onnx.helper.make_node("Identity", [value], [name]))
@@ -123,6 +133,10 @@ class Graph:
         names = [self._fresh(f"{stem}_out{k}" if outputs > 1 else stem) for k in range(outputs)]
         self.nodes.append(self.onnx.helper.make_node(op, inputs, names, **attributes))
         return names if outputs > 1 else names[0]
+
+    def body(self) -> Any:
+        """The GraphProto of a body (see the class docstring): no initializers of its own."""
+        return self.onnx.helper.make_graph(self.nodes, self.name, self.inputs, self.outputs)
 
     def model(self, doc: str, metadata: dict[str, str] | None = None) -> Any:
         """The checked ModelProto, with `doc` as its description and `metadata` as its

@@ -1,7 +1,9 @@
 """A stacked, optionally bidirectional rnnkit network as ONNX RNN / LSTM / GRU nodes, one per layer.
 
 Each layer is one ONNX operator over the whole sequence, both directions in the same node
-(direction="bidirectional"); layer k + 1 reads layer k's merged output, as in rnnkit:
+(direction="bidirectional"); a layer whose cell has options those operators lack (layer norm,
+zoneout, a projection) is a Scan over its own step instead (export/scan.py). Layer k + 1 reads
+layer k's merged output, as in rnnkit:
 
     Y^k   = OP(x^k, W^k, R^k, B^k, sequence_lens, h^k_0[, c^k_0])    (T, dirs, B, H)
     x^k+1 = merge(Y^k)                                                (T, B, dirs*H or H)
@@ -9,9 +11,9 @@ Each layer is one ONNX operator over the whole sequence, both directions in the 
 merge "concat" is [h->_t, h<-_t] (a transpose and a reshape); "sum", "mean" and "mul" are
 ReduceSum, ReduceMean and ReduceProd over the direction axis. With sequence_lens, onnxruntime
 stops each sequence at its length, runs the backward direction from its last real step and writes
-zeros past the end, as rnnkit does. Dropout between layers is a training-time operation and is
-left out. ONNX's layout=1 (batch first) is not run by onnxruntime, so a batch-first network
-gets transposes around the recurrent nodes instead.
+zeros past the end, as rnnkit does. Dropout, between layers or in a cell, is a training-time
+operation and is left out. ONNX's layout=1 (batch first) is not run by onnxruntime, so a
+batch-first network gets transposes around the recurrent nodes instead.
 
 Shapes: T steps, B batch, D input, H hidden, L layers, dirs = 2 if bidirectional else 1.
 """
@@ -21,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.cells import Cell, GRUCell, RNNCell
-from rnnkit.errors import RnnkitError
 from rnnkit.export.graph import Graph
+from rnnkit.export.scan import add_scan_layer
 from rnnkit.export.weights import onnx_weights, operator
 from rnnkit.layers.network import RecurrentNetwork
 
@@ -44,12 +46,6 @@ def add_network(
     (h_0, or h_0 and c_0 for LSTM) or None for zeros. Returns the output (T, B, dirs*H or H) and
     the final states, each (L*dirs, B, H) like rnnkit's h_n (and c_n).
     """
-    options = network.cells[0].options.active(training=False)  # dropout is a training matter
-    if options:
-        raise RnnkitError(
-            f"ONNX's recurrent operators have no {', '.join(options)}; only a network without "
-            "them exports (dropout options export, as the plain network they are in evaluation)"
-        )
     dirs = network.num_directions
     finals: list[list[str]] = []
     for k in range(network.num_layers):
@@ -57,7 +53,10 @@ def add_network(
         layer_initial = None
         if initial is not None:
             layer_initial = [_slice(graph, state, k * dirs, (k + 1) * dirs) for state in initial]
-        Y, *layer_finals = _add_layer(graph, cells, k, x, lengths, layer_initial)
+        # A cell with options ONNX's operators lack (layer norm, zoneout, a projection) runs as
+        # a Scan over its own step; dropout options are the plain cell in evaluation.
+        add_layer = add_scan_layer if cells[0].options.active(training=False) else _add_layer
+        Y, *layer_finals = add_layer(graph, cells, k, x, lengths, layer_initial)
         x = _merge(graph, Y, dirs, network.merge)
         finals.append(layer_finals)
     states = tuple(
@@ -170,18 +169,21 @@ def sequence_lens(graph: Graph, lengths: str) -> str:
     return graph.node("Cast", [lengths], to=graph.onnx.TensorProto.INT32)
 
 
-def _state_shape(network: RecurrentNetwork) -> list[int | str]:
-    return [network.num_layers * network.num_directions, "batch", network.hidden_size]
+def _state_shapes(network: RecurrentNetwork) -> list[list[int | str]]:
+    """(L*dirs, B, P) for h (P = H, or an LSTM's proj_size) and (L*dirs, B, H) for c."""
+    layers = network.num_layers * network.num_directions
+    return [[layers, "batch", features] for features in network.cell().state_features]
 
 
 def state_inputs(graph: Graph, network: RecurrentNetwork) -> tuple[str, ...]:
-    """The graph inputs h_0 (and c_0 for LSTM), each (L*dirs, B, H)."""
-    count = network.cell_class.state_size
-    shape = _state_shape(network)
-    return tuple(graph.input(name, np.float32, shape) for name, _ in STATE_NAMES[:count])
+    """The graph inputs h_0 (and c_0 for LSTM), each (L*dirs, B, P) (c_0: H)."""
+    return tuple(
+        graph.input(name, np.float32, shape)
+        for (name, _), shape in zip(STATE_NAMES, _state_shapes(network))
+    )
 
 
 def state_outputs(graph: Graph, network: RecurrentNetwork, states: tuple[str, ...]) -> None:
-    """Publish the final states as h_n (and c_n), each (L*dirs, B, H)."""
-    for value, (_, name) in zip(states, STATE_NAMES):
-        graph.output(value, name, np.float32, _state_shape(network))
+    """Publish the final states as h_n (and c_n), each (L*dirs, B, P) (c_n: H)."""
+    for value, (_, name), shape in zip(states, STATE_NAMES, _state_shapes(network)):
+        graph.output(value, name, np.float32, shape)
