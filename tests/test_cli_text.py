@@ -245,7 +245,10 @@ def test_the_cells_options_train_from_flags_and_resume_exactly(tmp_path):
         assert torch.equal(value, resumed[name]), name
 
 
-def test_a_run_folder_from_before_the_options_loads_as_it_was(run, tmp_path, capsys):
+def test_a_run_folder_from_before_the_options_loads_as_it_was(tmp_path, capsys):
+    # a run of that time had none of the options: no layer norm (the 1-minute recipe has it now)
+    assert train(tmp_path, "--steps", "2", "--no-layer-norm") == 0
+    run = tmp_path / "run"
     other = tmp_path / "other.txt"
     other.write_text("that is the question.\n" * 5, encoding="utf-8")
     assert main(["evaluate", str(run), str(other)]) == 0
