@@ -12,7 +12,9 @@ round by round so that a busy machine slows them alike:
 
 Variants are the cells (as `rnnkit train --cell` spells them) and the LSTM with each of its
 options (lstm+layer_norm, ...: OPTION_VARIANTS), whose baseline is torch.nn.LSTM without them:
-what the option costs against the fastest plain LSTM there is. The layer-norm LSTM is also timed
+what the option costs against the fastest plain LSTM there is; likewise the lecture's GRU with
+layer norm and with zoneout against torch.nn.GRU (rows without targets: issue 14's are the
+LSTM's). The layer-norm LSTM is also timed
 as a user writes it in eager PyTorch (bench/eager.py, "eager LayerNorm loop").
 
 Each number is the median of the rounds after warm-up; ratio = rnnkit tokens/s / torch.nn's.
@@ -50,8 +52,8 @@ BASELINES: dict[str, Callable[..., nn.Module]] = {
     "gru-after": nn.GRU,
     "rnn": nn.RNN,
 }
-# The LSTM with one option (rnnkit/cells/options.py) -> its options at hidden size H; the
-# baseline is torch.nn.LSTM without it.
+# A cell with one option (rnnkit/cells/options.py), "cell+option" -> its options at hidden size
+# H; the baseline is the cell's torch.nn module without it.
 OPTION_VARIANTS: dict[str, Callable[[int], dict]] = {
     "lstm+layer_norm": lambda H: {"layer_norm": True},
     "lstm+recurrent_dropout": lambda H: {"recurrent_dropout": 0.25},
@@ -59,6 +61,8 @@ OPTION_VARIANTS: dict[str, Callable[[int], dict]] = {
     "lstm+locked_dropout": lambda H: {"input_dropout": 0.25, "output_dropout": 0.25},
     "lstm+zoneout": lambda H: {"zoneout": 0.1, "zoneout_c": 0.1},
     "lstm+proj": lambda H: {"proj_size": H // 2},
+    "gru+layer_norm": lambda H: {"layer_norm": True},
+    "gru+zoneout": lambda H: {"zoneout": 0.1},
 }
 VARIANTS = [*BASELINES, *OPTION_VARIANTS]
 MATMUL = "fused, matmul GEMMs"  # the fused backend with torch's default matmul, for comparison
@@ -83,7 +87,7 @@ def _issue_14_targets() -> list[Target]:
     an option >= 0.9 of the plain network's (torch.nn.LSTM's kernel, which the plain rnnkit.LSTM
     runs); the layer-norm LSTM >= 1.5 times a user's eager one."""
     targets = [Target("lstm", shape, "fused", 0.9) for shape in SHAPES]
-    for variant in OPTION_VARIANTS:
+    for variant in (v for v in OPTION_VARIANTS if v.startswith("lstm+")):
         for shape in SHAPES:
             targets += [
                 Target(variant, shape, "auto", 0.75),
@@ -152,7 +156,7 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
 
 def _cell_and_options(variant: str, hidden_size: int) -> tuple[str, dict]:
     if variant in OPTION_VARIANTS:
-        return "lstm", OPTION_VARIANTS[variant](hidden_size)
+        return variant.partition("+")[0], OPTION_VARIANTS[variant](hidden_size)
     return variant, {}
 
 
