@@ -389,8 +389,9 @@ def test_the_garbage_collector_is_paused_only_inside_the_loops():
         seen.append(gc.isenabled())
         return real(*args, **kwargs)
 
-    net = rnnkit.GRU(2, 3, backend="fused")  # a Python loop (the LSTM's runs in C++ here)
-    with mock.patch.object(gru, "per_step", watching):
+    # a Python loop, forward and backward (the LSTM's and the lecture GRU's forward run in C++)
+    net = rnnkit.GRU(2, 3, reset="after", backend="fused")
+    with mock.patch.object(gru_after, "per_step", watching):
         net(torch.randn(4, 1, 2))[0].sum().backward()
         assert seen == [False, False] and gc.isenabled()  # off in forward and backward, then on
         gc.disable()

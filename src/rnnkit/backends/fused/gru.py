@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
     layer_norm_backward,
@@ -50,6 +51,7 @@ from rnnkit.backends.fused.common import (
     update_factors,
 )
 from rnnkit.backends.fused.operator import existing, register, restore
+from rnnkit.cells.options import EPS
 
 
 class ForwardStep(NamedTuple):
@@ -90,6 +92,22 @@ class BackwardStep(NamedTuple):
 
 
 def forward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+) -> list[Tensor]:
+    """`python_forward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
+    Python."""
+    if not cpp.runs(A):
+        return python_forward(A, h0, weight_hh, mask, m, d, gamma_h)
+    return cpp.ops().gru_forward(A, h0, weight_hh, mask, m, d, gamma_h, EPS)
+
+
+def python_forward(
     A: Tensor,
     h0: Tensor,
     weight_hh: Tensor,

@@ -1,4 +1,5 @@
-"""The fused kernels' time loops in C++ (lstm.cpp), compiled on this machine at first use.
+"""The fused kernels' time loops in C++ (lstm.cpp; gru.cpp, the lecture's GRU's forward),
+compiled on this machine at first use.
 
 At small batches and widths a step of the Python loop costs as much in Python's calls of its
 element-wise kernels as in the kernels themselves, beside a library product that does not gain
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).with_name("lstm.cpp")
-HEADERS = [Path(__file__).with_name("gemm.h")]
+SOURCES = [Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp")]
+HEADERS = [Path(__file__).with_name(name) for name in ("gemm.h", "rows.h")]
 
 # torch's CPU capability -> the compiler flags for its vector width (ATen's Vectorized, and the
 # register size of gemm.h); any other capability builds for the compiler's default.
@@ -66,8 +67,8 @@ def ops() -> object | None:
             raise RuntimeError(f"rnnkit's C++ kernels did not build: {error}") from error
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         warnings.warn(
-            "rnnkit: its C++ LSTM kernel did not build here, so the fused LSTM runs its Python "
-            f"loop (exact, slower at small sizes): {first_line}",
+            "rnnkit: its C++ kernels did not build here, so the fused LSTM and GRU run their "
+            f"Python loops (exact, slower at small sizes): {first_line}",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -82,22 +83,22 @@ def _build() -> None:
     # -fopenmp: at::parallel_for is inline OpenMP in ATen's headers (serial without it); its
     # runtime is the one torch loaded, found through libtorch_cpu at load time.
     flags = ["-O3", "-fopenmp", "-ffp-contract=fast", *_VECTOR_FLAGS.get(capability, [])]
-    # torch rebuilds when the .cpp changes, not when a header or torch itself does (a library
-    # built against another torch's headers could crash): the name carries a hash of all three
-    built_from = [p.read_bytes() for p in (SOURCE, *HEADERS)] + [torch.__version__.encode()]
+    # torch rebuilds when a .cpp changes, not when a header or torch itself does (a library
+    # built against another torch's headers could crash): the name carries a hash of them all
+    built_from = [p.read_bytes() for p in (*SOURCES, *HEADERS)] + [torch.__version__.encode()]
     digest = hashlib.sha256(b"".join(built_from)).hexdigest()
     name = f"rnnkit_cpp_{capability.lower()}_{digest[:12]}"
     root = Path(cpp_extension._get_build_directory(name, verbose=False))
     _remove_stale_lock(root)
     if not any(root.glob("*.so")):
         print(
-            "rnnkit: compiling its C++ LSTM kernel for this CPU (once, 15-30 s)",
+            "rnnkit: compiling its C++ kernels for this CPU (once, 20-40 s)",
             file=sys.stderr,
             flush=True,
         )
     cpp_extension.load(
         name=name,
-        sources=[str(SOURCE)],
+        sources=[str(path) for path in SOURCES],
         extra_cflags=flags,
         is_python_module=False,
         verbose=False,

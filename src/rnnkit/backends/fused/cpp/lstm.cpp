@@ -23,6 +23,7 @@
 #include <torch/library.h>
 
 #include "gemm.h"
+#include "rows.h"
 
 #include <algorithm>
 #include <cmath>
@@ -38,132 +39,18 @@ using rnnkit::Panels;
 using rnnkit::PANEL;
 using rnnkit::product;
 using rnnkit::Vec;
-
-// ---------------------------------------------------------------------------------------------
-// Vectorised helpers over one row of n elements: f(offset, count) on whole vectors, then on
-// the remainder (Vectorized's loadu/store take a count; loadu fills the rest with zeros).
-
-template <typename T, typename F>
-inline void over_range(int64_t begin, int64_t end, const F& f) {
-  constexpr int64_t width = Vec<T>::size();
-  int64_t j = begin;
-  for (; j + width <= end; j += width) f(j, width);
-  if (j < end) f(j, end - j);
-}
-
-template <typename T, typename F>
-inline void over_row(int64_t n, const F& f) {
-  over_range<T>(0, n, f);
-}
-
-template <typename T>
-inline T sum_of(const Vec<T>& v) {
-  T lanes[Vec<T>::size()];
-  v.store(lanes);
-  T total = 0;
-  for (int64_t l = 0; l < Vec<T>::size(); ++l) total += lanes[l];
-  return total;
-}
-
-// σ(a) = 1 / (1 + e^-a), with ATen's fast exp (a polynomial, within 20 ulp in float32: the
-// accuracy of the kernels torch's own LSTM runs; float64 gets the exact exp).
-template <typename T>
-inline Vec<T> sigmoid(const Vec<T>& a) {
-  const Vec<T> one(1);
-  return one / (one + a.neg().exp_u20());
-}
-
-// tanh(a) = 2 σ(2a) - 1: one exp, against SLEEF's tanh at twice the cost.
-template <typename T>
-inline Vec<T> tanh(const Vec<T>& a) {
-  const Vec<T> two(2);
-  return two * sigmoid(two * a) - Vec<T>(1);
-}
-
-// torch.lerp's formula: start + w (end - start) for w < 1/2, else end - (end - start)(1 - w),
-// so that w = 1 (a padded step) gives exactly `end`, the state before.
-template <typename T>
-inline Vec<T> lerp(const Vec<T>& start, const Vec<T>& end, const Vec<T>& w) {
-  const Vec<T> one(1), half(0.5);
-  const Vec<T> diff = end - start;
-  return Vec<T>::blendv(end - diff * (one - w), start + w * diff, w < half);
-}
-
-// Layer normalisation's row statistics: mean and 1/sqrt(var + eps) of x[0..n).
-template <typename T>
-inline void row_moments(const T* x, int64_t n, double eps, T& mean, T& rstd) {
-  Vec<T> total(0);
-  over_row<T>(n, [&](int64_t j, int64_t count) { total += Vec<T>::loadu(x + j, count); });
-  mean = sum_of(total) / n;
-  const Vec<T> m(mean);
-  Vec<T> squares(0);
-  over_row<T>(n, [&](int64_t j, int64_t count) {
-    // the padding lanes of a short load are 0, not the mean: mask them out
-    Vec<T> centred = Vec<T>::loadu(x + j, count) - m;
-    if (count < Vec<T>::size()) centred = Vec<T>::set(Vec<T>(0), centred, count);
-    squares += centred * centred;
-  });
-  rstd = T(1) / std::sqrt(sum_of(squares) / n + T(eps));
-}
-
-// Step t of a (T, ...) buffer, without making a tensor of it (a select, about 0.5 µs, costs as
-// much as a small step's arithmetic).
-template <typename T>
-inline T* step_of(const Tensor& x, int64_t t) {
-  return x.data_ptr<T>() + t * x.stride(0);
-}
-
-// How a step's work goes to threads. Whole rows of the batch, `chunks` of them (about a register
-// tile of rows each), when there are as many chunks as threads: then a thread runs its rows'
-// step from end to end, one parallel region. A small batch on more threads (B = 8 on 2, B = 32
-// on 16) leaves threads idle that way, so there each chunk's product is also split into
-// `groups` of U's panels, and the element-wise work runs by rows in a region of its own.
-struct Split {
-  int64_t chunks, groups;
-
-  static Split of(int64_t B) {
-    const int64_t threads = at::get_num_threads();
-    const int64_t chunks = std::clamp<int64_t>((B + rnnkit::ROWS - 1) / rnnkit::ROWS, 1, threads);
-    return {chunks, std::max<int64_t>(1, threads / chunks)};
-  }
-
-  // rows [b0, b1) of chunk c of a batch of B
-  std::pair<int64_t, int64_t> rows(int64_t c, int64_t B) const {
-    return {c * B / chunks, (c + 1) * B / chunks};
-  }
-
-  // panels [q0, q1) of group g of `blocks`
-  std::pair<int64_t, int64_t> panels(int64_t g, int64_t blocks) const {
-    return {g * blocks / groups, (g + 1) * blocks / groups};
-  }
-
-  // f(b0, b1, q0, q1) for every chunk of rows and group of panels, in one parallel region
-  template <typename F>
-  void run(int64_t B, int64_t blocks, const F& f) const {
-    at::parallel_for(0, chunks * groups, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const auto [b0, b1] = rows(i / groups, B);
-        const auto [q0, q1] = panels(i % groups, blocks);
-        f(b0, b1, q0, q1);
-      }
-    });
-  }
-};
-
-// f(b0, b1) over rows [0, B), split over every thread: element-wise work.
-template <typename F>
-inline void by_rows(int64_t B, const F& f) {
-  at::parallel_for(0, B, 1, f);
-}
-
-// A zoneout mask of any shape that broadcasts to (T, B, n), as (T, B, n) with contiguous
-// steps; one the same at every step (stride 0 over time: p in evaluation) is made once, so
-// that step_of gives that one (B, n) at every t.
-Tensor every_step(const Tensor& mask, int64_t T, int64_t B, int64_t n) {
-  const Tensor full = mask.expand({T, B, n});
-  if (full.stride(0) == 0) return full[0].contiguous().expand({T, B, n});
-  return full.contiguous();
-}
+// rows.h
+using rnnkit::by_rows;
+using rnnkit::every_step;
+using rnnkit::lerp;
+using rnnkit::over_range;
+using rnnkit::over_row;
+using rnnkit::row_moments;
+using rnnkit::sigmoid;
+using rnnkit::Split;
+using rnnkit::step_of;
+using rnnkit::sum_of;
+using rnnkit::tanh;
 
 // The op's inputs as lstm.py's Python loop takes them, or one error naming the first that is not:
 // A (T,B,4H), h0 (B,P), c0 (B,H), U (4H,P), m (B,P), d (T,B,P), d^c (T,B,H) (each mask as any

@@ -1,0 +1,261 @@
+// The lecture's GRU (reset before U_h) forward time loop in C++: the same computation as
+// backends/fused/gru.py's Python forward (whose docstring has the equations, with layer norm,
+// recurrent dropout, zoneout and lengths), the same inputs and the same outputs, so gru.py's
+// backward reads either forward.
+//
+// Why: the same as lstm.cpp's. At small batches and widths Python's call of each of a step's
+// dozen kernels costs as much as the kernel; here a step is one parallel region, each thread
+// taking whole rows of the batch: v_t, its rows of U_rz v_t (gemm.h), the gates r_t, z_t and
+// r_t v_t, its rows of U_h (r_t v_t), then h~_t and h_t, in vectorised passes over whole rows.
+// A row's second product needs only that row's r_t, so the rows need no other thread's work
+// within a step.
+//
+//   [r_t, z_t] = σ(A_rz,t + U_rz v_t)              or σ(A_rz,t + LN(U_rz v_t) γ^h_rz)
+//   h~_t = tanh(A_h,t + U_h (r_t v_t))             or tanh(A_h,t + LN(U_h (r_t v_t)) γ^h_h)
+//   h'_t = lerp(h_{t-1}, h~_t, z_t);  h_t = lerp(h'_t, h_{t-1}, d_t) with zoneout
+//
+// v_t = h_{t-1}, or m * h_{t-1} with recurrent dropout; z_t = 0 on a padded step (mask 0), so
+// h_t = h_{t-1} there. Storage: gates r | z | h; A (T,B,3H) = W x_t + b (layer norm's of the
+// input included); S = h_0..h_T (T+1,B,H).
+
+#include <ATen/ATen.h>
+#include <ATen/ExpandUtils.h>
+#include <torch/library.h>
+
+#include "gemm.h"
+#include "rows.h"
+
+#include <optional>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+using Optional = std::optional<Tensor>;
+using rnnkit::every_step;
+using rnnkit::lerp;
+using rnnkit::over_range;
+using rnnkit::over_row;
+using rnnkit::pack;
+using rnnkit::Panels;
+using rnnkit::product;
+using rnnkit::row_moments;
+using rnnkit::sigmoid;
+using rnnkit::Split;
+using rnnkit::step_of;
+using rnnkit::tanh;
+using rnnkit::Vec;
+
+// The op's inputs as gru.py's forward takes them, or one error naming the first that is not:
+// A (T,B,3H), h0 (B,H), U (3H,H), mask (T,B,1), m (B,H), d (T,B,H) (each mask as any shape
+// that broadcasts), γ^h (3H), all of A's dtype and on CPU.
+void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& U, const Optional& mask,
+                  const Optional& m, const Optional& d, const Optional& gamma_h) {
+  TORCH_CHECK(A.dim() == 3 && h0.dim() == 2, "rnnkit::gru: A must be (T,B,3H) and h0 (B,H)");
+  const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
+  TORCH_CHECK(A.size(2) == 3 * H && h0.size(0) == B, "rnnkit::gru: A ", A.sizes(), " and h0 ",
+              h0.sizes(), " do not agree on (T, B, 3H), (B, H)");
+  TORCH_CHECK(U.sizes() == at::IntArrayRef({3 * H, H}), "rnnkit::gru: U must be (3H, H) = (",
+              3 * H, ", ", H, "), got ", U.sizes());
+  auto broadcasts = [](const Optional& x, at::IntArrayRef shape, const char* name) {
+    if (!x.has_value()) return;
+    TORCH_CHECK(at::is_expandable_to(x->sizes(), shape), "rnnkit::gru: ", name, " of shape ",
+                x->sizes(), " does not broadcast to ", shape);
+  };
+  broadcasts(mask, {T, B, 1}, "mask");
+  broadcasts(m, {B, H}, "m");
+  broadcasts(d, {T, B, H}, "d");
+  TORCH_CHECK(!gamma_h.has_value() || gamma_h->sizes() == at::IntArrayRef({3 * H}),
+              "rnnkit::gru: gamma_h must be (3H)");
+  for (const Optional& x : {Optional(h0), Optional(U), mask, m, d, gamma_h}) {
+    if (!x.has_value()) continue;
+    TORCH_CHECK(x->scalar_type() == A.scalar_type() && x->device().is_cpu(),
+                "rnnkit::gru: every input must be of A's dtype (", A.scalar_type(), ") and on CPU");
+  }
+}
+
+// Step t's rows, each pointer at row 0 of its (B, .) buffer; null where an option is off.
+template <typename T>
+struct Step {
+  const T* A;        // (B,3H) A_t
+  const T* mask;     // (B) 1 inside the sequence, 0 on padding
+  const T* h_prev;   // (B,H) h_{t-1}
+  const T* m;        // (B,H) recurrent dropout's mask
+  T* v;              // (B,H) v_t = m * h_{t-1} (with dropout; else h_prev)
+  T* u_rz;           // (B,2H) U_rz v_t (with layer norm, the saved copy)
+  T* u_h;            // (B,H) U_h (r_t v_t)
+  const T* gamma_h;  // (3H)
+  T* mean_rz;        // (B) layer norm's row statistics of u_rz and u_h
+  T* rstd_rz;
+  T* mean_h;
+  T* rstd_h;
+  T* rz;             // (B,2H) r_t | z_t
+  T* rv;             // (B,H) r_t v_t
+  T* h_tilde;        // (B,H)
+  const T* d;        // (B,H) zoneout
+  T* h;              // (B,H) h_t
+};
+
+// x, or LN(x) γ = (x - mean) rstd γ: a pre-activation's recurrent part at [j, j+count).
+template <typename T>
+inline Vec<T> recurrent(const T* u, const T* gamma, T mean, T rstd, int64_t j, int64_t count) {
+  const Vec<T> x = Vec<T>::loadu(u + j, count);
+  if (gamma == nullptr) return x;
+  return (x - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(gamma + j, count);
+}
+
+// Row b's r_t, z_t (z_t = 0 on padding) and r_t v_t, from U_rz v_t.
+template <typename T>
+inline void gates(const Step<T>& s, int64_t H, double eps, int64_t b) {
+  const T* u = s.u_rz + b * 2 * H;
+  T mean = 0, rstd = 1;
+  if (s.gamma_h != nullptr) {
+    row_moments(u, 2 * H, eps, mean, rstd);
+    s.mean_rz[b] = mean;
+    s.rstd_rz[b] = rstd;
+  }
+  const T* A = s.A + b * 3 * H;
+  T* rz = s.rz + b * 2 * H;
+  over_row<T>(2 * H, [&](int64_t j, int64_t count) {
+    sigmoid(recurrent(u, s.gamma_h, mean, rstd, j, count) + Vec<T>::loadu(A + j, count))
+        .store(rz + j, count);
+  });
+  const Vec<T> inside(s.mask == nullptr ? T(1) : s.mask[b]);
+  const T* v = s.v + b * H;
+  over_row<T>(H, [&](int64_t j, int64_t count) {
+    if (s.mask != nullptr) (Vec<T>::loadu(rz + H + j, count) * inside).store(rz + H + j, count);
+    (Vec<T>::loadu(rz + j, count) * Vec<T>::loadu(v + j, count)).store(s.rv + b * H + j, count);
+  });
+}
+
+// Row b's h~_t, h'_t and h_t, from U_h (r_t v_t).
+template <typename T>
+inline void update(const Step<T>& s, int64_t H, double eps, int64_t b) {
+  const T* u = s.u_h + b * H;
+  const T* gamma = s.gamma_h == nullptr ? nullptr : s.gamma_h + 2 * H;
+  T mean = 0, rstd = 1;
+  if (gamma != nullptr) {
+    row_moments(u, H, eps, mean, rstd);
+    s.mean_h[b] = mean;
+    s.rstd_h[b] = rstd;
+  }
+  const T* A_h = s.A + b * 3 * H + 2 * H;
+  const T* z = s.rz + b * 2 * H + H;
+  const T* h_prev = s.h_prev + b * H;
+  over_row<T>(H, [&](int64_t j, int64_t count) {
+    const Vec<T> h_tilde =
+        tanh(recurrent(u, gamma, mean, rstd, j, count) + Vec<T>::loadu(A_h + j, count));
+    h_tilde.store(s.h_tilde + b * H + j, count);
+    const Vec<T> before = Vec<T>::loadu(h_prev + j, count);
+    Vec<T> h = lerp(before, h_tilde, Vec<T>::loadu(z + j, count));
+    if (s.d != nullptr) h = lerp(h, before, Vec<T>::loadu(s.d + b * H + j, count));
+    h.store(s.h + b * H + j, count);
+  });
+}
+
+std::vector<Tensor> gru_forward(const Tensor& A, const Tensor& h0, const Tensor& U,
+                                const Optional& mask_in, const Optional& m_in,
+                                const Optional& d_in, const Optional& gamma_h, double eps) {
+  check_inputs(A, h0, U, mask_in, m_in, d_in, gamma_h);
+  const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
+  const auto like = A.options();
+  const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
+  const Tensor A_ = A.contiguous();
+  const Optional mask =
+      mask_in.has_value() ? Optional(mask_in->expand({T, B, 1}).contiguous()) : std::nullopt;
+  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
+  const Optional d = d_in.has_value() ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
+  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  Tensor S = at::empty({T + 1, B, H}, like);
+  S[0].copy_(h0);
+  Tensor RZ = at::empty({T, B, 2 * H}, like);
+  Tensor RV = at::empty({T, B, H}, like);
+  Tensor HT = at::empty({T, B, H}, like);
+  Tensor V = dropout ? at::empty({T, B, H}, like) : Tensor();
+  // With layer norm the products and their rows' statistics are kept for backward; without,
+  // one step's products, rewritten at every step.
+  std::vector<Tensor> norms;
+  if (layer_norm) {
+    norms = {at::empty({T, B, 2 * H}, like), at::empty({T, B, 1}, like),
+             at::empty({T, B, 1}, like),     at::empty({T, B, H}, like),
+             at::empty({T, B, 1}, like),     at::empty({T, B, 1}, like)};
+  }
+  Tensor u_rz = layer_norm ? Tensor() : at::empty({B, 2 * H}, like);
+  Tensor u_h = layer_norm ? Tensor() : at::empty({B, H}, like);
+  const Split split = Split::of(B);
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_gru_forward", [&] {
+    using T_ = scalar_t;
+    const Panels<T_> U_rz = pack<T_>(U.narrow(0, 0, 2 * H).t());  // v_t U_rz^T
+    const Panels<T_> U_h = pack<T_>(U.narrow(0, 2 * H, H).t());    // (r_t v_t) U_h^T
+    for (int64_t t = 0; t < T; ++t) {
+      Step<T_> s{};
+      s.A = step_of<T_>(A_, t);
+      s.mask = mask.has_value() ? step_of<T_>(*mask, t) : nullptr;
+      s.h_prev = step_of<T_>(S, t);
+      s.m = dropout ? m->data_ptr<T_>() : nullptr;
+      s.v = dropout ? step_of<T_>(V, t) : step_of<T_>(S, t);
+      s.u_rz = layer_norm ? step_of<T_>(norms[0], t) : u_rz.data_ptr<T_>();
+      s.u_h = layer_norm ? step_of<T_>(norms[3], t) : u_h.data_ptr<T_>();
+      if (layer_norm) {
+        s.gamma_h = gains->data_ptr<T_>();
+        s.mean_rz = step_of<T_>(norms[1], t);
+        s.rstd_rz = step_of<T_>(norms[2], t);
+        s.mean_h = step_of<T_>(norms[4], t);
+        s.rstd_h = step_of<T_>(norms[5], t);
+      }
+      s.rz = step_of<T_>(RZ, t);
+      s.rv = step_of<T_>(RV, t);
+      s.h_tilde = step_of<T_>(HT, t);
+      s.d = d.has_value() ? step_of<T_>(*d, t) : nullptr;
+      s.h = step_of<T_>(S, t + 1);
+      auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
+        if (!dropout) return;
+        over_range<T_>(b0 * H, b1 * H, [&](int64_t j, int64_t count) {
+          (Vec<T_>::loadu(s.h_prev + j, count) * Vec<T_>::loadu(s.m + j, count))
+              .store(s.v + j, count);
+        });
+      };
+      auto first = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // U_rz v_t
+        product(s.v + b0 * H, b1 - b0, H, U_rz, s.u_rz + b0 * 2 * H, 2 * H, q0, q1);
+      };
+      auto second = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // U_h (r_t v_t)
+        product(s.rv + b0 * H, b1 - b0, H, U_h, s.u_h + b0 * H, H, q0, q1);
+      };
+      auto all_gates = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) gates(s, H, eps, b);
+      };
+      auto all_updates = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) update(s, H, eps, b);
+      };
+      if (split.groups == 1) {  // a step needs no other row: each chunk's, start to end
+        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
+          dropped(b0, b1);
+          first(b0, b1, 0, U_rz.blocks);
+          all_gates(b0, b1);
+          second(b0, b1, 0, U_h.blocks);
+          all_updates(b0, b1);
+        });
+      } else {  // a small batch on many threads: each product also split by U's panels
+        rnnkit::by_rows(B, dropped);
+        split.run(B, U_rz.blocks, first);
+        rnnkit::by_rows(B, all_gates);
+        split.run(B, U_h.blocks, second);
+        rnnkit::by_rows(B, all_updates);
+      }
+    }
+  });
+  std::vector<Tensor> outputs{S, RZ, RV, HT};
+  if (dropout) outputs.push_back(V);
+  for (auto& n : norms) outputs.push_back(n);
+  return outputs;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(rnnkit_cpp, library) {
+  library.def(
+      "gru_forward(Tensor A, Tensor h0, Tensor U, Tensor? mask, Tensor? m, Tensor? d, "
+      "Tensor? gamma_h, float eps) -> Tensor[]");
+}
+
+TORCH_LIBRARY_IMPL(rnnkit_cpp, CPU, library) { library.impl("gru_forward", &gru_forward); }
