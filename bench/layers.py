@@ -149,7 +149,7 @@ def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str]
     if uses_onednn and not options and "fused" in available and (only is None or "fused" in only):
         to_matmul = lambda: mock.patch.object(onednn, "prepare", onednn.matmul_product)  # noqa: E731
         found.append(Candidate(MATMUL, network, gemms=to_matmul))
-    if options.get("layer_norm") and (only is None or EAGER in only):
+    if cell == "lstm" and options.get("layer_norm") and (only is None or EAGER in only):
         found.append(Candidate(EAGER, eager.LayerNormLSTM(H, H, L).to(device)))
     return found
 

@@ -1,7 +1,7 @@
-"""The C++ forward loop of the lecture's GRU (backends/fused/cpp/gru.cpp) against the Python one
-it replaces: the same outputs from the same inputs, with every option, on any number of
-threads, in float64 (to 1e-12) and float32 (to float32's rounding); and gru.py's backward
-reading it gives the gradients it gives after the Python forward."""
+"""The C++ time loops of the lecture's GRU (backends/fused/cpp/gru.cpp) against the Python ones
+they replace: the same outputs and gradients from the same inputs, with every option, on any
+number of threads, in float64 (to 1e-12) and float32 (to float32's rounding); either backward
+reads either forward."""
 
 from __future__ import annotations
 
@@ -48,6 +48,14 @@ CASES = list(
 )
 
 
+def d_states(saved: list[torch.Tensor], dtype, seed=1) -> list[torch.Tensor]:
+    """A random dL/dS (dS[0] = 0, as a layer passes it)."""
+    generator = torch.Generator().manual_seed(seed)
+    dS = torch.randn(saved[0].shape, generator=generator, dtype=torch.float64).to(dtype)
+    dS[0] = 0
+    return [dS]
+
+
 def assert_same(found: list[torch.Tensor], expected: list[torch.Tensor], tolerance: float):
     assert len(found) == len(expected)
     for a, b in zip(found, expected):
@@ -63,12 +71,12 @@ def test_cpp_forward_computes_the_python_forward(case, dtype, tolerance):
     expected = gru.python_forward(*args)
     found = gru.forward(*args)
     assert_same(found, expected, tolerance)
-    generator = torch.Generator().manual_seed(1)
-    dS = torch.randn(expected[0].shape, generator=generator, dtype=torch.float64).to(dtype)
-    dS[0] = 0
-    grads_after_python = gru.backward(*args, expected, [dS])
-    grads_after_cpp = gru.backward(*args, found, [dS])
-    assert_same(grads_after_cpp, grads_after_python, tolerance * 10)
+    dS = d_states(expected, dtype)
+    expected_grads = gru.python_backward(*args, expected, dS)
+    assert_same(gru.backward(*args, found, dS), expected_grads, tolerance * 10)
+    # either backward reads either forward
+    assert_same(gru.backward(*args, expected, dS), expected_grads, tolerance * 10)
+    assert_same(gru.python_backward(*args, found, dS), expected_grads, tolerance * 10)
 
 
 @built
@@ -82,7 +90,10 @@ def test_full_tiles_panels_and_threads(case, batch, threads):
     torch.set_num_threads(threads)
     try:
         args = inputs(torch.float64, *case, size=(4, batch, 21))
-        assert_same(gru.forward(*args), gru.python_forward(*args), 1e-12)
+        found, expected = gru.forward(*args), gru.python_forward(*args)
+        assert_same(found, expected, 1e-12)
+        dS = d_states(expected, torch.float64)
+        assert_same(gru.backward(*args, found, dS), gru.python_backward(*args, expected, dS), 1e-11)
     finally:
         torch.set_num_threads(previous)
 
@@ -96,19 +107,25 @@ def test_wrong_inputs_are_one_error():
         cpp.ops().gru_forward(A[..., :-1], h0, U, None, None, None, None, 1e-5)
     with pytest.raises(RuntimeError, match="of A's dtype"):
         cpp.ops().gru_forward(A, h0.float(), U, None, None, None, None, 1e-5)
+    saved = cpp.ops().gru_forward(A, h0, U, None, None, None, None, 1e-5)
+    with pytest.raises(RuntimeError, match="expected 4 saved buffers"):
+        cpp.ops().gru_backward(A, h0, U, None, None, None, None, saved[:3], saved[0])
 
 
 @built
 def test_the_states_do_not_depend_on_the_thread_count():
-    """Each row's sums run in the same order on any threads: a run resumed on another machine
-    continues bit for bit."""
+    """Each row's sums run in the same order on any threads, and layer norm's gains' gradients
+    are summed per batch row: a run resumed on another thread count continues bit for bit
+    (dU, one library product after the loop, is left out)."""
     args = inputs(torch.float32, True, True, "full", True, size=(6, 19, 21))
     previous = torch.get_num_threads()
     try:
         results = []
         for threads in (1, 2, 6):
             torch.set_num_threads(threads)
-            results.append(gru.forward(*args))
+            saved = gru.forward(*args)
+            dA, dh0, _, d_gain = gru.backward(*args, saved, d_states(saved, torch.float32))
+            results.append([*saved, dA, dh0, d_gain])
     finally:
         torch.set_num_threads(previous)
     for other in results[1:]:

@@ -26,6 +26,9 @@ is recomputed.
 
 Lengths: a padded step gets z_t = 0, so h_t = h_{t-1} exactly and every gradient through the
 step is zero except g_{t-1} = g_t; its output is zero.
+Both run in C++ where it is built (fused/cpp/gru.cpp, float32 and float64 on CPU), with the
+same inputs and outputs as `python_forward` and `python_backward`: either backward reads either
+forward.
 Shapes: T steps, B batch, H hidden; gates are stored r | z | h like the cell.
 """
 
@@ -188,6 +191,24 @@ def fake(A, h0, weight_hh, mask, m, d, gamma_h) -> list[Tensor]:
 
 
 def backward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """`python_backward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
+    Python."""
+    if not cpp.runs(A):
+        return python_backward(A, h0, weight_hh, mask, m, d, gamma_h, saved, d_states)
+    return cpp.ops().gru_backward(A, h0, weight_hh, mask, m, d, gamma_h, saved, d_states[0])
+
+
+def python_backward(
     A: Tensor,
     h0: Tensor,
     weight_hh: Tensor,

@@ -1,5 +1,5 @@
-"""The fused kernels' time loops in C++ (lstm.cpp; gru.cpp, the lecture's GRU's forward),
-compiled on this machine at first use.
+"""The fused kernels' time loops in C++ (lstm.cpp; gru.cpp, the lecture's GRU), compiled on
+this machine at first use.
 
 At small batches and widths a step of the Python loop costs as much in Python's calls of its
 element-wise kernels as in the kernels themselves, beside a library product that does not gain

@@ -1,14 +1,15 @@
-// The lecture's GRU (reset before U_h) forward time loop in C++: the same computation as
-// backends/fused/gru.py's Python forward (whose docstring has the equations, with layer norm,
-// recurrent dropout, zoneout and lengths), the same inputs and the same outputs, so gru.py's
-// backward reads either forward.
+// The lecture's GRU's (reset before U_h) time loops in C++: the same computation as
+// backends/fused/gru.py's Python forward and backward (whose docstring has the equations, with
+// layer norm, recurrent dropout, zoneout and lengths), the same inputs and the same outputs, so
+// either backward reads either forward.
 //
 // Why: the same as lstm.cpp's. At small batches and widths Python's call of each of a step's
 // dozen kernels costs as much as the kernel; here a step is one parallel region, each thread
 // taking whole rows of the batch: v_t, its rows of U_rz v_t (gemm.h), the gates r_t, z_t and
 // r_t v_t, its rows of U_h (r_t v_t), then h~_t and h_t, in vectorised passes over whole rows.
 // A row's second product needs only that row's r_t, so the rows need no other thread's work
-// within a step.
+// within a step. The backward likewise, per row: da_h, d(rv)_t = du_h U_h, da_r and da_z,
+// du_rz U_rz and g_{t-1}.
 //
 //   [r_t, z_t] = σ(A_rz,t + U_rz v_t)              or σ(A_rz,t + LN(U_rz v_t) γ^h_rz)
 //   h~_t = tanh(A_h,t + U_h (r_t v_t))             or tanh(A_h,t + LN(U_h (r_t v_t)) γ^h_h)
@@ -33,6 +34,7 @@ namespace {
 using at::Tensor;
 using Optional = std::optional<Tensor>;
 using rnnkit::every_step;
+using rnnkit::layer_norm_row_backward;
 using rnnkit::lerp;
 using rnnkit::over_range;
 using rnnkit::over_row;
@@ -74,6 +76,11 @@ void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& U, const Opti
   }
 }
 
+// The per-row functions below are compiled once (noinline): inlined, GCC fused their
+// multiply-adds differently in the one-region path and in the phase-by-phase path, and the
+// gradients changed in the last bits with the thread count (a resumed run would not continue
+// exactly). Called once per row and step, the call costs nothing measurable.
+
 // Step t's rows, each pointer at row 0 of its (B, .) buffer; null where an option is off.
 template <typename T>
 struct Step {
@@ -106,7 +113,7 @@ inline Vec<T> recurrent(const T* u, const T* gamma, T mean, T rstd, int64_t j, i
 
 // Row b's r_t, z_t (z_t = 0 on padding) and r_t v_t, from U_rz v_t.
 template <typename T>
-inline void gates(const Step<T>& s, int64_t H, double eps, int64_t b) {
+__attribute__((noinline)) void gates(const Step<T>& s, int64_t H, double eps, int64_t b) {
   const T* u = s.u_rz + b * 2 * H;
   T mean = 0, rstd = 1;
   if (s.gamma_h != nullptr) {
@@ -130,7 +137,7 @@ inline void gates(const Step<T>& s, int64_t H, double eps, int64_t b) {
 
 // Row b's h~_t, h'_t and h_t, from U_h (r_t v_t).
 template <typename T>
-inline void update(const Step<T>& s, int64_t H, double eps, int64_t b) {
+__attribute__((noinline)) void update(const Step<T>& s, int64_t H, double eps, int64_t b) {
   const T* u = s.u_h + b * H;
   const T* gamma = s.gamma_h == nullptr ? nullptr : s.gamma_h + 2 * H;
   T mean = 0, rstd = 1;
@@ -250,12 +257,229 @@ std::vector<Tensor> gru_forward(const Tensor& A, const Tensor& h0, const Tensor&
   return outputs;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Backward (gru.py's docstring has it whole), row b of step t, from g_t = dL/dh_t:
+//   g'_t = g_t (1 - d_t);  da_h = g'_t z_t (1 - h~_t^2);  du_h = da_h, or LN's backward of it
+//   d(rv)_t = du_h U_h;  da_r = d(rv)_t v_t r_t (1 - r_t);  da_z = g'_t (h~_t - h_{t-1}) z_t (1 - z_t)
+//   du_rz = da_rz, or LN's backward of it;  g_{t-1} = (du_rz U_rz + d(rv)_t r_t) m + g'_t (1 - z_t)
+//                                                     + g_t d_t
+// Layer norm's gains' gradients are summed per batch row (each row one thread's at a step) and
+// the rows added in order after the loop: the same bits on any thread count.
+
+template <typename T>
+struct BackStep {
+  const T* rz;       // (B,2H) r_t | z_t
+  const T* h_tilde;  // (B,H)
+  const T* h_prev;   // (B,H)
+  const T* v;        // (B,H)
+  const T* m;        // (B,H) or null
+  const T* d;        // (B,H) or null
+  const T* d_out;    // (B,H) dL/dh_t from the output at t
+  T* g;              // (B,H) g_t
+  T* g_prev;         // (B,H) g_{t-1}, first du_rz U_rz
+  T* dA;             // (B,3H) da_r | da_z | da_h
+  T* du_rz;          // (B,2H) with layer norm (else dA's first 2H)
+  T* du_h;           // (B,H) with layer norm (else dA's last H)
+  T* d_rv;           // (B,H)
+  const T* u_rz;     // layer norm's saved products and statistics
+  const T* mean_rz;
+  const T* rstd_rz;
+  const T* u_h;
+  const T* mean_h;
+  const T* rstd_h;
+  const T* gamma_h;  // (3H) or null
+  T* d_gains;        // (B,3H) per batch row
+};
+
+// g_t += dL/dh_t from the output, da_h and du_h for row b.
+template <typename T>
+__attribute__((noinline)) void candidate_backward(const BackStep<T>& s, int64_t H, int64_t b) {
+  T* g = s.g + b * H;
+  T* dA_h = s.dA + b * 3 * H + 2 * H;
+  const T* z = s.rz + b * 2 * H + H;
+  const T* h_tilde = s.h_tilde + b * H;
+  const Vec<T> one(1);
+  over_row<T>(H, [&](int64_t j, int64_t count) {
+    const Vec<T> g_t = Vec<T>::loadu(g + j, count) + Vec<T>::loadu(s.d_out + b * H + j, count);
+    g_t.store(g + j, count);
+    const Vec<T> g_new =
+        s.d == nullptr ? g_t : g_t * (one - Vec<T>::loadu(s.d + b * H + j, count));
+    const Vec<T> ht = Vec<T>::loadu(h_tilde + j, count);
+    (g_new * Vec<T>::loadu(z + j, count) * (one - ht * ht)).store(dA_h + j, count);
+  });
+  if (s.gamma_h != nullptr) {
+    layer_norm_row_backward(dA_h, s.u_h + b * H, s.mean_h[b], s.rstd_h[b], s.gamma_h + 2 * H, H,
+                            s.du_h + b * H, s.d_gains + b * 3 * H + 2 * H, (T*)nullptr);
+  }
+}
+
+// da_r, da_z and du_rz for row b, from d(rv)_t.
+template <typename T>
+__attribute__((noinline)) void gates_backward(const BackStep<T>& s, int64_t H, int64_t b) {
+  const T* r = s.rz + b * 2 * H;
+  const T* z = r + H;
+  T* dA = s.dA + b * 3 * H;
+  const Vec<T> one(1);
+  over_row<T>(H, [&](int64_t j, int64_t count) {
+    const Vec<T> r_j = Vec<T>::loadu(r + j, count), z_j = Vec<T>::loadu(z + j, count);
+    const Vec<T> v = Vec<T>::loadu(s.v + b * H + j, count);
+    (Vec<T>::loadu(s.d_rv + b * H + j, count) * v * r_j * (one - r_j)).store(dA + j, count);
+    Vec<T> g_new = Vec<T>::loadu(s.g + b * H + j, count);
+    if (s.d != nullptr) g_new = g_new * (one - Vec<T>::loadu(s.d + b * H + j, count));
+    const Vec<T> change =
+        Vec<T>::loadu(s.h_tilde + b * H + j, count) - Vec<T>::loadu(s.h_prev + b * H + j, count);
+    (g_new * change * z_j * (one - z_j)).store(dA + H + j, count);
+  });
+  if (s.gamma_h != nullptr) {
+    layer_norm_row_backward(dA, s.u_rz + b * 2 * H, s.mean_rz[b], s.rstd_rz[b], s.gamma_h,
+                            2 * H, s.du_rz + b * 2 * H, s.d_gains + b * 3 * H, (T*)nullptr);
+  }
+}
+
+// g_{t-1} for row b, from du_rz U_rz already in g_prev.
+template <typename T>
+__attribute__((noinline)) void state_backward(const BackStep<T>& s, int64_t H, int64_t b) {
+  const T* r = s.rz + b * 2 * H;
+  const T* z = r + H;
+  const Vec<T> one(1);
+  over_row<T>(H, [&](int64_t j, int64_t count) {
+    const int64_t at = b * H + j;
+    Vec<T> g_prev = Vec<T>::loadu(s.g_prev + at, count) +
+                    Vec<T>::loadu(s.d_rv + at, count) * Vec<T>::loadu(r + j, count);
+    if (s.m != nullptr) g_prev = g_prev * Vec<T>::loadu(s.m + at, count);
+    const Vec<T> g_t = Vec<T>::loadu(s.g + at, count);
+    Vec<T> g_new = g_t;
+    if (s.d != nullptr) {
+      const Vec<T> d = Vec<T>::loadu(s.d + at, count);
+      g_new = g_t * (one - d);
+      g_prev = g_prev + g_new * (one - Vec<T>::loadu(z + j, count)) + g_t * d;
+    } else {
+      g_prev = g_prev + g_new * (one - Vec<T>::loadu(z + j, count));
+    }
+    g_prev.store(s.g_prev + at, count);
+  });
+}
+
+std::vector<Tensor> gru_backward(const Tensor& A, const Tensor& h0, const Tensor& U,
+                                 const Optional& mask, const Optional& m_in,
+                                 const Optional& d_in, const Optional& gamma_h,
+                                 at::TensorList saved, const Tensor& dS) {
+  check_inputs(A, h0, U, mask, m_in, d_in, gamma_h);
+  const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
+  const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
+  const size_t expected = 4 + (dropout ? 1 : 0) + (layer_norm ? 6 : 0);
+  TORCH_CHECK(saved.size() == expected, "rnnkit::gru_backward: expected ", expected,
+              " saved buffers from the forward, got ", saved.size());
+  TORCH_CHECK(dS.sizes() == at::IntArrayRef({T + 1, B, H}), "rnnkit::gru_backward: dS must be "
+              "(T+1,B,H)");
+  const auto like = A.options();
+  const Tensor S = saved[0].contiguous(), RZ = saved[1].contiguous();
+  const Tensor RV = saved[2].contiguous(), HT = saved[3].contiguous();
+  const Tensor V = dropout ? saved[4].contiguous() : S.narrow(0, 0, T);
+  std::vector<Tensor> norms;
+  for (size_t k = 4 + (dropout ? 1 : 0); k < saved.size(); ++k) norms.push_back(saved[k].contiguous());
+  const Tensor dS_ = dS.contiguous();
+  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
+  const Optional d = d_in.has_value() ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
+  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  Tensor dA = at::empty({T, B, 3 * H}, like);
+  Tensor dU_rz_rows = layer_norm ? at::empty({T, B, 2 * H}, like) : dA.narrow(2, 0, 2 * H);
+  Tensor dU_h_rows = layer_norm ? at::empty({T, B, H}, like) : dA.narrow(2, 2 * H, H);
+  Tensor d_gains = layer_norm ? at::zeros({B, 3 * H}, like) : Tensor();
+  Tensor g = at::zeros({B, H}, like), g_prev = at::empty({B, H}, like);
+  Tensor d_rv = at::empty({B, H}, like);
+  const Split split = Split::of(B);
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_gru_backward", [&] {
+    using T_ = scalar_t;
+    const Panels<T_> U_rz = pack<T_>(U.narrow(0, 0, 2 * H));  // du_rz U_rz
+    const Panels<T_> U_h = pack<T_>(U.narrow(0, 2 * H, H));    // du_h U_h
+    const int64_t row_stride = layer_norm ? 2 * H : 3 * H;      // du_rz's rows, in dA or apart
+    const int64_t h_stride = layer_norm ? H : 3 * H;
+    for (int64_t t = T - 1; t >= 0; --t) {
+      BackStep<T_> s{};
+      s.rz = step_of<T_>(RZ, t);
+      s.h_tilde = step_of<T_>(HT, t);
+      s.h_prev = step_of<T_>(S, t);
+      s.v = step_of<T_>(V, t);
+      s.m = dropout ? m->data_ptr<T_>() : nullptr;
+      s.d = d.has_value() ? step_of<T_>(*d, t) : nullptr;
+      s.d_out = step_of<T_>(dS_, t + 1);
+      s.g = g.data_ptr<T_>();
+      s.g_prev = g_prev.data_ptr<T_>();
+      s.dA = step_of<T_>(dA, t);
+      s.d_rv = d_rv.data_ptr<T_>();
+      T_* du_rz = layer_norm ? step_of<T_>(dU_rz_rows, t) : s.dA;
+      T_* du_h = layer_norm ? step_of<T_>(dU_h_rows, t) : s.dA + 2 * H;
+      if (layer_norm) {
+        s.du_rz = du_rz;
+        s.du_h = du_h;
+        s.u_rz = step_of<T_>(norms[0], t);
+        s.mean_rz = step_of<T_>(norms[1], t);
+        s.rstd_rz = step_of<T_>(norms[2], t);
+        s.u_h = step_of<T_>(norms[3], t);
+        s.mean_h = step_of<T_>(norms[4], t);
+        s.rstd_h = step_of<T_>(norms[5], t);
+        s.gamma_h = gains->data_ptr<T_>();
+        s.d_gains = d_gains.data_ptr<T_>();
+      }
+      auto candidates = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) candidate_backward(s, H, b);
+      };
+      auto first = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // d(rv)_t = du_h U_h
+        product(du_h + b0 * h_stride, b1 - b0, h_stride, U_h, s.d_rv + b0 * H, H, q0, q1);
+      };
+      auto gates = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) gates_backward(s, H, b);
+      };
+      auto second = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // du_rz U_rz
+        product(du_rz + b0 * row_stride, b1 - b0, row_stride, U_rz, s.g_prev + b0 * H, H, q0, q1);
+      };
+      auto states = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) state_backward(s, H, b);
+      };
+      if (split.groups == 1) {
+        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
+          candidates(b0, b1);
+          first(b0, b1, 0, U_h.blocks);
+          gates(b0, b1);
+          second(b0, b1, 0, U_rz.blocks);
+          states(b0, b1);
+        });
+      } else {
+        rnnkit::by_rows(B, candidates);
+        split.run(B, U_h.blocks, first);
+        rnnkit::by_rows(B, gates);
+        split.run(B, U_rz.blocks, second);
+        rnnkit::by_rows(B, states);
+      }
+      std::swap(g, g_prev);
+    }
+  });
+  auto over_steps = [](const Tensor& a, const Tensor& b) {  // a^T b over all T*B rows
+    return at::mm(a.flatten(0, 1).t(), b.flatten(0, 1));
+  };
+  std::vector<Tensor> grads{dA, g + dS_[0],
+                            at::cat({over_steps(dU_rz_rows, V), over_steps(dU_h_rows, RV)})};
+  if (layer_norm) {
+    Tensor total = d_gains[0].clone();  // the rows added in order: the same sum on any threads
+    for (int64_t b = 1; b < B; ++b) total.add_(d_gains[b]);
+    grads.push_back(total);
+  }
+  return grads;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(rnnkit_cpp, library) {
   library.def(
       "gru_forward(Tensor A, Tensor h0, Tensor U, Tensor? mask, Tensor? m, Tensor? d, "
       "Tensor? gamma_h, float eps) -> Tensor[]");
+  library.def(
+      "gru_backward(Tensor A, Tensor h0, Tensor U, Tensor? mask, Tensor? m, Tensor? d, "
+      "Tensor? gamma_h, Tensor[] saved, Tensor dS) -> Tensor[]");
 }
 
-TORCH_LIBRARY_IMPL(rnnkit_cpp, CPU, library) { library.impl("gru_forward", &gru_forward); }
+TORCH_LIBRARY_IMPL(rnnkit_cpp, CPU, library) {
+  library.impl("gru_forward", &gru_forward);
+  library.impl("gru_backward", &gru_backward);
+}

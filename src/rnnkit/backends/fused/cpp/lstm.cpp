@@ -42,6 +42,7 @@ using rnnkit::Vec;
 // rows.h
 using rnnkit::by_rows;
 using rnnkit::every_step;
+using rnnkit::layer_norm_row_backward;
 using rnnkit::lerp;
 using rnnkit::over_range;
 using rnnkit::over_row;
@@ -414,31 +415,6 @@ struct BackwardStep {
   const T* gamma_x;  // or null
   bool beta_x;       // whether LN(A_t) has a bias
 };
-
-// LN's backward for one row: dx = rstd (dy γ - mean(dy γ) - x^ mean(dy γ x^)),
-// x^ = (x - mean) rstd, from dy (n) into dx (n); and the row's shares of the gain's and the
-// bias's gradients, dy x^ and dy, added into d_gain and d_bias (d_bias may be null). dx may be
-// dy: each element of dy is read before its dx is written.
-template <typename T>
-inline void layer_norm_row_backward(const T* dy, const T* x, T mean, T rstd, const T* gain,
-                                    int64_t n, T* dx, T* d_gain, T* d_bias) {
-  Vec<T> total(0), total_x(0);
-  over_row<T>(n, [&](int64_t j, int64_t count) {
-    const Vec<T> x_hat = (Vec<T>::loadu(x + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
-    const Vec<T> dg = Vec<T>::loadu(dy + j, count) * Vec<T>::loadu(gain + j, count);
-    total += dg;  // zero in the padding lanes: dy and gain load as 0 there
-    total_x += dg * x_hat;
-  });
-  const T mean_dg = sum_of(total) / n, mean_dg_x = sum_of(total_x) / n;
-  over_row<T>(n, [&](int64_t j, int64_t count) {
-    const Vec<T> x_hat = (Vec<T>::loadu(x + j, count) - Vec<T>(mean)) * Vec<T>(rstd);
-    const Vec<T> dy_j = Vec<T>::loadu(dy + j, count);
-    const Vec<T> dg = dy_j * Vec<T>::loadu(gain + j, count);
-    (Vec<T>(rstd) * (dg - Vec<T>(mean_dg) - x_hat * Vec<T>(mean_dg_x))).store(dx + j, count);
-    (Vec<T>::loadu(d_gain + j, count) + dy_j * x_hat).store(d_gain + j, count);
-    if (d_bias != nullptr) (Vec<T>::loadu(d_bias + j, count) + dy_j).store(d_bias + j, count);
-  });
-}
 
 // The gates' gradients and e_{t-1} from dc'_t (before adding e_t's share), elements [j, j+count).
 template <typename T>
