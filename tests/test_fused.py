@@ -19,6 +19,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 import rnnkit
 from rnnkit.backends import fused, onednn
 from rnnkit.backends.fused import common as fused_common
+from rnnkit.backends.fused import cpp as fused_cpp
 from rnnkit.backends.fused import gru, gru_after, rnn
 from rnnkit.backends.fused import lstm as fused_lstm
 from rnnkit.cells import GRUCell
@@ -389,9 +390,12 @@ def test_the_garbage_collector_is_paused_only_inside_the_loops():
         seen.append(gc.isenabled())
         return real(*args, **kwargs)
 
-    # a Python loop, forward and backward (the LSTM's and the lecture GRU's forward run in C++)
-    net = rnnkit.GRU(2, 3, reset="after", backend="fused")
-    with mock.patch.object(gru_after, "per_step", watching):
+    # the Python loop, forward and backward (where the C++ ones are built, bf16 and CUDA's)
+    net = rnnkit.GRU(2, 3, backend="fused")
+    with (
+        mock.patch.object(fused_cpp, "runs", return_value=False),
+        mock.patch.object(gru, "per_step", watching),
+    ):
         net(torch.randn(4, 1, 2))[0].sum().backward()
         assert seen == [False, False] and gc.isenabled()  # off in forward and backward, then on
         gc.disable()

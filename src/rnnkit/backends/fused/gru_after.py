@@ -22,6 +22,8 @@ backward: with g_t = dL/dh_t, g'_t = g_t (1 - d_t), q_t = G_h,t + b_hn (saved),
 Unlike the lecture's GRU, this one needs a single product with U per step, forward and backward,
 as torch's kernel does; it can still beat torch.nn.GRU's CPU path, whose backward runs autograd
 through every step and multiplies for dU at each. Lengths: z_t = 0 on padded steps, as in gru.py.
+Both loops run in C++ where it is built (fused/cpp/gru.cpp, float32 and float64 on CPU), with
+the same inputs and outputs as `python_forward` and `python_backward`.
 Shapes: T steps, B batch, H hidden; gates are stored r | z | h like the cell.
 """
 
@@ -33,6 +35,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
     layer_norm_backward,
@@ -46,6 +49,7 @@ from rnnkit.backends.fused.common import (
     update_factors,
 )
 from rnnkit.backends.fused.operator import existing, register, restore
+from rnnkit.cells.options import EPS
 
 
 class ForwardStep(NamedTuple):
@@ -86,6 +90,23 @@ class BackwardStep(NamedTuple):
 
 
 def forward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    b_hn: Tensor | None,
+) -> list[Tensor]:
+    """`python_forward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
+    Python."""
+    if not cpp.runs(A):
+        return python_forward(A, h0, weight_hh, mask, m, d, gamma_h, b_hn)
+    return cpp.ops().gru_after_forward(A, h0, weight_hh, mask, m, d, gamma_h, b_hn, EPS)
+
+
+def python_forward(
     A: Tensor,
     h0: Tensor,
     weight_hh: Tensor,
@@ -161,6 +182,26 @@ def fake(A, h0, weight_hh, mask, m, d, gamma_h, b_hn) -> list[Tensor]:
 
 
 def backward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    b_hn: Tensor | None,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """`python_backward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
+    Python."""
+    inputs = (A, h0, weight_hh, mask, m, d, gamma_h, b_hn)
+    if not cpp.runs(A):
+        return python_backward(*inputs, saved, d_states)
+    return cpp.ops().gru_after_backward(*inputs, saved, d_states[0])
+
+
+def python_backward(
     A: Tensor,
     h0: Tensor,
     weight_hh: Tensor,

@@ -15,6 +15,8 @@ torch.nn.RNN's CPU backward runs autograd through every step, adding a product f
 here dU is one product after the loop. Forward saves only the states (and h'_t with zoneout).
 Lengths: a padded step keeps h_t = h_{t-1} (a select, so exactly), gets da_t = 0 and passes
 g_{t-1} = g_t; its output is zero. Shapes: T steps, B batch, H hidden.
+Both loops run in C++ where it is built (fused/cpp/rnn.cpp, float32 and float64 on CPU), with
+the same inputs and outputs as `python_forward` and `python_backward`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
     layer_norm_backward,
@@ -37,6 +40,7 @@ from rnnkit.backends.fused.common import (
     tanh_slope,
 )
 from rnnkit.backends.fused.operator import existing, register, restore
+from rnnkit.cells.options import EPS
 
 
 class ForwardStep(NamedTuple):
@@ -62,6 +66,23 @@ class BackwardStep(NamedTuple):
 
 
 def forward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    relu: bool,
+) -> list[Tensor]:
+    """`python_forward`'s computation, in C++ where it runs (fused/cpp/rnn.cpp), else in
+    Python."""
+    if not cpp.runs(A):
+        return python_forward(A, h0, weight_hh, mask, m, d, gamma_h, relu)
+    return cpp.ops().rnn_forward(A, h0, weight_hh, mask, m, d, gamma_h, relu, EPS)
+
+
+def python_forward(
     A: Tensor,
     h0: Tensor,
     weight_hh: Tensor,
@@ -117,6 +138,26 @@ def fake(A, h0, weight_hh, mask, m, d, gamma_h, relu) -> list[Tensor]:
 
 
 def backward(
+    A: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    mask: Tensor | None,
+    m: Tensor | None,
+    d: Tensor | None,
+    gamma_h: Tensor | None,
+    relu: bool,
+    saved: list[Tensor],
+    d_states: list[Tensor],
+) -> list[Tensor]:
+    """`python_backward`'s computation, in C++ where it runs (fused/cpp/rnn.cpp), else in
+    Python."""
+    inputs = (A, h0, weight_hh, mask, m, d, gamma_h, relu)
+    if not cpp.runs(A):
+        return python_backward(*inputs, saved, d_states)
+    return cpp.ops().rnn_backward(*inputs, saved, d_states[0])
+
+
+def python_backward(
     A: Tensor,
     h0: Tensor,
     weight_hh: Tensor,

@@ -1,5 +1,5 @@
-"""The fused kernels' time loops in C++ (lstm.cpp; gru.cpp, the lecture's GRU), compiled on
-this machine at first use.
+"""The fused kernels' time loops in C++ (lstm.cpp, gru.cpp for both resets, rnn.cpp), compiled
+on this machine at first use.
 
 At small batches and widths a step of the Python loop costs as much in Python's calls of its
 element-wise kernels as in the kernels themselves, beside a library product that does not gain
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp")]
-HEADERS = [Path(__file__).with_name(name) for name in ("gemm.h", "rows.h")]
+SOURCES = [Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp", "rnn.cpp")]
+HEADERS = [Path(__file__).with_name(name) for name in ("gemm.h", "rows.h", "checks.h")]
 
 # torch's CPU capability -> the compiler flags for its vector width (ATen's Vectorized, and the
 # register size of gemm.h); any other capability builds for the compiler's default.
@@ -67,8 +67,8 @@ def ops() -> object | None:
             raise RuntimeError(f"rnnkit's C++ kernels did not build: {error}") from error
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         warnings.warn(
-            "rnnkit: its C++ kernels did not build here, so the fused LSTM and GRU run their "
-            f"Python loops (exact, slower at small sizes): {first_line}",
+            "rnnkit: its C++ kernels did not build here, so the fused LSTM, GRU and RNN run "
+            f"their Python loops (exact, slower at small sizes): {first_line}",
             RuntimeWarning,
             stacklevel=3,
         )
