@@ -17,13 +17,17 @@ def settings(**changes) -> StackSettings:
     return StackSettings(**{**one_layer, **changes})
 
 
+# GRU(reset="after") and the RNN infer on fused where its C++ loops run, else on torch's kernel
+CPP_OR_NATIVE = "native" if fused_cpp.ops() is None else "fused"
+
+
 @pytest.mark.parametrize(
     ("network", "train", "infer"),
     [
         (rnnkit.LSTM(2, 3), "native", "native"),
         (rnnkit.GRU(2, 3), "fused", "fused"),  # the lecture's GRU: no torch kernel
-        (rnnkit.GRU(2, 3, reset="after"), "fused", "native"),
-        (rnnkit.RNN(2, 3, nonlinearity="relu"), "fused", "native"),
+        (rnnkit.GRU(2, 3, reset="after"), "fused", CPP_OR_NATIVE),
+        (rnnkit.RNN(2, 3, nonlinearity="relu"), "fused", CPP_OR_NATIVE),
         (rnnkit.GRU(2, 3, bidirectional=True, merge="sum"), "fused", "fused"),
         (rnnkit.LSTM(2, 3, layer_norm=True), "fused", "fused"),  # no torch kernel has LN
         (rnnkit.LSTM(2, 3, zoneout=0.1), "fused", "fused"),
@@ -52,11 +56,22 @@ def test_a_projection_runs_fused_with_the_cpp_loop(options):
     assert rnnkit.LSTM(2, 3, proj_size=2, dtype=torch.bfloat16).automatic_backend(False) == "native"
 
 
-def test_a_projection_infers_on_torchs_kernel_without_cpp(monkeypatch):
-    monkeypatch.setattr(fused_cpp, "ops", lambda: None)  # the C++ loop did not build
-    network = rnnkit.LSTM(2, 3, proj_size=2)
+@pytest.mark.parametrize(
+    "network",
+    [rnnkit.LSTM(2, 3, proj_size=2), rnnkit.GRU(2, 3, reset="after"), rnnkit.RNN(2, 3)],
+)
+def test_torchs_kernels_infer_without_cpp(network, monkeypatch):
+    monkeypatch.setattr(fused_cpp, "ops", lambda: None)  # the C++ loops did not build
     assert network.automatic_backend(training=True) == "fused"
     assert network.automatic_backend(training=False) == "native"
+
+
+@pytest.mark.skipif(fused_cpp.ops() is None, reason="the C++ loops did not build here")
+def test_a_gru_after_and_an_rnn_infer_on_fused_with_the_cpp_loops():
+    for network in (rnnkit.GRU(2, 3, reset="after"), rnnkit.RNN(2, 3)):
+        assert network.automatic_backend(training=False) == "fused"
+        half = type(network)(2, 3, dtype=torch.bfloat16, **network.cell_options)
+        assert half.automatic_backend(training=False) == "native"  # the Python loop's dtype
 
 
 def test_native_runs_only_what_torch_computes():

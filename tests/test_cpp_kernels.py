@@ -313,19 +313,19 @@ def test_other_dtypes_and_devices_run_python():
     assert not cpp.runs(torch.zeros(2, device="meta"))
 
 
-def test_builds_for_a_model_that_trains_an_lstm_or_the_lectures_gru_on_it(monkeypatch):
+def test_builds_for_a_model_that_trains_on_it(monkeypatch):
     calls = []
     monkeypatch.setattr(cpp, "ops", lambda: calls.append(1))
-    build_fused_kernels(rnnkit.GRU(2, 3, reset="after"))  # its loops are Python's
-    build_fused_kernels(rnnkit.RNN(2, 3))
     build_fused_kernels(rnnkit.LSTM(2, 3))  # torch's kernel trains it
     build_fused_kernels(rnnkit.LSTM(2, 3, layer_norm=True, dtype=torch.bfloat16))
+    build_fused_kernels(rnnkit.RNN(2, 3, nonlinearity="identity"))  # the loop backend's
     assert calls == []
     network = rnnkit.LSTM(2, 3, num_layers=2, layer_norm=True)
     build_fused_kernels(torch.nn.Sequential(torch.nn.Linear(2, 2), network))
     assert calls == [1]
-    build_fused_kernels(rnnkit.GRU(2, 3))  # the lecture's GRU: fused, its loops in C++
-    assert calls == [1, 1]
+    for network in (rnnkit.GRU(2, 3), rnnkit.GRU(2, 3, reset="after"), rnnkit.RNN(2, 3)):
+        build_fused_kernels(network)  # trained on fused, whose loops are C++
+    assert calls == [1, 1, 1, 1]
 
 
 def test_a_lock_left_by_a_killed_build_is_removed(tmp_path):

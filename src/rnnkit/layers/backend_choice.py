@@ -30,24 +30,25 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     """The fastest backend for this stack, to train (`training`) or to infer, measured on CPU
     (docs/BENCHMARKS.md).
 
-    Training on CPU, the fused backend beats torch's own kernels for GRU and RNN (1.2-1.45x
-    torch.nn at the benchmark shapes), not for the plain LSTM, whose oneDNN kernel is as fast as
-    fused's C++ loop at the larger benchmark shapes and faster at the smallest: an LSTM trains on
-    fused where torch has no kernel for it (its options), and with a projection, which torch
-    computes in a loop of its own, not oneDNN's (fused trains it 1.2-2.2x as fast as torch's
-    projected LSTM). An LSTM with a projection also infers on fused where the C++ loop runs
-    (float32 or float64 on CPU, built: 1.03-1.31 of torch's plain LSTM against 0.61-1.00 for
-    torch's projected one); otherwise, and on GPU, where cuDNN runs the whole sequence in one
-    kernel, torch's kernels win where they exist. A cell's options decide what exists: torch's
-    kernels compute none but an LSTM's projection and weight dropout (on the masked U), and the
-    other dropouts only in evaluation.
+    On CPU the fused backend beats torch's own kernels for GRU and RNN: in training always
+    (1.3-2.7x torch.nn at the benchmark shapes with its C++ loops, 1.2-1.45x with the Python
+    ones), in inference where its C++ loops run (float32 or float64, built: 1.5-1.9x; the
+    Python loops lose to torch's C++ at small shapes). Not for the plain LSTM, whose oneDNN
+    kernel is as fast as fused's C++ loop at the larger benchmark shapes and faster at the
+    smallest: an LSTM runs fused where torch has no kernel for it (its options), and with a
+    projection, which torch computes in a loop of its own, not oneDNN's (fused trains it 1.2-2.2x
+    as fast as torch's projected LSTM and, with the C++ loop, infers at 1.03-1.31 of torch's
+    plain LSTM against 0.61-1.00). On GPU, where cuDNN runs the whole sequence in one kernel,
+    torch's kernels win where they exist. A cell's options decide what exists: torch's kernels
+    compute none but an LSTM's projection and weight dropout (on the masked U), and the other
+    dropouts only in evaluation.
     """
     names = available(cells, stack)
-    if "fused" not in names or cells[0].weight_ih.device.type != "cpu":
+    cell = cells[0]
+    if "fused" not in names or cell.weight_ih.device.type != "cpu":
         return names[0]
-    lstm = isinstance(cells[0], LSTMCell)
-    if training and not (lstm and not cells[0].proj_size):
-        return "fused"
-    if lstm and cells[0].proj_size and fused_cpp.runs(cells[0].weight_hh):
+    if isinstance(cell, LSTMCell) and not cell.proj_size:
+        return names[0]
+    if training or fused_cpp.runs(cell.weight_hh):
         return "fused"
     return names[0]

@@ -403,12 +403,10 @@ class RNN(RecurrentNetwork):
 
 
 def build_fused_kernels(model: nn.Module) -> None:
-    """Build (or load) the fused kernels' C++ loops now if `model` trains an LSTM or the
-    lecture's GRU on them (the fused backend, on CPU, in float32 or float64), so that a first
-    build, 20-40 s, is not taken out of a training run's time budget."""
+    """Build (or load) the fused kernels' C++ loops now if `model` trains on them (the fused
+    backend, on CPU, in float32 or float64), so that a first build, 20-40 s, is not taken out
+    of a training run's time budget."""
     for module in model.modules():
-        if isinstance(module, RecurrentNetwork) and module.backend == "fused":
-            cell = module.cells[0]
-            in_cpp = type(cell) is LSTMCell or (type(cell) is GRUCell and cell.reset == "before")
-            if in_cpp and fused_cpp.runs(cell.weight_hh):
-                return
+        fused = isinstance(module, RecurrentNetwork) and module.backend == "fused"
+        if fused and fused_cpp.runs(module.cells[0].weight_hh):  # runs() builds it
+            return

@@ -11,7 +11,7 @@ the Python kernel.
 
 Compiled by torch.utils.cpp_extension (a C++ compiler and ninja) for this CPU's vector
 instructions, once, into torch's extension cache (~/.cache/torch_extensions, or
-$TORCH_EXTENSIONS_DIR): 15-30 s the first time, a load after. Where it cannot be
+$TORCH_EXTENSIONS_DIR): 20-40 s the first time, a load after. Where it cannot be
 built (no compiler), a one-line warning says so and the Python kernel runs, exact and slower.
 RNNKIT_CPP=0 turns it off (RNNKIT_CPP=1 makes a failed build an error, as CI sets it).
 """
