@@ -1,7 +1,7 @@
-"""The C++ time loops of the GRU, both placements of its reset gate (backends/fused/cpp/gru.cpp),
-and of the vanilla RNN (rnn.cpp), against the Python ones they replace: the same outputs and
-gradients from the same inputs, with every option, on any number of threads, in float64 (to
-1e-12) and float32 (to float32's rounding); either backward reads either forward."""
+"""The C++ time loops of the GRU, both placements of its reset gate (backends/fused/cpp/gru.cpp,
+gru_after.cpp), and of the vanilla RNN (rnn.cpp), against the Python ones they replace: the same
+outputs and gradients from the same inputs, with every option, on any number of threads, in
+float64 (to 1e-12) and float32 (to float32's rounding); either backward reads either forward."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ backward: with g_t = dL/dh_t, g'_t = g_t (1 - d_t), q_t = G_h,t + b_hn (saved),
 Unlike the lecture's GRU, this one needs a single product with U per step, forward and backward,
 as torch's kernel does; it can still beat torch.nn.GRU's CPU path, whose backward runs autograd
 through every step and multiplies for dU at each. Lengths: z_t = 0 on padded steps, as in gru.py.
-Both loops run in C++ where it is built (fused/cpp/gru.cpp, float32 and float64 on CPU), with
+Both loops run in C++ where it is built (fused/cpp/gru_after.cpp, float32 and float64 on CPU), with
 the same inputs and outputs as `python_forward` and `python_backward`.
 Shapes: T steps, B batch, H hidden; gates are stored r | z | h like the cell.
 """
@@ -99,7 +99,7 @@ def forward(
     gamma_h: Tensor | None,
     b_hn: Tensor | None,
 ) -> list[Tensor]:
-    """`python_forward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
+    """`python_forward`'s computation, in C++ where it runs (fused/cpp/gru_after.cpp), else in
     Python."""
     if not cpp.runs(A):
         return python_forward(A, h0, weight_hh, mask, m, d, gamma_h, b_hn)
@@ -193,7 +193,7 @@ def backward(
     saved: list[Tensor],
     d_states: list[Tensor],
 ) -> list[Tensor]:
-    """`python_backward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
+    """`python_backward`'s computation, in C++ where it runs (fused/cpp/gru_after.cpp), else in
     Python."""
     inputs = (A, h0, weight_hh, mask, m, d, gamma_h, b_hn)
     if not cpp.runs(A):

@@ -1,4 +1,4 @@
-"""The fused kernels' time loops in C++ (lstm.cpp, gru.cpp for both resets, rnn.cpp), compiled
+"""The fused kernels' time loops in C++ (lstm.cpp, gru.cpp, gru_after.cpp, rnn.cpp), compiled
 on this machine at first use.
 
 At small batches and widths a step of the Python loop costs as much in Python's calls of its
@@ -29,7 +29,9 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp", "rnn.cpp")]
+SOURCES = [
+    Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp", "gru_after.cpp", "rnn.cpp")
+]
 HEADERS = [Path(__file__).with_name(name) for name in ("gemm.h", "rows.h", "checks.h")]
 
 # torch's CPU capability -> the compiler flags for its vector width (ATen's Vectorized, and the

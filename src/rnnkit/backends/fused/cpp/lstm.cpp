@@ -44,6 +44,7 @@ using rnnkit::by_rows;
 using rnnkit::every_step;
 using rnnkit::layer_norm_row_backward;
 using rnnkit::lerp;
+using rnnkit::multiply;
 using rnnkit::over_range;
 using rnnkit::over_row;
 using rnnkit::row_moments;
@@ -343,10 +344,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       const T_* v = o.dropout ? v_dropped : s.h_prev;
       const T_* m_data = o.dropout ? m->data_ptr<T_>() : nullptr;
       auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
-        over_range<T_>(b0 * P, b1 * P, [&](int64_t j, int64_t count) {
-          (Vec<T_>::loadu(s.h_prev + j, count) * Vec<T_>::loadu(m_data + j, count))
-              .store(v_dropped + j, count);
-        });
+        multiply(s.h_prev, m_data, v_dropped, b0 * P, b1 * P);
       };
       auto rest = [&](int64_t b0, int64_t b1) {  // the gates (or layer norm), the projection
         if (o.layer_norm) {

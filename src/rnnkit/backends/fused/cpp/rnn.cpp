@@ -28,11 +28,12 @@ using Optional = std::optional<Tensor>;
 using rnnkit::every_step;
 using rnnkit::layer_norm_row_backward;
 using rnnkit::lerp;
-using rnnkit::over_range;
+using rnnkit::multiply;
 using rnnkit::over_row;
 using rnnkit::pack;
 using rnnkit::Panels;
 using rnnkit::product;
+using rnnkit::recurrent;
 using rnnkit::row_moments;
 using rnnkit::Split;
 using rnnkit::step_of;
@@ -72,11 +73,7 @@ __attribute__((noinline)) void update(const Step<T>& s, int64_t H, double eps, i
   const T* h_prev = s.h_prev + b * H;
   const bool padding = s.mask != nullptr && s.mask[b] == T(0);
   over_row<T>(H, [&](int64_t j, int64_t count) {
-    Vec<T> a = Vec<T>::loadu(u + j, count);
-    if (s.gamma_h != nullptr) {
-      a = (a - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(s.gamma_h + j, count);
-    }
-    a = a + Vec<T>::loadu(A + j, count);
+    const Vec<T> a = recurrent(u, s.gamma_h, mean, rstd, j, count) + Vec<T>::loadu(A + j, count);
     const Vec<T> h_new = s.relu ? at::vec::maximum(a, Vec<T>(0)) : tanh(a);
     h_new.store(s.h_new + b * H + j, count);
     const Vec<T> before = Vec<T>::loadu(h_prev + j, count);
@@ -131,12 +128,8 @@ std::vector<Tensor> rnn_forward(const Tensor& A, const Tensor& h0, const Tensor&
       s.h_new = zoneout ? step_of<T_>(H_new, t) : s.h;
       s.d = zoneout ? step_of<T_>(*d, t) : nullptr;
       s.relu = relu;
-      auto dropped = [&](int64_t b0, int64_t b1) {
-        if (!dropout) return;
-        over_range<T_>(b0 * H, b1 * H, [&](int64_t j, int64_t count) {
-          (Vec<T_>::loadu(s.h_prev + j, count) * Vec<T_>::loadu(s.m + j, count))
-              .store(s.v + j, count);
-        });
+      auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
+        if (dropout) multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
       };
       auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.v + b0 * H, b1 - b0, H, U_T, s.u + b0 * H, H, q0, q1);

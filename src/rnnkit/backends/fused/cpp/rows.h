@@ -169,4 +169,20 @@ inline void layer_norm_row_backward(const T* dy, const T* x, T mean, T rstd, con
   });
 }
 
+// x, or LN(x) γ = (x - mean) rstd γ: a pre-activation's recurrent part at [j, j+count).
+template <typename T>
+inline Vec<T> recurrent(const T* u, const T* gamma, T mean, T rstd, int64_t j, int64_t count) {
+  const Vec<T> x = Vec<T>::loadu(u + j, count);
+  if (gamma == nullptr) return x;
+  return (x - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(gamma + j, count);
+}
+
+// out = x * y over the elements [begin, end): recurrent dropout's v_t = m * h_{t-1} for rows.
+template <typename T>
+inline void multiply(const T* x, const T* y, T* out, int64_t begin, int64_t end) {
+  over_range<T>(begin, end, [&](int64_t j, int64_t count) {
+    (Vec<T>::loadu(x + j, count) * Vec<T>::loadu(y + j, count)).store(out + j, count);
+  });
+}
+
 }  // namespace rnnkit
