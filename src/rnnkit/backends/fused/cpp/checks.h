@@ -1,10 +1,13 @@
-// The inputs of the one-state cells' ops (gru.cpp, rnn.cpp) checked before a loop reads them:
-// a wrong width would read past a row. One error line naming the first input that is wrong.
+// The inputs of the one-state cells' ops (gru.cpp, gru_after.cpp, rnn.cpp): checked before a
+// loop reads them (a wrong width would read past a row; one error line naming the first input
+// that is wrong), then laid out as the loops read them.
 
 #pragma once
 
 #include <ATen/ATen.h>
 #include <ATen/ExpandUtils.h>
+
+#include "rows.h"
 
 #include <optional>
 
@@ -40,6 +43,26 @@ inline void check_inputs(const char* op, int64_t G, const at::Tensor& A, const a
     TORCH_CHECK(x->scalar_type() == A.scalar_type() && x->device().is_cpu(), op,
                 ": every input must be of A's dtype (", A.scalar_type(), ") and on CPU");
   }
+}
+
+// The masks and gains of a call, each contiguous at its full shape, or nullopt where the option
+// is off: mask (T,B,1), m (B,H), d (T,B,H) (one the same at every step made once: every_step),
+// γ^h and b as they are.
+struct LaidOut {
+  std::optional<at::Tensor> mask, m, d, gamma_h, b;
+};
+
+inline LaidOut laid_out(int64_t T, int64_t B, int64_t H, const std::optional<at::Tensor>& mask,
+                        const std::optional<at::Tensor>& m, const std::optional<at::Tensor>& d,
+                        const std::optional<at::Tensor>& gamma_h,
+                        const std::optional<at::Tensor>& b = std::nullopt) {
+  LaidOut out;
+  if (mask.has_value()) out.mask = mask->expand({T, B, 1}).contiguous();
+  if (m.has_value()) out.m = m->expand({B, H}).contiguous();
+  if (d.has_value()) out.d = every_step(*d, T, B, H);
+  if (gamma_h.has_value()) out.gamma_h = gamma_h->contiguous();
+  if (b.has_value()) out.b = b->contiguous();
+  return out;
 }
 
 }  // namespace rnnkit

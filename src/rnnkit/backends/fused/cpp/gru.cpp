@@ -33,21 +33,7 @@ namespace {
 
 using at::Tensor;
 using Optional = std::optional<Tensor>;
-using rnnkit::every_step;
-using rnnkit::layer_norm_row_backward;
-using rnnkit::lerp;
-using rnnkit::multiply;
-using rnnkit::over_row;
-using rnnkit::pack;
-using rnnkit::Panels;
-using rnnkit::product;
-using rnnkit::recurrent;
-using rnnkit::row_moments;
-using rnnkit::sigmoid;
-using rnnkit::Split;
-using rnnkit::step_of;
-using rnnkit::tanh;
-using rnnkit::Vec;
+using namespace rnnkit;  // rows.h, gemm.h, checks.h
 
 // The per-row functions below are compiled once (noinline): inlined, GCC fused their
 // multiply-adds differently in the one-region path and in the phase-by-phase path, and the
@@ -128,16 +114,13 @@ __attribute__((noinline)) void update(const Step<T>& s, int64_t H, double eps, i
 std::vector<Tensor> gru_forward(const Tensor& A, const Tensor& h0, const Tensor& U,
                                 const Optional& mask_in, const Optional& m_in,
                                 const Optional& d_in, const Optional& gamma_h, double eps) {
-  rnnkit::check_inputs("rnnkit::gru", 3, A, h0, U, mask_in, m_in, d_in, gamma_h);
+  check_inputs("rnnkit::gru", 3, A, h0, U, mask_in, m_in, d_in, gamma_h);
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
   const auto like = A.options();
   const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
   const Tensor A_ = A.contiguous();
-  const Optional mask =
-      mask_in.has_value() ? Optional(mask_in->expand({T, B, 1}).contiguous()) : std::nullopt;
-  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
-  const Optional d = d_in.has_value() ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
-  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  const LaidOut in = laid_out(T, B, H, mask_in, m_in, d_in, gamma_h);
+  const Optional &mask = in.mask, &m = in.m, &d = in.d, &gains = in.gamma_h;
   Tensor S = at::empty({T + 1, B, H}, like);
   S[0].copy_(h0);
   Tensor RZ = at::empty({T, B, 2 * H}, like);
@@ -181,7 +164,7 @@ std::vector<Tensor> gru_forward(const Tensor& A, const Tensor& h0, const Tensor&
       s.d = d.has_value() ? step_of<T_>(*d, t) : nullptr;
       s.h = step_of<T_>(S, t + 1);
       auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
-        if (dropout) multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
+        multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
       };
       auto first = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // U_rz v_t
         product(s.v + b0 * H, b1 - b0, H, U_rz, s.u_rz + b0 * 2 * H, 2 * H, q0, q1);
@@ -195,21 +178,8 @@ std::vector<Tensor> gru_forward(const Tensor& A, const Tensor& h0, const Tensor&
       auto all_updates = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) update(s, H, eps, b);
       };
-      if (split.groups == 1) {  // a step needs no other row: each chunk's, start to end
-        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
-          dropped(b0, b1);
-          first(b0, b1, 0, U_rz.blocks);
-          all_gates(b0, b1);
-          second(b0, b1, 0, U_h.blocks);
-          all_updates(b0, b1);
-        });
-      } else {  // a small batch on many threads: each product also split by U's panels
-        rnnkit::by_rows(B, dropped);
-        split.run(B, U_rz.blocks, first);
-        rnnkit::by_rows(B, all_gates);
-        split.run(B, U_h.blocks, second);
-        rnnkit::by_rows(B, all_updates);
-      }
+      run_step(split, B, rows_phase(dropped, dropout), panels_phase(first, U_rz.blocks),
+               rows_phase(all_gates), panels_phase(second, U_h.blocks), rows_phase(all_updates));
     }
   });
   std::vector<Tensor> outputs{S, RZ, RV, HT};
@@ -221,7 +191,8 @@ std::vector<Tensor> gru_forward(const Tensor& A, const Tensor& h0, const Tensor&
 // ---------------------------------------------------------------------------------------------
 // Backward (gru.py's docstring has it whole), row b of step t, from g_t = dL/dh_t:
 //   g'_t = g_t (1 - d_t);  da_h = g'_t z_t (1 - h~_t^2);  du_h = da_h, or LN's backward of it
-//   d(rv)_t = du_h U_h;  da_r = d(rv)_t v_t r_t (1 - r_t);  da_z = g'_t (h~_t - h_{t-1}) z_t (1 - z_t)
+//   d(rv)_t = du_h U_h;  da_r = d(rv)_t v_t r_t (1 - r_t)
+//   da_z = g'_t (h~_t - h_{t-1}) z_t (1 - z_t)
 //   du_rz = da_rz, or LN's backward of it;  g_{t-1} = (du_rz U_rz + d(rv)_t r_t) m + g'_t (1 - z_t)
 //                                                     + g_t d_t
 // Layer norm's gains' gradients are summed per batch row (each row one thread's at a step) and
@@ -325,7 +296,7 @@ std::vector<Tensor> gru_backward(const Tensor& A, const Tensor& h0, const Tensor
                                  const Optional& mask, const Optional& m_in,
                                  const Optional& d_in, const Optional& gamma_h,
                                  at::TensorList saved, const Tensor& dS) {
-  rnnkit::check_inputs("rnnkit::gru", 3, A, h0, U, mask, m_in, d_in, gamma_h);
+  check_inputs("rnnkit::gru", 3, A, h0, U, mask, m_in, d_in, gamma_h);
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
   const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
   const size_t expected = 4 + (dropout ? 1 : 0) + (layer_norm ? 6 : 0);
@@ -338,11 +309,12 @@ std::vector<Tensor> gru_backward(const Tensor& A, const Tensor& h0, const Tensor
   const Tensor RV = saved[2].contiguous(), HT = saved[3].contiguous();
   const Tensor V = dropout ? saved[4].contiguous() : S.narrow(0, 0, T);
   std::vector<Tensor> norms;
-  for (size_t k = 4 + (dropout ? 1 : 0); k < saved.size(); ++k) norms.push_back(saved[k].contiguous());
+  for (size_t k = 4 + (dropout ? 1 : 0); k < saved.size(); ++k) {
+    norms.push_back(saved[k].contiguous());
+  }
   const Tensor dS_ = dS.contiguous();
-  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
-  const Optional d = d_in.has_value() ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
-  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  const LaidOut in = laid_out(T, B, H, std::nullopt, m_in, d_in, gamma_h);
+  const Optional &m = in.m, &d = in.d, &gains = in.gamma_h;
   Tensor dA = at::empty({T, B, 3 * H}, like);
   Tensor dU_rz_rows = layer_norm ? at::empty({T, B, 2 * H}, like) : dA.narrow(2, 0, 2 * H);
   Tensor dU_h_rows = layer_norm ? at::empty({T, B, H}, like) : dA.narrow(2, 2 * H, H);
@@ -398,21 +370,8 @@ std::vector<Tensor> gru_backward(const Tensor& A, const Tensor& h0, const Tensor
       auto states = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) state_backward(s, H, b);
       };
-      if (split.groups == 1) {
-        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
-          candidates(b0, b1);
-          first(b0, b1, 0, U_h.blocks);
-          gates(b0, b1);
-          second(b0, b1, 0, U_rz.blocks);
-          states(b0, b1);
-        });
-      } else {
-        rnnkit::by_rows(B, candidates);
-        split.run(B, U_h.blocks, first);
-        rnnkit::by_rows(B, gates);
-        split.run(B, U_rz.blocks, second);
-        rnnkit::by_rows(B, states);
-      }
+      run_step(split, B, rows_phase(candidates), panels_phase(first, U_h.blocks),
+               rows_phase(gates), panels_phase(second, U_rz.blocks), rows_phase(states));
       std::swap(g, g_prev);
     }
   });
@@ -422,9 +381,7 @@ std::vector<Tensor> gru_backward(const Tensor& A, const Tensor& h0, const Tensor
   std::vector<Tensor> grads{dA, g + dS_[0],
                             at::cat({over_steps(dU_rz_rows, V), over_steps(dU_h_rows, RV)})};
   if (layer_norm) {
-    Tensor total = d_gains[0].clone();  // the rows added in order: the same sum on any threads
-    for (int64_t b = 1; b < B; ++b) total.add_(d_gains[b]);
-    grads.push_back(total);
+    grads.push_back(sum_in_row_order(d_gains));
   }
   return grads;
 }

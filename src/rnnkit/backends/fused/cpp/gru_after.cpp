@@ -24,21 +24,7 @@ namespace {
 
 using at::Tensor;
 using Optional = std::optional<Tensor>;
-using rnnkit::every_step;
-using rnnkit::layer_norm_row_backward;
-using rnnkit::lerp;
-using rnnkit::multiply;
-using rnnkit::over_row;
-using rnnkit::pack;
-using rnnkit::Panels;
-using rnnkit::product;
-using rnnkit::recurrent;
-using rnnkit::row_moments;
-using rnnkit::sigmoid;
-using rnnkit::Split;
-using rnnkit::step_of;
-using rnnkit::tanh;
-using rnnkit::Vec;
+using namespace rnnkit;  // rows.h, gemm.h, checks.h
 
 template <typename T>
 struct AfterStep {
@@ -102,17 +88,13 @@ std::vector<Tensor> gru_after_forward(const Tensor& A, const Tensor& h0, const T
                                       const Optional& mask_in, const Optional& m_in,
                                       const Optional& d_in, const Optional& gamma_h,
                                       const Optional& b_hn, double eps) {
-  rnnkit::check_inputs("rnnkit::gru_after", 3, A, h0, U, mask_in, m_in, d_in, gamma_h, b_hn);
+  check_inputs("rnnkit::gru_after", 3, A, h0, U, mask_in, m_in, d_in, gamma_h, b_hn);
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
   const auto like = A.options();
   const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
   const Tensor A_ = A.contiguous();
-  const Optional mask =
-      mask_in.has_value() ? Optional(mask_in->expand({T, B, 1}).contiguous()) : std::nullopt;
-  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
-  const Optional d = d_in.has_value() ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
-  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
-  const Optional bias = b_hn.has_value() ? Optional(b_hn->contiguous()) : std::nullopt;
+  const LaidOut in = laid_out(T, B, H, mask_in, m_in, d_in, gamma_h, b_hn);
+  const Optional &mask = in.mask, &m = in.m, &d = in.d, &gains = in.gamma_h, &bias = in.b;
   Tensor S = at::empty({T + 1, B, H}, like);
   S[0].copy_(h0);
   Tensor RZ = at::empty({T, B, 2 * H}, like);
@@ -149,7 +131,7 @@ std::vector<Tensor> gru_after_forward(const Tensor& A, const Tensor& h0, const T
       s.d = d.has_value() ? step_of<T_>(*d, t) : nullptr;
       s.h = step_of<T_>(S, t + 1);
       auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
-        if (dropout) multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
+        multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
       };
       auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.v + b0 * H, b1 - b0, H, U_T, s.u + b0 * 3 * H, 3 * H, q0, q1);
@@ -157,17 +139,8 @@ std::vector<Tensor> gru_after_forward(const Tensor& A, const Tensor& h0, const T
       auto updates = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) after_update(s, H, eps, b);
       };
-      if (split.groups == 1) {
-        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
-          dropped(b0, b1);
-          times_U(b0, b1, 0, U_T.blocks);
-          updates(b0, b1);
-        });
-      } else {
-        rnnkit::by_rows(B, dropped);
-        split.run(B, U_T.blocks, times_U);
-        rnnkit::by_rows(B, updates);
-      }
+      run_step(split, B, rows_phase(dropped, dropout), panels_phase(times_U, U_T.blocks),
+               rows_phase(updates));
     }
   });
   std::vector<Tensor> outputs{S, RZ, Q2, N};
@@ -255,7 +228,7 @@ std::vector<Tensor> gru_after_backward(const Tensor& A, const Tensor& h0, const 
                                        const Optional& d_in, const Optional& gamma_h,
                                        const Optional& b_hn, at::TensorList saved,
                                        const Tensor& dS) {
-  rnnkit::check_inputs("rnnkit::gru_after", 3, A, h0, U, mask, m_in, d_in, gamma_h, b_hn);
+  check_inputs("rnnkit::gru_after", 3, A, h0, U, mask, m_in, d_in, gamma_h, b_hn);
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
   const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
   const size_t expected = 4 + (dropout ? 1 : 0) + (layer_norm ? 3 : 0);
@@ -272,9 +245,8 @@ std::vector<Tensor> gru_after_backward(const Tensor& A, const Tensor& h0, const 
     norms.push_back(saved[k].contiguous());
   }
   const Tensor dS_ = dS.contiguous();
-  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
-  const Optional d = d_in.has_value() ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
-  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  const LaidOut in = laid_out(T, B, H, std::nullopt, m_in, d_in, gamma_h);
+  const Optional &m = in.m, &d = in.d, &gains = in.gamma_h;
   Tensor dG = at::empty({T, B, 3 * H}, like);
   Tensor dA_h = at::empty({T, B, H}, like);
   Tensor du_rows = layer_norm ? at::empty({T, B, 3 * H}, like) : dG;
@@ -314,26 +286,15 @@ std::vector<Tensor> gru_after_backward(const Tensor& A, const Tensor& h0, const 
       auto states = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) after_state(s, H, b);
       };
-      if (split.groups == 1) {
-        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
-          gradients(b0, b1);
-          times_U(b0, b1, 0, U_panels.blocks);
-          states(b0, b1);
-        });
-      } else {
-        rnnkit::by_rows(B, gradients);
-        split.run(B, U_panels.blocks, times_U);
-        rnnkit::by_rows(B, states);
-      }
+      run_step(split, B, rows_phase(gradients), panels_phase(times_U, U_panels.blocks),
+               rows_phase(states));
       std::swap(g, g_prev);
     }
   });
   std::vector<Tensor> grads{at::cat({dG.narrow(2, 0, 2 * H), dA_h}, 2), g + dS_[0],
                             at::mm(du_rows.flatten(0, 1).t(), V.flatten(0, 1))};
   if (layer_norm) {
-    Tensor total = d_gains[0].clone();  // the rows added in order: the same sum on any threads
-    for (int64_t b = 1; b < B; ++b) total.add_(d_gains[b]);
-    grads.push_back(total);
+    grads.push_back(sum_in_row_order(d_gains));
   }
   if (b_hn.has_value()) grads.push_back(dG.narrow(2, 2 * H, H).sum(at::IntArrayRef{0, 1}));
   return grads;

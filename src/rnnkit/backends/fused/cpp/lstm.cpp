@@ -632,8 +632,7 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
   };
   std::vector<Tensor> grads{dA, g, e, over_steps(dU_rows, V)};
   if (layer_norm) {
-    Tensor total = d_gains[0].clone();  // the rows added in order: the same sum on any threads
-    for (int64_t b = 1; b < B; ++b) total.add_(d_gains[b]);
+    const Tensor total = rnnkit::sum_in_row_order(d_gains);
     // copies: an op's outputs may not be views of one another
     if (input_norm) grads.push_back(total.narrow(0, 6 * H, 4 * H).clone());
     if (beta_x.has_value()) grads.push_back(total.narrow(0, 10 * H, 4 * H).clone());

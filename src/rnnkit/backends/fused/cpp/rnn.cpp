@@ -25,20 +25,7 @@ namespace {
 
 using at::Tensor;
 using Optional = std::optional<Tensor>;
-using rnnkit::every_step;
-using rnnkit::layer_norm_row_backward;
-using rnnkit::lerp;
-using rnnkit::multiply;
-using rnnkit::over_row;
-using rnnkit::pack;
-using rnnkit::Panels;
-using rnnkit::product;
-using rnnkit::recurrent;
-using rnnkit::row_moments;
-using rnnkit::Split;
-using rnnkit::step_of;
-using rnnkit::tanh;
-using rnnkit::Vec;
+using namespace rnnkit;  // rows.h, gemm.h, checks.h
 
 // Row b of step t, each pointer at row 0 of its (B, .) buffer; null where an option is off.
 template <typename T>
@@ -87,17 +74,14 @@ std::vector<Tensor> rnn_forward(const Tensor& A, const Tensor& h0, const Tensor&
                                 const Optional& mask_in, const Optional& m_in,
                                 const Optional& d_in, const Optional& gamma_h, bool relu,
                                 double eps) {
-  rnnkit::check_inputs("rnnkit::rnn", 1, A, h0, U, mask_in, m_in, d_in, gamma_h);
+  check_inputs("rnnkit::rnn", 1, A, h0, U, mask_in, m_in, d_in, gamma_h);
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
   const auto like = A.options();
   const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
   const bool zoneout = d_in.has_value();
   const Tensor A_ = A.contiguous();
-  const Optional mask =
-      mask_in.has_value() ? Optional(mask_in->expand({T, B, 1}).contiguous()) : std::nullopt;
-  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
-  const Optional d = zoneout ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
-  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  const LaidOut in = laid_out(T, B, H, mask_in, m_in, d_in, gamma_h);
+  const Optional &mask = in.mask, &m = in.m, &d = in.d, &gains = in.gamma_h;
   Tensor S = at::empty({T + 1, B, H}, like);
   S[0].copy_(h0);
   Tensor H_new = zoneout ? at::empty({T, B, H}, like) : Tensor();
@@ -129,7 +113,7 @@ std::vector<Tensor> rnn_forward(const Tensor& A, const Tensor& h0, const Tensor&
       s.d = zoneout ? step_of<T_>(*d, t) : nullptr;
       s.relu = relu;
       auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
-        if (dropout) multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
+        multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
       };
       auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.v + b0 * H, b1 - b0, H, U_T, s.u + b0 * H, H, q0, q1);
@@ -137,17 +121,8 @@ std::vector<Tensor> rnn_forward(const Tensor& A, const Tensor& h0, const Tensor&
       auto updates = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) update(s, H, eps, b);
       };
-      if (split.groups == 1) {
-        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
-          dropped(b0, b1);
-          times_U(b0, b1, 0, U_T.blocks);
-          updates(b0, b1);
-        });
-      } else {
-        rnnkit::by_rows(B, dropped);
-        split.run(B, U_T.blocks, times_U);
-        rnnkit::by_rows(B, updates);
-      }
+      run_step(split, B, rows_phase(dropped, dropout), panels_phase(times_U, U_T.blocks),
+               rows_phase(updates));
     }
   });
   std::vector<Tensor> outputs{S};
@@ -219,7 +194,7 @@ std::vector<Tensor> rnn_backward(const Tensor& A, const Tensor& h0, const Tensor
                                  const Optional& mask_in, const Optional& m_in,
                                  const Optional& d_in, const Optional& gamma_h, bool relu,
                                  at::TensorList saved, const Tensor& dS) {
-  rnnkit::check_inputs("rnnkit::rnn", 1, A, h0, U, mask_in, m_in, d_in, gamma_h);
+  check_inputs("rnnkit::rnn", 1, A, h0, U, mask_in, m_in, d_in, gamma_h);
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1);
   const bool layer_norm = gamma_h.has_value(), dropout = m_in.has_value();
   const bool zoneout = d_in.has_value();
@@ -236,11 +211,8 @@ std::vector<Tensor> rnn_backward(const Tensor& A, const Tensor& h0, const Tensor
   std::vector<Tensor> norms;
   for (; next < saved.size(); ++next) norms.push_back(saved[next].contiguous());
   const Tensor dS_ = dS.contiguous();
-  const Optional mask =
-      mask_in.has_value() ? Optional(mask_in->expand({T, B, 1}).contiguous()) : std::nullopt;
-  const Optional m = dropout ? Optional(m_in->expand({B, H}).contiguous()) : std::nullopt;
-  const Optional d = zoneout ? Optional(every_step(*d_in, T, B, H)) : std::nullopt;
-  const Optional gains = layer_norm ? Optional(gamma_h->contiguous()) : std::nullopt;
+  const LaidOut in = laid_out(T, B, H, mask_in, m_in, d_in, gamma_h);
+  const Optional &mask = in.mask, &m = in.m, &d = in.d, &gains = in.gamma_h;
   Tensor dA = at::empty({T, B, H}, like);
   Tensor du_rows = layer_norm ? at::empty({T, B, H}, like) : dA;
   Tensor d_gains = layer_norm ? at::zeros({B, H}, like) : Tensor();
@@ -277,25 +249,14 @@ std::vector<Tensor> rnn_backward(const Tensor& A, const Tensor& h0, const Tensor
       auto carries = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) carry(s, H, b);
       };
-      if (split.groups == 1) {
-        split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) {
-          all_gradients(b0, b1);
-          times_U(b0, b1, 0, U_panels.blocks);
-          carries(b0, b1);
-        });
-      } else {
-        rnnkit::by_rows(B, all_gradients);
-        split.run(B, U_panels.blocks, times_U);
-        rnnkit::by_rows(B, carries);
-      }
+      run_step(split, B, rows_phase(all_gradients), panels_phase(times_U, U_panels.blocks),
+               rows_phase(carries));
       std::swap(g, g_prev);
     }
   });
   std::vector<Tensor> grads{dA, g + dS_[0], at::mm(du_rows.flatten(0, 1).t(), V.flatten(0, 1))};
   if (layer_norm) {
-    Tensor total = d_gains[0].clone();  // the rows added in order: the same sum on any threads
-    for (int64_t b = 1; b < B; ++b) total.add_(d_gains[b]);
-    grads.push_back(total);
+    grads.push_back(sum_in_row_order(d_gains));
   }
   return grads;
 }

@@ -185,4 +185,57 @@ inline void multiply(const T* x, const T* y, T* out, int64_t begin, int64_t end)
   });
 }
 
+// A step's phases, run in order over the batch's rows: element-wise work on rows
+// (`rows_phase(f)`, f(b0, b1)) and products of rows with a weight's panels (`panels_phase(f,
+// blocks)`, f(b0, b1, q0, q1)). With as many chunks of rows as threads (split.groups == 1) a
+// step needs no other row's work, so one parallel region runs each chunk's phases from start to
+// end; a small batch on more threads runs each phase as a region of its own, each product also
+// split over groups of panels.
+template <typename F>
+struct RowsPhase {
+  F f;
+  bool active;  // false: a phase of an option that is off, which runs nothing, not even a region
+  void whole(int64_t b0, int64_t b1) const {
+    if (active) f(b0, b1);
+  }
+  void alone(const Split&, int64_t B) const {
+    if (active) by_rows(B, f);
+  }
+};
+
+template <typename F>
+struct PanelsPhase {
+  F f;
+  int64_t blocks;
+  void whole(int64_t b0, int64_t b1) const { f(b0, b1, 0, blocks); }
+  void alone(const Split& split, int64_t B) const { split.run(B, blocks, f); }
+};
+
+template <typename F>
+RowsPhase<F> rows_phase(F f, bool active = true) {
+  return {f, active};
+}
+
+template <typename F>
+PanelsPhase<F> panels_phase(F f, int64_t blocks) {
+  return {f, blocks};
+}
+
+template <typename... Phase>
+void run_step(const Split& split, int64_t B, const Phase&... phases) {
+  if (split.groups == 1) {
+    split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) { (phases.whole(b0, b1), ...); });
+  } else {
+    (phases.alone(split, B), ...);
+  }
+}
+
+// The per-batch-row sums of layer norm's gains' gradients (B, n) added in row order: the same
+// bits on any number of threads, as each row is one thread's at a step.
+inline Tensor sum_in_row_order(const Tensor& rows) {
+  Tensor total = rows[0].clone();
+  for (int64_t b = 1; b < rows.size(0); ++b) total.add_(rows[b]);
+  return total;
+}
+
 }  // namespace rnnkit
