@@ -42,9 +42,10 @@ def add_network(
 ) -> tuple[str, tuple[str, ...]]:
     """Add `network` reading x (T, B, D), time-major whatever network.batch_first says.
 
-    lengths: (B,) int32 sequence lengths or None; initial: the (L*dirs, B, H) initial states
-    (h_0, or h_0 and c_0 for LSTM) or None for zeros. Returns the output (T, B, dirs*H or H) and
-    the final states, each (L*dirs, B, H) like rnnkit's h_n (and c_n).
+    lengths: (B,) int32 sequence lengths or None; initial: the (L*dirs, B, P) initial states
+    (h_0, or h_0 and c_0 (L*dirs, B, H) for LSTM; P = H, or an LSTM's proj_size) or None for
+    zeros. Returns the output (T, B, dirs*P or P) and the final states, shaped as the initial
+    ones, like rnnkit's h_n (and c_n).
     """
     dirs = network.num_directions
     finals: list[list[str]] = []
