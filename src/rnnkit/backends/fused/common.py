@@ -11,15 +11,16 @@ part A = W x_t + b (cells' project_input) with one GEMM for dW and one for dx.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, wraps
 from itertools import repeat
 from typing import TypeVar
 
 import torch
 from torch import Tensor
 
+from rnnkit.backends.fused import cpp
 from rnnkit.cells.options import EPS
 
 # What layer normalisation's backward needs of one step: its input, mean and 1/std.
@@ -56,6 +57,24 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def in_cpp_where_built(python_loop: Callable, cpp_op: str, *settings: object) -> Callable:
+    """`python_loop`, run by the C++ op `cpp_op` (fused/cpp/) where that is built and computes
+    for the first input's device and dtype, with `settings` (epsilon) after the inputs; the same
+    signature, which the op's schema is read from. A backward's last input, the list of state
+    gradients, goes to the C++ op as its elements."""
+
+    @wraps(python_loop)
+    def run(*inputs):
+        if not cpp.runs(inputs[0]):
+            return python_loop(*inputs)
+        if cpp_op.endswith("_backward"):
+            *inputs, d_states = inputs
+            inputs = [*inputs, *d_states]
+        return getattr(cpp.ops(), cpp_op)(*inputs, *settings)
+
+    return run
 
 
 @cache

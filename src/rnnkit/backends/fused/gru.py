@@ -40,9 +40,9 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
+    in_cpp_where_built,
     layer_norm_backward,
     layer_norm_forward,
     norm_buffers,
@@ -92,22 +92,6 @@ class BackwardStep(NamedTuple):
     zone: Tensor | None  # d_t
     keep_zone: Tensor | None  # 1 - d_t
     d_out: Tensor  # dL/dh_t from the output at t
-
-
-def forward(
-    A: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    mask: Tensor | None,
-    m: Tensor | None,
-    d: Tensor | None,
-    gamma_h: Tensor | None,
-) -> list[Tensor]:
-    """`python_forward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
-    Python."""
-    if not cpp.runs(A):
-        return python_forward(A, h0, weight_hh, mask, m, d, gamma_h)
-    return cpp.ops().gru_forward(A, h0, weight_hh, mask, m, d, gamma_h, EPS)
 
 
 def python_forward(
@@ -190,24 +174,6 @@ def fake(A, h0, weight_hh, mask, m, d, gamma_h) -> list[Tensor]:
     return existing(S, RZ, RV, HT, None if m is None else V, *norms)
 
 
-def backward(
-    A: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    mask: Tensor | None,
-    m: Tensor | None,
-    d: Tensor | None,
-    gamma_h: Tensor | None,
-    saved: list[Tensor],
-    d_states: list[Tensor],
-) -> list[Tensor]:
-    """`python_backward`'s computation, in C++ where it runs (fused/cpp/gru.cpp), else in
-    Python."""
-    if not cpp.runs(A):
-        return python_backward(A, h0, weight_hh, mask, m, d, gamma_h, saved, d_states)
-    return cpp.ops().gru_backward(A, h0, weight_hh, mask, m, d, gamma_h, saved, d_states[0])
-
-
 def python_backward(
     A: Tensor,
     h0: Tensor,
@@ -286,6 +252,10 @@ def python_backward(
     dU = torch.cat([gemm_over_steps(du_rz, V), gemm_over_steps(du_h, RV)])
     return existing(torch.cat([dA_rz, dA_h], dim=-1), g + d_states[0][0], dU, d_gain)
 
+
+# The loops in C++ where built (fused/cpp/gru.cpp), else the Python ones above.
+forward = in_cpp_where_built(python_forward, "gru_forward", EPS)
+backward = in_cpp_where_built(python_backward, "gru_backward")
 
 # (inputs as `forward`) -> [S, ...]; outputs = S[1:] (times mask), h_T = S[T]
 op = register("gru_before", forward, fake, backward, differentiable_inputs=(0, 1, 2, 6), states=1)

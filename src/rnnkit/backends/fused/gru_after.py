@@ -35,9 +35,9 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
+    in_cpp_where_built,
     layer_norm_backward,
     layer_norm_forward,
     norm_buffers,
@@ -87,23 +87,6 @@ class BackwardStep(NamedTuple):
     zone: Tensor | None  # d_t
     keep_zone: Tensor | None  # 1 - d_t
     d_out: Tensor  # dL/dh_t from the output at t
-
-
-def forward(
-    A: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    mask: Tensor | None,
-    m: Tensor | None,
-    d: Tensor | None,
-    gamma_h: Tensor | None,
-    b_hn: Tensor | None,
-) -> list[Tensor]:
-    """`python_forward`'s computation, in C++ where it runs (fused/cpp/gru_after.cpp), else in
-    Python."""
-    if not cpp.runs(A):
-        return python_forward(A, h0, weight_hh, mask, m, d, gamma_h, b_hn)
-    return cpp.ops().gru_after_forward(A, h0, weight_hh, mask, m, d, gamma_h, b_hn, EPS)
 
 
 def python_forward(
@@ -181,26 +164,6 @@ def fake(A, h0, weight_hh, mask, m, d, gamma_h, b_hn) -> list[Tensor]:
     return existing(S, RZ, Q2, N, None if m is None else V, *norms)
 
 
-def backward(
-    A: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    mask: Tensor | None,
-    m: Tensor | None,
-    d: Tensor | None,
-    gamma_h: Tensor | None,
-    b_hn: Tensor | None,
-    saved: list[Tensor],
-    d_states: list[Tensor],
-) -> list[Tensor]:
-    """`python_backward`'s computation, in C++ where it runs (fused/cpp/gru_after.cpp), else in
-    Python."""
-    inputs = (A, h0, weight_hh, mask, m, d, gamma_h, b_hn)
-    if not cpp.runs(A):
-        return python_backward(*inputs, saved, d_states)
-    return cpp.ops().gru_after_backward(*inputs, saved, d_states[0])
-
-
 def python_backward(
     A: Tensor,
     h0: Tensor,
@@ -275,6 +238,10 @@ def python_backward(
     d_b_hn = None if b_hn is None else dG[..., 2 * H :].sum((0, 1))
     return existing(dA, g + d_states[0][0], gemm_over_steps(du, V), d_gain, d_b_hn)
 
+
+# The loops in C++ where built (fused/cpp/gru_after.cpp), else the Python ones above.
+forward = in_cpp_where_built(python_forward, "gru_after_forward", EPS)
+backward = in_cpp_where_built(python_backward, "gru_after_backward")
 
 # (inputs as `forward`) -> [S, ...]; outputs = S[1:] (times mask), h_T = S[T]
 op = register("gru_after", forward, fake, backward, differentiable_inputs=(0, 1, 2, 6, 7), states=1)

@@ -27,9 +27,9 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.backends.fused import cpp
 from rnnkit.backends.fused.common import (
     gemm_over_steps,
+    in_cpp_where_built,
     layer_norm_backward,
     layer_norm_forward,
     norm_buffers,
@@ -63,23 +63,6 @@ class BackwardStep(NamedTuple):
     slope: Tensor  # (1 - d_t) f'(a_t), 0 on padding
     carry: Tensor | None  # d_t, and 1 on padding: the share of g_t that reaches h_{t-1} directly
     d_out: Tensor  # dL/dh_t from the output at t
-
-
-def forward(
-    A: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    mask: Tensor | None,
-    m: Tensor | None,
-    d: Tensor | None,
-    gamma_h: Tensor | None,
-    relu: bool,
-) -> list[Tensor]:
-    """`python_forward`'s computation, in C++ where it runs (fused/cpp/rnn.cpp), else in
-    Python."""
-    if not cpp.runs(A):
-        return python_forward(A, h0, weight_hh, mask, m, d, gamma_h, relu)
-    return cpp.ops().rnn_forward(A, h0, weight_hh, mask, m, d, gamma_h, relu, EPS)
 
 
 def python_forward(
@@ -135,26 +118,6 @@ def fake(A, h0, weight_hh, mask, m, d, gamma_h, relu) -> list[Tensor]:
     T, B, H = A.shape[0], A.shape[1], h0.shape[-1]
     new = [None if x is None else A.new_empty(T, B, H) for x in (d, m)]
     return existing(A.new_empty(T + 1, B, H), *new, *norm_buffers(gamma_h is not None, A, H))
-
-
-def backward(
-    A: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    mask: Tensor | None,
-    m: Tensor | None,
-    d: Tensor | None,
-    gamma_h: Tensor | None,
-    relu: bool,
-    saved: list[Tensor],
-    d_states: list[Tensor],
-) -> list[Tensor]:
-    """`python_backward`'s computation, in C++ where it runs (fused/cpp/rnn.cpp), else in
-    Python."""
-    inputs = (A, h0, weight_hh, mask, m, d, gamma_h, relu)
-    if not cpp.runs(A):
-        return python_backward(*inputs, saved, d_states)
-    return cpp.ops().rnn_backward(*inputs, saved, d_states[0])
 
 
 def python_backward(
@@ -216,6 +179,10 @@ def python_backward(
             g.addcmul_(g_t, step.carry)
     return existing(dA, g + d_states[0][0], gemm_over_steps(du, V), d_gain)
 
+
+# The loops in C++ where built (fused/cpp/rnn.cpp), else the Python ones above.
+forward = in_cpp_where_built(python_forward, "rnn_forward", EPS)
+backward = in_cpp_where_built(python_backward, "rnn_backward")
 
 # (inputs as `forward`) -> [S, ...]; outputs = S[1:] (times mask), h_T = S[T]
 op = register("rnn", forward, fake, backward, differentiable_inputs=(0, 1, 2, 6), states=1)
