@@ -252,18 +252,20 @@ def test_large_pre_activations_saturate_as_in_python(scale, dtype):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("steps", [T, T - 1])  # c_T in either of C's two slots
 @pytest.mark.parametrize("runs_cpp", [True, False])
 @pytest.mark.parametrize("case", CASES[::5])
-def test_without_save_the_states_are_the_same(case, runs_cpp, monkeypatch):
+def test_without_save_the_states_are_the_same(case, runs_cpp, steps, monkeypatch):
     if not runs_cpp:
         monkeypatch.setattr(cpp, "runs", lambda x: False)
     elif cpp.ops() is None:
         pytest.skip("rnnkit's C++ kernels did not build here")
-    args = inputs(torch.float64, *case)
+    args = inputs(torch.float64, *case, size=(steps, B, H))
     saved, unsaved = lstm.forward(*args, True), lstm.forward(*args, False)
     assert len(unsaved) == len(saved)
-    for a, b in zip(unsaved[:2], saved[:2]):  # S and C
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(unsaved[0], saved[0], rtol=0, atol=0)  # S
+    assert unsaved[1].shape == (2, *saved[1].shape[1:])  # C: two steps' slots, c_T the last
+    torch.testing.assert_close(unsaved[1][-1], saved[1][-1], rtol=0, atol=0)
     for a, b in zip(unsaved[2:], saved[2:]):  # one step of what backward reads
         assert a.shape == (1, *b.shape[1:])
 

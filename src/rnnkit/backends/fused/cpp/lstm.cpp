@@ -279,11 +279,13 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   const Optional m = o.dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
   Tensor S = at::empty({T + 1, B, P}, like);
   S[0].copy_(h0);
-  Tensor C = at::empty({T + 1, B, H}, like);
-  C[0].copy_(c0);
   // What backward reads, every step's (T of them), or without `save` (inference) one step's
-  // scratch, rewritten at every step: memory the step keeps in cache.
+  // scratch, rewritten at every step: memory the step keeps in cache. Likewise C: c_0..c_T, or
+  // without `save` two slots taken in turn, c_T in the last one at the end (C[-1] as with save).
   const int64_t kept = save ? T : 1;
+  auto c_slot = [save](int64_t t) { return save ? t : t % 2; };
+  Tensor C = at::empty({save ? T + 1 : 2, B, H}, like);
+  C[0].copy_(c0);
   Tensor Y = at::empty({kept, B, 4 * H}, like);
   Tensor K = at::empty({kept, B, H}, like);
   const bool own_M = o.proj || o.zoneout_h;
@@ -315,8 +317,8 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       s.a = o.layer_norm ? step_of<T_>(norms[0], slot) : a.data_ptr<T_>();
       s.A = step_of<T_>(A_, t);
       s.y = step_of<T_>(Y, slot);
-      s.c_prev = step_of<T_>(C, t);
-      s.c = step_of<T_>(C, t + 1);
+      s.c_prev = step_of<T_>(C, c_slot(t));
+      s.c = step_of<T_>(C, c_slot(t + 1));
       s.c_new = o.zoneout_c ? step_of<T_>(C_new, slot) : s.c;
       s.k = step_of<T_>(K, slot);
       s.h_prev = step_of<T_>(S, t);
@@ -370,6 +372,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       }
     }
   });
+  if (c_slot(T) == 0) C[1].copy_(C[0]);
   std::vector<Tensor> outputs{S, C, Y, K};
   if (own_M) outputs.push_back(M);
   if (o.dropout) outputs.push_back(V);
