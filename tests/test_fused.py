@@ -344,16 +344,27 @@ def test_small_products_go_to_matmul():
         assert onednn.onednn_product(weight, 2, min_macs=0).func is onednn.onednn_linear
 
 
-def test_one_product_goes_to_onednn_from_min_rows():
+@pytest.mark.parametrize("vendor", ["AuthenticAMD", ""])
+def test_one_product_goes_to_onednn_from_min_rows(vendor):
     """The input projection pays oneDNN's weight reorder at every call: matmul below MIN_ROWS."""
     weight = torch.randn(8, 4)
     spy = mock.Mock(wraps=onednn.matmul_product)
-    with mock.patch.object(onednn, "prepare", spy):
-        onednn.linear(torch.randn(onednn.MIN_ROWS - 1, 4), weight)
+    rows = onednn.min_rows(vendor)
+    with mock.patch.object(onednn, "prepare", spy), mock.patch.object(onednn, "MIN_ROWS", rows):
+        onednn.linear(torch.randn(rows - 1, 4), weight)
         assert spy.call_count == 0
-        result = onednn.linear(torch.randn(2, onednn.MIN_ROWS // 2, 4), weight)
-    assert spy.call_count == 1 and spy.call_args.args[1] == onednn.MIN_ROWS
-    assert result.shape == (2, onednn.MIN_ROWS // 2, 8)
+        result = onednn.linear(torch.randn(2, rows // 2, 4), weight)
+    assert spy.call_count == 1 and spy.call_args.args[1] == rows
+    assert result.shape == (2, rows // 2, 8)
+
+
+def test_on_intel_one_product_stays_on_matmul():
+    """MKL, Intel's own GEMM, beat oneDNN at every size measured on an Intel CPU."""
+    spy = mock.Mock(wraps=onednn.matmul_product)
+    rows = onednn.min_rows("GenuineIntel")
+    with mock.patch.object(onednn, "prepare", spy), mock.patch.object(onednn, "MIN_ROWS", rows):
+        onednn.linear(torch.randn(64 * 1024, 4), torch.randn(8, 4))
+    assert spy.call_count == 0
 
 
 def test_onednn_product_hands_other_dtypes_to_matmul():

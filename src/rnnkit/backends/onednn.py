@@ -18,6 +18,7 @@ differentiable product here, is the input projection X W^T + b of every step at 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
 
@@ -33,11 +34,33 @@ Prepare = Callable[..., Product]  # (weight, batch_size, bias=None) -> Product
 # of the weight outweigh its faster kernel below about this size (64 x 512 x 128 multiply-adds).
 MIN_MACS = 1 << 22
 
-# A single product (the input projection of a whole sequence) pays the reorder on every call:
-# below about this many rows MKL's matmul is faster. Measured here (2 threads): 2,048 x 128 x 512
-# in 1.32 ms against oneDNN's 1.44, 2,048 x 512 x 128 1.35 against 1.56; 3,200 x 256 x 1,024
-# oneDNN's 8.2 against 9.7, 4,096 x 128 x 512 2.70 against 2.80.
-MIN_ROWS = 3072
+
+def cpu_vendor() -> str:
+    """The CPU's vendor as Linux names it ("GenuineIntel", "AuthenticAMD"), "" where unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def min_rows(vendor: str) -> int:
+    """From how many rows a single product (the input projection of a whole sequence) goes to
+    oneDNN. It pays the reorder on every call: below about 3,072 rows MKL's matmul is faster,
+    measured on an AMD EPYC (2 threads): 2,048 x 128 x 512 in 1.32 ms against oneDNN's 1.44,
+    2,048 x 512 x 128 1.35 against 1.56; 3,200 x 256 x 1,024 oneDNN's 8.2 against 9.7,
+    4,096 x 128 x 512 2.70 against 2.80. On Intel CPUs MKL, Intel's own, is faster at every
+    size, reorder or not: measured on an Intel Xeon (AVX-512, 2 threads), 6,400 x 512 x 2,048
+    with the bias 67.4 ms against oneDNN's 65.3-70.8, 3,200 x 256 x 1,024 5.96 against 6.76;
+    dX = dY W (6,400 x 2,048 x 512) 44.6 against 50.4, (3,200 x 1,024 x 256) 5.85 against 6.28.
+    """
+    return sys.maxsize if vendor == "GenuineIntel" else 3072
+
+
+MIN_ROWS = min_rows(cpu_vendor())
 
 
 def matmul_product(weight: Tensor, batch_size: int, bias: Tensor | None = None) -> Product:
@@ -103,10 +126,10 @@ prepare: Prepare = choose(onednn_works())
 @torch.library.custom_op("rnnkit::linear", mutates_args=())
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b for x (..., K) of many rows (a whole sequence's steps), with `prepare`'s
-    products from MIN_ROWS rows up (matmul's below): measured here at (6400 x 512) x
-    (512 x 2048), oneDNN ran the forward in 309-325 ms and dX = dY W in 256-266 ms, against
-    344-350 and 304-361 ms for matmul, which also copies the bias into every row first (35-70
-    ms). dW = dY^T x stays matmul's (as fast).
+    products from MIN_ROWS rows up (matmul's below; on Intel CPUs always): measured on an AMD EPYC
+    at (6400 x 512) x (512 x 2048), oneDNN ran the forward in 309-325 ms and dX = dY W in
+    256-266 ms, against 344-350 and 304-361 ms for matmul, which also copies the bias into every
+    row first (35-70 ms). dW = dY^T x stays matmul's (as fast).
 
     A torch custom operator: torch.compile cannot trace oneDNN's packed weights, so it sees one
     op; its backward is this op again and torch's own, so any order of derivative works."""
