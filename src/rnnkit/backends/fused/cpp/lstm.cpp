@@ -35,6 +35,7 @@ namespace {
 using at::Tensor;
 using Optional = std::optional<Tensor>;
 using rnnkit::pack;
+using rnnkit::Ahead;
 using rnnkit::Panels;
 using rnnkit::PANEL;
 using rnnkit::product;
@@ -310,6 +311,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
     const Panels<T_> U_panels = pack<T_>(U.t());  // v_t U^T
     const Panels<T_> W_hr_panels = o.proj ? pack<T_>(W_hr->t()) : Panels<T_>{};  // m_t W_hr^T
     T_* h_new = o.proj && o.zoneout_h ? h_scratch.data_ptr<T_>() : nullptr;  // h'_t
+    const bool fetch_ahead = Ahead::pays(U_panels.bytes());
     for (int64_t t = 0; t < T; ++t) {
       const int64_t slot = save ? t : 0;
       ForwardStep<T_> s{};
@@ -342,6 +344,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       }
       if (o.zoneout_h) s.d = step_of<T_>(*d, t);
       if (o.zoneout_c) s.d_c = step_of<T_>(*d_c, t);
+      const T_* A_next = fetch_ahead && t + 1 < T ? step_of<T_>(A_, t + 1) : nullptr;
       T_* v_dropped = o.dropout ? step_of<T_>(V, slot) : nullptr;  // v_t = m * h_{t-1}
       const T_* v = o.dropout ? v_dropped : s.h_prev;
       const T_* m_data = o.dropout ? m->data_ptr<T_>() : nullptr;
@@ -357,7 +360,8 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
         if (o.proj) project(s, W_hr_panels, h_new, P, b0, b1);
       };
       auto product_of = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {  // U v_t
-        product(v + b0 * P, b1 - b0, P, U_panels, s.a + b0 * 4 * H, 4 * H, q0, q1);
+        product(v + b0 * P, b1 - b0, P, U_panels, s.a + b0 * 4 * H, 4 * H, q0, q1,
+                Ahead::rows(A_next, b0, b1, 4 * H));
       };
       if (split.groups == 1) {  // a step needs no other row: each chunk's, start to end
         split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
