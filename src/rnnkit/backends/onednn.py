@@ -52,10 +52,11 @@ def min_rows(vendor: str) -> int:
     oneDNN. It pays the reorder on every call: below about 3,072 rows MKL's matmul is faster,
     measured on an AMD EPYC (2 threads): 2,048 x 128 x 512 in 1.32 ms against oneDNN's 1.44,
     2,048 x 512 x 128 1.35 against 1.56; 3,200 x 256 x 1,024 oneDNN's 8.2 against 9.7,
-    4,096 x 128 x 512 2.70 against 2.80. On Intel CPUs MKL, Intel's own, is faster at every
-    size, reorder or not: measured on an Intel Xeon (AVX-512, 2 threads), 6,400 x 512 x 2,048
-    with the bias 67.4 ms against oneDNN's 65.3-70.8, 3,200 x 256 x 1,024 5.96 against 6.76;
-    dX = dY W (6,400 x 2,048 x 512) 44.6 against 50.4, (3,200 x 1,024 x 256) 5.85 against 6.28.
+    4,096 x 128 x 512 2.70 against 2.80. On Intel CPUs MKL, Intel's own, is as fast or faster
+    at every size: measured on an Intel Xeon (AVX-512, 2 threads), with the bias, 6,400 x 512 x
+    2,048 in 67.4 and 69.3 ms against oneDNN's 65.3 and 70.8 (a tie), 3,200 x 256 x 1,024 5.96
+    against 6.76, 2,048 x 128 x 512 1.05 against 1.21; dX = dY W (6,400 x 2,048 x 512) 44.6
+    against 50.4, (3,200 x 1,024 x 256) 5.85 against 6.28.
     """
     return sys.maxsize if vendor == "GenuineIntel" else 3072
 

@@ -146,7 +146,7 @@ inline void tail(int64_t rows, const T* X, int64_t ldx, const T* panel, int64_t 
 // input part) are long out of L2 when a step reads them, in four short runs per row (one per
 // gate), each too short for the hardware's prefetcher to get ahead: at B 16, H 256 the loads of
 // A_t stalled the gates' pass most of its time; fetched ahead, the fused LSTM's loop took 55-57
-// µs a step instead of 69-70 and its inference 1.07-1.15x less time (Intel Xeon, 2 threads).
+// µs a step instead of 69-70 and its inference ran 1.07-1.15x as fast (Intel Xeon, 2 threads).
 // Only where W's panels stay in L2 with room to spare: at H 512 (U's panels 4 MB) the fetches
 // displaced panels and the step took 4% longer. (The GRU's and RNN's loops gained 0-4%: they
 // do not use it.)
