@@ -13,6 +13,8 @@ import json
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -326,3 +328,17 @@ def test_bad_input_one_error_line_nothing_changed(name, row, runs, tmp_path, cap
 
 def test_there_are_at_least_thirty_rows_over_every_command():
     assert len(BAD) >= 30
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly():
+    """`rnnkit explain lstm | head -c 10`: the pipe's reader closes before rnnkit writes; no
+    traceback, and a shell's status for a broken pipe."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnkit", "explain", "lstm"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=300)
+    assert stderr.decode() == ""
+    assert process.returncode == 141

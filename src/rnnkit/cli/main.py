@@ -6,13 +6,15 @@ Each command lives in its own module under `rnnkit.cli` and exposes two function
     run(args) -> int                                     # does the work, returns the exit status
 
 User mistakes raise `RnnkitError`; they are printed as one line, `error: <what and how to fix>`,
-with exit status 2 and no traceback (`--debug` shows it).
+with exit status 2 and no traceback (`--debug` shows it). A reader of stdout that goes away
+(`| head`) stops the command quietly, with a shell's status for it (141).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 
@@ -71,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit, where Python prints it
+        return status
+    except BrokenPipeError:
+        return reader_gone()
     except RnnkitError as error:
         if args.debug:
             raise
@@ -80,6 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+# A shell's status for a command whose pipe's reader went away (128 + SIGPIPE).
+BROKEN_PIPE = 141
+
+
+def reader_gone() -> int:
+    """Stop quietly when stdout's reader has gone (`rnnkit sample RUN | head`), as `cat` does:
+    stdout then points at /dev/null, so that the flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE
 
 
 if __name__ == "__main__":
