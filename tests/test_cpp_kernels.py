@@ -233,6 +233,27 @@ def test_a_broadcast_mask_is_the_full_one():
 
 
 @built
+def test_large_buffers_come_back_once_free_and_never_while_held():
+    """buffers.h: a training call's large buffers (the gates Y, layer norm's U v_t, and dA and du
+    in backward; 8.4 MB each here, over its 8 MB floor) are handed out again at a later call
+    once no tensor holds them, never while one does, and the results stay the same."""
+    args = inputs(torch.float32, True, False, None, False, False, size=(64, 32, 256))
+    first = lstm.forward(*args, True)
+    large = [2, 4]  # Y and U v_t among the outputs
+    held = lstm.forward(*args, True)  # while `first` holds its buffers: others
+    assert {held[i].data_ptr() for i in large}.isdisjoint(first[i].data_ptr() for i in large)
+    torch.testing.assert_close(held, first, rtol=0, atol=0)
+    grads = d_states(first, torch.float32)
+    expected = lstm.backward(*args, True, first, grads)
+    seen = {x.data_ptr() for x in (*first, *held, *expected)}
+    values = [x.clone() for x in expected]
+    del first, held, expected
+    again = lstm.forward(*args, True)
+    assert {again[i].data_ptr() for i in large} <= seen  # freed buffers, handed out again
+    torch.testing.assert_close(lstm.backward(*args, True, again, grads), values, rtol=0, atol=0)
+
+
+@built
 def test_a_forward_without_save_has_no_backward():
     args = inputs(torch.float64, False, False, None, False, False)
     unsaved = lstm.forward(*args, False)

@@ -32,7 +32,7 @@ import torch
 SOURCES = [
     Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp", "gru_after.cpp", "rnn.cpp")
 ]
-HEADERS = [Path(__file__).with_name(name) for name in ("gemm.h", "rows.h", "checks.h")]
+HEADERS = [Path(__file__).with_name(name) for name in ("buffers.h", "gemm.h", "rows.h", "checks.h")]
 
 # torch's CPU capability -> the compiler flags for its vector width (ATen's Vectorized, and the
 # register size of gemm.h); any other capability builds for the compiler's default.

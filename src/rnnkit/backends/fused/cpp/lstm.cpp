@@ -22,6 +22,7 @@
 #include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
 
+#include "buffers.h"
 #include "gemm.h"
 #include "rows.h"
 
@@ -287,7 +288,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   auto c_slot = [save](int64_t t) { return save ? t : t % 2; };
   Tensor C = at::empty({save ? T + 1 : 2, B, H}, like);
   C[0].copy_(c0);
-  Tensor Y = at::empty({kept, B, 4 * H}, like);
+  Tensor Y = rnnkit::reused({kept, B, 4 * H}, like);
   Tensor K = at::empty({kept, B, H}, like);
   const bool own_M = o.proj || o.zoneout_h;
   Tensor M = own_M ? at::empty({kept, B, H}, like) : Tensor();
@@ -296,7 +297,7 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   Tensor a = o.layer_norm ? Tensor() : at::empty({B, 4 * H}, like);  // U v_t
   std::vector<Tensor> norms;
   if (o.layer_norm) {
-    norms = {at::empty({kept, B, 4 * H}, like), at::empty({kept, B, 1}, like),
+    norms = {rnnkit::reused({kept, B, 4 * H}, like), at::empty({kept, B, 1}, like),
              at::empty({kept, B, 1}, like), at::empty({kept, B, H}, like),
              at::empty({kept, B, 1}, like), at::empty({kept, B, 1}, like)};
   }
@@ -550,8 +551,8 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
   const Optional d_c = zoneout_c ? Optional(every_step(*d_c_in, T, B, H)) : std::nullopt;
   const Optional m = dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
   const Tensor dS_ = dS.contiguous(), dC_ = dC.contiguous();
-  Tensor dA = at::empty_like(Y);
-  Tensor dU_rows = layer_norm ? at::empty_like(Y) : dA;  // du_t for every step
+  Tensor dA = rnnkit::reused(Y.sizes(), Y.options());
+  Tensor dU_rows = layer_norm ? rnnkit::reused(Y.sizes(), Y.options()) : dA;  // du_t, every step
   Tensor DK = layer_norm ? at::empty({B, H}, Y.options()) : Tensor();  // dk^ of one step
   // the gains' gradients, a row per batch row: [γ^h (4H) | γ^c (H) | β^c (H) | γ^x (4H) | β^x (4H)]
   Tensor d_gains = at::zeros({layer_norm ? B : 0, GAINS * H}, Y.options());
