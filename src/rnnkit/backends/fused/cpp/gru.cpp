@@ -27,6 +27,7 @@
 #include "rows.h"
 
 #include <optional>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -66,18 +67,10 @@ struct Step {
 template <typename T>
 __attribute__((noinline)) void gates(const Step<T>& s, int64_t H, double eps, int64_t b) {
   const T* u = s.u_rz + b * 2 * H;
-  T mean = 0, rstd = 1;
-  if (s.gamma_h != nullptr) {
-    row_moments(u, 2 * H, eps, mean, rstd);
-    s.mean_rz[b] = mean;
-    s.rstd_rz[b] = rstd;
-  }
-  const T* A = s.A + b * 3 * H;
+  T mean, rstd;
+  std::tie(mean, rstd) = recurrent_moments(u, 2 * H, s.gamma_h, eps, s.mean_rz, s.rstd_rz, b);
   T* rz = s.rz + b * 2 * H;
-  over_row<T>(2 * H, [&](int64_t j, int64_t count) {
-    sigmoid(recurrent(u, s.gamma_h, mean, rstd, j, count) + Vec<T>::loadu(A + j, count))
-        .store(rz + j, count);
-  });
+  reset_and_update(u, s.gamma_h, mean, rstd, s.A + b * 3 * H, rz, H);
   const Vec<T> inside(s.mask == nullptr ? T(1) : s.mask[b]);
   const T* v = s.v + b * H;
   over_row<T>(H, [&](int64_t j, int64_t count) {
@@ -91,12 +84,8 @@ template <typename T>
 __attribute__((noinline)) void update(const Step<T>& s, int64_t H, double eps, int64_t b) {
   const T* u = s.u_h + b * H;
   const T* gamma = s.gamma_h == nullptr ? nullptr : s.gamma_h + 2 * H;
-  T mean = 0, rstd = 1;
-  if (gamma != nullptr) {
-    row_moments(u, H, eps, mean, rstd);
-    s.mean_h[b] = mean;
-    s.rstd_h[b] = rstd;
-  }
+  T mean, rstd;
+  std::tie(mean, rstd) = recurrent_moments(u, H, gamma, eps, s.mean_h, s.rstd_h, b);
   const T* A_h = s.A + b * 3 * H + 2 * H;
   const T* z = s.rz + b * 2 * H + H;
   const T* h_prev = s.h_prev + b * H;

@@ -18,6 +18,7 @@
 #include "rows.h"
 
 #include <optional>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -50,18 +51,11 @@ template <typename T>
 __attribute__((noinline)) void after_update(const AfterStep<T>& s, int64_t H, double eps,
                                             int64_t b) {
   const T* u = s.u + b * 3 * H;
-  T mean = 0, rstd = 1;
-  if (s.gamma_h != nullptr) {
-    row_moments(u, 3 * H, eps, mean, rstd);
-    s.mean[b] = mean;
-    s.rstd[b] = rstd;
-  }
+  T mean, rstd;
+  std::tie(mean, rstd) = recurrent_moments(u, 3 * H, s.gamma_h, eps, s.mean, s.rstd, b);
   const T* A = s.A + b * 3 * H;
   T* rz = s.rz + b * 2 * H;
-  over_row<T>(2 * H, [&](int64_t j, int64_t count) {
-    sigmoid(recurrent(u, s.gamma_h, mean, rstd, j, count) + Vec<T>::loadu(A + j, count))
-        .store(rz + j, count);
-  });
+  reset_and_update(u, s.gamma_h, mean, rstd, A, rz, H);
   const Vec<T> inside(s.mask == nullptr ? T(1) : s.mask[b]);
   const T* gamma = s.gamma_h == nullptr ? nullptr : s.gamma_h + 2 * H;
   const T* h_prev = s.h_prev + b * H;

@@ -19,6 +19,7 @@
 #include "rows.h"
 
 #include <optional>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -50,12 +51,8 @@ struct Step {
 template <typename T>
 __attribute__((noinline)) void update(const Step<T>& s, int64_t H, double eps, int64_t b) {
   const T* u = s.u + b * H;
-  T mean = 0, rstd = 1;
-  if (s.gamma_h != nullptr) {
-    row_moments(u, H, eps, mean, rstd);
-    s.mean[b] = mean;
-    s.rstd[b] = rstd;
-  }
+  T mean, rstd;
+  std::tie(mean, rstd) = recurrent_moments(u, H, s.gamma_h, eps, s.mean, s.rstd, b);
   const T* A = s.A + b * H;
   const T* h_prev = s.h_prev + b * H;
   const bool padding = s.mask != nullptr && s.mask[b] == T(0);

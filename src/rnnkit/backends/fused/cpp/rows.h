@@ -177,6 +177,27 @@ inline Vec<T> recurrent(const T* u, const T* gamma, T mean, T rstd, int64_t j, i
   return (x - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(gamma + j, count);
 }
 
+// The (mean, rstd) a row's recurrent part u[0..n) is normalised with: its layer norm's moments,
+// kept for backward at mean[b] and rstd[b], where a gain is given; (0, 1), unused, without.
+template <typename T>
+inline std::pair<T, T> recurrent_moments(const T* u, int64_t n, const T* gain, double eps,
+                                         T* mean, T* rstd, int64_t b) {
+  if (gain == nullptr) return {T(0), T(1)};
+  row_moments(u, n, eps, mean[b], rstd[b]);
+  return {mean[b], rstd[b]};
+}
+
+// A GRU row's reset and update gates, [r_t, z_t] = σ(A_t + U_rz v_t), or with layer norm
+// σ(A_t + LN(U_rz v_t) γ^h), over the first 2H of A and u, into rz (2H).
+template <typename T>
+inline void reset_and_update(const T* u, const T* gain, T mean, T rstd, const T* A, T* rz,
+                             int64_t H) {
+  over_row<T>(2 * H, [&](int64_t j, int64_t count) {
+    sigmoid(recurrent(u, gain, mean, rstd, j, count) + Vec<T>::loadu(A + j, count))
+        .store(rz + j, count);
+  });
+}
+
 // out = x * y over the elements [begin, end): recurrent dropout's v_t = m * h_{t-1} for rows.
 template <typename T>
 inline void multiply(const T* x, const T* y, T* out, int64_t begin, int64_t end) {
