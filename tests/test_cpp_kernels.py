@@ -24,8 +24,9 @@ T, B, H = 5, 3, 7
 
 
 def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0, size=(T, B, H)):
-    """The op's inputs with the options asked for; P = 4 with a projection (else H). Layer
-    norm normalises A too (γ^x, β^x), as a network's LSTM passes it."""
+    """The op's inputs with the options asked for; P = 4 with a projection (else H). The op
+    adds the bias b to A, which layer norm normalises first (γ^x), as a network's LSTM passes
+    them."""
     T, B, H = size
     generator = torch.Generator().manual_seed(seed)
 
@@ -51,9 +52,9 @@ def inputs(dtype, layer_norm, dropout, zoneout, zoneout_c, proj, seed=0, size=(T
     gains = (rand(4 * H, scale=0.3) + 1, rand(H, scale=0.3) + 1, rand(H, scale=0.3))
     gamma_h, gamma_c, beta_c = gains if layer_norm else (None, None, None)
     W_hr = rand(P, H, scale=0.4) if proj else None
-    norm_x = (rand(4 * H, scale=0.3) + 1, rand(4 * H, scale=0.3))
-    gamma_x, beta_x = norm_x if layer_norm else (None, None)
-    return [A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr]
+    gamma_x, bias = rand(4 * H, scale=0.3) + 1, rand(4 * H, scale=0.3)
+    gamma_x = gamma_x if layer_norm else None
+    return [A, h0, c0, U, m, d, d_c, gamma_x, bias, gamma_h, gamma_c, beta_c, W_hr]
 
 
 CASES = [
@@ -130,25 +131,32 @@ def test_full_tiles_panels_and_threads(case, batch, threads):
 
 @built
 @pytest.mark.parametrize("threads", [1, 2])
-def test_layer_norm_of_the_input_with_or_without_bias(threads):
-    """γ^x alone (a network with bias=False), or none at all (the input's layer norm left
-    outside the op), beside the recurrent layer norm; on one thread and two (the gains' sums)."""
+def test_the_input_part_with_or_without_bias_and_layer_norm(threads):
+    """Without a bias (a network with bias=False): γ^x alone, or neither (the input's layer
+    norm left outside the op) beside the recurrent layer norm, or no layer norm at all; and the
+    bias without γ^x beside the recurrent layer norm. On one thread and two (the gains' sums)."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
+    cases = [  # (layer norm, keep γ^x, keep b)
+        (True, True, False),
+        (True, False, False),
+        (True, False, True),
+        (False, False, False),
+    ]
     try:
-        for keep in ("gamma_x", "none"):
-            args = inputs(torch.float64, True, True, "full", True, False, size=(4, 9, 11))
-            args[8] = None  # β^x
-            if keep == "none":
-                args[7] = None
+        for layer_norm, keep_gamma, keep_bias in cases:
+            args = inputs(torch.float64, layer_norm, True, "full", True, False, size=(4, 9, 11))
+            args[7] = args[7] if keep_gamma else None  # γ^x
+            args[8] = args[8] if keep_bias else None  # b
             expected, found = lstm.python_forward(*args), lstm.forward(*args, True)
-            assert len(found) == len(expected) == 12 + (keep == "gamma_x") * 2
+            assert len(found) == len(expected) == 6 + layer_norm * 6 + keep_gamma * 2
             for a, b in zip(found, expected):
                 torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
             grads = d_states(expected, torch.float64)
             found_grads = lstm.backward(*args, True, found, grads)
             expected_grads = lstm.python_backward(*args, expected, grads)
-            assert len(found_grads) == len(expected_grads) == 7 + (keep == "gamma_x")
+            assert len(found_grads) == len(expected_grads)
+            assert len(found_grads) == 4 + layer_norm * 3 + keep_gamma + keep_bias
             for a, b in zip(found_grads, expected_grads):
                 torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
     finally:

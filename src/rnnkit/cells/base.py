@@ -206,17 +206,22 @@ class Cell(nn.Module):
 
         linear: how to compute x W^T + b (a backend may bring a faster one).
         """
-        Wx = self.input_product(x, noise, linear)
-        return layer_norm(Wx, self.gamma_x, self.bias) if self.layer_norm else Wx
+        if self.layer_norm:
+            return layer_norm(self.input_product(x, noise, linear), self.gamma_x, self.bias)
+        return self.input_product(x, noise, linear, self.bias)
 
     def input_product(
-        self, x: Tensor, noise: Noise | None = None, linear: Linear = nn.functional.linear
+        self,
+        x: Tensor,
+        noise: Noise | None = None,
+        linear: Linear = nn.functional.linear,
+        bias: Tensor | None = None,
     ) -> Tensor:
-        """project_input before layer norm: W (m_x * x_t), + b without layer norm (with it, b
-        is LN's bias). The fused LSTM normalises it inside its own loop."""
+        """project_input before layer norm and bias: W (m_x * x_t) (+ `bias`, in the same
+        product). The fused LSTM normalises it and adds b inside its own loop."""
         if noise is not None and noise.x is not None:
             x = x * noise.x
-        return linear(x, self.weight_ih, None if self.layer_norm else self.bias)
+        return linear(x, self.weight_ih, bias)
 
     def times_U(self, v: Tensor, noise: StepNoise, rows: slice = slice(None)) -> Tensor:
         """U_g v for the gates g stored in `rows` of U (one product), v being what U multiplies

@@ -16,7 +16,8 @@ function with its options, from the input part of every step, A = W x_t + b (the
 
 Options outside the recurrence need nothing of the ops: input dropout is in A, DropConnect
 hands them the dropped U, output dropout multiplies their outputs. The input's layer norm is in
-A too, but for the LSTM op, which takes W x_t and normalises each row in its loop (γ^x, β^x).
+A too, but for the LSTM op, which takes W x_t and normalises each row in its loop (γ^x) and
+adds the bias b there.
 `scan` has the signature of `loop.scan`, so layers run it per direction; under autocast the whole
 scan runs in the autocast dtype, as autocast runs torch's own RNN kernels.
 """
@@ -58,7 +59,8 @@ def scan(
         noise = cell.draw(T, B, x)
     inside = None if lengths is None else step_mask(lengths.to(x.device), T)  # (T, B, 1)
     device = x.device.type
-    # (T, B, G*H) for every step: W x_t + b, or W x_t alone for the LSTM op to normalise
+    # (T, B, G*H) for every step: W x_t + b, or W x_t alone for the LSTM op (which adds b, after
+    # normalising W x_t with layer norm)
     project = cell.input_product if isinstance(cell, LSTMCell) else cell.project_input
     if not torch.is_autocast_enabled(device):
         A = project(x, noise, onednn.linear)
@@ -79,7 +81,7 @@ def _apply(
         zone_c = _zone(noise.zone_c, T, A)
         if inside is not None:  # a padded step keeps its state: d_t = d^c_t = 1 there
             zone_h, zone_c = _padded(zone_h, inside, A), _padded(zone_c, inside, A)
-        norm_x = (cell.gamma_x, cell.bias) if cell.layer_norm else (None, None)
+        norm_x = (cell.gamma_x if cell.layer_norm else None, cell.bias)
         norm_c = (cell.gamma_c, cell.beta_c) if cell.layer_norm else (None, None)
         W_hr = cell.weight_hr if cell.proj_size else None
         tensors = (A, *state, U, noise.h, zone_h, zone_c, *norm_x, gamma_h, *norm_c, W_hr)

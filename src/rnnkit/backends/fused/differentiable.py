@@ -66,9 +66,11 @@ def _template(name: str, hidden: int, proj: int, layer_norm: bool, extra: bool) 
 def states(name: str, inputs: list) -> list[Tensor]:
     """The op `rnnkit::name`'s states (S, and C for the LSTM), differentiable in its inputs."""
     if name == "lstm":
-        A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr = inputs[:13]
-        if gamma_x is not None:  # the op takes W x_t and normalises it
-            A = layer_norm(A, gamma_x, beta_x)
+        A, h0, c0, U, m, d, d_c, gamma_x, bias, gamma_h, gamma_c, beta_c, W_hr = inputs[:13]
+        if gamma_x is not None:  # the op takes W x_t, normalises it and adds b
+            A = layer_norm(A, gamma_x, bias)
+        elif bias is not None:
+            A = A + bias
         scan = _template(
             name, c0.shape[-1], 0 if W_hr is None else W_hr.shape[0], gamma_h is not None, False
         )

@@ -5,16 +5,19 @@ Two loops compute it: `python_forward` / `python_backward` below, and the same c
 and float64 CPU tensors where it is built; the Python loop runs the rest (bf16, CUDA) and is what
 the C++ one is tested against. The equations below are both loops'.
 
-The input part of every step comes in computed, one GEMM for all steps: A_t = W x_t + b (the
-cell's project_input), or with layer norm A_t = W x_t alone (its input_product), which the op
-normalises, LN(A_t; γ^x, β^x) with β^x = b: in the C++ loop row by row, where A_t is read anyway.
+The input product of every step comes in computed, one GEMM for all steps: A_t = W x_t (the
+cell's input_product), and the op adds the bias, A_t + b, or with layer norm normalises it first,
+LN(A_t; γ^x) + b (the cell's project_input, b being LN's β^x): in the C++ loop row by row, where
+A_t is read anyway. A GEMM's bias is a pass of its own over all T*B rows: with the bias in the
+GEMM instead, the plain LSTM's inference took 1.05-1.07 times as long at (32,64,128,2) and
+(16,200,256,1), 1.00-1.03 at (64,100,512,2) (Intel Xeon, 2 threads, interleaved in one process).
 Per step only the products with U (oneDNN's, see backends/onednn.py) and a few element-wise
 kernels remain, forward and backward, and dU is one GEMM after the loop.
 v_t is what U multiplies (h_{t-1}, or m * h_{t-1} with recurrent dropout), c'_t and h'_t the
 step's new values before zoneout, d_t and d^c_t the zoneout masks (1 on padded steps, so that a
 padded step keeps its state exactly), gates in storage order i | f | c | o:
 
-forward:  A_t <- LN(A_t; γ^x, β^x) with γ^x given
+forward:  A_t <- LN(A_t; γ^x) + b with γ^x given, else A_t + b
           for t = 1..T:
               [i, f, s, o]_t = sigma(A_t + U v_t)     one GEMM (the sum in it); s = sigma(2 a_c),
                               or sigma(A_t + LN(U v_t) γ^h)     its row of U (or γ^h) doubled
@@ -34,7 +37,7 @@ backward: with g_t = dL/dh_t and e_t = dL/dc_t (each from step t+1; g_t also fro
               g_{t-1} = (du_t U) * m + g_t d_t                               one GEMM
           and after the loop dU = dU^T V and dW_hr = dH'^T M over all steps at once (the gains'
           gradients are summed in the loop, from torch's layer-norm backward), and with γ^x
-          dA = LN_back(dA), with dγ^x and dβ^x.
+          dA = LN_back(dA), with dγ^x and db (without γ^x, db = dA summed over every step).
 The factors that do not depend on g_t and e_t are computed for all steps at once before the loop.
 Shapes: T steps, B batch, H hidden, P = proj_size or H.
 """
@@ -113,20 +116,22 @@ def python_forward(
     d: Tensor | None,
     d_c: Tensor | None,
     gamma_x: Tensor | None,
-    beta_x: Tensor | None,
+    bias: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
     W_hr: Tensor | None,
 ) -> list[Tensor]:
     """(A (T,B,4H), h_0 (B,P), c_0 (B,H), U (4H,P), m (B,P) | None, d (T,B,P|1) | None,
-    d^c (T,B,H|1) | None, γ^x (4H,) | None, β^x (4H,) | None, γ^h (4H,) | None,
+    d^c (T,B,H|1) | None, γ^x (4H,) | None, b (4H,) | None, γ^h (4H,) | None,
     γ^c (H,) | None, β^c (H,) | None, W_hr (P,H) | None) -> [S = h_0, ..., h_T (T+1,B,P),
     C = c_0, ..., c_T (T+1,B,H), then what backward reads]."""
     T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
     norm_x = (None, None, None)  # the input's layer norm: (W x, mean, 1/std)
     if gamma_x is not None:
-        A, norm_x = layer_norm_forward(A, gamma_x, beta_x)
+        A, norm_x = layer_norm_forward(A, gamma_x, bias)
+    elif bias is not None:
+        A = A + bias
     # tanh(a_c) = 2 sigma(2 a_c) - 1: the c block of A and of U v (or of γ^h) doubled, exactly
     double_c = torch.ones_like(A[0, 0])
     double_c[2 * H : 3 * H] = 2
@@ -204,7 +209,7 @@ def python_forward(
 
 
 def fake(
-    A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr, save
+    A, h0, c0, U, m, d, d_c, gamma_x, bias, gamma_h, gamma_c, beta_c, W_hr, save
 ) -> list[Tensor]:
     """`forward`'s outputs' shapes."""
     T, B, H = A.shape[0], A.shape[1], c0.shape[-1]
@@ -229,7 +234,7 @@ def python_backward(
     d: Tensor | None,
     d_c: Tensor | None,
     gamma_x: Tensor | None,
-    beta_x: Tensor | None,
+    bias: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
@@ -237,8 +242,8 @@ def python_backward(
     saved: list[Tensor],
     d_states: list[Tensor],
 ) -> list[Tensor]:
-    """forward's inputs, its outputs and dL/dS, dL/dC -> [dA, dh_0, dc_0, dU, and with layer
-    norm dγ^x, dβ^x (with those), dγ^h, dγ^c, dβ^c, with proj_size dW_hr]."""
+    """forward's inputs, its outputs and dL/dS, dL/dC -> [dA, dh_0, dc_0, dU, dγ^x (with it), db
+    (with a bias), with layer norm dγ^h, dγ^c, dβ^c, with proj_size dW_hr]."""
     own_M = W_hr is not None or d is not None
     layer_norm = [gamma_h is not None] * 6
     S, C, Y, K, M, V, *stacked, mean_x, rstd_x = restore(
@@ -320,9 +325,9 @@ def python_backward(
             g_prev.addcmul_(g, step.zone_h)
         g = g_prev.add_(step.d_out_prev)
     dW_hr = None if W_hr is None else gemm_over_steps(dH_new, M)
-    d_norm_x = [None, None]
-    if gamma_x is not None:  # dA through LN(A_t; γ^x, β^x)
-        dA, *d_norm_x = layer_norm_backward(dA, (A, mean_x, rstd_x), gamma_x, beta_x)
+    d_norm_x = [None, None if bias is None else dA.sum((0, 1))]  # dγ^x, db
+    if gamma_x is not None:  # dA through LN(A_t; γ^x) + b
+        dA, *d_norm_x = layer_norm_backward(dA, (A, mean_x, rstd_x), gamma_x, bias)
     return existing(dA, g, e, gemm_over_steps(du, V), *d_norm_x, *d_gains, dW_hr)
 
 
@@ -335,7 +340,7 @@ def forward(
     d: Tensor | None,
     d_c: Tensor | None,
     gamma_x: Tensor | None,
-    beta_x: Tensor | None,
+    bias: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
@@ -346,14 +351,14 @@ def forward(
     save: keep what backward reads for every step; without it (inference) those buffers hold
     one step each, which the C++ loop rewrites in place (30% faster at (64,100,512)), and C
     two steps, the last c_T."""
-    inputs = (A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr)
+    inputs = (A, h0, c0, U, m, d, d_c, gamma_x, bias, gamma_h, gamma_c, beta_c, W_hr)
     if not cpp.runs(A):
         outputs = python_forward(*inputs)
         if save:
             return outputs
         S, C, *rest = outputs
         return [S, C[-2:].clone(), *(x[:1].clone() for x in rest)]
-    gains = _contiguous(gamma_x, beta_x, gamma_h, gamma_c, beta_c)
+    gains = _contiguous(gamma_x, bias, gamma_h, gamma_c, beta_c)
     return cpp.ops().lstm_forward(A, h0, c0, U, m, d, d_c, *gains, W_hr, EPS, save)
 
 
@@ -366,7 +371,7 @@ def backward(
     d: Tensor | None,
     d_c: Tensor | None,
     gamma_x: Tensor | None,
-    beta_x: Tensor | None,
+    bias: Tensor | None,
     gamma_h: Tensor | None,
     gamma_c: Tensor | None,
     beta_c: Tensor | None,
@@ -378,9 +383,9 @@ def backward(
     """`python_backward`'s computation, in C++ where it runs, else in Python (of a forward
     that saved: autograd records the op only with `save`)."""
     if not cpp.runs(A):
-        inputs = (A, h0, c0, U, m, d, d_c, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr)
+        inputs = (A, h0, c0, U, m, d, d_c, gamma_x, bias, gamma_h, gamma_c, beta_c, W_hr)
         return python_backward(*inputs, saved, d_states)
-    gains = _contiguous(gamma_x, beta_x, gamma_h, gamma_c, beta_c)
+    gains = _contiguous(gamma_x, bias, gamma_h, gamma_c, beta_c)
     return cpp.ops().lstm_backward(A, h0, U, m, d, d_c, *gains, W_hr, saved, *d_states)
 
 

@@ -12,9 +12,9 @@
 // product. The backward likewise: dm_t, the gates' gradients, du_t U and g_{t-1}, for the
 // thread's rows.
 //
-// Storage: gates in order i | f | c | o; A (T,B,4H) the input part (W x_t + b, or with layer
-// norm W x_t alone, normalised here row by row: LN(A_t; γ^x, β^x)); S = h_0..h_T (T+1,B,P);
-// C = c_0..c_T (T+1,B,H); P = proj_size or H.
+// Storage: gates in order i | f | c | o; A (T,B,4H) the input product W x_t, its bias b added
+// here row by row where A_t is read anyway (A_t + b, or with layer norm LN(A_t; γ^x) + b);
+// S = h_0..h_T (T+1,B,P); C = c_0..c_T (T+1,B,H); P = proj_size or H.
 
 #include <ATen/ATen.h>
 #include <ATen/ExpandUtils.h>
@@ -58,11 +58,11 @@ using rnnkit::tanh;
 
 // The op's inputs as lstm.py's Python loop takes them, or one error naming the first that is not:
 // A (T,B,4H), h0 (B,P), c0 (B,H), U (4H,P), m (B,P), d (T,B,P), d^c (T,B,H) (each mask as any
-// shape that broadcasts), γ^x and β^x (4H), γ^h (4H), γ^c and β^c (H), W_hr (P,H), all of A's
+// shape that broadcasts), γ^x and b (4H), γ^h (4H), γ^c and β^c (H), W_hr (P,H), all of A's
 // dtype and on CPU.
 void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& c0, const Tensor& U,
                   const Optional& m, const Optional& d, const Optional& d_c,
-                  const Optional& gamma_x, const Optional& beta_x, const Optional& gamma_h,
+                  const Optional& gamma_x, const Optional& bias, const Optional& gamma_h,
                   const Optional& gamma_c, const Optional& beta_c, const Optional& W_hr) {
   TORCH_CHECK(A.dim() == 3 && h0.dim() == 2 && c0.dim() == 2, "rnnkit::lstm: A must be (T,B,4H), "
               "h0 (B,P) and c0 (B,H)");
@@ -89,14 +89,13 @@ void check_inputs(const Tensor& A, const Tensor& h0, const Tensor& c0, const Ten
   }
   TORCH_CHECK(!gamma_x.has_value() || gamma_h.has_value(), "rnnkit::lstm: gamma_x (the input's "
               "layer norm) comes with the recurrent one: give gamma_h, gamma_c and beta_c too");
-  TORCH_CHECK(!beta_x.has_value() || gamma_x.has_value(), "rnnkit::lstm: beta_x needs gamma_x");
-  for (const Optional& x : {gamma_x, beta_x}) {
-    TORCH_CHECK(!x.has_value() || is(*x, {4 * H}), "rnnkit::lstm: gamma_x and beta_x must be "
+  for (const Optional& x : {gamma_x, bias}) {
+    TORCH_CHECK(!x.has_value() || is(*x, {4 * H}), "rnnkit::lstm: gamma_x and bias must be "
                 "(4H) = (", 4 * H, "), got ", x->sizes());
   }
   TORCH_CHECK(W_hr.has_value() ? is(*W_hr, {P, H}) : P == H,
               "rnnkit::lstm: W_hr must be (P, H) with a projection, and P = H without");
-  for (const Optional& x : {Optional(h0), Optional(c0), Optional(U), m, d, d_c, gamma_x, beta_x,
+  for (const Optional& x : {Optional(h0), Optional(c0), Optional(U), m, d, d_c, gamma_x, bias,
                             gamma_h, gamma_c, beta_c, W_hr}) {
     if (!x.has_value()) continue;
     TORCH_CHECK(x->scalar_type() == A.scalar_type() && x->device().is_cpu(),
@@ -113,8 +112,8 @@ struct Options {
 
 // ---------------------------------------------------------------------------------------------
 // Forward: the element-wise work of step t, for a row of the batch.
-//   a_t = A_t + U v_t, or A_t + LN(U v_t) γ^h     (u: U v_t, saved for LN's backward)
-//                      or LN(A_t; γ^x, β^x) + LN(U v_t) γ^h
+//   a_t = A_t + b + U v_t, or A_t + b + LN(U v_t) γ^h     (u: U v_t, saved for LN's backward)
+//                          or LN(A_t; γ^x) + b + LN(U v_t) γ^h
 //   [i, f, c~, o] = [σ, σ, tanh, σ](a_t)
 //   c'_t = f c_{t-1} + i c~;  k_t = tanh(c'_t) or tanh(LN(c'_t; γ^c, β^c));  m_t = o k_t
 //   without projection: c_t = lerp(c'_t, c_{t-1}, d^c_t), h_t = lerp(m_t, h_{t-1}, d_t)
@@ -124,7 +123,7 @@ struct ForwardStep {
   T* a;              // (B,4H) U v_t (with layer norm, the step's saved copy of it)
   const T* A;        // (B,4H) A_t
   const T* gamma_x;  // (4H), or null: A_t as it is
-  const T* beta_x;   // (4H), or null
+  const T* bias;     // (4H) b, or null
   T* mean_x;         // (B)
   T* rstd_x;         // (B)
   const T* gamma_h;  // (4H)
@@ -168,7 +167,7 @@ inline void finish(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t
 }
 
 // The gates, c'_t and (without layer norm) the rest of step t for row b:
-// from a + add (U v_t and A_t), or from y alone (A_t + LN(U v_t) γ^h, already there).
+// from U v_t + A_t (+ b), or from y alone (A_t + b + LN(U v_t) γ^h, already there).
 template <typename T>
 inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P,
                           int64_t b) {
@@ -176,9 +175,11 @@ inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, 
   T* y = s.y + b * G;
   const T* a = o.layer_norm ? y : s.a + b * G;
   const T* add = o.layer_norm ? nullptr : s.A + b * G;
+  const T* bias = o.layer_norm ? nullptr : s.bias;
   auto pre = [&](int64_t j, int64_t count) {  // a_t at j
-    const Vec<T> x = Vec<T>::loadu(a + j, count);
-    return add == nullptr ? x : x + Vec<T>::loadu(add + j, count);
+    Vec<T> x = Vec<T>::loadu(a + j, count);
+    if (add != nullptr) x = x + Vec<T>::loadu(add + j, count);
+    return bias == nullptr ? x : x + Vec<T>::loadu(bias + j, count);
   };
   const T* c_prev = s.c_prev + b * H;
   T* c_new = s.c_new + b * H;
@@ -195,18 +196,19 @@ inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, 
   });
 }
 
-// The input part of row b, elements [j, j+count): A_t, or LN(A_t; γ^x, β^x) from the row's
-// moments (mean, rstd).
+// The input part of row b, elements [j, j+count): A_t, or LN(A_t; γ^x) from the row's moments
+// (mean, rstd), + b.
 template <typename T>
 inline Vec<T> input_part(const ForwardStep<T>& s, const T* A, T mean, T rstd, int64_t j,
                          int64_t count) {
-  const Vec<T> x = Vec<T>::loadu(A + j, count);
-  if (s.gamma_x == nullptr) return x;
-  const Vec<T> normal = (x - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(s.gamma_x + j, count);
-  return s.beta_x == nullptr ? normal : normal + Vec<T>::loadu(s.beta_x + j, count);
+  Vec<T> x = Vec<T>::loadu(A + j, count);
+  if (s.gamma_x != nullptr) {
+    x = (x - Vec<T>(mean)) * Vec<T>(rstd) * Vec<T>::loadu(s.gamma_x + j, count);
+  }
+  return s.bias == nullptr ? x : x + Vec<T>::loadu(s.bias + j, count);
 }
 
-// Step t with layer norm, rows [b0, b1): a_t = LN(A_t; γ^x, β^x) (or A_t) + LN(u) γ^h into y,
+// Step t with layer norm, rows [b0, b1): a_t = LN(A_t; γ^x) (or A_t) + b + LN(u) γ^h into y,
 // the gates, then k_t = tanh(LN(c'_t; γ^c, β^c)) once the row's moments are known. Normalising
 // A_t here, where its row is read anyway, spares a pass over all T*B rows (a (T,B,4H) buffer
 // written and read again, forward and backward).
@@ -266,10 +268,10 @@ void project(const ForwardStep<T>& s, const Panels<T>& W_hr, T* h_new, int64_t P
 std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor& c0,
                                  const Tensor& U, const Optional& mask, const Optional& d_in,
                                  const Optional& d_c_in, const Optional& gamma_x,
-                                 const Optional& beta_x, const Optional& gamma_h,
+                                 const Optional& bias, const Optional& gamma_h,
                                  const Optional& gamma_c, const Optional& beta_c,
                                  const Optional& W_hr, double eps, bool save) {
-  check_inputs(A, h0, c0, U, mask, d_in, d_c_in, gamma_x, beta_x, gamma_h, gamma_c, beta_c, W_hr);
+  check_inputs(A, h0, c0, U, mask, d_in, d_c_in, gamma_x, bias, gamma_h, gamma_c, beta_c, W_hr);
   const int64_t T = A.size(0), B = A.size(1), H = c0.size(-1), P = h0.size(-1);
   const auto like = A.options();
   const Options o{gamma_h.has_value(), gamma_x.has_value(), d_in.has_value(),
@@ -337,9 +339,9 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
         s.mean_c = step_of<T_>(norms[4], slot);
         s.rstd_c = step_of<T_>(norms[5], slot);
       }
+      s.bias = bias.has_value() ? bias->data_ptr<T_>() : nullptr;
       if (o.input_norm) {
         s.gamma_x = gamma_x->data_ptr<T_>();
-        s.beta_x = beta_x.has_value() ? beta_x->data_ptr<T_>() : nullptr;
         s.mean_x = step_of<T_>(norms[6], slot);
         s.rstd_x = step_of<T_>(norms[7], slot);
       }
@@ -393,7 +395,8 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
 //   [da_i, da_f, da_c] = dc'_t [c~ i (1 - i), c_{t-1} f (1 - f), i (1 - c~^2)]
 //   e_{t-1} = dc'_t f + e_t d^c_t + dL/dc_{t-1} from outside        (in place of e_t)
 //   du_t = da_t, or LN's backward of da_t γ^h (adding this step's share of dγ^h)
-//   dA_t = da_t, or LN's backward of da_t through LN(A_t; γ^x, β^x) (and the shares of dγ^x, dβ^x)
+//   dA_t = da_t, or LN's backward of da_t through LN(A_t; γ^x) (and the shares of dγ^x, db)
+//   db = the sum of dA_t over every step and row, without γ^x (after the loop)
 
 template <typename T>
 struct BackwardStep {
@@ -419,7 +422,7 @@ struct BackwardStep {
   const T* mean_x;
   const T* rstd_x;
   const T* gamma_x;  // or null
-  bool beta_x;       // whether LN(A_t) has a bias
+  bool bias;         // whether LN(A_t) has a bias
 };
 
 // The gates' gradients and e_{t-1} from dc'_t (before adding e_t's share), elements [j, j+count).
@@ -470,7 +473,7 @@ inline void units_backward(const BackwardStep<T>& s, bool layer_norm, int64_t H,
 // Step t's gradients with layer norm, rows [b0, b1): dc'_t through LN(c'_t), then du_t
 // through LN(U v_t) and dA_t through LN(A_t), each once the row's sums are known; the gains'
 // gradients are summed over the steps into the batch row's own row of `d_gains` (GAINS: 4H for
-// γ^h, H for γ^c, H for β^c, then 4H for γ^x, 4H for β^x): one per batch row, not per thread, so
+// γ^h, H for γ^c, H for β^c, then 4H for γ^x, 4H for b): one per batch row, not per thread, so
 // that the sums do not depend on how many threads ran (a run resumed on another thread count
 // continues exactly).
 constexpr int64_t GAINS = 14;  // times H
@@ -484,7 +487,7 @@ void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, i
     T* d_gamma_c = d_gamma_h + G;
     T* d_beta_c = d_gamma_c + H;
     T* d_gamma_x = d_beta_c + H;
-    T* d_beta_x = s.beta_x ? d_gamma_x + G : nullptr;
+    T* d_bias = s.bias ? d_gamma_x + G : nullptr;
     units_backward(s, true, H, b);
     T* dA = s.dA + b * G;
     T* dc = dA + 2 * H;  // dc'_t, in dA's c block for the moment
@@ -497,7 +500,7 @@ void layer_norm_rows_backward(const BackwardStep<T>& s, int64_t H, T* d_gains, i
                             s.du + b * G, d_gamma_h, static_cast<T*>(nullptr));
     if (s.gamma_x != nullptr) {  // da_t, read above, becomes dA_t in place
       layer_norm_row_backward(dA, s.A + b * G, s.mean_x[b], s.rstd_x[b], s.gamma_x, G, dA,
-                              d_gamma_x, d_beta_x);
+                              d_gamma_x, d_bias);
     }
   }
 }
@@ -530,7 +533,7 @@ void dm_rows(const T* g, const T* d, const Panels<T>& W_hr, T* g_new, T* dm, int
 std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tensor& U,
                                   const Optional& mask, const Optional& d_in,
                                   const Optional& d_c_in, const Optional& gamma_x,
-                                  const Optional& beta_x, const Optional& gamma_h,
+                                  const Optional& bias, const Optional& gamma_h,
                                   const Optional& gamma_c, const Optional& beta_c,
                                   const Optional& W_hr, at::TensorList saved,
                                   const Tensor& dS, const Tensor& dC) {
@@ -554,7 +557,7 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
   Tensor dA = rnnkit::reused(Y.sizes(), Y.options());
   Tensor dU_rows = layer_norm ? rnnkit::reused(Y.sizes(), Y.options()) : dA;  // du_t, every step
   Tensor DK = layer_norm ? at::empty({B, H}, Y.options()) : Tensor();  // dk^ of one step
-  // the gains' gradients, a row per batch row: [γ^h (4H) | γ^c (H) | β^c (H) | γ^x (4H) | β^x (4H)]
+  // the gains' gradients, a row per batch row: [γ^h (4H) | γ^c (H) | β^c (H) | γ^x (4H) | b (4H)]
   Tensor d_gains = at::zeros({layer_norm ? B : 0, GAINS * H}, Y.options());
   const Tensor A_ = input_norm ? A.contiguous() : Tensor();
   Tensor dH_new = proj ? at::empty({T, B, P}, Y.options()) : Tensor();
@@ -597,7 +600,7 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
         s.mean_x = step_of<T_>(norms[6], t);
         s.rstd_x = step_of<T_>(norms[7], t);
         s.gamma_x = gamma_x->data_ptr<T_>();
-        s.beta_x = beta_x.has_value();
+        s.bias = bias.has_value();
       }
       // g_{t-1} = (du_t U) * m + g_t d_t + the output's
       const T_* du = step_of<T_>(dU_rows, t);
@@ -639,11 +642,13 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
     return at::mm(a.flatten(0, 1).t(), b.flatten(0, 1));
   };
   std::vector<Tensor> grads{dA, g, e, over_steps(dU_rows, V)};
+  const Tensor total = layer_norm ? rnnkit::sum_in_row_order(d_gains) : Tensor();
+  // copies: an op's outputs may not be views of one another
+  if (input_norm) grads.push_back(total.narrow(0, 6 * H, 4 * H).clone());
+  if (bias.has_value()) {  // db: through LN(A_t), or dA_t itself summed over every step and row
+    grads.push_back(input_norm ? total.narrow(0, 10 * H, 4 * H).clone() : dA.sum({0, 1}));
+  }
   if (layer_norm) {
-    const Tensor total = rnnkit::sum_in_row_order(d_gains);
-    // copies: an op's outputs may not be views of one another
-    if (input_norm) grads.push_back(total.narrow(0, 6 * H, 4 * H).clone());
-    if (beta_x.has_value()) grads.push_back(total.narrow(0, 10 * H, 4 * H).clone());
     grads.push_back(total.narrow(0, 0, 4 * H).clone());
     grads.push_back(total.narrow(0, 4 * H, H).clone());
     grads.push_back(total.narrow(0, 5 * H, H).clone());
@@ -657,11 +662,11 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
 TORCH_LIBRARY(rnnkit_cpp, library) {
   library.def(
       "lstm_forward(Tensor A, Tensor h0, Tensor c0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
-      "Tensor? gamma_x, Tensor? beta_x, Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, "
+      "Tensor? gamma_x, Tensor? bias, Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, "
       "Tensor? W_hr, float eps, bool save) -> Tensor[]");
   library.def(
       "lstm_backward(Tensor A, Tensor h0, Tensor U, Tensor? m, Tensor? d, Tensor? d_c, "
-      "Tensor? gamma_x, Tensor? beta_x, Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, "
+      "Tensor? gamma_x, Tensor? bias, Tensor? gamma_h, Tensor? gamma_c, Tensor? beta_c, "
       "Tensor? W_hr, Tensor[] saved, Tensor dS, Tensor dC) -> Tensor[]");
 }
 
