@@ -337,6 +337,38 @@ def test_linear_is_a_differentiable_product(with_bias):
     torch.testing.assert_close(x32.grad.double(), weight.detach().sum(0).expand(4, 3, 6))
 
 
+@pytest.mark.skipif(fused_cpp.ops() is None, reason="rnnkit's C++ kernels did not build here")
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_a_large_input_product_reuses_its_buffer_once_free(with_bias):
+    """linear's product on matmul's path (fused/cpp/linear.cpp): an output over buffers.h's 8 MB
+    floor (4,096 x 520 floats) comes back at a later call once no tensor holds it, never while
+    one does (a view included), each time with the right values and gradients."""
+    torch.manual_seed(9)
+    x = torch.randn(64, 64, 16, requires_grad=True)
+    weight = torch.randn(520, 16, requires_grad=True)
+    bias = torch.randn(520, requires_grad=True) if with_bias else None
+    expected = torch.nn.functional.linear(x, weight, bias)
+    with mock.patch.object(onednn, "MIN_ROWS", 1 << 30):  # matmul's path on any CPU
+        first = onednn.linear(x, weight, bias)
+        view = first[1:]
+        address = first.data_ptr()
+        del first
+        held = onednn.linear(x, weight, bias)  # while `view` holds the first buffer
+        assert held.data_ptr() != address
+        torch.testing.assert_close(view, expected[1:], rtol=0, atol=0)
+        del view, held
+        again = onednn.linear(x, weight, bias)
+        assert again.data_ptr() == address
+        again.backward(torch.ones_like(again))
+    torch.testing.assert_close(again, expected, rtol=0, atol=0)
+    torch.testing.assert_close(x.grad, weight.detach().sum(0).expand(64, 64, 16))
+    torch.testing.assert_close(
+        weight.grad, x.detach().sum((0, 1)).expand(520, 16), rtol=1e-4, atol=0
+    )
+    if with_bias:
+        torch.testing.assert_close(bias.grad, torch.full((520,), 64.0 * 64))
+
+
 def test_small_products_go_to_matmul():
     weight = torch.randn(8, 4)
     assert onednn.onednn_product(weight, 2).func is onednn.matmul_linear

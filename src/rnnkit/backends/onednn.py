@@ -25,6 +25,8 @@ from functools import partial
 import torch
 from torch import Tensor
 
+from rnnkit.backends.fused import cpp
+
 # A weight prepared for repeated products: (x (B, K), add (B, N) or None) -> x @ weight^T
 # (+ bias) (+ add) (B, N).
 Product = Callable[..., Tensor]
@@ -130,13 +132,21 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     products from MIN_ROWS rows up (matmul's below; on Intel CPUs always): measured on an AMD EPYC
     at (6400 x 512) x (512 x 2048), oneDNN ran the forward in 309-325 ms and dX = dY W in
     256-266 ms, against 344-350 and 304-361 ms for matmul, which also copies the bias into every
-    row first (35-70 ms). dW = dY^T x stays matmul's (as fast).
+    row first (35-70 ms). dW = dY^T x stays matmul's (as fast). Matmul's product runs in C++
+    where the fused kernels are built (fused/cpp/linear.cpp), into a buffer reused from call to
+    call once free: a large one (52 MB at 6,400 x 2,048) is otherwise faulted in afresh at every
+    call, which made the fused LSTM's inference at (64,100,512,2) 1.16-1.17x as slow (Intel
+    Xeon, 2 threads, interleaved in one process).
 
     A torch custom operator: torch.compile cannot trace oneDNN's packed weights, so it sees one
     op; its backward is this op again and torch's own, so any order of derivative works."""
     rows = x.reshape(-1, x.shape[-1])
-    once = prepare if rows.shape[0] >= MIN_ROWS else matmul_product
-    return once(weight, rows.shape[0], bias)(rows).view(*x.shape[:-1], -1)
+    if cpp.runs(rows) and (rows.shape[0] < MIN_ROWS or prepare is matmul_product):
+        product = cpp.ops().linear(rows, weight, bias)  # matmul's, into a reused buffer
+    else:
+        once = prepare if rows.shape[0] >= MIN_ROWS else matmul_product
+        product = once(weight, rows.shape[0], bias)(rows)
+    return product.view(*x.shape[:-1], -1)
 
 
 @linear.register_fake

@@ -30,7 +30,8 @@ from pathlib import Path
 import torch
 
 SOURCES = [
-    Path(__file__).with_name(name) for name in ("lstm.cpp", "gru.cpp", "gru_after.cpp", "rnn.cpp")
+    Path(__file__).with_name(name)
+    for name in ("lstm.cpp", "gru.cpp", "gru_after.cpp", "rnn.cpp", "linear.cpp")
 ]
 HEADERS = [Path(__file__).with_name(name) for name in ("buffers.h", "gemm.h", "rows.h", "checks.h")]
 
