@@ -262,6 +262,26 @@ def test_large_buffers_come_back_once_free_and_never_while_held():
 
 
 @built
+def test_the_states_of_an_inference_call_come_back_once_free():
+    """buffers.h: S, the states h_0..h_T (8.4 MB here), is handed out again to a later call once
+    no tensor holds it (a view of it included), never while one does, and is not given back to
+    the allocator meanwhile (a tensor of its size made in between gets other memory)."""
+    args = inputs(torch.float32, False, False, None, False, False, size=(256, 32, 256))
+    first = lstm.forward(*args, False)
+    values = [x.clone() for x in first]
+    outputs = first[0][1:]  # what a layer returns: a view of S
+    address = first[0].data_ptr()
+    del first
+    held = lstm.forward(*args, False)
+    assert held[0].data_ptr() != address
+    del outputs, held
+    other = torch.empty_like(values[0])
+    again = lstm.forward(*args, False)
+    assert again[0].data_ptr() == address != other.data_ptr()
+    torch.testing.assert_close(again, values, rtol=0, atol=0)
+
+
+@built
 def test_a_forward_without_save_has_no_backward():
     args = inputs(torch.float64, False, False, None, False, False)
     unsaved = lstm.forward(*args, False)

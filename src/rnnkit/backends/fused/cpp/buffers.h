@@ -1,12 +1,15 @@
-// The large buffers a training call allocates (the gates and layer norm's U v_t saved for
-// backward, the gradients dA and du of every step), reused from one call to the next.
+// The large buffers a call allocates (the LSTM's states S and C, the gates and layer norm's U v_t
+// saved for backward, the gradients dA and du of every step; linear.cpp's input product),
+// reused from one call to the next.
 //
 // Why: glibc hands out every block over 32 MB as fresh pages from the kernel, each 4 KB page
 // faulted in on first touch (about 1.2 µs each on this project's machines), and gives them back
 // when freed; a (T, B, 4H) buffer at (100, 64, 512) is 52 MB, so every training step faulted
 // them all in again: a 2-layer fused LSTM step at that shape faulted 262 MB (472 MB with layer
 // norm). Kept here instead, the step took 691 ms against 759-760 (730-767 against 883-922 with
-// layer norm; Intel Xeon, 2 threads, interleaved in one process, two runs).
+// layer norm; Intel Xeon, 2 threads, interleaved in one process, two runs). Smaller blocks
+// fault too when glibc trims its heap's top: the LSTM's states S (13 MB a layer at that shape)
+// kept here, its inference took 244 ms against 252-253 (two runs).
 //
 // A buffer is handed out again only when no tensor holds its storage any more (autograd frees
 // the saved gates after backward, the optimiser step frees the gradients): its storage's use

@@ -281,14 +281,14 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
   const Optional d = o.zoneout_h ? Optional(every_step(*d_in, T, B, P)) : std::nullopt;
   const Optional d_c = o.zoneout_c ? Optional(every_step(*d_c_in, T, B, H)) : std::nullopt;
   const Optional m = o.dropout ? Optional(mask->expand({B, P}).contiguous()) : std::nullopt;
-  Tensor S = at::empty({T + 1, B, P}, like);
+  Tensor S = rnnkit::reused({T + 1, B, P}, like);
   S[0].copy_(h0);
   // What backward reads, every step's (T of them), or without `save` (inference) one step's
   // scratch, rewritten at every step: memory the step keeps in cache. Likewise C: c_0..c_T, or
   // without `save` two slots taken in turn, c_T in the last one at the end (C[-1] as with save).
   const int64_t kept = save ? T : 1;
   auto c_slot = [save](int64_t t) { return save ? t : t % 2; };
-  Tensor C = at::empty({save ? T + 1 : 2, B, H}, like);
+  Tensor C = rnnkit::reused({save ? T + 1 : 2, B, H}, like);
   C[0].copy_(c0);
   Tensor Y = rnnkit::reused({kept, B, 4 * H}, like);
   Tensor K = at::empty({kept, B, H}, like);
