@@ -243,7 +243,7 @@ def test_a_broadcast_mask_is_the_full_one():
 @built
 def test_large_buffers_come_back_once_free_and_never_while_held():
     """buffers.h: a training call's large buffers (the gates Y, layer norm's U v_t, and dA and du
-    in backward; 8.4 MB each here, over its 8 MB floor) are handed out again at a later call
+    in backward; 8.4 MB each here, over its 1 MB floor) are handed out again at a later call
     once no tensor holds them, never while one does, and the results stay the same."""
     args = inputs(torch.float32, True, False, None, False, False, size=(64, 32, 256))
     first = lstm.forward(*args, True)

@@ -340,7 +340,7 @@ def test_linear_is_a_differentiable_product(with_bias):
 @pytest.mark.skipif(fused_cpp.ops() is None, reason="rnnkit's C++ kernels did not build here")
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_a_large_input_product_reuses_its_buffer_once_free(with_bias):
-    """linear's product on matmul's path (fused/cpp/linear.cpp): an output over buffers.h's 8 MB
+    """linear's product on matmul's path (fused/cpp/linear.cpp): an output over buffers.h's 1 MB
     floor (4,096 x 520 floats) comes back at a later call once no tensor holds it, never while
     one does (a view included), each time with the right values and gradients."""
     torch.manual_seed(9)

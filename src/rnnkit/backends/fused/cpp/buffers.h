@@ -8,13 +8,18 @@
 // them all in again: a 2-layer fused LSTM step at that shape faulted 262 MB (472 MB with layer
 // norm). Kept here instead, the step took 691 ms against 759-760 (730-767 against 883-922 with
 // layer norm; Intel Xeon, 2 threads, interleaved in one process, two runs). Smaller blocks
-// fault too when glibc trims its heap's top: the LSTM's states S (13 MB a layer at that shape)
-// kept here, its inference took 244 ms against 252-253 (two runs).
+// fault too, whenever glibc trims its heap's top: the LSTM's states S (13 MB a layer at that
+// shape) kept here, its inference took 244 ms against 252-253 (two runs); at (32,64,128,2) the
+// input product (4 MB a layer) faulted in at one call in three or four, and in `bench layers`,
+// which interleaves training and inference, the layer-norm LSTM's inference ran 0.79-0.82 of
+// torch.nn.LSTM's with an 8 MB floor here, 0.91-0.92 with 1 MB (its training 0.80-0.82 and
+// 0.98-1.02).
 //
 // A buffer is handed out again only when no tensor holds its storage any more (autograd frees
 // the saved gates after backward, the optimiser step frees the gradients): its storage's use
-// count is then the cache's own. Only buffers of at least MIN_BYTES are kept (glibc reuses
-// smaller blocks itself), at most CAP_BYTES in all; a buffer over the cap is an ordinary one.
+// count is then the cache's own. Only buffers of at least MIN_BYTES are kept (glibc's heap
+// serves smaller ones without faults), at most CAP_BYTES in all; a buffer over the cap is an
+// ordinary one.
 
 #pragma once
 
@@ -25,7 +30,7 @@
 
 namespace rnnkit {
 
-constexpr int64_t MIN_BYTES = int64_t(8) << 20;
+constexpr int64_t MIN_BYTES = int64_t(1) << 20;
 constexpr int64_t CAP_BYTES = int64_t(1) << 30;
 
 // An uninitialised contiguous tensor of `sizes`: a free cached buffer of at least its size (and
