@@ -5,7 +5,12 @@
 
 For each shape (batch B, steps T, hidden H, layers L; input size H) and variant, every backend
 that can run it and torch.nn's module (cuDNN on GPU) are timed in the same process, interleaved
-round by round so that a busy machine slows them alike:
+round by round so that a busy machine slows them alike, each round in another order (the
+candidates rotated by one): a call runs slower or faster after some calls than after others,
+and in a fixed order that landed on the same candidate in every round (measured on an Intel
+Xeon, 2 threads: torch.nn.LSTM timed first in each round trained at 0.81 of the speed of the
+very same kernel timed second, "native", and the fused LSTM timed after native at 0.88 of its
+speed after torch.nn).
 
     train:      forward + backward of a fixed random projection of the outputs, tokens/s = B*T / s
     inference:  forward under torch.inference_mode, tokens/s = B*T / s
@@ -189,15 +194,16 @@ def synchronize(x: Tensor) -> None:
 
 
 def measure(found: list[Candidate], shape, device: str, repeats: int, warmup: int):
-    """Median seconds per candidate, rounds interleaved across candidates."""
+    """Median seconds per candidate, rounds interleaved across candidates (in rotated order)."""
     B, T, H, _ = shape
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(T, B, H, generator=generator).to(device)
     probe = torch.randn(T, B, H, generator=generator).to(device)
     times = {id(c): {True: [], False: []} for c in found}
     for round_ in range(warmup + repeats):
+        order = found[round_ % len(found) :] + found[: round_ % len(found)]
         for train in (True, False):
-            for c in found:
+            for c in order:
                 seconds = run_once(c, x, probe, train)
                 if round_ >= warmup:
                     times[id(c)][train].append(seconds)
