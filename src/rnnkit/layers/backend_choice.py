@@ -34,8 +34,9 @@ def automatic(cells: Sequence[Cell], stack: StackSettings, training: bool) -> st
     (1.3-2.7x torch.nn at the benchmark shapes with its C++ loops, 1.2-1.45x with the Python
     ones), in inference where its C++ loops run (float32 or float64, built: 1.5-1.9x; the
     Python loops lose to torch's C++ at small shapes). Not for the plain LSTM, whose oneDNN
-    kernel is as fast as fused's C++ loop at the larger benchmark shapes and faster at the
-    smallest: an LSTM runs fused where torch has no kernel for it (its options), and with a
+    kernel is faster than fused's C++ loop at the smaller benchmark shapes (fused faster only
+    in training at the largest, PERFORMANCE.md): an LSTM runs fused where torch has no kernel
+    for it (its options), and with a
     projection, which torch computes in a loop of its own, not oneDNN's (fused trains it 1.2-2.2x
     as fast as torch's projected LSTM and, with the C++ loop, infers at 1.03-1.31 of torch's
     plain LSTM against 0.61-1.00). On GPU, where cuDNN runs the whole sequence in one kernel,
