@@ -10,10 +10,10 @@
 // layer norm; Intel Xeon, 2 threads, interleaved in one process, two runs). Smaller blocks
 // fault too, whenever glibc trims its heap's top: the LSTM's states S (13 MB a layer at that
 // shape) kept here, its inference took 244 ms against 252-253 (two runs); at (32,64,128,2) the
-// input product (4 MB a layer) faulted in at one call in three or four, and in `bench layers`,
-// which interleaves training and inference, the layer-norm LSTM's inference ran 0.79-0.82 of
-// torch.nn.LSTM's with an 8 MB floor here, 0.91-0.92 with 1 MB (its training 0.80-0.82 and
-// 0.98-1.02).
+// input product (4 MB a layer) faulted in at one call in three or four, and in `bench layers
+// --backends fused`, whose rounds interleave training and inference, the layer-norm LSTM's
+// inference ran 0.79-0.82 of torch.nn.LSTM's with an 8 MB floor here, 0.91-0.92 with 1 MB (its
+// training 0.80-0.82 and 0.98-1.02).
 //
 // A buffer is handed out again only when no tensor holds its storage any more (autograd frees
 // the saved gates after backward, the optimiser step frees the gradients): its storage's use
