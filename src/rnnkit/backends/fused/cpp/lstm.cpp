@@ -13,7 +13,8 @@
 // no thread waits for another at every step (1.02-1.08x the speed of a region per step at
 // (16,200,256,1), Intel Xeon, interleaved). The backward likewise: dm_t, the gates' gradients,
 // du_t U and g_{t-1}, for the thread's rows. Only where there are fewer row chunks than threads
-// do U's panels split over threads too, and then each step is its own parallel regions.
+// do U's panels split over threads too, and then each step is its own parallel regions
+// (rows.h's run_steps, the phases of a step as the GRU's and RNN's loops have them).
 //
 // Storage: gates in order i | f | c | o; A (T,B,4H) the input product W x_t, its bias b added
 // here row by row where A_t is read anyway (A_t + b, or with layer norm LN(A_t; γ^x) + b);
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -45,14 +47,16 @@ using rnnkit::PANEL;
 using rnnkit::product;
 using rnnkit::Vec;
 // rows.h
-using rnnkit::by_rows;
 using rnnkit::every_step;
 using rnnkit::layer_norm_row_backward;
 using rnnkit::lerp;
 using rnnkit::multiply;
 using rnnkit::over_range;
 using rnnkit::over_row;
+using rnnkit::panels_phase;
 using rnnkit::row_moments;
+using rnnkit::rows_phase;
+using rnnkit::run_steps;
 using rnnkit::sigmoid;
 using rnnkit::Split;
 using rnnkit::step_of;
@@ -376,27 +380,17 @@ std::vector<Tensor> lstm_forward(const Tensor& A, const Tensor& h0, const Tensor
       }
       if (o.proj) project(s, W_hr_panels, h_new, P, b0, b1);
     };
-    if (split.groups == 1) {
-      // a row's steps need no other row: each chunk of rows runs through the whole sequence, in
-      // one parallel region (no threads waiting for one another at every step)
-      split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
-        for (int64_t t = 0; t < T; ++t) {
-          const ForwardStep<T_> s = step(t);
-          if (o.dropout) dropped(s, b0, b1);
-          product_of(s, b0, b1, q0, q1);
-          rest(s, b0, b1);
-        }
-      });
-      return;
-    }
-    for (int64_t t = 0; t < T; ++t) {  // U's panels split over threads too: a region per pass
+    run_steps(split, B, T, false, [&](int64_t t) {
       const ForwardStep<T_> s = step(t);
-      if (o.dropout) by_rows(B, [&](int64_t b0, int64_t b1) { dropped(s, b0, b1); });
-      split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
-        product_of(s, b0, b1, q0, q1);
-      });
-      by_rows(B, [&](int64_t b0, int64_t b1) { rest(s, b0, b1); });
-    }
+      return std::make_tuple(
+          rows_phase([&, s](int64_t b0, int64_t b1) { dropped(s, b0, b1); }, o.dropout),
+          panels_phase(
+              [&, s](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+                product_of(s, b0, b1, q0, q1);
+              },
+              U_panels.blocks),
+          rows_phase([&, s](int64_t b0, int64_t b1) { rest(s, b0, b1); }));
+    });
   });
   if (c_slot(T) == 0) C[1].copy_(C[0]);
   std::vector<Tensor> outputs{S, C, Y, K};
@@ -654,23 +648,14 @@ std::vector<Tensor> lstm_backward(const Tensor& A, const Tensor& h0, const Tenso
         state_backward(s.g_prev, s.g, m_data, s.d, s.d_out, b * P + j0, b * P + j1);
       }
     };
-    if (split.groups == 1) {  // as the forward: each chunk of rows through the whole sequence
-      split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
-        for (int64_t t = T - 1; t >= 0; --t) {
-          const BackwardStep<T_> s = step(t);
-          gradients(s, b0, b1);
-          state(s, b0, b1, q0, q1);
-        }
-      });
-      return;
-    }
-    for (int64_t t = T - 1; t >= 0; --t) {
+    run_steps(split, B, T, true, [&](int64_t t) {
       const BackwardStep<T_> s = step(t);
-      by_rows(B, [&](int64_t b0, int64_t b1) { gradients(s, b0, b1); });
-      split.run(B, U_panels.blocks, [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
-        state(s, b0, b1, q0, q1);
-      });
-    }
+      return std::make_tuple(
+          rows_phase([&, s](int64_t b0, int64_t b1) { gradients(s, b0, b1); }),
+          panels_phase(
+              [&, s](int64_t b0, int64_t b1, int64_t q0, int64_t q1) { state(s, b0, b1, q0, q1); },
+              U_panels.blocks));
+    });
   });
   const Tensor dh0 = T % 2 == 0 ? g : g_prev;  // g_of(0)
   auto over_steps = [](const Tensor& a, const Tensor& b) {  // a^T b over all T*B rows
