@@ -67,8 +67,12 @@ def assert_same_run(a, b, steps: int) -> None:
     np.testing.assert_allclose(la, lb, rtol=0, atol=1e-6)
     wa, wb = final_weights(a), final_weights(b)
     assert wa.keys() == wb.keys()
+    # The ranks' gradients are summed in another order than one process sums its batch's rows
+    # (float32: last bits), and Adam's step, about lr in size whatever the gradient's, turns the
+    # last bits of a gradient near zero into differences of 1e-6 after 8 steps (measured: 0.98e-6
+    # and 2.9e-6 with two builds of the same kernels); a wrong shard would differ by far more.
     for name in wa:
-        torch.testing.assert_close(wa[name], wb[name], rtol=0, atol=1e-6)
+        torch.testing.assert_close(wa[name], wb[name], rtol=0, atol=1e-5)
 
 
 def test_two_text_processes_match_one_and_resume_in_one(tmp_path):
