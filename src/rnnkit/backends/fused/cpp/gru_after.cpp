@@ -2,8 +2,9 @@
 // backends/fused/gru_after.py's Python forward and backward (whose docstring has the equations,
 // with layer norm, recurrent dropout, zoneout and lengths), the same inputs and the same
 // outputs, so either backward reads either forward. The design is gru.cpp's, with one product
-// with U per step each way: a step is one parallel region, each thread whole rows of the batch,
-// and the per-row functions are compiled once (noinline, as gru.cpp says why).
+// with U per step each way: each thread whole rows of the batch through the whole sequence in
+// one parallel region (rows.h's run_steps), and the per-row functions are compiled once
+// (noinline, as gru.cpp says why).
 //
 //   G_t = U v_t, or LN(U v_t) γ;  [r_t, z_t] = σ(A_rz,t + G_rz,t);  q_t = G_h,t + b_hn
 //   n_t = tanh(A_h,t + r_t q_t);  h'_t = lerp(h_{t-1}, n_t, z_t);  h_t = lerp(h'_t, h_{t-1}, d_t)
@@ -105,7 +106,7 @@ std::vector<Tensor> gru_after_forward(const Tensor& A, const Tensor& h0, const T
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_gru_after_forward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_T = pack<T_>(U.t());  // v_t U^T
-    for (int64_t t = 0; t < T; ++t) {
+    run_steps(split, B, T, false, [&](int64_t t) {
       AfterStep<T_> s{};
       s.A = step_of<T_>(A_, t);
       s.mask = mask.has_value() ? step_of<T_>(*mask, t) : nullptr;
@@ -124,18 +125,18 @@ std::vector<Tensor> gru_after_forward(const Tensor& A, const Tensor& h0, const T
       s.n = step_of<T_>(N, t);
       s.d = d.has_value() ? step_of<T_>(*d, t) : nullptr;
       s.h = step_of<T_>(S, t + 1);
-      auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
+      auto dropped = [&, s](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
         multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
       };
-      auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+      auto times_U = [&, s](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.v + b0 * H, b1 - b0, H, U_T, s.u + b0 * 3 * H, 3 * H, q0, q1);
       };
-      auto updates = [&](int64_t b0, int64_t b1) {
+      auto updates = [&, s](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) after_update(s, H, eps, b);
       };
-      run_step(split, B, rows_phase(dropped, dropout), panels_phase(times_U, U_T.blocks),
-               rows_phase(updates));
-    }
+      return std::make_tuple(rows_phase(dropped, dropout), panels_phase(times_U, U_T.blocks),
+                             rows_phase(updates));
+    });
   });
   std::vector<Tensor> outputs{S, RZ, Q2, N};
   if (dropout) outputs.push_back(V);
@@ -250,7 +251,9 @@ std::vector<Tensor> gru_after_backward(const Tensor& A, const Tensor& h0, const 
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_gru_after_backward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_panels = pack<T_>(U);  // du_t U
-    for (int64_t t = T - 1; t >= 0; --t) {
+    // dL/dh of S's entry i (h_i) in one of two buffers taken in turn, that of h_T in g
+    auto g_of = [&](int64_t i) { return ((T - i) % 2 == 0 ? g : g_prev).data_ptr<T_>(); };
+    run_steps(split, B, T, true, [&](int64_t t) {
       AfterBackStep<T_> s{};
       s.rz = step_of<T_>(RZ, t);
       s.q2 = step_of<T_>(Q2, t);
@@ -259,8 +262,8 @@ std::vector<Tensor> gru_after_backward(const Tensor& A, const Tensor& h0, const 
       s.m = dropout ? m->data_ptr<T_>() : nullptr;
       s.d = d.has_value() ? step_of<T_>(*d, t) : nullptr;
       s.d_out = step_of<T_>(dS_, t + 1);
-      s.g = g.data_ptr<T_>();
-      s.g_prev = g_prev.data_ptr<T_>();
+      s.g = g_of(t + 1);
+      s.g_prev = g_of(t);
       s.dG = step_of<T_>(dG, t);
       s.dA_h = step_of<T_>(dA_h, t);
       s.du = step_of<T_>(du_rows, t);
@@ -271,21 +274,21 @@ std::vector<Tensor> gru_after_backward(const Tensor& A, const Tensor& h0, const 
         s.gamma_h = gains->data_ptr<T_>();
         s.d_gains = d_gains.data_ptr<T_>();
       }
-      auto gradients = [&](int64_t b0, int64_t b1) {
+      auto gradients = [&, s](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) after_gradients(s, H, b);
       };
-      auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+      auto times_U = [&, s](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.du + b0 * 3 * H, b1 - b0, 3 * H, U_panels, s.g_prev + b0 * H, H, q0, q1);
       };
-      auto states = [&](int64_t b0, int64_t b1) {
+      auto states = [&, s](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) after_state(s, H, b);
       };
-      run_step(split, B, rows_phase(gradients), panels_phase(times_U, U_panels.blocks),
-               rows_phase(states));
-      std::swap(g, g_prev);
-    }
+      return std::make_tuple(rows_phase(gradients), panels_phase(times_U, U_panels.blocks),
+                             rows_phase(states));
+    });
   });
-  std::vector<Tensor> grads{at::cat({dG.narrow(2, 0, 2 * H), dA_h}, 2), g + dS_[0],
+  const Tensor dh0 = T % 2 == 0 ? g : g_prev;  // g_of(0)
+  std::vector<Tensor> grads{at::cat({dG.narrow(2, 0, 2 * H), dA_h}, 2), dh0 + dS_[0],
                             at::mm(du_rows.flatten(0, 1).t(), V.flatten(0, 1))};
   if (layer_norm) {
     grads.push_back(sum_in_row_order(d_gains));

@@ -1,8 +1,8 @@
 // The vanilla RNN's time loops in C++: the same computation as backends/fused/rnn.py's Python
 // forward and backward (whose docstring has the equations, with layer norm, recurrent dropout,
 // zoneout and lengths), the same inputs and the same outputs, so either backward reads either
-// forward. The design is lstm.cpp's and gru.cpp's: a step is one parallel region, each thread
-// whole rows of the batch.
+// forward. The design is lstm.cpp's and gru.cpp's: each thread whole rows of the batch, through
+// the whole sequence in one parallel region (rows.h's run_steps).
 //
 //   forward:  h'_t = f(A_t + U v_t), or f(A_t + LN(U v_t) γ);  h_t = lerp(h'_t, h_{t-1}, d_t)
 //             h_t = h_{t-1} on a padded step (mask 0);  f = tanh or relu
@@ -92,7 +92,7 @@ std::vector<Tensor> rnn_forward(const Tensor& A, const Tensor& h0, const Tensor&
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_rnn_forward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_T = pack<T_>(U.t());  // v_t U^T
-    for (int64_t t = 0; t < T; ++t) {
+    run_steps(split, B, T, false, [&](int64_t t) {
       Step<T_> s{};
       s.A = step_of<T_>(A_, t);
       s.mask = mask.has_value() ? step_of<T_>(*mask, t) : nullptr;
@@ -109,18 +109,18 @@ std::vector<Tensor> rnn_forward(const Tensor& A, const Tensor& h0, const Tensor&
       s.h_new = zoneout ? step_of<T_>(H_new, t) : s.h;
       s.d = zoneout ? step_of<T_>(*d, t) : nullptr;
       s.relu = relu;
-      auto dropped = [&](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
+      auto dropped = [&, s](int64_t b0, int64_t b1) {  // v_t = m * h_{t-1} for rows [b0, b1)
         multiply(s.h_prev, s.m, s.v, b0 * H, b1 * H);
       };
-      auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+      auto times_U = [&, s](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.v + b0 * H, b1 - b0, H, U_T, s.u + b0 * H, H, q0, q1);
       };
-      auto updates = [&](int64_t b0, int64_t b1) {
+      auto updates = [&, s](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) update(s, H, eps, b);
       };
-      run_step(split, B, rows_phase(dropped, dropout), panels_phase(times_U, U_T.blocks),
-               rows_phase(updates));
-    }
+      return std::make_tuple(rows_phase(dropped, dropout), panels_phase(times_U, U_T.blocks),
+                             rows_phase(updates));
+    });
   });
   std::vector<Tensor> outputs{S};
   if (zoneout) outputs.push_back(H_new);
@@ -218,15 +218,17 @@ std::vector<Tensor> rnn_backward(const Tensor& A, const Tensor& h0, const Tensor
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_rnn_backward", [&] {
     using T_ = scalar_t;
     const Panels<T_> U_panels = pack<T_>(U);  // du_t U
-    for (int64_t t = T - 1; t >= 0; --t) {
+    // dL/dh of S's entry i (h_i) in one of two buffers taken in turn, that of h_T in g
+    auto g_of = [&](int64_t i) { return ((T - i) % 2 == 0 ? g : g_prev).data_ptr<T_>(); };
+    run_steps(split, B, T, true, [&](int64_t t) {
       BackStep<T_> s{};
       s.h_new = step_of<T_>(H_new, t);
       s.mask = mask.has_value() ? step_of<T_>(*mask, t) : nullptr;
       s.m = dropout ? m->data_ptr<T_>() : nullptr;
       s.d = zoneout ? step_of<T_>(*d, t) : nullptr;
       s.d_out = step_of<T_>(dS_, t + 1);
-      s.g = g.data_ptr<T_>();
-      s.g_prev = g_prev.data_ptr<T_>();
+      s.g = g_of(t + 1);
+      s.g_prev = g_of(t);
       s.dA = step_of<T_>(dA, t);
       s.du = step_of<T_>(du_rows, t);
       if (layer_norm) {
@@ -237,21 +239,21 @@ std::vector<Tensor> rnn_backward(const Tensor& A, const Tensor& h0, const Tensor
         s.d_gains = d_gains.data_ptr<T_>();
       }
       s.relu = relu;
-      auto all_gradients = [&](int64_t b0, int64_t b1) {
+      auto all_gradients = [&, s](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) gradients(s, H, b);
       };
-      auto times_U = [&](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
+      auto times_U = [&, s](int64_t b0, int64_t b1, int64_t q0, int64_t q1) {
         product(s.du + b0 * H, b1 - b0, H, U_panels, s.g_prev + b0 * H, H, q0, q1);
       };
-      auto carries = [&](int64_t b0, int64_t b1) {
+      auto carries = [&, s](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) carry(s, H, b);
       };
-      run_step(split, B, rows_phase(all_gradients), panels_phase(times_U, U_panels.blocks),
-               rows_phase(carries));
-      std::swap(g, g_prev);
-    }
+      return std::make_tuple(rows_phase(all_gradients),
+                             panels_phase(times_U, U_panels.blocks), rows_phase(carries));
+    });
   });
-  std::vector<Tensor> grads{dA, g + dS_[0], at::mm(du_rows.flatten(0, 1).t(), V.flatten(0, 1))};
+  const Tensor dh0 = T % 2 == 0 ? g : g_prev;  // g_of(0)
+  std::vector<Tensor> grads{dA, dh0 + dS_[0], at::mm(du_rows.flatten(0, 1).t(), V.flatten(0, 1))};
   if (layer_norm) {
     grads.push_back(sum_in_row_order(d_gains));
   }

@@ -224,10 +224,8 @@ inline void multiply(const T* x, const T* y, T* out, int64_t begin, int64_t end)
 
 // A step's phases, run in order over the batch's rows: element-wise work on rows
 // (`rows_phase(f)`, f(b0, b1)) and products of rows with a weight's panels (`panels_phase(f,
-// blocks)`, f(b0, b1, q0, q1)). With as many chunks of rows as threads (split.groups == 1) a
-// step needs no other row's work, so one parallel region runs each chunk's phases from start to
-// end; a small batch on more threads runs each phase as a region of its own, each product also
-// split over groups of panels.
+// blocks)`, f(b0, b1, q0, q1)); `whole` runs a phase for one chunk of rows, `alone` over all
+// rows as a parallel region of its own (a product also split over groups of panels).
 template <typename F>
 struct RowsPhase {
   F f;
@@ -258,20 +256,14 @@ PanelsPhase<F> panels_phase(F f, int64_t blocks) {
   return {f, blocks};
 }
 
-template <typename... Phase>
-void run_step(const Split& split, int64_t B, const Phase&... phases) {
-  if (split.groups == 1) {
-    split.run(B, 1, [&](int64_t b0, int64_t b1, int64_t, int64_t) { (phases.whole(b0, b1), ...); });
-  } else {
-    (phases.alone(split, B), ...);
-  }
-}
-
 // Every step's phases, t = 0..T-1 (or T-1..0 `backward`), phases_of(t) giving step t's as a
-// tuple. With split.groups == 1 a row's steps need no other row either, so one parallel region
-// runs each chunk of rows through the whole sequence (no thread waits for another at every
-// step: the LSTM's loop ran 1.02-1.08x as fast at (16,200,256,1), Intel Xeon); else each step
-// as run_step runs it. (The GRU's and RNN's loops still call run_step per step.)
+// tuple; every op's loop (LSTM, GRU, RNN, forward and backward) runs here. With as many chunks
+// of rows as threads (split.groups == 1) a row needs no other row's work, within a step or
+// across steps, so one parallel region runs each chunk of rows through the whole sequence (no
+// thread waits for another at every step: 1.02-1.08x the speed of a region per step for the
+// LSTM at (16,200,256,1), 1.05-1.25x for the GRU's and RNN's forwards at the smaller shapes,
+// Intel Xeon); a small batch on more threads runs each phase of each step as a region of its
+// own.
 template <typename PhasesOf>
 void run_steps(const Split& split, int64_t B, int64_t T, bool backward, const PhasesOf& phases_of) {
   auto time = [&](int64_t i) { return backward ? T - 1 - i : i; };
@@ -284,7 +276,7 @@ void run_steps(const Split& split, int64_t B, int64_t T, bool backward, const Ph
     return;
   }
   for (int64_t i = 0; i < T; ++i) {
-    std::apply([&](const auto&... phase) { run_step(split, B, phase...); }, phases_of(time(i)));
+    std::apply([&](const auto&... phase) { (phase.alone(split, B), ...); }, phases_of(time(i)));
   }
 }
 
