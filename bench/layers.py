@@ -13,7 +13,14 @@ very same kernel timed second, "native", and the fused LSTM timed after native a
 speed after torch.nn).
 
     train:      forward + backward of a fixed random projection of the outputs, tokens/s = B*T / s
-    inference:  forward under torch.inference_mode, tokens/s = B*T / s
+    inference:  forward under torch.inference_mode, tokens/s = B*T / s, in a run of INFER_CALLS
+                calls one after another (a model infers batch after batch): "infer" is the mean
+                of the calls after the first, "first call" the first, right after another
+                candidate's call. That first call costs more, rnnkit's more than torch.nn's: the
+                input product W x_t of a whole sequence (4 MB at (32,64,128)) is written into
+                memory that another model's work pushed out of the CPU's caches (MKL's, oneDNN's
+                and torch.mm's product alike took 1.4-1.7x as long after a call of the loop
+                backend or of torch.nn.LSTM as after their own, Intel Xeon, 2 threads).
 
 Variants are the cells (as `rnnkit train --cell` spells them) and the LSTM with each of its
 options (lstm+layer_norm, ...: OPTION_VARIANTS), whose baseline is torch.nn.LSTM without them:
@@ -123,10 +130,15 @@ class Candidate:
     # dropout options only in evaluation
 
 
+# Inference calls in a row per candidate and round: the first, then the steady ones.
+INFER_CALLS = 4
+
+
 @dataclass
 class Timing:
     train: float  # seconds per forward + backward, median
-    infer: float  # seconds per forward, median
+    infer: float  # seconds per forward after the first of a run (the run's mean), median
+    first: float  # seconds of a run's first forward, median
 
 
 def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str] | None):
@@ -199,18 +211,19 @@ def measure(found: list[Candidate], shape, device: str, repeats: int, warmup: in
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(T, B, H, generator=generator).to(device)
     probe = torch.randn(T, B, H, generator=generator).to(device)
-    times = {id(c): {True: [], False: []} for c in found}
+    times = {id(c): {"train": [], "infer": [], "first": []} for c in found}
     for round_ in range(warmup + repeats):
         order = found[round_ % len(found) :] + found[: round_ % len(found)]
-        for train in (True, False):
-            for c in order:
-                seconds = run_once(c, x, probe, train)
-                if round_ >= warmup:
-                    times[id(c)][train].append(seconds)
-    return [
-        Timing(statistics.median(times[id(c)][True]), statistics.median(times[id(c)][False]))
-        for c in found
-    ]
+        for c in order:
+            seconds = run_once(c, x, probe, train=True)
+            if round_ >= warmup:
+                times[id(c)]["train"].append(seconds)
+        for c in order:
+            first, *steady = (run_once(c, x, probe, train=False) for _ in range(INFER_CALLS))
+            if round_ >= warmup:
+                times[id(c)]["first"].append(first)
+                times[id(c)]["infer"].append(statistics.mean(steady))
+    return [Timing(**{k: statistics.median(v) for k, v in times[id(c)].items()}) for c in found]
 
 
 # What a run measured: (shape, variant, label) -> the timing; "auto to train" / "auto to infer"
@@ -241,6 +254,7 @@ def rows_for(variant, shape, device, repeats, warmup, only, measured: Measured):
                 f"{base.train / timing.train:.2f}",
                 f"{B * T / timing.infer:,.0f}",
                 f"{base.infer / timing.infer:.2f}",
+                f"{base.first / timing.first:.2f}",
             ]
         )
     return rows
@@ -254,6 +268,7 @@ HEADER = [
     "train ratio",
     "infer tok/s",
     "infer ratio",
+    "first call ratio",
 ]
 
 
@@ -394,6 +409,8 @@ def section(
             f"`python -m bench layers` on {args.device}: median of {args.repeats} interleaved "
             f"rounds after {args.warmup} warm-up; tokens/s = B*T per second; ratio = rnnkit / "
             "torch.nn (above 1: rnnkit faster). Train = forward + backward; input size = H. "
+            f"Infer: {INFER_CALLS} calls in a row per round, the mean of those after the first; "
+            "first call: the first, right after another candidate's (bench/layers.py). "
             "(auto) marks the backend a network picks by itself (to train or to infer, when those "
             "differ); variant `gru` is the lecture's "
             "GRU (reset before U_h), compared with torch.nn.GRU (reset after), which computes a "
