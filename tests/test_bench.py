@@ -28,6 +28,32 @@ def test_layers_suite_runs_every_variant_and_backend(capsys):
         assert backend in printed
 
 
+def test_layers_inference_is_timed_in_runs_of_calls(monkeypatch):
+    """Each round runs every candidate's training call, then INFER_CALLS inference calls of each
+    candidate in a row: "first" is the median of the runs' first calls, "infer" of the means of
+    the others (the fake timer gives the k-th call of a run k seconds)."""
+    calls = []
+
+    def timed(candidate, x, probe, train):
+        calls.append((candidate.label, train))
+        in_a_row = 0
+        for label, mode in reversed(calls):
+            if (label, mode) != (candidate.label, train):
+                break
+            in_a_row += 1
+        return 0.5 if train else float(in_a_row)
+
+    monkeypatch.setattr(layers, "run_once", timed)
+    found = layers.candidates("lstm", (2, 3, 4, 1), "cpu", {"loop"})
+    timings = layers.measure(found, (2, 3, 4, 1), "cpu", repeats=2, warmup=1)
+    n = layers.INFER_CALLS
+    for timing in timings:
+        assert (timing.train, timing.first) == (0.5, 1.0)
+        assert timing.infer == pytest.approx(sum(range(2, n + 1)) / (n - 1))
+    first_round = calls[: len(found) * (1 + n)]
+    assert [train for _, train in first_round] == [True] * len(found) + [False] * len(found) * n
+
+
 def test_layers_suite_checks_its_targets(capsys, monkeypatch):
     """A target's shape that the table lacks is measured for it; its ratio is checked."""
     monkeypatch.setattr(layers, "SHAPES", ((2, 3, 4, 1),))
