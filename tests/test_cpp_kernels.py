@@ -202,6 +202,16 @@ def test_weights_packed_on_several_threads():
 
 
 @built
+@pytest.mark.parametrize("threads", [1, 2])
+def test_weights_too_large_for_l2_fetch_their_next_panel(threads):
+    """At H = 256 in float64 U's panels take 2 MB, over a quarter of L2 on CPUs with less than 8
+    MB of it (gemm.h's `streamed`): the first tile of rows of each panel fetches the next one
+    ahead, forward and backward; 17 rows: that first tile, a whole one and a ragged one."""
+    cases = [(False, False, None, False, False), (True, True, "full", True, False)]
+    matches_on_threads(threads, cases, size=(2, 17, 256))
+
+
+@built
 @pytest.mark.parametrize("case", CASES[::7])
 def test_either_backward_reads_either_forward(case):
     args = inputs(torch.float64, *case)
