@@ -9,7 +9,7 @@
 // then h~_t and h_t, in vectorised passes over whole rows. A row's second product needs only
 // that row's r_t, so a row needs no other thread's work, within a step or across steps: each
 // thread runs its rows through the whole sequence in one parallel region (rows.h's run_steps;
-// 1.05-1.15x the forward's speed of a region per step at (32,64,128) and (16,200,256), Intel
+// 1.02-1.18x the forward's speed of a region per step at (32,64,128) and (16,200,256), Intel
 // Xeon). The backward likewise, per row: da_h, d(rv)_t = du_h U_h, da_r and da_z, du_rz U_rz
 // and g_{t-1}.
 //

@@ -261,7 +261,7 @@ PanelsPhase<F> panels_phase(F f, int64_t blocks) {
 // of rows as threads (split.groups == 1) a row needs no other row's work, within a step or
 // across steps, so one parallel region runs each chunk of rows through the whole sequence (no
 // thread waits for another at every step: 1.02-1.08x the speed of a region per step for the
-// LSTM at (16,200,256,1), 1.05-1.25x for the GRU's and RNN's forwards at the smaller shapes,
+// LSTM at (16,200,256,1), 1.02-1.4x for the GRU's and RNN's forwards at the smaller shapes,
 // Intel Xeon); a small batch on more threads runs each phase of each step as a region of its
 // own.
 template <typename PhasesOf>
