@@ -20,7 +20,8 @@ speed after torch.nn).
                 input product W x_t of a whole sequence (4 MB at (32,64,128)) is written into
                 memory that another model's work pushed out of the CPU's caches (MKL's, oneDNN's
                 and torch.mm's product alike took 1.4-1.7x as long after a call of the loop
-                backend or of torch.nn.LSTM as after their own, Intel Xeon, 2 threads).
+                backend or of torch.nn.LSTM as right after another such product, Intel Xeon, 2
+                threads).
 
 Variants are the cells (as `rnnkit train --cell` spells them) and the LSTM with each of its
 options (lstm+layer_norm, ...: OPTION_VARIANTS), whose baseline is torch.nn.LSTM without them:

@@ -61,14 +61,22 @@ constexpr int64_t LANES = REGISTER_BYTES / sizeof(T);
 template <typename T>
 constexpr int64_t PANEL = 2 * LANES<T>;  // columns per panel: two registers
 
+// This core's L2 in bytes (sysconf's answer; 0 where it does not know).
+inline int64_t l2_bytes() {
+  static const int64_t l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return l2 > 0 ? l2 : 0;
+}
+
 // W (K, N) packed so that panel q holds columns q*PANEL .. q*PANEL+PANEL, K x PANEL contiguous.
 template <typename T>
 struct Panels {
   at::Tensor data;  // (blocks, K, PANEL)
   int64_t K, width, blocks;
-  bool streamed = false;  // too large to stay in L2 beside the rest: fetch the next panel ahead
 
   int64_t bytes() const { return blocks * K * PANEL<T> * int64_t(sizeof(T)); }
+
+  // too large (over a quarter of L2) to stay there beside the rest: fetch the next panel ahead
+  bool streamed() const { return l2_bytes() > 0 && 4 * bytes() > l2_bytes(); }
 
   const T* panel(int64_t block) const { return data.data_ptr<T>() + block * K * PANEL<T>; }
 };
@@ -106,9 +114,7 @@ Panels<T> pack(const at::Tensor& W) {
       }
     }
   });
-  static const int64_t l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  const int64_t bytes = blocks * K * PANEL<T> * int64_t(sizeof(T));
-  return Panels<T>{data, K, width, blocks, l2 > 0 && 4 * bytes > l2};
+  return Panels<T>{data, K, width, blocks};
 }
 
 // C[r, 0..columns) = sum_k X[r, k] W_panel[k, 0..columns) for r < R (R <= ROWS rows), X with
@@ -163,10 +169,9 @@ struct Ahead {
   int64_t bytes = 0;
 
   // Whether fetching ahead pays beside a product whose panels take `panel_bytes`: at most half
-  // of this core's L2 (sysconf's answer; never where it does not know).
+  // of this core's L2 (never where it is not known).
   static bool pays(int64_t panel_bytes) {
-    static const int64_t l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    return l2 > 0 && 2 * panel_bytes <= l2;
+    return l2_bytes() > 0 && 2 * panel_bytes <= l2_bytes();
   }
 
   // rows [b0, b1) of `next`, a (B, width) step, or nothing where next is null
@@ -179,7 +184,7 @@ struct Ahead {
 };
 
 // Panel q's columns of C = X W for B rows of X (row stride ldx) into C (row stride ldc). Where
-// W's panels are `streamed` (larger than a quarter of L2, read by every tile of rows of a thread
+// W's panels are `streamed()` (larger than a quarter of L2, read by every tile of rows of a thread
 // at every step: at H 512 each thread's 4 MB of U came from L3, a panel's first tile waiting on
 // it), the first tile fetches panel q + 1 if it is below `end`, the panels of this product: the
 // LSTM's forward loop at (64,100,512) took 8-9% less time (Intel Xeon, 2 threads).
@@ -190,7 +195,7 @@ void panel_product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C,
   const int64_t first = q * PANEL<T>;
   const int64_t columns = std::min(PANEL<T>, W.width - first);
   int64_t r = 0;
-  if (W.streamed && q + 1 < end && ROWS <= B) {
+  if (q + 1 < end && ROWS <= B && W.streamed()) {
     tile<T, ROWS, true>(X, ldx, panel, W.K, C + first, ldc, columns, W.panel(q + 1));
     r = ROWS;
   }
