@@ -205,8 +205,9 @@ def test_weights_packed_on_several_threads():
 @pytest.mark.parametrize("threads", [1, 2])
 def test_weights_too_large_for_l2_fetch_their_next_panel(threads):
     """At H = 256 in float64 U's panels take 2 MB, over a quarter of L2 on CPUs with less than 8
-    MB of it (gemm.h's `streamed`): the first tile of rows of each panel fetches the next one
-    ahead, forward and backward; 17 rows: that first tile, a whole one and a ragged one."""
+    MB of it (gemm.h's `streamed`): the tiles of rows of each panel fetch the next one ahead,
+    forward and backward; 17 rows: on one thread two whole tiles that share the fetch and a
+    ragged one, on two threads (rows 8 and 9) one whole tile each that fetches alone."""
     cases = [(False, False, None, False, False), (True, True, "full", True, False)]
     matches_on_threads(threads, cases, size=(2, 17, 256))
 
