@@ -199,8 +199,8 @@ struct Ahead {
 // runs, spread over its tiles of rows: the i-th of n tiles fetches the i-th n-th of its rows, a
 // row every n values of k (a row at every k where one tile takes all: the counter's test cost
 // 2-3% at (16,200,256)). Fetched by the first tile alone, the LSTM's forward loop at
-// (64,100,512) took 8-9% less time than without; spread, 4-10% less again, and its training
-// with layer norm 4-8% less (Intel Xeon, 2 threads).
+// (64,100,512) took 8-9% less time than without; spread, 3-7% less again, and its training
+// with layer norm 4-10% less (Intel Xeon, 2 threads).
 template <typename T>
 void panel_product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C, int64_t ldc,
                    int64_t q, int64_t end) {
