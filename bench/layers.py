@@ -13,15 +13,18 @@ very same kernel timed second, "native", and the fused LSTM timed after native a
 speed after torch.nn).
 
     train:      forward + backward of a fixed random projection of the outputs, tokens/s = B*T / s
-    inference:  forward under torch.inference_mode, tokens/s = B*T / s, in a run of INFER_CALLS
-                calls one after another (a model infers batch after batch): "infer" is the mean
-                of the calls after the first, "first call" the first, right after another
-                candidate's call. That first call costs more, rnnkit's more than torch.nn's: the
-                input product W x_t of a whole sequence (4 MB at (32,64,128)) is written into
-                memory that another model's work pushed out of the CPU's caches (MKL's, oneDNN's
-                and torch.mm's product alike took 1.4-1.7x as long after a call of the loop
-                backend or of torch.nn.LSTM as right after another such product, Intel Xeon, 2
-                threads).
+    inference:  forward under torch.inference_mode, tokens/s = B*T / s
+
+Each mode is timed in runs of calls one after another, as a model runs step after step: a run
+of TRAIN_CALLS training calls, then one of INFER_CALLS inference calls, per candidate and round.
+"train" and "infer" are the mean of a run's calls after the first, "first train" and "first
+infer" its first call, right after another candidate's. That first call costs more, rnnkit's more
+than torch.nn's: the input product W x_t of a whole sequence (4 MB at (32,64,128)) is written
+into memory that another model's work pushed out of the CPU's caches (MKL's, oneDNN's and
+torch.mm's product alike took 1.4-1.7x as long after a call of the loop backend or of
+torch.nn.LSTM as right after another such product, Intel Xeon, 2 threads); the fused LSTM's
+training at (32,64,128,2) ran its first call at 0.89-0.92 of torch.nn.LSTM's speed and the
+next ones at 0.99-1.00 (in a training loop with AdamW's step between calls, 1.19-1.33).
 
 Variants are the cells (as `rnnkit train --cell` spells them) and the LSTM with each of its
 options (lstm+layer_norm, ...: OPTION_VARIANTS), whose baseline is torch.nn.LSTM without them:
@@ -45,7 +48,7 @@ import statistics
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from unittest import mock
 
 import torch
@@ -131,15 +134,17 @@ class Candidate:
     # dropout options only in evaluation
 
 
-# Inference calls in a row per candidate and round: the first, then the steady ones.
+# Calls in a row per candidate, mode and round: the first, then the steady ones.
+TRAIN_CALLS = 2
 INFER_CALLS = 4
 
 
 @dataclass
 class Timing:
-    train: float  # seconds per forward + backward, median
+    train: float  # seconds per forward + backward after the first of a run (its mean), median
     infer: float  # seconds per forward after the first of a run (the run's mean), median
-    first: float  # seconds of a run's first forward, median
+    first_train: float  # seconds of a run's first forward + backward, median
+    first_infer: float  # seconds of a run's first forward, median
 
 
 def candidates(variant: str, shape: tuple[int, ...], device: str, only: set[str] | None):
@@ -212,18 +217,15 @@ def measure(found: list[Candidate], shape, device: str, repeats: int, warmup: in
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(T, B, H, generator=generator).to(device)
     probe = torch.randn(T, B, H, generator=generator).to(device)
-    times = {id(c): {"train": [], "infer": [], "first": []} for c in found}
+    times = {id(c): {field.name: [] for field in fields(Timing)} for c in found}
     for round_ in range(warmup + repeats):
         order = found[round_ % len(found) :] + found[: round_ % len(found)]
-        for c in order:
-            seconds = run_once(c, x, probe, train=True)
-            if round_ >= warmup:
-                times[id(c)]["train"].append(seconds)
-        for c in order:
-            first, *steady = (run_once(c, x, probe, train=False) for _ in range(INFER_CALLS))
-            if round_ >= warmup:
-                times[id(c)]["first"].append(first)
-                times[id(c)]["infer"].append(statistics.mean(steady))
+        for mode, calls in (("train", TRAIN_CALLS), ("infer", INFER_CALLS)):
+            for c in order:
+                first, *steady = (run_once(c, x, probe, mode == "train") for _ in range(calls))
+                if round_ >= warmup:
+                    times[id(c)][f"first_{mode}"].append(first)
+                    times[id(c)][mode].append(statistics.mean(steady))
     return [Timing(**{k: statistics.median(v) for k, v in times[id(c)].items()}) for c in found]
 
 
@@ -253,9 +255,10 @@ def rows_for(variant, shape, device, repeats, warmup, only, measured: Measured):
                 label,
                 f"{B * T / timing.train:,.0f}",
                 f"{base.train / timing.train:.2f}",
+                f"{base.first_train / timing.first_train:.2f}",
                 f"{B * T / timing.infer:,.0f}",
                 f"{base.infer / timing.infer:.2f}",
-                f"{base.first / timing.first:.2f}",
+                f"{base.first_infer / timing.first_infer:.2f}",
             ]
         )
     return rows
@@ -267,9 +270,10 @@ HEADER = [
     "backend",
     "train tok/s",
     "train ratio",
+    "first train ratio",
     "infer tok/s",
     "infer ratio",
-    "first call ratio",
+    "first infer ratio",
 ]
 
 
@@ -410,8 +414,10 @@ def section(
             f"`python -m bench layers` on {args.device}: median of {args.repeats} interleaved "
             f"rounds after {args.warmup} warm-up; tokens/s = B*T per second; ratio = rnnkit / "
             "torch.nn (above 1: rnnkit faster). Train = forward + backward; input size = H. "
-            f"Infer: {INFER_CALLS} calls in a row per round, the mean of those after the first; "
-            "first call: the first, right after another candidate's (bench/layers.py). "
+            f"Each round runs {TRAIN_CALLS} training calls in a row per candidate, then "
+            f"{INFER_CALLS} inference calls: train and infer are the mean of those after the "
+            "first; first train and first infer the first, right after another candidate's "
+            "(bench/layers.py). "
             "(auto) marks the backend a network picks by itself (to train or to infer, when those "
             "differ); variant `gru` is the lecture's "
             "GRU (reset before U_h), compared with torch.nn.GRU (reset after), which computes a "

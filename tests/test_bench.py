@@ -28,10 +28,11 @@ def test_layers_suite_runs_every_variant_and_backend(capsys):
         assert backend in printed
 
 
-def test_layers_inference_is_timed_in_runs_of_calls(monkeypatch):
-    """Each round runs every candidate's training call, then INFER_CALLS inference calls of each
-    candidate in a row: "first" is the median of the runs' first calls, "infer" of the means of
-    the others (the fake timer gives the k-th call of a run k seconds)."""
+def test_layers_modes_are_timed_in_runs_of_calls(monkeypatch):
+    """Each round runs TRAIN_CALLS training calls of each candidate in a row, then INFER_CALLS
+    inference calls: "first_train" and "first_infer" are the medians of the runs' first calls,
+    "train" and "infer" of the means of the others (the fake timer gives the k-th call of a run
+    k seconds in inference, 10 k in training)."""
     calls = []
 
     def timed(candidate, x, probe, train):
@@ -41,17 +42,18 @@ def test_layers_inference_is_timed_in_runs_of_calls(monkeypatch):
             if (label, mode) != (candidate.label, train):
                 break
             in_a_row += 1
-        return 0.5 if train else float(in_a_row)
+        return float(in_a_row) * (10 if train else 1)
 
     monkeypatch.setattr(layers, "run_once", timed)
     found = layers.candidates("lstm", (2, 3, 4, 1), "cpu", {"loop"})
     timings = layers.measure(found, (2, 3, 4, 1), "cpu", repeats=2, warmup=1)
-    n = layers.INFER_CALLS
+    n, m = layers.INFER_CALLS, layers.TRAIN_CALLS
     for timing in timings:
-        assert (timing.train, timing.first) == (0.5, 1.0)
+        assert (timing.first_train, timing.first_infer) == (10.0, 1.0)
+        assert timing.train == pytest.approx(10 * sum(range(2, m + 1)) / (m - 1))
         assert timing.infer == pytest.approx(sum(range(2, n + 1)) / (n - 1))
-    first_round = calls[: len(found) * (1 + n)]
-    assert [train for _, train in first_round] == [True] * len(found) + [False] * len(found) * n
+    in_a_round = [True] * len(found) * m + [False] * len(found) * n
+    assert [train for _, train in calls[: len(in_a_round)]] == in_a_round
 
 
 def test_layers_suite_checks_its_targets(capsys, monkeypatch):
