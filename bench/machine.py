@@ -22,6 +22,12 @@ def describe(device: str = "cpu") -> dict[str, str]:
         # Other work on the machine slows every timing; ratios within one run still compare.
         "load average at start": " ".join(f"{load:.1f}" for load in os.getloadavg()),
     }
+    # glibc's allocator settings, where set: they decide whether large buffers are faulted in
+    # afresh at every call (torch.nn.LSTM's 10,000-12,000 pages a call at (64,100,512,2) in a
+    # fresh process, none with both set high: docs/BENCHMARKS.md, Intel section).
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        if name in os.environ:
+            facts[name] = os.environ[name]
     if device.startswith("cuda") and torch.cuda.is_available():
         facts["GPU"] = torch.cuda.get_device_name(torch.device(device))
         facts["cuDNN"] = str(torch.backends.cudnn.version())

@@ -117,6 +117,16 @@ def test_machine_names_cpu_torch_and_threads():
     assert "- CPU: " in machine.markdown(facts)
 
 
+def test_machine_names_the_allocator_settings_that_are_set(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert "MALLOC_MMAP_THRESHOLD_" not in machine.describe("cpu")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "2147483647")
+    facts = machine.describe("cpu")
+    assert facts["MALLOC_TRIM_THRESHOLD_"] == "2147483647"
+    assert "MALLOC_MMAP_THRESHOLD_" not in facts
+
+
 def test_sampling_suite_runs(capsys):
     arguments = ["sampling", "--tokens", "2", "--repeats", "1", "--no-stream", "--no-write"]
     assert dispatcher.main(arguments) == 0
