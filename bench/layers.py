@@ -18,13 +18,14 @@ speed after torch.nn).
 Each mode is timed in runs of calls one after another, as a model runs step after step: a run
 of TRAIN_CALLS training calls, then one of INFER_CALLS inference calls, per candidate and round.
 "train" and "infer" are the mean of a run's calls after the first, "first train" and "first
-infer" its first call, right after another candidate's. That first call costs more, rnnkit's more
-than torch.nn's: the input product W x_t of a whole sequence (4 MB at (32,64,128)) is written
-into memory that another model's work pushed out of the CPU's caches (MKL's, oneDNN's and
-torch.mm's product alike took 1.4-1.7x as long after a call of the loop backend or of
-torch.nn.LSTM as right after another such product, Intel Xeon, 2 threads); the fused LSTM's
-training at (32,64,128,2) ran its first call at 0.89-0.92 of torch.nn.LSTM's speed and the
-next ones at 0.99-1.00 (in a training loop with AdamW's step between calls, 1.19-1.33).
+infer" its first call, after another candidate's calls (with only two candidates, a round's
+first training run follows its own inference run of the round before). That first call costs
+more, rnnkit's more than torch.nn's: the input product W x_t of a whole sequence (4 MB at
+(32,64,128)) is written into memory that another model's work pushed out of the CPU's caches
+(MKL's, oneDNN's and torch.mm's product alike took 1.4-1.7x as long after a call of the loop
+backend or of torch.nn.LSTM as right after another such product, Intel Xeon, 2 threads); the
+fused LSTM's training at (32,64,128,2) ran its first call at 0.89-0.92 of torch.nn.LSTM's speed
+and the next ones at 0.99-1.00 (in a training loop with AdamW's step between calls, 1.19-1.33).
 
 Variants are the cells (as `rnnkit train --cell` spells them) and the LSTM with each of its
 options (lstm+layer_norm, ...: OPTION_VARIANTS), whose baseline is torch.nn.LSTM without them:
@@ -134,7 +135,7 @@ class Candidate:
     # dropout options only in evaluation
 
 
-# Calls in a row per candidate, mode and round: the first, then the steady ones.
+# Calls in a row per candidate, mode and round: the first, then the steady ones (so at least 2).
 TRAIN_CALLS = 2
 INFER_CALLS = 4
 
@@ -416,7 +417,7 @@ def section(
             "torch.nn (above 1: rnnkit faster). Train = forward + backward; input size = H. "
             f"Each round runs {TRAIN_CALLS} training calls in a row per candidate, then "
             f"{INFER_CALLS} inference calls: train and infer are the mean of those after the "
-            "first; first train and first infer the first, right after another candidate's "
+            "first; first train and first infer the first, after another candidate's "
             "(bench/layers.py). "
             "(auto) marks the backend a network picks by itself (to train or to infer, when those "
             "differ); variant `gru` is the lecture's "

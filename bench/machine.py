@@ -25,7 +25,7 @@ def describe(device: str = "cpu") -> dict[str, str]:
     # glibc's allocator settings, where set: they decide whether large buffers are faulted in
     # afresh at every call (torch.nn.LSTM's 10,000-12,000 pages a call at (64,100,512,2) in a
     # fresh process, none with both set high: docs/BENCHMARKS.md, Intel section).
-    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"):
         if name in os.environ:
             facts[name] = os.environ[name]
     if device.startswith("cuda") and torch.cuda.is_available():

@@ -117,23 +117,29 @@ Panels<T> pack(const at::Tensor& W) {
   return Panels<T>{data, K, width, blocks};
 }
 
-// How a tile fetches rows of the next panel (into L2) as it runs: not at all, a row (two lines)
-// at every k, or a row every `every` values of k.
+// How a tile fetches rows of the next panel (into L2) as it runs: not at all, a row (two
+// lines with AVX-512, one with AVX2) at every k, or a row every `every` values of k.
 enum class Fetch { none, each_k, spread };
 
 // C[r, 0..columns) = sum_k X[r, k] W_panel[k, 0..columns) for r < R (R <= ROWS rows), X with
-// row stride ldx, C with row stride ldc; rows of the next panel fetched from `fetch` on.
+// row stride ldx, C with row stride ldc; rows of the next panel fetched from `fetch` on, as
+// FETCH says (`every`: Fetch::spread's distance in k between two rows).
 template <typename T, int64_t R, Fetch FETCH = Fetch::none>
 inline void tile(const T* X, int64_t ldx, const T* panel, int64_t K, T* C, int64_t ldc,
                  int64_t columns, const T* fetch = nullptr, int64_t every = 1) {
   Lanes<T> low[R] = {}, high[R] = {};
-  int64_t wait = 0;  // values of k until the next row is fetched
+  auto fetch_row = [&] {
+    __builtin_prefetch(fetch, 0, 2);
+    __builtin_prefetch(fetch + LANES<T>, 0, 2);
+    fetch += PANEL<T>;
+  };
+  int64_t wait = 0;  // Fetch::spread: values of k until the next row is fetched
   for (int64_t k = 0; k < K; ++k) {
-    if constexpr (FETCH != Fetch::none) {
-      if (FETCH == Fetch::each_k || wait == 0) {
-        __builtin_prefetch(fetch, 0, 2);
-        __builtin_prefetch(fetch + LANES<T>, 0, 2);
-        fetch += PANEL<T>;
+    if constexpr (FETCH == Fetch::each_k) {
+      fetch_row();
+    } else if constexpr (FETCH == Fetch::spread) {
+      if (wait == 0) {
+        fetch_row();
         wait = every;
       }
       --wait;
@@ -196,11 +202,12 @@ struct Ahead {
 // W's panels are `streamed()` (larger than a quarter of L2, read by every tile of rows of a thread
 // at every step: at H 512 each thread's 4 MB of U came from L3, a panel's first tile waiting on
 // it), panel q + 1, if it is below `end` (the panels of this product), is fetched while panel q
-// runs, spread over its tiles of rows: the i-th of n tiles fetches the i-th n-th of its rows, a
-// row every n values of k (a row at every k where one tile takes all: the counter's test cost
-// 2-3% at (16,200,256)). Fetched by the first tile alone, the LSTM's forward loop at
-// (64,100,512) took 8-9% less time than without; spread, 3-7% less again, and its training
-// with layer norm 4-10% less (Intel Xeon, 2 threads).
+// runs, spread over its tiles of rows: the i-th of n tiles fetches the i-th n-th of panel q + 1's
+// K rows, a row every n values of k (a row at every k where one tile takes all: the counter's
+// test cost 2-3% at (16,200,256)). Fetched by the first tile alone, the LSTM op's inference at
+// (64,100,512) took 61.3-62.6 ms against 65.8-66.6 without; spread over the tiles, 57.3-59.5
+// against 60.3-63.3, and its training with layer norm 204-217 against 219-230 (Intel Xeon, 2
+// threads, builds alternated).
 template <typename T>
 void panel_product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C, int64_t ldc,
                    int64_t q, int64_t end) {
@@ -208,20 +215,20 @@ void panel_product(const T* X, int64_t B, int64_t ldx, const Panels<T>& W, T* C,
   const int64_t first = q * PANEL<T>;
   const int64_t columns = std::min(PANEL<T>, W.width - first);
   const int64_t tiles = B / ROWS;
-  const bool fetch = q + 1 < end && tiles > 0 && W.streamed();
+  const bool fetch_next = q + 1 < end && tiles > 0 && W.streamed();
   int64_t r = 0;
   for (int64_t i = 0; i < tiles; ++i, r += ROWS) {
-    const T* rows = X + r * ldx;
+    const T* x = X + r * ldx;
     T* out = C + r * ldc + first;
-    if (fetch) {
+    if (fetch_next) {
       const T* next = W.panel(q + 1) + i * W.K / tiles * PANEL<T>;
       if (tiles == 1) {
-        tile<T, ROWS, Fetch::each_k>(rows, ldx, panel, W.K, out, ldc, columns, next);
+        tile<T, ROWS, Fetch::each_k>(x, ldx, panel, W.K, out, ldc, columns, next);
       } else {
-        tile<T, ROWS, Fetch::spread>(rows, ldx, panel, W.K, out, ldc, columns, next, tiles);
+        tile<T, ROWS, Fetch::spread>(x, ldx, panel, W.K, out, ldc, columns, next, tiles);
       }
     } else {
-      tile<T, ROWS>(rows, ldx, panel, W.K, out, ldc, columns);
+      tile<T, ROWS>(x, ldx, panel, W.K, out, ldc, columns);
     }
   }
   if (r < B) tail<T>(B - r, X + r * ldx, ldx, panel, W.K, C + r * ldc + first, ldc, columns);

@@ -177,11 +177,13 @@ inline void finish(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t
 
 // The gates, c'_t and (without layer norm) the rest of step t for row b:
 // from U v_t + A_t (+ b), or from y alone (A_t + b + LN(U v_t) γ^h, already there).
-// next_A, the next row's A_t, is fetched (into L1) as this row runs, a line of each gate per
-// vector, where A_t was not fetched during the product (gemm.h's Ahead: not where U's panels
-// fill L2): A is written before the loop and read from memory here. At (64,100,512) the op ran
-// 5-9% faster in inference (the same fetch with layer norm, whose row passes take longer,
-// gained 0-2%: not used there); at (16,200,256), on top of Ahead, it cost 2-5%.
+// next_A, the next row's A_t, is fetched (into L1) as this row runs, each gate's next vector
+// beside this row's, where A_t was not fetched during the product (gemm.h's Ahead: not where
+// U's panels fill L2, nor where L2's size is unknown): A is written before the loop and read
+// from memory here. The op's inference at (64,100,512) took 54.5-58.2 ms against 58.2-61.1,
+// with zoneout 55.6-59.3 against 58.9-61.8 (Intel Xeon, 2 threads, builds alternated); the same
+// fetch with layer norm, whose row passes take longer, gained 0-2% (not used there); at
+// (16,200,256), on top of Ahead, it cost 2-5%.
 template <typename T>
 inline void gates_forward(const ForwardStep<T>& s, const Options& o, int64_t H, int64_t P,
                           int64_t b, const T* next_A = nullptr) {
