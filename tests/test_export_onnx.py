@@ -228,7 +228,11 @@ def test_a_float64_network_is_written_in_float32(tmp_path):
 def language_model(**overrides) -> LanguageModel:
     torch.manual_seed(0)
     settings = dict(vocab_size=13, hidden_size=8, num_layers=2, dropout=0.3)
-    return LanguageModel(LanguageModelConfig(**{**settings, **overrides})).eval()
+    config = LanguageModelConfig(**{**settings, **overrides})
+    # words whose forms share cores and shapes, for word features
+    words = [f"{w}{end}" for w in ("a", "B") for end in ("", ",", ".")]
+    words += [f"w{i}" for i in range(config.vocab_size - len(words))]
+    return LanguageModel(config, words).eval()
 
 
 def zero_states(network, batch: int) -> dict:
@@ -278,8 +282,19 @@ def test_language_model_step_model_matches_rnnkit(cell, tmp_path):
         {"layer_norm": True},
         {"layer_norm": True, "cell": "gru"},
         {"proj_size": 3, "zoneout": 0.2, "zoneout_c": 0.1, "recurrent_dropout": 0.3},
+        {"word_features": True},
     ],
-    ids=["one-hot", "tied", "adaptive", "adaptive-tied", "embedding-5", "ln", "ln-gru", "proj"],
+    ids=[
+        "one-hot",
+        "tied",
+        "adaptive",
+        "adaptive-tied",
+        "embedding-5",
+        "ln",
+        "ln-gru",
+        "proj",
+        "word-features",
+    ],
 )
 def test_language_model_variants_match_rnnkit(options, tmp_path):
     model = language_model(**{"cell": "lstm", **options})

@@ -16,13 +16,15 @@ def make_model(cell: str, embedding_size: int | None = 6, seed: int = 0, **more)
     config = LanguageModelConfig(
         vocab_size=11, cell=cell, hidden_size=8, num_layers=2, embedding_size=embedding_size, **more
     )
-    return LanguageModel(config).double().eval()
+    return LanguageModel(config, WORDS).double().eval()
 
 
-INPUTS = {  # embedding_size 6, one-hot, and the input tied to the adaptive softmax's weights
+WORDS = ["<unk>", "\n", "king", "King,", "king.", "queen", "Queen,", "a", "A", "a,", "the"]
+INPUTS = {  # embedding_size 6, one-hot, tied to the adaptive softmax's weights, word features
     "embedding": {},
     "one-hot": {"embedding_size": 0},
     "adaptive-tied": {"embedding_size": None, "output": "adaptive", "tie_weights": True},
+    "word-features": {"word_features": True},
 }
 
 

@@ -48,7 +48,7 @@ def _input_vectors(graph: Graph, model: LanguageModel | PianoRollModel) -> str:
     if isinstance(model, PianoRollModel):
         return graph.input("frames", np.float32, ["batch", "steps", KEYS])
     tokens = graph.input("tokens", np.int64, ["batch", "steps"])
-    if model.tied_input:  # the vectors computed from the adaptive softmax's weights
+    if model.tied_input or model.word_features is not None:  # vectors computed from weights
         vectors = model.input_vectors().detach().to("cpu", torch.float32)
         table = graph.constant("embedding", vectors.numpy())
         return graph.node("Gather", [table, tokens])

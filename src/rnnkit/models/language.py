@@ -19,6 +19,7 @@ output layer's V (E = H), or with the adaptive softmax, its own weights (adaptiv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +30,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.layers.dropout import Dropout
 from rnnkit.models.adaptive_input import adaptive_input, adaptive_input_table
 from rnnkit.models.recurrent import RecurrentConfig
+from rnnkit.models.word_features import WordFeatures
 from rnnkit.values import COUNT, PROBABILITY, setting
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
@@ -74,16 +76,22 @@ class LanguageModelConfig(RecurrentConfig):
         "and several times faster for large word vocabularies",
         choices=OUTPUTS,
     )
+    word_features: bool = setting(
+        False,
+        "word level: a word's input adds vectors of its core and its shape (King, -> king and "
+        "|Title|,), so its rare forms learn from its common ones",
+    )
 
 
 class LanguageModel(nn.Module):
     """Embedding (or one-hot) -> recurrent layers -> dropout -> linear, over V tokens.
 
     forward(tokens (B, T), state) -> (logits (B, T, V), state); step(token (B,), state) runs one
-    time step for sampling, keeping the state between calls (O(1) work per token).
+    time step for sampling, keeping the state between calls (O(1) work per token). `tokens`, the
+    vocabulary's tokens in id order, is needed (only) with `config.word_features`.
     """
 
-    def __init__(self, config: LanguageModelConfig) -> None:
+    def __init__(self, config: LanguageModelConfig, tokens: Sequence[str] | None = None) -> None:
         super().__init__()
         self.config = config
         V = config.vocab_size
@@ -100,6 +108,7 @@ class LanguageModel(nn.Module):
         # Tied to the adaptive softmax, x_t is read from its weights (adaptive_input.py).
         self.tied_input = self.adaptive and config.tie_weights
         self.embedding = nn.Embedding(V, E) if E > 0 and not self.tied_input else None
+        self.word_features = self._word_features(tokens, E) if config.word_features else None
         self.rnn = config.build(input_size=E if E > 0 else V)
         self.dropout = Dropout(config.dropout)
         if self.adaptive and V < 3:
@@ -111,6 +120,16 @@ class LanguageModel(nn.Module):
         self._init_weights()
         if config.tie_weights and not self.adaptive:
             self.output.weight = self.embedding.weight
+
+    def _word_features(self, tokens: Sequence[str] | None, E: int) -> WordFeatures:
+        if tokens is None or len(tokens) != self.config.vocab_size:
+            raise RnnkitError(
+                "--word-features needs the word vocabulary's tokens; it applies to word-level "
+                "text models (--level word)"
+            )
+        if E == 0:
+            raise RnnkitError("--word-features needs an embedding; drop --embedding 0")
+        return WordFeatures(tokens, E)
 
     def _init_weights(self) -> None:
         # Small uniform embedding and output weights, zero output bias (as in pytorch/examples'
@@ -129,14 +148,18 @@ class LanguageModel(nn.Module):
 
     def hidden(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """tokens (B, T) -> the top layer's h_t (B, T, H), dropped out, and the final state."""
-        if self.tied_input:
-            x = self.dropout(adaptive_input(self.output, tokens))  # (B, T, H)
-        elif self.embedding is None:
+        if self.embedding is None and not self.tied_input:
             x = F.one_hot(tokens, self.config.vocab_size).to(self._dtype())  # (B, T, V)
         else:
-            x = self.dropout(self.embedding(tokens))  # (B, T, E)
+            x = self.dropout(self.embed(tokens))  # (B, T, E)
         h, state = self.rnn(x, state)
         return self.dropout(h), state
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens (...) -> x (..., E): the embedding row (or the tied adaptive softmax's vector),
+        plus the word's features with `word_features`."""
+        x = adaptive_input(self.output, tokens) if self.tied_input else self.embedding(tokens)
+        return x if self.word_features is None else x + self.word_features(tokens)
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """h (..., H) -> scores (..., V) whose softmax is the next token's distribution
@@ -180,13 +203,15 @@ class LanguageModel(nn.Module):
 
     def input_vectors(self) -> torch.Tensor:
         """x for every token in token order (V, E): the embedding's rows, the one-hot vectors,
-        or those of the tied adaptive softmax."""
+        or those of the tied adaptive softmax; with word features, plus theirs."""
         if self.tied_input:
-            return adaptive_input_table(self.output)
-        if self.embedding is None:
+            table = adaptive_input_table(self.output)
+        elif self.embedding is None:
             V = self.config.vocab_size
             return torch.eye(V, dtype=self._dtype(), device=next(self.rnn.parameters()).device)
-        return self.embedding.weight
+        else:
+            table = self.embedding.weight
+        return table if self.word_features is None else table + self.word_features.table()
 
     def _dtype(self) -> torch.dtype:
         return next(self.rnn.parameters()).dtype

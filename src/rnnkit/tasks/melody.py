@@ -57,6 +57,14 @@ class MelodyTask(PieceTask):
         return np.array(EventVocabulary().encode(piece_to_events(piece)), dtype=np.int64)
 
     @classmethod
+    def check(cls, data: MusicDataConfig, settings: LanguageModelConfig) -> None:
+        if settings.word_features:
+            raise RnnkitError(
+                "--word-features splits the words of word-level text; melody "
+                "events have no words: drop it"
+            )
+
+    @classmethod
     def create(cls, data: MusicDataConfig, settings: LanguageModelConfig, dataset):
         from rnnkit.data.music import TOKENS
 

@@ -133,6 +133,11 @@ class TextTask(Task):
     # ---- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
+    def check(cls, data: TextDataConfig, settings: LanguageModelConfig) -> None:
+        if settings.word_features and data.level != "word":
+            raise RnnkitError("--word-features splits words: use it with --level word")
+
+    @classmethod
     def read(cls, data: TextDataConfig) -> TextSource:
         return TextSource(data)
 
@@ -153,14 +158,15 @@ class TextTask(Task):
             dataset.counts(), data.level, data.lowercase, most, data.tokenizer, data.min_count
         )
         settings.vocab_size = len(vocab)
-        return cls(data, affordable(lambda: LanguageModel(settings)), vocab)
+        return cls(data, affordable(lambda: LanguageModel(settings, vocab.tokens)), vocab)
 
     @classmethod
     def restore(cls, run: Path, data: TextDataConfig, settings: LanguageModelConfig):
         vocab = Vocabulary.load(run / VOCAB)
         if len(vocab) != settings.vocab_size:
             raise RnnkitError(f"{run / VOCAB} does not match the model in config.json; retrain")
-        task = cls(data, affordable(lambda: LanguageModel(settings), training=False), vocab)
+        model = affordable(lambda: LanguageModel(settings, vocab.tokens), training=False)
+        task = cls(data, model, vocab)
         task.run = run
         return task
 

@@ -12,6 +12,8 @@ A task class declares:
                              the default recipe's values
 
 and implements the lifecycle of its data and model:
+    check(data, settings)            optional: refuse settings that cannot go together, before
+                                     any data is read
     read(data) -> dataset            the source, read and checked
     fingerprint(dataset) -> str      a hash of it: a resumed run refuses a changed source
     create(data, settings, dataset)  a new task: fit what the model depends on (a vocabulary,
@@ -148,8 +150,7 @@ class Task(ABC):
     def new(cls, data: Any, settings: Any, dataset: Any = None) -> Task:
         """A new task on the data `data` describes (or on `dataset`, already read), its model
         built from `settings`."""
-        check_settings(data)
-        check_settings(settings)
+        cls.check(check_settings(data), check_settings(settings))
         dataset = cls.read(data) if dataset is None else dataset
         data.fingerprint = cls.fingerprint(dataset)
         return cls.from_dataset(data, settings, dataset)
@@ -168,12 +169,16 @@ class Task(ABC):
         """A new run's task and the budget it trains with: `plan`, then what `new` does. If
         `plan` trained in the run folder `run`, it holds config.json: start the run with
         fit(restart=True)."""
-        check_settings(data)
-        check_settings(settings)
+        cls.check(check_settings(data), check_settings(settings))
         dataset = cls.read(data) if dataset is None else dataset
         data.fingerprint = cls.fingerprint(dataset)
         train = cls.plan(data, settings, train, dataset, run)
         return cls.from_dataset(data, settings, dataset), train
+
+    @classmethod  # noqa: B027 (an optional hook, default no-op)
+    def check(cls, data: Any, settings: Any) -> None:
+        """Refuse data and model settings that cannot go together (one RnnkitError), before
+        any data is read. Default: every combination goes."""
 
     @classmethod
     def plan(
