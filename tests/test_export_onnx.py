@@ -283,6 +283,7 @@ def test_language_model_step_model_matches_rnnkit(cell, tmp_path):
         {"layer_norm": True, "cell": "gru"},
         {"proj_size": 3, "zoneout": 0.2, "zoneout_c": 0.1, "recurrent_dropout": 0.3},
         {"word_features": True},
+        {"word_features": True, "tie_weights": True},
     ],
     ids=[
         "one-hot",
@@ -294,6 +295,7 @@ def test_language_model_step_model_matches_rnnkit(cell, tmp_path):
         "ln-gru",
         "proj",
         "word-features",
+        "word-features-tied",
     ],
 )
 def test_language_model_variants_match_rnnkit(options, tmp_path):

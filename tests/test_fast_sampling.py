@@ -25,6 +25,12 @@ INPUTS = {  # embedding_size 6, one-hot, tied to the adaptive softmax's weights,
     "one-hot": {"embedding_size": 0},
     "adaptive-tied": {"embedding_size": None, "output": "adaptive", "tie_weights": True},
     "word-features": {"word_features": True},
+    "word-features-adaptive-tied": {
+        "embedding_size": None,
+        "output": "adaptive",
+        "tie_weights": True,
+        "word_features": True,
+    },
 }
 
 

@@ -1,5 +1,5 @@
 """Word features (`--word-features`): a word's input vector sums those of the word, its core and
-its shape, so that its forms share what they learn; checkpoints rebuild the same features."""
+its shape, so that its forms share what they learn; checkpoints keep the maps they trained with."""
 
 import pytest
 import torch
@@ -8,6 +8,7 @@ from conftest import error_line
 from rnnkit import TextModel
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
+from rnnkit.models import word_features
 from rnnkit.models.language import LanguageModel, LanguageModelConfig
 from rnnkit.models.word_features import word_parts
 
@@ -22,6 +23,10 @@ WORDS = ["<unk>", "\n", "king", "King,", "king.", "queen", "Queen,", "HAMLET:", 
         ("HAMLET:", ("hamlet", "|UPPER|:")),
         ("'tis", ("tis", "'|lower|")),
         ("king's", ("king's", "|lower|")),  # an apostrophe inside stays in the core
+        ("King's", ("king's", "|Title|")),  # Title although str.istitle() says no
+        ("To-morrow", ("to-morrow", "|Title|")),
+        ("I", ("i", "|Title|")),
+        ("McBeth", ("mcbeth", "|other|")),
         ("1599", ("1599", "|other|")),  # no letters: no case
         ("--", ("--", "symbol")),
         ("\n", ("\n", "symbol")),
@@ -78,6 +83,8 @@ def test_the_input_table_and_the_forward_pass_agree():
 def test_word_features_need_the_word_vocabulary_and_an_embedding():
     with pytest.raises(RnnkitError, match="--level word"):
         LanguageModel(LanguageModelConfig(vocab_size=len(WORDS), word_features=True))
+    with pytest.raises(RnnkitError, match="got 9 tokens for a vocabulary of 10"):
+        LanguageModel(LanguageModelConfig(vocab_size=len(WORDS), word_features=True), WORDS[:9])
     with pytest.raises(RnnkitError, match="--embedding 0"):
         model(embedding_size=0)
 
@@ -86,23 +93,35 @@ TEXT = "King, to be or not to be. the king. Queen, the queen.\n" * 20
 TINY = {"hidden_size": 16, "num_layers": 1, "batch_size": 2, "seq_len": 6}
 
 
-def test_a_word_model_with_features_trains_saves_and_loads_the_same(tmp_path):
+def test_a_word_model_with_features_trains_saves_and_loads_the_same(tmp_path, monkeypatch):
+    """Loading restores the maps the model trained with, even where this rnnkit would split the
+    words differently (here: cores spelled backwards, so sorted into another order)."""
     lm = TextModel(level="word", word_features=True, **TINY)
     lm.fit(text=TEXT, out=tmp_path / "run", steps=6, progress=False)
     text = tmp_path / "eval.txt"
     text.write_text("the King, the queen.\n", encoding="utf-8")
+    split = word_features.word_parts
+    monkeypatch.setattr(word_features, "word_parts", lambda t: (split(t)[0][::-1], split(t)[1]))
     loaded = TextModel.load(tmp_path / "run")
     assert loaded.settings.word_features
     assert loaded.evaluate(text) == lm.evaluate(text)
     assert loaded.generate("the", length=8, seed=2) == lm.generate("the", length=8, seed=2)
 
 
-def test_word_features_at_character_level_are_one_error(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--word-features"], "--word-features splits words: use it with --level word"),
+        # the word recipe turns the features on; one-hot input has no row to add them to
+        (["--level", "word", "--embedding", "0"], "give --no-word-features for one-hot input"),
+    ],
+)
+def test_word_features_without_words_or_embedding_are_one_error(tmp_path, capsys, flags, message):
     source = tmp_path / "text.txt"
     source.write_text(TEXT, encoding="utf-8")
-    argv = ["train", "text", str(source), "--out", str(tmp_path / "run"), "--word-features"]
-    assert main([*argv, "--steps", "1", "--no-progress"]) == 2
-    assert "--word-features splits words: use it with --level word" in error_line(capsys)
+    argv = ["train", "text", str(source), "--out", str(tmp_path / "run"), *flags]
+    assert main([*argv, "--time", "5s", "--no-progress"]) == 2
+    assert message in error_line(capsys)
     assert not (tmp_path / "run").exists()
 
 

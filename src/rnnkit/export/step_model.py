@@ -1,6 +1,7 @@
 """A language model or piano-roll model as a step model: (input, states) -> (logits, new states).
 
-    x_t      = E[w_t]  (embedding), or the one-hot vector of w_t, or the piano-roll frame v_t
+    x_t      = E[w_t]  (embedding; a table of its rows with tied adaptive input or word features),
+               or the one-hot vector of w_t, or the piano-roll frame v_t
     h_t      = the recurrent layers (x_t, h_{t-1})
     logits_t = V h_t + b_y          (log-probabilities for an adaptive softmax)
 

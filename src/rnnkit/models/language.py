@@ -1,6 +1,7 @@
 """The language model of the lecture: read a token, update the state, predict the next token.
 
-    x_t = E[w_t]                      (an embedding row; or the one-hot vector of w_t)
+    x_t = E[w_t]                      (an embedding row; or the one-hot vector of w_t;
+                                       with word features, + E_core and E_shape rows)
     h_t = recurrent layer(x_t, h_{t-1})   (RNN, LSTM or GRU; stacked)
     y_t = softmax(V h_t + b_y)        (a distribution over the next token)
 
@@ -52,7 +53,8 @@ def adaptive_cutoffs(vocab_size: int) -> list[int]:
 @dataclass
 class LanguageModelConfig(RecurrentConfig):
     """Everything needed to rebuild a LanguageModel (saved in the run's config.json): the
-    recurrent layers (RecurrentConfig) and the embedding and output around them."""
+    recurrent layers (RecurrentConfig) and the embedding and output around them. With
+    word_features the model also needs the vocabulary's tokens (vocab.json)."""
 
     vocab_size: int = 0  # V, number of tokens (set from the vocabulary, not a flag)
     embedding_size: int | None = setting(
@@ -122,10 +124,15 @@ class LanguageModel(nn.Module):
             self.output.weight = self.embedding.weight
 
     def _word_features(self, tokens: Sequence[str] | None, E: int) -> WordFeatures:
-        if tokens is None or len(tokens) != self.config.vocab_size:
+        if tokens is None:
             raise RnnkitError(
                 "--word-features needs the word vocabulary's tokens; it applies to word-level "
                 "text models (--level word)"
+            )
+        if len(tokens) != self.config.vocab_size:
+            raise RnnkitError(
+                f"word features got {len(tokens)} tokens for a vocabulary of "
+                f"{self.config.vocab_size}"
             )
         if E == 0:
             raise RnnkitError("--word-features needs an embedding; drop --embedding 0")

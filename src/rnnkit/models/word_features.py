@@ -14,14 +14,13 @@ share statistics between a word's features (Bilmes & Kirchhoff 2003; Alexandresc
 2006, with embeddings). Only the input changes: the output still scores every token on its own,
 so perplexities stay comparable with a model without features.
 
-Both maps are computed from the vocabulary's tokens (a run's vocab.json), not saved: the same
-tokens give the same ids in the same order (cores and shapes sorted), so a checkpoint holds
-only the two tables.
+Both maps are computed from the vocabulary's tokens when the model is built, and saved with
+the weights (two int64 tensors of V ids): a checkpoint restores the maps it was trained with,
+even if a later rnnkit (or Python's Unicode tables) would split some word differently.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import torch
@@ -29,20 +28,24 @@ from torch import Tensor, nn
 
 from rnnkit.data.text.vocabulary import UNK
 
-# punctuation (not letters, digits or _) before the word, the word, punctuation after it
-PARTS = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
+
+def is_word_character(character: str) -> bool:
+    """A letter, a digit or _ (what a regular expression's \\w matches)."""
+    return character.isalnum() or character == "_"
 
 
 def word_parts(token: str) -> tuple[str, str]:
     """(core, shape) of a token: ("king", "|Title|,") for "King,". A token of punctuation only
     (",", the line end) and the unknown word are their own core, with shape "symbol"."""
-    lead, core, trail = PARTS.match(token).groups()
-    if not core or token == UNK:
+    inside = [i for i, character in enumerate(token) if is_word_character(character)]
+    if not inside or token == UNK:
         return token, "symbol"
+    first, last = inside[0], inside[-1] + 1
+    lead, core, trail = token[:first], token[first:last], token[last:]
     if core.islower():
         case = "lower"
-    elif core.istitle():
-        case = "Title"
+    elif core[0].isupper() and core[1:] == core[1:].lower():
+        case = "Title"  # also "King's" and "To-morrow", which str.istitle() refuses
     elif core.isupper():
         case = "UPPER"
     else:
@@ -59,24 +62,24 @@ class WordFeatures(nn.Module):
         parts = [word_parts(token) for token in tokens]
         cores = {c: i for i, c in enumerate(sorted({c for c, _ in parts}))}
         shapes = {s: i for i, s in enumerate(sorted({s for _, s in parts}))}
-        # derived from the tokens, so not in the state dict (persistent=False)
-        self.register_buffer("core_ids", torch.tensor([cores[c] for c, _ in parts]), False)
-        self.register_buffer("shape_ids", torch.tensor([shapes[s] for _, s in parts]), False)
-        self.core = nn.Embedding(len(cores), size)
-        self.shape = nn.Embedding(len(shapes), size)
+        self.register_buffer("core_ids", torch.tensor([cores[c] for c, _ in parts]))  # (V,)
+        self.register_buffer("shape_ids", torch.tensor([shapes[s] for _, s in parts]))  # (V,)
+        self.core_embedding = nn.Embedding(len(cores), size)  # E_core
+        self.shape_embedding = nn.Embedding(len(shapes), size)  # E_shape
         # as the model's own embedding (language.py): small, so the first predictions are even
-        nn.init.uniform_(self.core.weight, -0.1, 0.1)
-        nn.init.uniform_(self.shape.weight, -0.1, 0.1)
+        nn.init.uniform_(self.core_embedding.weight, -0.1, 0.1)
+        nn.init.uniform_(self.shape_embedding.weight, -0.1, 0.1)
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens (...) int64 -> (..., E)."""
-        return self.core(self.core_ids[tokens]) + self.shape(self.shape_ids[tokens])
+        return self.core_embedding(self.core_ids[tokens]) + self.shape_embedding(
+            self.shape_ids[tokens]
+        )
 
     def table(self) -> Tensor:
         """The features of every token, in token order (V, E)."""
-        return self.core(self.core_ids) + self.shape(self.shape_ids)
+        return self.core_embedding(self.core_ids) + self.shape_embedding(self.shape_ids)
 
     def extra_repr(self) -> str:
-        return f"{len(self.core_ids)} tokens, {self.core.num_embeddings} cores, " + (
-            f"{self.shape.num_embeddings} shapes"
-        )
+        cores, shapes = self.core_embedding.num_embeddings, self.shape_embedding.num_embeddings
+        return f"{len(self.core_ids)} tokens, {cores} cores, {shapes} shapes"

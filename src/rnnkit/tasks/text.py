@@ -136,6 +136,11 @@ class TextTask(Task):
     def check(cls, data: TextDataConfig, settings: LanguageModelConfig) -> None:
         if settings.word_features and data.level != "word":
             raise RnnkitError("--word-features splits words: use it with --level word")
+        if settings.word_features and settings.embedding_size == 0:
+            raise RnnkitError(
+                "--word-features (on in the word recipe) needs an embedding: give "
+                "--no-word-features for one-hot input, or drop --embedding 0"
+            )
 
     @classmethod
     def read(cls, data: TextDataConfig) -> TextSource:

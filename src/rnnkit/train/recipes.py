@@ -120,8 +120,8 @@ CHAR = [
 # the input tied to the adaptive softmax (`tie_weights`: 359 against 352 the same hour),
 # weight decay 0.1 or 0.3 (315.5, 318.6; with 600 units 311.8).
 # Word features (each word's input also sums vectors of its core and its shape: "King," is
-# king + |Title|,; models/word_features.py) then gave 284.6 against 316.4 the same morning
-# (Intel Xeon, 1,213 steps; a prototype: 282.0 and 280.6 for seeds 1 and 2).
+# king + |Title|,; models/word_features.py) then gave 282.4 and 281.2 (seeds 1 and 2) against
+# 316.4 without them the same morning (Intel Xeon); embedding dropout 0.1 beside them, 289.4.
 WORD = [
     Recipe(
         "word-4m",

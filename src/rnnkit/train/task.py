@@ -13,7 +13,7 @@ A task class declares:
 
 and implements the lifecycle of its data and model:
     check(data, settings)            optional: refuse settings that cannot go together, before
-                                     any data is read
+                                     any data is read (and in a run folder's config.json)
     read(data) -> dataset            the source, read and checked
     fingerprint(dataset) -> str      a hash of it: a resumed run refuses a changed source
     create(data, settings, dataset)  a new task: fit what the model depends on (a vocabulary,
@@ -198,8 +198,9 @@ class Task(ABC):
         resume, refusing a source that changed since the run started."""
         where = Path(run) / "config.json"
         data, settings = cls.settings_of(run, config)
+        cls.check(check_settings(data), check_settings(settings))
         try:
-            task = cls.restore(Path(run), check_settings(data), check_settings(settings))
+            task = cls.restore(Path(run), data, settings)
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:
             raise RnnkitError(
                 f"{where} has settings rnnkit cannot build ({error}); retrain"
