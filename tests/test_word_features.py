@@ -1,6 +1,8 @@
 """Word features (`--word-features`): a word's input vector sums those of the word, its core and
 its shape, so that its forms share what they learn; checkpoints keep the maps they trained with."""
 
+import json
+
 import pytest
 import torch
 
@@ -95,7 +97,8 @@ TINY = {"hidden_size": 16, "num_layers": 1, "batch_size": 2, "seq_len": 6}
 
 def test_a_word_model_with_features_trains_saves_and_loads_the_same(tmp_path, monkeypatch):
     """Loading restores the maps the model trained with, even where this rnnkit would split the
-    words differently (here: cores spelled backwards, so sorted into another order)."""
+    words differently into as many parts (here: cores spelled backwards, so sorted into another
+    order)."""
     lm = TextModel(level="word", word_features=True, **TINY)
     lm.fit(text=TEXT, out=tmp_path / "run", steps=6, progress=False)
     text = tmp_path / "eval.txt"
@@ -106,6 +109,10 @@ def test_a_word_model_with_features_trains_saves_and_loads_the_same(tmp_path, mo
     assert loaded.settings.word_features
     assert loaded.evaluate(text) == lm.evaluate(text)
     assert loaded.generate("the", length=8, seed=2) == lm.generate("the", length=8, seed=2)
+    # a split into another number of shapes cannot hold the trained table: one clear error
+    monkeypatch.setattr(word_features, "word_parts", lambda t: (split(t)[0], "one shape"))
+    with pytest.raises(RnnkitError, match="retrain"):
+        TextModel.load(tmp_path / "run")
 
 
 @pytest.mark.parametrize(
@@ -130,3 +137,18 @@ def test_word_features_on_a_melody_are_one_error_before_any_music_is_read(tmp_pa
     assert main(argv) == 2
     assert "melody events have no words" in error_line(capsys)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_folder_whose_settings_cannot_go_together_is_one_error(tmp_path, capsys):
+    source = tmp_path / "text.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    run = tmp_path / "run"
+    small = ["--hidden", "8", "--batch-size", "2", "--seq-len", "8", "--steps", "1"]
+    assert main(["train", "text", str(source), "--out", str(run), *small, "--no-progress"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    config["task_config"]["model"]["word_features"] = True  # at character level
+    (run / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["sample", str(run), "--length", "5"]) == 2
+    line = error_line(capsys)
+    assert "config.json" in line and "--level word" in line

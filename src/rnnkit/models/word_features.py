@@ -16,7 +16,8 @@ so perplexities stay comparable with a model without features.
 
 Both maps are computed from the vocabulary's tokens when the model is built, and saved with
 the weights (two int64 tensors of V ids): a checkpoint restores the maps it was trained with,
-even if a later rnnkit (or Python's Unicode tables) would split some word differently.
+even if a later rnnkit (or Python's Unicode tables) split some word differently into as many
+cores and shapes; a split into another number of them is refused on loading (retrain).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def word_parts(token: str) -> tuple[str, str]:
     elif core.isupper():
         case = "UPPER"
     else:
-        case = "other"  # digits, mixed case ("McBeth")
+        case = "other"  # digits; a capital inside ("McBeth", "All-Seer")
     return core.lower(), f"{lead}|{case}|{trail}"
 
 

@@ -198,8 +198,8 @@ class Task(ABC):
         resume, refusing a source that changed since the run started."""
         where = Path(run) / "config.json"
         data, settings = cls.settings_of(run, config)
-        cls.check(check_settings(data), check_settings(settings))
         try:
+            cls.check(check_settings(data), check_settings(settings))
             task = cls.restore(Path(run), data, settings)
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:
             raise RnnkitError(
