@@ -23,6 +23,7 @@ SOLVED = 0.9  # a score (R^2 or accuracy) at or above this counts as "solved"
 BELOW_BASELINE = 0.9  # a loss under this share of the memoryless baseline beats the baseline
 SIMILAR = 0.05  # mean scores closer than this count as a match
 CLEAR = 10.0  # the LSTM carries "more gradient" when its reach is this many times the RNN's
+TOO_SHORT = 200  # Adam steps per piece under which a run trains nothing (`--quick`: 5)
 NAMES = {"rnn": "RNN", "rnn-relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU", "gru-after": "GRU*"}
 
 
@@ -40,8 +41,11 @@ class Finding:
 
 def findings(results: CompareResults) -> list[Finding]:
     """What this run shows: gradient reach, memory reach, and weights against memory; then the
-    caveat every run carries."""
-    return _gradient(results) + _memory(results) + _weights(results) + [Finding("caveat")]
+    caveat every run carries (first, where the budget is too short to train anything)."""
+    short = results.config.steps < TOO_SHORT
+    first = [Finding("too_short", {"steps": results.config.steps})] if short else []
+    found = _gradient(results) + _memory(results) + _weights(results)
+    return first + found + [Finding("caveat")]
 
 
 # ----- gradient flow -------------------------------------------------------------------------
@@ -59,6 +63,8 @@ def _gradient(results: CompareResults) -> list[Finding]:
         if underflowed:
             values = {"distance": distance, "underflowed": underflowed, "tiny": summary.TINY}
             found.append(Finding(f"underflow_{stage}", values))
+        if stage == "init" and _gru_fades_first(spreads, results.config.init):
+            found.append(Finding("gru_gate_at_init", {"distance": distance}))
     trained = summary.reaches(results, "trained")
     if {"rnn", "lstm"} <= trained.keys():
         ratios = [
@@ -71,26 +77,39 @@ def _gradient(results: CompareResults) -> list[Finding]:
     return found
 
 
+def _gru_fades_first(spreads: dict[str, summary.Spread], init: str) -> bool:
+    """With init "rnn" (biases 0, the LSTM's forget-gate bias 1), the GRU's update gate starts
+    at z_t = sigma(0) = 0.5, so h_t = (1 - z_t) h_{t-1} + z_t h~_t keeps half of h_{t-1} a step,
+    against the LSTM's forget gate at sigma(1) = 0.73: its gradient at initialisation fades
+    fastest (with b_z = -2, z_t = 0.12, it reaches as far as the LSTM's: docs/CLASSIFICATION.md).
+    Said only where the run shows it."""
+    if init != "rnn" or "gru" not in spreads:
+        return False
+    others = [spreads[c].mean for c in ("rnn", "lstm") if c in spreads]
+    return bool(others) and spreads["gru"].mean * CLEAR < min(others)
+
+
 # ----- memory --------------------------------------------------------------------------------
 def _memory(results: CompareResults) -> list[Finding]:
     found = []
+    cells = summary.cells(results)
     for task in summary.tasks(results):
-        cells = summary.cells(results)
         example = summary.first(results, task)
-        solved = {c: _longest(results, task, c, _solves) for c in cells}
-        some = {c: _longest(results, task, c, _solves_once) for c in cells}
-        beats = {c: _longest(results, task, c, _beats_baseline) for c in cells}
+        solved = {c: _lags(results, task, c, _solves) for c in cells}
+        some = {c: _lags(results, task, c, _solves_once) for c in cells}
+        beats = {c: _lags(results, task, c, _beats_baseline) for c in cells}
         found.append(Finding("memory", {"task": task, "metric": example.metric, "solved": solved}))
         if some != solved:
             found.append(Finding("memory_some", {"task": task, "solved": some}))
         baseline = {"task": task, "baseline": example.baseline, "beats": beats}
         found.append(Finding("baseline", baseline))
-        never = [c for c in cells if some[c] is None]
+        never = [c for c in cells if not some[c]]
         if never:
             shortest = min(summary.lags(results, task))
             found.append(Finding("never_learned", {"task": task, "cells": never, "lag": shortest}))
         if {"rnn", "lstm"} <= set(cells):
-            found += _contrast(results, task, example.metric)
+            found += _contrast(results, task, example.metric, never)
+            found += _above_baseline(results, task, example)
     return found
 
 
@@ -107,23 +126,31 @@ def _beats_baseline(runs: list[MemoryResult]) -> bool:
     return all(m.loss <= BELOW_BASELINE * m.baseline for m in runs)
 
 
-def _longest(results: CompareResults, task: str, cell: str, test) -> int | None:
-    """The longest lag at which `test` holds for the cell's runs, or None."""
-    held = [
+def _beats_baseline_once(runs: list[MemoryResult]) -> bool:
+    return any(m.loss <= BELOW_BASELINE * m.baseline for m in runs)
+
+
+def _lags(results: CompareResults, task: str, cell: str, test) -> list[int]:
+    """The lags at which `test` holds for the cell's runs, shortest first."""
+    return [
         lag for lag in summary.lags(results, task) if test(summary.runs(results, task, lag, cell))
     ]
-    return max(held) if held else None
 
 
-# (the cell that remembers longer, the other, the finding's key)
-CONTRASTS = (("lstm", "rnn", "lstm_outlasts_rnn"), ("rnn", "lstm", "rnn_outlasts_lstm"))
+# (the cell that remembers longer, the other, the finding's key, its key where the other cell
+# solved no lag at all: then the lag shows one cell learning the task, not the other forgetting)
+CONTRASTS = (
+    ("lstm", "rnn", "lstm_outlasts_rnn", "lstm_learns_rnn_does_not"),
+    ("rnn", "lstm", "rnn_outlasts_lstm", "rnn_learns_lstm_does_not"),
+)
 
 
-def _contrast(results: CompareResults, task: str, metric: str) -> list[Finding]:
+def _contrast(results: CompareResults, task: str, metric: str, never: list[str]) -> list[Finding]:
     """The longest lag at which one of the LSTM and the vanilla RNN solves the task on every
-    seed and the other on none: the lecture's claim, or its opposite."""
+    seed and the other on none: the lecture's claim, or its opposite; `never`: the cells that
+    solved no lag of the task on any seed."""
     found = []
-    for winner, loser, key in CONTRASTS:
+    for winner, loser, key, key_never in CONTRASTS:
         separating = [
             lag
             for lag in summary.lags(results, task)
@@ -139,8 +166,37 @@ def _contrast(results: CompareResults, task: str, metric: str) -> list[Finding]:
                 "low": summary.scores(results, task, lag, winner).low,
                 "high": summary.scores(results, task, lag, loser).high,
             }
-            found.append(Finding(key, values))
+            found.append(Finding(key_never if loser in never else key, values))
     return found or [Finding("no_separation", {"task": task})]
+
+
+def _above_baseline(results: CompareResults, task: str, example: MemoryResult) -> list[Finding]:
+    """The longest lag that neither the LSTM nor the vanilla RNN solves on any seed, where one
+    beats the memoryless baseline on every seed and the other on none: the other's training
+    had not left the plateau of the memoryless guess within the budget there."""
+    found = []
+    for winner, loser, *_ in CONTRASTS:
+        lags = [
+            lag
+            for lag in summary.lags(results, task)
+            if not any(_solves_once(summary.runs(results, task, lag, c)) for c in (winner, loser))
+            and _beats_baseline(summary.runs(results, task, lag, winner))
+            and not _beats_baseline_once(summary.runs(results, task, lag, loser))
+        ]
+        if lags:
+            lag = max(lags)
+            values = {
+                "task": task,
+                "metric": example.metric,
+                "lag": lag,
+                "winner": winner,
+                "loser": loser,
+                "winner_score": summary.scores(results, task, lag, winner).mean,
+                "loser_score": summary.scores(results, task, lag, loser).mean,
+                "chance": example.chance,
+            }
+            found.append(Finding("above_baseline", values))
+    return found
 
 
 # ----- weights -------------------------------------------------------------------------------
@@ -184,22 +240,45 @@ SENTENCES: dict[str, dict[str, str]] = {
         "underflow_trained": "After training the gradient {distance} steps back underflowed to 0 "
         "in float32 for {underflowed}; there it counts as {tiny:.1e}, the smallest float32 above "
         "0, so a share above that uses it is an upper bound and a ratio against it a lower bound.",
+        "gru_gate_at_init": "At initialisation the GRU's gradient fades fastest: its update gate "
+        "starts near z_t = sigma(0) = 0.5 (its biases are 0), so h_t = (1 - z_t) h_(t-1) + z_t "
+        "h~_t keeps only about half of h_(t-1) at each step, where the LSTM's forget gate starts "
+        "at sigma(1) = 0.73 (rnnkit's forget-gate bias of 1). Training moves the gates: compare "
+        "the shares after training.",
+        "too_short": "This run's budget, {steps} steps per cell, task, lag and seed, is far too "
+        "short to train anything (--quick checks that the study runs): its numbers and the "
+        "sentences below mean nothing. Run it without --quick for the study.",
         "lstm_carries_more": "After training the LSTM carries {low:.3g} to {high:.3g} times more "
         "gradient across {distance} steps than the vanilla RNN (seed by seed), as the lecture "
         "says: the LSTM was made to fix the vanilla RNN's vanishing gradient.",
         "lstm_not_shown": "This run does not show the LSTM carrying more gradient over distance "
         "than the vanilla RNN on every seed (ratios {low:.1g} to {high:.1g}); a larger --budget "
         "may.",
-        "memory": "{task}: longest lag solved ({metric} >= {solved_at}) on every seed: {solved}.",
-        "memory_some": "{task}: longest lag solved on at least one seed: {solved}.",
-        "baseline": "{task}: longest lag at which the loss is at least {margin} below the "
-        "memoryless baseline ({baseline:.3f}) on every seed: {beats}.",
+        "memory": "{task}: lags solved ({metric} >= {solved_at}) on every seed: {solved}.",
+        "memory_some": "{task}: lags solved on at least one seed: {solved}.",
+        "baseline": "{task}: lags at which the loss is at least {margin} below the memoryless "
+        "baseline ({baseline:.3f}) on every seed: {beats}.",
+        "above_baseline": "{task}: at lag {lag} neither the LSTM nor the vanilla RNN solves the "
+        "task on any seed, but the {winner}'s loss is at least {margin} below the memoryless "
+        "baseline on every seed (mean {metric} {winner_score:.3f}) and the {loser}'s on none "
+        "({loser_score:.3f}; chance {chance:.3f}): within this budget the {loser}'s training had "
+        "not left the plateau of the memoryless guess at this lag, while the {winner} recalls a "
+        "little more than chance. That is how far each got in the budget, not which remembers "
+        "longer.",
         "lstm_outlasts_rnn": "{task}: at lag {lag} the LSTM solves the task on every seed "
         "({metric} >= {low:.3f}) and the vanilla RNN on none ({metric} <= {high:.3f}): at this "
         "distance the LSTM remembers and the vanilla RNN does not, as the lecture says.",
         "never_learned": "{task}: {cells} solved no lag on any seed, not even the shortest "
         "({lag}), so this run cannot tell forgetting over a distance from not learning the task "
         "with these settings.",
+        "lstm_learns_rnn_does_not": "{task}: at lag {lag} the LSTM solves the task on every "
+        "seed ({metric} >= {low:.3f}) and the vanilla RNN on none ({metric} <= {high:.3f}); as "
+        "the RNN solved no lag at all, this shows the LSTM learning the task within the budget "
+        "where the RNN did not, rather than the RNN forgetting over the distance.",
+        "rnn_learns_lstm_does_not": "{task}: at lag {lag} the vanilla RNN solves the task on "
+        "every seed ({metric} >= {low:.3f}) and the LSTM on none ({metric} <= {high:.3f}); as "
+        "the LSTM solved no lag at all, this shows the RNN learning the task within the budget "
+        "where the LSTM did not, rather than the LSTM forgetting over the distance.",
         "rnn_outlasts_lstm": "{task}: at lag {lag} the vanilla RNN solves the task on every seed "
         "({metric} >= {low:.3f}) and the LSTM on none ({metric} <= {high:.3f}): on this task "
         "this run shows the opposite of the lecture's claim that the LSTM remembers longer.",
@@ -226,24 +305,40 @@ SENTENCES: dict[str, dict[str, str]] = {
         "reach_trained": "Dòng gradient sau khi huấn luyện: phần gradient của bước cuối truyền "
         "ngược được {distance} bước là {reach}.",
         "underflow_init": "Lúc khởi tạo, gradient ở {distance} bước trước bị tràn dưới về 0 "
-        "trong float32 với {underflowed}; khi đó nó được tính là {tiny:.1e}, số float32 dương "
-        "nhỏ nhất, nên phần gradient ở trên dùng số này là cận trên và tỉ lệ so với nó là cận "
-        "dưới.",
+        "trong float32 với {underflowed}; khi đó nó được tính bằng {tiny:.1e}, số float32 dương "
+        "nhỏ nhất. Vì vậy, phần gradient nào ở trên dùng số này chỉ là cận trên của giá trị thật, "
+        "và tỉ lệ nào so với nó chỉ là cận dưới.",
         "underflow_trained": "Sau khi huấn luyện, gradient ở {distance} bước trước bị tràn dưới "
-        "về 0 trong float32 với {underflowed}; khi đó nó được tính là {tiny:.1e}, số float32 "
-        "dương nhỏ nhất, nên phần gradient ở trên dùng số này là cận trên và tỉ lệ so với nó là "
-        "cận dưới.",
+        "về 0 trong float32 với {underflowed}; khi đó nó được tính bằng {tiny:.1e}, số float32 "
+        "dương nhỏ nhất. Vì vậy, phần gradient nào ở trên dùng số này chỉ là cận trên của giá "
+        "trị thật, và tỉ lệ nào so với nó chỉ là cận dưới.",
+        "gru_gate_at_init": "Lúc khởi tạo, gradient của GRU tiêu biến nhanh nhất: cổng cập nhật "
+        "bắt đầu ở gần z_t = sigma(0) = 0.5 (các bias bằng 0), nên h_t = (1 - z_t) h_(t-1) + z_t "
+        "h~_t chỉ giữ lại khoảng một nửa h_(t-1) ở mỗi bước, trong khi cổng quên của LSTM bắt "
+        "đầu ở sigma(1) = 0.73 (rnnkit đặt bias của cổng quên bằng 1). Huấn luyện làm các cổng "
+        "thay đổi: hãy so với phần gradient sau khi huấn luyện.",
+        "too_short": "Ngân sách của lần chạy này, {steps} bước cho mỗi cell, bài toán, độ trễ và "
+        "seed, quá ngắn để huấn luyện bất cứ điều gì (--quick chỉ kiểm tra rằng nghiên cứu chạy "
+        "được): các con số và các câu dưới đây không có ý nghĩa. Hãy chạy không có --quick để có "
+        "kết quả thật.",
         "lstm_carries_more": "Sau khi huấn luyện, LSTM truyền gradient qua {distance} bước nhiều "
         "gấp {low:.3g} đến {high:.3g} lần RNN thường (so từng seed), đúng như bài giảng nói: "
-        "LSTM ra đời để khắc phục hiện tượng biến mất gradient của RNN thường.",
+        "LSTM ra đời để khắc phục hiện tượng tiêu biến gradient (vanishing gradient) của RNN "
+        "thường.",
         "lstm_not_shown": "Lần chạy này chưa cho thấy LSTM truyền gradient đi xa hơn RNN thường "
         "trên mọi seed (tỉ lệ {low:.1g} đến {high:.1g}); một ngân sách --budget lớn hơn có thể "
         "cho thấy.",
-        "memory": "{task}: độ trễ dài nhất giải được ({metric} >= {solved_at}) trên mọi seed: "
-        "{solved}.",
-        "memory_some": "{task}: độ trễ dài nhất giải được trên ít nhất một seed: {solved}.",
-        "baseline": "{task}: độ trễ dài nhất mà hàm mất mát thấp hơn mức cơ sở không nhớ "
-        "({baseline:.3f}) ít nhất {margin} trên mọi seed: {beats}.",
+        "memory": "{task}: các độ trễ giải được ({metric} >= {solved_at}) trên mọi seed: {solved}.",
+        "memory_some": "{task}: các độ trễ giải được trên ít nhất một seed: {solved}.",
+        "baseline": "{task}: các độ trễ mà hàm mất mát thấp hơn mức cơ sở của mô hình không có "
+        "bộ nhớ ({baseline:.3f}) ít nhất {margin} trên mọi seed: {beats}.",
+        "above_baseline": "{task}: ở độ trễ {lag}, cả LSTM lẫn RNN thường đều không giải được bài "
+        "toán trên seed nào, nhưng hàm mất mát của {winner} thấp hơn mức cơ sở của mô hình không "
+        "có bộ nhớ ít nhất {margin} trên mọi seed ({metric} trung bình {winner_score:.3f}) còn của "
+        "{loser} thì không trên seed nào ({loser_score:.3f}; mức ngẫu nhiên {chance:.3f}): trong "
+        "ngân sách này, quá trình huấn luyện {loser} chưa thoát khỏi vùng bằng phẳng của cách "
+        "đoán không cần nhớ ở độ trễ này, còn {winner} nhớ lại được nhỉnh hơn mức ngẫu nhiên một "
+        "chút. Đó là mức mỗi mô hình đạt được trong ngân sách, không phải mô hình nào nhớ lâu hơn.",
         "lstm_outlasts_rnn": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
         "{high:.3f}): ở khoảng cách này LSTM nhớ được còn RNN thường thì không, đúng như bài giảng "
@@ -251,6 +346,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         "never_learned": "{task}: {cells} không giải được độ trễ nào trên seed nào, kể cả độ trễ "
         "ngắn nhất ({lag}), nên lần chạy này không phân biệt được việc quên qua một khoảng cách "
         "với việc không học được bài toán với các thiết lập này.",
+        "lstm_learns_rnn_does_not": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi "
+        "seed ({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
+        "{high:.3f}); vì RNN không giải được độ trễ nào, điều này cho thấy LSTM học được bài toán "
+        "trong ngân sách còn RNN thì không, chứ không phải RNN quên qua khoảng cách.",
+        "rnn_learns_lstm_does_not": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên "
+        "mọi seed ({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
+        "{high:.3f}); vì LSTM không giải được độ trễ nào, điều này cho thấy RNN học được bài toán "
+        "trong ngân sách còn LSTM thì không, chứ không phải LSTM quên qua khoảng cách.",
         "rnn_outlasts_lstm": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
         "{high:.3f}): với bài toán này, lần chạy cho thấy điều ngược lại với nhận định của bài "
@@ -269,9 +372,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "caveat": "Mọi điểm số đều phụ thuộc vào ngân sách huấn luyện, tốc độ học và cách khởi "
         "tạo, vốn giống nhau cho mọi cell; docs/compare/SETTINGS.md giải thích cách chọn chúng và "
         "các thiết lập mà các công trình đã công bố sử dụng.",
-        "none": "không có",
+        "none": "không có độ trễ nào",
         "to": "đến",
-        "of_seeds": "{count} trên {seeds} seed",
+        "of_seeds": "{count} trong {seeds} seed",
     },
 }
 LANGS = tuple(SENTENCES)
@@ -295,10 +398,13 @@ def _sentence(finding: Finding, words: dict[str, str]) -> str:
         )
     for lags in ("solved", "beats"):
         if lags in values:
-            values[lags] = ", ".join(
-                f"{name(c)} {words['none'] if lag is None else lag}"
-                for c, lag in values[lags].items()
+            values[lags] = "; ".join(
+                f"{name(c)} {', '.join(map(str, held)) or words['none']}"
+                for c, held in values[lags].items()
             )
+    for cell in ("winner", "loser"):
+        if cell in values:
+            values[cell] = name(values[cell])
     if "cells" in values:
         values["cells"] = ", ".join(name(c) for c in values["cells"])
     if "underflowed" in values:
