@@ -13,6 +13,7 @@ import torch
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
 from rnnkit.explain import explain, parse_x
+from rnnkit.explain.formula import format_number
 
 # The lecture's results, copied from LECTURE.md (not computed by rnnkit).
 LSTM_EXPECTED = {
@@ -59,7 +60,9 @@ def text_values(text: str) -> dict[str, list[float]]:
             values[symbol] = more[1]
         else:
             symbol = None
-    return {name: json.loads(value) for name, value in values.items() if _is_number(value)}
+    # "≈1" is a value that rounds to 1 without being 1: read as its rounded number
+    numbers = {name: value.replace("≈", "") for name, value in values.items()}
+    return {name: json.loads(value) for name, value in numbers.items() if _is_number(value)}
 
 
 def _is_number(text: str) -> bool:
@@ -149,7 +152,7 @@ def test_birnn_readings(capsys):
     assert_close(lecture["other_reading_answer"], [3, -2])  # LECTURE.md: the vanilla reading
     _, out, _ = run_cli(capsys, "birnn", "--reading", "vanilla")
     assert_close(text_answer(out), [3, -2])
-    assert "vanilla slide's letters" in out and "y = [5, -2]" in out
+    assert "read as on the vanilla RNN slide" in out and "y = [5, -2]" in out
 
 
 def test_markdown_has_latex(capsys):
@@ -289,3 +292,18 @@ def test_learning_guide_shows_the_real_output(capsys):
     for lang, block in zip(["en", "vi"], blocks, strict=True):
         _, out, _ = run_cli(capsys, "lstm", "--lang", lang)
         assert block == out.rstrip("\n")
+
+
+def test_rnn_says_the_vanilla_slide_swaps_w_and_u(capsys):
+    for lang, words in (("en", "W and U the other way round"), ("vi", "W và U đổi chỗ")):
+        _, out, _ = run_cli(capsys, "rnn", "--lang", lang)
+        assert "tanh(W s_(t-1) + U x_t + b_s)" in out and words in out
+
+
+def test_a_value_that_rounds_to_a_whole_number_is_marked():
+    # sigma(27), the LSTM exercise's f_1[1], is 1 - 1.9e-12: not exactly 1
+    assert format_number(float(torch.sigmoid(torch.tensor(27.0, dtype=torch.float64)))) == "≈1"
+    assert format_number(1.0) == "1" and format_number(-2.0) == "-2"
+    assert format_number(1e-12) == "≈0" and format_number(0.0) == "0"
+    assert format_number(0.0179862099620916) == "0.01798621"
+    assert format_number(1 - 1e-12, latex=True) == r"\approx 1"

@@ -9,6 +9,7 @@ display; the numbers in them come from rnnkit's cells.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from torch import Tensor
@@ -74,22 +75,27 @@ FUNCTION_NAMES = {
 }
 
 
-def format_number(value: float) -> str:
-    """A number to DECIMALS places, trailing zeros dropped: 0.0179862100 -> 0.01798621."""
+def format_number(value: float, latex: bool = False) -> str:
+    """A number to DECIMALS places, trailing zeros dropped: 0.0179862100 -> 0.01798621. One that
+    rounds to a whole number without being one is marked, so that sigma(27) = 0.999999999998 is
+    not read as exactly 1: ≈1."""
     text = f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = "0" if text in ("-0", "") else text
+    if math.isfinite(value) and "." not in text and value != int(text):
+        return (r"\approx " if latex else "≈") + text
+    return text
 
 
 def format_tensor(value: Tensor, latex: bool = False) -> str:
     """[a, b] or [[a, b], [c, d]] in text; a column vector or a bmatrix in LaTeX."""
     if value.dim() == 0:
-        return format_number(float(value))
+        return format_number(float(value), latex)
     if not latex:
         if value.dim() == 1:
             return "[" + ", ".join(format_number(float(v)) for v in value) + "]"
         return "[" + ", ".join(format_tensor(row) for row in value) + "]"
     rows = value[:, None] if value.dim() == 1 else value  # a vector is a column
-    body = r" \\ ".join(" & ".join(format_number(float(v)) for v in row) for row in rows)
+    body = r" \\ ".join(" & ".join(format_number(float(v), True) for v in row) for row in rows)
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 

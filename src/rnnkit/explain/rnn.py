@@ -58,6 +58,7 @@ def explain_rnn(
 
     check_against_forward(network, xs, states)
     answer = tuple(outputs or states)
+    notes = [*notes, Note("note.rnn.letters")]  # the vanilla slide swaps W and U
     return Explanation("rnn", title, given, tuple(notes), tuple(steps), answer)
 
 

@@ -2,7 +2,7 @@
 
 The Vietnamese follows the slides: "Bước 1: Tính giá trị vector tại forget gate", "Cập nhật c",
 "Thông tin update mới"; gate names are given in Vietnamese with the slide's English in brackets
-(cổng quên (forget gate), cổng đầu vào, cổng đầu ra, trạng thái ô).
+(cổng quên (forget gate), cổng đầu vào, cổng đầu ra, trạng thái ô nhớ).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ TEXT: dict[str, dict[str, str]] = {
     "title.birnn.exercise": {
         "en": 'Bidirectional RNN: the lecture\'s exercise 4, the output for "machine learning" '
         "(one-hot: machine -> [1, 0], learning -> [0, 1])",
-        "vi": 'Bidirectional RNN: Bài tập 4 của bài giảng, output cho "machine learning" '
-        "(one-hot encoding: machine -> [1, 0], learning -> [0, 1])",
+        "vi": "Bidirectional RNN: Bài tập 4 của bài giảng, tính output cho chuỗi "
+        '"machine learning" (one-hot encoding: machine -> [1, 0], learning -> [0, 1])',
     },
     "title.rnn.exercise": {
         "en": "Vanilla RNN: a small exercise in the lecture's style (rnnkit's own), "
@@ -31,13 +31,13 @@ TEXT: dict[str, dict[str, str]] = {
         "vi": "Vanilla RNN: một bài tập nhỏ theo cách của bài giảng (do rnnkit đặt ra), "
         'tính y_1 và y_2 cho "machine learning"',
     },
-    "title.lstm.custom": {"en": "LSTM, step by step", "vi": "LSTM, từng bước"},
-    "title.gru.custom": {"en": "GRU, step by step", "vi": "GRU, từng bước"},
+    "title.lstm.custom": {"en": "LSTM, step by step", "vi": "LSTM: giải từng bước"},
+    "title.gru.custom": {"en": "GRU, step by step", "vi": "GRU: giải từng bước"},
     "title.birnn.custom": {
         "en": "Bidirectional RNN, step by step (every activation function ignored)",
-        "vi": "Bidirectional RNN, từng bước (bỏ qua tất cả activation function)",
+        "vi": "Bidirectional RNN: giải từng bước (bỏ qua mọi hàm kích hoạt)",
     },
-    "title.rnn.custom": {"en": "Vanilla RNN, step by step", "vi": "Vanilla RNN, từng bước"},
+    "title.rnn.custom": {"en": "Vanilla RNN, step by step", "vi": "Vanilla RNN: giải từng bước"},
     # ----- where the numbers come from -----
     "source.lstm": {"en": "rnnkit.LSTMCell", "vi": "rnnkit.LSTMCell"},
     "source.gru": {
@@ -47,11 +47,13 @@ TEXT: dict[str, dict[str, str]] = {
     "source.rnn": {"en": "rnnkit.RNNCell", "vi": "rnnkit.RNNCell"},
     "source.birnn": {
         "en": "rnnkit.Bidirectional over two RNN cells without activation",
-        "vi": "rnnkit.Bidirectional với hai RNN cell không có activation",
+        "vi": "rnnkit.Bidirectional (gồm hai RNN cell, không dùng hàm kích hoạt)",
     },
     "label.source": {
-        "en": "Every number is computed by {source} in float64 and shown to 10 decimals.",
-        "vi": "Mọi con số đều do {source} tính bằng float64, làm tròn đến 10 chữ số thập phân.",
+        "en": "Every number is computed by {source} in float64 and rounded to 10 decimals, "
+        "trailing zeros dropped (≈: rounded to a whole number that it is not exactly).",
+        "vi": "Mọi con số đều do {source} tính bằng float64, làm tròn đến 10 chữ số thập phân, "
+        "bỏ các số 0 ở cuối (≈: được làm tròn thành một số nguyên mà nó không bằng đúng).",
     },
     # ----- the lecture's steps -----
     "lstm.forget": {
@@ -64,11 +66,11 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "lstm.update": {
         "en": "update c (the cell state)",
-        "vi": "Cập nhật c (trạng thái ô, cell state)",
+        "vi": "Cập nhật c (trạng thái ô nhớ, cell state)",
     },
     "lstm.output": {
         "en": "output (output gate, then h)",
-        "vi": "Tính giá trị output (cổng đầu ra, output gate, rồi h)",
+        "vi": "Tính giá trị output: cổng đầu ra o (output gate), rồi h",
     },
     "gru.update": {"en": "update gate z", "vi": "Cổng cập nhật z (update gate)"},
     "gru.reset": {"en": "reset gate r", "vi": "Cổng đặt lại r (reset gate)"},
@@ -97,16 +99,16 @@ TEXT: dict[str, dict[str, str]] = {
         "{H}x{H} (hidden x hidden). With h_0 = 0 they do not affect h_1 (U h_0 = 0 whatever U "
         "holds), so rnnkit uses their first {H} columns.",
         "vi": "{names} được in {shape} trên slide, nhưng U nhân với h_(t-1) nên phải có kích "
-        "thước {H}x{H} (ẩn x ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 (U h_0 = 0 với "
-        "mọi U), nên rnnkit dùng {H} cột đầu của chúng.",
+        "thước {H}x{H} (số unit ẩn x số unit ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 "
+        "(U h_0 = 0 với mọi U); do đó rnnkit chỉ dùng {H} cột đầu của chúng.",
     },
     "note.u_wide.file": {
         "en": "{names} are {shape} in the params file, but U multiplies h_(t-1) and must be "
         "{H}x{H} (hidden x hidden). With h_0 = 0 they do not affect h_1 (U h_0 = 0 whatever U "
         "holds), so rnnkit uses their first {H} columns.",
         "vi": "{names} có kích thước {shape} trong tệp tham số, nhưng U nhân với h_(t-1) nên "
-        "phải có kích thước {H}x{H} (ẩn x ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 "
-        "(U h_0 = 0 với mọi U), nên rnnkit dùng {H} cột đầu của chúng.",
+        "phải có kích thước {H}x{H} (số unit ẩn x số unit ẩn). Vì h_0 = 0 nên chúng không ảnh "
+        "hưởng đến h_1 (U h_0 = 0 với mọi U); do đó rnnkit chỉ dùng {H} cột đầu của chúng.",
     },
     "note.no_output_layer": {
         "en": "No output layer is given, so y^_t = h_t.",
@@ -115,37 +117,46 @@ TEXT: dict[str, dict[str, str]] = {
     "note.no_activation": {
         "en": "As the exercise asks, every activation function is ignored: each state is the "
         "plain sum of its two products, with no tanh.",
-        "vi": "Theo đề bài, bỏ qua tất cả activation function: mỗi trạng thái chỉ là tổng của "
-        "hai tích, không qua tanh.",
+        "vi": "Theo đề bài, bỏ qua mọi hàm kích hoạt (activation function): mỗi trạng thái chỉ "
+        "là tổng của hai tích, không qua tanh.",
+    },
+    "note.rnn.letters": {
+        "en": "The vanilla RNN slide writes h_t = tanh(W s_(t-1) + U x_t + b_s), with W and U "
+        "the other way round; rnnkit follows the lecture's later slides: W multiplies the input "
+        "x_t and U the previous state h_(t-1).",
+        "vi": "Slide vanilla RNN viết h_t = tanh(W s_(t-1) + U x_t + b_s), với W và U đổi chỗ "
+        "cho nhau; rnnkit theo các slide sau của bài giảng: W nhân với đầu vào x_t, U nhân với "
+        "trạng thái trước h_(t-1).",
     },
     "note.reading.lecture": {
-        "en": "Reading: the lecture's later slides, W multiplies the input x_t and U the previous "
-        "state (h→_t = W_A x_t + U_A h→_(t-1)). Read with the vanilla slide's letters (U input, "
-        "W recurrent; --reading vanilla) the answer is y = {other}.",
-        "vi": "Cách đọc: theo các slide sau của bài giảng, W nhân với đầu vào x_t và U nhân với "
-        "trạng thái trước (h→_t = W_A x_t + U_A h→_(t-1)). Nếu đọc theo ký hiệu của slide "
+        "en": "The letters are read as on the lecture's later slides: W multiplies the input x_t "
+        "and U the previous state (h→_t = W_A x_t + U_A h→_(t-1)). Read with the vanilla "
+        "slide's letters (U input, W recurrent; --reading vanilla) the answer is y = {other}.",
+        "vi": "Ký hiệu được đọc theo các slide sau của bài giảng: W nhân với đầu vào x_t và U "
+        "nhân với trạng thái trước (h→_t = W_A x_t + U_A h→_(t-1)). Nếu đọc theo ký hiệu của slide "
         "vanilla RNN (U cho đầu vào, W cho trạng thái; --reading vanilla) thì đáp án là "
         "y = {other}.",
     },
     "note.reading.vanilla": {
-        "en": "Reading: the vanilla slide's letters, U multiplies the input x_t and W the "
-        "previous state (h→_t = U_A x_t + W_A h→_(t-1)). With the lecture's later convention "
+        "en": "The letters are read as on the vanilla RNN slide: U multiplies the input x_t and "
+        "W the previous state (h→_t = U_A x_t + W_A h→_(t-1)). With the lecture's later convention "
         "(W input, U recurrent; --reading lecture) the answer is y = {other}.",
-        "vi": "Cách đọc: theo ký hiệu của slide vanilla RNN, U nhân với đầu vào x_t và W nhân "
+        "vi": "Ký hiệu được đọc theo slide vanilla RNN: U nhân với đầu vào x_t và W nhân "
         "với trạng thái trước (h→_t = U_A x_t + W_A h→_(t-1)). Theo quy ước các slide sau của "
         "bài giảng (W cho đầu vào, U cho trạng thái; --reading lecture) thì đáp án là "
         "y = {other}.",
     },
     "note.reading.lecture.unfit": {
-        "en": "Reading: the lecture's later slides (W input, U recurrent). The vanilla slide's "
-        "reading (--reading vanilla) does not fit these shapes.",
-        "vi": "Cách đọc: theo các slide sau của bài giảng (W cho đầu vào, U cho trạng thái). "
+        "en": "The letters are read as on the lecture's later slides (W input, U recurrent). The "
+        "vanilla slide's reading (--reading vanilla) does not fit these shapes.",
+        "vi": "Ký hiệu được đọc theo các slide sau của bài giảng (W cho đầu vào, U cho trạng "
+        "thái). "
         "Cách đọc theo slide vanilla RNN (--reading vanilla) không khớp kích thước này.",
     },
     "note.reading.vanilla.unfit": {
-        "en": "Reading: the vanilla slide's letters (U input, W recurrent). The lecture's later "
-        "reading (--reading lecture) does not fit these shapes.",
-        "vi": "Cách đọc: theo ký hiệu của slide vanilla RNN (U cho đầu vào, W cho trạng thái). "
+        "en": "The letters are read as on the vanilla RNN slide (U input, W recurrent). The "
+        "lecture's later reading (--reading lecture) does not fit these shapes.",
+        "vi": "Ký hiệu được đọc theo slide vanilla RNN (U cho đầu vào, W cho trạng thái). "
         "Cách đọc theo các slide sau (--reading lecture) không khớp kích thước này.",
     },
     # ----- labels -----
