@@ -38,7 +38,16 @@ RESETS = ("before", "after")
 
 
 class GRUCell(Cell):
-    """The GRU cell. State is (h,). Gates are stored r | z | h, torch.nn.GRU's order."""
+    """The lecture's GRU cell. State is (h,); one step, from x_t and h_{t-1}:
+
+        z_t = σ(W_z x_t + U_z h_{t-1} + b_z)                 update gate
+        r_t = σ(W_r x_t + U_r h_{t-1} + b_r)                 reset gate
+        h~_t = tanh(W_h x_t + U_h (r_t * h_{t-1}) + b_h)     new update information
+        h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+    reset="after": h~_t = tanh(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn)), torch.nn.GRU's
+    placement (the options' equations: this module's docstring). Gates are stored r | z | h,
+    torch.nn.GRU's order."""
 
     gate_names = ("r", "z", "h")
 

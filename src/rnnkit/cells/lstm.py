@@ -28,11 +28,18 @@ from rnnkit.cells.options import EPS, StepNoise
 
 
 class LSTMCell(Cell):
-    """The lecture's LSTM cell. State is (h, c).
+    """The lecture's LSTM cell. State is (h, c); one step, from x_t and (h_{t-1}, c_{t-1}):
 
-    Gates are stored in torch.nn.LSTM's order, i | f | c | o (torch calls the candidate g), so
-    torch's kernels run on these parameters as they are. With proj_size=k, h is k features wide
-    (weight_hr (k, H), torch.nn.LSTM's) and U multiplies it: weight_hh is (4H, k).
+        f_t = σ(W_f x_t + U_f h_{t-1} + b_f)                 forget gate
+        i_t = σ(W_i x_t + U_i h_{t-1} + b_i)                 input gate
+        o_t = σ(W_o x_t + U_o h_{t-1} + b_o)                 output gate
+        c_t = f_t * c_{t-1} + i_t * tanh(W_c x_t + U_c h_{t-1} + b_c)
+        h_t = o_t * tanh(c_t)
+
+    (the options' equations: this module's docstring). Gates are stored in torch.nn.LSTM's
+    order, i | f | c | o (torch calls the candidate g), so torch's kernels run on these
+    parameters as they are. With proj_size=k, h is k features wide (weight_hr (k, H),
+    torch.nn.LSTM's) and U multiplies it: weight_hh is (4H, k).
     """
 
     gate_names = ("i", "f", "c", "o")

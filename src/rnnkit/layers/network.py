@@ -349,7 +349,25 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
 
 
 class LSTM(RecurrentNetwork):
-    """LSTM layers; returns (output, (h_n, c_n)) like torch.nn.LSTM, proj_size=k as it does."""
+    """LSTM layers: the lecture's LSTM cell (rnnkit.LSTMCell) over time, stacked.
+
+    At each step t, in each layer and direction (c_0 = h_0 = 0; * element by element):
+
+        f_t = σ(W_f x_t + U_f h_{t-1} + b_f)                 forget gate
+        i_t = σ(W_i x_t + U_i h_{t-1} + b_i)                 input gate
+        o_t = σ(W_o x_t + U_o h_{t-1} + b_o)                 output gate
+        c_t = f_t * c_{t-1} + i_t * tanh(W_c x_t + U_c h_{t-1} + b_c)
+        h_t = o_t * tanh(c_t)
+
+    Arguments as torch.nn's: input_size, hidden_size, num_layers=1, bias=True,
+    batch_first=False, dropout=0.0 (between layers), bidirectional=False, proj_size=0 (k > 0:
+    h_t = W_hr (o_t * tanh(c_t)), k features); and rnnkit's: merge= ("concat" [h→_t, h←_t],
+    "sum", "mean", ...: how the two directions' outputs meet), backend= (None: the fastest exact
+    one, docs/PERFORMANCE.md), init= ("torch", or "rnn": orthogonal U, zero biases, forget-gate
+    bias 1), and the cell's options (layer_norm, recurrent_dropout, input_dropout,
+    output_dropout, weight_dropout, zoneout, zoneout_c: docs/LAYERS.md).
+    Call: network(input, hx=None, lengths=None) -> (output, (h_n, c_n)), as torch.nn's.
+    """
 
     cell_class = LSTMCell
     torch_class = nn.LSTM
@@ -367,13 +385,34 @@ class LSTM(RecurrentNetwork):
 
 
 class GRU(RecurrentNetwork):
-    """GRU layers; reset="before" is the lecture's (Cho et al. 2014), "after" is cuDNN's."""
+    """GRU layers: the lecture's GRU cell (rnnkit.GRUCell, Cho et al. 2014) over time, stacked.
+
+    At each step t, in each layer and direction (h_0 = 0; * element by element):
+
+        z_t = σ(W_z x_t + U_z h_{t-1} + b_z)                 update gate
+        r_t = σ(W_r x_t + U_r h_{t-1} + b_r)                 reset gate
+        h~_t = tanh(W_h x_t + U_h (r_t * h_{t-1}) + b_h)     new update information
+        h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+    reset="before" (the default) is that, the lecture's; reset="after" is cuDNN's and
+    torch.nn.GRU's placement, h~_t = tanh(W_h x_t + b_h + r_t * (U_h h_{t-1} + b_hn)).
+
+    Arguments as torch.nn's: input_size, hidden_size, num_layers=1, bias=True,
+    batch_first=False, dropout=0.0 (between layers), bidirectional=False; and rnnkit's:
+    merge= ("concat" [h→_t, h←_t], "sum", "mean", ...: how the two directions' outputs meet),
+    backend= (None: the fastest exact one, docs/PERFORMANCE.md), init= ("torch", or "rnn":
+    orthogonal U, zero biases), and the cell's options (layer_norm, recurrent_dropout,
+    input_dropout, output_dropout, weight_dropout, zoneout: docs/LAYERS.md).
+    Call: network(input, hx=None, lengths=None) -> (output, h_n), as torch.nn's.
+    """
 
     cell_class = GRUCell
     torch_class = nn.GRU
 
-    def __init__(self, *args, reset: str = "before", **kwargs) -> None:
-        super().__init__(*args, reset=reset, **kwargs)
+    def __init__(
+        self, input_size: int, hidden_size: int, *args, reset: str = "before", **kwargs
+    ) -> None:
+        super().__init__(input_size, hidden_size, *args, reset=reset, **kwargs)
 
     @classmethod
     def _options_from_torch(cls, module: nn.Module) -> dict:
@@ -381,13 +420,32 @@ class GRU(RecurrentNetwork):
 
 
 class RNN(RecurrentNetwork):
-    """Vanilla RNN layers, h_t = tanh(W x_t + U h_{t-1} + b) (or relu)."""
+    """Vanilla RNN layers: the lecture's RNN cell (rnnkit.RNNCell) over time, stacked.
+
+    At each step t, in each layer and direction (h_0 = 0):
+
+        h_t = f(W x_t + U h_{t-1} + b)
+
+    f = nonlinearity: "tanh" (the lecture, the default), "relu" (torch.nn.RNN's other), or
+    "identity" (no activation, as the lecture's exercise 4 asks). The output layer
+    y_t = softmax(V h_t + b_y) belongs to the model on top (rnnkit.models).
+
+    Arguments as torch.nn's: input_size, hidden_size, num_layers=1, bias=True,
+    batch_first=False, dropout=0.0 (between layers), bidirectional=False; and rnnkit's:
+    merge= ("concat" [h→_t, h←_t], "sum", "mean", ...: how the two directions' outputs meet),
+    backend= (None: the fastest exact one, docs/PERFORMANCE.md), init= ("torch", or "rnn":
+    orthogonal U, zero biases), and the cell's options (layer_norm, recurrent_dropout,
+    input_dropout, output_dropout, weight_dropout, zoneout: docs/LAYERS.md).
+    Call: network(input, hx=None, lengths=None) -> (output, h_n), as torch.nn's.
+    """
 
     cell_class = RNNCell
     torch_class = nn.RNN
 
-    def __init__(self, *args, nonlinearity: str = "tanh", **kwargs) -> None:
-        super().__init__(*args, nonlinearity=nonlinearity, **kwargs)
+    def __init__(
+        self, input_size: int, hidden_size: int, *args, nonlinearity: str = "tanh", **kwargs
+    ) -> None:
+        super().__init__(input_size, hidden_size, *args, nonlinearity=nonlinearity, **kwargs)
 
     @classmethod
     def _options_from_torch(cls, module: nn.Module) -> dict:
