@@ -285,3 +285,14 @@ def test_visualize_command_errors(run_folder, capsys, text, message):
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_missing_text_is_named_before_an_existing_page(run_folder, capsys):
+    page = run_folder / "kept.html"
+    page.write_text("mine", encoding="utf-8")
+    capsys.readouterr()
+    args = [str(run_folder / "run"), str(run_folder / "missing.txt"), "--out", str(page)]
+    assert main(["visualize", *args]) == 2
+    err = capsys.readouterr().err
+    assert "missing.txt does not exist" in err and "already exists" not in err
+    assert page.read_text(encoding="utf-8") == "mine"

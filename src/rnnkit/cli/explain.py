@@ -38,7 +38,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "vanilla-RNN exercise (rnn) step by step with rnnkit's own cells in float64: each step "
         "named as the lecture names it, its formula, the formula with numbers, the result.",
     )
-    parser.add_argument("model", choices=MODELS, help="which cell or exercise to explain")
+    parser.add_argument(
+        "model",
+        choices=MODELS,
+        metavar="MODEL",
+        help=f"which cell or exercise to explain: {', '.join(MODELS)}",
+    )
     parser.add_argument(
         "--lang", choices=LANGS, default="en", help="en (default) or vi (Tiếng Việt)"
     )

@@ -31,7 +31,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "run_folder", type=Path, metavar="RUN", help="a run folder of `rnnkit train text`"
     )
-    parser.add_argument("text", type=Path, metavar="TEXT", help="a UTF-8 text file to read")
+    parser.add_argument(
+        "text", type=Path, metavar="TEXT", help="a UTF-8 text file (or a folder of .txt files)"
+    )
     parser.add_argument("--out", type=Path, help=f"where to write the page (default: RUN/{PAGE})")
     parser.add_argument("--force", action="store_true", help="replace the page if it exists")
     parser.add_argument(
@@ -50,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.files import write_file
     from rnnkit.tasks.registry import load_run
 
+    text = read_text(args.text)[: args.max_chars]  # a missing or unreadable TEXT first
     out = check_file(args.out or args.run_folder / PAGE, args.force, suffixes=(".html", ".htm"))
-    text = read_text(args.text)[: args.max_chars]
     task = load_run(args.run_folder, args.device)
     if getattr(getattr(task, "vocab", None), "level", None) != "char":
         raise RnnkitError(

@@ -253,7 +253,8 @@ def _check_recurrent(
     if steps > 1:
         raise RnnkitError(
             f"{', '.join(wide)} must be {H}x{H} (hidden x hidden), got {shape}; with one input "
-            f"step h_0 = 0 hides this, but this input has {steps} steps: fix the matrices"
+            f"step h_0 = 0 hides this, but this input has {steps} steps: give {H}x{H} ones in "
+            "--params FILE.json"
         )
     for name in wide:
         params[name] = params[name][:, :H]
