@@ -268,6 +268,9 @@ def test_visualize_command_writes_the_page(run_folder, capsys):
     ] * 6
     assert main(["visualize", str(run_folder / "run"), str(run_folder / "text.txt")]) == 0
     assert (run_folder / "run" / "visualize.html").is_file()
+    vi = run_folder / "vi.html"
+    assert main(["visualize", *args[:2], "--out", str(vi), "--lang", "vi"]) == 0
+    assert "cell lstm, 2 lớp, mỗi lớp" in vi.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -296,3 +299,44 @@ def test_a_missing_text_is_named_before_an_existing_page(run_folder, capsys):
     err = capsys.readouterr().err
     assert "missing.txt does not exist" in err and "already exists" not in err
     assert page.read_text(encoding="utf-8") == "mine"
+
+
+def test_the_page_speaks_vietnamese_with_the_lecture_names():
+    model, vocab = tiny_model()
+    page = visualize_text(model, vocab, TEXT, "__DATA__ t", lang="vi")
+    assert '<html lang="vi">' in page and "<h1>__DATA__ t</h1>" in page  # one pass: kept as is
+    for words in ("Độ bão hoà của các cổng", "tín hiệu", "trong dấu ngoặc kép", "&#9664; trước"):
+        assert words in page
+    labels = [s["label"] for s in page_data(page)["signals"]]
+    assert labels[:2] == [
+        "lớp 1 · h (trạng thái ẩn, hidden state)",
+        "lớp 1 · f (cổng quên, forget gate)",
+    ]
+    for english in ("Gate saturation", "Units that follow", "not in this text", "layer 1"):
+        assert english not in page
+
+
+def test_every_word_of_the_page_is_in_both_languages():
+    from rnnkit.visualize.words import FEATURES, QUANTITIES, TEXT
+
+    for table in (TEXT, QUANTITIES, FEATURES):
+        assert set(table["en"]) == set(table["vi"])
+    assert set(FEATURES["en"]) == set(text_features(list(TEXT_SAMPLE)))
+
+
+TEXT_SAMPLE = 'a "b" (c)\n'
+
+
+def test_a_bar_of_one_unit_says_unit():
+    from rnnkit.visualize.page import histogram_svg
+
+    svg = histogram_svg([1, 2] + [0] * 8, "x")
+    assert "0.0-0.1: 1 unit<" in svg and "0.1-0.2: 2 units<" in svg
+
+
+def test_chromium_shows_the_status_in_vietnamese(browser, tmp_path):
+    model, vocab = tiny_model()
+    path = tmp_path / "vi.html"
+    path.write_text(visualize_text(model, vocab, TEXT, "tiny", lang="vi"), encoding="utf-8")
+    dom = chromium(browser, tmp_path, f"{path.as_uri()}#signal=1&unit=3", "--dump-dom")
+    assert "lớp 1 · f (cổng quên, forget gate), unit 3 (trong số 5)" in dom

@@ -16,6 +16,7 @@ from rnnkit.devices import add_device_argument
 from rnnkit.errors import RnnkitError
 from rnnkit.values import POSITIVE_INT
 from rnnkit.visualize import visualize_text
+from rnnkit.visualize.words import LANGS, say
 
 PAGE = "visualize.html"
 
@@ -42,6 +43,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=2000,
         help="read at most this many characters of TEXT (default 2000; the page grows with it)",
     )
+    parser.add_argument(
+        "--lang",
+        choices=LANGS,
+        default="en",
+        help="the page's words: en (default) or vi (Tiếng Việt)",
+    )
     add_device_argument(parser)
     return parser
 
@@ -59,14 +66,19 @@ def run(args: argparse.Namespace) -> int:
         raise RnnkitError(
             f"{args.run_folder} is not a text run; visualize reads character-level models"
         )
-    model = task.model
-    subtitle = (
-        f"{args.run_folder}: {model.rnn.cell_name} cell, {model.rnn.num_layers} layer(s) of "
-        f"{model.rnn.hidden_size} units; {len(text)} characters of {args.text}"
+    network = task.model.rnn
+    subtitle = say(
+        args.lang,
+        "subtitle",
+        run=args.run_folder,
+        cell=network.cell_name,
+        layers=network.num_layers,
+        units=network.hidden_size,
+        count=len(text),
+        text=args.text,
     )
-    page = visualize_text(
-        model, task.vocab, text, f"rnnkit visualize: {args.run_folder.name}", subtitle
-    )
+    title = say(args.lang, "title", run=args.run_folder.name)
+    page = visualize_text(task.model, task.vocab, text, title, subtitle, args.lang)
     write_file(out, page)
     print(f"wrote {out} ({len(page) // 1024} KiB); open it in a browser")
     return 0

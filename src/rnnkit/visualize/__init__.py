@@ -20,8 +20,10 @@ from rnnkit.visualize.page import build_page
 from rnnkit.visualize.trace import Signal, trace_language_model
 
 
-def visualize_text(model: nn.Module, vocab, text: str, title: str, subtitle: str = "") -> str:
-    """The HTML page of `model`'s units over `text` (character level)."""
+def visualize_text(
+    model: nn.Module, vocab, text: str, title: str, subtitle: str = "", lang: str = "en"
+) -> str:
+    """The HTML page of `model`'s units over `text` (character level), in `lang` ("en", "vi")."""
     if getattr(vocab, "level", "char") != "char":
         raise RnnkitError("visualize needs a character-level model; this one reads words")
     if not text:
@@ -30,7 +32,7 @@ def visualize_text(model: nn.Module, vocab, text: str, title: str, subtitle: str
     chars = [vocab.tokens[i] for i in ids]
     device = next(model.parameters()).device
     signals = trace_language_model(model, torch.tensor(ids, device=device))
-    return build_page(chars, [_on_cpu(s) for s in signals], title, subtitle)
+    return build_page(chars, [_on_cpu(s) for s in signals], title, subtitle, lang)
 
 
 def _on_cpu(signal: Signal) -> Signal:

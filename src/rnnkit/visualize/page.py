@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 
 import torch
 from torch import Tensor
@@ -25,32 +26,53 @@ from torch import Tensor
 from rnnkit.visualize.features import text_features, top_units
 from rnnkit.visualize.saturation import HIGH, LOW, histogram, saturation
 from rnnkit.visualize.trace import Signal
+from rnnkit.visualize.words import FEATURES, QUANTITIES, say
 
 TOP_UNITS = 3  # units listed per signal and feature
 
 
-def build_page(chars: list[str], signals: list[Signal], title: str, subtitle: str = "") -> str:
-    """The HTML page for `signals` (each (T, H)) over the text `chars` (T characters)."""
+def build_page(
+    chars: list[str], signals: list[Signal], title: str, subtitle: str = "", lang: str = "en"
+) -> str:
+    """The HTML page for `signals` (each (T, H)) over the text `chars` (T characters), its words
+    in `lang` ("en" or "vi")."""
     data = {
         "chars": chars,
         "signals": [
-            {"label": _label(s), "kind": s.kind, "units": s.values.shape[1], "data": encode(s)}
+            {
+                "label": label(s, lang)
+                + (say(lang, "through_tanh") if s.kind == "unbounded" else ""),
+                "kind": s.kind,
+                "units": s.values.shape[1],
+                "data": encode(s),
+            }
             for s in signals
         ],
+        "status": say(lang, "status", signal="{signal}", unit="{unit}", units="{units}"),
     }
     # "<" escaped so that no text can close the script element.
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
-    return (
-        TEMPLATE.replace("__TITLE__", html.escape(title))
-        .replace("__SUBTITLE__", html.escape(subtitle))
-        .replace("__FEATURES__", features_table(chars, signals))
-        .replace("__SATURATION__", saturation_section(signals))
-        .replace("__DATA__", payload)
-    )
+    words = {
+        "__TITLE__": html.escape(title),
+        "__SUBTITLE__": html.escape(subtitle),
+        "__LANG__": lang,
+        "__FEATURES__": features_table(chars, signals, lang),
+        "__SATURATION__": saturation_section(signals, lang),
+        "__DATA__": payload,
+    }
+    for key in ("signal", "unit", "previous", "next", "gate_closed", "gate_half", "gate_open"):
+        words[f"__{key.upper()}__"] = html.escape(say(lang, key))
+    for key in ("keys", "features_heading", "features_text", "saturation_heading"):
+        words[f"__{key.upper()}__"] = html.escape(say(lang, key))
+    words["__SATURATION_TEXT__"] = say(lang, "saturation_text", low=LOW, high=HIGH)
+    # One pass over the template: a text that holds "__DATA__" stays as it is.
+    return re.sub(r"__[A-Z_]+__", lambda match: words[match.group(0)], TEMPLATE)
 
 
-def _label(signal: Signal) -> str:
-    return signal.label + (", shown through tanh" if signal.kind == "unbounded" else "")
+def label(signal: Signal, lang: str = "en") -> str:
+    """'layer 1 · f (forget gate)': the layer and the quantity, in `lang`."""
+    quantity = QUANTITIES[lang].get(signal.name, signal.name)
+    return say(lang, "signal_label", layer=signal.layer, quantity=quantity)
 
 
 def quantise(signal: Signal) -> Tensor:
@@ -69,28 +91,30 @@ def encode(signal: Signal) -> str:
 
 
 # ----- the units most correlated with features --------------------------------------------------
-def features_table(chars: list[str], signals: list[Signal]) -> str:
+def features_table(chars: list[str], signals: list[Signal], lang: str = "en") -> str:
     features = text_features(chars)
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in features)
+    head = "".join(f"<th>{html.escape(FEATURES[lang][name])}</th>" for name in features)
     rows = []
     for index, signal in enumerate(signals):
         cells = []
         for feature in features.values():
             if feature.std() == 0:
-                cells.append('<td class="none">not in this text</td>')
+                cells.append(f'<td class="none">{html.escape(say(lang, "not_in_text"))}</td>')
                 continue
             links = [
                 f'<a href="#signal={index}&amp;unit={unit}" class="unit-link" '
-                f'data-signal="{index}" data-unit="{unit}">unit {unit}</a> (r = {r:+.2f})'
+                f'data-signal="{index}" data-unit="{unit}">{say(lang, "unit_k", unit=unit)}</a> '
+                f"(r = {r:+.2f})"
                 for unit, r in top_units(signal.values, feature, TOP_UNITS)
             ]
             cells.append("<td>" + "<br>".join(links) + "</td>")
-        rows.append(f"<tr><th>{html.escape(signal.label)}</th>{''.join(cells)}</tr>")
-    return f'<table id="features"><tr><th>signal</th>{head}</tr>{"".join(rows)}</table>'
+        rows.append(f"<tr><th>{html.escape(label(signal, lang))}</th>{''.join(cells)}</tr>")
+    corner = html.escape(say(lang, "signal"))
+    return f'<table id="features"><tr><th>{corner}</th>{head}</tr>{"".join(rows)}</table>'
 
 
 # ----- gate saturation ---------------------------------------------------------------------------
-def saturation_section(signals: list[Signal]) -> str:
+def saturation_section(signals: list[Signal], lang: str = "en") -> str:
     figures = []
     for index, signal in enumerate(signals):
         if signal.kind != "gate":
@@ -98,21 +122,21 @@ def saturation_section(signals: list[Signal]) -> str:
         left, right = saturation(signal.values)
         figures.append(
             f'<figure class="gate" data-signal="{index}"><figcaption>'
-            f"{html.escape(signal.label)}</figcaption>"
-            + histogram_svg(histogram(left), f"fraction of steps < {LOW}")
-            + histogram_svg(histogram(right), f"fraction of steps > {HIGH}")
-            + scatter_svg(left, right, index)
+            f"{html.escape(label(signal, lang))}</figcaption>"
+            + histogram_svg(histogram(left), say(lang, "below", low=LOW), lang)
+            + histogram_svg(histogram(right), say(lang, "above", high=HIGH), lang)
+            + scatter_svg(left, right, index, lang)
             + "</figure>"
         )
     if not figures:
-        return "<p>This cell has no sigmoid gates.</p>"
+        return f"<p>{html.escape(say(lang, 'no_gates'))}</p>"
     return "".join(figures)
 
 
 WIDTH, HEIGHT, PAD = 220, 140, 24
 
 
-def histogram_svg(counts: list[int], label: str) -> str:
+def histogram_svg(counts: list[int], label: str, lang: str = "en") -> str:
     """Bars: how many units (height) have their fraction in each tenth (x)."""
     tallest = max(max(counts), 1)
     bar = (WIDTH - 2 * PAD) / len(counts)
@@ -120,10 +144,11 @@ def histogram_svg(counts: list[int], label: str) -> str:
     for b, count in enumerate(counts):
         height = (HEIGHT - 2 * PAD) * count / tallest
         x, y = PAD + b * bar, HEIGHT - PAD - height
+        bounds = {"start": f"{b / 10:.1f}", "end": f"{(b + 1) / 10:.1f}", "count": count}
+        title = say(lang, "bar_one" if count == 1 else "bar", **bounds)
         bars.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar - 1:.1f}" '
-            f'height="{height:.1f}"><title>{b / 10:.1f}-{(b + 1) / 10:.1f}: {count} units'
-            "</title></rect>"
+            f'height="{height:.1f}"><title>{title}</title></rect>'
         )
     return (
         f'<svg class="histogram" width="{WIDTH}" height="{HEIGHT}" role="img">'
@@ -136,20 +161,35 @@ def histogram_svg(counts: list[int], label: str) -> str:
     )
 
 
-def scatter_svg(left: Tensor, right: Tensor, signal: int) -> str:
+def scatter_svg(left: Tensor, right: Tensor, signal: int, lang: str = "en") -> str:
     """One dot per unit: x the fraction below LOW, y the fraction above HIGH (click: browse it)."""
     span = WIDTH - 2 * PAD
     dots = [
         f'<circle class="dot" cx="{PAD + span * float(l):.1f}" '
         f'cy="{HEIGHT - PAD - (HEIGHT - 2 * PAD) * float(r):.1f}" r="3" '
-        f'data-signal="{signal}" data-unit="{unit}"><title>unit {unit}: '
-        f"{float(l):.2f} below {LOW}, {float(r):.2f} above {HIGH}</title></circle>"
+        f'data-signal="{signal}" data-unit="{unit}"><title>'
+        + html.escape(
+            say(
+                lang,
+                "dot",
+                unit=unit,
+                below=f"{float(l):.2f}",
+                low=LOW,
+                above=f"{float(r):.2f}",
+                high=HIGH,
+            )
+        )
+        + "</title></circle>"
         for unit, (l, r) in enumerate(zip(left, right))
     ]
     return (
         f'<svg class="scatter" width="{WIDTH}" height="{HEIGHT}" role="img">'
-        f'<text x="{WIDTH / 2}" y="14" text-anchor="middle">each unit: &lt; {LOW} (x), '
-        f"&gt; {HIGH} (y)</text>" + _axes() + "".join(dots) + "</svg>"
+        f'<text x="{WIDTH / 2}" y="14" text-anchor="middle">'
+        + html.escape(say(lang, "scatter", low=LOW, high=HIGH))
+        + "</text>"
+        + _axes()
+        + "".join(dots)
+        + "</svg>"
     )
 
 
@@ -162,7 +202,7 @@ def _axes() -> str:
 
 
 TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="__LANG__">
 <head>
 <meta charset="utf-8">
 <title>__TITLE__</title>
@@ -194,25 +234,24 @@ line.axis { stroke: #888; }
 <h1>__TITLE__</h1>
 <p class="subtitle">__SUBTITLE__</p>
 <div id="controls">
-  <label>signal <select id="signal"></select></label>
-  <label>unit <input id="unit" type="number" min="0" value="0" style="width: 5em"></label>
-  <button id="prev" type="button">&#9664; previous</button>
-  <button id="next" type="button">next &#9654;</button>
+  <label>__SIGNAL__ <select id="signal"></select></label>
+  <label>__UNIT__ <input id="unit" type="number" min="0" value="0" style="width: 5em"></label>
+  <button id="prev" type="button">&#9664; __PREVIOUS__</button>
+  <button id="next" type="button">__NEXT__ &#9654;</button>
   <span id="status"></span>
   <div id="legend">
-    <span style="background: rgba(214, 96, 77, 1)">-1 (gate 0)</span>
-    <span>0 (gate 0.5)</span>
-    <span style="background: rgba(67, 147, 195, 1)">+1 (gate 1)</span>
-    (arrow keys: previous / next unit; hover a character for its value)
+    <span style="background: rgba(214, 96, 77, 1)">__GATE_CLOSED__</span>
+    <span>__GATE_HALF__</span>
+    <span style="background: rgba(67, 147, 195, 1)">__GATE_OPEN__</span>
+    __KEYS__
   </div>
 </div>
 <div id="text"></div>
-<h2>Units that follow simple features</h2>
-<p>Pearson's r between each unit's values and a feature of the text; click a unit to show it.</p>
+<h2>__FEATURES_HEADING__</h2>
+<p>__FEATURES_TEXT__</p>
 __FEATURES__
-<h2>Gate saturation</h2>
-<p>How often each gate unit is nearly closed (&lt; 0.1) or nearly open (&gt; 0.9) over this
-text.</p>
+<h2>__SATURATION_HEADING__</h2>
+<p>__SATURATION_TEXT__</p>
 <div id="saturation">__SATURATION__</div>
 <script type="application/json" id="data">__DATA__</script>
 <script>
@@ -249,7 +288,8 @@ function show(signal, unit) {
     spans[t].dataset.value = v.toFixed(3);
   }
   const status = document.getElementById("status");
-  status.textContent = `${data.signals[signal].label}, unit ${unit} of ${units}`;
+  status.textContent = data.status.replace("{signal}", data.signals[signal].label)
+    .replace("{unit}", unit).replace("{units}", units);
   status.dataset.signal = String(signal);
   status.dataset.unit = String(unit);
   history.replaceState(null, "", `#signal=${signal}&unit=${unit}`);

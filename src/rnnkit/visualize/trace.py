@@ -17,19 +17,6 @@ from torch import Tensor, nn
 from rnnkit.cells import Cell
 from rnnkit.errors import RnnkitError
 
-# What each shown quantity is, for people: the lecture's letters and names.
-LABELS = {
-    "h": "h (hidden state)",
-    "tanh_c": "tanh(c) (cell state)",
-    "f": "f (forget gate)",
-    "i": "i (input gate)",
-    "o": "o (output gate)",
-    "c_tilde": "c~ (candidate)",
-    "z": "z (update gate)",
-    "r": "r (reset gate)",
-    "h_tilde": "h~ (new update information)",
-}
-
 # The step quantities shown after h, in this order, with the range of their values, which sets
 # the colour scale: "gate" for a sigmoid's (0, 1), "signed" for a tanh's (-1, 1).
 KINDS = {
@@ -52,10 +39,6 @@ class Signal:
     name: str  # "h", "f", "tanh_c", ...
     kind: str  # "gate" (in [0, 1]), "signed" (in [-1, 1]) or "unbounded"
     values: Tensor  # (T, H)
-
-    @property
-    def label(self) -> str:
-        return f"layer {self.layer} · {LABELS.get(self.name, self.name)}"
 
 
 @torch.no_grad()
