@@ -50,6 +50,9 @@ def gradient_flow_png(results: CompareResults) -> bytes:
             for g in results.gradients:
                 if (g.cell, g.stage) == (cell, stage):
                     _semilog(axes, g.norms, color=f"C{k}", linewidth=0.6, alpha=0.4)
+        if any(min(g.norms) <= 0 for g in results.gradients if g.stage == stage):
+            label = f"underflowed to 0 in float32 (drawn at {FLOOR:.1e})"
+            axes.axhline(FLOOR, color="gray", linestyle=":", linewidth=1, label=label)
         axes.set_title("at initialisation" if stage == "init" else "after training")
         axes.set_xlabel("distance from the end, T - t")
         axes.grid(True, which="both", alpha=0.3)
