@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from conftest import error_line, evaluated, snapshot
 from rnnkit.cli.main import main
+from rnnkit.errors import RnnkitError
 from rnnkit.tasks import text as text_task
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.recipes import recipe_for
@@ -286,6 +287,25 @@ def test_commands_that_load_a_run_take_a_device(run, capsys):
     if not torch.cuda.is_available():
         assert main(["sample", str(run), "--device", "cuda"]) == 2
         assert "no GPU is available" in error_line(capsys)
+
+
+def test_a_device_that_is_not_there_leaves_no_run_folder(tmp_path, capsys, monkeypatch):
+    # As on a machine without a GPU, whether or not this one has one.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert train(tmp_path, "--device", "cuda:1", "--steps", "1") == 2
+    assert error_line(capsys) == (
+        "error: --device cuda:1 was asked for but no GPU is available; use --device cpu"
+    )
+    assert not (tmp_path / "run").exists()  # so the same command with --device cpu runs
+    assert train(tmp_path, "--device", "cpu", "--steps", "1") == 0
+    # The Python API goes through the same loop: no folder either.
+    from rnnkit.tasks.api import TextModel
+
+    with pytest.raises(RnnkitError, match="no GPU is available"):
+        TextModel(hidden_size=8, batch_size=2, seq_len=8).fit(
+            text=TEXT, out=tmp_path / "api", steps=1, device="cuda"
+        )
+    assert not (tmp_path / "api").exists()
 
 
 def test_with_a_separate_valid_text_all_of_the_file_trains(tmp_path, capsys):

@@ -24,7 +24,9 @@ def resolve_device(name: str) -> torch.device:
     except RuntimeError:
         raise RnnkitError(f"unknown device {name!r}; use cpu, cuda or auto") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RnnkitError("--device cuda was asked for but no GPU is available; use --device cpu")
+        raise RnnkitError(
+            f"--device {name} was asked for but no GPU is available; use --device cpu"
+        )
     if device.type not in ("cpu", "cuda", "mps"):
         raise RnnkitError(f"rnnkit runs on cpu and cuda, not {device.type}; use --device cpu")
     return device

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rnnkit import progress
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
@@ -107,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or default_run_folder(args.task)
     if distributed.current().is_main:
         check_run_folder(out)  # before reading data or training (a task may train in `plan`)
+    resolve_device(getattr(args, "device", None) or TrainConfig.device)  # likewise
     seed_everything(args.seed if args.seed is not None else TrainConfig.seed)  # before the model
     task, config = task_class(args.task).from_args(args, run=Path(out))
     planned = (Path(out) / CONFIG).is_file()  # `plan` trained there first (classify's trial)

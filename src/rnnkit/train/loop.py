@@ -116,18 +116,22 @@ def fit(
     """
     run = Path(run)
     world = distributed.current()
+    config.check()
+    # Before the folder is made: a device that is not there leaves nothing behind.
+    device = distributed.device_for(world, resolve_device(config.device))
     if world.is_main and not (resume or restart):
         checkpoint.create_run_folder(run)
     with lock.exclusive(run) if world.is_main else nullcontext():
         if resume and save_settings and world.is_main:
             checkpoint.write_config(run, task.name, task.config(), config.to_dict())
-        return _fit(task, config, run, resume, show_progress, out, world)
+        return _fit(task, config, run, device, resume, show_progress, out, world)
 
 
 def _fit(
     task: Task,
     config: TrainConfig,
     run: Path,
+    device: torch.device,
     resume: bool,
     show_progress: bool,
     out: TextIO | None,
@@ -135,8 +139,7 @@ def _fit(
 ) -> FitResult:
     out = (out or sys.stdout) if world.is_main else io.StringIO()
     show_progress = show_progress and world.is_main
-    config.check()
-    task.to(distributed.device_for(world, resolve_device(config.device)))
+    task.to(device)
     bf16 = trains_in_bf16(config.precision, task.device)  # once per run, not per step
     optimizer = torch.optim.AdamW(
         task.model.parameters(),
