@@ -153,17 +153,32 @@ def committed(run) -> str:
 
 def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path):
     run = tmp_path / "run"
-    with pytest.raises(RnnkitError, match="loss became nan at step 5, "):
+    with pytest.raises(RnnkitError, match="loss became nan at step 5, ") as raised:
         quiet_fit(
             FaultAt(tiny_task(), at=5, fault=lambda loss: loss * math.nan),
             TrainConfig(steps=8, eval_every=2),
             run,
         )
+    assert f"{run} keeps its checkpoint of step 4; start a new run (another --out)" in str(
+        raised.value
+    )
     assert committed(run) == "step-0000004"
     task = TextTask.from_run(run, checkpoint.read_config(run))
     optimizer = torch.optim.AdamW(task.model.parameters())
     assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 4
     assert all(torch.isfinite(p).all() for p in task.model.parameters())
+
+
+def test_a_nan_loss_before_the_first_checkpoint_says_there_is_none(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(RnnkitError, match="no checkpoint was written yet") as raised:
+        quiet_fit(
+            FaultAt(tiny_task(), at=1, fault=lambda loss: loss * math.nan),
+            TrainConfig(steps=8, eval_every=4),
+            run,
+        )
+    assert f"so {run} holds only its settings: remove it" in str(raised.value)
+    assert not checkpoint.has_training_state(run)
 
 
 def test_a_full_disk_while_checkpointing_gives_one_error_and_keeps_the_last_checkpoint(tmp_path):

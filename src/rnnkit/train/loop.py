@@ -181,9 +181,21 @@ def _fit(
                 status = "interrupted"
                 break
             before = time.monotonic()
-            carry = _train_step(
-                task, train_loss, config, optimizer, schedule, progress, carry, done, world, bf16
-            )
+            try:
+                carry = _train_step(
+                    task,
+                    train_loss,
+                    config,
+                    optimizer,
+                    schedule,
+                    progress,
+                    carry,
+                    done,
+                    world,
+                    bf16,
+                )
+            except LossNotFinite as error:
+                raise LossNotFinite(f"{error}; {_after_blow_up(run, saved_at)}") from None
             if average:
                 average.update(progress.step)
             progress.elapsed = time.monotonic() - started
@@ -274,8 +286,7 @@ def _train_step(
     if not math.isfinite(mean):
         raise LossNotFinite(
             f"the loss became {mean} at step {progress.step + 1}, so training stopped before "
-            "that step changed the weights; the last checkpoint is kept; start again with a "
-            "lower --lr, a lower --clip or a longer --warmup"
+            "that step changed the weights"
         )
     optimizer.zero_grad(set_to_none=True)
     (loss * weight * world.size).backward()
@@ -287,6 +298,20 @@ def _train_step(
     progress.loss_sum += mean
     progress.loss_count += 1
     return carry
+
+
+def _after_blow_up(run: Path, saved_at: int) -> str:
+    """What a run whose loss became nan or inf keeps, and what to do: a resumed run keeps its
+    settings, so the fix is a new run."""
+    fix = "a lower --lr, a lower --clip or a longer --warmup"
+    if saved_at < 0:
+        return (
+            f"no checkpoint was written yet, so {run} holds only its settings: remove it (or "
+            f"give another --out) and start again with {fix}"
+        )
+    return (
+        f"{run} keeps its checkpoint of step {saved_at}; start a new run (another --out) with {fix}"
+    )
 
 
 def _budget_fraction(config: TrainConfig, progress: Progress, task: Task) -> float:
