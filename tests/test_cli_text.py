@@ -215,6 +215,32 @@ def test_resume_from_anywhere_extend_and_follow_moved_data(tmp_path, monkeypatch
         tmp_path / "moved.txt"
     )
     assert json.loads((run / "training" / "state.json").read_text())["step"] == 9
+    # Its budget spent, a plain resume says how to train on; --steps is a total, not more.
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert f"`rnnkit train --resume {run} --more-steps N`" in capsys.readouterr().out
+    before = snapshot(run)
+    assert main(["train", "--resume", str(run), "--steps", "5"]) == 2
+    assert error_line(capsys) == (
+        f"error: {run} is already at step 9, and --steps is the total: give more than 9, or "
+        "--more-steps N for N more"
+    )
+    assert snapshot(run) == before
+
+
+def test_a_setting_or_a_task_with_resume_is_named(capsys):
+    # argparse alone read `--lr 0.1` as the task "0.1", and `text --resume` as an unknown flag.
+    assert main(["train", "--resume", "runs/char", "--lr", "0.1"]) == 2
+    assert error_line(capsys) == (
+        "error: a resumed run keeps the settings in its config.json, so --lr cannot go with "
+        "--resume (only --steps, --more-steps, --time, --data and --no-progress); for other "
+        "settings, start a new run"
+    )
+    assert main(["train", "text", "--resume", "runs/char"]) == 2
+    assert "`rnnkit train --resume RUN`, without 'text'" in error_line(capsys)
+    # A run folder or a data path that happens to be called "text" is a value, not a task.
+    assert main(["train", "--resume", "text", "--data=music", "--no-progress"]) == 2
+    assert "text is not an rnnkit run folder" in error_line(capsys)
 
 
 def test_extending_flags_need_resume(tmp_path, capsys):

@@ -5,6 +5,9 @@ Each command lives in its own module under `rnnkit.cli` and exposes two function
     add_parser(subparsers) -> argparse.ArgumentParser   # declares the command and its flags
     run(args) -> int                                     # does the work, returns the exit status
 
+and may expose `check_words(words)`, run on the command's words before argparse reads them, for
+mistakes argparse would misreport (`rnnkit train --resume RUN --lr 0.1`: "invalid choice '0.1'").
+
 User mistakes raise `RnnkitError`; they are printed as one line, `error: <what and how to fix>`,
 with exit status 2 and no traceback (`--debug` shows it). A reader of stdout that goes away
 (`| head`) stops the command quietly, with a shell's status for it (141).
@@ -65,10 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        check_words(words)
+        args = parser.parse_args(words)
     except SystemExit as stop:  # --help, --version, or a flag refused with its one line
         return int(stop.code or 0)
+    except RnnkitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
@@ -86,6 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def check_words(words: list[str]) -> None:
+    """The command module's own check of its words (after the command's name), if it has one."""
+    commands = [w for w in words if not w.startswith("-")]
+    if not commands:
+        return
+    name = commands[0]
+    module = next((m for m in COMMANDS if m.rsplit(".", 1)[1] == name), None)
+    check = getattr(importlib.import_module(module), "check_words", None) if module else None
+    if check is not None:
+        check(words[words.index(name) + 1 :])
 
 
 # A shell's status for a command whose pipe's reader went away (128 + SIGPIPE).

@@ -71,6 +71,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+# What may go with --resume: the run keeps its settings (config.json); these extend or find it.
+WITH_RESUME = ("--resume", "--steps", "--more-steps", "--time", "--data")
+
+
+def check_words(words: list[str]) -> None:
+    """With --resume, refuse what argparse would misreport: a setting flag (`--lr 0.1` read as
+    the task "0.1"), or a task before --resume (`train text --resume RUN`)."""
+    if not any(w == "--resume" or w.startswith("--resume=") for w in words):
+        return
+    values = False  # whether the word is the value of the flag before it
+    for word in words:
+        if values:
+            values = False
+            continue
+        name = word.split("=", 1)[0]
+        if name in WITH_RESUME:
+            values = "=" not in word
+        elif name in ("--no-progress", "-h", "--help"):
+            continue
+        elif word.startswith("-"):
+            raise RnnkitError(
+                f"a resumed run keeps the settings in its config.json, so {name} cannot go with "
+                "--resume (only --steps, --more-steps, --time, --data and --no-progress); for "
+                "other settings, start a new run"
+            )
+        elif word in TASKS:
+            raise RnnkitError(
+                f"--resume continues a run with its own task: `rnnkit train --resume RUN`, "
+                f"without {word!r}"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     shown = progress.SHOWN
     progress.SHOWN = shown and not args.no_progress  # every bar: the loop's and the readers'
@@ -146,7 +178,12 @@ def _new_budget(run: Path, args: argparse.Namespace) -> dict[str, float | int | 
         return {}
     if args.total_time is not None:
         return {"steps": None, "epochs": None, "time": args.total_time}
-    steps = args.total_steps
+    steps, done = args.total_steps, completed_steps(run)
     if args.more_steps is not None:
-        steps = completed_steps(run) + args.more_steps
+        steps = done + args.more_steps
+    elif steps <= done:
+        raise RnnkitError(
+            f"{run} is already at step {done}, and --steps is the total: give more than {done}, "
+            "or --more-steps N for N more"
+        )
     return {"steps": steps, "epochs": None, "time": None}

@@ -58,7 +58,8 @@ def evaluation(entry: dict[str, Any], out: TextIO) -> None:
         tqdm.write(entry["sample"], file=out)
 
 
-def footer(status: str, run: Path, progress: Progress, out: TextIO) -> None:
+def footer(status: str, run: Path, progress: Progress, out: TextIO, idle: bool = False) -> None:
+    """The last lines of a run; `idle`: a resumed run that had already spent its budget."""
     # Stopped before the first evaluation, there are no best weights to point to yet.
     best = (
         f"best valid loss {progress.best_loss:.4f}; weights in {run / checkpoint.BEST_MODEL}"
@@ -68,3 +69,9 @@ def footer(status: str, run: Path, progress: Progress, out: TextIO) -> None:
     print(f"{status} at step {progress.step} after {progress.elapsed:.0f}s; {best}", file=out)
     if status == "interrupted":
         print(f"continue with: rnnkit train --resume {run}", file=out)
+    if idle and status == "finished":
+        print(
+            f"{run} had already spent its budget, so no step was taken; train it on with "
+            f"`rnnkit train --resume {run} --more-steps N` (or --time, a longer total)",
+            file=out,
+        )

@@ -150,6 +150,7 @@ def _fit(
     schedule = Schedule(config)
     average = WeightAverage(task.model, config.ema) if config.ema else None
     progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
+    first_step = progress.step
     train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
     console.header(task, config, run, progress, world, out, bf16)
@@ -223,7 +224,7 @@ def _fit(
         _save(run, task, optimizer, schedule, progress, carry, world, average)
     if world.is_main and progress.history:
         report.plot_losses(run / report.PLOT, progress.history)
-    console.footer(status, run, progress, out)
+    console.footer(status, run, progress, out, idle=resume and progress.step == first_step)
     return FitResult(run, status, progress.step, progress.best_loss, progress.history)
 
 
