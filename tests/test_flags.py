@@ -142,3 +142,24 @@ def test_every_command_that_loads_a_run_takes_device():
     assert {"sample", "evaluate", "predict", "generate", "visualize", "export"} <= names
     for words, parser in loading:
         assert "--device" in parser._option_string_actions, words
+
+
+def help_of(*command: str) -> dict[str, str]:
+    """flag -> its help text, as `rnnkit ... --help` shows it."""
+    parser = build_parser()
+    for word in command:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return {a.option_strings[0]: a.help for a in parser._actions if a.option_strings}
+
+
+def test_the_help_shows_the_default_recipes_values():
+    # char-1m, the recipe of the default budget: layer norm on, E = 64.
+    text = help_of("train", "text")
+    assert text["--layer-norm"].endswith("(default: on)")
+    assert text["--embedding"].endswith("(default: 64)")
+    # The piano-roll task has no recipe for them: the settings' own defaults.
+    music = help_of("train", "music")
+    assert music["--layer-norm"].endswith("(default: off)")
+    melody = help_of("train", "melody")
+    assert melody["--embedding"].endswith("(default: E = H, the --proj size with --proj)")

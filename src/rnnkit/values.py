@@ -116,13 +116,15 @@ def setting(
     flag: str | None = None,
     choices: tuple[str, ...] | None = None,
     positional: str | None = None,
+    unset: str | None = None,
 ) -> Any:
     """A dataclass field that is also a command-line flag (see the module docstring).
 
     flag: the flag when it is not --field-name (e.g. "--hidden" for hidden_size);
-    positional: the metavar when it is the command's optional positional argument instead.
+    positional: the metavar when it is the command's optional positional argument instead;
+    unset: what the default None means, for the help ("off" unless said).
     """
-    metadata = {"help": help, "kind": kind, "flag": flag, "choices": choices}
+    metadata = {"help": help, "kind": kind, "flag": flag, "choices": choices, "unset": unset}
     return field(default=default, metadata={**metadata, "positional": positional})
 
 

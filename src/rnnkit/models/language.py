@@ -59,9 +59,10 @@ class LanguageModelConfig(RecurrentConfig):
     vocab_size: int = 0  # V, number of tokens (set from the vocabulary, not a flag)
     embedding_size: int | None = setting(
         None,
-        "E, embedding size; default E = H (the --proj size with --proj); 0 = one-hot input",
+        "E, embedding size; 0 = one-hot input",
         COUNT,
         flag="--embedding",
+        unset="E = H, the --proj size with --proj",
     )
     dropout: float = setting(
         0.0, "dropout on embeddings, between layers and before the output layer", PROBABILITY

@@ -42,7 +42,7 @@ class RecurrentConfig:
     layer_norm: bool = setting(
         False,
         "layer norm inside the cell (Ba et al.): on W x_t and U h_{t-1} of each gate, and on "
-        "c_t inside an LSTM's h_t (default: off)",
+        "c_t inside an LSTM's h_t",
     )
     input_dropout: float = setting(
         0.0, "dropout on each layer's input x_t, one mask per sequence", PROBABILITY

@@ -171,7 +171,9 @@ def _help(f: Any, default: Any, cap: bool = False) -> str:
     if "default" in text:
         return text
     if default is None:
-        return f"{text} (default: off)"
+        return f"{text} (default: {f.metadata.get('unset') or 'off'})"
+    if isinstance(default, bool):
+        return f"{text} (default: {'on' if default else 'off'})"
     shown = f"{default:g}" if isinstance(default, float) else str(default)
     if f.metadata.get("kind") is DURATION:
         shown += "s"
