@@ -61,6 +61,7 @@ def test_rnnkit_compare_writes_tables_plots_verdict_and_page(tmp_path, capsys):
     command = f"rnnkit compare --out {out} --quick --html --budget 3 --seeds 3 --seed 4 --jobs 1"
     assert f"    {command}" in report  # the command that repeats the run, as a code block
     assert "Seeds 4, 5, 6;" in report and "3 Adam steps" in report
+    assert "(learning rate RNN 0.003, LSTM 0.01, GRU 0.01," in report  # each cell's own
     assert "## Verdict" in report and "## Kết luận" in report
     for plot in ("gradient_flow.png", "memory.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -107,3 +108,18 @@ def test_rnnkit_compare_refuses_bad_values(tmp_path, capsys, flag, value, messag
 def test_lags_below_two_are_refused(lags):
     with pytest.raises(ValueError, match="at least 2"):
         run_compare(CompareConfig(lags=lags), log=quiet)
+
+
+def test_each_cell_trains_at_its_own_learning_rate(monkeypatch):
+    from rnnkit.studies import compare
+
+    seen = {}
+    train = compare.fit
+
+    def recording(probe, task, lag, learning_rate, config, generator):
+        seen[type(probe.recurrent).__name__] = learning_rate
+        train(probe, task, lag, learning_rate, config, generator)
+
+    monkeypatch.setattr(compare, "fit", recording)
+    run_compare(dataclasses.replace(TINY, cells=("rnn", "lstm", "gru"), seeds=(0,)), log=quiet)
+    assert seen == {"RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}

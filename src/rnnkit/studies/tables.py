@@ -29,9 +29,10 @@ class Table:
 def settings(results: CompareResults) -> str:
     config = results.config
     seeds = ", ".join(str(seed) for seed in config.seeds)
+    rates = ", ".join(f"{name(cell)} {config.learning_rate(cell):g}" for cell in config.cells)
     return (
         f"Seeds {seeds}; hidden size {config.hidden_size} for every cell; rnnkit's init "
-        f"{config.init!r}; {config.steps} Adam steps (learning rate {config.learning_rate:g}, "
+        f"{config.init!r}; {config.steps} Adam steps (learning rate {rates}, "
         f"batch {config.batch_size}, gradient norm clipped at {config.clip_norm:g}) per cell, "
         f"task, lag and seed; scores on {config.eval_size} held-out sequences per seed."
     )

@@ -292,9 +292,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "against {lstm:.3f}) with fewer weights.",
         "gru_falls_short": "Over every task, lag and seed the GRU falls short of the LSTM (mean "
         "score {gru:.3f} against {lstm:.3f}) with fewer weights.",
-        "caveat": "Every score depends on the budget, the learning rate and the initialisation, "
-        "which are the same for every cell; docs/compare/SETTINGS.md says how they were chosen "
-        "and what the published studies used.",
+        "caveat": "Every score depends on the budget and the initialisation, which are the same "
+        "for every cell, and on each cell's learning rate; docs/compare/SETTINGS.md says how they "
+        "were chosen and what the published studies used.",
         "none": "none",
         "to": "to",
         "of_seeds": "{count} of {seeds} seeds",
@@ -369,9 +369,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "{gru:.3f} so với {lstm:.3f}) với ít trọng số hơn.",
         "gru_falls_short": "Trên mọi bài toán, độ trễ và seed, GRU kém hơn LSTM (điểm trung bình "
         "{gru:.3f} so với {lstm:.3f}) dù ít trọng số hơn.",
-        "caveat": "Mọi điểm số đều phụ thuộc vào ngân sách huấn luyện, tốc độ học và cách khởi "
-        "tạo, vốn giống nhau cho mọi cell; docs/compare/SETTINGS.md giải thích cách chọn chúng và "
-        "các thiết lập mà các công trình đã công bố sử dụng.",
+        "caveat": "Mọi điểm số đều phụ thuộc vào ngân sách huấn luyện và cách khởi tạo, vốn giống "
+        "nhau cho mọi cell, và vào tốc độ học của từng cell; docs/compare/SETTINGS.md giải thích "
+        "cách chọn chúng và các thiết lập mà các công trình đã công bố sử dụng.",
         "none": "không có độ trễ nào",
         "to": "đến",
         "of_seeds": "{count} trong {seeds} seed",
