@@ -138,7 +138,7 @@ def test_corrupt_and_empty_files_give_one_clear_line(tmp_path):
     one_line_error(lambda: read_music_file(noise), "not a readable MIDI file")
     empty = tmp_path / "empty.mid"
     empty.write_bytes(b"")
-    one_line_error(lambda: read_music_file(empty), "not a readable MIDI file")
+    one_line_error(lambda: read_music_file(empty), "empty.mid is empty")
     silent = write_midi(Piece("s", (), 1, 4), tmp_path / "silent.mid")
     one_line_error(lambda: read_music_file(silent), "has no notes")
     bad_xml = tmp_path / "bad.musicxml"

@@ -90,7 +90,7 @@ def read_music_files(
             if len(paths) == 1:
                 raise
             skipped.append(str(error))
-            tqdm.write(f"warning: skipped {error}", file=sys.stderr)
+            tqdm.write(f"warning: skipped a file: {error}", file=sys.stderr)
     if skipped and not pieces:
         raise RnnkitError(f"none of the {len(paths)} music files could be read: {skipped[0]}")
     if skipped:

@@ -135,6 +135,8 @@ def read_midi(path: str | Path, grid: str = "quarter") -> Piece:
 
 
 def _open(path: Path) -> mido.MidiFile:
+    if path.is_file() and path.stat().st_size == 0:
+        raise RnnkitError(f"{path} is empty; give a MIDI file with notes")
     try:
         return mido.MidiFile(path)
     except FileNotFoundError:
