@@ -178,6 +178,13 @@ def test_word_level_prime_with_unknown_words_is_said_once(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("zebra") == 1 and "<unk>" in captured.err
     assert captured.out.startswith("to be zebra")
+    # evaluate names them too
+    other = tmp_path / "other.txt"
+    other.write_text("to be zebra or not to be quagga\n" * 3, encoding="utf-8")
+    assert main(["evaluate", str(tmp_path / "run"), str(other)]) == 0
+    assert "note: 2 distinct words are not in the vocabulary ('zebra', 'quagga')" in (
+        capsys.readouterr().err
+    )
 
 
 def test_evaluate_on_text_with_unseen_characters(run, tmp_path, capsys):
@@ -346,3 +353,27 @@ def test_with_a_separate_valid_text_all_of_the_file_trains(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run"), "test"]) != 0
     assert "has no test part" in error_line(capsys)
+
+
+def test_a_split_without_a_test_part_says_so_rather_than_asking_for_more_text(tmp_path, capsys):
+    assert train(tmp_path, "--split", "90/10", "--steps", "2", "--eval-every", "2") == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 2
+    assert error_line(capsys) == (
+        "error: this run's split 90/10 has no test part; evaluate `valid` (rnnkit evaluate RUN "
+        "valid) or a text file instead"
+    )
+    assert main(["evaluate", str(tmp_path / "run"), "valid"]) == 0
+
+
+def test_resume_with_data_that_is_not_there_names_the_flag(tmp_path, capsys):
+    assert train(tmp_path, "--steps", "2", "--eval-every", "2") == 0
+    capsys.readouterr()
+    before = snapshot(tmp_path / "run")
+    command = ["train", "--resume", str(tmp_path / "run"), "--data", str(tmp_path / "nope")]
+    assert main([*command, "--more-steps", "1"]) == 2
+    assert error_line(capsys) == (
+        f"error: --data {tmp_path / 'nope'} is not there; give the file or folder the run's "
+        "data moved to"
+    )
+    assert snapshot(tmp_path / "run") == before

@@ -151,6 +151,10 @@ def _run(args: argparse.Namespace) -> int:
 def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     config = read_config(run)
     if args.data is not None:
+        if not Path(args.data).exists():
+            raise RnnkitError(
+                f"--data {args.data} is not there; give the file or folder the run's data moved to"
+            )
         config["task_config"]["data"]["source"] = str(Path(args.data).resolve())
     train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
     budget = _new_budget(run, args)

@@ -248,12 +248,20 @@ class TextTask(Task):
                     f"this run trained on all of {self.data.source} (its valid text was "
                     f"{self.data.valid_file}), so it has no test part; evaluate a text file instead"
                 )
+            if not len(ids) and self.data.fractions()[SPLITS.index(source or "test")] == 0:
+                raise RnnkitError(
+                    f"this run's split {self.data.split} has no {source or 'test'} part; evaluate "
+                    f"`valid` (rnnkit evaluate RUN valid) or a text file instead"
+                )
         else:
             text = read_text(source)
             unknown = self.vocab.unknown(text) if self.vocab.level == "word" else []
             if unknown:
-                print(f"note: {len(unknown)} distinct words are not in the vocabulary, read as "
-                      f"{UNK}", file=sys.stderr)  # fmt: skip
+                shown = ", ".join(repr(w) for w in unknown[:5]) + (
+                    ", ..." if len(unknown) > 5 else ""
+                )
+                print(f"note: {len(unknown)} distinct words are not in the vocabulary ({shown}), "
+                      f"read as {UNK}", file=sys.stderr)  # fmt: skip
             ids, what = self.vocab.encode(text, str(source)), str(source)
         batches = evaluation_batches(ids, self.data, what)
         return {
