@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import rnnkit
 from conftest import error_line, evaluated, snapshot
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
@@ -377,3 +378,39 @@ def test_resume_with_data_that_is_not_there_names_the_flag(tmp_path, capsys):
         "data moved to"
     )
     assert snapshot(tmp_path / "run") == before
+
+
+def copy_of(run: Path, to: Path) -> Path:
+    for path in run.rglob("*"):
+        if path.is_file():
+            target = to / path.relative_to(run)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    return to
+
+
+def test_a_damaged_run_is_named_by_the_file_that_is_wrong(run, tmp_path, capsys):
+    damaged = copy_of(run, tmp_path / "damaged")
+    vocab = json.loads((damaged / "vocab.json").read_text())
+    (damaged / "vocab.json").write_text(json.dumps({**vocab, "tokens": vocab["tokens"][:-1]}))
+    assert main(["sample", str(damaged), "--length", "3"]) == 2
+    line = error_line(capsys)
+    assert line.startswith(f"error: {damaged / 'vocab.json'} does not match the model")
+    assert line.count("retrain") == 1
+    config = json.loads((run / "config.json").read_text())
+    (damaged / "config.json").write_text(json.dumps({**config, "task": "video"}))
+    assert main(["evaluate", str(damaged)]) == 2
+    assert error_line(capsys).startswith(
+        f"error: {damaged / 'config.json'} names an unknown task 'video'; this rnnkit knows"
+    )
+
+
+def test_the_word_recipe_says_its_budget_in_seconds():
+    assert recipe_for("word", 230).describe() == "recipe word-4m (tuned for 230 s on 2 CPU cores)"
+    assert recipe_for("char", 600).note == "tuned for 10 min on 2 CPU cores"
+
+
+def test_a_gru_says_its_sizes_and_its_reset():
+    gru = rnnkit.GRU.from_torch(torch.nn.GRU(3, 4, num_layers=2))
+    assert gru.reset == "after"
+    assert repr(gru).splitlines()[1].strip() == "3, 4, num_layers=2, reset='after', backend='fused'"

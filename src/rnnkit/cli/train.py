@@ -67,7 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         cls.add_arguments(task)
         task.add_argument("--out", type=Path, help="run folder (default: runs/TASK-DATE-TIME)")
         # Also accepted after the task; SUPPRESS keeps a value given before it.
-        task.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS)
+        task.add_argument(
+            "--no-progress", action="store_true", default=argparse.SUPPRESS, help="no progress bar"
+        )
     return parser
 
 
@@ -164,10 +166,10 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
         if (budget or args.data is not None) and distributed.current().is_main:
             write_config(run, config["task"], config["task_config"], train.to_dict())  # kept
         seed_everything(train.seed)  # as the run first did: the same initial weights
-        task, train = task_class(config["task"]).again(run, config, train)
+        task, train = task_class(config["task"], run / CONFIG).again(run, config, train)
         result = fit(task, train, run, restart=True, show_progress=show_progress)
         return 130 if result.status == "interrupted" else 0
-    task = task_class(config["task"]).from_run(run, config, with_data=True)
+    task = task_class(config["task"], run / CONFIG).from_run(run, config, with_data=True)
     changed = bool(budget) or args.data is not None  # saved, so that the next resume uses it
     result = fit(task, train, run, resume=True, save_settings=changed, show_progress=show_progress)
     return 130 if result.status == "interrupted" else 0

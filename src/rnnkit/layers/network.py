@@ -345,7 +345,20 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
         return {}
 
     def extra_repr(self) -> str:
-        return f"backend={self.backend!r}"
+        """As torch.nn's: the sizes, what differs from the defaults, then rnnkit's own."""
+        parts = [str(self.input_size), str(self.hidden_size)]
+        if self.num_layers != 1:
+            parts.append(f"num_layers={self.num_layers}")
+        if not self.bias:
+            parts.append("bias=False")
+        if self.batch_first:
+            parts.append("batch_first=True")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout:g}")
+        if self.bidirectional:
+            parts.append(f"bidirectional=True, merge={self.merge!r}")
+        parts += [f"{name}={value!r}" for name, value in self.cell_options.items()]
+        return ", ".join([*parts, f"backend={self.backend!r}"])
 
 
 class LSTM(RecurrentNetwork):
@@ -417,6 +430,11 @@ class GRU(RecurrentNetwork):
     @classmethod
     def _options_from_torch(cls, module: nn.Module) -> dict:
         return {"reset": "after"}
+
+    @property
+    def reset(self) -> str:
+        """ "before" (the lecture's GRU) or "after" (torch.nn.GRU's)."""
+        return self.cell_options["reset"]
 
 
 class RNN(RecurrentNetwork):

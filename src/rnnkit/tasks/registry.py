@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
-from rnnkit.train.checkpoint import BEST_MODEL, load_weights, read_config
+from rnnkit.train.checkpoint import BEST_MODEL, CONFIG, load_weights, read_config
 from rnnkit.train.task import Task
 
 TASKS: dict[str, str] = {
@@ -21,9 +21,11 @@ TASKS: dict[str, str] = {
 }
 
 
-def task_class(name: str) -> type[Task]:
+def task_class(name: str, where: Path | None = None) -> type[Task]:
+    """The task called `name`; `where`: the config.json that names it, for the error."""
     if name not in TASKS:
-        raise RnnkitError(f"unknown task {name!r}; this rnnkit knows {', '.join(TASKS)}")
+        named = f"{where} names an unknown task" if where else "unknown task"
+        raise RnnkitError(f"{named} {name!r}; this rnnkit knows {', '.join(TASKS)}")
     module, _, cls = TASKS[name].partition(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -34,7 +36,7 @@ def load_run(run: str | Path, device: str = "cpu") -> Task:
     run = Path(run)
     where = resolve_device(device)
     config = read_config(run)
-    task = task_class(config["task"]).from_run(run, config)
+    task = task_class(config["task"], run / CONFIG).from_run(run, config)
     if not (run / BEST_MODEL).is_file():
         raise RnnkitError(
             f"{run} has no trained weights yet ({BEST_MODEL} is written at the first evaluation); "

@@ -17,7 +17,12 @@ import math
 
 from rnnkit.train.config import Recipe
 
-TUNED = "tuned for {:g} min on 2 CPU cores"
+
+def tuned(seconds: int) -> str:
+    """The note a recipe's run prints: 'tuned for 10 min on 2 CPU cores', or 230 s."""
+    budget = f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+    return f"tuned for {budget} on 2 CPU cores"
+
 
 # Character level. A small embedding: the first layer's input part W x_t then costs E/H of its
 # recurrent part instead of as much again, and 65-odd characters need no more. Measured on Tiny
@@ -32,7 +37,7 @@ CHAR = [
     Recipe(
         "char-1m",
         seconds=60,
-        note=TUNED.format(60 / 60),
+        note=tuned(60),
         data={"batch_size": 16, "seq_len": 64},
         model={
             "cell": "lstm",
@@ -46,7 +51,7 @@ CHAR = [
     Recipe(
         "char-10m",
         seconds=600,
-        note=TUNED.format(600 / 60),
+        note=tuned(600),
         data={"batch_size": 32, "seq_len": 64},
         model={
             "cell": "lstm",
@@ -87,7 +92,7 @@ CHAR = [
     Recipe(
         "char-30m",
         seconds=1800,
-        note=TUNED.format(1800 / 60),
+        note=tuned(1800),
         data={"batch_size": 32, "seq_len": 64},
         model={
             "cell": "lstm",
@@ -128,7 +133,7 @@ WORD = [
     Recipe(
         "word-4m",
         seconds=230,
-        note=TUNED.format(230 / 60),
+        note=tuned(230),
         data={"batch_size": 32, "seq_len": 35},
         model={
             "cell": "lstm",

@@ -201,6 +201,10 @@ class Task(ABC):
         try:
             cls.check(check_settings(data), check_settings(settings))
             task = cls.restore(Path(run), data, settings)
+        except RnnkitError as error:
+            if str(Path(run)) in str(error):  # names its own file (vocab.json, ...) and the fix
+                raise
+            raise RnnkitError(f"{where} has settings rnnkit cannot build: {error}") from None
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:
             raise RnnkitError(
                 f"{where} has settings rnnkit cannot build ({error}); retrain"
