@@ -128,7 +128,7 @@ def test_a_truncated_file_gives_one_clear_line(tmp_path):
 
 def test_empty_files_give_one_clear_line(tmp_path):
     (tmp_path / "zero.mid").write_bytes(b"")
-    with pytest.raises(RnnkitError, match="zero.mid is empty; give a MIDI file with notes$"):
+    with pytest.raises(RnnkitError, match=r"zero\.mid is empty; give a MIDI file with notes$"):
         read_midi(tmp_path / "zero.mid")
     silent = write_midi(Piece("s", (), 1, 4), tmp_path / "silent.mid")
     with pytest.raises(RnnkitError, match="has no notes; give a MIDI file with pitched notes"):

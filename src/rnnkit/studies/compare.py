@@ -53,10 +53,10 @@ class CompareConfig:
     hidden_size: int = 64  # H, the same for every cell
     steps: int = 2000  # the budget: Adam steps per (cell, task, lag, seed)
     batch_size: int = 32  # fresh synthetic sequences per step
-    # Each cell's Adam learning rate, the best of 0.01, 0.003 and 0.001 in pilot runs
-    # (docs/compare/SETTINGS.md), as the published studies tuned each model's: the vanilla RNN
-    # learns the adding problem at lag 20 with 0.003 and not with 0.01, the LSTM leaves the
-    # plateau at lag 100 within the budget with 0.01 and not always with 0.003.
+    # Each cell's Adam learning rate, from pilot runs (docs/compare/SETTINGS.md), as the
+    # published studies tuned each model's: the vanilla RNN learns the adding problem at lag 20
+    # with 0.003 and not with 0.01, the LSTM leaves the plateau at lag 100 within the budget with
+    # 0.01 and not always with 0.003; the GRU takes the LSTM's (not piloted on its own).
     learning_rates: tuple[tuple[str, float], ...] = (
         ("rnn", 3e-3),
         ("rnn-relu", 3e-3),

@@ -262,9 +262,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "task on any seed, but the {winner}'s loss is at least {margin} below the memoryless "
         "baseline on every seed (mean {metric} {winner_score:.3f}) and the {loser}'s on none "
         "({loser_score:.3f}; chance {chance:.3f}): within this budget the {loser}'s training had "
-        "not left the plateau of the memoryless guess at this lag, while the {winner} recalls a "
-        "little more than chance. That is how far each got in the budget, not which remembers "
-        "longer.",
+        "not left the plateau of the memoryless guess at this lag, while the {winner} recalls "
+        "more than chance. That is how far each got in the budget, not which remembers longer.",
         "lstm_outlasts_rnn": "{task}: at lag {lag} the LSTM solves the task on every seed "
         "({metric} >= {low:.3f}) and the vanilla RNN on none ({metric} <= {high:.3f}): at this "
         "distance the LSTM remembers and the vanilla RNN does not, as the lecture says.",
@@ -337,8 +336,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "có bộ nhớ ít nhất {margin} trên mọi seed ({metric} trung bình {winner_score:.3f}) còn của "
         "{loser} thì không trên seed nào ({loser_score:.3f}; mức ngẫu nhiên {chance:.3f}): trong "
         "ngân sách này, quá trình huấn luyện {loser} chưa thoát khỏi vùng bằng phẳng của cách "
-        "đoán không cần nhớ ở độ trễ này, còn {winner} nhớ lại được nhỉnh hơn mức ngẫu nhiên một "
-        "chút. Đó là mức mỗi mô hình đạt được trong ngân sách, không phải mô hình nào nhớ lâu hơn.",
+        "đoán không cần nhớ ở độ trễ này, còn {winner} nhớ lại được hơn mức ngẫu nhiên. Đó là mức "
+        "mỗi mô hình đạt được trong ngân sách, không phải mô hình nào nhớ lâu hơn.",
         "lstm_outlasts_rnn": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
         "{high:.3f}): ở khoảng cách này LSTM nhớ được còn RNN thường thì không, đúng như bài giảng "
