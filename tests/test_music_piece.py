@@ -60,3 +60,10 @@ def test_json_round_trip_through_text():
     text = json.dumps(PIECE.to_dict())
     assert json.loads(text)["notes"][0] == [0, 60, 4]
     assert Piece.from_dict(json.loads(text)) == PIECE
+
+
+def test_a_run_on_few_pieces_says_so():
+    from rnnkit.tasks.pieces import count_of_pieces
+
+    assert count_of_pieces(331) == "331 training pieces"
+    assert count_of_pieces(1).startswith("1 training piece (few: a model learns so few by heart")

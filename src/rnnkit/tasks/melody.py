@@ -26,7 +26,7 @@ from rnnkit.files import read_json, write_file
 from rnnkit.models.language import LanguageModel, LanguageModelConfig
 from rnnkit.models.memory import affordable
 from rnnkit.tasks.music import RECIPE
-from rnnkit.tasks.pieces import MusicDataConfig, PieceTask, shifted
+from rnnkit.tasks.pieces import MusicDataConfig, PieceTask, count_of_pieces, shifted
 from rnnkit.train.config import Recipe
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ class MelodyTask(PieceTask):
         sizes = ""
         if self.train_data is not None:
             pieces = self.train_data.sequences
-            sizes = f"{len(pieces):,} training pieces, {sum(len(p) - 1 for p in pieces):,} events; "
+            events = sum(len(p) - 1 for p in pieces)
+            sizes = f"{count_of_pieces(len(pieces))}, {events:,} events; "
         return f"{sizes}a model that knows nothing has loss ln V = {math.log(V):.3f}"
 
     def reference(self) -> list[Piece]:

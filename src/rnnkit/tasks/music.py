@@ -27,7 +27,13 @@ from rnnkit.errors import RnnkitError
 from rnnkit.files import read_json, write_json
 from rnnkit.models.memory import affordable
 from rnnkit.models.pianoroll import KEYS, PianoRollModel, PianoRollModelConfig
-from rnnkit.tasks.pieces import MusicDataConfig, PieceTask, shifted, training_pieces
+from rnnkit.tasks.pieces import (
+    MusicDataConfig,
+    PieceTask,
+    count_of_pieces,
+    shifted,
+    training_pieces,
+)
 from rnnkit.train.config import Recipe
 
 if TYPE_CHECKING:
@@ -110,7 +116,7 @@ class MusicTask(PieceTask):
         f = key_frequencies(rolls).clip(1e-4, 1 - 1e-4)
         entropy = -(f * np.log(f) + (1 - f) * np.log(1 - f)).sum()
         return (
-            f"{len(rolls):,} training pieces, {steps:,} steps; {text}; one that knows each "
+            f"{count_of_pieces(len(rolls))}, {steps:,} steps; {text}; one that knows each "
             f"key's base rate (where it starts) {entropy:.2f}"
         )
 

@@ -216,6 +216,20 @@ def training_pieces(data: MusicDataConfig, splits: MusicSplits) -> list[Piece]:
     return transpositions(splits.train) if data.transpose else list(splits.train)
 
 
+FEW = 10  # training pieces under which a run says it will learn them by heart
+
+
+def count_of_pieces(count: int) -> str:
+    """'331 training pieces', '1 training piece (few: ...)': what a run trains on."""
+    said = f"{count:,} training piece" + ("" if count == 1 else "s")
+    if count < FEW:
+        said += (
+            " (few: a model learns so few by heart, and music21's bundled nottingham has 2 "
+            "tunes; give a folder of your own for a real run)"
+        )
+    return said
+
+
 def usable(sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The sequences of at least two steps: a piece predicts its steps 2..T."""
     return [sequence for sequence in sequences if len(sequence) >= 2]
