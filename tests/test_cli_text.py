@@ -414,3 +414,11 @@ def test_a_gru_says_its_sizes_and_its_reset():
     gru = rnnkit.GRU.from_torch(torch.nn.GRU(3, 4, num_layers=2))
     assert gru.reset == "after"
     assert repr(gru).splitlines()[1].strip() == "3, 4, num_layers=2, reset='after', backend='fused'"
+
+
+def test_evaluate_generated_on_a_text_run_names_the_flag(run, capsys):
+    assert main(["evaluate", str(run), "--generated", str(run)]) == 2
+    assert error_line(capsys) == (
+        f"error: --generated compares generated music with a music run's data; {run} holds a "
+        "text model"
+    )

@@ -15,7 +15,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.models.cache import LAMBDA, THETA, CacheSettings
 from rnnkit.tasks.registry import load_run
 from rnnkit.tasks.text import TextTask
-from rnnkit.train.task import GeneratesMusic, require
+from rnnkit.train.task import GeneratesMusic
 from rnnkit.values import COUNT, NON_NEGATIVE, SHARE
 
 
@@ -64,7 +64,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     task = load_run(args.run_dir, args.device)
     if args.generated is not None:
-        require(task, GeneratesMusic, args.run_dir)
+        if not isinstance(task, GeneratesMusic):
+            raise RnnkitError(
+                f"--generated compares generated music with a music run's data; {args.run_dir} "
+                f"holds a {task.name} model"
+            )
         metrics = task.compare_generated(args.generated)
     elif args.cache:
         if not isinstance(task, TextTask):

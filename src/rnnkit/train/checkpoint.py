@@ -165,7 +165,10 @@ def read_config(run: Path) -> dict[str, Any]:
     """config.json of a run folder, checked for this rnnkit's format version."""
     path = Path(run) / CONFIG
     if not path.is_file():
-        raise RnnkitError(f"{run} is not an rnnkit run folder (no {CONFIG}); pass the --out folder")
+        raise RnnkitError(
+            f"{run} is not an rnnkit run folder (no {CONFIG}); give the folder a training run "
+            "wrote (its --out, or fit's out=)"
+        )
     config = read_json(path, "run config")
     kinds = {"version": int, "task": str, "task_config": dict, "train_config": dict}
     wrong = [k for k, kind in kinds.items() if not isinstance(config.get(k), kind)]

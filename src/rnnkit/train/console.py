@@ -30,7 +30,8 @@ def header(
     steps run under autocast to bfloat16, as resolved for this run)."""
     sections = {**task.config(), "train": config.to_dict()}
     for name, settings in sections.items():
-        print(f"{name + ':':7}" + " ".join(f"{k}={v}" for k, v in settings.items()), file=out)
+        shown = " ".join(f"{k}={v}" for k, v in settings.items() if v != "")  # not: trial=
+        print(f"{name + ':':7}{shown}", file=out)
     parameters = sum(p.numel() for p in task.model.parameters())
     verb = f"resuming at step {progress.step}" if progress.step else "training"
     where = f"{world.size} processes ({task.device} each)" if world.size > 1 else task.device

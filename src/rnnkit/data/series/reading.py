@@ -151,6 +151,12 @@ def _label(cell: str) -> str | None:
 
 def _parse_wide(rows: list[tuple[int, list[str]]], path: Path):
     parsed = []
+    line, first = rows[0]
+    if len(first) > 1 and not any(_is_number(cell) or not cell.strip() for cell in first[1:]):
+        raise RnnkitError(
+            f"{path} line {line} looks like a header ({', '.join(first[:3])}, ...): a wide CSV "
+            "has none (label,v1,v2,... on every row), and a long one needs an 'id' column"
+        )
     for line, row in rows:
         values = [_parse_number(c, path, line, col) for col, c in enumerate(row[1:], start=2)]
         while values and math.isnan(values[-1]):  # ragged rows end early
