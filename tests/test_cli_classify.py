@@ -659,3 +659,13 @@ def test_a_new_budget_for_a_run_stopped_in_its_trial_is_kept(tmp_path, monkeypat
     assert saved(tmp_path / "run")[1]["steps"] == 40
     assert main(["train", "--resume", str(tmp_path / "run"), "--no-progress"]) == 0
     assert saved(tmp_path / "run")[1]["steps"] == 30  # 40 less the trial's 2 x 5
+
+
+def test_a_device_that_is_not_there_leaves_no_folder_even_with_a_trial(tmp_path, monkeypatch):
+    # The resampling trial writes into the run folder before training: the device comes first.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    write_z_normalised(tmp_path / "train.csv", [5, 6, 7, 9, 10, 12, 15, 20] * 2, seed=0)
+    classifier = rnnkit.SeriesClassifier(resample=0)
+    with pytest.raises(RnnkitError, match="no GPU is available"):
+        classifier.fit(tmp_path / "train.csv", out=tmp_path / "run", steps=16, device="cuda")
+    assert not (tmp_path / "run").exists()

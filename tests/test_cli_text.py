@@ -422,3 +422,17 @@ def test_evaluate_generated_on_a_text_run_names_the_flag(run, capsys):
         f"error: --generated compares generated music with a music run's data; {run} holds a "
         "text model"
     )
+
+
+def test_resume_with_a_time_already_spent_is_refused(run, tmp_path, capsys):
+    copy = copy_of(run, tmp_path / "copy")
+    state = json.loads((copy / "training" / "state.json").read_text())
+    state["progress"]["elapsed"] = 100.0  # as if it had trained 100 s
+    (copy / "training" / "state.json").write_text(json.dumps(state))
+    before = snapshot(copy)
+    assert main(["train", "--resume", str(copy), "--time", "50s"]) == 2
+    assert error_line(capsys) == (
+        f"error: {copy} has already trained 100s, and --time is the total: give more than "
+        "100s, or --more-steps N for N more steps"
+    )
+    assert snapshot(copy) == before

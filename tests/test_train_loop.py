@@ -138,8 +138,13 @@ def test_split_flag():
         TextDataConfig(split="ninety").fractions()
 
 
-def test_devices():
+def test_devices(monkeypatch):
     assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a one-GPU machine
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(RnnkitError, match=r"cuda:1: this machine has 1 GPU\(s\), numbered from 0"):
+        resolve_device("cuda:1")
+    monkeypatch.undo()
     with pytest.raises(RnnkitError, match="unknown device"):
         resolve_device("abacus")
     if not torch.cuda.is_available():

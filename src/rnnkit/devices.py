@@ -27,6 +27,13 @@ def resolve_device(name: str) -> torch.device:
         raise RnnkitError(
             f"--device {name} was asked for but no GPU is available; use --device cpu"
         )
+    if device.type == "cuda" and device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise RnnkitError(
+                f"--device {name}: this machine has {count} GPU(s), numbered from 0; use "
+                f"--device cuda:0{f' to cuda:{count - 1}' if count > 1 else ''}"
+            )
     if device.type not in ("cpu", "cuda", "mps"):
         raise RnnkitError(f"rnnkit runs on cpu and cuda, not {device.type}; use --device cpu")
     return device

@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from rnnkit import progress
-from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
@@ -23,6 +22,7 @@ from rnnkit.train.checkpoint import (
     CONFIG,
     check_run_folder,
     completed_steps,
+    completed_time,
     default_run_folder,
     has_training_state,
     read_config,
@@ -142,7 +142,6 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or default_run_folder(args.task)
     if distributed.current().is_main:
         check_run_folder(out)  # before reading data or training (a task may train in `plan`)
-    resolve_device(getattr(args, "device", None) or TrainConfig.device)  # likewise
     seed_everything(args.seed if args.seed is not None else TrainConfig.seed)  # before the model
     task, config = task_class(args.task).from_args(args, run=Path(out))
     planned = (Path(out) / CONFIG).is_file()  # `plan` trained there first (classify's trial)
@@ -183,6 +182,12 @@ def _new_budget(run: Path, args: argparse.Namespace) -> dict[str, float | int | 
     if not given:
         return {}
     if args.total_time is not None:
+        spent = completed_time(run)
+        if args.total_time <= spent:
+            raise RnnkitError(
+                f"{run} has already trained {spent:.0f}s, and --time is the total: give more than "
+                f"{spent:.0f}s, or --more-steps N for N more steps"
+            )
         return {"steps": None, "epochs": None, "time": args.total_time}
     steps, done = args.total_steps, completed_steps(run)
     if args.more_steps is not None:

@@ -259,6 +259,16 @@ def completed_steps(run: Path) -> int:
     return step
 
 
+def completed_time(run: Path) -> float:
+    """The training seconds of the run's last checkpoint (0 if it has none)."""
+    path = Path(run) / TRAINING / STATE
+    progress = read_json(path, "training state").get("progress", {}) if path.is_file() else {}
+    elapsed = progress.get("elapsed", 0) if isinstance(progress, dict) else None
+    if type(elapsed) not in (int, float) or not 0 <= elapsed < float("inf"):
+        raise RnnkitError(f"{path} holds no training time; the run folder is damaged, retrain")
+    return float(elapsed)
+
+
 def _new_stem(folder: Path, step: int) -> str:
     """step-NNNNNNN, or step-NNNNNNN-b when the committed checkpoint has that name (the same step
     saved again): a save must never replace the files of the state it is about to replace."""

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.train import distributed
 from rnnkit.train.config import (
@@ -170,6 +171,7 @@ class Task(ABC):
         `plan` trained in the run folder `run`, it holds config.json: start the run with
         fit(restart=True)."""
         cls.check(check_settings(data), check_settings(settings))
+        resolve_device(train.device)  # before `plan` writes into the run folder
         dataset = cls.read(data) if dataset is None else dataset
         data.fingerprint = cls.fingerprint(dataset)
         train = cls.plan(data, settings, train, dataset, run)
@@ -200,11 +202,12 @@ class Task(ABC):
         data, settings = cls.settings_of(run, config)
         try:
             cls.check(check_settings(data), check_settings(settings))
-            task = cls.restore(Path(run), data, settings)
         except RnnkitError as error:
-            if str(Path(run)) in str(error):  # names its own file (vocab.json, ...) and the fix
-                raise
             raise RnnkitError(f"{where} has settings rnnkit cannot build: {error}") from None
+        try:
+            task = cls.restore(Path(run), data, settings)
+        except RnnkitError:
+            raise  # restore's own errors name their file (vocab.json, ...) and the fix
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:
             raise RnnkitError(
                 f"{where} has settings rnnkit cannot build ({error}); retrain"
