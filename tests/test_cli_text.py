@@ -246,6 +246,13 @@ def test_a_setting_or_a_task_with_resume_is_named(capsys):
     )
     assert main(["train", "text", "--resume", "runs/char"]) == 2
     assert "`rnnkit train --resume RUN`, without 'text'" in error_line(capsys)
+    # Abbreviations, as argparse reads them; --debug belongs before the command.
+    assert main(["train", "--res", "runs/char", "--lr", "0.1"]) == 2
+    assert "so --lr cannot go with --resume" in error_line(capsys)
+    assert main(["train", "--resume", "runs/char", "--debug"]) == 2
+    assert "--debug goes before the command" in error_line(capsys)
+    assert main(["train", "--resume", "nowhere", "--more", "2"]) == 2
+    assert "nowhere is not an rnnkit run folder" in error_line(capsys)
     # A run folder or a data path that happens to be called "text" is a value, not a task.
     assert main(["train", "--resume", "text", "--data=music", "--no-progress"]) == 2
     assert "text is not an rnnkit run folder" in error_line(capsys)

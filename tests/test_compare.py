@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 
 from rnnkit.cli.main import main
+from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, parameter_counts, pieces, run_compare
 
 TINY = dataclasses.replace(CompareConfig.quick(), cells=("rnn",), lags=(4,), steps=3)
@@ -123,3 +124,9 @@ def test_each_cell_trains_at_its_own_learning_rate(monkeypatch):
     monkeypatch.setattr(compare, "fit", recording)
     run_compare(dataclasses.replace(TINY, cells=("rnn", "lstm", "gru"), seeds=(0,)), log=quiet)
     assert seen == {"RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}
+
+
+def test_a_cell_without_a_learning_rate_is_refused_before_any_piece_runs():
+    config = dataclasses.replace(TINY, learning_rates=(("lstm", 1e-2),))
+    with pytest.raises(RnnkitError, match="no learning rate for the cell 'rnn'"):
+        run_compare(config, log=quiet)

@@ -248,7 +248,7 @@ def test_typing_into_the_exercise_follows_rnnkit(chromium, capsys, tmp_path, mod
 
 def test_numbers_print_as_python_prints_them(chromium, capsys, tmp_path):
     """Halves at the 10th decimal round to even as Python's format does (toFixed rounds them
-    away from zero); 1e22 is written out; -1e-12 is 0."""
+    away from zero); 1e22 is written out; -1e-12 is ≈0 (rounds to 0 without being 0)."""
     page = write_page(capsys, tmp_path / "page.html", "birnn")
     chromium.open(page.as_uri(), READY)
     values = {

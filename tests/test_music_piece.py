@@ -65,5 +65,9 @@ def test_json_round_trip_through_text():
 def test_a_run_on_few_pieces_says_so():
     from rnnkit.tasks.pieces import count_of_pieces
 
-    assert count_of_pieces(331) == "331 training pieces"
-    assert count_of_pieces(1).startswith("1 training piece (few: a model learns so few by heart")
+    assert count_of_pieces(331, "bach") == "331 training pieces"
+    assert count_of_pieces(1, "nottingham") == (
+        "1 training piece (few: a model learns so few by heart, and music21's bundled nottingham "
+        "has 2 tunes; give more music for a real run)"
+    )
+    assert "nottingham" not in count_of_pieces(5, "my_tunes/")

@@ -305,7 +305,7 @@ def test_the_page_speaks_vietnamese_with_the_lecture_names():
     model, vocab = tiny_model()
     page = visualize_text(model, vocab, TEXT, "__DATA__ t", lang="vi")
     assert '<html lang="vi">' in page and "<h1>__DATA__ t</h1>" in page  # one pass: kept as is
-    for words in ("Độ bão hoà của các cổng", "tín hiệu", "trong dấu ngoặc kép", "&#9664; trước"):
+    for words in ("Độ bão hoà của các cổng", "tín hiệu", "trong dấu ngoặc kép", "&#9664; Trước"):
         assert words in page
     labels = [s["label"] for s in page_data(page)["signals"]]
     assert labels[:2] == [
@@ -340,3 +340,12 @@ def test_chromium_shows_the_status_in_vietnamese(browser, tmp_path):
     path.write_text(visualize_text(model, vocab, TEXT, "tiny", lang="vi"), encoding="utf-8")
     dom = chromium(browser, tmp_path, f"{path.as_uri()}#signal=1&unit=3", "--dump-dom")
     assert "lớp 1 · f (cổng quên, forget gate), unit 3 (trong số 5)" in dom
+
+
+def test_the_template_placeholders_are_the_words_given():
+    from rnnkit.visualize.page import PLAIN_WORDS, TEMPLATE
+
+    placeholders = set(re.findall(r"__[A-Z_]+__", TEMPLATE))
+    given = {f"__{key.upper()}__" for key in PLAIN_WORDS}
+    given |= {"__TITLE__", "__SUBTITLE__", "__LANG__", "__FEATURES__", "__SATURATION__"}
+    assert placeholders == given | {"__DATA__", "__SATURATION_TEXT__"}

@@ -31,8 +31,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="compare RNN, LSTM and GRU: gradient flow, memory over a distance, weights",
         description="Train RNN, LSTM and GRU on the adding problem and copy memory at several "
         "lags with the same budget on several seeds, measure gradient flow, and write tables, "
-        "plots and a verdict (English and Vietnamese). The default needs about 14 CPU-minutes: "
-        "under 15 minutes on 2 idle CPU cores.",
+        "plots and a verdict (English and Vietnamese). The default needs about 8 CPU-minutes: "
+        "4 minutes on 2 idle CPU cores.",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for tables and plots")
     parser.add_argument(

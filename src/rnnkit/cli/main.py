@@ -21,6 +21,7 @@ import os
 import re
 import sys
 
+from rnnkit import progress
 from rnnkit.errors import RnnkitError
 from rnnkit.version import __version__
 
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
+    progress.TERMINAL_ONLY = True  # a command's bars: only on a terminal, not in its log
     try:
         status = int(args.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit, where Python prints it
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        progress.TERMINAL_ONLY = False
 
 
 def check_words(words: list[str]) -> None:

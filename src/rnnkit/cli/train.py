@@ -75,34 +75,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 # What may go with --resume: the run keeps its settings (config.json); these extend or find it.
 WITH_RESUME = ("--resume", "--steps", "--more-steps", "--time", "--data")
+SWITCHES = ("--no-progress", "--help")  # the train parser's flags without a value
 
 
 def check_words(words: list[str]) -> None:
     """With --resume, refuse what argparse would misreport: a setting flag (`--lr 0.1` read as
     the task "0.1"), or a task before --resume (`train text --resume RUN`)."""
-    if not any(w == "--resume" or w.startswith("--resume=") for w in words):
+    if "--resume" not in (_flag(w) for w in words):
         return
-    values = False  # whether the word is the value of the flag before it
+    takes_value = False  # whether this word is the value of the flag before it
     for word in words:
-        if values:
-            values = False
+        if takes_value:
+            takes_value = False
             continue
-        name = word.split("=", 1)[0]
+        name = _flag(word)
         if name in WITH_RESUME:
-            values = "=" not in word
-        elif name in ("--no-progress", "-h", "--help"):
+            takes_value = "=" not in word
+        elif name in (*SWITCHES, "-h"):
             continue
+        elif name == "--debug":
+            raise RnnkitError(
+                "--debug goes before the command: `rnnkit --debug train --resume RUN`"
+            )
         elif word.startswith("-"):
+            allowed = ", ".join(WITH_RESUME[1:])
             raise RnnkitError(
                 f"a resumed run keeps the settings in its config.json, so {name} cannot go with "
-                "--resume (only --steps, --more-steps, --time, --data and --no-progress); for "
-                "other settings, start a new run"
+                f"--resume (only {allowed} and --no-progress); for other settings, start a new run"
             )
         elif word in TASKS:
             raise RnnkitError(
                 f"--resume continues a run with its own task: `rnnkit train --resume RUN`, "
                 f"without {word!r}"
             )
+
+
+def _flag(word: str) -> str:
+    """The train parser's flag a word names, an abbreviation read as argparse reads it."""
+    name = word.split("=", 1)[0]
+    if not name.startswith("--"):
+        return name
+    matches = [flag for flag in (*WITH_RESUME, *SWITCHES) if flag.startswith(name)]
+    return matches[0] if len(matches) == 1 else name
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,8 +12,8 @@ const LEAF = /\ue000(\d+)\ue001/g;
 const DECIMALS = 10; // formula.DECIMALS
 
 // ----- numbers, printed as formula.format_number and format_tensor print them -----------------
-/** Python's f"{v:.10f}" with trailing zeros dropped: 0.0179862100 -> "0.01798621"; ≈1 for a
- * value that rounds to 1 without being 1 (formula.format_number). */
+/** Python's f"{v:.10f}" with trailing zeros dropped: 0.0179862100 -> "0.01798621"; ≈ before a
+ * value that rounds to a whole number without being one (formula.format_number). */
 function formatNumber(v) {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";

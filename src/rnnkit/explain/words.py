@@ -53,7 +53,7 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Every number is computed by {source} in float64 and rounded to 10 decimals, "
         "trailing zeros dropped (≈: rounded to a whole number that it is not exactly).",
         "vi": "Mọi con số đều do {source} tính bằng float64, làm tròn đến 10 chữ số thập phân, "
-        "bỏ các số 0 ở cuối (≈: được làm tròn thành một số nguyên mà nó không bằng đúng).",
+        "bỏ các số 0 ở cuối (≈: đã làm tròn thành số nguyên nhưng không đúng bằng số nguyên đó).",
     },
     # ----- the lecture's steps -----
     "lstm.forget": {

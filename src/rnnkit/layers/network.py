@@ -12,6 +12,8 @@ Shapes: T steps, B batch, D input, H hidden, L layers; dirs = 2 if bidirectional
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import fields
 from typing import ClassVar
 
 import torch
@@ -22,6 +24,7 @@ from rnnkit.backends import StackSettings, native
 from rnnkit.backends.fused import cpp as fused_cpp
 from rnnkit.cells import Cell, GRUCell, LSTMCell, RNNCell, State
 from rnnkit.cells.base import INITS
+from rnnkit.cells.options import Options
 from rnnkit.errors import RnnkitError
 from rnnkit.layers import backend_choice
 from rnnkit.layers.bidirectional import Bidirectional, check_merge
@@ -357,7 +360,15 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
             parts.append(f"dropout={self.dropout:g}")
         if self.bidirectional:
             parts.append(f"bidirectional=True, merge={self.merge!r}")
-        parts += [f"{name}={value!r}" for name, value in self.cell_options.items()]
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(self.cell_class).parameters.items()
+        } | {f.name: f.default for f in fields(Options)}
+        parts += [
+            f"{name}={value!r}"
+            for name, value in self.cell_options.items()
+            if value != defaults.get(name, object())
+        ]
         return ", ".join([*parts, f"backend={self.backend!r}"])
 
 

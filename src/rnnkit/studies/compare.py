@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.devices import cpu_model
+from rnnkit.errors import RnnkitError
 from rnnkit.layers import build_recurrent
 from rnnkit.studies.gradient_flow import state_gradient_norms
 from rnnkit.studies.memory_tasks import AddingProblem, CopyMemory, MemoryTask
@@ -45,8 +46,8 @@ TASKS = ("adding", "copy")
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """What the study runs; the defaults need about 14 CPU-minutes (docs/compare's run), under
-    15 minutes on 2 idle CPU cores with two jobs."""
+    """What the study runs; the defaults need about 8 CPU-minutes (docs/compare's run: 4 min on
+    an idle 2-core Intel Xeon with two jobs; up to 3 times that on a busy or slower machine)."""
 
     cells: tuple[str, ...] = CELLS  # rnnkit cell names (build_recurrent's `cell`)
     lags: tuple[int, ...] = (20, 50, 100)  # memory distances, each >= 2
@@ -88,7 +89,10 @@ class CompareConfig:
         )
 
     def learning_rate(self, cell: str) -> float:
-        return dict(self.learning_rates)[cell]
+        rates = dict(self.learning_rates)
+        if cell not in rates:
+            raise RnnkitError(f"compare has no learning rate for the cell {cell!r}; add it")
+        return rates[cell]
 
     def task(self, name: str) -> MemoryTask:
         if name == "adding":
@@ -192,6 +196,8 @@ def run_compare(
     With jobs > 1 each piece runs in a fresh worker process with one torch thread: the pieces
     are small, so one thread per core beats several threads fighting over the same cores.
     """
+    for cell in config.cells:
+        config.learning_rate(cell)  # each cell has one, before any piece runs
     todo = pieces(config)
     jobs = min(jobs, len(todo))  # more workers than pieces would only wait
     start, load = time.monotonic(), _load()

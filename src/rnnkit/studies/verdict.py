@@ -246,13 +246,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         "at sigma(1) = 0.73 (rnnkit's forget-gate bias of 1). Training moves the gates: compare "
         "the shares after training.",
         "too_short": "This run's budget, {steps} steps per cell, task, lag and seed, is far too "
-        "short to train anything (--quick checks that the study runs): its numbers and the "
-        "sentences below mean nothing. Run it without --quick for the study.",
-        "lstm_carries_more": "After training the LSTM carries {low:.3g} to {high:.3g} times more "
+        "short to train anything (--quick, or a small --budget, checks that the study runs): its "
+        "numbers and the sentences below mean nothing. Run it without --quick, with the default "
+        "--budget 2000 or more, for the study.",
+        "lstm_carries_more": "After training the LSTM carries {ratios} times more "
         "gradient across {distance} steps than the vanilla RNN (seed by seed), as the lecture "
         "says: the LSTM was made to fix the vanilla RNN's vanishing gradient.",
         "lstm_not_shown": "This run does not show the LSTM carrying more gradient over distance "
-        "than the vanilla RNN on every seed (ratios {low:.1g} to {high:.1g}); a larger --budget "
+        "than the vanilla RNN on every seed (ratios {ratios}); a larger --budget "
         "may.",
         "memory": "{task}: lags solved ({metric} >= {solved_at}) on every seed: {solved}.",
         "memory_some": "{task}: lags solved on at least one seed: {solved}.",
@@ -317,15 +318,15 @@ SENTENCES: dict[str, dict[str, str]] = {
         "đầu ở sigma(1) = 0.73 (rnnkit đặt bias của cổng quên bằng 1). Huấn luyện làm các cổng "
         "thay đổi: hãy so với phần gradient sau khi huấn luyện.",
         "too_short": "Ngân sách của lần chạy này, {steps} bước cho mỗi cell, bài toán, độ trễ và "
-        "seed, quá ngắn để huấn luyện bất cứ điều gì (--quick chỉ kiểm tra rằng nghiên cứu chạy "
-        "được): các con số và các câu dưới đây không có ý nghĩa. Hãy chạy không có --quick để có "
-        "kết quả thật.",
+        "seed, quá ngắn để mô hình học được gì (--quick, hoặc một --budget nhỏ, chỉ kiểm tra rằng "
+        "nghiên cứu chạy được): các con số và các câu dưới đây không có ý nghĩa. Hãy chạy lại "
+        "không kèm --quick, với --budget mặc định 2000 hoặc lớn hơn, để có kết quả thật.",
         "lstm_carries_more": "Sau khi huấn luyện, LSTM truyền gradient qua {distance} bước nhiều "
-        "gấp {low:.3g} đến {high:.3g} lần RNN thường (so từng seed), đúng như bài giảng nói: "
+        "gấp {ratios} lần RNN thường (so từng seed), đúng như bài giảng nói: "
         "LSTM ra đời để khắc phục hiện tượng tiêu biến gradient (vanishing gradient) của RNN "
         "thường.",
         "lstm_not_shown": "Lần chạy này chưa cho thấy LSTM truyền gradient đi xa hơn RNN thường "
-        "trên mọi seed (tỉ lệ {low:.1g} đến {high:.1g}); một ngân sách --budget lớn hơn có thể "
+        "trên mọi seed (tỉ lệ {ratios}); một ngân sách --budget lớn hơn có thể "
         "cho thấy.",
         "memory": "{task}: các độ trễ giải được ({metric} >= {solved_at}) trên mọi seed: {solved}.",
         "memory_some": "{task}: các độ trễ giải được trên ít nhất một seed: {solved}.",
@@ -333,11 +334,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         "bộ nhớ ({baseline:.3f}) ít nhất {margin} trên mọi seed: {beats}.",
         "above_baseline": "{task}: ở độ trễ {lag}, cả LSTM lẫn RNN thường đều không giải được bài "
         "toán trên seed nào, nhưng hàm mất mát của {winner} thấp hơn mức cơ sở của mô hình không "
-        "có bộ nhớ ít nhất {margin} trên mọi seed ({metric} trung bình {winner_score:.3f}) còn của "
-        "{loser} thì không trên seed nào ({loser_score:.3f}; mức ngẫu nhiên {chance:.3f}): trong "
-        "ngân sách này, quá trình huấn luyện {loser} chưa thoát khỏi vùng bằng phẳng của cách "
-        "đoán không cần nhớ ở độ trễ này, còn {winner} nhớ lại được hơn mức ngẫu nhiên. Đó là mức "
-        "mỗi mô hình đạt được trong ngân sách, không phải mô hình nào nhớ lâu hơn.",
+        "có bộ nhớ ít nhất {margin} trên mọi seed ({metric} trung bình {winner_score:.3f}) còn "
+        "của {loser} thì không thấp hơn trên seed nào ({loser_score:.3f}; mức ngẫu nhiên "
+        "{chance:.3f}): trong ngân sách này, quá trình huấn luyện của {loser} chưa thoát khỏi "
+        "vùng bình nguyên (plateau) của cách đoán không cần nhớ ở độ trễ này, còn {winner} nhớ "
+        "tốt hơn mức ngẫu nhiên. Đó là mức mỗi mô hình đạt được trong ngân sách, không phải mô "
+        "hình nào nhớ lâu hơn.",
         "lstm_outlasts_rnn": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
         "{high:.3f}): ở khoảng cách này LSTM nhớ được còn RNN thường thì không, đúng như bài giảng "
@@ -348,11 +350,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         "lstm_learns_rnn_does_not": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi "
         "seed ({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
         "{high:.3f}); vì RNN không giải được độ trễ nào, điều này cho thấy LSTM học được bài toán "
-        "trong ngân sách còn RNN thì không, chứ không phải RNN quên qua khoảng cách.",
+        "trong ngân sách còn RNN thì không, chứ không phải RNN quên do khoảng cách xa.",
         "rnn_learns_lstm_does_not": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên "
         "mọi seed ({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
         "{high:.3f}); vì LSTM không giải được độ trễ nào, điều này cho thấy RNN học được bài toán "
-        "trong ngân sách còn LSTM thì không, chứ không phải LSTM quên qua khoảng cách.",
+        "trong ngân sách còn LSTM thì không, chứ không phải LSTM quên do khoảng cách xa.",
         "rnn_outlasts_lstm": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
         "{high:.3f}): với bài toán này, lần chạy cho thấy điều ngược lại với nhận định của bài "
@@ -411,6 +413,10 @@ def _sentence(finding: Finding, words: dict[str, str]) -> str:
             f"{name(c)} ({words['of_seeds'].format(count=n, seeds=total)})"
             for c, (n, total) in values["underflowed"].items()
         )
+    if finding.key in ("lstm_carries_more", "lstm_not_shown"):  # one seed: one ratio
+        low, high = values["low"], values["high"]
+        same = math.isclose(low, high, rel_tol=1e-3)
+        values["ratios"] = f"{low:.3g}" if same else f"{low:.3g} {words['to']} {high:.3g}"
     values["solved_at"], values["margin"] = SOLVED, f"{1 - BELOW_BASELINE:.0%}"
     return words[finding.key].format(**values)
 

@@ -97,7 +97,7 @@ class MelodyTask(PieceTask):
         if self.train_data is not None:
             pieces = self.train_data.sequences
             events = sum(len(p) - 1 for p in pieces)
-            sizes = f"{count_of_pieces(len(pieces))}, {events:,} events; "
+            sizes = f"{count_of_pieces(len(pieces), self.data.source)}, {events:,} events; "
         return f"{sizes}a model that knows nothing has loss ln V = {math.log(V):.3f}"
 
     def reference(self) -> list[Piece]:

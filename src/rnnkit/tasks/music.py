@@ -115,9 +115,10 @@ class MusicTask(PieceTask):
         # The training loss of predicting each key at its base rate f: the entropy of the keys.
         f = key_frequencies(rolls).clip(1e-4, 1 - 1e-4)
         entropy = -(f * np.log(f) + (1 - f) * np.log(1 - f)).sum()
+        pieces = count_of_pieces(len(rolls), self.data.source)
         return (
-            f"{count_of_pieces(len(rolls))}, {steps:,} steps; {text}; one that knows each "
-            f"key's base rate (where it starts) {entropy:.2f}"
+            f"{pieces}, {steps:,} steps; {text}; one that knows each key's base rate (where it "
+            f"starts) {entropy:.2f}"
         )
 
     def primer(self, pitches: Sequence[int]) -> Piece:

@@ -219,14 +219,12 @@ def training_pieces(data: MusicDataConfig, splits: MusicSplits) -> list[Piece]:
 FEW = 10  # training pieces under which a run says it will learn them by heart
 
 
-def count_of_pieces(count: int) -> str:
+def count_of_pieces(count: int, source: str) -> str:
     """'331 training pieces', '1 training piece (few: ...)': what a run trains on."""
     said = f"{count:,} training piece" + ("" if count == 1 else "s")
     if count < FEW:
-        said += (
-            " (few: a model learns so few by heart, and music21's bundled nottingham has 2 "
-            "tunes; give a folder of your own for a real run)"
-        )
+        bundled = ", and music21's bundled nottingham has 2 tunes" if source == "nottingham" else ""
+        said += f" (few: a model learns so few by heart{bundled}; give more music for a real run)"
     return said
 
 

@@ -29,6 +29,9 @@ from rnnkit.visualize.trace import Signal
 from rnnkit.visualize.words import FEATURES, QUANTITIES, say
 
 TOP_UNITS = 3  # units listed per signal and feature
+# The words of the page's template (TEMPLATE's __KEY__ placeholders), from words.py.
+PLAIN_WORDS = ("signal", "unit", "previous", "next", "gate_closed", "gate_half", "gate_open")
+PLAIN_WORDS += ("keys", "features_heading", "features_text", "saturation_heading")
 
 
 def build_page(
@@ -60,11 +63,9 @@ def build_page(
         "__SATURATION__": saturation_section(signals, lang),
         "__DATA__": payload,
     }
-    for key in ("signal", "unit", "previous", "next", "gate_closed", "gate_half", "gate_open"):
+    for key in PLAIN_WORDS:
         words[f"__{key.upper()}__"] = html.escape(say(lang, key))
-    for key in ("keys", "features_heading", "features_text", "saturation_heading"):
-        words[f"__{key.upper()}__"] = html.escape(say(lang, key))
-    words["__SATURATION_TEXT__"] = say(lang, "saturation_text", low=LOW, high=HIGH)
+    words["__SATURATION_TEXT__"] = html.escape(say(lang, "saturation_text", low=LOW, high=HIGH))
     # One pass over the template: a text that holds "__DATA__" stays as it is.
     return re.sub(r"__[A-Z_]+__", lambda match: words[match.group(0)], TEMPLATE)
 

@@ -63,8 +63,8 @@ TEXT: dict[str, dict[str, str]] = {
         "a unit to show it.",
         "not_in_text": "not in this text",
         "saturation_heading": "Gate saturation",
-        "saturation_text": "How often each gate unit is nearly closed (&lt; {low}) or nearly open "
-        "(&gt; {high}) over this text.",
+        "saturation_text": "How often each gate unit is nearly closed (< {low}) or nearly open "
+        "(> {high}) over this text.",
         "no_gates": "This cell has no sigmoid gates.",
         "below": "fraction of steps < {low}",
         "above": "fraction of steps > {high}",
@@ -82,8 +82,8 @@ TEXT: dict[str, dict[str, str]] = {
         "signal": "tín hiệu",
         "unit": "unit",
         "unit_k": "unit {unit}",
-        "previous": "trước",
-        "next": "sau",
+        "previous": "Trước",
+        "next": "Tiếp",
         "gate_closed": "-1 (cổng 0)",
         "gate_half": "0 (cổng 0.5)",
         "gate_open": "+1 (cổng 1)",
@@ -94,8 +94,8 @@ TEXT: dict[str, dict[str, str]] = {
         "của văn bản; bấm vào một unit để xem nó.",
         "not_in_text": "không có trong văn bản này",
         "saturation_heading": "Độ bão hoà của các cổng",
-        "saturation_text": "Mỗi unit của cổng gần như đóng (&lt; {low}) hoặc gần như mở "
-        "(&gt; {high}) thường xuyên đến mức nào trên văn bản này.",
+        "saturation_text": "Tần suất mỗi unit của cổng gần như đóng (< {low}) hoặc gần như mở "
+        "(> {high}) trên văn bản này.",
         "no_gates": "Cell này không có cổng sigmoid nào.",
         "below": "tỉ lệ số bước < {low}",
         "above": "tỉ lệ số bước > {high}",
