@@ -163,3 +163,13 @@ def test_the_help_shows_the_default_recipes_values():
     assert music["--layer-norm"].endswith("(default: off)")
     melody = help_of("train", "melody")
     assert melody["--embedding"].endswith("(default: E = H, the --proj size with --proj)")
+
+
+def test_an_unknown_flag_points_to_its_commands_help(capsys):
+    for words, command in (
+        (["sample", "RUN", "--lenght", "5"], "rnnkit sample"),
+        (["train", "text", "--hiden", "3"], "rnnkit train text"),
+        (["--bogus"], "rnnkit"),
+    ):
+        assert main(words) == 2
+        assert capsys.readouterr().err.endswith(f"(see `{command} --help`)\n")

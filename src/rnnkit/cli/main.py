@@ -23,6 +23,7 @@ import sys
 
 from rnnkit import progress
 from rnnkit.errors import RnnkitError
+from rnnkit.tasks.registry import TASKS
 from rnnkit.version import __version__
 
 # Command modules, in the order `rnnkit --help` lists them.
@@ -45,10 +46,12 @@ class Parser(argparse.ArgumentParser):
     Subcommand parsers are created with the parent's class, so every command gets it.
     """
 
+    help_for = ""  # main's guess of the command a top-level error is about (unknown flags)
+
     def error(self, message: str):
         # argparse says "argument --hidden: must be ..."; the flag is the subject of the sentence.
         message = re.sub(r"^argument ([^:]+): ", r"\1 ", message)
-        print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        print(f"error: {message} (see `{self.help_for or self.prog} --help`)", file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -70,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
+    parser.help_for = command_of(words)  # argparse reports unknown flags at the top level
     try:
         check_words(words)
         args = parser.parse_args(words)
@@ -98,6 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         progress.TERMINAL_ONLY = False
+
+
+def command_of(words: list[str]) -> str:
+    """'rnnkit sample', 'rnnkit train text': the command the words name, as far as they do."""
+    names = [w for w in words if not w.startswith("-")]
+    known = {module.rsplit(".", 1)[1] for module in COMMANDS}
+    if not names or names[0] not in known:
+        return "rnnkit"
+    if names[0] == "train" and len(names) > 1 and names[1] in TASKS:
+        return f"rnnkit train {names[1]}"
+    return f"rnnkit {names[0]}"
 
 
 def check_words(words: list[str]) -> None:
