@@ -164,7 +164,7 @@ def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path
             TrainConfig(steps=8, eval_every=2),
             run,
         )
-    assert f"{run} keeps its checkpoint of step 4; start a new run (another --out)" in str(
+    assert f"{run} keeps its checkpoint of step 4; start a new run in another folder" in str(
         raised.value
     )
     assert committed(run) == "step-0000004"

@@ -304,14 +304,15 @@ def _train_step(
 def _after_blow_up(run: Path, saved_at: int) -> str:
     """What a run whose loss became nan or inf keeps, and what to do: a resumed run keeps its
     settings, so the fix is a new run."""
-    fix = "a lower --lr, a lower --clip or a longer --warmup"
+    fix = "a lower --lr, a lower --clip or a longer --warmup (from Python: lr=, clip=, warmup=)"
     if saved_at < 0:
         return (
             f"no checkpoint was written yet, so {run} holds only its settings: remove it (or "
-            f"give another --out) and start again with {fix}"
+            f"choose another folder) and start again with {fix}"
         )
     return (
-        f"{run} keeps its checkpoint of step {saved_at}; start a new run (another --out) with {fix}"
+        f"{run} keeps its checkpoint of step {saved_at}; start a new run in another folder "
+        f"with {fix}"
     )
 
 
