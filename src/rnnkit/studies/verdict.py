@@ -151,14 +151,10 @@ def _contrast(results: CompareResults, task: str, metric: str, never: list[str])
     solved no lag of the task on any seed."""
     found = []
     for winner, loser, key, key_never in CONTRASTS:
-        separating = [
-            lag
-            for lag in summary.lags(results, task)
-            if _solves(summary.runs(results, task, lag, winner))
-            and not _solves_once(summary.runs(results, task, lag, loser))
-        ]
-        if separating:
-            lag = max(separating)
+        lag = _longest_lag(
+            results, task, winner, loser, lambda w, o: _solves(w) and not _solves_once(o)
+        )
+        if lag is not None:
             values = {
                 "task": task,
                 "metric": metric,
@@ -176,15 +172,18 @@ def _above_baseline(results: CompareResults, task: str, example: MemoryResult) -
     had not left the plateau of the memoryless guess within the budget there."""
     found = []
     for winner, loser, *_ in CONTRASTS:
-        lags = [
-            lag
-            for lag in summary.lags(results, task)
-            if not any(_solves_once(summary.runs(results, task, lag, c)) for c in (winner, loser))
-            and _beats_baseline(summary.runs(results, task, lag, winner))
-            and not _beats_baseline_once(summary.runs(results, task, lag, loser))
-        ]
-        if lags:
-            lag = max(lags)
+        lag = _longest_lag(
+            results,
+            task,
+            winner,
+            loser,
+            lambda w, o: (
+                not (_solves_once(w) or _solves_once(o))
+                and _beats_baseline(w)
+                and not _beats_baseline_once(o)
+            ),
+        )
+        if lag is not None:
             values = {
                 "task": task,
                 "metric": example.metric,
@@ -197,6 +196,17 @@ def _above_baseline(results: CompareResults, task: str, example: MemoryResult) -
             }
             found.append(Finding("above_baseline", values))
     return found
+
+
+def _longest_lag(results: CompareResults, task: str, winner: str, other: str, holds) -> int | None:
+    """The longest lag of `task` at which holds(winner's runs, the other's runs) is true (each
+    one run per seed), or None."""
+    held = [
+        lag
+        for lag in summary.lags(results, task)
+        if holds(summary.runs(results, task, lag, winner), summary.runs(results, task, lag, other))
+    ]
+    return max(held) if held else None
 
 
 # ----- weights -------------------------------------------------------------------------------
