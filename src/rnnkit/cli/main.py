@@ -106,25 +106,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_of(words: list[str]) -> str:
     """'rnnkit sample', 'rnnkit train text': the command the words name, as far as they do."""
-    names = [w for w in words if not w.startswith("-")]
-    known = {module.rsplit(".", 1)[1] for module in COMMANDS}
-    if not names or names[0] not in known:
+    name = _command(words)
+    if name is None:
         return "rnnkit"
-    if names[0] == "train" and len(names) > 1 and names[1] in TASKS:
-        return f"rnnkit train {names[1]}"
-    return f"rnnkit {names[0]}"
+    rest = [w for w in words[words.index(name) + 1 :] if not w.startswith("-")]
+    if name == "train" and rest and rest[0] in TASKS:
+        return f"rnnkit train {rest[0]}"
+    return f"rnnkit {name}"
 
 
 def check_words(words: list[str]) -> None:
     """The command module's own check of its words (after the command's name), if it has one."""
-    commands = [w for w in words if not w.startswith("-")]
-    if not commands:
-        return
-    name = commands[0]
-    module = next((m for m in COMMANDS if m.rsplit(".", 1)[1] == name), None)
-    check = getattr(importlib.import_module(module), "check_words", None) if module else None
+    name = _command(words)
+    module = importlib.import_module(f"rnnkit.cli.{name}") if name else None
+    check = getattr(module, "check_words", None)
     if check is not None:
         check(words[words.index(name) + 1 :])
+
+
+def _command(words: list[str]) -> str | None:
+    """The command the first word that is not a flag names, or None."""
+    name = next((w for w in words if not w.startswith("-")), None)
+    return name if f"rnnkit.cli.{name}" in COMMANDS else None
 
 
 # A shell's status for a command whose pipe's reader went away (128 + SIGPIPE).
