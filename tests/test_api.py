@@ -165,3 +165,14 @@ def test_a_music_model_fits_and_writes_a_midi_file(tmp_path, shared_data):
     assert loaded.generate(steps=3, seed=1, primer_pitches="60,64,67").notes == chord.notes
     with pytest.raises(RnnkitError, match="not a piano key"):
         loaded.generate(primer_pitches=[60, 200])
+
+
+def test_fit_adds_recurrent_dropout_for_a_small_text_unless_it_was_chosen(tmp_path):
+    # 300 steps of 4 x 8 characters go 12 times through the 783 training characters
+    for settings, expected in (({}, 0.3), ({"recurrent_dropout": 0.0}, 0.0)):
+        lm = TextModel(**TINY, **settings)
+        out = tmp_path / f"run{len(settings)}"
+        lm.fit(text=TEXT, out=out, steps=300, eval_every=300, progress=False)
+        config = json.loads((out / "config.json").read_text())
+        assert config["task_config"]["model"]["recurrent_dropout"] == expected
+        assert lm.settings.recurrent_dropout == 0.0  # the run's copy chose it, not the object

@@ -443,3 +443,54 @@ def test_resume_with_a_time_already_spent_is_refused(run, tmp_path, capsys):
         "100s, or --more-steps N for N more steps"
     )
     assert snapshot(copy) == before
+
+
+def test_a_budget_that_goes_through_a_small_text_many_times_adds_recurrent_dropout(
+    tmp_path, capsys
+):
+    # 300 steps of 4 x 8 characters go 12 times through the 774 training characters (90% of 860)
+    assert train(tmp_path, "--steps", "300", "--eval-every", "300", "--sample-length", "0") == 0
+    model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
+    assert model["recurrent_dropout"] == text_task.SMALL_TEXT_DROPOUT == 0.3
+    out = capsys.readouterr().out
+    assert "recurrent dropout 0.3: the budget goes through the training text about 12 times" in out
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--recurrent-dropout", "0"], 0.0),
+        (["--dropout", "0.1"], 0.0),
+        (["--steps", "100"], 0.0),
+        (["--backend", "native", "--no-layer-norm"], 0.0),  # torch's kernels, which have none
+    ],
+)
+def test_no_recurrent_dropout_is_added_when_dropout_is_chosen_or_the_text_seen_few_times(
+    tmp_path, capsys, flags, expected
+):
+    # (--steps 100: 100 steps go through the text 4 times)
+    assert train(tmp_path, "--steps", "300", "--sample-length", "0", *flags) == 0
+    model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
+    assert model["recurrent_dropout"] == expected
+    assert "recurrent dropout" not in capsys.readouterr().out
+
+
+def test_expected_passes_are_those_of_the_first_budget_to_run_out():
+    from rnnkit.train.config import TrainConfig
+
+    passes = text_task.expected_passes
+    assert passes(TrainConfig(steps=100, time=10.0), 32, 1_600) == 2.0  # time: 281 passes
+    assert passes(TrainConfig(time=10.0), 32, 10 * text_task.CHARS_PER_SECOND) == 1.0
+    assert passes(TrainConfig(epochs=3, time=60.0), 32, 10**6) == pytest.approx(2.7)
+    assert passes(TrainConfig(epochs=3, time=600.0), 32, 10**6) == 3.0
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--no-layer-norm", "--zoneout", "0.1"], ["--no-layer-norm", "--cell", "gru"]]
+)
+def test_a_backend_that_cannot_run_the_network_is_one_error_line(tmp_path, capsys, flags):
+    # (the recipe's layer norm first: torch's kernels have none)
+    assert train(tmp_path, "--steps", "2", "--backend", "native", *flags) == 2
+    line = error_line(capsys)
+    assert "--backend native cannot run this network" in line and "use fused or loop" in line
+    assert not (tmp_path / "run").exists()

@@ -20,6 +20,9 @@ from rnnkit.layers.backend_choice import BACKENDS
 from rnnkit.values import COUNT, POSITIVE_INT, PROBABILITY, setting
 
 LSTM_ONLY = {"zoneout_c": "--zoneout-c", "proj_size": "--proj"}
+NATIVE_LACKS = (  # what torch's kernels cannot train (backends/native.py's `supports`)
+    " (torch's kernels have no lecture GRU, layer norm, zoneout or dropout inside the cell)"
+)
 
 
 @dataclass
@@ -87,7 +90,7 @@ class RecurrentConfig:
         self, input_size: int, bidirectional: bool = False, batch_first: bool = True
     ) -> RecurrentNetwork:
         """The stacked network these settings describe, reading `input_size` features per step."""
-        return build_recurrent(
+        network = build_recurrent(
             self.cell,
             input_size,
             self.hidden_size,
@@ -95,6 +98,15 @@ class RecurrentConfig:
             dropout=self.dropout if self.num_layers > 1 else 0.0,
             bidirectional=bidirectional,
             batch_first=batch_first,
-            backend=self.backend,
             **self.cell_options(),
         )
+        if self.backend is not None:
+            available = network.available_backends()
+            if self.backend not in available:
+                why = NATIVE_LACKS if self.backend == "native" else ""
+                raise RnnkitError(
+                    f"--backend {self.backend} cannot run this network{why}; use "
+                    f"{' or '.join(available)}, or leave --backend out"
+                )
+            network.backend = self.backend
+        return network

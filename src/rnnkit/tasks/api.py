@@ -88,6 +88,7 @@ class TaskModel:
         }
         self.data = check_settings(task.DataConfig(**pick(data_names, recipe.data)))
         self.settings = check_settings(task.ModelConfig(**pick(model_names, recipe.model)))
+        self.given = set(settings) & model_names  # the rest a run may choose from its data
         self.recipe = recipe
         self.task: Task | None = None
         self.run: Path | None = None
@@ -121,7 +122,9 @@ class TaskModel:
         # Copies: what a run fits from its data (a vocabulary's size, a resampling trial's choice)
         # is the run's, not this object's settings for the next fit.
         data, settings = replace(self.data), replace(self.settings)
-        self.task, config = self.task_class.prepare(data, settings, config, run, dataset)
+        self.task, config = self.task_class.prepare(
+            data, settings, config, run, dataset, given=self.given
+        )
         self.run = run
         planned = (run / checkpoint.CONFIG).is_file()  # `plan` trained there first
         result = fit(self.task, config, self.run, restart=planned, show_progress=progress)
@@ -152,6 +155,7 @@ class TaskModel:
         model = cls.__new__(cls)
         model._configure(cls.task_class.recipe(None), {})
         model.data, model.settings = task.data, task.model.config
+        model.given = {f.name for f in fields(model.settings)}  # the run chose them all
         model.task, model.run = task, Path(run)
         return model
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,10 +64,12 @@ def plan_resample(
     train: TrainConfig,
     dataset: SeriesDataset,
     run: Path,
+    given: Collection[str] = (),
 ) -> TrainConfig:
     """Set `data.resample` (and `data.trial`) for --resample 0 on training series of different
     lengths by the trial above, trained in `run`/trial/; return the budget left for the run (all
-    of it when there was nothing to try)."""
+    of it when there was nothing to try). (`given` is Task.plan's; --resample 0 is the choice
+    asked for, whatever else was given.)"""
     lengths = [len(series) for series in dataset.sequences]
     if data.resample != AUTO:
         return train

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +38,19 @@ from rnnkit.models.cache import CacheSettings, ContinuousCache
 from rnnkit.models.language import LanguageModel, LanguageModelConfig, detach_state
 from rnnkit.models.memory import affordable
 from rnnkit.tasks.text_data import BUILTIN, CACHE, TextSource, write_cache
-from rnnkit.train.config import DEFAULT_TIME, Recipe
+from rnnkit.train import distributed
+from rnnkit.train.config import DEFAULT_TIME, Recipe, TrainConfig
 from rnnkit.train.recipes import RECIPES, recipe_for
 from rnnkit.train.task import Carry, Task
 from rnnkit.values import COUNT, POSITIVE_INT, setting
 
 VOCAB = "vocab.json"
+# A character model that its budget takes through the training text this many times or more
+# gets recurrent dropout SMALL_TEXT_DROPOUT unless told otherwise (TextTask.plan). A time budget
+# is counted at CHARS_PER_SECOND, what the 1-minute recipe trained at on 2 CPU cores.
+SMALL_TEXT_PASSES = 6
+SMALL_TEXT_DROPOUT = 0.3
+CHARS_PER_SECOND = 45_000
 # Words kept at word level unless --max-vocab says otherwise: the rare ones are seen too seldom
 # to learn and would cost most of the model (the 394,824 words of 100 MB of Python's source made
 # a 54M-parameter model around a 128-unit LSTM; bench data).
@@ -103,6 +110,19 @@ class TextDataConfig:
         return (*parts, 0.0) if len(parts) == 2 else tuple(parts)
 
 
+def expected_passes(train: TrainConfig, tokens_per_step: int, tokens: int) -> float:
+    """How many times a run with `train`'s budget goes through `tokens` training tokens, by the
+    first of its budgets to run out (a time budget counted at CHARS_PER_SECOND)."""
+    passes = []
+    if train.steps:
+        passes.append(train.steps * tokens_per_step / max(tokens, 1))
+    if train.epochs:
+        passes.append(float(train.epochs))
+    if train.time:
+        passes.append(train.time * CHARS_PER_SECOND / max(tokens, 1))
+    return min(passes, default=0.0)
+
+
 class TextTask(Task):
     """A language model, its vocabulary, and (when training) its train and valid token streams."""
 
@@ -115,7 +135,10 @@ class TextTask(Task):
         "The defaults shown are those of recipe char-1m, for the default budget of 2 minutes. "
         "--time picks the recipe tuned nearest to the budget ("
         + ", ".join(r.name for rs in RECIPES.values() for r in rs)
-        + "; --level word: the word recipe); any flag given overrides it."
+        + "; --level word: the word recipe); any flag given overrides it. A character model "
+        f"whose budget goes through its training text {SMALL_TEXT_PASSES} times or more gets "
+        f"--recurrent-dropout {SMALL_TEXT_DROPOUT} unless --dropout or --recurrent-dropout is "
+        "given."
     )
 
     def __init__(self, data: TextDataConfig, model: LanguageModel, vocab: Vocabulary) -> None:
@@ -145,6 +168,38 @@ class TextTask(Task):
     @classmethod
     def read(cls, data: TextDataConfig) -> TextSource:
         return TextSource(data)
+
+    @classmethod
+    def plan(
+        cls,
+        data: TextDataConfig,
+        settings: LanguageModelConfig,
+        train: TrainConfig,
+        dataset: TextSource,
+        run: Path,
+        given: Collection[str],
+    ) -> TrainConfig:
+        """Recurrent dropout for a character model that its budget takes through the training
+        text SMALL_TEXT_PASSES times or more, unless the user chose its dropout: learnt by heart
+        otherwise (docs/LANGUAGE_MODELS.md: the built-in corpus, 12-13 passes in 2 minutes, 1.199
+        with it against 1.293 without; Tiny Shakespeare, 3-6 passes, better without)."""
+        chosen = {"dropout", "recurrent_dropout"} & set(given)
+        if data.level != "char" or chosen or settings.dropout or settings.recurrent_dropout:
+            return train
+        if settings.backend == "native":  # torch's kernels, asked for, train no recurrent dropout
+            return train
+        tokens = len(dataset.encoded("ids"))
+        if not data.valid_file:
+            tokens = int(tokens * data.fractions()[0])
+        passes = expected_passes(train, data.batch_size * data.seq_len, tokens)
+        if passes >= SMALL_TEXT_PASSES:
+            settings.recurrent_dropout = SMALL_TEXT_DROPOUT
+            if distributed.current().is_main:
+                print(
+                    f"recurrent dropout {SMALL_TEXT_DROPOUT}: the budget goes through the "
+                    f"training text about {passes:.0f} times (--recurrent-dropout 0 turns it off)"
+                )
+        return train
 
     def read_again(self) -> TextSource:
         """The run's text, with its cached ids (RUN/data/) when it has them."""

@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import argparse
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -143,7 +143,8 @@ class Task(ABC):
         settings = config_from_args(cls.ModelConfig, args, recipe.model)
         if recipe.note and distributed.current().is_main:
             print(f"settings: {recipe.describe()}; flags given override it")
-        return cls.prepare(data, settings, train, run)
+        given = {f.name for f in fields(cls.ModelConfig) if getattr(args, f.name, None) is not None}
+        return cls.prepare(data, settings, train, run, given=given)
 
     # ---- lifecycle: a new run, or one from its folder ----------------------------------------
 
@@ -165,16 +166,24 @@ class Task(ABC):
 
     @classmethod
     def prepare(
-        cls, data: Any, settings: Any, train: TrainConfig, run: Path, dataset: Any = None
+        cls,
+        data: Any,
+        settings: Any,
+        train: TrainConfig,
+        run: Path,
+        dataset: Any = None,
+        given: Collection[str] | None = None,
     ) -> tuple[Task, TrainConfig]:
         """A new run's task and the budget it trains with: `plan`, then what `new` does. If
         `plan` trained in the run folder `run`, it holds config.json: start the run with
-        fit(restart=True)."""
+        fit(restart=True). `given`: the model settings the user chose (None: all of them, so
+        that `plan` changes none)."""
         cls.check(check_settings(data), check_settings(settings))
         resolve_device(train.device)  # before `plan` writes into the run folder
         dataset = cls.read(data) if dataset is None else dataset
         data.fingerprint = cls.fingerprint(dataset)
-        train = cls.plan(data, settings, train, dataset, run)
+        all_given = {f.name for f in fields(settings)} if given is None else set(given)
+        train = cls.plan(data, settings, train, dataset, run, all_given)
         return cls.from_dataset(data, settings, dataset), train
 
     @classmethod  # noqa: B027 (an optional hook, default no-op)
@@ -184,14 +193,21 @@ class Task(ABC):
 
     @classmethod
     def plan(
-        cls, data: Any, settings: Any, train: TrainConfig, dataset: Any, run: Path
+        cls,
+        data: Any,
+        settings: Any,
+        train: TrainConfig,
+        dataset: Any,
+        run: Path,
+        given: Collection[str],
     ) -> TrainConfig:
-        """Settings a new run chooses by training before it starts (classify: how to read series
-        of different lengths, tried both ways): set them in `data` or `settings` (config.json
-        saves them, so a resumed run does not choose again) and return the budget left for the
-        run. Training here goes in `run`/trial/ (resumable: `again` plans again and finds it),
-        after writing the run's config.json with the settings as given. Default: nothing to
-        choose, the whole budget."""
+        """Settings a new run chooses from its data before it starts (classify: how to read
+        series of different lengths, tried both ways; text: recurrent dropout for a text the
+        budget goes through many times), among the model settings not `given` by the user: set
+        them in `data` or `settings` (config.json saves them, so a resumed run does not choose
+        again) and return the budget left for the run. Training here goes in `run`/trial/
+        (resumable: `again` plans again and finds it), after writing the run's config.json with
+        the settings as given. Default: nothing to choose, the whole budget."""
         return train
 
     @classmethod
