@@ -448,28 +448,34 @@ def test_resume_with_a_time_already_spent_is_refused(run, tmp_path, capsys):
 def test_a_budget_that_goes_through_a_small_text_many_times_adds_recurrent_dropout(
     tmp_path, capsys
 ):
-    # 300 steps of 4 x 8 characters go 12 times through the 774 training characters (90% of 860)
-    assert train(tmp_path, "--steps", "300", "--eval-every", "300", "--sample-length", "0") == 0
-    model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
-    assert model["recurrent_dropout"] == text_task.SMALL_TEXT_DROPOUT == 0.3
-    out = capsys.readouterr().out
-    assert "recurrent dropout 0.3: the budget goes through the training text about 12 times" in out
+    # 40 steps of 32 x 8 characters go 13 times through the 774 training characters (90% of
+    # 860); 8 epochs, 8 times
+    for budget in (["--steps", "40"], ["--epochs", "8"]):
+        out = f"run{budget[0]}"
+        assert train(tmp_path, *budget, "--batch-size", "32", "--sample-length", "0", out=out) == 0
+        config = json.loads((tmp_path / out / "config.json").read_text())
+        assert config["task_config"]["model"]["recurrent_dropout"] == 0.3
+        times = "13" if budget[1] == "40" else "8"
+        said = f"recurrent dropout 0.3: the budget goes through the training text about {times} "
+        assert said in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
         (["--recurrent-dropout", "0"], 0.0),
-        (["--dropout", "0.1"], 0.0),
-        (["--steps", "100"], 0.0),
-        (["--backend", "native", "--no-layer-norm"], 0.0),  # torch's kernels, which have none
+        (["--dropout", "0"], 0.0),  # given, though 0
+        (["--zoneout", "0.1"], 0.0),
+        (["--steps", "15"], 0.0),  # 5 passes
+        (["--no-layer-norm"], 0.0),  # a plain LSTM trains on torch's kernel here
+        (["--backend", "native", "--no-layer-norm"], 0.0),
     ],
 )
-def test_no_recurrent_dropout_is_added_when_dropout_is_chosen_or_the_text_seen_few_times(
+def test_no_recurrent_dropout_is_added_when_chosen_or_the_text_seen_few_times(
     tmp_path, capsys, flags, expected
 ):
-    # (--steps 100: 100 steps go through the text 4 times)
-    assert train(tmp_path, "--steps", "300", "--sample-length", "0", *flags) == 0
+    argv = ["--steps", "40", "--batch-size", "32", "--sample-length", "0", *flags]
+    assert train(tmp_path, *argv) == 0
     model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
     assert model["recurrent_dropout"] == expected
     assert "recurrent dropout" not in capsys.readouterr().out

@@ -20,9 +20,6 @@ from rnnkit.layers.backend_choice import BACKENDS
 from rnnkit.values import COUNT, POSITIVE_INT, PROBABILITY, setting
 
 LSTM_ONLY = {"zoneout_c": "--zoneout-c", "proj_size": "--proj"}
-NATIVE_LACKS = (  # what torch's kernels cannot train (backends/native.py's `supports`)
-    " (torch's kernels have no lecture GRU, layer norm, zoneout or dropout inside the cell)"
-)
 
 
 @dataclass
@@ -103,10 +100,9 @@ class RecurrentConfig:
         if self.backend is not None:
             available = network.available_backends()
             if self.backend not in available:
-                why = NATIVE_LACKS if self.backend == "native" else ""
                 raise RnnkitError(
-                    f"--backend {self.backend} cannot run this network{why}; use "
-                    f"{' or '.join(available)}, or leave --backend out"
+                    f"--backend {self.backend} cannot run this network (its cell or its "
+                    f"options); use {' or '.join(available)}, or leave --backend out"
                 )
             network.backend = self.backend
         return network

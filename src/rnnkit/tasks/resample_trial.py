@@ -64,7 +64,7 @@ def plan_resample(
     train: TrainConfig,
     dataset: SeriesDataset,
     run: Path,
-    given: Collection[str] = (),
+    given: Collection[str],
 ) -> TrainConfig:
     """Set `data.resample` (and `data.trial`) for --resample 0 on training series of different
     lengths by the trial above, trained in `run`/trial/; return the budget left for the run (all

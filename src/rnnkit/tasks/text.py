@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.cells.options import DROPOUTS, ZONEOUTS
 from rnnkit.data.text import (
     NEWLINE,
     UNK,
@@ -29,6 +30,7 @@ from rnnkit.data.text import (
     read_text,
     split_ids,
 )
+from rnnkit.devices import resolve_device
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file
 from rnnkit.generate.fast import FastStep
@@ -51,6 +53,8 @@ VOCAB = "vocab.json"
 SMALL_TEXT_PASSES = 6
 SMALL_TEXT_DROPOUT = 0.3
 CHARS_PER_SECOND = 45_000
+# The settings that regularise a model: one given (or set) is the user's choice, and stays it.
+REGULARISERS = ("dropout", *DROPOUTS, *ZONEOUTS)
 # Words kept at word level unless --max-vocab says otherwise: the rare ones are seen too seldom
 # to learn and would cost most of the model (the 394,824 words of 100 MB of Python's source made
 # a 54M-parameter model around a 128-unit LSTM; bench data).
@@ -123,6 +127,12 @@ def expected_passes(train: TrainConfig, tokens_per_step: int, tokens: int) -> fl
     return min(passes, default=0.0)
 
 
+def trains_on_torch_kernels(settings: LanguageModelConfig, device: str) -> bool:
+    """Whether the recurrent layers of `settings` train on torch's own kernels on `device` (the
+    backend they pick by themselves there, or the one forced)."""
+    return settings.build(1).to(resolve_device(device)).backend == "native"
+
+
 class TextTask(Task):
     """A language model, its vocabulary, and (when training) its train and valid token streams."""
 
@@ -137,8 +147,8 @@ class TextTask(Task):
         + ", ".join(r.name for rs in RECIPES.values() for r in rs)
         + "; --level word: the word recipe); any flag given overrides it. A character model "
         f"whose budget goes through its training text {SMALL_TEXT_PASSES} times or more gets "
-        f"--recurrent-dropout {SMALL_TEXT_DROPOUT} unless --dropout or --recurrent-dropout is "
-        "given."
+        f"--recurrent-dropout {SMALL_TEXT_DROPOUT}, unless a dropout or zoneout flag is given "
+        "or the network runs on torch's own kernels."
     )
 
     def __init__(self, data: TextDataConfig, model: LanguageModel, vocab: Vocabulary) -> None:
@@ -180,25 +190,26 @@ class TextTask(Task):
         given: Collection[str],
     ) -> TrainConfig:
         """Recurrent dropout for a character model that its budget takes through the training
-        text SMALL_TEXT_PASSES times or more, unless the user chose its dropout: learnt by heart
-        otherwise (docs/LANGUAGE_MODELS.md: the built-in corpus, 12-13 passes in 2 minutes, 1.199
-        with it against 1.293 without; Tiny Shakespeare, 3-6 passes, better without)."""
-        chosen = {"dropout", "recurrent_dropout"} & set(given)
-        if data.level != "char" or chosen or settings.dropout or settings.recurrent_dropout:
-            return train
-        if settings.backend == "native":  # torch's kernels, asked for, train no recurrent dropout
+        text SMALL_TEXT_PASSES times or more, unless the user chose how to regularise it: learnt
+        by heart otherwise (docs/LANGUAGE_MODELS.md: the built-in corpus, 12-13 passes in 2
+        minutes, 1.20-1.21 with it against 1.29 without; Tiny Shakespeare, 3-6 passes, better
+        without). A network that torch's own kernels run (cuDNN's on a GPU) keeps them: they
+        have no recurrent dropout."""
+        regularised = any(getattr(settings, name) for name in REGULARISERS)
+        if data.level != "char" or set(REGULARISERS) & set(given) or regularised:
             return train
         tokens = len(dataset.encoded("ids"))
         if not data.valid_file:
-            tokens = int(tokens * data.fractions()[0])
+            tokens = round(tokens * data.fractions()[0])
         passes = expected_passes(train, data.batch_size * data.seq_len, tokens)
-        if passes >= SMALL_TEXT_PASSES:
-            settings.recurrent_dropout = SMALL_TEXT_DROPOUT
-            if distributed.current().is_main:
-                print(
-                    f"recurrent dropout {SMALL_TEXT_DROPOUT}: the budget goes through the "
-                    f"training text about {passes:.0f} times (--recurrent-dropout 0 turns it off)"
-                )
+        if passes < SMALL_TEXT_PASSES or trains_on_torch_kernels(settings, train.device):
+            return train
+        settings.recurrent_dropout = SMALL_TEXT_DROPOUT
+        if distributed.current().is_main:
+            print(
+                f"recurrent dropout {SMALL_TEXT_DROPOUT}: the budget goes through the training "
+                f"text about {passes:.0f} times (give recurrent dropout 0 to keep it off)"
+            )
         return train
 
     def read_again(self) -> TextSource:

@@ -21,11 +21,12 @@ and implements the lifecycle of its data and model:
     restore(run, data, settings)     the same from a run folder's artifacts (untrained weights)
     attach(dataset)                  the training batches (a BatchSource) and the valid data
     save_artifacts(folder)           the files `restore` reads (vocab.json, labels.json, ...)
-    plan(data, settings, train, dataset, run)
-                                     optional, before `create`: settings a new run chooses by
-                                     training in RUN/trial/ (classify's resampling trial);
-                                     returns the budget left for the run (prepare() runs plan,
-                                     then new)
+    plan(data, settings, train, dataset, run, given)
+                                     optional, before `create`: settings a new run chooses
+                                     from its data, among those the user did not give
+                                     (classify's resampling trial, trained in RUN/trial/;
+                                     text's recurrent dropout for a small text); returns the
+                                     budget left for the run (prepare() runs plan, then new)
 
 and what the training loop (loop.py) calls:
     train_loss(batch, carry)   the mean loss of a batch, and the carry for the next batch
