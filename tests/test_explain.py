@@ -271,6 +271,29 @@ def test_missing_params_file(tmp_path, capsys):
     assert status == 2 and "cannot read params file" in err
 
 
+VIETNAMESE_ERRORS = [
+    (["rnn", "--params", "{params}", "--x", "1,2"], "b phải có kích thước 1 số (mỗi unit ẩn"),
+    (["rnn", "--x", "1,a"], "--x: 'a' không phải là số"),
+    (["rnn", "--x", "1,0;1"], "mọi bước thời gian cần cùng số giá trị"),
+    (["lstm", "--x", "1,2"], "W_f có 3 cột; hãy đưa --x với 3 số mỗi bước"),
+    (["lstm", "--reading", "vanilla"], "--reading chỉ dùng cho birnn"),
+    (["lstm", "--format", "html"], "hãy đưa --out FILE.html"),
+    (["rnn", "--params", "{missing}"], "không đọc được tệp tham số"),
+]
+
+
+@pytest.mark.parametrize("args, message", VIETNAMESE_ERRORS)
+def test_errors_are_said_in_the_language_asked_for(capsys, tmp_path, args, message):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(BAD_PARAMS[0][0]))
+    args = [a.format(params=params, missing=tmp_path / "nope.json") for a in args]
+    status, out, err = run_cli(capsys, *args, "--lang", "vi")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: ") and message in err, err
+    status, _, english = run_cli(capsys, *args)
+    assert status == 2 and message not in english and english != err
+
+
 def test_wide_u_is_an_error_for_a_sequence():
     with pytest.raises(RnnkitError, match=r"must be 2x2.*2 steps"):
         explain("lstm", x=[[2, 3, -1], [1, 0, 0]])

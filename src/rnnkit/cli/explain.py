@@ -25,6 +25,7 @@ from rnnkit.explain import (
     read_params_file,
     render_explanation,
 )
+from rnnkit.explain.words import ExplainError
 from rnnkit.files import write_file
 
 HTML = "html"
@@ -78,6 +79,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _explain(args)
+    except ExplainError as error:  # said in the language asked for
+        raise RnnkitError(error.said_in(args.lang)) from None
+
+
+def _explain(args: argparse.Namespace) -> int:
     _check_out(args.out, args.format, args.force)
     params = read_params_file(args.params) if args.params is not None else None
     x = parse_x(args.x) if args.x is not None else None
@@ -98,8 +106,14 @@ def _check_out(out: Path | None, format: str, force: bool) -> None:
     """Before any work: where the output goes, and that nothing is replaced unasked."""
     if out is None:
         if format == HTML:
-            raise RnnkitError("--format html writes a page: give --out FILE.html")
+            raise ExplainError(
+                "--format html writes a page: give --out FILE.html",
+                "--format html ghi ra một trang web: hãy đưa --out FILE.html",
+            )
         if force:
-            raise RnnkitError("--force replaces the file given by --out; give --out or drop it")
+            raise ExplainError(
+                "--force replaces the file given by --out; give --out or drop it",
+                "--force thay thế tệp do --out chỉ ra; hãy đưa --out hoặc bỏ --force",
+            )
         return
     check_file(out, force)

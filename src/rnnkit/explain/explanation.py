@@ -12,8 +12,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells import Cell
-from rnnkit.errors import RnnkitError
 from rnnkit.explain.formula import Apply, Expr, Product, Sum, Symbol
+from rnnkit.explain.words import ExplainError
 from rnnkit.layers import RecurrentNetwork
 
 
@@ -115,9 +115,11 @@ def check_against_forward(network: RecurrentNetwork, xs: Tensor, states: list[Sy
     library, _ = network(xs)  # (T, H)
     steps = torch.stack([symbol.value for symbol in states])
     if not (torch.isfinite(steps).all() and torch.isfinite(library).all()):
-        raise RnnkitError(
+        raise ExplainError(
             "these inputs and weights overflow float64 (a value became inf or nan); "
-            "use numbers below about 1e150"
+            "use numbers below about 1e150",
+            "các đầu vào và trọng số này làm tràn số float64 (một giá trị thành inf hoặc nan); "
+            "hãy dùng các số nhỏ hơn khoảng 1e150",
         )
     if steps.shape != library.shape or not torch.allclose(steps, library, rtol=0, atol=1e-12):
         raise RuntimeError(

@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from rnnkit.errors import RnnkitError
 from rnnkit.explain.explanation import Note
+from rnnkit.explain.words import ExplainError
 
 
 @dataclass(frozen=True)
@@ -85,35 +85,48 @@ def read_params_file(path: Path) -> dict:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise RnnkitError(
+        raise ExplainError(
             f"cannot read params file {path}: {error.strerror}; give a JSON file of the "
-            "lecture's names (see docs/LEARNING.md)"
+            "lecture's names (see docs/LEARNING.md)",
+            f"không đọc được tệp tham số {path}: {error.strerror}; hãy đưa một tệp JSON dùng "
+            "các tên trong bài giảng (xem docs/LEARNING.md)",
         ) from None
     except UnicodeDecodeError as error:
-        raise RnnkitError(
-            f"params file {path} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSON"
+        raise ExplainError(
+            f"params file {path} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSON",
+            f"tệp tham số {path} không phải văn bản UTF-8 (byte {error.start}); hãy lưu nó "
+            "thành JSON UTF-8",
         ) from None
     try:
         raw = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        raise RnnkitError(
+        raise ExplainError(
             f"params file {path} is not valid JSON ({error.msg} at line {error.lineno} "
-            f"column {error.colno}); fix it and retry"
+            f"column {error.colno}); fix it and retry",
+            f"tệp tham số {path} không phải JSON hợp lệ ({error.msg} ở dòng {error.lineno}, "
+            f"cột {error.colno}); hãy sửa rồi chạy lại",
         ) from None
     except RecursionError:
-        raise RnnkitError(
-            f"params file {path} is nested too deeply; it should map names to matrices"
+        raise ExplainError(
+            f"params file {path} is nested too deeply; it should map names to matrices",
+            f"tệp tham số {path} lồng nhau quá sâu; nó cần ánh xạ mỗi tên tới một ma trận",
         ) from None
     if not isinstance(raw, dict):
-        raise RnnkitError(
+        example = '{"W": [[1, 2]], "U": [[1]], "b": [0]}'
+        raise ExplainError(
             f"params file {path} must hold one JSON object mapping names to numbers, "
-            f'e.g. {{"W": [[1, 2]], "U": [[1]], "b": [0]}}'
+            f"e.g. {example}",
+            f"tệp tham số {path} phải chứa một đối tượng JSON ánh xạ các tên tới các con số, "
+            f"ví dụ {example}",
         )
     return raw
 
 
 def _reject_constant(name: str) -> float:
-    raise RnnkitError(f"params file holds {name}; every entry must be a finite number")
+    raise ExplainError(
+        f"params file holds {name}; every entry must be a finite number",
+        f"tệp tham số chứa {name}; mọi phần tử phải là một số hữu hạn",
+    )
 
 
 def parse_x(text: str) -> list[list[float]]:
@@ -127,16 +140,20 @@ def parse_x(text: str) -> list[list[float]]:
             except ValueError:
                 number = math.nan
             if not math.isfinite(number):
-                raise RnnkitError(
+                raise ExplainError(
                     f"--x: {item.strip()!r} is not a number; write numbers separated by commas "
-                    'and time steps by semicolons, e.g. --x "1,0;0,1"'
+                    'and time steps by semicolons, e.g. --x "1,0;0,1"',
+                    f"--x: {item.strip()!r} không phải là số; hãy viết các số cách nhau bởi dấu "
+                    'phẩy và các bước thời gian cách nhau bởi dấu chấm phẩy, ví dụ --x "1,0;0,1"',
                 )
             numbers.append(number)
         steps.append(numbers)
     if len({len(step) for step in steps}) != 1:
-        raise RnnkitError(
-            f"--x: every time step needs the same number of values, got "
-            f'{[len(step) for step in steps]}; e.g. --x "1,0;0,1"'
+        counts = [len(step) for step in steps]
+        raise ExplainError(
+            f"--x: every time step needs the same number of values, got {counts}; e.g. "
+            '--x "1,0;0,1"',
+            f'--x: mọi bước thời gian cần cùng số giá trị, nhận được {counts}; ví dụ --x "1,0;0,1"',
         )
     return steps
 
@@ -148,22 +165,32 @@ def to_tensor(name: str, value: object) -> Tensor:
     try:
         return torch.tensor(value, dtype=torch.float64)
     except (ValueError, TypeError):
-        raise RnnkitError(
-            f"{name} has rows of different lengths; write it as a list of equal-length rows"
+        raise ExplainError(
+            f"{name} has rows of different lengths; write it as a list of equal-length rows",
+            f"{name} có các hàng dài ngắn khác nhau; hãy viết nó thành danh sách các hàng dài "
+            "bằng nhau",
         ) from None
 
 
 def _check_numbers(where: str, value: object) -> None:
     if isinstance(value, list):
         if not value:
-            raise RnnkitError(f"{where} is empty; give its numbers")
+            raise ExplainError(
+                f"{where} is empty; give its numbers", f"{where} đang trống; hãy điền các số của nó"
+            )
         for k, item in enumerate(value):
             _check_numbers(f"{where}[{k}]", item)
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RnnkitError(f"{where} is {json.dumps(value)}, not a number; write numbers only")
+        raise ExplainError(
+            f"{where} is {json.dumps(value)}, not a number; write numbers only",
+            f"{where} là {json.dumps(value)}, không phải là số; chỉ được viết số",
+        )
     if not math.isfinite(value):
-        raise RnnkitError(f"{where} is {value}; every entry must be a finite number")
+        raise ExplainError(
+            f"{where} is {value}; every entry must be a finite number",
+            f"{where} là {value}; mọi phần tử phải là một số hữu hạn",
+        )
 
 
 def check_params(
@@ -176,29 +203,35 @@ def check_params(
     given = set(raw)
     missing = [name for name in layout.names if name not in given and name not in layout.optional]
     if missing:
-        raise RnnkitError(
-            f"the {model} parameters lack {', '.join(missing)}; {model} needs "
-            f"{', '.join(n for n in layout.names if n not in layout.optional)}"
-            + (f" (and optionally {', '.join(layout.optional)})" if layout.optional else "")
+        needed = ", ".join(n for n in layout.names if n not in layout.optional)
+        optional = ", ".join(layout.optional)
+        raise ExplainError(
+            f"the {model} parameters lack {', '.join(missing)}; {model} needs {needed}"
+            + (f" (and optionally {optional})" if optional else ""),
+            f"bộ tham số {model} thiếu {', '.join(missing)}; {model} cần {needed}"
+            + (f" (và có thể thêm {optional})" if optional else ""),
         )
     unknown = sorted(given - set(layout.names))
     if unknown:
-        raise RnnkitError(
-            f"unknown parameter {', '.join(unknown)} for {model}; its names are "
-            f"{', '.join(layout.names)}"
+        names = ", ".join(layout.names)
+        raise ExplainError(
+            f"unknown parameter {', '.join(unknown)} for {model}; its names are {names}",
+            f"{model} không có tham số {', '.join(unknown)}; các tên của nó là {names}",
         )
     optional_given = [name for name in layout.optional if name in given]
     if optional_given and len(optional_given) != len(layout.optional):
-        raise RnnkitError(
-            f"give {' and '.join(layout.optional)} together, or neither (got only "
-            f"{', '.join(optional_given)})"
+        only = ", ".join(optional_given)
+        raise ExplainError(
+            f"give {' and '.join(layout.optional)} together, or neither (got only {only})",
+            f"hãy đưa {' và '.join(layout.optional)} cùng nhau, hoặc không đưa cái nào (mới "
+            f"chỉ có {only})",
         )
     params = {name: to_tensor(name, raw[name]) for name in layout.names if name in given}
     H, D = _common_shape(layout.inputs, params)
     for name in layout.inputs:
-        _expect(name, params[name], (H, D), "hidden x input")
+        _expect(name, params[name], (H, D), "hidden x input", "hidden x input")
     for name in layout.biases:
-        _expect(name, params[name], (H,), "one per hidden unit")
+        _expect(name, params[name], (H,), "one per hidden unit", "mỗi unit ẩn một số")
     notes = _check_recurrent(params, layout.recurrent, H, steps, source)
     _check_outputs(params, layout, H)
     return params, notes
@@ -209,9 +242,11 @@ def check_x(xs: list[list[float]], input_size: int, weight: str) -> Tensor:
     x = to_tensor("x", xs)
     if x.dim() != 2 or x.shape[1] != input_size:
         got = x.shape[-1] if x.dim() else 1
-        raise RnnkitError(
+        raise ExplainError(
             f"each input step has {got} numbers but {weight} has {input_size} columns; "
-            f"give --x with {input_size} numbers per step"
+            f"give --x with {input_size} numbers per step",
+            f"mỗi bước đầu vào có {got} số nhưng {weight} có {input_size} cột; hãy đưa --x với "
+            f"{input_size} số mỗi bước",
         )
     return x
 
@@ -225,14 +260,21 @@ def _common_shape(names: tuple[str, ...], params: dict[str, Tensor]) -> tuple[in
 
 def _matrix_shape(name: str, value: Tensor) -> tuple[int, int]:
     if value.dim() != 2:
-        raise RnnkitError(f"{name} must be a matrix (a list of rows), got shape {_shape(value)}")
+        raise ExplainError(
+            f"{name} must be a matrix (a list of rows), got shape {_shape(value)}",
+            f"{name} phải là một ma trận (danh sách các hàng), nhận được {_shape(value, 'vi')}",
+        )
     return value.shape[0], value.shape[1]
 
 
-def _expect(name: str, value: Tensor, shape: tuple[int, ...], meaning: str) -> None:
+def _expect(
+    name: str, value: Tensor, shape: tuple[int, ...], meaning: str, meaning_vi: str
+) -> None:
     if tuple(value.shape) != shape:
-        raise RnnkitError(
-            f"{name} must be {_shape_text(shape)} ({meaning}), got {_shape(value)}; fix its size"
+        raise ExplainError(
+            f"{name} must be {_shape_text(shape)} ({meaning}), got {_shape(value)}; fix its size",
+            f"{name} phải có kích thước {_shape_text(shape, 'vi')} ({meaning_vi}), nhận được "
+            f"{_shape(value, 'vi')}; hãy sửa kích thước của nó",
         )
 
 
@@ -246,15 +288,19 @@ def _check_recurrent(
         if U.dim() == 2 and U.shape[0] == H and U.shape[1] > H:
             wide.append(name)
             continue
-        _expect(name, U, (H, H), "hidden x hidden: it multiplies h_{t-1}")
+        meaning = ("hidden x hidden: it multiplies h_{t-1}", "hidden x hidden: nó nhân h_{t-1}")
+        _expect(name, U, (H, H), *meaning)
     if not wide:
         return []
     shape = _shape(params[wide[0]])
     if steps > 1:
-        raise RnnkitError(
+        raise ExplainError(
             f"{', '.join(wide)} must be {H}x{H} (hidden x hidden), got {shape}; with one input "
             f"step h_0 = 0 hides this, but this input has {steps} steps: give {H}x{H} ones in "
-            "--params FILE.json"
+            "--params FILE.json",
+            f"{', '.join(wide)} phải là {H}x{H} (hidden x hidden), nhận được {shape}; với một "
+            f"bước đầu vào thì h_0 = 0 che đi lỗi này, nhưng đầu vào này có {steps} bước: hãy "
+            f"đưa ma trận {H}x{H} trong --params FILE.json",
         )
     for name in wide:
         params[name] = params[name][:, :H]
@@ -267,21 +313,34 @@ def _check_outputs(params: dict[str, Tensor], layout: Layout, H: int) -> None:
         return
     first = params[outputs[0]]
     if first.dim() not in (1, 2) or first.shape[-1] != H:
-        raise RnnkitError(
-            f"{outputs[0]} must be K x {H} (outputs x hidden) or {H} numbers, got {_shape(first)}"
+        raise ExplainError(
+            f"{outputs[0]} must be K x {H} (outputs x hidden) or {H} numbers, got {_shape(first)}",
+            f"{outputs[0]} phải là K x {H} (outputs x hidden) hoặc {H} số, nhận được "
+            f"{_shape(first, 'vi')}",
         )
     for name in outputs:
-        _expect(name, params[name], tuple(first.shape), f"the shape of {outputs[0]}")
+        _expect(
+            name,
+            params[name],
+            tuple(first.shape),
+            f"the shape of {outputs[0]}",
+            f"cùng kích thước với {outputs[0]}",
+        )
     for name in layout.output_biases:
         if name in params:
-            _expect(name, params[name], tuple(first.shape[:-1]) or (1,), "one per output")
+            shape = tuple(first.shape[:-1]) or (1,)
+            _expect(name, params[name], shape, "one per output", "mỗi output một số")
 
 
-def _shape(value: Tensor) -> str:
-    return _shape_text(tuple(value.shape)) if value.dim() else "a single number"
+def _shape(value: Tensor, lang: str = "en") -> str:
+    if value.dim():
+        return _shape_text(tuple(value.shape), lang)
+    return "một số đơn lẻ" if lang == "vi" else "a single number"
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
+def _shape_text(shape: tuple[int, ...], lang: str = "en") -> str:
     if len(shape) > 1:
         return "x".join(str(n) for n in shape)
+    if lang == "vi":
+        return f"{shape[0]} số"
     return f"{shape[0]} number" + ("s" if shape[0] != 1 else "")
