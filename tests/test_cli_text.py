@@ -500,3 +500,14 @@ def test_a_backend_that_cannot_run_the_network_is_one_error_line(tmp_path, capsy
     line = error_line(capsys)
     assert "--backend native cannot run this network" in line and "use fused or loop" in line
     assert not (tmp_path / "run").exists()
+
+
+def test_asking_which_kernels_train_a_model_draws_no_random_numbers():
+    from rnnkit.models.language import LanguageModelConfig
+
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    assert not text_task.trains_on_torch_kernels(LanguageModelConfig(layer_norm=True), "cpu")
+    assert text_task.trains_on_torch_kernels(LanguageModelConfig(), "cpu")  # oneDNN's LSTM
+    assert torch.equal(torch.rand(3), expected)

@@ -129,8 +129,11 @@ def expected_passes(train: TrainConfig, tokens_per_step: int, tokens: int) -> fl
 
 def trains_on_torch_kernels(settings: LanguageModelConfig, device: str) -> bool:
     """Whether the recurrent layers of `settings` train on torch's own kernels on `device` (the
-    backend they pick by themselves there, or the one forced)."""
-    return settings.build(1).to(resolve_device(device)).backend == "native"
+    backend they pick by themselves there, or the one forced). Asked of layers built for the
+    question, with the random numbers put back: the run's model is initialised as without."""
+    with torch.random.fork_rng(devices=[]):
+        layers = settings.build(1)
+    return layers.to(resolve_device(device)).backend == "native"
 
 
 class TextTask(Task):
