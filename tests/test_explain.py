@@ -272,13 +272,15 @@ def test_missing_params_file(tmp_path, capsys):
 
 
 VIETNAMESE_ERRORS = [
-    (["rnn", "--params", "{params}", "--x", "1,2"], "b phải có kích thước 1 số (mỗi unit ẩn"),
+    (["rnn", "--params", "{params}", "--x", "1,2"], "b phải gồm 1 số (mỗi unit ẩn một số)"),
     (["rnn", "--x", "1,a"], "--x: 'a' không phải là số"),
     (["rnn", "--x", "1,0;1"], "mọi bước thời gian cần cùng số giá trị"),
     (["lstm", "--x", "1,2"], "W_f có 3 cột; hãy đưa --x với 3 số mỗi bước"),
     (["lstm", "--reading", "vanilla"], "--reading chỉ dùng cho birnn"),
     (["lstm", "--format", "html"], "hãy đưa --out FILE.html"),
     (["rnn", "--params", "{missing}"], "không đọc được tệp tham số"),
+    (["rnn", "--out", "{params}"], "đã tồn tại; hãy chọn --out khác hoặc thêm --force"),
+    (["rnn", "--out", "{missing}/page.html", "--format", "html"], "không tồn tại; hãy tạo nó"),
 ]
 
 
@@ -292,6 +294,16 @@ def test_errors_are_said_in_the_language_asked_for(capsys, tmp_path, args, messa
     assert err.startswith("error: ") and message in err, err
     status, _, english = run_cli(capsys, *args)
     assert status == 2 and message not in english and english != err
+
+
+@pytest.mark.parametrize("params, message", BAD_PARAMS)
+def test_bad_params_files_are_said_in_vietnamese_too(capsys, tmp_path, params, message):
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    status, out, err = run_cli(capsys, "rnn", "--params", str(path), "--x", "1,2", "--lang", "vi")
+    assert status == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1
+    assert not re.search(message, err), err  # not the English line
+    assert re.search(r"[ảạấầẩậắằẳặẻẽẹếềểễệỉịỏọốồổộơớờởỡợủụưứừửữựỷỹỵđ]", err), err
 
 
 def test_wide_u_is_an_error_for_a_sequence():

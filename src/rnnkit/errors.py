@@ -2,9 +2,22 @@
 
 Anything raised as `RnnkitError` is a problem with the user's input (a file, a flag, a run folder,
 a shape) and its message says what is wrong and how to fix it. The command line prints it as
-`error: <message>` and exits with status 2, without a traceback.
+`error: <message>` and exits with status 2, without a traceback. Where a command speaks Vietnamese
+(`rnnkit explain --lang vi`), the error may say it in Vietnamese too (`vi`), which that command
+prints instead.
 """
+
+from __future__ import annotations
 
 
 class RnnkitError(ValueError):
-    """A user-facing error: the message says what is wrong and how to fix it."""
+    """A user-facing error: the message says what is wrong and how to fix it (and `vi`, where
+    given, says the same in Vietnamese)."""
+
+    def __init__(self, message: str, vi: str | None = None) -> None:
+        super().__init__(message)
+        self.vi = vi
+
+    def said_in(self, lang: str) -> str:
+        """The message in `lang` ("en" or "vi"), English where it has no Vietnamese."""
+        return self.vi if lang == "vi" and self.vi else str(self)

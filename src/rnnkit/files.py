@@ -44,9 +44,12 @@ def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
         os.replace(temp, path)
     except OSError as error:
         temp.unlink(missing_ok=True)
+        reason = error.strerror or error
         raise RnnkitError(
-            f"cannot write {path} ({error.strerror or error}); free some disk space or make the "
-            "folder writable and try again (a file that was there is unchanged)"
+            f"cannot write {path} ({reason}); free some disk space or make the folder writable "
+            "and try again (a file that was there is unchanged)",
+            f"không ghi được {path} ({reason}); hãy giải phóng dung lượng đĩa hoặc cấp quyền "
+            "ghi cho thư mục rồi thử lại (tệp đã có ở đó không bị thay đổi)",
         ) from None
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -25,7 +25,6 @@ from rnnkit.explain import (
     read_params_file,
     render_explanation,
 )
-from rnnkit.explain.words import ExplainError
 from rnnkit.files import write_file
 
 HTML = "html"
@@ -81,7 +80,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     try:
         return _explain(args)
-    except ExplainError as error:  # said in the language asked for
+    except RnnkitError as error:  # said in the language asked for
         raise RnnkitError(error.said_in(args.lang)) from None
 
 
@@ -106,12 +105,12 @@ def _check_out(out: Path | None, format: str, force: bool) -> None:
     """Before any work: where the output goes, and that nothing is replaced unasked."""
     if out is None:
         if format == HTML:
-            raise ExplainError(
+            raise RnnkitError(
                 "--format html writes a page: give --out FILE.html",
                 "--format html ghi ra một trang web: hãy đưa --out FILE.html",
             )
         if force:
-            raise ExplainError(
+            raise RnnkitError(
                 "--force replaces the file given by --out; give --out or drop it",
                 "--force thay thế tệp do --out chỉ ra; hãy đưa --out hoặc bỏ --force",
             )

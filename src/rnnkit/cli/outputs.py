@@ -37,21 +37,33 @@ def check_file(
     """`path` as a file a command may write (see the module docstring), or one RnnkitError."""
     if path.is_dir():
         example = path / f"out{suffixes[0] if suffixes else ''}"
-        raise RnnkitError(f"{flag} {path} is a folder; give a file name such as {example}")
+        raise RnnkitError(
+            f"{flag} {path} is a folder; give a file name such as {example}",
+            f"{flag} {path} là một thư mục; hãy đưa tên một tệp, ví dụ {example}",
+        )
     if suffixes and path.suffix.lower() not in suffixes:
-        raise RnnkitError(f"{flag} {path} must end in {' or '.join(suffixes)}")
+        raise RnnkitError(
+            f"{flag} {path} must end in {' or '.join(suffixes)}",
+            f"{flag} {path} phải có đuôi {' hoặc '.join(suffixes)}",
+        )
     if not path.parent.is_dir():
         raise RnnkitError(
-            f"the folder {path.parent} does not exist; create it or choose another {flag}"
+            f"the folder {path.parent} does not exist; create it or choose another {flag}",
+            f"thư mục {path.parent} không tồn tại; hãy tạo nó hoặc chọn {flag} khác",
         )
     run = run_folder_of(path)
     if run is not None:
         raise RnnkitError(
             f"{path} is one of the run folder {run}'s own files, which only `rnnkit train` on "
-            f"that run writes; choose another {flag}"
+            f"that run writes; choose another {flag}",
+            f"{path} là một tệp riêng của thư mục huấn luyện {run}, chỉ `rnnkit train` trên "
+            f"lần chạy đó được ghi; hãy chọn {flag} khác",
         )
     if path.exists() and not force:
-        raise RnnkitError(f"{path} already exists; choose another {flag} or add --force")
+        raise RnnkitError(
+            f"{path} already exists; choose another {flag} or add --force",
+            f"{path} đã tồn tại; hãy chọn {flag} khác hoặc thêm --force",
+        )
     return path
 
 

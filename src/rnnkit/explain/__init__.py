@@ -24,7 +24,7 @@ from rnnkit.explain.lstm import explain_lstm
 from rnnkit.explain.page import build_page
 from rnnkit.explain.render import FORMATS, render_explanation
 from rnnkit.explain.rnn import explain_rnn
-from rnnkit.explain.words import LANGS, ExplainError
+from rnnkit.explain.words import LANGS
 
 MODELS = ("lstm", "gru", "birnn", "rnn")
 
@@ -40,18 +40,18 @@ def explain(
 ) -> Explanation:
     """Work `model`'s exercise (or the given params and x) step by step, in float64."""
     if model not in MODELS:
-        raise ExplainError(
+        raise RnnkitError(
             f"unknown model {model!r}; choose one of {', '.join(MODELS)}",
             f"không có mô hình {model!r}; hãy chọn một trong {', '.join(MODELS)}",
         )
     if reading is not None and model != "birnn":
-        raise ExplainError(
+        raise RnnkitError(
             "--reading applies only to birnn (exercise 4); leave it out",
             "--reading chỉ dùng cho birnn (bài tập 4); hãy bỏ nó đi",
         )
     reading = reading or "lecture"
     if reading not in READINGS:
-        raise ExplainError(
+        raise RnnkitError(
             f"reading must be one of {', '.join(READINGS)}, got {reading!r}",
             f"reading phải là một trong {', '.join(READINGS)}, nhận được {reading!r}",
         )

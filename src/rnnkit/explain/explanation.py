@@ -12,8 +12,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells import Cell
+from rnnkit.errors import RnnkitError
 from rnnkit.explain.formula import Apply, Expr, Product, Sum, Symbol
-from rnnkit.explain.words import ExplainError
 from rnnkit.layers import RecurrentNetwork
 
 
@@ -115,7 +115,7 @@ def check_against_forward(network: RecurrentNetwork, xs: Tensor, states: list[Sy
     library, _ = network(xs)  # (T, H)
     steps = torch.stack([symbol.value for symbol in states])
     if not (torch.isfinite(steps).all() and torch.isfinite(library).all()):
-        raise ExplainError(
+        raise RnnkitError(
             "these inputs and weights overflow float64 (a value became inf or nan); "
             "use numbers below about 1e150",
             "các đầu vào và trọng số này làm tràn số float64 (một giá trị thành inf hoặc nan); "

@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from rnnkit.errors import RnnkitError
 from rnnkit.explain.explanation import Note
-from rnnkit.explain.words import ExplainError
 
 
 @dataclass(frozen=True)
@@ -85,14 +85,14 @@ def read_params_file(path: Path) -> dict:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise ExplainError(
+        raise RnnkitError(
             f"cannot read params file {path}: {error.strerror}; give a JSON file of the "
             "lecture's names (see docs/LEARNING.md)",
             f"không đọc được tệp tham số {path}: {error.strerror}; hãy đưa một tệp JSON dùng "
             "các tên trong bài giảng (xem docs/LEARNING.md)",
         ) from None
     except UnicodeDecodeError as error:
-        raise ExplainError(
+        raise RnnkitError(
             f"params file {path} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSON",
             f"tệp tham số {path} không phải văn bản UTF-8 (byte {error.start}); hãy lưu nó "
             "thành JSON UTF-8",
@@ -100,20 +100,20 @@ def read_params_file(path: Path) -> dict:
     try:
         raw = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        raise ExplainError(
+        raise RnnkitError(
             f"params file {path} is not valid JSON ({error.msg} at line {error.lineno} "
             f"column {error.colno}); fix it and retry",
             f"tệp tham số {path} không phải JSON hợp lệ ({error.msg} ở dòng {error.lineno}, "
             f"cột {error.colno}); hãy sửa rồi chạy lại",
         ) from None
     except RecursionError:
-        raise ExplainError(
+        raise RnnkitError(
             f"params file {path} is nested too deeply; it should map names to matrices",
             f"tệp tham số {path} lồng nhau quá sâu; nó cần ánh xạ mỗi tên tới một ma trận",
         ) from None
     if not isinstance(raw, dict):
         example = '{"W": [[1, 2]], "U": [[1]], "b": [0]}'
-        raise ExplainError(
+        raise RnnkitError(
             f"params file {path} must hold one JSON object mapping names to numbers, "
             f"e.g. {example}",
             f"tệp tham số {path} phải chứa một đối tượng JSON ánh xạ các tên tới các con số, "
@@ -123,7 +123,7 @@ def read_params_file(path: Path) -> dict:
 
 
 def _reject_constant(name: str) -> float:
-    raise ExplainError(
+    raise RnnkitError(
         f"params file holds {name}; every entry must be a finite number",
         f"tệp tham số chứa {name}; mọi phần tử phải là một số hữu hạn",
     )
@@ -140,7 +140,7 @@ def parse_x(text: str) -> list[list[float]]:
             except ValueError:
                 number = math.nan
             if not math.isfinite(number):
-                raise ExplainError(
+                raise RnnkitError(
                     f"--x: {item.strip()!r} is not a number; write numbers separated by commas "
                     'and time steps by semicolons, e.g. --x "1,0;0,1"',
                     f"--x: {item.strip()!r} không phải là số; hãy viết các số cách nhau bởi dấu "
@@ -150,7 +150,7 @@ def parse_x(text: str) -> list[list[float]]:
         steps.append(numbers)
     if len({len(step) for step in steps}) != 1:
         counts = [len(step) for step in steps]
-        raise ExplainError(
+        raise RnnkitError(
             f"--x: every time step needs the same number of values, got {counts}; e.g. "
             '--x "1,0;0,1"',
             f'--x: mọi bước thời gian cần cùng số giá trị, nhận được {counts}; ví dụ --x "1,0;0,1"',
@@ -165,7 +165,7 @@ def to_tensor(name: str, value: object) -> Tensor:
     try:
         return torch.tensor(value, dtype=torch.float64)
     except (ValueError, TypeError):
-        raise ExplainError(
+        raise RnnkitError(
             f"{name} has rows of different lengths; write it as a list of equal-length rows",
             f"{name} có các hàng dài ngắn khác nhau; hãy viết nó thành danh sách các hàng dài "
             "bằng nhau",
@@ -175,19 +175,19 @@ def to_tensor(name: str, value: object) -> Tensor:
 def _check_numbers(where: str, value: object) -> None:
     if isinstance(value, list):
         if not value:
-            raise ExplainError(
+            raise RnnkitError(
                 f"{where} is empty; give its numbers", f"{where} đang trống; hãy điền các số của nó"
             )
         for k, item in enumerate(value):
             _check_numbers(f"{where}[{k}]", item)
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ExplainError(
+        raise RnnkitError(
             f"{where} is {json.dumps(value)}, not a number; write numbers only",
             f"{where} là {json.dumps(value)}, không phải là số; chỉ được viết số",
         )
     if not math.isfinite(value):
-        raise ExplainError(
+        raise RnnkitError(
             f"{where} is {value}; every entry must be a finite number",
             f"{where} là {value}; mọi phần tử phải là một số hữu hạn",
         )
@@ -205,7 +205,7 @@ def check_params(
     if missing:
         needed = ", ".join(n for n in layout.names if n not in layout.optional)
         optional = ", ".join(layout.optional)
-        raise ExplainError(
+        raise RnnkitError(
             f"the {model} parameters lack {', '.join(missing)}; {model} needs {needed}"
             + (f" (and optionally {optional})" if optional else ""),
             f"bộ tham số {model} thiếu {', '.join(missing)}; {model} cần {needed}"
@@ -214,14 +214,14 @@ def check_params(
     unknown = sorted(given - set(layout.names))
     if unknown:
         names = ", ".join(layout.names)
-        raise ExplainError(
+        raise RnnkitError(
             f"unknown parameter {', '.join(unknown)} for {model}; its names are {names}",
             f"{model} không có tham số {', '.join(unknown)}; các tên của nó là {names}",
         )
     optional_given = [name for name in layout.optional if name in given]
     if optional_given and len(optional_given) != len(layout.optional):
         only = ", ".join(optional_given)
-        raise ExplainError(
+        raise RnnkitError(
             f"give {' and '.join(layout.optional)} together, or neither (got only {only})",
             f"hãy đưa {' và '.join(layout.optional)} cùng nhau, hoặc không đưa cái nào (mới "
             f"chỉ có {only})",
@@ -229,7 +229,7 @@ def check_params(
     params = {name: to_tensor(name, raw[name]) for name in layout.names if name in given}
     H, D = _common_shape(layout.inputs, params)
     for name in layout.inputs:
-        _expect(name, params[name], (H, D), "hidden x input", "hidden x input")
+        _expect(name, params[name], (H, D), "hidden x input", "số unit ẩn x số đầu vào")
     for name in layout.biases:
         _expect(name, params[name], (H,), "one per hidden unit", "mỗi unit ẩn một số")
     notes = _check_recurrent(params, layout.recurrent, H, steps, source)
@@ -242,7 +242,7 @@ def check_x(xs: list[list[float]], input_size: int, weight: str) -> Tensor:
     x = to_tensor("x", xs)
     if x.dim() != 2 or x.shape[1] != input_size:
         got = x.shape[-1] if x.dim() else 1
-        raise ExplainError(
+        raise RnnkitError(
             f"each input step has {got} numbers but {weight} has {input_size} columns; "
             f"give --x with {input_size} numbers per step",
             f"mỗi bước đầu vào có {got} số nhưng {weight} có {input_size} cột; hãy đưa --x với "
@@ -260,7 +260,7 @@ def _common_shape(names: tuple[str, ...], params: dict[str, Tensor]) -> tuple[in
 
 def _matrix_shape(name: str, value: Tensor) -> tuple[int, int]:
     if value.dim() != 2:
-        raise ExplainError(
+        raise RnnkitError(
             f"{name} must be a matrix (a list of rows), got shape {_shape(value)}",
             f"{name} phải là một ma trận (danh sách các hàng), nhận được {_shape(value, 'vi')}",
         )
@@ -271,10 +271,11 @@ def _expect(
     name: str, value: Tensor, shape: tuple[int, ...], meaning: str, meaning_vi: str
 ) -> None:
     if tuple(value.shape) != shape:
-        raise ExplainError(
+        raise RnnkitError(
             f"{name} must be {_shape_text(shape)} ({meaning}), got {_shape(value)}; fix its size",
-            f"{name} phải có kích thước {_shape_text(shape, 'vi')} ({meaning_vi}), nhận được "
-            f"{_shape(value, 'vi')}; hãy sửa kích thước của nó",
+            f"{name} phải {'gồm' if len(shape) == 1 else 'là ma trận'} "
+            f"{_shape_text(shape, 'vi')} ({meaning_vi}), nhận được {_shape(value, 'vi')}; hãy "
+            "sửa kích thước của nó",
         )
 
 
@@ -288,19 +289,22 @@ def _check_recurrent(
         if U.dim() == 2 and U.shape[0] == H and U.shape[1] > H:
             wide.append(name)
             continue
-        meaning = ("hidden x hidden: it multiplies h_{t-1}", "hidden x hidden: nó nhân h_{t-1}")
+        meaning = (
+            "hidden x hidden: it multiplies h_{t-1}",
+            "số unit ẩn x số unit ẩn: nó nhân với h_{t-1}",
+        )
         _expect(name, U, (H, H), *meaning)
     if not wide:
         return []
     shape = _shape(params[wide[0]])
     if steps > 1:
-        raise ExplainError(
+        raise RnnkitError(
             f"{', '.join(wide)} must be {H}x{H} (hidden x hidden), got {shape}; with one input "
             f"step h_0 = 0 hides this, but this input has {steps} steps: give {H}x{H} ones in "
             "--params FILE.json",
-            f"{', '.join(wide)} phải là {H}x{H} (hidden x hidden), nhận được {shape}; với một "
-            f"bước đầu vào thì h_0 = 0 che đi lỗi này, nhưng đầu vào này có {steps} bước: hãy "
-            f"đưa ma trận {H}x{H} trong --params FILE.json",
+            f"{', '.join(wide)} phải là {H}x{H} (số unit ẩn x số unit ẩn), nhận được {shape}; "
+            f"với một bước đầu vào thì h_0 = 0 che đi lỗi này, nhưng đầu vào này có {steps} "
+            f"bước: hãy đưa ma trận {H}x{H} trong --params FILE.json",
         )
     for name in wide:
         params[name] = params[name][:, :H]
@@ -313,9 +317,9 @@ def _check_outputs(params: dict[str, Tensor], layout: Layout, H: int) -> None:
         return
     first = params[outputs[0]]
     if first.dim() not in (1, 2) or first.shape[-1] != H:
-        raise ExplainError(
+        raise RnnkitError(
             f"{outputs[0]} must be K x {H} (outputs x hidden) or {H} numbers, got {_shape(first)}",
-            f"{outputs[0]} phải là K x {H} (outputs x hidden) hoặc {H} số, nhận được "
+            f"{outputs[0]} phải là K x {H} (số output x số unit ẩn) hoặc {H} số, nhận được "
             f"{_shape(first, 'vi')}",
         )
     for name in outputs:

@@ -7,22 +7,7 @@ The Vietnamese follows the slides: "Bước 1: Tính giá trị vector tại for
 
 from __future__ import annotations
 
-from rnnkit.errors import RnnkitError
-
 LANGS = ("en", "vi")
-
-
-class ExplainError(RnnkitError):
-    """A mistake in what `rnnkit explain` was given, said in English (the message) and in
-    Vietnamese (`vi`), which `--lang vi` prints."""
-
-    def __init__(self, en: str, vi: str) -> None:
-        super().__init__(en)
-        self.vi = vi
-
-    def said_in(self, lang: str) -> str:
-        return self.vi if lang == "vi" else str(self)
-
 
 TEXT: dict[str, dict[str, str]] = {
     # ----- titles -----
