@@ -111,7 +111,10 @@ def inputs(xs: Tensor) -> list[Symbol]:
 
 def check_against_forward(network: RecurrentNetwork, xs: Tensor, states: list[Symbol]) -> None:
     """The step-by-step hidden states must be what the network's own forward returns over xs
-    (T, D), unbatched: a bug in rnnkit otherwise."""
+    (T, D), unbatched: a bug in rnnkit otherwise. Run on the loop backend, exact like every
+    backend, which needs no C++ kernels built: a learner's first `rnnkit explain` waits for no
+    compiler (20-40 s)."""
+    network.backend = "loop"
     library, _ = network(xs)  # (T, H)
     steps = torch.stack([symbol.value for symbol in states])
     if not (torch.isfinite(steps).all() and torch.isfinite(library).all()):
