@@ -316,6 +316,11 @@ def test_input_of_the_wrong_size():
         explain("lstm", x=[[1, 2]])
 
 
+def test_one_number_is_said_in_the_singular():
+    with pytest.raises(RnnkitError, match="has 1 number but W_f has 3 columns"):
+        explain("lstm", x=[[1]])
+
+
 def test_reading_only_for_birnn():
     with pytest.raises(RnnkitError, match="only to birnn"):
         explain("lstm", reading="vanilla")

@@ -243,8 +243,8 @@ def check_x(xs: list[list[float]], input_size: int, weight: str) -> Tensor:
     if x.dim() != 2 or x.shape[1] != input_size:
         got = x.shape[-1] if x.dim() else 1
         raise RnnkitError(
-            f"each input step has {got} numbers but {weight} has {input_size} columns; "
-            f"give --x with {input_size} numbers per step",
+            f"each input step has {_shape_text((got,))} but {weight} has {input_size} columns; "
+            f"give --x with {_shape_text((input_size,))} per step",
             f"mỗi bước đầu vào có {got} số nhưng {weight} có {input_size} cột; hãy đưa --x với "
             f"{input_size} số mỗi bước",
         )
