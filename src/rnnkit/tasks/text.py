@@ -203,7 +203,7 @@ class TextTask(Task):
             return train
         tokens = len(dataset.encoded("ids"))
         if not data.valid_file:
-            tokens = round(tokens * data.fractions()[0])
+            tokens = len(split_ids(range(tokens), data.fractions())[0])  # as `split` cuts
         passes = expected_passes(train, data.batch_size * data.seq_len, tokens)
         if passes < SMALL_TEXT_PASSES or trains_on_torch_kernels(settings, train.device):
             return train
