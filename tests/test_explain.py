@@ -272,7 +272,7 @@ def test_missing_params_file(tmp_path, capsys):
 
 
 VIETNAMESE_ERRORS = [
-    (["rnn", "--params", "{params}", "--x", "1,2"], "b phải gồm 1 số (mỗi unit ẩn một số)"),
+    (["rnn", "--params", "{params}", "--x", "1,2"], "b phải gồm 1 số (mỗi chiều ẩn một số)"),
     (["rnn", "--x", "1,a"], "--x: 'a' không phải là số"),
     (["rnn", "--x", "1,0;1"], "mọi bước thời gian cần cùng số giá trị"),
     (["lstm", "--x", "1,2"], "W_f có 3 cột; hãy đưa --x với 3 số mỗi bước"),
@@ -291,9 +291,9 @@ def test_errors_are_said_in_the_language_asked_for(capsys, tmp_path, args, messa
     args = [a.format(params=params, missing=tmp_path / "nope.json") for a in args]
     status, out, err = run_cli(capsys, *args, "--lang", "vi")
     assert status == 2 and out == "" and err.count("\n") == 1
-    assert err.startswith("error: ") and message in err, err
+    assert err.startswith("lỗi: ") and message in err, err
     status, _, english = run_cli(capsys, *args)
-    assert status == 2 and message not in english and english != err
+    assert status == 2 and english.startswith("error: ") and message not in english
 
 
 @pytest.mark.parametrize("params, message", BAD_PARAMS)
@@ -301,9 +301,56 @@ def test_bad_params_files_are_said_in_vietnamese_too(capsys, tmp_path, params, m
     path = tmp_path / "params.json"
     path.write_text(json.dumps(params))
     status, out, err = run_cli(capsys, "rnn", "--params", str(path), "--x", "1,2", "--lang", "vi")
-    assert status == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1
+    assert status == 2 and out == "" and err.startswith("lỗi: ") and err.count("\n") == 1
     assert not re.search(message, err), err  # not the English line
     assert re.search(r"[ảạấầẩậắằẳặẻẽẹếềểễệỉịỏọốồổộơớờởỡợủụưứừửữựỷỹỵđ]", err), err
+
+
+# What argparse refuses, said in the language the command line asks for, with a guess at a typo.
+WORD_ERRORS = [
+    (["lstn"], "MODEL invalid choice: 'lstn'", "MODEL không có lựa chọn 'lstn'", "lstm?"),
+    (["lstm", "--reading", "vanila"], "--reading invalid choice", "--reading không có", "vanilla?"),
+    ([], "the following arguments are required: MODEL", "thiếu tham số: MODEL", None),
+    (["lstm", "--x"], "--x expected one argument", "--x cần một giá trị", None),
+    (["lstm", "--nope"], "unrecognized arguments: --nope", "không nhận ra tham số: --nope", None),
+    (["lstm", "--x", "-1,2,3"], "write --x=-1,2,3", "hãy viết --x=-1,2,3", None),
+]
+
+
+@pytest.mark.parametrize("args, english, vietnamese, guess", WORD_ERRORS)
+def test_mistyped_words_are_said_in_the_language_asked_for(
+    capsys, args, english, vietnamese, guess
+):
+    status, out, err = run_cli(capsys, *args)
+    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: ")
+    assert english in err and (guess is None or f"did you mean {guess}" in err), err
+    for lang in ("vi", "vn", "VI"):  # as Vietnamese often write it, too
+        status, out, err = run_cli(capsys, *args, "--lang", lang)
+        assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("lỗi: ")
+        assert vietnamese in err and english not in err, err
+        assert guess is None or f"có phải bạn muốn gõ {guess}" in err, err
+
+
+def test_a_model_name_in_capitals_is_the_model(capsys):
+    status, upper, _ = run_cli(capsys, "LSTM")
+    assert status == 0 and upper == run_cli(capsys, "lstm")[1] and "h_1 = [0, 0.000120377]" in upper
+
+
+@pytest.mark.parametrize(
+    "name, kind", [("a.md", "markdown"), ("a.json", "json"), ("a.txt", "text")]
+)
+def test_the_ending_of_out_picks_the_format(capsys, tmp_path, name, kind):
+    out = tmp_path / name
+    status, said, _ = run_cli(capsys, "gru", "--out", str(out), "--lang", "vi")
+    assert status == 0 and said == f"đã ghi {out}\n"
+    assert out.read_text() == run_cli(capsys, "gru", "--format", kind, "--lang", "vi")[1]
+
+
+def test_an_html_ending_writes_the_page(capsys, tmp_path):
+    out = tmp_path / "gru.html"
+    status, said, _ = run_cli(capsys, "gru", "--out", str(out), "--lang", "vi")
+    assert status == 0 and said == f"đã ghi {out}; hãy mở nó bằng trình duyệt\n"
+    assert out.read_text().startswith("<!DOCTYPE html>")
 
 
 def test_wide_u_is_an_error_for_a_sequence():

@@ -148,7 +148,7 @@ def test_a_cell_that_solves_no_lag_is_said_to_tell_nothing_about_distance():
     # over a distance, so the lecture's claim is not said to be shown.
     assert f["lstm_learns_rnn_does_not"][0]["lag"] == 10
     assert not any(v["task"] == "copy" for v in f.get("lstm_outlasts_rnn", []))
-    copy_lines = [line for line in text.splitlines() if line.startswith("- copy: at lag 10")]
+    copy_lines = [line for line in text.splitlines() if line.startswith("- Copy: at lag 10")]
     assert copy_lines and "as the lecture says" not in copy_lines[0]
 
 
@@ -166,12 +166,25 @@ def test_the_gru_update_gate_at_initialisation_is_said_where_its_gradient_fades_
 def test_a_run_too_short_to_train_says_so_first():
     results = made(FAR, LECTURE)
     results.config = dataclasses.replace(results.config, steps=5)
-    first = findings(results)[0]
-    assert first == Finding("too_short", {"steps": 5})
-    assert render([first]).startswith("- This run's budget, 5 steps per cell")
+    found = findings(results)
+    assert found[0] == Finding("too_short", {"steps": 5})
+    assert render(found[:1]).startswith("- This run's budget, 5 steps per cell")
+    # what training showed is not said: only what holds of the networks as initialised
+    keys = [finding.key for finding in found]
+    assert keys[1:] == ["reach_init", "weights", "caveat"], keys
+    full = [finding.key for finding in findings(made(FAR, LECTURE))]
+    assert {"reach_trained", "memory"} <= set(full) and "too_short" not in full
 
 
 def test_equal_ratios_are_said_once():
     same = {**FAR, "rnn": (1e-6, 1e-6), "lstm": (1e-2, 1e-2)}  # 1e4 on both seeds
     text = render(findings(made(same, LECTURE)))
     assert "carries 1e+04 times more gradient" in text and "1e+04 to 1e+04" not in text
+
+
+def test_tasks_and_scores_are_named_in_each_language():
+    found = findings(made(FAR, LECTURE))
+    vi, en = render(found, "vi"), render(found, "en")
+    assert "\n- Bài toán cộng (adding): " in vi and "\n- Bài toán sao chép (copy): " in vi
+    assert "(độ chính xác >= 0.9)" in vi and "adding:" not in vi and "accuracy" not in vi
+    assert "\n- Adding: lags solved (R^2 >= 0.9)" in en and "(accuracy >= 0.9)" in en

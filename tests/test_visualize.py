@@ -270,7 +270,7 @@ def test_visualize_command_writes_the_page(run_folder, capsys):
     assert (run_folder / "run" / "visualize.html").is_file()
     vi = run_folder / "vi.html"
     assert main(["visualize", *args[:2], "--out", str(vi), "--lang", "vi"]) == 0
-    assert "cell lstm, 2 lớp, mỗi lớp" in vi.read_text(encoding="utf-8")
+    assert "cell LSTM, 2 lớp, mỗi lớp" in vi.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -288,6 +288,40 @@ def test_visualize_command_errors(run_folder, capsys, text, message):
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+VIETNAMESE_ERRORS = [  # (RUN, TEXT, what is said in English, in Vietnamese)
+    ("nowhere", "text.txt", "nowhere does not exist; give the folder a training", "không có"),
+    (".", "text.txt", "is not an rnnkit run folder (no config.json)", "không phải thư mục"),
+    ("run", "missing.txt", "missing.txt does not exist", "không có"),
+    ("run", "zebra.txt", "characters the model never saw ('Z')", "ký tự mà mô hình chưa từng thấy"),
+    ("run", "empty.txt", "is empty; pass a file", "trống"),
+    ("run", "utf16.txt", "is UTF-16 text; re-save it as UTF-8", "là văn bản UTF-16"),
+    ("run", "binary.txt", "looks binary", "tệp nhị phân"),
+    ("run", "latin1.txt", "is not valid UTF-8 (byte 0xe9", "không phải UTF-8 hợp lệ"),
+    ("word-run", "text.txt", "is a word-level text run", "là mô hình mức từ"),
+]
+
+
+@pytest.mark.parametrize("run, text, english, vietnamese", VIETNAMESE_ERRORS)
+def test_visualize_errors_say_what_is_wrong_in_either_language(
+    run_folder, capsys, run, text, english, vietnamese
+):
+    files = {"zebra.txt": b"Zebra", "empty.txt": b" \n", "binary.txt": b"ab\0cd"}
+    files |= {"utf16.txt": "hello".encode("utf-16"), "latin1.txt": "café".encode("latin-1")}
+    if text in files:
+        (run_folder / text).write_bytes(files[text])
+    if run == "word-run" and not (run_folder / run).exists():
+        args = ["train", "text", str(run_folder / "text.txt"), "--level", "word", "--hidden", "8"]
+        tiny = ["--batch-size", "2", "--seq-len", "4", "--steps", "1", "--no-progress"]
+        assert main([*args, *tiny, "--out", str(run_folder / run)]) == 0
+    words = [str(run_folder / run), str(run_folder / text), "--out", str(run_folder / "no.html")]
+    capsys.readouterr()
+    for lang, prefix, message in (("en", "error: ", english), ("vi", "lỗi: ", vietnamese)):
+        assert main(["visualize", *words, "--lang", lang]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(prefix) and message in err and err.count("\n") == 1, err
+    assert not (run_folder / "no.html").exists()
 
 
 def test_a_missing_text_is_named_before_an_existing_page(run_folder, capsys):

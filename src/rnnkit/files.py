@@ -14,6 +14,7 @@ write is one RnnkitError line saying which file and why.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import uuid
@@ -98,20 +99,30 @@ OTHER_ENCODINGS = {
 }
 
 
-def read_text_file(path: str | Path, hint: str) -> str:
+def read_text_file(path: str | Path, hint: str, hint_vi: str | None = None) -> str:
     """The text of a UTF-8 file (a UTF-8 byte-order mark removed). A file in another Unicode
     encoding, a binary file or bytes that are not UTF-8 are one RnnkitError each, ending in
-    `hint`, what to give instead (e.g. "pass a UTF-8 text file")."""
+    `hint`, what to give instead (e.g. "pass a UTF-8 text file"; `hint_vi` in Vietnamese, which
+    the error then carries too)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise RnnkitError(f"cannot read {path} ({error.strerror or error}); {hint}") from None
-    return check_text_bytes(path, data, hint)
+        reason = error.strerror or str(error)
+        raise RnnkitError(
+            f"cannot read {path} ({reason}); {hint}",
+            hint_vi and f"không đọc được {path} ({reason_vi(error)}); {hint_vi}",
+        ) from None
+    return check_text_bytes(path, data, hint, hint_vi)
 
 
 def check_text_bytes(
-    path: Path, data: bytes, hint: str, start: bool = True, offset: int = 0
+    path: Path,
+    data: bytes,
+    hint: str,
+    hint_vi: str | None = None,
+    start: bool = True,
+    offset: int = 0,
 ) -> str:
     """`data`, bytes of `path` from byte `offset` on, as text (see read_text_file); `start` says
     the bytes begin the file, where a byte-order mark would be."""
@@ -123,20 +134,43 @@ def check_text_bytes(
         if encoding is None and len(data) >= 4 and data[1:4:2] == b"\0\0" and data[0:4:2].isascii():
             encoding = "UTF-16"  # little-endian without a mark: ASCII letters with NULs between
     if encoding is not None:
+        iconv = f"`iconv -f {encoding} -t UTF-8`"
         raise RnnkitError(
-            f"{path} is {encoding} text; re-save it as UTF-8 (e.g. `iconv -f {encoding} -t UTF-8`)"
+            f"{path} is {encoding} text; re-save it as UTF-8 (e.g. {iconv})",
+            hint_vi and f"{path} là văn bản {encoding}; hãy lưu lại thành UTF-8 (ví dụ {iconv})",
         )
     nul = data.find(b"\0")
     if nul >= 0:
-        raise RnnkitError(f"{path} looks binary (NUL byte at offset {offset + nul}); {hint}")
+        raise RnnkitError(
+            f"{path} looks binary (NUL byte at offset {offset + nul}); {hint}",
+            hint_vi
+            and f"{path} trông như tệp nhị phân (byte NUL ở vị trí {offset + nul}); {hint_vi}",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
+        where = f"0x{data[error.start]:02x}"
         raise RnnkitError(
-            f"{path} is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
-            f"{offset + error.start}); re-save it as UTF-8"
+            f"{path} is not valid UTF-8 (byte {where} at offset {offset + error.start}); "
+            "re-save it as UTF-8",
+            hint_vi
+            and f"{path} không phải UTF-8 hợp lệ (byte {where} ở vị trí {offset + error.start}); "
+            "hãy lưu lại thành UTF-8",
         ) from None
     return text.removeprefix("\ufeff") if start else text
+
+
+# Why a file could not be read, in Vietnamese, by the error's number (else the system's words).
+REASONS_VI = {
+    errno.ENOENT: "không tìm thấy tệp",
+    errno.EACCES: "không có quyền đọc",
+    errno.EISDIR: "đây là một thư mục",
+}
+
+
+def reason_vi(error: OSError) -> str:
+    """Why `error` happened, in Vietnamese where REASONS_VI knows it."""
+    return REASONS_VI.get(error.errno, error.strerror or str(error))
 
 
 def short(error: BaseException) -> str:

@@ -10,8 +10,11 @@ rnnkit explain lstm --format html --out lstm.html   a page where every number ca
 from __future__ import annotations
 
 import argparse
+import itertools
+import re
 from pathlib import Path
 
+from rnnkit.cli.language import lang_value
 from rnnkit.cli.outputs import check_file
 from rnnkit.errors import RnnkitError
 from rnnkit.explain import (
@@ -28,6 +31,11 @@ from rnnkit.explain import (
 from rnnkit.files import write_file
 
 HTML = "html"
+ENDINGS = {".html": HTML, ".htm": HTML, ".md": "markdown", ".json": "json"}
+WROTE = {  # [page or not]
+    "en": ("wrote {out}", "wrote {out}; open it in a browser"),
+    "vi": ("đã ghi {out}", "đã ghi {out}; hãy mở nó bằng trình duyệt"),
+}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -40,12 +48,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "model",
+        type=str.lower,
         choices=MODELS,
         metavar="MODEL",
         help=f"which cell or exercise to explain: {', '.join(MODELS)}",
     )
     parser.add_argument(
-        "--lang", choices=LANGS, default="en", help="en (default) or vi (Tiếng Việt)"
+        "--lang",
+        type=lang_value,
+        choices=LANGS,
+        default="en",
+        help="en (default) or vi (Tiếng Việt)",
     )
     parser.add_argument(
         "--params",
@@ -57,7 +70,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--x",
         metavar="NUMBERS",
         help='your own input: "2,3,-1", or a sequence with steps split by ";": "1,0;0,1" '
-        "(write --x=-1,2 when it starts with a minus sign)",
+        "(decimals with a point: 0.5; write --x=-1,2 when it starts with a minus sign)",
     )
     parser.add_argument(
         "--reading",
@@ -68,23 +81,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         choices=(*FORMATS, HTML),
-        default="text",
-        help="default: text; html writes a page (give --out) where every input, weight and "
-        "bias can be edited and every step follows",
+        help="default: the ending of --out (.html, .md, .json), else text; html writes a page "
+        "(give --out) where every input, weight and bias can be edited and every step follows",
     )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not the terminal")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
 
 
+def check_words(words: list[str]) -> None:
+    """--x followed by numbers that start with a minus sign: argparse takes them for a flag
+    ("--x expected one argument")."""
+    for flag, value in itertools.pairwise(words):
+        if flag == "--x" and re.fullmatch(r"-[\d.][\d.,;\s-]*", value):
+            raise RnnkitError(
+                f"--x {value}: numbers that start with a minus sign look like a flag; write "
+                f"--x={value}",
+                f"--x {value}: dãy số bắt đầu bằng dấu trừ trông như một tham số; hãy viết "
+                f"--x={value}",
+            )
+
+
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _explain(args)
-    except RnnkitError as error:  # said in the language asked for
-        raise RnnkitError(error.said_in(args.lang)) from None
-
-
-def _explain(args: argparse.Namespace) -> int:
+    args.format = args.format or format_of(args.out)
     _check_out(args.out, args.format, args.force)
     params = read_params_file(args.params) if args.params is not None else None
     x = parse_x(args.x) if args.x is not None else None
@@ -97,8 +116,13 @@ def _explain(args: argparse.Namespace) -> int:
         print(output)
         return 0
     write_file(args.out, output + ("" if args.format == HTML else "\n"))
-    print(f"wrote {args.out}" + ("; open it in a browser" if args.format == HTML else ""))
+    print(WROTE[args.lang][args.format == HTML].format(out=args.out))
     return 0
+
+
+def format_of(out: Path | None) -> str:
+    """The format an --out file's ending names (text where it names none)."""
+    return ENDINGS.get(out.suffix.lower(), "text") if out is not None else "text"
 
 
 def _check_out(out: Path | None, format: str, force: bool) -> None:

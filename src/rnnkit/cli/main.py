@@ -9,8 +9,9 @@ and may expose `check_words(words)`, run on the command's words before argparse 
 mistakes argparse would misreport (`rnnkit train --resume RUN --lr 0.1`: "invalid choice '0.1'").
 
 User mistakes raise `RnnkitError`; they are printed as one line, `error: <what and how to fix>`,
-with exit status 2 and no traceback (`--debug` shows it). A reader of stdout that goes away
-(`| head`) stops the command quietly, with a shell's status for it (141).
+with exit status 2 and no traceback (`--debug` shows it); a command line that asks for `--lang vi`
+gets the line in Vietnamese where it has one (`lỗi: ...`, rnnkit.cli.language). A reader of
+stdout that goes away (`| head`) stops the command quietly, with a shell's status for it (141).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
 
 from rnnkit import progress
+from rnnkit.cli.language import PREFIX, argparse_line, language_of
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks.registry import TASKS
 from rnnkit.version import __version__
@@ -47,11 +48,10 @@ class Parser(argparse.ArgumentParser):
     """
 
     help_for = ""  # main's guess of the command a top-level error is about (unknown flags)
+    lang = "en"  # the language main found the command line asking for
 
     def error(self, message: str):
-        # argparse says "argument --hidden: must be ..."; the flag is the subject of the sentence.
-        message = re.sub(r"^argument ([^:]+): ", r"\1 ", message)
-        print(f"error: {message} (see `{self.help_for or self.prog} --help`)", file=sys.stderr)
+        print(argparse_line(message, self.help_for or self.prog, Parser.lang), file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -74,13 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
     parser.help_for = command_of(words)  # argparse reports unknown flags at the top level
+    lang = Parser.lang = language_of(words)
     try:
         check_words(words)
         args = parser.parse_args(words)
     except SystemExit as stop:  # --help, --version, or a flag refused with its one line
         return int(stop.code or 0)
     except RnnkitError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{PREFIX[lang]}: {error.said_in(lang)}", file=sys.stderr)
         return 2
     if not hasattr(args, "run"):
         parser.print_help()
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     except RnnkitError as error:
         if args.debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{PREFIX[lang]}: {error.said_in(lang)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

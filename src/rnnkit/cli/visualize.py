@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.cli.language import lang_value
 from rnnkit.cli.outputs import check_file
 from rnnkit.devices import add_device_argument
 from rnnkit.errors import RnnkitError
@@ -45,6 +46,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lang",
+        type=lang_value,
         choices=LANGS,
         default="en",
         help="the page's words: en (default) or vi (Tiếng Việt)",
@@ -58,20 +60,26 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.data.text import read_text
     from rnnkit.files import write_file
     from rnnkit.tasks.registry import load_run
+    from rnnkit.train.checkpoint import read_config
 
     text = read_text(args.text)[: args.max_chars]  # a missing or unreadable TEXT first
+    read_config(args.run_folder)  # then RUN, before the page's path, which is inside it
     out = check_file(args.out or args.run_folder / PAGE, args.force, suffixes=(".html", ".htm"))
     task = load_run(args.run_folder, args.device)
-    if getattr(getattr(task, "vocab", None), "level", None) != "char":
+    level = getattr(getattr(task, "vocab", None), "level", None)
+    if level != "char":
         raise RnnkitError(
-            f"{args.run_folder} is not a text run; visualize reads character-level models"
+            f"{args.run_folder} is {'a word-level' if level else 'not a'} text run; visualize "
+            "reads character-level models (rnnkit train text --level char)",
+            f"{args.run_folder} {'là mô hình mức từ' if level else 'không phải lần chạy văn bản'}"
+            "; visualize chỉ đọc mô hình mức ký tự (rnnkit train text --level char)",
         )
     network = task.model.rnn
     subtitle = say(
         args.lang,
         "subtitle",
         run=args.run_folder,
-        cell=network.cell_name,
+        cell=network.cell_name.upper(),
         layers=network.num_layers,
         units=network.hidden_size,
         count=len(text),
@@ -80,5 +88,5 @@ def run(args: argparse.Namespace) -> int:
     title = say(args.lang, "title", run=args.run_folder.name)
     page = visualize_text(task.model, task.vocab, text, title, subtitle, args.lang)
     write_file(out, page)
-    print(f"wrote {out} ({len(page) // 1024} KiB); open it in a browser")
+    print(say(args.lang, "wrote", out=out, size=len(page) // 1024))
     return 0

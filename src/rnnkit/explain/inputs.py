@@ -27,6 +27,7 @@ from torch import Tensor
 
 from rnnkit.errors import RnnkitError
 from rnnkit.explain.explanation import Note
+from rnnkit.files import reason_vi
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,18 @@ def layout(model: str, reading: str = "lecture") -> Layout:
 
 
 # ----- reading ------------------------------------------------------------------------------
+# What Python's json module says of the mistakes a hand-written file makes, in Vietnamese.
+JSON_VI = {
+    "Expecting value": "thiếu một giá trị: một dấu phẩy thừa, hay một số viết sai?",
+    "Expecting property name enclosed in double quotes": 'tên phải nằm trong dấu ngoặc kép "…", '
+    "không dùng dấu nháy đơn, và không có dấu phẩy thừa trước }",
+    "Expecting ',' delimiter": "thiếu dấu phẩy",
+    "Expecting ':' delimiter": "thiếu dấu hai chấm sau tên",
+    "Extra data": "có dữ liệu thừa sau đối tượng JSON",
+    "Unterminated string starting at": "một chuỗi thiếu dấu ngoặc kép đóng",
+}
+
+
 def read_params_file(path: Path) -> dict:
     """The JSON object in `path`, or a clear error."""
     try:
@@ -88,7 +101,7 @@ def read_params_file(path: Path) -> dict:
         raise RnnkitError(
             f"cannot read params file {path}: {error.strerror}; give a JSON file of the "
             "lecture's names (see docs/LEARNING.md)",
-            f"không đọc được tệp tham số {path}: {error.strerror}; hãy đưa một tệp JSON dùng "
+            f"không đọc được tệp tham số {path}: {reason_vi(error)}; hãy đưa một tệp JSON dùng "
             "các tên trong bài giảng (xem docs/LEARNING.md)",
         ) from None
     except UnicodeDecodeError as error:
@@ -103,8 +116,8 @@ def read_params_file(path: Path) -> dict:
         raise RnnkitError(
             f"params file {path} is not valid JSON ({error.msg} at line {error.lineno} "
             f"column {error.colno}); fix it and retry",
-            f"tệp tham số {path} không phải JSON hợp lệ ({error.msg} ở dòng {error.lineno}, "
-            f"cột {error.colno}); hãy sửa rồi chạy lại",
+            f"tệp tham số {path} không phải JSON hợp lệ ở dòng {error.lineno}, cột {error.colno}: "
+            f"{JSON_VI.get(error.msg, error.msg)}; hãy sửa rồi chạy lại",
         ) from None
     except RecursionError:
         raise RnnkitError(
@@ -229,9 +242,9 @@ def check_params(
     params = {name: to_tensor(name, raw[name]) for name in layout.names if name in given}
     H, D = _common_shape(layout.inputs, params)
     for name in layout.inputs:
-        _expect(name, params[name], (H, D), "hidden x input", "số unit ẩn x số đầu vào")
+        _expect(name, params[name], (H, D), "hidden x input", "số chiều ẩn x số chiều đầu vào")
     for name in layout.biases:
-        _expect(name, params[name], (H,), "one per hidden unit", "mỗi unit ẩn một số")
+        _expect(name, params[name], (H,), "one per hidden unit", "mỗi chiều ẩn một số")
     notes = _check_recurrent(params, layout.recurrent, H, steps, source)
     _check_outputs(params, layout, H)
     return params, notes
@@ -291,7 +304,7 @@ def _check_recurrent(
             continue
         meaning = (
             "hidden x hidden: it multiplies h_{t-1}",
-            "số unit ẩn x số unit ẩn: nó nhân với h_{t-1}",
+            "số chiều ẩn x số chiều ẩn: nó nhân với h_{t-1}",
         )
         _expect(name, U, (H, H), *meaning)
     if not wide:
@@ -302,9 +315,9 @@ def _check_recurrent(
             f"{', '.join(wide)} must be {H}x{H} (hidden x hidden), got {shape}; with one input "
             f"step h_0 = 0 hides this, but this input has {steps} steps: give {H}x{H} ones in "
             "--params FILE.json",
-            f"{', '.join(wide)} phải là {H}x{H} (số unit ẩn x số unit ẩn), nhận được {shape}; "
-            f"với một bước đầu vào thì h_0 = 0 che đi lỗi này, nhưng đầu vào này có {steps} "
-            f"bước: hãy đưa ma trận {H}x{H} trong --params FILE.json",
+            f"{', '.join(wide)} phải là {H}x{H} (số chiều ẩn x số chiều ẩn), nhận được {shape}; "
+            "với đầu vào chỉ một bước, vì h_0 = 0 nên lỗi này không lộ ra, nhưng đầu vào này có "
+            f"{steps} bước: hãy đưa ma trận {H}x{H} trong --params FILE.json",
         )
     for name in wide:
         params[name] = params[name][:, :H]
@@ -319,7 +332,7 @@ def _check_outputs(params: dict[str, Tensor], layout: Layout, H: int) -> None:
     if first.dim() not in (1, 2) or first.shape[-1] != H:
         raise RnnkitError(
             f"{outputs[0]} must be K x {H} (outputs x hidden) or {H} numbers, got {_shape(first)}",
-            f"{outputs[0]} phải là K x {H} (số output x số unit ẩn) hoặc {H} số, nhận được "
+            f"{outputs[0]} phải là K x {H} (số chiều đầu ra x số chiều ẩn) hoặc {H} số, nhận được "
             f"{_shape(first, 'vi')}",
         )
     for name in outputs:

@@ -70,10 +70,16 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "lstm.output": {
         "en": "output (output gate, then h)",
-        "vi": "Tính giá trị output: cổng đầu ra o (output gate), rồi h",
+        "vi": "Tính giá trị output (đầu ra): cổng đầu ra o (output gate), rồi h",
     },
-    "gru.update": {"en": "update gate z", "vi": "Cổng cập nhật z (update gate)"},
-    "gru.reset": {"en": "reset gate r", "vi": "Cổng đặt lại r (reset gate)"},
+    "gru.update": {
+        "en": "update gate z",
+        "vi": "Tính giá trị vector tại cổng cập nhật z (update gate)",
+    },
+    "gru.reset": {
+        "en": "reset gate r",
+        "vi": "Tính giá trị vector tại cổng đặt lại r (reset gate)",
+    },
     "gru.candidate": {
         "en": "new update information h~",
         "vi": "Thông tin update mới h~",
@@ -99,7 +105,7 @@ TEXT: dict[str, dict[str, str]] = {
         "{H}x{H} (hidden x hidden). With h_0 = 0 they do not affect h_1 (U h_0 = 0 whatever U "
         "holds), so rnnkit uses their first {H} columns.",
         "vi": "{names} được in {shape} trên slide, nhưng U nhân với h_(t-1) nên phải có kích "
-        "thước {H}x{H} (số unit ẩn x số unit ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 "
+        "thước {H}x{H} (số chiều ẩn x số chiều ẩn). Vì h_0 = 0 nên chúng không ảnh hưởng đến h_1 "
         "(U h_0 = 0 với mọi U); do đó rnnkit chỉ dùng {H} cột đầu của chúng.",
     },
     "note.u_wide.file": {
@@ -107,12 +113,12 @@ TEXT: dict[str, dict[str, str]] = {
         "{H}x{H} (hidden x hidden). With h_0 = 0 they do not affect h_1 (U h_0 = 0 whatever U "
         "holds), so rnnkit uses their first {H} columns.",
         "vi": "{names} có kích thước {shape} trong tệp tham số, nhưng U nhân với h_(t-1) nên "
-        "phải có kích thước {H}x{H} (số unit ẩn x số unit ẩn). Vì h_0 = 0 nên chúng không ảnh "
+        "phải có kích thước {H}x{H} (số chiều ẩn x số chiều ẩn). Vì h_0 = 0 nên chúng không ảnh "
         "hưởng đến h_1 (U h_0 = 0 với mọi U); do đó rnnkit chỉ dùng {H} cột đầu của chúng.",
     },
     "note.no_output_layer": {
         "en": "No output layer is given, so y^_t = h_t.",
-        "vi": "Đề bài không cho lớp output, nên y^_t = h_t.",
+        "vi": "Đề bài không cho lớp đầu ra (output layer), nên y^_t = h_t.",
     },
     "note.no_activation": {
         "en": "As the exercise asks, every activation function is ignored: each state is the "

@@ -24,6 +24,8 @@ BELOW_BASELINE = 0.9  # a loss under this share of the memoryless baseline beats
 SIMILAR = 0.05  # mean scores closer than this count as a match
 CLEAR = 10.0  # the LSTM carries "more gradient" when its reach is this many times the RNN's
 TOO_SHORT = 200  # Adam steps per piece under which a run trains nothing (`--quick`: 5)
+# The findings about the networks as initialised, which a run too short to train still shows.
+BEFORE_TRAINING = {"reach_init", "underflow_init", "gru_gate_at_init", "weights"}
 NAMES = {"rnn": "RNN", "rnn-relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU", "gru-after": "GRU*"}
 
 
@@ -45,6 +47,8 @@ def findings(results: CompareResults) -> list[Finding]:
     short = results.config.steps < TOO_SHORT
     first = [Finding("too_short", {"steps": results.config.steps})] if short else []
     found = _gradient(results) + _memory(results) + _weights(results)
+    if short:  # what training showed says nothing: only what holds before it
+        found = [finding for finding in found if finding.key in BEFORE_TRAINING]
     return first + found + [Finding("caveat")]
 
 
@@ -310,23 +314,23 @@ SENTENCES: dict[str, dict[str, str]] = {
         "of_seeds": "{count} of {seeds} seeds",
     },
     "vi": {
-        "reach_init": "Dòng gradient lúc khởi tạo: phần gradient của bước cuối truyền ngược được "
-        "{distance} bước là {reach}.",
-        "reach_trained": "Dòng gradient sau khi huấn luyện: phần gradient của bước cuối truyền "
-        "ngược được {distance} bước là {reach}.",
+        "reach_init": "Luồng gradient lúc khởi tạo: tỉ lệ gradient của bước cuối còn lại sau "
+        "khi truyền ngược {distance} bước là {reach}.",
+        "reach_trained": "Luồng gradient sau khi huấn luyện: tỉ lệ gradient của bước cuối còn "
+        "lại sau khi truyền ngược {distance} bước là {reach}.",
         "underflow_init": "Lúc khởi tạo, gradient ở {distance} bước trước bị tràn dưới về 0 "
         "trong float32 với {underflowed}; khi đó nó được tính bằng {tiny:.1e}, số float32 dương "
-        "nhỏ nhất. Vì vậy, phần gradient nào ở trên dùng số này chỉ là cận trên của giá trị thật, "
+        "nhỏ nhất. Vì vậy, tỉ lệ gradient nào ở trên dùng số này chỉ là cận trên của giá trị thật, "
         "và tỉ lệ nào so với nó chỉ là cận dưới.",
         "underflow_trained": "Sau khi huấn luyện, gradient ở {distance} bước trước bị tràn dưới "
         "về 0 trong float32 với {underflowed}; khi đó nó được tính bằng {tiny:.1e}, số float32 "
-        "dương nhỏ nhất. Vì vậy, phần gradient nào ở trên dùng số này chỉ là cận trên của giá "
+        "dương nhỏ nhất. Vì vậy, tỉ lệ gradient nào ở trên dùng số này chỉ là cận trên của giá "
         "trị thật, và tỉ lệ nào so với nó chỉ là cận dưới.",
         "gru_gate_at_init": "Lúc khởi tạo, gradient của GRU tiêu biến nhanh nhất: cổng cập nhật "
         "bắt đầu ở gần z_t = sigma(0) = 0.5 (các bias bằng 0), nên h_t = (1 - z_t) h_(t-1) + z_t "
         "h~_t chỉ giữ lại khoảng một nửa h_(t-1) ở mỗi bước, trong khi cổng quên của LSTM bắt "
         "đầu ở sigma(1) = 0.73 (rnnkit đặt bias của cổng quên bằng 1). Huấn luyện làm các cổng "
-        "thay đổi: hãy so với phần gradient sau khi huấn luyện.",
+        "thay đổi: hãy so với tỉ lệ gradient sau khi huấn luyện.",
         "too_short": "Ngân sách của lần chạy này, {steps} bước cho mỗi cell, bài toán, độ trễ và "
         "seed, quá ngắn để mô hình học được gì (--quick, hoặc một --budget nhỏ, chỉ kiểm tra rằng "
         "nghiên cứu chạy được): các con số và các câu dưới đây không có ý nghĩa. Hãy chạy lại "
@@ -379,7 +383,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "gru_beats": "Trên mọi bài toán, độ trễ và seed, GRU tốt hơn LSTM (điểm trung bình "
         "{gru:.3f} so với {lstm:.3f}) với ít trọng số hơn.",
         "gru_falls_short": "Trên mọi bài toán, độ trễ và seed, GRU kém hơn LSTM (điểm trung bình "
-        "{gru:.3f} so với {lstm:.3f}) dù ít trọng số hơn.",
+        "{gru:.3f} so với {lstm:.3f}), và GRU có ít trọng số hơn.",
         "caveat": "Mọi điểm số đều phụ thuộc vào ngân sách huấn luyện và cách khởi tạo, vốn giống "
         "nhau cho mọi cell, và vào tốc độ học của từng cell; docs/compare/SETTINGS.md giải thích "
         "cách chọn chúng và các thiết lập mà các công trình đã công bố sử dụng.",
@@ -389,11 +393,20 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
 }
 LANGS = tuple(SENTENCES)
+# The tasks' and scores' names where a language says them in its own words.
+OWN_NAMES = {
+    "vi": {
+        "adding": "bài toán cộng (adding)",
+        "copy": "bài toán sao chép (copy)",
+        "accuracy": "độ chính xác",
+    },
+}
 
 
 def sentences(found: list[Finding], lang: str = "en") -> list[str]:
     """The findings, one sentence each, in `lang` ("en" or "vi")."""
-    return [_sentence(finding, SENTENCES[lang]) for finding in found]
+    said = [_sentence(finding, SENTENCES[lang], OWN_NAMES.get(lang, {})) for finding in found]
+    return [sentence[:1].upper() + sentence[1:] for sentence in said]
 
 
 def render(found: list[Finding], lang: str = "en") -> str:
@@ -401,8 +414,11 @@ def render(found: list[Finding], lang: str = "en") -> str:
     return "\n".join(f"- {sentence}" for sentence in sentences(found, lang))
 
 
-def _sentence(finding: Finding, words: dict[str, str]) -> str:
+def _sentence(finding: Finding, words: dict[str, str], names: dict[str, str]) -> str:
     values = dict(finding.values)
+    for key in ("task", "metric"):
+        if key in values:
+            values[key] = names.get(values[key], values[key])
     if "reach" in values:
         values["reach"] = ", ".join(
             f"{name(c)} {_range(spread, words)}" for c, spread in values["reach"].items()

@@ -165,9 +165,13 @@ def read_config(run: Path) -> dict[str, Any]:
     """config.json of a run folder, checked for this rnnkit's format version."""
     path = Path(run) / CONFIG
     if not path.is_file():
+        given = "give the folder a training run wrote (its --out, or fit's out=)"
+        given_vi = "hãy đưa thư mục mà một lần huấn luyện đã ghi ra (tham số --out của lần đó)"
+        if not Path(run).exists():
+            raise RnnkitError(f"{run} does not exist; {given}", f"không có {run}; {given_vi}")
         raise RnnkitError(
-            f"{run} is not an rnnkit run folder (no {CONFIG}); give the folder a training run "
-            "wrote (its --out, or fit's out=)"
+            f"{run} is not an rnnkit run folder (no {CONFIG}); {given}",
+            f"{run} không phải thư mục huấn luyện của rnnkit (không có {CONFIG}); {given_vi}",
         )
     config = read_json(path, "run config")
     kinds = {"version": int, "task": str, "task_config": dict, "train_config": dict}

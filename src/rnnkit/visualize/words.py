@@ -43,6 +43,7 @@ FEATURES: dict[str, dict[str, str]] = {
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
+        "wrote": "wrote {out} ({size} KiB); open it in a browser",
         "title": "rnnkit visualize: {run}",
         "subtitle": "{run}: {cell} cell, {layers} layer(s) of {units} units; {count} characters "
         "of {text}",
@@ -53,9 +54,9 @@ TEXT: dict[str, dict[str, str]] = {
         "unit_k": "unit {unit}",
         "previous": "previous",
         "next": "next",
-        "gate_closed": "-1 (gate 0)",
-        "gate_half": "0 (gate 0.5)",
-        "gate_open": "+1 (gate 1)",
+        "gate_closed": "-1 (a gate: 0, closed)",
+        "gate_half": "0 (a gate: 0.5)",
+        "gate_open": "+1 (a gate: 1, open)",
         "keys": "(arrow keys: previous / next unit; hover a character for its value)",
         "status": "{signal}, unit {unit} of {units}",
         "features_heading": "Units that follow simple features",
@@ -74,6 +75,7 @@ TEXT: dict[str, dict[str, str]] = {
         "dot": "unit {unit}: {below} below {low}, {above} above {high}",
     },
     "vi": {
+        "wrote": "đã ghi {out} ({size} KiB); hãy mở nó bằng trình duyệt",
         "title": "rnnkit visualize: {run}",
         "subtitle": "{run}: cell {cell}, {layers} lớp, mỗi lớp {units} unit; {count} ký tự của "
         "{text}",
@@ -84,9 +86,9 @@ TEXT: dict[str, dict[str, str]] = {
         "unit_k": "unit {unit}",
         "previous": "Trước",
         "next": "Tiếp",
-        "gate_closed": "-1 (cổng 0)",
-        "gate_half": "0 (cổng 0.5)",
-        "gate_open": "+1 (cổng 1)",
+        "gate_closed": "-1 (với cổng: 0, đóng)",
+        "gate_half": "0 (với cổng: 0.5)",
+        "gate_open": "+1 (với cổng: 1, mở)",
         "keys": "(phím mũi tên: unit trước / sau; rê chuột lên một ký tự để xem giá trị của nó)",
         "status": "{signal}, unit {unit} (trong số {units})",
         "features_heading": "Các unit bám theo những đặc trưng đơn giản",

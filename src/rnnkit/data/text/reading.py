@@ -24,6 +24,7 @@ from rnnkit.files import check_text_bytes, read_text_file
 NEWLINE = "\n"
 PIECE_BYTES = 8 * 2**20  # 8 MiB: large enough to be fast, small enough to stay flat in memory
 HINT = "pass a UTF-8 text file"
+HINT_VI = "hãy đưa một tệp văn bản UTF-8"
 
 
 def read_text(path: str | Path) -> str:
@@ -44,20 +45,33 @@ def text_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if p.is_file())
         if not files:
-            raise RnnkitError(f"folder {path} has no .txt files; pass a text file or such a folder")
+            raise RnnkitError(
+                f"folder {path} has no .txt files; pass a text file or such a folder",
+                f"thư mục {path} không có tệp .txt nào; hãy đưa một tệp văn bản hoặc một thư mục "
+                "như vậy",
+            )
         return files
     if not path.exists():
         raise RnnkitError(
-            f"{path} does not exist; pass a UTF-8 text file or a folder of .txt files"
+            f"{path} does not exist; pass a UTF-8 text file or a folder of .txt files",
+            f"không có {path}; hãy đưa một tệp văn bản UTF-8 hoặc một thư mục chứa các tệp .txt",
         )
     return [path]
 
 
 def _read_file(path: Path) -> str:
-    text = read_text_file(path, HINT)
+    text = read_text_file(path, HINT, HINT_VI)
     if not text.strip():
-        raise RnnkitError(f"{path} is empty; pass a file that holds some text")
+        raise empty_file(path)
     return normalize(text)
+
+
+def empty_file(path: Path) -> RnnkitError:
+    """The error for a text file with nothing but white space in it."""
+    return RnnkitError(
+        f"{path} is empty; pass a file that holds some text",
+        f"{path} trống; hãy đưa một tệp có chứa văn bản",
+    )
 
 
 def normalize(text: str) -> str:
@@ -76,7 +90,7 @@ def text_pieces(path: str | Path, piece_bytes: int = PIECE_BYTES) -> Iterator[st
             ends_with_newline = piece.endswith(NEWLINE)
             yield piece
         if empty:
-            raise RnnkitError(f"{file} is empty; pass a file that holds some text")
+            raise empty_file(file)
         if len(files) > 1 and not ends_with_newline:
             yield NEWLINE  # files of a folder are joined by line ends
 
@@ -92,10 +106,11 @@ def _file_pieces(path: Path, piece_bytes: int) -> Iterator[str]:
             if not data:
                 return
             if b"\0" in data:  # binary: said before any bad byte ahead of it (as a whole file)
-                check_text_bytes(path, data, HINT, start=offset == 0, offset=offset)
+                check_text_bytes(path, data, HINT, HINT_VI, start=offset == 0, offset=offset)
             cut = len(data) if not block else _safe_cut(data)
             piece, carry = data[:cut], data[cut:]
-            yield normalize(check_text_bytes(path, piece, HINT, start=offset == 0, offset=offset))
+            text = check_text_bytes(path, piece, HINT, HINT_VI, start=offset == 0, offset=offset)
+            yield normalize(text)
             offset += cut
 
 

@@ -107,7 +107,9 @@ class Vocabulary:
             shown = ", ".join(repr(c) for c in self.unknown(text)[:10])
             raise RnnkitError(
                 f"{what} has characters the model never saw ({shown}); "
-                "remove them or train on text that contains them"
+                "remove them or train on text that contains them",
+                f"văn bản có những ký tự mà mô hình chưa từng thấy ({shown}); hãy bỏ chúng đi "
+                "hoặc huấn luyện trên văn bản có chứa chúng",
             ) from None
 
     def decode(self, ids: list[int]) -> str:
