@@ -157,7 +157,7 @@ def test_a_run_from_another_version_or_corrupt(run, tmp_path, capsys):
     assert main(["sample", str(copy)]) == 2
     assert "corrupt" in error_line(capsys)
     assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
-    assert "not an rnnkit run folder" in error_line(capsys)
+    assert "nowhere does not exist; give the folder a training run wrote" in error_line(capsys)
     assert snapshot(copy) == before
 
 
@@ -252,10 +252,10 @@ def test_a_setting_or_a_task_with_resume_is_named(capsys):
     assert main(["train", "--resume", "runs/char", "--debug"]) == 2
     assert "--debug goes before the command" in error_line(capsys)
     assert main(["train", "--resume", "nowhere", "--more", "2"]) == 2
-    assert "nowhere is not an rnnkit run folder" in error_line(capsys)
+    assert "nowhere does not exist; give the folder a training run wrote" in error_line(capsys)
     # A run folder or a data path that happens to be called "text" is a value, not a task.
     assert main(["train", "--resume", "text", "--data=music", "--no-progress"]) == 2
-    assert "text is not an rnnkit run folder" in error_line(capsys)
+    assert "text does not exist; give the folder a training run wrote" in error_line(capsys)
 
 
 def test_extending_flags_need_resume(tmp_path, capsys):

@@ -314,6 +314,12 @@ WORD_ERRORS = [
     (["lstm", "--x"], "--x expected one argument", "--x cần một giá trị", None),
     (["lstm", "--nope"], "unrecognized arguments: --nope", "không nhận ra tham số: --nope", None),
     (["lstm", "--x", "-1,2,3"], "write --x=-1,2,3", "hãy viết --x=-1,2,3", None),
+    (
+        ["lstm", "--x", "-1"],
+        "has 1 number but W_f has 3 columns",
+        "có 1 số nhưng W_f có 3 cột",
+        None,
+    ),
 ]
 
 

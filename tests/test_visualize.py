@@ -291,9 +291,9 @@ def test_visualize_command_errors(run_folder, capsys, text, message):
 
 
 VIETNAMESE_ERRORS = [  # (RUN, TEXT, what is said in English, in Vietnamese)
-    ("nowhere", "text.txt", "nowhere does not exist; give the folder a training", "không có"),
+    ("nowhere", "text.txt", "nowhere does not exist; give the folder a training", "không tồn tại"),
     (".", "text.txt", "is not an rnnkit run folder (no config.json)", "không phải thư mục"),
-    ("run", "missing.txt", "missing.txt does not exist", "không có"),
+    ("run", "missing.txt", "missing.txt does not exist", "missing.txt không tồn tại"),
     ("run", "zebra.txt", "characters the model never saw ('Z')", "ký tự mà mô hình chưa từng thấy"),
     ("run", "empty.txt", "is empty; pass a file", "trống"),
     ("run", "utf16.txt", "is UTF-16 text; re-save it as UTF-8", "là văn bản UTF-16"),

@@ -2,9 +2,9 @@
 
 Anything raised as `RnnkitError` is a problem with the user's input (a file, a flag, a run folder,
 a shape) and its message says what is wrong and how to fix it. The command line prints it as
-`error: <message>` and exits with status 2, without a traceback. Where a command speaks Vietnamese
-(`rnnkit explain --lang vi`), the error may say it in Vietnamese too (`vi`), which that command
-prints instead.
+`error: <message>` and exits with status 2, without a traceback. An error a learner's command can
+meet says it in Vietnamese too (`vi`), which the command line prints as `lỗi: <vi>` where it
+asks for `--lang vi` (rnnkit.cli.language).
 """
 
 from __future__ import annotations

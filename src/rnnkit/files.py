@@ -4,7 +4,7 @@
     write_with(path, write)         anything a library writes to a path (a PNG, MIDI, safetensors)
     write_json(path, value)         JSON, UTF-8, indented
     read_json(path, what)           a JSON object from a file that may be damaged or hostile
-    read_text_file(path, hint)      UTF-8 text, with one clear line for binary, UTF-16 or bad bytes
+    read_text_file(path, hint, hint_vi)  UTF-8 text, one clear line for binary, UTF-16 or bad bytes
 
 A write goes to a hidden temporary file beside `path` (the same folder, so the same filesystem),
 is flushed to disk (fsync), then moved onto `path` in one step (os.replace): a reader sees the old

@@ -22,6 +22,7 @@ from rnnkit.explain import (
     LANGS,
     MODELS,
     READINGS,
+    WROTE,
     build_page,
     explain,
     parse_x,
@@ -32,10 +33,6 @@ from rnnkit.files import write_file
 
 HTML = "html"
 ENDINGS = {".html": HTML, ".htm": HTML, ".md": "markdown", ".json": "json"}
-WROTE = {  # [page or not]
-    "en": ("wrote {out}", "wrote {out}; open it in a browser"),
-    "vi": ("đã ghi {out}", "đã ghi {out}; hãy mở nó bằng trình duyệt"),
-}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -90,14 +87,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def check_words(words: list[str]) -> None:
-    """--x followed by numbers that start with a minus sign: argparse takes them for a flag
-    ("--x expected one argument")."""
+    """--x followed by several numbers that start with a minus sign ("-1,2"): argparse takes
+    them for a flag ("--x expected one argument"); one negative number ("-1") it takes."""
     for flag, value in itertools.pairwise(words):
-        if flag == "--x" and re.fullmatch(r"-[\d.][\d.,;\s-]*", value):
+        one_number = re.fullmatch(r"-\d+|-\d*\.\d+", value)
+        if flag == "--x" and re.match(r"-[\d.]", value) and not one_number:
             raise RnnkitError(
                 f"--x {value}: numbers that start with a minus sign look like a flag; write "
                 f"--x={value}",
-                f"--x {value}: dãy số bắt đầu bằng dấu trừ trông như một tham số; hãy viết "
+                f"--x {value}: dãy số bắt đầu bằng dấu trừ trông như một tùy chọn (flag); hãy viết "
                 f"--x={value}",
             )
 

@@ -26,13 +26,14 @@ KINDS_VI = {
     "a duration such as 90s, 10m or 1h30m": "một khoảng thời gian như 90s, 10m hoặc 1h30m",
 }
 
-# argparse's own sentences (Python 3.11 to 3.13) -> the Vietnamese; {0}, {1}: the groups.
+# argparse's own sentences (the same from Python 3.10 to 3.13) -> the Vietnamese; {0}, {1}: the
+# groups.
 ARGPARSE_VI = [
     (r"invalid choice: (.+) \(choose from (.+)\)", "không có lựa chọn {0}; hãy chọn một trong {1}"),
     (r"expected one argument", "cần một giá trị"),
     (r"the following arguments are required: (.+)", "thiếu tham số: {0}"),
     (r"unrecognized arguments: (.+)", "không nhận ra tham số: {0}"),
-    (r"ignored explicit argument (.+)", "tham số {0} không nhận giá trị"),
+    (r"ignored explicit argument (.+)", "không nhận giá trị; hãy bỏ {0}"),
     (r"must be (.+), got (.+)", "phải là {0}, nhận được {1}"),
 ]
 

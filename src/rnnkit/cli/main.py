@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
+    lang = getattr(args, "lang", lang)  # as argparse read it (an abbreviation, the last --lang)
     progress.TERMINAL_ONLY = True  # a command's bars: only on a terminal, not in its log
     try:
         status = int(args.run(args) or 0)

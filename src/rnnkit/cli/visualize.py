@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, so that `rnnkit --help` does not load the training package.
     from rnnkit.data.text import read_text
     from rnnkit.files import write_file
+    from rnnkit.layers import display_name
     from rnnkit.tasks.registry import load_run
     from rnnkit.train.checkpoint import read_config
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise RnnkitError(
             f"{args.run_folder} is {'a word-level' if level else 'not a'} text run; visualize "
             "reads character-level models (rnnkit train text --level char)",
-            f"{args.run_folder} {'là mô hình mức từ' if level else 'không phải lần chạy văn bản'}"
+            f"{args.run_folder} {'là mô hình mức từ' if level else 'không phải mô hình văn bản'}"
             "; visualize chỉ đọc mô hình mức ký tự (rnnkit train text --level char)",
         )
     network = task.model.rnn
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         args.lang,
         "subtitle",
         run=args.run_folder,
-        cell=network.cell_name.upper(),
+        cell=display_name(network.cell_name),
         layers=network.num_layers,
         units=network.hidden_size,
         count=len(text),

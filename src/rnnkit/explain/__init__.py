@@ -24,7 +24,7 @@ from rnnkit.explain.lstm import explain_lstm
 from rnnkit.explain.page import build_page
 from rnnkit.explain.render import FORMATS, render_explanation
 from rnnkit.explain.rnn import explain_rnn
-from rnnkit.explain.words import LANGS
+from rnnkit.explain.words import LANGS, WROTE
 
 MODELS = ("lstm", "gru", "birnn", "rnn")
 
@@ -84,6 +84,7 @@ __all__ = [
     "LANGS",
     "MODELS",
     "READINGS",
+    "WROTE",
     "Explanation",
     "build_page",
     "explain",

@@ -202,3 +202,10 @@ TEXT: dict[str, dict[str, str]] = {
 def say(key: str, lang: str, **args: object) -> str:
     """The sentence `key` in `lang` ("en" or "vi"), with `args` put in."""
     return TEXT[key][lang].format(**args)
+
+
+# What `rnnkit explain --out FILE` says once it has written FILE: [a page or not].
+WROTE = {
+    "en": ("wrote {out}", "wrote {out}; open it in a browser"),
+    "vi": ("đã ghi {out}", "đã ghi {out}; hãy mở nó bằng trình duyệt"),
+}

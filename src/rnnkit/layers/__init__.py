@@ -11,6 +11,19 @@ from rnnkit.layers.torch_state import from_torch_state_dict, torch_state_dict
 declare_safe()
 
 CELL_NAMES = ("rnn", "rnn-relu", "lstm", "gru", "gru-after")
+# How pages, tables and plots name each cell (GRU*: cuDNN's placement of the reset gate).
+DISPLAY_NAMES = {
+    "rnn": "RNN",
+    "rnn-relu": "RNN (ReLU)",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "gru-after": "GRU*",
+}
+
+
+def display_name(cell: str) -> str:
+    """The cell as a page names it: LSTM, GRU*, ... (the name as given where it is unknown)."""
+    return DISPLAY_NAMES.get(cell, cell)
 
 
 def build_recurrent(

@@ -13,9 +13,9 @@ import io
 
 import numpy as np
 
+from rnnkit.layers import display_name
 from rnnkit.studies import summary
 from rnnkit.studies.compare import CompareResults
-from rnnkit.studies.verdict import name
 
 # Log axes need > 0: a gradient that underflowed to 0 is drawn where summary counts it, at the
 # smallest float32 above 0.
@@ -46,7 +46,9 @@ def gradient_flow_png(results: CompareResults) -> bytes:
     for axes, stage in zip(panels, ("init", "trained"), strict=True):
         for k, cell in enumerate(results.config.cells):
             if (cell, stage) in curves:
-                _semilog(axes, curves[cell, stage], color=f"C{k}", linewidth=2, label=name(cell))
+                _semilog(
+                    axes, curves[cell, stage], color=f"C{k}", linewidth=2, label=display_name(cell)
+                )
             for g in results.gradients:
                 if (g.cell, g.stage) == (cell, stage):
                     _semilog(axes, g.norms, color=f"C{k}", linewidth=0.6, alpha=0.4)
@@ -84,7 +86,9 @@ def memory_png(results: CompareResults) -> bytes:
             mean = np.array([s.mean for s in spreads])
             below = mean - np.array([s.low for s in spreads])
             above = np.array([s.high for s in spreads]) - mean
-            axes.errorbar(lags, mean, yerr=[below, above], fmt="o-", capsize=4, label=name(cell))
+            axes.errorbar(
+                lags, mean, yerr=[below, above], fmt="o-", capsize=4, label=display_name(cell)
+            )
         axes.axhline(example.chance, color="gray", linestyle="--", label="chance")
         lowest = min(m.score for m in results.memory if m.task == task)
         # An R^2 far below 0 (a read-out worse than the baseline) would squash the range that

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnkit.layers import display_name
 from rnnkit.studies import summary
 from rnnkit.studies.compare import CompareResults
 from rnnkit.studies.memory_tasks import CopyMemory
-from rnnkit.studies.verdict import SOLVED, name
+from rnnkit.studies.verdict import SOLVED
 
 GRADIENT_DISTANCES = (0, 1, 10, 50, 100, 200)  # columns of the gradient table (those < T)
 
@@ -29,7 +30,9 @@ class Table:
 def settings(results: CompareResults) -> str:
     config = results.config
     seeds = ", ".join(str(seed) for seed in config.seeds)
-    rates = ", ".join(f"{name(cell)} {config.learning_rate(cell):g}" for cell in config.cells)
+    rates = ", ".join(
+        f"{display_name(cell)} {config.learning_rate(cell):g}" for cell in config.cells
+    )
     return (
         f"Seeds {seeds}; hidden size {config.hidden_size} for every cell; rnnkit's init "
         f"{config.init!r}; {config.steps} Adam steps (learning rate {rates}, "
@@ -44,7 +47,7 @@ def parameter_table(results: CompareResults) -> Table:
         "Weights of each recurrent layer alone at equal hidden size.",
         ["cell", "parameters", "x RNN"],
         [
-            [name(c), str(n), f"{n / reference:.2f}" if reference else "-"]
+            [display_name(c), str(n), f"{n / reference:.2f}" if reference else "-"]
             for c, n in results.parameters.items()
         ],
     )
@@ -57,7 +60,7 @@ def score_table(results: CompareResults, task: str) -> Table:
     return Table(
         f"{task}: {example.metric}, mean (lowest to highest) over {seeds} seed(s); chance "
         f"{example.chance:.3g}, solved at {SOLVED}.",
-        ["lag", *(name(c) for c in cells)],
+        ["lag", *(display_name(c) for c in cells)],
         [
             [str(lag), *(summary.scores(results, task, lag, c).text() for c in cells)]
             for lag in summary.lags(results, task)
@@ -72,7 +75,7 @@ def loss_table(results: CompareResults, task: str) -> Table:
     memory = results.config.task(task)
     cells = results.config.cells
     per_step = isinstance(memory, CopyMemory)
-    header = ["lag", *(name(c) for c in cells), "baseline"]
+    header = ["lag", *(display_name(c) for c in cells), "baseline"]
     header += ["baseline per step (Arjovsky et al.)"] if per_step else []
     rows = []
     for lag in summary.lags(results, task):
@@ -112,7 +115,7 @@ def gradient_table(results: CompareResults) -> Table | None:
         f"mean over the batch, geometric mean over {seeds} seed(s).",
         ["cell", "stage", *(str(d) for d in distances)],
         [
-            [name(cell), stage, *(f"{norms[d]:.1e}" for d in distances)]
+            [display_name(cell), stage, *(f"{norms[d]:.1e}" for d in distances)]
             for (cell, stage), norms in curves.items()
         ],
     )

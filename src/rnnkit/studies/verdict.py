@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnkit.layers import display_name
 from rnnkit.studies import summary
 from rnnkit.studies.compare import CompareResults, MemoryResult
 
@@ -26,11 +27,6 @@ CLEAR = 10.0  # the LSTM carries "more gradient" when its reach is this many tim
 TOO_SHORT = 200  # Adam steps per piece under which a run trains nothing (`--quick`: 5)
 # The findings about the networks as initialised, which a run too short to train still shows.
 BEFORE_TRAINING = {"reach_init", "underflow_init", "gru_gate_at_init", "weights"}
-NAMES = {"rnn": "RNN", "rnn-relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU", "gru-after": "GRU*"}
-
-
-def name(cell: str) -> str:
-    return NAMES.get(cell, cell)
 
 
 @dataclass(frozen=True)
@@ -261,8 +257,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "the shares after training.",
         "too_short": "This run's budget, {steps} steps per cell, task, lag and seed, is far too "
         "short to train anything (--quick, or a small --budget, checks that the study runs): its "
-        "numbers and the sentences below mean nothing. Run it without --quick, with the default "
-        "--budget 2000 or more, for the study.",
+        "scores mean nothing, so only what holds before training is said below. Run it without "
+        "--quick, with the default --budget 2000 or more, for the study.",
         "lstm_carries_more": "After training the LSTM carries {ratios} times more "
         "gradient across {distance} steps than the vanilla RNN (seed by seed), as the lecture "
         "says: the LSTM was made to fix the vanilla RNN's vanishing gradient.",
@@ -321,11 +317,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         "underflow_init": "Lúc khởi tạo, gradient ở {distance} bước trước bị tràn dưới về 0 "
         "trong float32 với {underflowed}; khi đó nó được tính bằng {tiny:.1e}, số float32 dương "
         "nhỏ nhất. Vì vậy, tỉ lệ gradient nào ở trên dùng số này chỉ là cận trên của giá trị thật, "
-        "và tỉ lệ nào so với nó chỉ là cận dưới.",
+        "và tỉ số nào lấy nó làm mẫu số chỉ là cận dưới.",
         "underflow_trained": "Sau khi huấn luyện, gradient ở {distance} bước trước bị tràn dưới "
         "về 0 trong float32 với {underflowed}; khi đó nó được tính bằng {tiny:.1e}, số float32 "
         "dương nhỏ nhất. Vì vậy, tỉ lệ gradient nào ở trên dùng số này chỉ là cận trên của giá "
-        "trị thật, và tỉ lệ nào so với nó chỉ là cận dưới.",
+        "trị thật, và tỉ số nào lấy nó làm mẫu số chỉ là cận dưới.",
         "gru_gate_at_init": "Lúc khởi tạo, gradient của GRU tiêu biến nhanh nhất: cổng cập nhật "
         "bắt đầu ở gần z_t = sigma(0) = 0.5 (các bias bằng 0), nên h_t = (1 - z_t) h_(t-1) + z_t "
         "h~_t chỉ giữ lại khoảng một nửa h_(t-1) ở mỗi bước, trong khi cổng quên của LSTM bắt "
@@ -333,7 +329,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "thay đổi: hãy so với tỉ lệ gradient sau khi huấn luyện.",
         "too_short": "Ngân sách của lần chạy này, {steps} bước cho mỗi cell, bài toán, độ trễ và "
         "seed, quá ngắn để mô hình học được gì (--quick, hoặc một --budget nhỏ, chỉ kiểm tra rằng "
-        "nghiên cứu chạy được): các con số và các câu dưới đây không có ý nghĩa. Hãy chạy lại "
+        "nghiên cứu chạy được): các điểm số không có ý nghĩa, nên dưới đây chỉ nói những gì đúng "
+        "trước khi huấn luyện. Hãy chạy lại "
         "không kèm --quick, với --budget mặc định 2000 hoặc lớn hơn, để có kết quả thật.",
         "lstm_carries_more": "Sau khi huấn luyện, LSTM truyền gradient qua {distance} bước nhiều "
         "gấp {ratios} lần RNN thường (so từng seed), đúng như bài giảng nói: "
@@ -421,22 +418,22 @@ def _sentence(finding: Finding, words: dict[str, str], names: dict[str, str]) ->
             values[key] = names.get(values[key], values[key])
     if "reach" in values:
         values["reach"] = ", ".join(
-            f"{name(c)} {_range(spread, words)}" for c, spread in values["reach"].items()
+            f"{display_name(c)} {_range(spread, words)}" for c, spread in values["reach"].items()
         )
     for lags in ("solved", "beats"):
         if lags in values:
             values[lags] = "; ".join(
-                f"{name(c)} {', '.join(map(str, held)) or words['none']}"
+                f"{display_name(c)} {', '.join(map(str, held)) or words['none']}"
                 for c, held in values[lags].items()
             )
     for cell in ("winner", "loser"):
         if cell in values:
-            values[cell] = name(values[cell])
+            values[cell] = display_name(values[cell])
     if "cells" in values:
-        values["cells"] = ", ".join(name(c) for c in values["cells"])
+        values["cells"] = ", ".join(display_name(c) for c in values["cells"])
     if "underflowed" in values:
         values["underflowed"] = ", ".join(
-            f"{name(c)} ({words['of_seeds'].format(count=n, seeds=total)})"
+            f"{display_name(c)} ({words['of_seeds'].format(count=n, seeds=total)})"
             for c, (n, total) in values["underflowed"].items()
         )
     if finding.key in ("lstm_carries_more", "lstm_not_shown"):  # one seed: one ratio

@@ -168,7 +168,7 @@ def read_config(run: Path) -> dict[str, Any]:
         given = "give the folder a training run wrote (its --out, or fit's out=)"
         given_vi = "hãy đưa thư mục mà một lần huấn luyện đã ghi ra (tham số --out của lần đó)"
         if not Path(run).exists():
-            raise RnnkitError(f"{run} does not exist; {given}", f"không có {run}; {given_vi}")
+            raise RnnkitError(f"{run} does not exist; {given}", f"{run} không tồn tại; {given_vi}")
         raise RnnkitError(
             f"{run} is not an rnnkit run folder (no {CONFIG}); {given}",
             f"{run} không phải thư mục huấn luyện của rnnkit (không có {CONFIG}); {given_vi}",

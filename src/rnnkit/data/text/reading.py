@@ -54,7 +54,8 @@ def text_files(path: Path) -> list[Path]:
     if not path.exists():
         raise RnnkitError(
             f"{path} does not exist; pass a UTF-8 text file or a folder of .txt files",
-            f"không có {path}; hãy đưa một tệp văn bản UTF-8 hoặc một thư mục chứa các tệp .txt",
+            f"{path} không tồn tại; hãy đưa một tệp văn bản UTF-8 hoặc một thư mục chứa các "
+            "tệp .txt",
         )
     return [path]
 
@@ -70,7 +71,7 @@ def empty_file(path: Path) -> RnnkitError:
     """The error for a text file with nothing but white space in it."""
     return RnnkitError(
         f"{path} is empty; pass a file that holds some text",
-        f"{path} trống; hãy đưa một tệp có chứa văn bản",
+        f"tệp {path} trống; hãy đưa một tệp có chứa văn bản",
     )
 
 

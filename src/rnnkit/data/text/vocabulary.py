@@ -93,9 +93,10 @@ class Vocabulary:
     def tokenize(self, text: str) -> list[str]:
         return tokenize(text, self.level, self.lowercase, self.tokenizer)
 
-    def encode(self, text: str, what: str = "the text") -> list[int]:
+    def encode(self, text: str, what: str = "the text", what_vi: str = "văn bản") -> list[int]:
         """Token ids of `text`. Unknown tokens become <unk> where the vocabulary has it; else an
-        unknown character is an error (its message calls the text `what`, e.g. "the prime")."""
+        unknown character is an error (its message calls the text `what`, e.g. "the prime", and
+        `what_vi` in Vietnamese)."""
         index = self._index
         tokens = self.tokenize(text)
         if UNK in index:
@@ -108,7 +109,7 @@ class Vocabulary:
             raise RnnkitError(
                 f"{what} has characters the model never saw ({shown}); "
                 "remove them or train on text that contains them",
-                f"văn bản có những ký tự mà mô hình chưa từng thấy ({shown}); hãy bỏ chúng đi "
+                f"{what_vi} có những ký tự mà mô hình chưa từng thấy ({shown}); hãy bỏ chúng đi "
                 "hoặc huấn luyện trên văn bản có chứa chúng",
             ) from None
 
