@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,18 @@ def test_resume_of_a_finished_run_changes_nothing(run, capsys):
     before = (run / "metrics.csv").read_text()
     assert main(["train", "--resume", str(run), "--no-progress"]) == 0
     assert (run / "metrics.csv").read_text() == before
+
+
+def test_a_run_whose_state_is_damaged_is_refused_and_kept(run, tmp_path, capsys):
+    """A refused resume leaves the folder as it was, its settings included (a new budget is
+    saved once the run has loaded)."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run, damaged)
+    for state in (damaged / "training").glob("*.state.safetensors"):
+        state.write_bytes(state.read_bytes()[:10])
+    before = snapshot(damaged)
+    assert main(["train", "--resume", str(damaged), "--more-steps", "5", "--no-progress"]) == 2
+    assert snapshot(damaged) == before
 
 
 @pytest.mark.parametrize(

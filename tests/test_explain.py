@@ -257,7 +257,12 @@ def test_missing_gates_are_named(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("{not json", "not valid JSON"), ("[1, 2]", "one JSON object"), ('{"W": NaN}', "NaN")],
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "one JSON object"),
+        ('{"W": NaN}', "NaN"),
+        ('{"W": [[' + "9" * 5000 + "]]}", "a number too long to read"),
+    ],
 )
 def test_unreadable_params_files(tmp_path, capsys, text, message):
     path = tmp_path / "params.json"

@@ -123,3 +123,31 @@ def test_a_bad_path_is_one_line_naming_it(flag, runs, tmp_path, capsys, monkeypa
         assert str(path) in err[0] or path.name in err[0], (kind, err[0])
     assert {name: snapshot(path) for name, path in runs.items() if path.is_dir()} == before
     assert not (tmp_path / "runs").exists() and not list(tmp_path.glob("out.*"))
+
+
+@pytest.mark.parametrize("kind", ["link", "dangling link", "pipe"])
+def test_an_out_that_is_not_a_regular_file_is_refused_and_kept(kind, tmp_path, capsys):
+    """The write replaces a file whole: a link or a pipe would be replaced, not written to."""
+    (tmp_path / "text.txt").write_text(TEXT)
+    target = tmp_path / "target.txt"
+    target.write_text("mine")
+    out = tmp_path / "out.txt"
+    if kind == "pipe":
+        os.mkfifo(out)
+    else:
+        out.symlink_to(target if kind == "link" else tmp_path / "gone.txt")
+    run = tmp_path / "run"
+    assert main(["train", "text", str(tmp_path / "text.txt"), "--out", str(run), *TINY]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(run), "--length", "5", "--out", str(out), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out {out} is not a regular file") and err.count("\n") == 1
+    assert (out.is_fifo() if kind == "pipe" else out.is_symlink()) and target.read_text() == "mine"
+
+
+def test_compare_refuses_a_folder_it_cannot_make_before_any_work(tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("mine")
+    assert main(["compare", "--quick", "--out", str(tmp_path / "file.txt" / "cmp")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'file.txt'} is a file; give a folder where one can be made" in err
+    assert err.count("\n") == 1 and (tmp_path / "file.txt").read_text() == "mine"

@@ -150,6 +150,9 @@ def test_devices(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(RnnkitError, match="no GPU"):
             resolve_device("cuda")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)  # as off a Mac
+    with pytest.raises(RnnkitError, match="--device mps was asked for but this machine has no"):
+        resolve_device("mps")
 
 
 def committed(run) -> str:

@@ -36,6 +36,10 @@ def resolve_device(name: str) -> torch.device:
             )
     if device.type not in ("cpu", "cuda", "mps"):
         raise RnnkitError(f"rnnkit runs on cpu and cuda, not {device.type}; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RnnkitError(
+            f"--device {name} was asked for but this machine has no Apple GPU; use --device cpu"
+        )
     return device
 
 

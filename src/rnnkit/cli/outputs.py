@@ -9,6 +9,7 @@ failed write leaves the old file whole.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
@@ -35,6 +36,14 @@ def check_file(
     path: Path, force: bool, flag: str = "--out", suffixes: tuple[str, ...] = ()
 ) -> Path:
     """`path` as a file a command may write (see the module docstring), or one RnnkitError."""
+    if path.is_symlink() or (path.exists() and not path.is_file() and not path.is_dir()):
+        # the write replaces the file whole (rnnkit.files), which would replace a link, a device
+        # or a pipe itself rather than write to it
+        raise RnnkitError(
+            f"{flag} {path} is not a regular file (a link, a device or a pipe); give a file path",
+            f"{flag} {path} không phải một tệp thông thường (liên kết, thiết bị hay pipe); hãy "
+            "đưa đường dẫn của một tệp",
+        )
     if path.is_dir():
         example = path / f"out{suffixes[0] if suffixes else ''}"
         raise RnnkitError(
@@ -72,6 +81,10 @@ def check_folder(path: Path, force: bool, flag: str = "--out") -> Path:
     replace; never a run folder."""
     if path.exists() and not path.is_dir():
         raise RnnkitError(f"{flag} {path} is a file; give a new or empty folder")
+    above = next(p for p in path.absolute().parents if p.exists())  # where it would be made
+    if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+        what = "is a file" if not above.is_dir() else "cannot be written to"
+        raise RnnkitError(f"{flag} {path}: {above} {what}; give a folder where one can be made")
     if (path / CONFIG).is_file():
         raise RnnkitError(f"{path} is a run folder; give {flag} a folder of its own")
     if path.is_dir() and any(path.iterdir()) and not force:

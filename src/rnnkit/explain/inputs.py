@@ -119,6 +119,15 @@ def read_params_file(path: Path) -> dict:
             f"tệp tham số {path} không phải JSON hợp lệ ở dòng {error.lineno}, cột {error.colno}: "
             f"{JSON_VI.get(error.msg, error.msg)}; hãy sửa rồi chạy lại",
         ) from None
+    except RnnkitError:  # NaN or Infinity (_reject_constant)
+        raise
+    except ValueError:  # Python's limit on the digits of an integer (4,300)
+        raise RnnkitError(
+            f"params file {path} holds a number too long to read; write each number with a few "
+            "digits (e.g. 1e300 rather than all of them)",
+            f"tệp tham số {path} chứa một số quá dài để đọc; hãy viết mỗi số bằng ít chữ số (ví "
+            "dụ 1e300 thay vì viết hết các chữ số)",
+        ) from None
     except RecursionError:
         raise RnnkitError(
             f"params file {path} is nested too deeply; it should map names to matrices",

@@ -122,9 +122,8 @@ def fit(
     if world.is_main and not (resume or restart):
         checkpoint.create_run_folder(run)
     with lock.exclusive(run) if world.is_main else nullcontext():
-        if resume and save_settings and world.is_main:
-            checkpoint.write_config(run, task.name, task.config(), config.to_dict())
-        return _fit(task, config, run, device, resume, show_progress, out, world)
+        saves = resume and save_settings and world.is_main
+        return _fit(task, config, run, device, resume, saves, show_progress, out, world)
 
 
 def _fit(
@@ -133,6 +132,7 @@ def _fit(
     run: Path,
     device: torch.device,
     resume: bool,
+    save_settings: bool,
     show_progress: bool,
     out: TextIO | None,
     world: distributed.World,
@@ -150,6 +150,8 @@ def _fit(
     schedule = Schedule(config)
     average = WeightAverage(task.model, config.ema) if config.ema else None
     progress, carry = _start(task, config, run, optimizer, schedule, resume, world, average)
+    if save_settings:  # once the run has loaded: a run refused keeps its settings as they were
+        checkpoint.write_config(run, task.name, task.config(), config.to_dict())
     first_step = progress.step
     train_loss = distributed.training_loss(task, world)  # DDP: rank 0's weights everywhere
     carry = distributed.shard_carry(carry, world)
