@@ -6,6 +6,7 @@ import os
 import signal
 
 import pytest
+import safetensors.torch
 import torch
 
 from conftest import FaultAt
@@ -145,6 +146,18 @@ def test_a_run_from_another_format_version_is_refused(finished_run):
 def test_corrupt_files_are_refused(finished_run, name, message):
     (finished_run / name).write_bytes(b"\x00garbage")
     with pytest.raises(RnnkitError, match=message):
+        load_run(finished_run)
+
+
+def test_weights_that_are_not_finite_are_refused(finished_run):
+    """A run that diverged (or a damaged file) is refused at load: a NaN model sampled nonsense,
+    crashed generate and visualize, and evaluated to 'loss nan' with status 0."""
+    path = finished_run / "model.safetensors"
+    tensors = checkpoint.load_tensors(path)
+    name = sorted(tensors)[0]
+    tensors[name] = torch.full_like(tensors[name], float("nan"))
+    safetensors.torch.save_file(tensors, str(path))
+    with pytest.raises(RnnkitError, match=f"{name} holds NaN or infinite values"):
         load_run(finished_run)
 
 

@@ -335,3 +335,14 @@ def test_without_music21_a_music_command_says_how_to_install_it(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'rnnkit[music]'" in lines[0]
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("tempo", ["3", "1e9"])
+def test_a_tempo_a_midi_file_cannot_hold_is_refused_before_any_work(
+    melody_run, tmp_path, capsys, tempo
+):
+    song = tmp_path / "song.mid"
+    assert main(["generate", str(melody_run), "--out", str(song), "--tempo", tempo]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --tempo {float(tempo):g} is outside") and "4 to 1000" in err
+    assert not song.exists()

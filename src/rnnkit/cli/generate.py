@@ -35,6 +35,9 @@ SOUNDFONTS = (
     "/usr/share/sounds/sf2/default-GM.sf2",
 )
 DEFAULT_BARS = 8  # 4/4 bars
+# Quarter notes per minute a MIDI file holds well: it stores 60e6 / tempo microseconds a quarter
+# note in 24 bits (so at least 3.58), and past 1,000 a note lasts under a frame of a track.
+TEMPOS = (4, 1000)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -79,7 +82,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="how much of the prime to keep, in 4/4 bars (default 4)",
     )
     parser.add_argument(
-        "--tempo", type=POSITIVE.parse, default=100.0, help="quarter notes per minute (default 100)"
+        "--tempo",
+        type=POSITIVE.parse,
+        default=100.0,
+        help=f"quarter notes per minute, {TEMPOS[0]} to {TEMPOS[1]} (default 100)",
     )
     parser.add_argument(
         "--out", type=Path, required=True, metavar="SONG.mid", help="the MIDI file to write"
@@ -104,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.data.music.primer import parse_pitches
     from rnnkit.generate.music import bar_steps
 
+    if not TEMPOS[0] <= args.tempo <= TEMPOS[1]:
+        raise RnnkitError(
+            f"--tempo {args.tempo:g} is outside what a MIDI file holds well; give "
+            f"{TEMPOS[0]} to {TEMPOS[1]} quarter notes per minute"
+        )
     outputs = _outputs(args.out, args.wav, args.abc, args.force)
     pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
     soundfont = _soundfont() if args.wav else None

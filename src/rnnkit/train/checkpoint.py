@@ -97,7 +97,7 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 def _check_like(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path) -> None:
     """Refuse a tensor whose name, shape or dtype is not the model's (torch would convert a
-    wrong dtype silently)."""
+    wrong dtype silently), or that is not finite (a NaN model samples nonsense or crashes)."""
     for name, tensor in tensors.items():
         like = expected.get(name)
         if like is None:
@@ -106,6 +106,11 @@ def _check_like(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tens
             raise RnnkitError(
                 f"{path}: {name} is {tensor.dtype} {tuple(tensor.shape)}, the model needs "
                 f"{like.dtype} {tuple(like.shape)}; the file is from another model, retrain"
+            )
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise RnnkitError(
+                f"{path}: {name} holds NaN or infinite values (training diverged, or the file "
+                "is damaged); retrain, with a lower --lr if it diverged"
             )
 
 
