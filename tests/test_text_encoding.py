@@ -70,6 +70,12 @@ def test_rare_characters_become_unk_at_character_level():
     assert capped.tokens == ("<unk>", " ", "a")  # the two most frequent, sorted
     encoded = encode([text], "char", False, "words")
     assert encoded.ids_for(capped).tolist() == capped.encode(text)
+    with pytest.raises(
+        RnnkitError,
+        match="--min-count 5 keeps no token: the most frequent one "
+        "is seen 4 times; give --min-count 4 or less",
+    ):
+        Vocabulary.build(text, "char", min_count=5)
 
 
 def test_a_run_caches_its_ids_and_a_resumed_run_maps_them(tmp_path):

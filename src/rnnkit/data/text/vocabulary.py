@@ -74,6 +74,12 @@ class Vocabulary:
         ranked = sorted((t for t in counts if t != UNK), key=lambda t: (-counts[t], t))
         if min_count is not None:
             ranked = [t for t in ranked if counts[t] >= min_count]
+            if not ranked:  # a model of <unk> alone predicts nothing (and sampled nothing)
+                most = max((counts[t] for t in counts if t != UNK), default=0)
+                raise RnnkitError(
+                    f"--min-count {min_count} keeps no token: the most frequent one is seen "
+                    f"{most} times; give --min-count {most} or less"
+                )
         if max_size is not None:
             ranked = ranked[: max_size - 1]
         pruned = max_size is not None or min_count is not None
