@@ -136,6 +136,13 @@ def test_split_flag():
     assert TextDataConfig(split="80/10/10").fractions() == (0.8, 0.1, 0.1)
     with pytest.raises(RnnkitError, match="percentages"):
         TextDataConfig(split="ninety").fractions()
+    for split in ("50/40", "-10/110", "0/90/10"):
+        with pytest.raises(RnnkitError, match="add up to 100, the first"):
+            TextDataConfig(split=split).fractions()
+    for split in ("100/0", "100/0/0"):
+        with pytest.raises(RnnkitError, match=f"{split} leaves no valid part"):
+            TextDataConfig(split=split).fractions()
+    assert TextDataConfig(split="100/0", valid_file="valid.txt").fractions() == (1.0, 0.0, 0.0)
 
 
 def test_devices(monkeypatch):

@@ -111,6 +111,16 @@ class TextDataConfig:
             parts = []
         if len(parts) not in (2, 3):
             raise RnnkitError(f"--split {self.split!r} must be percentages such as 90/5/5 or 90/10")
+        if min(parts) < 0 or not math.isclose(sum(parts), 1.0, abs_tol=1e-6) or parts[0] == 0:
+            raise RnnkitError(
+                f"--split {self.split}: give percentages >= 0 that add up to 100, the first (the "
+                "training part) above 0, such as 90/5/5"
+            )
+        if parts[1] == 0 and not self.valid_file:
+            raise RnnkitError(
+                f"--split {self.split} leaves no valid part to evaluate on; give it some (e.g. "
+                "95/5) or a separate text with --valid"
+            )
         return (*parts, 0.0) if len(parts) == 2 else tuple(parts)
 
 
@@ -198,6 +208,7 @@ class TextTask(Task):
         minutes, 1.20-1.21 with it against 1.29 without; Tiny Shakespeare, 3-6 passes, better
         without). A network that torch's own kernels run (cuDNN's on a GPU) keeps them: they
         have no recurrent dropout."""
+        data.fractions()  # a --split that cannot work is refused here, before any work
         regularised = any(getattr(settings, name) for name in REGULARISERS)
         if data.level != "char" or set(REGULARISERS) & set(given) or regularised:
             return train
