@@ -99,6 +99,15 @@ OTHER_ENCODINGS = {
 }
 
 
+def blocked_by(path: Path) -> Path | None:
+    """What stops `path` from being made as a folder: its nearest existing parent where that is
+    not a writable folder, else None."""
+    parent = Path(path).absolute()
+    while not parent.exists():
+        parent = parent.parent
+    return None if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK) else parent
+
+
 def read_text_file(path: str | Path, hint: str, hint_vi: str | None = None) -> str:
     """The text of a UTF-8 file (a UTF-8 byte-order mark removed). A file in another Unicode
     encoding, a binary file or bytes that are not UTF-8 are one RnnkitError each, ending in

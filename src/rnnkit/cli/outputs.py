@@ -9,10 +9,10 @@ failed write leaves the old file whole.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import blocked_by
 from rnnkit.train.checkpoint import BEST_MODEL, CONFIG, TRAINING
 
 # What `rnnkit train` writes into a run folder (besides training/): the run's own files.
@@ -81,8 +81,8 @@ def check_folder(path: Path, force: bool, flag: str = "--out") -> Path:
     replace; never a run folder."""
     if path.exists() and not path.is_dir():
         raise RnnkitError(f"{flag} {path} is a file; give a new or empty folder")
-    above = next(p for p in path.absolute().parents if p.exists())  # where it would be made
-    if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+    above = blocked_by(path)
+    if above is not None:
         what = "is a file" if not above.is_dir() else "cannot be written to"
         raise RnnkitError(f"{flag} {path}: {above} {what}; give a folder where one can be made")
     if (path / CONFIG).is_file():

@@ -45,6 +45,7 @@ from torch import nn
 
 from rnnkit.errors import RnnkitError
 from rnnkit.files import (
+    blocked_by,
     read_json,
     remove_temporary_files,
     short,
@@ -132,10 +133,8 @@ def check_run_folder(path: Path) -> None:
             f"{path} already exists and is not empty; choose another --out or continue it with "
             f"`rnnkit train --resume {path}`"
         )
-    parent = path.absolute()
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    parent = blocked_by(path)
+    if parent is not None:
         raise RnnkitError(
             f"cannot create the run folder {path} ({parent} is not a writable folder); choose "
             "another --out"

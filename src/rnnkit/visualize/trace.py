@@ -10,8 +10,7 @@ each of these signals as a (T, H) tensor: T characters, H units.
 from __future__ import annotations
 
 import copy
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -76,7 +75,7 @@ def trace_language_model(model: nn.Module, ids: Tensor) -> list[Signal]:
         x = layer_signals[0].values  # h_t of this layer is the next layer's x_t
     if not torch.allclose(x, seen["h"][0], rtol=1e-4, atol=1e-5):
         raise RuntimeError("traced states differ from the model's forward: a bug in rnnkit")
-    return [dataclasses.replace(signal, values=signal.values.to(dtype)) for signal in signals]
+    return [replace(signal, values=signal.values.to(dtype)) for signal in signals]
 
 
 def _trace_cell(cell: Cell, x: Tensor, layer: int) -> list[Signal]:
