@@ -125,6 +125,24 @@ def test_a_run_whose_state_is_damaged_is_refused_and_kept(run, tmp_path, capsys)
     assert snapshot(damaged) == before
 
 
+def test_a_run_whose_checkpoints_were_removed_keeps_its_best_weights(run, tmp_path, capsys):
+    """Without RUN/training, resume would start again from step 0 and replace weights trained
+    6 steps; only weights from the first evaluation (a run killed before its first checkpoint
+    has no others) are trained again."""
+    removed = tmp_path / "removed"
+    shutil.copytree(run, removed)
+    shutil.rmtree(removed / "training")
+    before = snapshot(removed)
+    assert main(["train", "--resume", str(removed), "--no-progress"]) == 2
+    assert "holds weights trained 6 steps" in error_line(capsys)
+    assert snapshot(removed) == before
+    early = tmp_path / "early"
+    assert train(tmp_path, "--steps", "3", "--eval-every", "3", out="early") == 0
+    shutil.rmtree(early / "training")
+    assert main(["train", "--resume", str(early), "--no-progress"]) == 0
+    assert "starting it again from step 0" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

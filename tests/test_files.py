@@ -4,9 +4,11 @@ import os
 from unittest import mock
 
 import pytest
+import torch
 
 from rnnkit import files
 from rnnkit.errors import RnnkitError
+from rnnkit.train.checkpoint import save_weights
 
 
 def test_a_crash_while_writing_keeps_the_old_file(tmp_path):
@@ -17,6 +19,31 @@ def test_a_crash_while_writing_keeps_the_old_file(tmp_path):
         files.write_file(path, "new")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    ("number", "advice"),
+    [
+        (28, "; free some disk space and try again"),
+        (13, "; make the folder writable and try again"),
+        (5, "; check the disk and the folder and try again"),
+    ],
+)
+def test_a_failed_write_says_what_to_do_about_its_cause(tmp_path, number, advice):
+    failing = mock.patch("os.replace", side_effect=OSError(number, os.strerror(number)))
+    with failing, pytest.raises(RnnkitError) as raised:
+        files.write_file(tmp_path / "a.txt", "text")
+    assert f"({os.strerror(number)}){advice}" in str(raised.value)
+
+
+def test_weights_written_into_a_removed_folder_give_the_same_one_line(tmp_path):
+    """safetensors writes the file itself, and raises its own error type for I/O."""
+    with pytest.raises(RnnkitError) as raised:
+        save_weights(tmp_path / "gone" / "model.safetensors", torch.nn.Linear(2, 2))
+    assert str(raised.value).startswith(
+        f"cannot write {tmp_path / 'gone' / 'model.safetensors'} (No such file or directory); "
+        "its folder is gone: make it and try again"
+    )
 
 
 def test_a_failing_writer_leaves_nothing_behind(tmp_path):

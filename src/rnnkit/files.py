@@ -34,6 +34,20 @@ def write_file(path: str | Path, data: bytes | str) -> Path:
     return write_with(path, lambda temp: temp.write_bytes(raw))
 
 
+_FULL = ("free some disk space", "hãy giải phóng dung lượng đĩa")
+_LOCKED = ("make the folder writable", "hãy cấp quyền ghi cho thư mục")
+# What to do about a failed write, by the error's number (None: any other).
+WRITE_ADVICE = {
+    errno.ENOSPC: _FULL,
+    errno.EDQUOT: _FULL,
+    errno.EACCES: _LOCKED,
+    errno.EPERM: _LOCKED,
+    errno.EROFS: _LOCKED,
+    errno.ENOENT: ("its folder is gone: make it", "thư mục của nó không còn: hãy tạo lại"),
+    None: ("check the disk and the folder", "hãy kiểm tra ổ đĩa và thư mục"),
+}
+
+
 def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
     """`write(temp)` a temporary file beside `path`, flush it to disk, move it onto `path`."""
     path = Path(path)
@@ -46,11 +60,12 @@ def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
     except OSError as error:
         temp.unlink(missing_ok=True)
         reason = error.strerror or error
+        advice, advice_vi = WRITE_ADVICE.get(error.errno, WRITE_ADVICE[None])
         raise RnnkitError(
-            f"cannot write {path} ({reason}); free some disk space or make the folder writable "
-            "and try again (a file that was there is unchanged)",
-            f"không ghi được {path} ({reason}); hãy giải phóng dung lượng đĩa hoặc cấp quyền "
-            "ghi cho thư mục rồi thử lại (tệp đã có ở đó không bị thay đổi)",
+            f"cannot write {path} ({reason}); {advice} and try again "
+            "(a file that was there is unchanged)",
+            f"không ghi được {path} ({reason}); {advice_vi} rồi thử lại "
+            "(tệp đã có ở đó không bị thay đổi)",
         ) from None
     except BaseException:
         temp.unlink(missing_ok=True)

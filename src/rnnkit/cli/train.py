@@ -20,6 +20,7 @@ from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
 from rnnkit.train.checkpoint import (
     CONFIG,
+    check_restart,
     check_run_folder,
     completed_steps,
     completed_time,
@@ -175,6 +176,7 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     budget = _new_budget(run, args)
     train = replace(train, **budget).check()
     if not has_training_state(run):  # killed before its first checkpoint
+        check_restart(run, train.eval_every)
         print(f"{run} has no checkpoint yet: starting it again from step 0 with its settings")
         if (budget or args.data is not None) and distributed.current().is_main:
             write_config(run, config["task"], config["task_config"], train.to_dict())  # kept

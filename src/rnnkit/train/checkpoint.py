@@ -31,6 +31,7 @@ one) and between a checkpoint's tensor files and its commit (a kill in the middl
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
@@ -197,9 +198,17 @@ def read_config(run: Path) -> dict[str, Any]:
 
 def save_weights(path: Path, model: nn.Module, metadata: dict[str, str] | None = None) -> None:
     """The model's weights as safetensors (a tied weight stored once), written atomically."""
+
+    def write(temp: Path) -> None:
+        try:
+            safetensors.torch.save_model(model, str(temp), metadata=metadata)
+        except safetensors.SafetensorError as error:  # its I/O errors, as the OSError they were
+            found = re.search(r"os error (\d+)", str(error))
+            number = int(found[1]) if found else errno.EIO
+            raise OSError(number, os.strerror(number)) from None
+
     with apart(model):
-        save = safetensors.torch.save_model
-        write_with(path, lambda temp: save(model, str(temp), metadata=metadata))
+        write_with(path, write)
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
@@ -230,6 +239,7 @@ def save_training_state(
 ) -> None:
     """Commit the training state: tensor files first, then state.json, then clean up old files."""
     folder = Path(run) / TRAINING
+    folder.mkdir(exist_ok=True)  # (a run restarted after its folder was removed)
     stem = _new_stem(folder, state["step"])
     save_weights(folder / f"{stem}.model.safetensors", model)
     tensors, optimizer_json = _optimizer_tensors(optimizer)
@@ -256,6 +266,26 @@ def save_training_state(
 def has_training_state(run: Path) -> bool:
     """Has the run written its first checkpoint?"""
     return (Path(run) / TRAINING / STATE).is_file()
+
+
+def check_restart(run: Path, eval_every: int) -> None:
+    """Refuse to start a run without a checkpoint again from step 0 when that would replace best
+    weights trained further than its first evaluation (its checkpoints were removed).
+
+    A run killed before its first checkpoint can have written model.safetensors at its first
+    evaluation only (step <= eval_every: the steps the restart trains again anyway)."""
+    path = Path(run) / BEST_MODEL
+    try:
+        with safetensors.safe_open(str(path), "pt") as weights:
+            step = int((weights.metadata() or {}).get("step", 0))
+    except Exception:  # none there, or unreadable: nothing a restart would lose
+        return
+    if step > eval_every:
+        raise RnnkitError(
+            f"{run / TRAINING} holds no checkpoint to resume, but {path} holds weights trained "
+            f"{step} steps, which starting again from step 0 would replace: keep them by copying "
+            f"the run folder, or delete {path.name} to train this run again from step 0"
+        )
 
 
 def completed_steps(run: Path) -> int:
