@@ -167,14 +167,25 @@ def test_evaluate_prints_the_report_and_agrees_with_predict(run, tmp_path, capsy
     )
     predicted = [row[1] for row in read_predictions(tmp_path / "p.csv")[1:]]
     capsys.readouterr()
-    assert main(["evaluate", str(run), str(tmp_path / "test.csv")]) == 0
+    picture = tmp_path / "confusion.png"
+    before = snapshot(run)
+    assert (
+        main(["evaluate", str(run), str(tmp_path / "test.csv"), "--confusion", str(picture)]) == 0
+    )
     out = capsys.readouterr().out
     assert "precision" in out and "true \\ predicted" in out
     fields = out.strip().splitlines()[-1].split()
     expected = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
     assert float(fields[fields.index("accuracy") + 1]) == pytest.approx(expected, abs=1e-4)
     assert fields[fields.index("sequences") + 1] == str(len(truth))
-    assert (run / "confusion-test.png").is_file()
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert snapshot(run) == before  # evaluate writes nothing into the run
+    # The picture is not replaced without --force, and is for classify runs only.
+    assert main(["evaluate", str(run), "test.csv", "--confusion", str(picture)]) == 2
+    assert (
+        error_line(capsys)
+        == f"error: {picture} already exists; choose another --confusion or add --force"
+    )
 
 
 def test_unlabelled_data_is_predicted_without_a_score(run, tmp_path, capsys):
@@ -254,7 +265,6 @@ def test_an_archive_folder_trains_on_its_train_part_and_evaluates_on_its_test_pa
     last = capsys.readouterr().out.strip().splitlines()[-1].split()
     assert last[last.index("sequences") + 1] == "20"
     assert float(last[last.index("accuracy") + 1]) >= 0.9
-    assert (run / "confusion-test.png").is_file()
     out = tmp_path / "test.csv"
     assert main(["predict", str(run), "test", "--out", str(out)]) == 0
     assert len(read_predictions(out)) == 21

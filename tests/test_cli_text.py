@@ -219,6 +219,13 @@ def test_word_level_prime_with_unknown_words_is_said_once(tmp_path, capsys):
     )
 
 
+def test_a_confusion_matrix_is_for_classify_runs(run, tmp_path, capsys):
+    picture = tmp_path / "confusion.png"
+    assert main(["evaluate", str(run), "--confusion", str(picture)]) == 2
+    assert "--confusion draws a classify run's confusion matrix" in error_line(capsys)
+    assert not picture.exists()
+
+
 def test_evaluate_on_text_with_unseen_characters(run, tmp_path, capsys):
     other = tmp_path / "zed.txt"
     other.write_text("Zounds!\n", encoding="utf-8")

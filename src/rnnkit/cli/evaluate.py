@@ -1,18 +1,24 @@
-"""`rnnkit evaluate RUN [DATA] [--generated DIR] [--cache N]`: a run's best model on any data.
+"""`rnnkit evaluate RUN [DATA] [--generated DIR] [--cache N] [--confusion FILE.png]`: a run's
+best model on any data.
 
 The last line holds the numbers. Without DATA, the model is scored on a split of the run's own
 data (test, or the split named: train, valid, test), where the run keeps one; a music run's
 `--generated DIR` compares the pieces in DIR with its training data (no loss); a text run's
-`--cache N` scores the model mixed with a continuous cache of the last N tokens (models/cache.py).
+`--cache N` scores the model mixed with a continuous cache of the last N tokens (models/cache.py);
+a classify run's `--confusion FILE.png` draws the confusion matrix it prints. Nothing else is
+written.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from rnnkit.cli.outputs import check_file
 from rnnkit.devices import add_device_argument
 from rnnkit.errors import RnnkitError
 from rnnkit.models.cache import LAMBDA, THETA, CacheSettings
+from rnnkit.tasks.classify import ClassifyTask
 from rnnkit.tasks.registry import load_run
 from rnnkit.tasks.text import TextTask
 from rnnkit.train.task import GeneratesMusic
@@ -57,12 +63,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--cache-lambda", type=SHARE.parse, default=LAMBDA, help=f"the cache's λ (default {LAMBDA})"
     )
+    parser.add_argument(
+        "--confusion",
+        metavar="FILE.png",
+        type=Path,
+        help="classify: draw the confusion matrix as a heat map in FILE.png",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing FILE.png")
     add_device_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.confusion is not None:  # before any work
+        check_file(args.confusion, args.force, "--confusion", (".png",))
     task = load_run(args.run_dir, args.device)
+    if args.confusion is not None and not isinstance(task, ClassifyTask):
+        raise RnnkitError(
+            f"--confusion draws a classify run's confusion matrix; {args.run_dir} holds a "
+            f"{task.name} model"
+        )
     if args.generated is not None:
         if not isinstance(task, GeneratesMusic):
             raise RnnkitError(
@@ -75,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
             raise RnnkitError(f"--cache is for text runs; {args.run_dir} holds a {task.name} model")
         cache = CacheSettings(args.cache, args.cache_theta, args.cache_lambda)
         metrics = task.score(args.data, cache)
+    elif isinstance(task, ClassifyTask):
+        metrics = task.score(args.data, args.confusion)
     else:
         metrics = task.score(args.data)
     print(f"{args.run_dir} on {args.generated or args.data or 'its test split'}:")

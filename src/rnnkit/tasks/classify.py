@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -216,7 +215,6 @@ class ClassifyTask(Task):
         self.train_set: SeriesDataset | None = None  # the training part, every fold
         self.folds = torch.empty(0, dtype=torch.long)  # (N,) each series' fold (committee.py)
         self.learned_folds = torch.empty(0, dtype=torch.long)  # the folds of train_data's series
-        self.run: Path | None = None  # where `score` draws confusion matrices
         self.last: ClassificationScores | None = None  # the scores of the last evaluation
         self.last_loss = math.nan
 
@@ -272,9 +270,7 @@ class ClassifyTask(Task):
             raise RnnkitError(f"{run}: {LABELS} or {SCALER} does not match config.json; retrain")
         size = committee_size(data.folds, data.ensemble)
         model = affordable(lambda: Committee(settings, size), training=False, smaller=SMALLER)
-        task = cls(data, model, labels, scaler)
-        task.run = run
-        return task
+        return cls(data, model, labels, scaler)
 
     def attach(self, dataset: SeriesDataset) -> None:
         """Batches of the series some member learns from: the held-out ones are only validated
@@ -292,9 +288,8 @@ class ClassifyTask(Task):
         )
 
     def save_artifacts(self, folder: Path) -> None:
-        self.run = Path(folder)
-        self.labels.save(self.run / LABELS)
-        self.scaler.save(self.run / SCALER)
+        self.labels.save(Path(folder) / LABELS)
+        self.scaler.save(Path(folder) / SCALER)
 
     def inputs(self, dataset: SeriesDataset) -> list[np.ndarray]:
         """The sequences as the model reads them: resampled and normalised as in training."""
@@ -385,11 +380,11 @@ class ClassifyTask(Task):
             targets.tolist(), predictions.tolist(), self.labels.labels
         )
 
-    def score(self, source: str | None) -> dict[str, float]:
+    def score(self, source: str | None, picture: Path | None = None) -> dict[str, float]:
         """Print the scores of the model on the labelled series in `source` (or train, valid,
-        test: that part of the run's data; None: test) and draw its confusion matrix as
-        RUN/confusion-NAME.png; return loss, accuracy and the count."""
-        dataset, folds, name = self.resolve(source or "test")
+        test: that part of the run's data; None: test), draw its confusion matrix in the PNG
+        file `picture` if given, and return loss, accuracy and the count."""
+        dataset, folds = self.resolve(source or "test")
         if not dataset.is_labelled:
             raise RnnkitError(
                 f"{source} has sequences without a label; evaluate needs every label "
@@ -397,30 +392,28 @@ class ClassifyTask(Task):
             )
         loss, scores = self.scores(dataset, folds)
         print(scores.report())
-        if self.run is not None:
-            stem = re.sub(r"[^a-zA-Z0-9_.-]+", "-", name)
-            picture = self.run / f"confusion-{stem}.png"
+        if picture is not None:
             plot_confusion(scores.confusion, scores.classes, picture)
             print(f"confusion matrix drawn in {picture}")
         return {"loss": loss, "accuracy": scores.accuracy, "sequences": int(scores.support.sum())}
 
-    def resolve(self, source: str) -> tuple[SeriesDataset, Tensor | None, str]:
-        """(the series, their folds to score out of fold or None, a name for files) of a
-        source, or of a part of the run's own data: train, valid (the validated series of the
-        training part, each scored by the member that did not learn it, or held out and scored
-        by the whole committee) or test."""
+    def resolve(self, source: str) -> tuple[SeriesDataset, Tensor | None]:
+        """(the series, their folds to score out of fold or None) of a source, or of a part
+        of the run's own data: train, valid (the validated series of the training part, each
+        scored by the member that did not learn it, or held out and scored by the whole
+        committee) or test."""
         if source not in SPLITS:
-            return open_series(source, self.data.format), None, Path(source).stem
+            return open_series(source, self.data.format), None
         if source == "test":
             if not has_test_part(self.data.source):
                 raise RnnkitError(
                     f"this run trained on {self.data.source}, which has no test part; give "
                     "the test data: `rnnkit evaluate RUN DATA` (from Python, .evaluate(DATA))"
                 )
-            return open_series(self.data.source, self.data.format, "test"), None, source
+            return open_series(self.data.source, self.data.format, "test"), None
         dataset = open_series(self.data.source, self.data.format, "train")
         if source == "train":
-            return dataset, None, source
+            return dataset, None
         if fingerprint(dataset) != self.data.fingerprint:
             raise RnnkitError(
                 f"{self.data.source} changed since this run trained on it, so its folds are "
@@ -430,12 +423,12 @@ class ClassifyTask(Task):
         if not validated(folds):
             raise RnnkitError("this run held nothing out for validation; give DATA, or train")
         kept = (folds != EVERY).nonzero().squeeze(1)
-        return dataset.subset(kept.tolist()), folds[kept], source
+        return dataset.subset(kept.tolist()), folds[kept]
 
     def predict(self, source: str) -> Predictions:
         """Predict every sequence of `source` (or of a part of the run's data, as `score`);
         score those that have a label."""
-        dataset, folds, _ = self.resolve(source)
+        dataset, folds = self.resolve(source)
         labelled = [i for i, label in enumerate(dataset.labels) if label is not None]
         targets = self.labels.encode(dataset.subset(labelled))  # an unknown label: error, no work
         log_probabilities = self.logits(dataset, folds)
