@@ -6,7 +6,7 @@ from itertools import accumulate
 import pytest
 import torch
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import NotFinite, RnnkitError
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 
 PROBS = [0.5, 0.3, 0.15, 0.05]
@@ -82,3 +82,12 @@ def test_a_draw_is_the_inverse_cdf_of_one_seeded_uniform_per_row():
 def test_bernoulli_is_greedy_at_zero_temperature():
     picks = sampler(temperature=0).bernoulli(torch.tensor([[2.0, -1.0, 0.5]]))
     assert picks.tolist() == [[1.0, 0.0, 1.0]]
+
+
+def test_nan_outputs_are_refused_not_sampled():
+    """searchsorted put a nan row past the last token (an IndexError in the vocabulary)."""
+    logits = torch.tensor([[0.0, math.nan, 1.0]])
+    sampler = Sampler(SamplerConfig(seed=0))
+    for draw in (sampler.choose, sampler.bernoulli):
+        with pytest.raises(NotFinite, match="outputs became nan or inf"):
+            draw(logits)

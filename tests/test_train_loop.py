@@ -13,7 +13,7 @@ import torch
 
 from conftest import FaultAt
 from rnnkit.devices import computes_bf16, resolve_device
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import NotFinite, RnnkitError
 from rnnkit.models.language import LanguageModelConfig
 from rnnkit.tasks.text import TextDataConfig, TextTask
 from rnnkit.tasks.text_data import PYTHON_TEXT, TextSource
@@ -160,6 +160,32 @@ def test_devices(monkeypatch):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)  # as off a Mac
     with pytest.raises(RnnkitError, match="--device mps was asked for but this machine has no"):
         resolve_device("mps")
+
+
+def test_weights_blown_up_by_a_huge_lr_stop_at_the_evaluation(tmp_path):
+    """Losses finite, the weights too large or nan: the evaluation's loss or its sample (a
+    token beyond the vocabulary, before) stops the run with the same advice."""
+    for eval_every in (1, 2):
+        run = tmp_path / f"every-{eval_every}"
+        with pytest.raises(NotFinite, match="a lower --lr"):
+            quiet_fit(tiny_task(), TrainConfig(steps=4, eval_every=eval_every, lr=1e30), run)
+        if checkpoint.has_training_state(run):  # what it keeps loads: finite weights
+            task = TextTask.from_run(run, checkpoint.read_config(run))
+            optimizer = torch.optim.AdamW(task.model.parameters())
+            checkpoint.load_training_state(run, task.model, optimizer)
+
+
+def test_nan_weights_after_a_finite_loss_are_never_checkpointed(tmp_path):
+    run = tmp_path / "run"
+    nan_gradients = lambda loss: loss + (loss * 0).sqrt()  # noqa: E731 (the value: loss; d/dw: nan)
+    with pytest.raises(NotFinite, match="the weights became nan or inf by step 3; ") as raised:
+        quiet_fit(
+            FaultAt(tiny_task(), at=3, fault=nan_gradients),
+            TrainConfig(steps=8, eval_every=4, checkpoint_every=1e-6),
+            run,
+        )
+    assert "no checkpoint was written yet" not in str(raised.value)
+    assert committed(run) == "step-0000002"  # the last good one
 
 
 def committed(run) -> str:

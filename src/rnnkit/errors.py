@@ -21,3 +21,7 @@ class RnnkitError(ValueError):
     def said_in(self, lang: str) -> str:
         """The message in `lang` ("en" or "vi"), English where it has no Vietnamese."""
         return self.vi if lang == "vi" and self.vi else str(self)
+
+
+class NotFinite(RnnkitError):
+    """Numbers became nan or inf (a loss, weights, a model's outputs): training diverged."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnkit.errors import NotFinite
 from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT, check_settings, setting
 
 
@@ -76,6 +77,10 @@ class Sampler:
         probs = self.probabilities(logits).double()
         u = torch.rand(probs.shape[0], 1, generator=self.generator, dtype=torch.float64)
         cdf = probs.cumsum(-1)
+        if not torch.isfinite(cdf[:, -1]).all():
+            raise NotFinite(
+                "the model's outputs became nan or inf (its weights grew too large, or are damaged)"
+            )
         cdf = cdf / cdf[:, -1:]  # ends at exactly 1 > u, whatever the rounding of the sum
         return torch.searchsorted(cdf, u, right=True)[:, 0]
 
@@ -85,7 +90,16 @@ class Sampler:
         Temperature scales the logits as above; τ = 0 gives the likely choice (p > 0.5).
         """
         logits = logits.detach().float().cpu()
+        _check_finite(logits)
         if self.config.temperature == 0:
             return (logits > 0).float()
         probs = torch.sigmoid(logits / self.config.temperature)
         return torch.bernoulli(probs, generator=self.generator)
+
+
+def _check_finite(numbers: torch.Tensor) -> None:
+    """Refuse to sample from nan or inf (a token beyond the vocabulary, or torch's own error)."""
+    if not torch.isfinite(numbers).all():
+        raise NotFinite(
+            "the model's outputs became nan or inf (its weights grew too large, or are damaged)"
+        )

@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING
 
 from rnnkit.data.series import SeriesDataset
 from rnnkit.data.series.resampling import AS_READ, AUTO, fit_resample
+from rnnkit.errors import NotFinite
 from rnnkit.train import checkpoint, distributed
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import FitResult, LossNotFinite, fit, seed_everything
+from rnnkit.train.loop import FitResult, fit, seed_everything
 from rnnkit.train.task import task_config
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def trial(
     config = replace(budget, patience=0, ema=0.0)
     try:
         result = fit_in(run / "trial" / view_name(view).replace(" ", "-"), task, config)
-    except LossNotFinite as error:  # this view lost; the run may still train on the other
+    except NotFinite as error:  # this view lost; the run may still train on the other
         return math.inf, f"diverged ({str(error).split(',')[0]})", 0
     if result.status == "interrupted":
         if distributed.current().is_main:

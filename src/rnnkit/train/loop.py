@@ -40,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from rnnkit.devices import resolve_device, trains_in_bf16
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import NotFinite, RnnkitError
 from rnnkit.layers.network import build_fused_kernels
 from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, console, distributed, lock, report
@@ -73,10 +73,6 @@ class Progress:
     evaluated_at: int = -1  # the step of the last evaluation
     plotted_at: float = 0.0  # `elapsed` when loss.png was last drawn
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
-
-
-class LossNotFinite(RnnkitError):
-    """The loss became nan or inf; the step that computed it changed nothing."""
 
 
 @dataclass
@@ -171,20 +167,20 @@ def _fit(
     saved_at = progress.step if resume else -1  # not saved twice when nothing changed
     saved_time = time.monotonic()
     checkpoint.enter_phase("train")
-    with stop.installed():
-        while True:
-            progress.elapsed = time.monotonic() - started
-            due = time.monotonic() - saved_time >= config.checkpoint_every
-            own = [_budget_fraction(config, progress, task), float(stop.requested), float(due)]
-            done, stopping, due = distributed.agree(own, world)  # every rank at the same step
-            bar.update(min(done, 1.0) * 100 - bar.n)
-            if done >= 1.0:
-                break
-            if stopping:
-                status = "interrupted"
-                break
-            before = time.monotonic()
-            try:
+    try:  # a loss or weights gone nan or inf: say what the run keeps
+        with stop.installed():
+            while True:
+                progress.elapsed = time.monotonic() - started
+                due = time.monotonic() - saved_time >= config.checkpoint_every
+                own = [_budget_fraction(config, progress, task), float(stop.requested), float(due)]
+                done, stopping, due = distributed.agree(own, world)  # every rank at the same step
+                bar.update(min(done, 1.0) * 100 - bar.n)
+                if done >= 1.0:
+                    break
+                if stopping:
+                    status = "interrupted"
+                    break
+                before = time.monotonic()
                 carry = _train_step(
                     task,
                     train_loss,
@@ -197,33 +193,33 @@ def _fit(
                     world,
                     bf16,
                 )
-            except LossNotFinite as error:
-                raise LossNotFinite(f"{error}; {_after_blow_up(run, saved_at)}") from None
-            if average:
-                average.update(progress.step)
-            progress.elapsed = time.monotonic() - started
-            progress.step_time += time.monotonic() - before
-            bar.set_postfix_str(console.postfix(progress, task), refresh=False)
-            evaluating = progress.step % config.eval_every == 0
-            if evaluating:
-                checkpoint.enter_phase("eval")
-                if _evaluate(task, schedule, progress, run, config, world, out, average):
-                    status = "early stop"
-            if evaluating or due:  # at each evaluation, and by time between them
-                checkpoint.enter_phase("save")
-                _save(run, task, optimizer, schedule, progress, carry, world, average)
-                saved_at, saved_time = progress.step, time.monotonic()
-                checkpoint.enter_phase("train")
-            if status == "early stop":
-                break
-    bar.close()
-    if status != "interrupted" and _needs_final_eval(progress):
-        checkpoint.enter_phase("final-eval")
-        _evaluate(task, schedule, progress, run, config, world, out, average, final=True)
-        saved_at = -1
-    if saved_at != progress.step:
-        checkpoint.enter_phase("final-save")
-        _save(run, task, optimizer, schedule, progress, carry, world, average)
+                if average:
+                    average.update(progress.step)
+                progress.elapsed = time.monotonic() - started
+                progress.step_time += time.monotonic() - before
+                bar.set_postfix_str(console.postfix(progress, task), refresh=False)
+                evaluating = progress.step % config.eval_every == 0
+                if evaluating:
+                    checkpoint.enter_phase("eval")
+                    if _evaluate(task, schedule, progress, run, config, world, out, average):
+                        status = "early stop"
+                if evaluating or due:  # at each evaluation, and by time between them
+                    checkpoint.enter_phase("save")
+                    _save(run, task, optimizer, schedule, progress, carry, world, average)
+                    saved_at, saved_time = progress.step, time.monotonic()
+                    checkpoint.enter_phase("train")
+                if status == "early stop":
+                    break
+        bar.close()
+        if status != "interrupted" and _needs_final_eval(progress):
+            checkpoint.enter_phase("final-eval")
+            _evaluate(task, schedule, progress, run, config, world, out, average, final=True)
+            saved_at = -1
+        if saved_at != progress.step:
+            checkpoint.enter_phase("final-save")
+            _save(run, task, optimizer, schedule, progress, carry, world, average)
+    except NotFinite as error:
+        raise NotFinite(f"{error}; {_after_blow_up(run, saved_at)}") from None
     if world.is_main and progress.history:
         report.plot_losses(run / report.PLOT, progress.history)
     console.footer(status, run, progress, out, idle=resume and progress.step == first_step)
@@ -287,7 +283,7 @@ def _train_step(
         loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
     if not math.isfinite(mean):
-        raise LossNotFinite(
+        raise NotFinite(
             f"the loss became {mean} at step {progress.step + 1}, so training stopped before "
             "that step changed the weights"
         )
@@ -350,6 +346,11 @@ def _evaluate(
     with average.swapped_in() if average else nullcontext():
         entry = _measure(task, progress, final) if world.is_main else {"valid_loss": math.nan}
         valid = distributed.from_main(entry["valid_loss"], world)
+        if not math.isfinite(valid):  # every rank raises, none waits for the others
+            raise NotFinite(
+                f"the valid loss became {valid} at step {progress.step} (the weights grew too "
+                "large or became nan)"
+            )
         if valid < progress.best_loss and world.is_main:
             checkpoint.save_weights(
                 run / checkpoint.BEST_MODEL,
@@ -379,7 +380,7 @@ def _measure(task: Task, progress: Progress, final: bool) -> dict[str, Any]:
     task.model.eval()
     with torch.no_grad():
         metrics = task.evaluate(final)
-        sample = task.sample()
+        sample = task.sample() if math.isfinite(metrics["loss"]) else None  # (nan: _evaluate stops)
     task.model.train()
     entry: dict[str, Any] = {
         "step": progress.step,
@@ -412,6 +413,8 @@ def _save(
     average: WeightAverage | None,
 ) -> None:
     """Checkpoint (rank 0) with the carried state of all ranks' rows, so any number resumes."""
+    if not all(torch.isfinite(weight).all() for weight in task.model.parameters()):
+        raise NotFinite(f"the weights became nan or inf by step {progress.step}")
     carry = distributed.gather_carry(carry, world)
     if not world.is_main:
         return
