@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -174,6 +175,24 @@ def test_a_corrupt_training_state_is_refused(finished_run):
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(RnnkitError, match="not an rnnkit run folder"):
         load_run(tmp_path)
+
+
+def test_a_new_run_folder_says_what_is_in_its_way(finished_run, tmp_path):
+    """Only a run is offered --resume; a file or a folder of other files is named as such."""
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    expected = {
+        finished_run: "already holds a run; choose another --out or continue it with `rnnkit",
+        tmp_path / "notes.txt": "is a file; choose another --out (a new or empty folder)",
+        tmp_path / "photos": "already exists and holds files that are not a run; choose another",
+    }
+    for path, message in expected.items():
+        with pytest.raises(RnnkitError, match=re.escape(f"{path} {message}")):
+            checkpoint.check_run_folder(path)
+    (tmp_path / "empty").mkdir()
+    checkpoint.check_run_folder(tmp_path / "empty")
+    checkpoint.check_run_folder(tmp_path / "new" / "run")
 
 
 def test_optimizer_state_round_trips(finished_run, tmp_path):

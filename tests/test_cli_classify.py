@@ -610,7 +610,7 @@ def test_an_occupied_out_is_refused_before_the_trial(tmp_path, capsys):
     (tmp_path / "run" / "notes.txt").write_text("mine")
     assert train(tmp_path, "--resample", "0", "--steps", "16") == 2
     captured = capsys.readouterr()
-    assert "already exists and is not empty" in captured.err
+    assert "already exists and holds files that are not a run" in captured.err
     assert "training lengths differ" not in captured.out
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["notes.txt"]
 

@@ -162,7 +162,7 @@ def test_bad_text_is_one_error_line_and_nothing_is_written(tmp_path, capsys, con
 def test_an_existing_run_folder_is_not_overwritten(run, tmp_path, capsys):
     before = snapshot(run)
     assert main(["train", "text", "--out", str(run), *TINY, "--steps", "1"]) == 2
-    assert "already exists" in error_line(capsys)
+    assert "already holds a run" in error_line(capsys)
     assert snapshot(run) == before
 
 
@@ -399,6 +399,16 @@ def test_with_a_separate_valid_text_all_of_the_file_trains(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run"), "test"]) != 0
     assert "has no test part" in error_line(capsys)
+
+
+def test_a_valid_text_of_one_character_is_refused_before_the_run_folder(tmp_path, capsys):
+    (tmp_path / "one.txt").write_text("T", encoding="utf-8")
+    assert train(tmp_path, "--valid", str(tmp_path / "one.txt"), "--steps", "2") == 2
+    assert error_line(capsys) == (
+        "error: the valid text has only 1 token, too few to evaluate on (a prediction needs "
+        "two); give it more text"
+    )
+    assert not (tmp_path / "run").exists()  # (it had been made: --resume was then the advice)
 
 
 def test_a_split_without_a_test_part_says_so_rather_than_asking_for_more_text(tmp_path, capsys):

@@ -15,6 +15,7 @@ got 0`; the Python API checks the same fields with `check_settings` and raises t
     POSITIVE       a finite number > 0                       --lr, --epochs, --temperature > 0
     NON_NEGATIVE   a finite number >= 0                      --weight-decay, --clip
     DURATION       90, 90s, 10m, 1h30m (seconds > 0)         --time
+    path           a file or folder name, not empty          --out
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from rnnkit.errors import RnnkitError
@@ -57,6 +59,14 @@ class Kind:
         integer = self.convert is int
         if not number or (integer and not isinstance(value, int)) or not self.accepts(value):
             raise RnnkitError(f"{name} must be {self.description}, got {value!r}")
+
+
+def path(text: str) -> Path:
+    """A command-line path (argparse type); the empty string is refused, not read as the current
+    folder (as Path("") is)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must be a file or folder name, got ''")
+    return Path(text)
 
 
 def plain(value: Any) -> Any:

@@ -12,13 +12,12 @@ import argparse
 import dataclasses
 import os
 import shlex
-from pathlib import Path
 
 from rnnkit.cli.outputs import check_folder
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import PAGE, write_report
-from rnnkit.values import COUNT, POSITIVE_INT
+from rnnkit.values import COUNT, POSITIVE_INT, path
 
 DEFAULT = CompareConfig()
 QUICK = CompareConfig.quick()
@@ -34,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "plots and a verdict (English and Vietnamese). The default needs about 8 CPU-minutes: "
         "4 minutes on 2 idle CPU cores.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="folder for tables and plots")
+    parser.add_argument("--out", type=path, required=True, help="folder for tables and plots")
     parser.add_argument(
         "--force", action="store_true", help="write into a folder that is not empty"
     )

@@ -12,7 +12,6 @@ written.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
 from rnnkit.devices import add_device_argument
@@ -22,7 +21,7 @@ from rnnkit.tasks.classify import ClassifyTask
 from rnnkit.tasks.registry import load_run
 from rnnkit.tasks.text import TextTask
 from rnnkit.train.task import GeneratesMusic
-from rnnkit.values import COUNT, NON_NEGATIVE, SHARE
+from rnnkit.values import COUNT, NON_NEGATIVE, SHARE, path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -66,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--confusion",
         metavar="FILE.png",
-        type=Path,
+        type=path,
         help="classify: draw the confusion matrix as a heat map in FILE.png",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing FILE.png")

@@ -30,6 +30,7 @@ from rnnkit.explain import (
     render_explanation,
 )
 from rnnkit.files import write_file
+from rnnkit.values import path
 
 HTML = "html"
 ENDINGS = {".html": HTML, ".htm": HTML, ".md": "markdown", ".json": "json"}
@@ -59,7 +60,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--params",
-        type=Path,
+        type=path,
         metavar="FILE.json",
         help='your own parameters: a JSON object of the lecture\'s names, e.g. {"W_f": [[...]]}',
     )
@@ -81,7 +82,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="default: the ending of --out (.html, .md, .json), else text; html writes a page "
         "(give --out) where every input, weight and bias can be edited and every step follows",
     )
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not the terminal")
+    parser.add_argument("--out", type=path, metavar="FILE", help="write to FILE, not the terminal")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
 

@@ -17,6 +17,7 @@ from rnnkit.devices import add_device_argument
 from rnnkit.export import OPSET, to_onnx
 from rnnkit.export.graph import require_onnx
 from rnnkit.tasks.registry import load_run
+from rnnkit.values import path
 
 FORMATS = ("onnx",)
 
@@ -30,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("run_dir", metavar="RUN", help="the run folder (rnnkit train --out)")
     parser.add_argument("--format", choices=FORMATS, default="onnx", help="file format (onnx)")
     parser.add_argument(
-        "--out", metavar="FILE.onnx", type=Path, required=True, help="where to write the model"
+        "--out", metavar="FILE.onnx", type=path, required=True, help="where to write the model"
     )
     parser.add_argument("--force", action="store_true", help="replace FILE.onnx if it exists")
     add_device_argument(parser)  # where the run loads; the file's weights are the same

@@ -25,7 +25,7 @@ from rnnkit.files import write_file, write_with
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import GeneratesMusic, require
-from rnnkit.values import COUNT, NON_NEGATIVE, POSITIVE, POSITIVE_INT
+from rnnkit.values import COUNT, NON_NEGATIVE, POSITIVE, POSITIVE_INT, path
 
 # Where Debian/Ubuntu, Fedora and Arch put a General MIDI soundfont; $RNNKIT_SOUNDFONT first.
 SOUNDFONTS = (
@@ -66,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     start.add_argument(
         "--prime",
         metavar="PIECE",
-        type=Path,
+        type=path,
         help="a MIDI / MusicXML / ABC file whose opening is continued (its first piece)",
     )
     start.add_argument(
@@ -88,7 +88,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help=f"quarter notes per minute, {TEMPOS[0]} to {TEMPOS[1]} (default 100)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="SONG.mid", help="the MIDI file to write"
+        "--out", type=path, required=True, metavar="SONG.mid", help="the MIDI file to write"
     )
     parser.add_argument("--wav", action="store_true", help="also render SONG.wav with FluidSynth")
     parser.add_argument(

@@ -24,6 +24,7 @@ KINDS_VI = {
     "a positive finite number": "một số hữu hạn dương",
     "a finite number >= 0": "một số hữu hạn >= 0",
     "a duration such as 90s, 10m or 1h30m": "một khoảng thời gian như 90s, 10m hoặc 1h30m",
+    "a file or folder name": "tên một tệp hoặc thư mục",
 }
 
 # argparse's own sentences (the same from Python 3.10 to 3.13) -> the Vietnamese; {0}, {1}: the

@@ -15,13 +15,13 @@ half-written.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
 from rnnkit.data.series import write_predictions
 from rnnkit.devices import add_device_argument
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import Predicts, require
+from rnnkit.values import path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "that part of the run's own data; labels optional",
     )
     parser.add_argument(
-        "--out", metavar="FILE.csv", type=Path, required=True, help="where to write the predictions"
+        "--out", metavar="FILE.csv", type=path, required=True, help="where to write the predictions"
     )
     parser.add_argument(
         "--probabilities",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from pathlib import Path
 
 from rnnkit.cli.outputs import check_file
 from rnnkit.devices import add_device_argument
@@ -13,7 +12,7 @@ from rnnkit.files import write_file
 from rnnkit.generate.sampler import Sampler, SamplerConfig
 from rnnkit.tasks.registry import load_run
 from rnnkit.train.task import SamplesText, require
-from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT
+from rnnkit.values import COUNT, MASS, NON_NEGATIVE, POSITIVE_INT, path
 
 SEPARATOR = "-" * 40  # between samples, with --num
 
@@ -47,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--length", type=POSITIVE_INT.parse, default=500, help="tokens to generate (default 500)"
     )
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not the terminal")
+    parser.add_argument("--out", type=path, metavar="FILE", help="write to FILE, not the terminal")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     add_device_argument(parser)
     return parser

@@ -31,7 +31,7 @@ from rnnkit.train.checkpoint import (
 )
 from rnnkit.train.config import TrainConfig, config_from_json
 from rnnkit.train.loop import fit, seed_everything
-from rnnkit.values import DURATION, POSITIVE_INT
+from rnnkit.values import DURATION, POSITIVE_INT, path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         cls = task_class(name)
         task = tasks.add_parser(name, help=cls.summary, description=cls.summary)
         cls.add_arguments(task)
-        task.add_argument("--out", type=Path, help="run folder (default: runs/TASK-DATE-TIME)")
+        task.add_argument("--out", type=path, help="run folder (default: runs/TASK-DATE-TIME)")
         # Also accepted after the task; SUPPRESS keeps a value given before it.
         task.add_argument(
             "--no-progress", action="store_true", default=argparse.SUPPRESS, help="no progress bar"

@@ -9,13 +9,12 @@ browser. See rnnkit.visualize for what it shows.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rnnkit.cli.language import lang_value
 from rnnkit.cli.outputs import check_file
 from rnnkit.devices import add_device_argument
 from rnnkit.errors import RnnkitError
-from rnnkit.values import POSITIVE_INT
+from rnnkit.values import POSITIVE_INT, path
 from rnnkit.visualize import visualize_text
 from rnnkit.visualize.words import LANGS, say
 
@@ -31,12 +30,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "position in line, brackets) and show the gates' saturation (Karpathy et al. 2015).",
     )
     parser.add_argument(
-        "run_folder", type=Path, metavar="RUN", help="a run folder of `rnnkit train text`"
+        "run_folder", type=path, metavar="RUN", help="a run folder of `rnnkit train text`"
     )
     parser.add_argument(
-        "text", type=Path, metavar="TEXT", help="a UTF-8 text file (or a folder of .txt files)"
+        "text", type=path, metavar="TEXT", help="a UTF-8 text file (or a folder of .txt files)"
     )
-    parser.add_argument("--out", type=Path, help=f"where to write the page (default: RUN/{PAGE})")
+    parser.add_argument("--out", type=path, help=f"where to write the page (default: RUN/{PAGE})")
     parser.add_argument("--force", action="store_true", help="replace the page if it exists")
     parser.add_argument(
         "--max-chars",

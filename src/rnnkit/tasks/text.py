@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,6 +261,7 @@ class TextTask(Task):
         self.train_data = TokenBatches(
             train, self.data.batch_size, self.data.seq_len, name="train text"
         )
+        check_evaluable(valid, "the valid text")  # now, not at the first evaluation
         self.valid = valid
 
     def split(self, ids: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -376,12 +377,18 @@ class TextTask(Task):
 
 def evaluation_batches(ids: list[int], data: TextDataConfig, name: str) -> TokenBatches:
     """Batches over all of `ids` for evaluation, with fewer rows or steps when the text is short."""
-    if len(ids) < 2:
-        raise RnnkitError(
-            f"{name} has {len(ids)} tokens, too few to evaluate on; give it more text"
-        )
+    check_evaluable(ids, name)
     rows = max(1, min(data.batch_size, (len(ids) - 1) // data.seq_len))
     return TokenBatches(ids, rows, min(data.seq_len, (len(ids) - 1) // rows), name=name)
+
+
+def check_evaluable(ids: Sequence[int], name: str) -> None:
+    """Refuse text with no next token to predict."""
+    if len(ids) < 2:
+        have = "only 1 token" if len(ids) else "no tokens"
+        raise RnnkitError(
+            f"{name} has {have}, too few to evaluate on (a prediction needs two); give it more text"
+        )
 
 
 def stream_loss(

@@ -129,10 +129,17 @@ def check_run_folder(path: Path) -> None:
     """Refuse, before any work, a run folder that already holds something or cannot be made
     (its nearest existing parent is not a writable folder); create nothing."""
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if (path / CONFIG).is_file():
         raise RnnkitError(
-            f"{path} already exists and is not empty; choose another --out or continue it with "
+            f"{path} already holds a run; choose another --out or continue it with "
             f"`rnnkit train --resume {path}`"
+        )
+    if path.exists() and not path.is_dir():
+        raise RnnkitError(f"{path} is a file; choose another --out (a new or empty folder)")
+    if path.is_dir() and any(path.iterdir()):
+        raise RnnkitError(
+            f"{path} already exists and holds files that are not a run; choose another --out "
+            "(a new or empty folder)"
         )
     parent = blocked_by(path)
     if parent is not None:
