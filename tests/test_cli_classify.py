@@ -645,7 +645,7 @@ def test_a_view_whose_loss_diverges_loses_the_trial(tmp_path, monkeypatch):
     assert train(tmp_path, "--resample", "0", "--steps", "16") == 0
     data, _ = saved(tmp_path / "run")
     assert data["resample"] == 1
-    assert data["trial"].endswith("resampled to 10: diverged (the loss became nan at step 1)")
+    assert data["trial"].endswith("resampled to 10: diverged (the loss is nan at the first step)")
 
 
 def test_settings_the_run_cannot_take_are_refused_before_the_trial_writes_anything(

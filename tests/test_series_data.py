@@ -171,6 +171,7 @@ def test_empty_folder_is_an_error(tmp_path):
         (b"label,v1,v2\na,1,2\n", r"line 1 looks like a header \(label, v1, v2, ...\)"),
         (b"a,1,2\nb,3,x\n", r"line 2, column 3: 'x' is not a number"),
         (b"a,1,inf\n", "infinite"),
+        (b"a,1,-1e300\n", r"column 3: '-1e300' is beyond the range of 32-bit floats"),
         (b'a,1,"2\n', "line 1 is not valid CSV"),
     ],
 )

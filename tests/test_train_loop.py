@@ -220,6 +220,9 @@ def test_a_nan_loss_before_the_first_checkpoint_says_there_is_none(tmp_path):
         )
     assert f"so {run} holds only its settings: remove it" in str(raised.value)
     assert not checkpoint.has_training_state(run)
+    # At the first step no weight has moved yet: the data is named, not the learning rate.
+    assert str(raised.value).startswith("the loss is nan at the first step, before any training")
+    assert str(raised.value).endswith("start again with the data or that setting mended")
 
 
 def test_a_full_disk_while_checkpointing_gives_one_error_and_keeps_the_last_checkpoint(tmp_path):

@@ -83,6 +83,7 @@ def test_a_malformed_header_is_one_line_naming_it(tmp_path, text, message):
         ("1,2:c\n", "true", "label 'c', which the header's @classLabel does not list"),
         ("1,x,3:a\n", "true", "line 5, channel 1: 'x' is not a number"),
         ("1,inf:a\n", "true", "infinite"),
+        ("1,5e38:a\n", "true", "line 5, channel 1: a value is beyond the range of 32-bit"),
         ("?,?:a\n", "true", "line 5 has no values"),
         ("", "true", "no series after @data"),
     ],

@@ -219,7 +219,7 @@ def _fit(
             checkpoint.enter_phase("final-save")
             _save(run, task, optimizer, schedule, progress, carry, world, average)
     except NotFinite as error:
-        raise NotFinite(f"{error}; {_after_blow_up(run, saved_at)}") from None
+        raise NotFinite(f"{error}; {_after_blow_up(run, saved_at, progress.step)}") from None
     if world.is_main and progress.history:
         report.plot_losses(run / report.PLOT, progress.history)
     console.footer(status, run, progress, out, idle=resume and progress.step == first_step)
@@ -282,6 +282,11 @@ def _train_step(
     with torch.autocast(task.device.type, dtype=torch.bfloat16, enabled=bf16):
         loss, carry = train_loss(batch, carry)
     mean, weight = distributed.global_loss(loss, task.batch_items(batch), world)
+    if not math.isfinite(mean) and progress.step == 0:  # the initial weights: not the lr
+        raise NotFinite(
+            f"the loss is {mean} at the first step, before any training: the data, or a setting "
+            "that changes it (such as --jitter), gives the model values too large or nan"
+        )
     if not math.isfinite(mean):
         raise NotFinite(
             f"the loss became {mean} at step {progress.step + 1}, so training stopped before "
@@ -299,10 +304,12 @@ def _train_step(
     return carry
 
 
-def _after_blow_up(run: Path, saved_at: int) -> str:
+def _after_blow_up(run: Path, saved_at: int, step: int) -> str:
     """What a run whose loss became nan or inf keeps, and what to do: a resumed run keeps its
-    settings, so the fix is a new run."""
+    settings, so the fix is a new run. At step 0 no weight has changed: the lr is not the cause."""
     fix = "a lower --lr, a lower --clip or a longer --warmup (from Python: lr=, clip=, warmup=)"
+    if step == 0:
+        fix = "the data or that setting mended"
     if saved_at < 0:
         return (
             f"no checkpoint was written yet, so {run} holds only its settings: remove it (or "

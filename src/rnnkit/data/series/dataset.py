@@ -14,6 +14,9 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 
+LARGEST = float(np.finfo(np.float32).max)  # a value beyond it would be inf in a sequence
+TOO_LARGE = "is beyond the range of 32-bit floats (3.4e38); rescale the data"
+
 
 @dataclass
 class SeriesDataset:

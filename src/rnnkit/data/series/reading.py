@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.series.dataset import SeriesDataset
+from rnnkit.data.series.dataset import LARGEST, TOO_LARGE, SeriesDataset
 from rnnkit.data.series.missing import fill_missing
 from rnnkit.data.series.ts_format import SUFFIX as TS_SUFFIX
 from rnnkit.data.series.ts_format import load_ts
@@ -141,6 +141,8 @@ def _parse_number(cell: str, path: Path, line: int, column: int) -> float:
         ) from None
     if math.isinf(value):
         raise RnnkitError(f"{path} line {line}, column {column}: {text!r} is infinite")
+    if abs(value) > LARGEST:
+        raise RnnkitError(f"{path} line {line}, column {column}: {text!r} {TOO_LARGE}")
     return value
 
 

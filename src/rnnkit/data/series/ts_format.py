@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.series.dataset import SeriesDataset
+from rnnkit.data.series.dataset import LARGEST, TOO_LARGE, SeriesDataset
 from rnnkit.data.series.missing import fill_missing
 from rnnkit.errors import RnnkitError
 from rnnkit.files import read_text_file
@@ -194,6 +194,8 @@ def _numbers(text: str, where: str) -> np.ndarray:
         ) from None
     if np.isinf(values).any():
         raise RnnkitError(f"{where}: a value is infinite; give finite numbers (? if missing)")
+    if (np.abs(values) > LARGEST).any():
+        raise RnnkitError(f"{where}: a value {TOO_LARGE}")
     return values
 
 
