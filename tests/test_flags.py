@@ -20,6 +20,7 @@ BAD_VALUES = ["0", "-1", "nan", "inf", "-inf", "1e308", "", "abc", str(10**30), 
 ACCEPTED = {
     values.POSITIVE_INT: set(),
     values.COUNT: {"0"},
+    values.LAYERS: set(),
     values.PROBABILITY: {"0"},
     values.FRACTION: {"0"},
     values.SHARE: set(),
@@ -92,6 +93,13 @@ def positionals(words: list[str], folder) -> list[str]:
     if words == ["explain"]:
         return ["lstm"]
     return []
+
+
+def test_a_stack_of_layers_ends_at_100():
+    """--layers 100000 passed the memory check and then took hours to build."""
+    assert values.LAYERS.parse("100") == 100
+    with pytest.raises(argparse.ArgumentTypeError, match="from 1 to 100, got 101"):
+        values.LAYERS.parse("101")
 
 
 def test_the_walk_reaches_every_command():

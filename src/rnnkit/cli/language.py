@@ -17,6 +17,7 @@ SEE_HELP = {"en": "see `{command} --help`", "vi": "xem `{command} --help`"}
 KINDS_VI = {
     "a positive integer": "một số nguyên dương",
     "a non-negative integer": "một số nguyên không âm",
+    "a number of layers from 1 to 100": "một số lớp từ 1 đến 100",
     "a probability in [0, 1)": "một xác suất trong [0, 1)",
     "a number from 0 to 1": "một số từ 0 đến 1",
     "a share between 0 and 1, e.g. 0.2": "một tỉ lệ giữa 0 và 1, ví dụ 0.2",

@@ -17,7 +17,7 @@ from rnnkit.cells.options import Options
 from rnnkit.errors import RnnkitError
 from rnnkit.layers import CELL_NAMES, RecurrentNetwork, build_recurrent
 from rnnkit.layers.backend_choice import BACKENDS
-from rnnkit.values import COUNT, POSITIVE_INT, PROBABILITY, setting
+from rnnkit.values import COUNT, LAYERS, POSITIVE_INT, PROBABILITY, setting
 
 LSTM_ONLY = {"zoneout_c": "--zoneout-c", "proj_size": "--proj"}
 
@@ -32,7 +32,7 @@ class RecurrentConfig:
         choices=CELL_NAMES,
     )
     hidden_size: int = setting(256, "H, units per recurrent layer", POSITIVE_INT, flag="--hidden")
-    num_layers: int = setting(2, "recurrent layers stacked", POSITIVE_INT, flag="--layers")
+    num_layers: int = setting(2, "recurrent layers stacked", LAYERS, flag="--layers")
     dropout: float = setting(
         0.0, "dropout between stacked layers and before the output layer", PROBABILITY
     )
