@@ -346,3 +346,14 @@ def test_a_tempo_a_midi_file_cannot_hold_is_refused_before_any_work(
     err = capsys.readouterr().err
     assert err.startswith(f"error: --tempo {float(tempo):g} is outside") and "4 to 1000" in err
     assert not song.exists()
+
+
+@pytest.mark.parametrize("length", [["--bars", "1001"], ["--steps", "100000"]])
+def test_a_piece_longer_than_1000_bars_is_refused_before_generating(
+    melody_run, tmp_path, capsys, length
+):
+    song = tmp_path / "song.mid"
+    assert main(["generate", str(melody_run), "--out", str(song), *length]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {length[0]} asks for ") and "at most 1000 bars" in err
+    assert not song.exists()

@@ -35,6 +35,7 @@ SOUNDFONTS = (
     "/usr/share/sounds/sf2/default-GM.sf2",
 )
 DEFAULT_BARS = 8  # 4/4 bars
+MOST_BARS = 1000  # half an hour at 120 bpm, seconds to generate; 100,000 bars took hours
 # Quarter notes per minute a MIDI file holds well: it stores 60e6 / tempo microseconds a quarter
 # note in 24 bits (so at least 3.58), and past 1,000 a note lasts under a frame of a track.
 TEMPOS = (4, 1000)
@@ -122,6 +123,13 @@ def run(args: argparse.Namespace) -> int:
     require(task, GeneratesMusic, args.run_dir)
     bar = bar_steps(task.grid)
     steps = args.steps if args.steps is not None else (args.bars or DEFAULT_BARS) * bar
+    if steps > MOST_BARS * bar:
+        flag = "--steps" if args.steps is not None else "--bars"
+        raise RnnkitError(
+            f"{flag} asks for {steps / bar:g} bars; one piece is at most {MOST_BARS} bars "
+            f"({MOST_BARS * bar} steps of this run's grid): generate several pieces (--seed) "
+            "for more"
+        )
     prime = None
     if args.prime is not None:
         prime = read_music_file(args.prime, task.grid)[0].head(args.prime_bars * bar)
