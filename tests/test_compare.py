@@ -82,6 +82,49 @@ def test_without_html_there_is_no_page(tmp_path):
     assert not (tmp_path / "c" / "results.html").exists()
 
 
+def test_an_interrupted_compare_resumes_to_the_same_numbers(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after three models keeps them in OUT/pieces; --resume trains only the others,
+    and the tables are the uninterrupted run's (the seconds aside)."""
+    from rnnkit.studies import compare
+
+    args = ["compare", "--quick", "--budget", "2", "--seeds", "1"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    real, trained = compare.study_one, []
+
+    def stopped_at_the_fourth(piece, config):
+        if len(trained) == 3:
+            raise KeyboardInterrupt
+        trained.append(piece)
+        return real(piece, config)
+
+    monkeypatch.setattr(compare, "study_one", stopped_at_the_fourth)
+    out = tmp_path / "cut"
+    assert main([*args, "--out", str(out)]) == 130
+    assert "the same command with --resume goes on" in capsys.readouterr().err
+    assert len(list((out / "pieces").glob("*-seed*.json"))) == 3
+    assert main([*args, "--out", str(out), "--resume", "--budget", "3"]) == 2  # other settings
+    assert "ran with other settings (steps differ)" in capsys.readouterr().err
+    trained.clear()
+    monkeypatch.setattr(compare, "study_one", lambda piece, config: real(piece, config))
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    assert "3 models finished by the earlier run" in capsys.readouterr().out
+
+    def numbers(folder):
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in rows(folder)]
+
+    assert numbers(out / "memory.csv") == numbers(tmp_path / "whole" / "memory.csv")
+    assert rows(out / "gradients.csv") == rows(tmp_path / "whole" / "gradients.csv")
+    # A study without --resume starts again, the earlier pieces removed.
+    assert main([*args, "--out", str(out), "--force", "--seed", "7"]) == 0
+    assert {p.name.split("-seed")[1] for p in (out / "pieces").glob("*-seed*.json")} == {"7.json"}
+
+
+def test_resume_needs_a_study_to_resume(tmp_path, capsys):
+    assert main(["compare", "--quick", "--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "holds no compare study to resume" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+
+
 def test_rnnkit_compare_refuses_a_non_empty_folder(tmp_path, capsys):
     (tmp_path / "old.txt").write_text("keep me")
     assert main(["compare", "--out", str(tmp_path), "--quick"]) == 2

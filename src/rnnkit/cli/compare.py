@@ -1,9 +1,10 @@
-"""`rnnkit compare --out DIR [--html] [--budget STEPS] [--seeds N] [--seed S] [--jobs N] [--quick]`:
-RNN vs LSTM vs GRU, measured here.
+"""`rnnkit compare --out DIR [--html] [--budget STEPS] [--seeds N] [--seed S] [--jobs N] [--quick]
+[--resume]`: RNN vs LSTM vs GRU, measured here.
 
 Runs the study of rnnkit.studies.compare (gradient flow, memory over a distance, parameter counts)
 and writes its tables, plots and verdict into DIR (see rnnkit.studies.report); with --html also
-DIR/results.html, all of it as one self-contained page.
+DIR/results.html, all of it as one self-contained page. Each model is kept in DIR/pieces/ as it
+finishes (studies/saved_pieces.py): after Ctrl-C, the same command with --resume goes on.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import argparse
 import dataclasses
 import os
 import shlex
+import sys
 
 from rnnkit.cli.outputs import check_folder
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import PAGE, write_report
+from rnnkit.studies.saved_pieces import SavedPieces
 from rnnkit.values import COUNT, POSITIVE_INT, path
 
 DEFAULT = CompareConfig()
@@ -71,6 +74,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="a seconds-long run that only checks the pipeline"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with the study interrupted in --out: give the flags it ran with",
+    )
     return parser
 
 
@@ -79,15 +87,31 @@ def run(args: argparse.Namespace) -> int:
     count = args.seeds or len(config.seeds)
     if count > MOST_SEEDS:  # each seed is a whole study: more would never finish
         raise RnnkitError(f"--seeds must be at most {MOST_SEEDS}, got {count}")
-    check_folder(args.out, args.force)
+    check_folder(args.out, args.force or args.resume)
     config = dataclasses.replace(
         config,
         steps=args.budget or config.steps,
         seeds=tuple(range(args.seed, args.seed + count)),
     )
+    saved = SavedPieces(args.out, config)
+    done = saved.load() if args.resume else {}  # (before anything is written)
+    if not args.resume:
+        saved.start()
     jobs = args.jobs or (1 if args.quick else cores())
     print(f"compare: {config}, {jobs} job(s)", flush=True)
-    results = run_compare(config, log=lambda line: print(line, flush=True), jobs=jobs)
+    if done:
+        print(f"{len(done)} models finished by the earlier run, read from {saved.folder}")
+    try:
+        results = run_compare(
+            config, lambda line: print(line, flush=True), jobs, done=done, keep=saved.save
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: the finished models are kept in {saved.folder}; the same command "
+            "with --resume goes on from there",
+            file=sys.stderr,
+        )
+        return 130
     verdict = write_report(results, args.out, spelled(args, config, jobs), html=args.html)
     print(verdict)
     page = f", the page in {args.out / PAGE}" if args.html else ""

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -142,6 +144,9 @@ class Piece:
     track_gradients: bool  # measure its gradient flow before and after training
 
 
+Outcome = tuple[MemoryResult, list[GradientResult]]  # what one piece gives
+
+
 class Probe(nn.Module):
     """A recurrent layer with a linear read-out at every step: x (B, T, D) -> y (B, T, O)."""
 
@@ -189,38 +194,50 @@ def check(config: CompareConfig) -> None:
 
 
 def run_compare(
-    config: CompareConfig, log: Callable[[str], None] = print, jobs: int = 1
+    config: CompareConfig,
+    log: Callable[[str], None] = print,
+    jobs: int = 1,
+    done: dict[Piece, Outcome] | None = None,
+    keep: Callable[[Piece, Outcome], None] | None = None,
 ) -> CompareResults:
     """Run the whole study, `jobs` pieces at a time; `log` receives one line per finished piece.
 
-    With jobs > 1 each piece runs in a fresh worker process with one torch thread: the pieces
-    are small, so one thread per core beats several threads fighting over the same cores.
+    `done`: pieces an earlier run finished (saved_pieces.py), not trained again; `keep(piece,
+    outcome)` is called as each piece finishes. With jobs > 1 each piece runs in a fresh worker
+    process with one torch thread: the pieces are small, so one thread per core beats several
+    threads fighting over the same cores.
     """
     for cell in config.cells:
         config.learning_rate(cell)  # each cell has one, before any piece runs
-    todo = pieces(config)
-    jobs = min(jobs, len(todo))  # more workers than pieces would only wait
+    every = pieces(config)
+    done = {piece: outcome for piece, outcome in (done or {}).items() if piece in every}
+    earlier = len(done)
+    todo = [piece for piece in every if piece not in done]
+    jobs = max(1, min(jobs, len(todo)))  # more workers than pieces would only wait
     start, load = time.monotonic(), _load()
     results = CompareResults(config)
     results.parameters = parameter_counts(
         config.cells, config.task("adding").input_size, config.hidden_size
     )
-    done: dict[Piece, tuple[MemoryResult, list[GradientResult]]] = {}
-    for piece, outcome in _run_pieces(todo, config, jobs):
-        done[piece] = outcome
-        memory = outcome[0]
-        log(
-            f"{piece.cell:>5} {piece.task:>7} lag {piece.lag:>4} seed {piece.seed}: "
-            f"{memory.metric} {memory.score:.3f}, loss {memory.loss:.4g} "
-            f"(baseline {memory.baseline:.4g}), {memory.seconds:.0f} s  [{len(done)}/{len(todo)}]"
-        )
-    for piece in todo:
+    with closing(_run_pieces(todo, config, jobs)) as finished:  # (its workers stop with it)
+        for piece, outcome in finished:
+            done[piece] = outcome
+            if keep:
+                keep(piece, outcome)
+            memory = outcome[0]
+            log(
+                f"{piece.cell:>5} {piece.task:>7} lag {piece.lag:>4} seed {piece.seed}: "
+                f"{memory.metric} {memory.score:.3f}, loss {memory.loss:.4g} (baseline "
+                f"{memory.baseline:.4g}), {memory.seconds:.0f} s  [{len(done)}/{len(every)}]"
+            )
+    for piece in every:
         memory, gradients = done[piece]
         results.memory.append(memory)
         results.gradients += gradients
     minutes, seconds = divmod(round(time.monotonic() - start), 60)
     results.machine = {
-        "wall time": f"{minutes} min {seconds} s",
+        "wall time": f"{minutes} min {seconds} s"
+        + (f" (and {earlier} pieces from an earlier run)" if earlier else ""),
         "jobs": f"{jobs} ({'one torch thread each' if jobs > 1 else 'this process'})",
         "CPU": f"{cpu_model()}, {os.cpu_count()} cores",
         "torch": torch.__version__,
@@ -243,23 +260,24 @@ def _run_pieces(todo: list[Piece], config: CompareConfig, jobs: int):
     # Longest pieces first, so that no worker is left with a long one at the end.
     ordered = sorted(todo, key=lambda p: p.lag * (2 if p.cell.startswith("gru") else 1))[::-1]
     # A fresh interpreter per worker: forking a process whose torch thread pools have run can
-    # leave the child waiting on a lock no thread will release.
+    # leave the child waiting on a lock no thread will release. Leaving the `with` (finished,
+    # Ctrl-C, an error) terminates the workers at once, mid-piece.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, context, _one_thread) as pool:
-        futures = {pool.submit(study_one, piece, config): piece for piece in ordered}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    with context.Pool(jobs, _start_worker) as pool:
+        yield from pool.imap_unordered(partial(_study_piece, config=config), ordered)
 
 
-def _one_thread() -> None:
+def _study_piece(piece: Piece, config: CompareConfig) -> tuple[Piece, Outcome]:
+    return piece, study_one(piece, config)
+
+
+def _start_worker() -> None:
+    """One torch thread; Ctrl-C is the main process's to handle (it ends the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
 
 
-def study_one(piece: Piece, config: CompareConfig) -> tuple[MemoryResult, list[GradientResult]]:
+def study_one(piece: Piece, config: CompareConfig) -> Outcome:
     """Train and score one probe; measure its gradient flow before and after if asked."""
     task = config.task(piece.task)
     torch.manual_seed(piece.seed)  # the same initial weights for every task and lag

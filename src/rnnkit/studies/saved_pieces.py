@@ -1,0 +1,103 @@
+"""The finished pieces of a compare study, kept as they finish so that an interrupted study goes
+on where it stopped (`rnnkit compare ... --resume`).
+
+    OUT/pieces/settings.json               the study's settings (CompareConfig), written first
+    OUT/pieces/TASK-lagL-CELL-seedS.json   one finished piece: its memory result and gradients
+
+Each piece is seeded on its own (compare.study_one), so a resumed study computes the numbers the
+uninterrupted one would; only the training seconds differ. A piece file that cannot be read back
+is trained again, never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rnnkit.errors import RnnkitError
+from rnnkit.files import read_json, write_json
+from rnnkit.studies.compare import (
+    CompareConfig,
+    GradientResult,
+    MemoryResult,
+    Outcome,
+    Piece,
+    pieces,
+)
+from rnnkit.train.config import config_from_json
+
+FOLDER = "pieces"
+SETTINGS = "settings.json"
+
+
+class SavedPieces:
+    """OUT/pieces/ of one study: `start` it, `load` what an earlier run finished, `save` each
+    piece as it finishes."""
+
+    def __init__(self, out: Path, config: CompareConfig) -> None:
+        self.folder = Path(out) / FOLDER
+        self.config = config
+
+    def start(self) -> None:
+        """A new study here: the pieces of any earlier one are removed, the settings written."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*-lag*-*-seed*.json"):
+            old.unlink()
+        write_json(self.folder / SETTINGS, _settings(self.config))
+
+    def load(self) -> dict[Piece, Outcome]:
+        """The pieces an earlier run of the same study finished; RnnkitError when the folder
+        holds no study, or one with other settings."""
+        path = self.folder / SETTINGS
+        if not path.is_file():
+            raise RnnkitError(
+                f"{self.folder.parent} holds no compare study to resume ({path} is missing); "
+                "run without --resume"
+            )
+        saved = read_json(path, "compare settings")
+        changed = [k for k, v in _settings(self.config).items() if saved.get(k) != v]
+        if changed:
+            raise RnnkitError(
+                f"the study in {self.folder.parent} ran with other settings ({', '.join(changed)}"
+                " differ); give the flags it ran with, or run without --resume"
+            )
+        found = {}
+        for piece in pieces(self.config):
+            outcome = self._read(piece)
+            if outcome is not None:
+                found[piece] = outcome
+        return found
+
+    def save(self, piece: Piece, outcome: Outcome) -> None:
+        memory, gradients = outcome
+        record = {"memory": asdict(memory), "gradients": [asdict(g) for g in gradients]}
+        write_json(self.folder / _name(piece), record)
+
+    def _read(self, piece: Piece) -> Outcome | None:
+        """The piece's saved outcome, or None when it is missing or not a piece of this study."""
+        path = self.folder / _name(piece)
+        if not path.is_file():
+            return None
+        try:
+            record = read_json(path, "compare piece")
+            memory = config_from_json(MemoryResult, record.get("memory"), str(path))
+            gradients = [
+                config_from_json(GradientResult, g, str(path)) for g in record.get("gradients", [])
+            ]
+        except (RnnkitError, TypeError):  # damaged: trained again
+            return None
+        same = (memory.task, memory.lag, memory.cell, memory.seed)
+        if same != (piece.task, piece.lag, piece.cell, piece.seed):
+            return None
+        return memory, gradients
+
+
+def _settings(config: CompareConfig) -> dict[str, Any]:
+    """The settings as they read back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(asdict(config)))
+
+
+def _name(piece: Piece) -> str:
+    return f"{piece.task}-lag{piece.lag}-{piece.cell}-seed{piece.seed}.json"
