@@ -17,7 +17,7 @@ from rnnkit.models.nade import NADE
 from rnnkit.models.pianoroll import KEYS, OUTPUTS, PianoRollModel, PianoRollModelConfig
 from rnnkit.tasks.music import MusicTask
 from rnnkit.tasks.pieces import GRID_NAMES, MusicDataConfig
-from rnnkit.train.config import config_from_json
+from rnnkit.values import config_from_json
 
 
 def test_constants_match_the_data_layer():

@@ -17,6 +17,9 @@ got 0`; the Python API checks the same fields with `check_settings` and raises t
     NON_NEGATIVE   a finite number >= 0                      --weight-decay, --clip
     DURATION       90, 90s, 10m, 1h30m (seconds > 0)         --time
     path           a file or folder name, not empty          --out
+
+Settings read back from disk (config.json, a checkpoint's progress, a compare piece) become their
+dataclass through `config_from_json`, which checks every name and each value's JSON type.
 """
 
 from __future__ import annotations
@@ -161,3 +164,38 @@ def check_settings(config: Any) -> Any:
         if choices is not None and value not in choices:
             raise RnnkitError(f"{f.name} must be one of {', '.join(choices)}, got {value!r}")
     return config
+
+
+def config_from_json(cls: type, data: Any, where: str) -> Any:
+    """The dataclass `cls` from JSON read from a run folder, refusing unknown names and values of
+    the wrong type (int, float, str, bool, None, list, dict as the annotations say) with one
+    RnnkitError naming `where`. Ranges are left to the dataclass's own check."""
+    if not isinstance(data, dict):
+        raise RnnkitError(f"{where} is not a JSON object; the run folder is damaged, retrain")
+    known = {f.name: f for f in fields(cls)}
+    for name, value in data.items():
+        if name not in known:
+            raise RnnkitError(f"{where} has an unknown setting {name!r}; retrain")
+        if not _json_type_fits(value, str(known[name].type)):
+            raise RnnkitError(
+                f"{where}: {name} = {str(value)[:40]!r} is not {known[name].type}; retrain"
+            )
+    try:
+        return cls(**data)
+    except (TypeError, ValueError) as error:
+        raise RnnkitError(f"{where} is incomplete or invalid ({error}); retrain") from None
+
+
+JSON_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+JSON_TYPES |= {"None": (type(None),), "list": (list,), "dict": (dict,)}
+
+
+def _json_type_fits(value: Any, annotation: str) -> bool:
+    """Does a JSON value fit an annotation such as "int | None" or "list[dict[str, Any]]"?"""
+    for name in annotation.replace(" ", "").split("|"):
+        kinds = JSON_TYPES.get(name.split("[")[0], (object,))
+        if isinstance(value, bool) and bool not in kinds and object not in kinds:
+            continue  # JSON true is not a number
+        if isinstance(value, kinds):
+            return True
+    return False

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or (1 if args.quick else cores())
     print(f"compare: {config}, {jobs} job(s)", flush=True)
     if done:
-        print(f"{len(done)} models finished by the earlier run, read from {saved.folder}")
+        models = "model" if len(done) == 1 else "models"
+        print(f"{len(done)} {models} finished by the earlier run, read from {saved.folder}")
     try:
         results = run_compare(
             config, lambda line: print(line, flush=True), jobs, done=done, keep=saved.save

@@ -29,9 +29,9 @@ from rnnkit.train.checkpoint import (
     read_config,
     write_config,
 )
-from rnnkit.train.config import TrainConfig, config_from_json
+from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit, seed_everything
-from rnnkit.values import DURATION, POSITIVE_INT, path
+from rnnkit.values import DURATION, POSITIVE_INT, config_from_json, path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ from rnnkit.studies.compare import (
     Piece,
     pieces,
 )
-from rnnkit.train.config import config_from_json
+from rnnkit.values import config_from_json
 
 FOLDER = "pieces"
 SETTINGS = "settings.json"
@@ -89,7 +89,10 @@ class SavedPieces:
         except (RnnkitError, TypeError):  # damaged: trained again
             return None
         same = (memory.task, memory.lag, memory.cell, memory.seed)
-        if same != (piece.task, piece.lag, piece.cell, piece.seed):
+        norms = [n for g in gradients for n in g.norms]
+        if same != (piece.task, piece.lag, piece.cell, piece.seed) or not all(
+            type(n) in (int, float) for n in norms
+        ):
             return None
         return memory, gradients
 

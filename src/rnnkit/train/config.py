@@ -18,7 +18,6 @@ from collections.abc import Collection
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from rnnkit.errors import RnnkitError
 from rnnkit.values import (
     COUNT,
     DURATION,
@@ -190,38 +189,3 @@ def config_from_args(
     chosen = {k: v for k, v in (defaults or {}).items() if k in names}
     given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     return cls(**{**chosen, **given})
-
-
-def config_from_json(cls: type, data: Any, where: str) -> Any:
-    """The dataclass `cls` from JSON read from a run folder, refusing unknown names and values of
-    the wrong type (int, float, str, bool, None, list, dict as the annotations say) with one
-    RnnkitError naming `where`. Ranges are left to the dataclass's own check."""
-    if not isinstance(data, dict):
-        raise RnnkitError(f"{where} is not a JSON object; the run folder is damaged, retrain")
-    known = {f.name: f for f in fields(cls)}
-    for name, value in data.items():
-        if name not in known:
-            raise RnnkitError(f"{where} has an unknown setting {name!r}; retrain")
-        if not _json_type_fits(value, str(known[name].type)):
-            raise RnnkitError(
-                f"{where}: {name} = {str(value)[:40]!r} is not {known[name].type}; retrain"
-            )
-    try:
-        return cls(**data)
-    except (TypeError, ValueError) as error:
-        raise RnnkitError(f"{where} is incomplete or invalid ({error}); retrain") from None
-
-
-JSON_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
-JSON_TYPES |= {"None": (type(None),), "list": (list,), "dict": (dict,)}
-
-
-def _json_type_fits(value: Any, annotation: str) -> bool:
-    """Does a JSON value fit an annotation such as "int | None" or "list[dict[str, Any]]"?"""
-    for name in annotation.replace(" ", "").split("|"):
-        kinds = JSON_TYPES.get(name.split("[")[0], (object,))
-        if isinstance(value, bool) and bool not in kinds and object not in kinds:
-            continue  # JSON true is not a number
-        if isinstance(value, kinds):
-            return True
-    return False

@@ -45,10 +45,11 @@ from rnnkit.layers.network import build_fused_kernels
 from rnnkit.progress import bar as progress_bar
 from rnnkit.train import checkpoint, console, distributed, lock, report
 from rnnkit.train.average import WeightAverage
-from rnnkit.train.config import TrainConfig, config_from_json
+from rnnkit.train.config import TrainConfig
 from rnnkit.train.interrupt import StopFlag
 from rnnkit.train.schedule import Schedule
 from rnnkit.train.task import Carry, Task
+from rnnkit.values import config_from_json
 
 PLOT_EVERY = 30.0  # seconds between redrawings of loss.png during a run (and once at its end)
 # Devices where AdamW runs torch's fused kernel: one pass over all parameters instead of a dozen

@@ -66,9 +66,8 @@ from rnnkit.train.config import (
     TrainConfig,
     add_config_arguments,
     config_from_args,
-    config_from_json,
 )
-from rnnkit.values import check_settings
+from rnnkit.values import check_settings, config_from_json
 
 if TYPE_CHECKING:
     from rnnkit.data.music import Piece
