@@ -54,6 +54,9 @@ def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         write(temp)
+        # A library may write its own temporary file first (safetensors: mode 0600): every file
+        # gets the mode a new file of the user's gets.
+        os.chmod(temp, 0o666 & ~_umask())
         with open(temp, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(temp, path)
@@ -71,6 +74,12 @@ def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
         temp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # (the only way to read it is to set it)
+    os.umask(mask)
+    return mask
 
 
 def remove_temporary_files(folder: str | Path) -> None:
