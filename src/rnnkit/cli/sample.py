@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     for index in range(args.num):
         if index:
             out.write(f"\n{SEPARATOR}\n")
+        pieces = task.sample_text(args.prime, args.length, sampler)  # a bad prime: nothing out
         out.write(args.prime or "")
-        for piece in task.sample_text(args.prime, args.length, sampler):
+        for piece in pieces:
             out.write(piece)
             out.flush()
     out.write("\n")

@@ -363,7 +363,10 @@ class TextTask(Task):
             shown = ", ".join(repr(w) for w in unknown[:5])
             print(f"note: the prime has words the model never saw ({shown}): read as {UNK}",
                   file=sys.stderr)  # fmt: skip
-        ids = self.vocab.encode(prime, "the prime")
+        ids = self.vocab.encode(prime, "the prime")  # (refused here, before any text is out)
+        return self._continue(ids, length, sampler)
+
+    def _continue(self, ids: list[int], length: int, sampler: Sampler) -> Iterator[str]:
         banned = [self.vocab.tokens.index(UNK)] if UNK in self.vocab.tokens else []
         previous = self.vocab.tokens[ids[-1]] if ids else NEWLINE
         self.model.eval()
