@@ -412,6 +412,17 @@ def test_a_valid_text_of_one_character_is_refused_before_the_run_folder(tmp_path
     assert not (tmp_path / "run").exists()  # (it had been made: --resume was then the advice)
 
 
+def test_a_split_that_starts_with_a_minus_sign_is_told_to_use_equals(tmp_path, capsys):
+    # argparse read it as a flag: "--split expected one argument"
+    assert train(tmp_path, "--split", "-10/110") == 2
+    assert error_line(capsys) == (
+        "error: --split -10/110: a value that starts with a minus sign looks like a flag; write "
+        "--split=-10/110"
+    )
+    assert train(tmp_path, "--split=-10/110") == 2
+    assert "give percentages >= 0 that add up to 100" in error_line(capsys)
+
+
 def test_a_split_without_a_test_part_says_so_rather_than_asking_for_more_text(tmp_path, capsys):
     assert train(tmp_path, "--split", "90/10", "--steps", "2", "--eval-every", "2") == 0
     capsys.readouterr()

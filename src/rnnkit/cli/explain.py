@@ -10,8 +10,6 @@ rnnkit explain lstm --format html --out lstm.html   a page where every number ca
 from __future__ import annotations
 
 import argparse
-import itertools
-import re
 from pathlib import Path
 
 from rnnkit.cli.language import lang_value
@@ -85,20 +83,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=path, metavar="FILE", help="write to FILE, not the terminal")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
-
-
-def check_words(words: list[str]) -> None:
-    """--x followed by several numbers that start with a minus sign ("-1,2"): argparse takes
-    them for a flag ("--x expected one argument"); one negative number ("-1") it takes."""
-    for flag, value in itertools.pairwise(words):
-        one_number = re.fullmatch(r"-\d+|-\d*\.\d+", value)
-        if flag == "--x" and re.match(r"-[\d.]", value) and not one_number:
-            raise RnnkitError(
-                f"--x {value}: numbers that start with a minus sign look like a flag; write "
-                f"--x={value}",
-                f"--x {value}: dãy số bắt đầu bằng dấu trừ trông như một tùy chọn (flag); hãy viết "
-                f"--x={value}",
-            )
 
 
 def run(args: argparse.Namespace) -> int:

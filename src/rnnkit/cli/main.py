@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import os
+import re
 import sys
 
 from rnnkit import progress
@@ -118,7 +120,18 @@ def command_of(words: list[str]) -> str:
 
 
 def check_words(words: list[str]) -> None:
-    """The command module's own check of its words (after the command's name), if it has one."""
+    """A value that starts with a minus sign but is not one number (`--split -10/110`, `--x
+    -1,2`): argparse takes it for a flag and says "expected one argument"; then the command
+    module's own check of its words (after the command's name), if it has one."""
+    for flag, value in itertools.pairwise(words):
+        one_number = re.fullmatch(r"-\d+|-\d*\.\d+", value)
+        if flag.startswith("--") and re.match(r"-\.?\d", value) and not one_number:
+            raise RnnkitError(
+                f"{flag} {value}: a value that starts with a minus sign looks like a flag; "
+                f"write {flag}={value}",
+                f"{flag} {value}: giá trị bắt đầu bằng dấu trừ trông như một tùy chọn (flag); "
+                f"hãy viết {flag}={value}",
+            )
     name = _command(words)
     module = importlib.import_module(f"rnnkit.cli.{name}") if name else None
     check = getattr(module, "check_words", None)
