@@ -125,6 +125,19 @@ def test_a_run_whose_state_is_damaged_is_refused_and_kept(run, tmp_path, capsys)
     assert snapshot(damaged) == before
 
 
+def test_an_edited_training_setting_names_the_file(run, tmp_path, capsys):
+    edited = tmp_path / "edited"
+    shutil.copytree(run, edited)
+    config = json.loads((edited / "config.json").read_text())
+    config["train_config"]["lr"] = -1
+    (edited / "config.json").write_text(json.dumps(config))
+    assert main(["train", "--resume", str(edited), "--more-steps", "1", "--no-progress"]) == 2
+    assert error_line(capsys) == (
+        f"error: {edited / 'config.json'} has settings rnnkit cannot build: lr must be a "
+        "positive finite number, got -1"
+    )
+
+
 def test_a_run_whose_checkpoints_were_removed_keeps_its_best_weights(run, tmp_path, capsys):
     """Without RUN/training, resume would start again from step 0 and replace weights trained
     6 steps; only weights from the first evaluation (a run killed before its first checkpoint

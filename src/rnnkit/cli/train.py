@@ -173,6 +173,10 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
             )
         config["task_config"]["data"]["source"] = str(Path(args.data).resolve())
     train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
+    try:
+        train.check()
+    except RnnkitError as error:  # an edited config.json: name the file, not only the setting
+        raise RnnkitError(f"{run / CONFIG} has settings rnnkit cannot build: {error}") from None
     budget = _new_budget(run, args)
     train = replace(train, **budget).check()
     if not has_training_state(run):  # killed before its first checkpoint
