@@ -125,6 +125,13 @@ def test_a_run_whose_state_is_damaged_is_refused_and_kept(run, tmp_path, capsys)
     assert snapshot(damaged) == before
 
 
+def test_two_ways_to_extend_a_run_are_named(run, capsys):
+    assert main(["train", "--resume", str(run), "--more-steps", "1", "--time", "9s"]) == 2
+    assert error_line(capsys).startswith(
+        "error: --more-steps and --time cannot go together: extend the run with one of"
+    )
+
+
 def test_an_edited_training_setting_names_the_file(run, tmp_path, capsys):
     edited = tmp_path / "edited"
     shutil.copytree(run, edited)

@@ -194,11 +194,18 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
     return 130 if result.status == "interrupted" else 0
 
 
+BUDGET_FLAGS = {"total_steps": "--steps", "more_steps": "--more-steps", "total_time": "--time"}
+
+
 def _new_budget(run: Path, args: argparse.Namespace) -> dict[str, float | int | None]:
     """The budget that replaces a resumed run's, from --steps, --more-steps or --time."""
     given = [a for a in ("total_steps", "more_steps", "total_time") if vars(args)[a] is not None]
     if len(given) > 1:
-        raise RnnkitError("give one of --steps, --more-steps and --time to extend a run")
+        flags = " and ".join(BUDGET_FLAGS[name] for name in given)
+        raise RnnkitError(
+            f"{flags} cannot go together: extend the run with one of --steps N (the new total), "
+            "--more-steps N (N more) or --time T (the new total time)"
+        )
     if not given:
         return {}
     if args.total_time is not None:
