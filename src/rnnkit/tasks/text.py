@@ -215,6 +215,8 @@ class TextTask(Task):
         tokens = len(dataset.encoded("ids"))
         if not data.valid_file:
             tokens = len(split_ids(range(tokens), data.fractions())[0])  # as `split` cuts
+        if tokens <= data.batch_size * data.seq_len:  # less than a batch: refused when batched
+            return train
         passes = expected_passes(train, data.batch_size * data.seq_len, tokens)
         if passes < SMALL_TEXT_PASSES or trains_on_torch_kernels(settings, train.device):
             return train

@@ -64,8 +64,9 @@ class TokenBatches:
         length = (len(ids) - 1) // batch_size
         if length < seq_len:
             raise RnnkitError(
-                f"the {name} has {len(ids)} tokens, fewer than one batch ({batch_size} rows x "
-                f"{seq_len} steps + 1); use a smaller --batch-size or --seq-len, or more text"
+                f"the {name} has {len(ids)} token{'s' * (len(ids) != 1)}, fewer than one batch "
+                f"({batch_size} rows x {seq_len} steps + 1); use a smaller --batch-size or "
+                "--seq-len, or more text"
             )
         # Row b is ids[b*L : b*L + L + 1], a view: rows overlap by one id, nothing is copied.
         rows = np.lib.stride_tricks.as_strided(
