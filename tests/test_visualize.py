@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import subprocess
+import warnings
 from html.parser import HTMLParser
 
 import pytest
@@ -271,6 +272,15 @@ def test_visualize_command_writes_the_page(run_folder, capsys):
     vi = run_folder / "vi.html"
     assert main(["visualize", *args[:2], "--out", str(vi), "--lang", "vi"]) == 0
     assert "cell LSTM, 2 lớp, mỗi lớp" in vi.read_text(encoding="utf-8")
+
+
+def test_a_text_of_one_character_gives_a_page_and_no_warning(run_folder, tmp_path, capsys):
+    (tmp_path / "one.txt").write_text("H", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's "std(): degrees of freedom is <= 0" before
+        args = [str(run_folder / "run"), str(tmp_path / "one.txt")]
+        assert main(["visualize", *args, "--out", str(tmp_path / "page.html")]) == 0
+    assert page_data((tmp_path / "page.html").read_text(encoding="utf-8"))["chars"] == ["H"]
 
 
 @pytest.mark.parametrize(

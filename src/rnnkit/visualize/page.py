@@ -99,7 +99,7 @@ def features_table(chars: list[str], signals: list[Signal], lang: str = "en") ->
     for index, signal in enumerate(signals):
         cells = []
         for feature in features.values():
-            if feature.std() == 0:
+            if feature.max() == feature.min():  # constant (or one character): no correlation
                 cells.append(f'<td class="none">{html.escape(say(lang, "not_in_text"))}</td>')
                 continue
             links = [
