@@ -3,6 +3,7 @@ chorales from music21's corpus) with tiny models, in a temporary folder."""
 
 import json
 import shutil
+import warnings
 from fractions import Fraction
 from functools import partial
 
@@ -357,3 +358,20 @@ def test_a_piece_longer_than_1000_bars_is_refused_before_generating(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {length[0]} asks for ") and "at most 1000 bars" in err
     assert not song.exists()
+
+
+def test_pieces_of_one_step_are_one_error_line_without_warnings(tmp_path, capsys):
+    """numpy's "mean of empty slice" warnings came above the error (the key frequencies)."""
+    from rnnkit.data.music import Note, Piece
+
+    one_step = Piece("one", (Note(0, 60, 1),), steps_per_quarter=1, length=1)
+    for name in ("a", "b", "c"):
+        write_midi(one_step, tmp_path / f"{name}.mid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        argv = ["train", "music", "--corpus", str(tmp_path), "--out", str(tmp_path / "run")]
+        assert main([*argv, "--steps", "2", "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        "error: no training piece is longer than one step, so there is nothing to predict; "
+        "give longer pieces or a finer --grid\n"
+    )

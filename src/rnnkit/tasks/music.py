@@ -32,6 +32,7 @@ from rnnkit.tasks.pieces import (
     PieceTask,
     count_of_pieces,
     shifted,
+    trainable,
     training_pieces,
 )
 from rnnkit.train.config import Recipe
@@ -80,9 +81,9 @@ class MusicTask(PieceTask):
         """The model, its output bias at each key's base rate in the training frames."""
         from rnnkit.data.music import piece_to_roll
 
+        rolls = trainable([piece_to_roll(piece) for piece in training_pieces(data, dataset)])
         openings = [[n.pitch for n in piece.notes if n.start == 0] for piece in dataset.train]
         task = cls(data, affordable(lambda: PianoRollModel(settings)), openings)
-        rolls = [piece_to_roll(piece) for piece in training_pieces(data, dataset)]
         task.model.start_at_frequencies(torch.from_numpy(key_frequencies(rolls)))
         return task
 

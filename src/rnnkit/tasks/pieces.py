@@ -107,12 +107,7 @@ class PieceTask(Task):
         return digest.hexdigest()
 
     def attach(self, dataset: MusicSplits) -> None:
-        train = usable([self.encode(piece) for piece in training_pieces(self.data, dataset)])
-        if not train:
-            raise RnnkitError(
-                "no training piece is longer than one step, so there is nothing to predict; "
-                "give longer pieces or a finer --grid"
-            )
+        train = trainable([self.encode(piece) for piece in training_pieces(self.data, dataset)])
         self.train_data = Batches(train, self.data.batch_size, self.data.seed, self.pad)
         self.valid = usable([self.encode(piece) for piece in dataset.valid])
         if not self.valid:
@@ -231,6 +226,17 @@ def count_of_pieces(count: int, source: str) -> str:
 def usable(sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The sequences of at least two steps: a piece predicts its steps 2..T."""
     return [sequence for sequence in sequences if len(sequence) >= 2]
+
+
+def trainable(sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The training sequences of at least two steps; RnnkitError when there is none."""
+    kept = usable(sequences)
+    if not kept:
+        raise RnnkitError(
+            "no training piece is longer than one step, so there is nothing to predict; "
+            "give longer pieces or a finer --grid"
+        )
+    return kept
 
 
 def shifted(batch: Padded) -> tuple[Tensor, Tensor, Tensor]:
