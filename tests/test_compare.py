@@ -110,7 +110,7 @@ def test_an_interrupted_compare_resumes_to_the_same_numbers(tmp_path, capsys, mo
     second.write_text(second.read_text().replace('"score": ', '"score": "high", "x": '))
     monkeypatch.setattr(compare, "study_one", lambda piece, config: real(piece, config))
     assert main([*args, "--out", str(out), "--resume"]) == 0
-    assert "1 model finished by the earlier run" in capsys.readouterr().out
+    assert "models finished by the earlier run: 1, read from" in capsys.readouterr().out
 
     def numbers(folder):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in rows(folder)]
@@ -120,6 +120,16 @@ def test_an_interrupted_compare_resumes_to_the_same_numbers(tmp_path, capsys, mo
     # A study without --resume starts again, the earlier pieces removed.
     assert main([*args, "--out", str(out), "--force", "--seed", "7"]) == 0
     assert {p.name.split("-seed")[1] for p in (out / "pieces").glob("*-seed*.json")} == {"7.json"}
+
+
+def test_compare_speaks_vietnamese_when_asked(tmp_path, capsys):
+    out = tmp_path / "vi"
+    assert main(["compare", "--out", str(out), "--quick", "--budget", "1", "--lang", "vi"]) == 0
+    printed = capsys.readouterr().out
+    assert "với cùng kích thước ẩn: LSTM gấp 4.00 lần và GRU gấp 3.00 lần vanilla RNN" in printed
+    assert printed.rstrip().endswith(f"bảng và biểu đồ trong {out}")
+    assert main(["compare", "--out", str(out), "--quick", "--lang", "vi"]) == 2
+    assert capsys.readouterr().err.startswith(f"lỗi: {out} không rỗng; hãy cho --out")
 
 
 def test_resume_needs_a_study_to_resume(tmp_path, capsys):

@@ -1,5 +1,5 @@
 """`rnnkit compare --out DIR [--html] [--budget STEPS] [--seeds N] [--seed S] [--jobs N] [--quick]
-[--resume]`: RNN vs LSTM vs GRU, measured here.
+[--resume] [--lang vi]`: RNN vs LSTM vs GRU, measured here.
 
 Runs the study of rnnkit.studies.compare (gradient flow, memory over a distance, parameter counts)
 and writes its tables, plots and verdict into DIR (see rnnkit.studies.report); with --html also
@@ -15,11 +15,13 @@ import os
 import shlex
 import sys
 
+from rnnkit.cli.language import lang_value
 from rnnkit.cli.outputs import check_folder
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import PAGE, write_report
 from rnnkit.studies.saved_pieces import SavedPieces
+from rnnkit.studies.verdict import LANGS
 from rnnkit.values import COUNT, POSITIVE_INT, path
 
 DEFAULT = CompareConfig()
@@ -79,14 +81,44 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="go on with the study interrupted in --out: give the flags it ran with",
     )
+    parser.add_argument(
+        "--lang",
+        type=lang_value,
+        choices=LANGS,
+        default="en",
+        help="the verdict and messages printed: en (default) or vi (Tiếng Việt); the report in "
+        "--out has both",
+    )
     return parser
+
+
+# What the command prints besides the study's own lines, in each language of --lang.
+WORDS = {
+    "en": {
+        "earlier": "models finished by the earlier run: {count}, read from {folder}",
+        "interrupted": "interrupted: the finished models are kept in {folder}; the same command "
+        "with --resume goes on from there",
+        "written": "tables and plots in {out}",
+        "page": ", the page in {page}",
+    },
+    "vi": {
+        "earlier": "{count} mô hình đã xong từ lần chạy trước, đọc từ {folder}",
+        "interrupted": "đã dừng: các mô hình đã xong được giữ trong {folder}; chạy lại đúng "
+        "lệnh đó với --resume để tiếp tục",
+        "written": "bảng và biểu đồ trong {out}",
+        "page": ", trang HTML trong {page}",
+    },
+}
 
 
 def run(args: argparse.Namespace) -> int:
     config = QUICK if args.quick else DEFAULT
     count = args.seeds or len(config.seeds)
     if count > MOST_SEEDS:  # each seed is a whole study: more would never finish
-        raise RnnkitError(f"--seeds must be at most {MOST_SEEDS}, got {count}")
+        raise RnnkitError(
+            f"--seeds must be at most {MOST_SEEDS}, got {count}",
+            f"--seeds phải nhiều nhất là {MOST_SEEDS}, nhận được {count}",
+        )
     check_folder(args.out, args.force or args.resume)
     config = dataclasses.replace(
         config,
@@ -99,24 +131,20 @@ def run(args: argparse.Namespace) -> int:
         saved.start()
     jobs = args.jobs or (1 if args.quick else cores())
     print(f"compare: {config}, {jobs} job(s)", flush=True)
+    words = WORDS[args.lang]
     if done:
-        models = "model" if len(done) == 1 else "models"
-        print(f"{len(done)} {models} finished by the earlier run, read from {saved.folder}")
+        print(words["earlier"].format(count=len(done), folder=saved.folder))
     try:
         results = run_compare(
             config, lambda line: print(line, flush=True), jobs, done=done, keep=saved.save
         )
     except KeyboardInterrupt:
-        print(
-            f"interrupted: the finished models are kept in {saved.folder}; the same command "
-            "with --resume goes on from there",
-            file=sys.stderr,
-        )
+        print(words["interrupted"].format(folder=saved.folder), file=sys.stderr)
         return 130
-    verdict = write_report(results, args.out, spelled(args, config, jobs), html=args.html)
-    print(verdict)
-    page = f", the page in {args.out / PAGE}" if args.html else ""
-    print(f"tables and plots in {args.out}{page}")
+    command = spelled(args, config, jobs)
+    print(write_report(results, args.out, command, html=args.html, lang=args.lang))
+    page = words["page"].format(page=args.out / PAGE) if args.html else ""
+    print(words["written"].format(out=args.out) + page)
     return 0
 
 

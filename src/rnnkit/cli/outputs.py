@@ -80,16 +80,28 @@ def check_folder(path: Path, force: bool, flag: str = "--out") -> Path:
     """`path` as a folder a command fills: new, empty, or (with --force) one whose files it may
     replace; never a run folder."""
     if path.exists() and not path.is_dir():
-        raise RnnkitError(f"{flag} {path} is a file; give a new or empty folder")
+        raise RnnkitError(
+            f"{flag} {path} is a file; give a new or empty folder",
+            f"{flag} {path} là một tệp; hãy đưa một thư mục mới hoặc rỗng",
+        )
     above = blocked_by(path)
     if above is not None:
-        what = "is a file" if not above.is_dir() else "cannot be written to"
-        raise RnnkitError(f"{flag} {path}: {above} {what}; give a folder where one can be made")
+        file = not above.is_dir()
+        raise RnnkitError(
+            f"{flag} {path}: {above} {'is a file' if file else 'cannot be written to'}; give a "
+            "folder where one can be made",
+            f"{flag} {path}: {above} {'là một tệp' if file else 'không ghi được'}; hãy đưa một "
+            "thư mục có thể tạo được",
+        )
     if (path / CONFIG).is_file():
-        raise RnnkitError(f"{path} is a run folder; give {flag} a folder of its own")
+        raise RnnkitError(
+            f"{path} is a run folder; give {flag} a folder of its own",
+            f"{path} là thư mục của một lần huấn luyện; hãy cho {flag} một thư mục riêng",
+        )
     if path.is_dir() and any(path.iterdir()) and not force:
         raise RnnkitError(
-            f"{path} is not empty; give a new or empty folder to {flag}, or add --force"
+            f"{path} is not empty; give a new or empty folder to {flag}, or add --force",
+            f"{path} không rỗng; hãy cho {flag} một thư mục mới hoặc rỗng, hoặc thêm --force",
         )
     return path
 

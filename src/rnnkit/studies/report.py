@@ -30,8 +30,10 @@ from rnnkit.studies.verdict import LANGS, findings, render, sentences
 PAGE = "results.html"
 
 
-def write_report(results: CompareResults, out: Path, command: str, html: bool = False) -> str:
-    """Write every table and plot into `out` (created if needed); return the verdict.
+def write_report(
+    results: CompareResults, out: Path, command: str, html: bool = False, lang: str = "en"
+) -> str:
+    """Write every table and plot into `out` (created if needed); return the verdict in `lang`.
 
     `command` is the command line that made `results`, written at the top of each report."""
     out.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,7 @@ def write_report(results: CompareResults, out: Path, command: str, html: bool = 
     if html:
         verdicts = {lang: sentences(found, lang) for lang in LANGS}
         write_file(out / PAGE, build_page(results, command, verdicts, plots))
-    return verdict
+    return render(found, lang)
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:

@@ -54,14 +54,19 @@ class SavedPieces:
         if not path.is_file():
             raise RnnkitError(
                 f"{self.folder.parent} holds no compare study to resume ({path} is missing); "
-                "run without --resume"
+                "run without --resume",
+                f"{self.folder.parent} không có nghiên cứu compare nào để tiếp tục (thiếu "
+                f"{path}); hãy chạy không có --resume",
             )
         saved = read_json(path, "compare settings")
         changed = [k for k, v in _settings(self.config).items() if saved.get(k) != v]
         if changed:
             raise RnnkitError(
                 f"the study in {self.folder.parent} ran with other settings ({', '.join(changed)}"
-                " differ); give the flags it ran with, or run without --resume"
+                " differ); give the flags it ran with, or run without --resume",
+                f"nghiên cứu trong {self.folder.parent} đã chạy với thiết lập khác (khác ở "
+                f"{', '.join(changed)}); hãy đưa đúng các tùy chọn lúc đó, hoặc chạy không có "
+                "--resume",
             )
         found = {}
         for piece in pieces(self.config):

@@ -333,17 +333,17 @@ SENTENCES: dict[str, dict[str, str]] = {
         "trước khi huấn luyện. Hãy chạy lại "
         "không kèm --quick, với --budget mặc định 2000 hoặc lớn hơn, để có kết quả thật.",
         "lstm_carries_more": "Sau khi huấn luyện, LSTM truyền gradient qua {distance} bước nhiều "
-        "gấp {ratios} lần RNN thường (so từng seed), đúng như bài giảng nói: "
-        "LSTM ra đời để khắc phục hiện tượng tiêu biến gradient (vanishing gradient) của RNN "
-        "thường.",
-        "lstm_not_shown": "Lần chạy này chưa cho thấy LSTM truyền gradient đi xa hơn RNN thường "
+        "gấp {ratios} lần vanilla RNN (so từng seed), đúng như bài giảng nói: "
+        "LSTM ra đời để khắc phục hiện tượng tiêu biến gradient (vanishing gradient) của "
+        "vanilla RNN.",
+        "lstm_not_shown": "Lần chạy này chưa cho thấy LSTM truyền gradient đi xa hơn vanilla RNN "
         "trên mọi seed (tỉ lệ {ratios}); một ngân sách --budget lớn hơn có thể "
         "cho thấy.",
         "memory": "{task}: các độ trễ giải được ({metric} >= {solved_at}) trên mọi seed: {solved}.",
         "memory_some": "{task}: các độ trễ giải được trên ít nhất một seed: {solved}.",
         "baseline": "{task}: các độ trễ mà hàm mất mát thấp hơn mức cơ sở của mô hình không có "
         "bộ nhớ ({baseline:.3f}) ít nhất {margin} trên mọi seed: {beats}.",
-        "above_baseline": "{task}: ở độ trễ {lag}, cả LSTM lẫn RNN thường đều không giải được bài "
+        "above_baseline": "{task}: ở độ trễ {lag}, cả LSTM lẫn vanilla RNN đều không giải được bài "
         "toán trên seed nào, nhưng hàm mất mát của {winner} thấp hơn mức cơ sở của mô hình không "
         "có bộ nhớ ít nhất {margin} trên mọi seed ({metric} trung bình {winner_score:.3f}) còn "
         "của {loser} thì không thấp hơn trên seed nào ({loser_score:.3f}; mức ngẫu nhiên "
@@ -352,29 +352,29 @@ SENTENCES: dict[str, dict[str, str]] = {
         "tốt hơn mức ngẫu nhiên. Đó là mức mỗi mô hình đạt được trong ngân sách, không phải mô "
         "hình nào nhớ lâu hơn.",
         "lstm_outlasts_rnn": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi seed "
-        "({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
-        "{high:.3f}): ở khoảng cách này LSTM nhớ được còn RNN thường thì không, đúng như bài giảng "
-        "nói.",
+        "({metric} >= {low:.3f}) còn vanilla RNN không giải được trên seed nào ({metric} <= "
+        "{high:.3f}): ở khoảng cách này LSTM nhớ được còn vanilla RNN thì không, đúng như bài "
+        "giảng nói.",
         "never_learned": "{task}: {cells} không giải được độ trễ nào trên seed nào, kể cả độ trễ "
         "ngắn nhất ({lag}), nên lần chạy này không phân biệt được việc quên qua một khoảng cách "
         "với việc không học được bài toán với các thiết lập này.",
         "lstm_learns_rnn_does_not": "{task}: ở độ trễ {lag}, LSTM giải được bài toán trên mọi "
-        "seed ({metric} >= {low:.3f}) còn RNN thường không giải được trên seed nào ({metric} <= "
+        "seed ({metric} >= {low:.3f}) còn vanilla RNN không giải được trên seed nào ({metric} <= "
         "{high:.3f}); vì RNN không giải được độ trễ nào, điều này cho thấy LSTM học được bài toán "
         "trong ngân sách còn RNN thì không, chứ không phải RNN quên do khoảng cách xa.",
-        "rnn_learns_lstm_does_not": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên "
+        "rnn_learns_lstm_does_not": "{task}: ở độ trễ {lag}, vanilla RNN giải được bài toán trên "
         "mọi seed ({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
         "{high:.3f}); vì LSTM không giải được độ trễ nào, điều này cho thấy RNN học được bài toán "
         "trong ngân sách còn LSTM thì không, chứ không phải LSTM quên do khoảng cách xa.",
-        "rnn_outlasts_lstm": "{task}: ở độ trễ {lag}, RNN thường giải được bài toán trên mọi seed "
+        "rnn_outlasts_lstm": "{task}: ở độ trễ {lag}, vanilla RNN giải được bài toán trên mọi seed "
         "({metric} >= {low:.3f}) còn LSTM không giải được trên seed nào ({metric} <= "
         "{high:.3f}): với bài toán này, lần chạy cho thấy điều ngược lại với nhận định của bài "
         "giảng rằng LSTM nhớ lâu hơn.",
-        "no_separation": "{task}: không có độ trễ nào phân biệt LSTM với RNN thường (một bên "
+        "no_separation": "{task}: không có độ trễ nào phân biệt LSTM với vanilla RNN (một bên "
         "giải được trên mọi seed, bên kia không giải được trên seed nào), nên lần chạy này không "
         "cho thấy bên nào nhớ lâu hơn.",
         "weights": "Số trọng số với cùng kích thước ẩn: LSTM gấp {lstm_times:.2f} lần và GRU gấp "
-        "{gru_times:.2f} lần RNN thường; GRU ít hơn LSTM {gru_fewer:.0%}.",
+        "{gru_times:.2f} lần vanilla RNN; GRU ít hơn LSTM {gru_fewer:.0%}.",
         "gru_matches": "Trên mọi bài toán, độ trễ và seed, GRU ngang bằng LSTM (điểm trung bình "
         "{gru:.3f} so với {lstm:.3f}) với ít trọng số hơn.",
         "gru_beats": "Trên mọi bài toán, độ trễ và seed, GRU tốt hơn LSTM (điểm trung bình "
