@@ -60,7 +60,7 @@ def path_flags() -> set[tuple[str, ...]]:
             names = action.option_strings or [action.metavar or action.dest]
             reads = action.type is kinds.path or (action.metavar or "").upper() in READ_METAVARS
             reads = reads or action.dest in ("source", "valid_file", "data", "resume")
-            if reads and names[0] not in WRITTEN:
+            if reads and action.nargs != 0 and names[0] not in WRITTEN:  # (not a switch)
                 found.add((*words, names[0]))
 
     walk(build_parser(), ())
