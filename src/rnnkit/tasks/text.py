@@ -208,14 +208,17 @@ class TextTask(Task):
         minutes, 1.20-1.21 with it against 1.29 without; Tiny Shakespeare, 3-6 passes, better
         without). A network that torch's own kernels run (cuDNN's on a GPU) keeps them: they
         have no recurrent dropout."""
-        data.fractions()  # a --split that cannot work is refused here, before any work
+        fractions = data.fractions()  # a --split that cannot work: refused before any work
+        tokens = len(dataset.encoded("ids"))
+        if data.valid_file:
+            valid = len(dataset.encoded("valid"))
+        else:
+            tokens, valid, _ = (len(part) for part in split_ids(range(tokens), fractions))
+        if tokens <= data.batch_size * data.seq_len:  # less than a batch: refused when batched
+            return train
+        check_evaluable(range(valid), "the valid text")  # (before the note below)
         regularised = any(getattr(settings, name) for name in REGULARISERS)
         if data.level != "char" or set(REGULARISERS) & set(given) or regularised:
-            return train
-        tokens = len(dataset.encoded("ids"))
-        if not data.valid_file:
-            tokens = len(split_ids(range(tokens), data.fractions())[0])  # as `split` cuts
-        if tokens <= data.batch_size * data.seq_len:  # less than a batch: refused when batched
             return train
         passes = expected_passes(train, data.batch_size * data.seq_len, tokens)
         if passes < SMALL_TEXT_PASSES or trains_on_torch_kernels(settings, train.device):
