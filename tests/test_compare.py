@@ -2,9 +2,14 @@
 
 import csv
 import dataclasses
+import signal
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from conftest import rnnkit_process
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, parameter_counts, pieces, run_compare
@@ -186,3 +191,41 @@ def test_a_cell_without_a_learning_rate_is_refused_before_any_piece_runs():
     config = dataclasses.replace(TINY, learning_rates=(("lstm", 1e-2),))
     with pytest.raises(RnnkitError, match="no learning rate for the cell 'rnn'"):
         run_compare(config, log=quiet)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_compare_takes_its_workers_with_it(tmp_path, stop):
+    """SIGTERM (kill, timeout, a closed terminal) stops it as Ctrl-C does; even SIGKILL ends its
+    workers (before, they trained on for hours, orphaned)."""
+    argv = ["compare", "--quick", "--budget", "100000", "--jobs", "2", "--out", str(tmp_path)]
+    process = rnnkit_process(argv)
+    workers: list[int] = []
+    for _ in range(600):  # until both workers and the resource tracker are started
+        time.sleep(0.1)
+        workers = children(process.pid)
+        if len(workers) >= 3:
+            break
+    process.send_signal(stop)
+    code = process.wait(timeout=60)
+    assert code == (130 if stop == signal.SIGTERM else -signal.SIGKILL)
+    if stop == signal.SIGTERM:
+        assert b"the same command with --resume goes on" in process.stderr.read()
+    for _ in range(100):
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux's /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found

@@ -24,14 +24,18 @@ stayed at the baseline at lag 100 with each rate tried.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -43,6 +47,8 @@ from rnnkit.studies.gradient_flow import state_gradient_norms
 from rnnkit.studies.memory_tasks import AddingProblem, CopyMemory, MemoryTask
 
 CELLS = ("rnn", "lstm", "gru")
+STOP_SIGNALS = [signal.SIGTERM] + [signal.SIGHUP] * hasattr(signal, "SIGHUP")
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 TASKS = ("adding", "copy")
 
 
@@ -263,17 +269,41 @@ def _run_pieces(todo: list[Piece], config: CompareConfig, jobs: int):
     # leave the child waiting on a lock no thread will release. Leaving the `with` (finished,
     # Ctrl-C, an error) terminates the workers at once, mid-piece.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, _start_worker) as pool:
+    with _stopped_as_by_ctrl_c(), context.Pool(jobs, _start_worker, (os.getpid(),)) as pool:
         yield from pool.imap_unordered(partial(_study_piece, config=config), ordered)
+
+
+@contextmanager
+def _stopped_as_by_ctrl_c() -> Iterator[None]:
+    """`kill`, `timeout` or a closed terminal (SIGTERM, SIGHUP) stop the study as Ctrl-C does:
+    the workers end with it, the finished pieces stay (else the workers ran on, orphaned)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # (signals reach the main thread only)
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _study_piece(piece: Piece, config: CompareConfig) -> tuple[Piece, Outcome]:
     return piece, study_one(piece, config)
 
 
-def _start_worker() -> None:
-    """One torch thread; Ctrl-C is the main process's to handle (it ends the workers)."""
+def _start_worker(main: int) -> None:
+    """One torch thread; Ctrl-C is the main process's to handle (it ends the workers), and the
+    worker ends with the main process `main` even when that is killed outright (Linux)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != main:  # it died while this worker started: no signal will come
+            os._exit(1)
     torch.set_num_threads(1)
 
 
