@@ -95,11 +95,16 @@ def bad_paths(folder: Path) -> dict[str, Path]:
     (folder / "a-folder").mkdir(parents=True)
     (folder / "empty.bin").write_bytes(b"")
     (folder / "binary.bin").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01")
+    os.mkfifo(folder / "pipe.txt")  # (reading one waited forever for a writer)
+    (folder / "loop").symlink_to(folder / "loop")  # (Path.resolve raised RuntimeError)
     made = {
         "missing": folder / "missing",
         "folder": folder / "a-folder",
         "empty": folder / "empty.bin",
         "binary": folder / "binary.bin",
+        "pipe": folder / "pipe.txt",
+        "link loop": folder / "loop",
+        "name too long": folder / ("a" * 300 + ".txt"),  # (an OSError traceback)
     }
     if os.geteuid() != 0:  # root reads any file: an unreadable file can only be tested as a user
         (folder / "locked.txt").write_text("secret")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,33 @@ WRITE_ADVICE = {
     errno.ENOENT: ("its folder is gone: make it", "thư mục của nó không còn: hãy tạo lại"),
     None: ("check the disk and the folder", "hãy kiểm tra ổ đĩa và thư mục"),
 }
+
+
+# What to do about a path the system refused in any other use (reading, listing, locking).
+USE_ADVICE = {
+    **WRITE_ADVICE,
+    errno.ENAMETOOLONG: (
+        "use a shorter name (at most 255 bytes for each file or folder name)",
+        "hãy dùng tên ngắn hơn (mỗi tên tệp hay thư mục tối đa 255 byte)",
+    ),
+    errno.ELOOP: (
+        "a symbolic link in it leads back to itself: give the real path",
+        "một liên kết tượng trưng trong đó trỏ vòng lại chính nó: hãy đưa đường dẫn thật",
+    ),
+    errno.EACCES: ("make it readable and writable", "hãy cấp quyền đọc và ghi cho nó"),
+    errno.EPERM: ("make it readable and writable", "hãy cấp quyền đọc và ghi cho nó"),
+}
+
+
+def refused(error: OSError) -> RnnkitError:
+    """The one line for a path the system refused where no check foresaw it."""
+    where = error.filename if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    advice, advice_vi = USE_ADVICE.get(error.errno, USE_ADVICE[None])
+    return RnnkitError(
+        f"cannot use {where} ({reason}); {advice} and try again",
+        f"không dùng được {where} ({reason_vi(error)}); {advice_vi} rồi thử lại",
+    )
 
 
 def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
@@ -97,6 +125,7 @@ def read_json(path: str | Path, what: str) -> dict[str, Any]:
     any decoding problem (bad syntax, absurd nesting or numbers) reported as one RnnkitError that
     calls the file `what` (e.g. "vocabulary")."""
     path = Path(path)
+    check_not_a_pipe(path)
     try:
         size = path.stat().st_size
         if size <= MAX_JSON_BYTES:
@@ -132,12 +161,40 @@ def blocked_by(path: Path) -> Path | None:
     return None if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK) else parent
 
 
+def check_not_a_pipe(path: str | Path) -> None:
+    """Refuse a pipe or a socket (`<(command)`, mkfifo): reading one waits for a writer, and
+    the data is read more than once."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # missing, or a name the system refuses: the reader says so
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise RnnkitError(
+            f"{path} is a pipe, not a file; save what it gives to a file and give that file",
+            f"{path} là một pipe, không phải tệp; hãy lưu nội dung vào một tệp rồi đưa tệp đó",
+        )
+
+
+def absolute(path: str | Path) -> Path:
+    """`path` made absolute, its symbolic links followed (a run stores its data this way, to
+    resume from any folder); a pipe, or a link that loops, is one RnnkitError."""
+    check_not_a_pipe(path)
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as error:  # RuntimeError: a link loop (Python < 3.13)
+        raise RnnkitError(
+            f"{path} does not lead to a file ({short(error)}); give the file or folder itself",
+            f"{path} không dẫn tới một tệp ({short(error)}); hãy đưa chính tệp hoặc thư mục đó",
+        ) from None
+
+
 def read_text_file(path: str | Path, hint: str, hint_vi: str | None = None) -> str:
     """The text of a UTF-8 file (a UTF-8 byte-order mark removed). A file in another Unicode
     encoding, a binary file or bytes that are not UTF-8 are one RnnkitError each, ending in
     `hint`, what to give instead (e.g. "pass a UTF-8 text file"; `hint_vi` in Vietnamese, which
     the error then carries too)."""
     path = Path(path)
+    check_not_a_pipe(path)
     try:
         data = path.read_bytes()
     except OSError as error:

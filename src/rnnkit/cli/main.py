@@ -26,6 +26,7 @@ import sys
 from rnnkit import progress
 from rnnkit.cli.language import PREFIX, argparse_line, language_of
 from rnnkit.errors import RnnkitError
+from rnnkit.files import refused
 from rnnkit.tasks.registry import TASKS
 from rnnkit.version import __version__
 
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"{PREFIX[lang]}: {error.said_in(lang)}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a path the system refused where no check foresaw it
+        if args.debug:
+            raise
+        print(f"{PREFIX[lang]}: {refused(error).said_in(lang)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

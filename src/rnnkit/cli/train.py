@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rnnkit import progress
 from rnnkit.errors import RnnkitError
+from rnnkit.files import absolute
 from rnnkit.tasks.registry import TASKS, task_class
 from rnnkit.train import distributed
 from rnnkit.train.checkpoint import (
@@ -171,7 +172,7 @@ def _resume(run: Path, args: argparse.Namespace, show_progress: bool) -> int:
             raise RnnkitError(
                 f"--data {args.data} is not there; give the file or folder the run's data moved to"
             )
-        config["task_config"]["data"]["source"] = str(Path(args.data).resolve())
+        config["task_config"]["data"]["source"] = str(absolute(args.data))
     train = config_from_json(TrainConfig, config["train_config"], f"{run / CONFIG} train_config")
     try:
         train.check()

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from rnnkit.errors import RnnkitError
 from rnnkit.explain.explanation import Note
-from rnnkit.files import reason_vi
+from rnnkit.files import check_not_a_pipe, reason_vi
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ JSON_VI = {
 
 def read_params_file(path: Path) -> dict:
     """The JSON object in `path`, or a clear error."""
+    check_not_a_pipe(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:

@@ -22,7 +22,6 @@ import json
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +30,7 @@ from torch import Tensor
 
 from rnnkit.data.batching import Batches, Padded, fixed_batches
 from rnnkit.errors import RnnkitError
+from rnnkit.files import absolute
 from rnnkit.train.task import Carry, Task
 from rnnkit.values import POSITIVE_INT, setting
 
@@ -93,7 +93,7 @@ class PieceTask(Task):
         from rnnkit.data.music import CORPORA, load_music
 
         if data.source not in CORPORA:
-            data.source = str(Path(data.source).resolve())
+            data.source = str(absolute(data.source))
         splits = load_music(data.source, data.grid, limit=data.limit)
         if not splits.train:
             raise RnnkitError(f"{data.source} has no training pieces; give more music")

@@ -32,7 +32,7 @@ from rnnkit.data.text import (
     vocabulary_digest,
 )
 from rnnkit.errors import RnnkitError
-from rnnkit.files import read_json, write_json, write_with
+from rnnkit.files import absolute, read_json, write_json, write_with
 
 BUILTIN = "builtin:python-docs"  # the source name of the built-in corpus in config.json
 PYTHON_TEXT = "python:str"  # the source name of text given to TextModel.fit as a string
@@ -48,10 +48,10 @@ class TextSource:
         if data.source == PYTHON_TEXT and text is None:
             raise RnnkitError("this run was trained on text given from Python; resume it there")
         if data.source not in (BUILTIN, PYTHON_TEXT):
-            data.source = str(Path(data.source).resolve())  # resumable from any folder
+            data.source = str(absolute(data.source))  # resumable from any folder
             text_files(Path(data.source))  # a missing or empty folder: an error before any work
         if data.valid_file:
-            data.valid_file = str(Path(data.valid_file).resolve())
+            data.valid_file = str(absolute(data.valid_file))
             text_files(Path(data.valid_file))
         self._encoded: dict[str, Encoded] = {}
 

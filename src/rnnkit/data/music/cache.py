@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rnnkit.data.music.piece import Piece
 from rnnkit.data.music.score import read_music_file
 from rnnkit.errors import RnnkitError
-from rnnkit.files import write_file
+from rnnkit.files import absolute, write_file
 from rnnkit.progress import bar
 
 CACHE_VERSION = 1  # bump when parsing or quantisation changes, so old entries are not read
@@ -40,7 +40,7 @@ def default_cache_dir() -> Path:
 
 def cache_key(path: str | Path, grid: str) -> str:
     """The hex name of `path`'s cache entry on `grid`."""
-    path = Path(path).resolve()
+    path = absolute(path)
     try:
         status = path.stat()
     except OSError:

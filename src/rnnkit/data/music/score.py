@@ -18,6 +18,7 @@ from rnnkit.data.music.midi import read_midi
 from rnnkit.data.music.piece import Piece, steps_per_quarter
 from rnnkit.data.music.quantise import bar_starts_from_meters, quantise
 from rnnkit.errors import RnnkitError
+from rnnkit.files import check_not_a_pipe
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 SCORE_SUFFIXES = frozenset({".xml", ".mxl", ".musicxml", ".abc", ".krn"})
@@ -27,6 +28,7 @@ MUSIC_SUFFIXES = MIDI_SUFFIXES | SCORE_SUFFIXES
 def read_music_file(path: str | Path, grid: str = "quarter") -> list[Piece]:
     """The pieces in one MIDI, MusicXML, ABC or Humdrum (.krn) file, on `grid`."""
     path = Path(path)
+    check_not_a_pipe(path)
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
         return [read_midi(path, grid)]

@@ -25,6 +25,7 @@ from rnnkit.data.series.dataset import SeriesDataset
 from rnnkit.data.series.reading import load_series
 from rnnkit.data.series.waveforms import EXAMPLE, make_waveforms
 from rnnkit.errors import RnnkitError
+from rnnkit.files import absolute
 
 PARTS = ("train", "test")
 ARCHIVE_SUFFIXES = (".ts", ".tsv", ".csv")  # in order of preference, as aeon's folders hold all
@@ -50,7 +51,7 @@ def canonical(source: str | Path) -> str:
     text = str(source)
     if text == EXAMPLE or text.lower().startswith(AEON):
         return text
-    return str(Path(text).resolve())
+    return str(absolute(text))
 
 
 def locate(source: str | Path) -> Source:

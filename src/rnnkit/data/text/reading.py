@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
-from rnnkit.files import check_text_bytes, read_text_file
+from rnnkit.files import check_not_a_pipe, check_text_bytes, read_text_file
 
 NEWLINE = "\n"
 PIECE_BYTES = 8 * 2**20  # 8 MiB: large enough to be fast, small enough to stay flat in memory
@@ -51,6 +51,7 @@ def text_files(path: Path) -> list[Path]:
                 "như vậy",
             )
         return files
+    check_not_a_pipe(path)
     if not path.exists():
         raise RnnkitError(
             f"{path} does not exist; pass a UTF-8 text file or a folder of .txt files",
