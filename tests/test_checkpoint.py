@@ -190,6 +190,12 @@ def test_a_new_run_folder_says_what_is_in_its_way(finished_run, tmp_path):
     for path, message in expected.items():
         with pytest.raises(RnnkitError, match=re.escape(f"{path} {message}")):
             checkpoint.check_run_folder(path)
+    # A run stopped before its first checkpoint (a nan loss at step 1, say) can be removed.
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    (stopped / "config.json").write_text("{}")
+    with pytest.raises(RnnkitError, match="stopped before its first checkpoint; remove the folder"):
+        checkpoint.check_run_folder(stopped)
     (tmp_path / "empty").mkdir()
     checkpoint.check_run_folder(tmp_path / "empty")
     checkpoint.check_run_folder(tmp_path / "new" / "run")

@@ -141,6 +141,13 @@ def test_resume_needs_a_study_to_resume(tmp_path, capsys):
     assert main(["compare", "--quick", "--out", str(tmp_path / "none"), "--resume"]) == 2
     assert "holds no compare study to resume" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+    (tmp_path / "damaged" / "pieces").mkdir(parents=True)
+    (tmp_path / "damaged" / "pieces" / "settings.json").write_text("{")
+    argv = ["compare", "--quick", "--out", str(tmp_path / "damaged"), "--resume", "--lang", "vi"]
+    assert main(argv) == 2
+    assert "bị hỏng nên không thể tiếp tục nghiên cứu; hãy chạy lại từ đầu với --force" in (
+        capsys.readouterr().err
+    )
 
 
 def test_rnnkit_compare_refuses_a_non_empty_folder(tmp_path, capsys):

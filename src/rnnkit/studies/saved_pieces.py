@@ -58,7 +58,15 @@ class SavedPieces:
                 f"{self.folder.parent} không có nghiên cứu compare nào để tiếp tục (thiếu "
                 f"{path}); hãy chạy không có --resume",
             )
-        saved = read_json(path, "compare settings")
+        try:
+            saved = read_json(path, "compare settings")
+        except RnnkitError:
+            raise RnnkitError(
+                f"{path} is damaged, so the study cannot go on; start it again with --force "
+                "(without --resume), or give another --out",
+                f"{path} bị hỏng nên không thể tiếp tục nghiên cứu; hãy chạy lại từ đầu với "
+                "--force (không có --resume), hoặc chọn --out khác",
+            ) from None
         changed = [k for k, v in _settings(self.config).items() if saved.get(k) != v]
         if changed:
             raise RnnkitError(

@@ -129,6 +129,12 @@ def check_run_folder(path: Path) -> None:
     """Refuse, before any work, a run folder that already holds something or cannot be made
     (its nearest existing parent is not a writable folder); create nothing."""
     path = Path(path)
+    if (path / CONFIG).is_file() and not has_training_state(path):
+        raise RnnkitError(
+            f"{path} holds a run that stopped before its first checkpoint; "
+            f"remove the folder to start again with other settings, or continue it with "
+            f"`rnnkit train --resume {path}`"
+        )
     if (path / CONFIG).is_file():
         raise RnnkitError(
             f"{path} already holds a run; choose another --out or continue it with "
