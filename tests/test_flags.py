@@ -14,6 +14,7 @@ import pytest
 from conftest import snapshot
 from rnnkit import values
 from rnnkit.cli.main import build_parser, main
+from rnnkit.errors import RnnkitError
 
 BAD_VALUES = ["0", "-1", "nan", "inf", "-inf", "1e308", "", "abc", str(10**30), "1.5"]
 # What each kind must accept of BAD_VALUES (everything else must be refused).
@@ -100,6 +101,16 @@ def test_a_stack_of_layers_ends_at_100():
     assert values.LAYERS.parse("100") == 100
     with pytest.raises(argparse.ArgumentTypeError, match="from 1 to 100, got 101"):
         values.LAYERS.parse("101")
+
+
+def test_a_count_above_the_largest_says_the_largest():
+    """It is a positive integer: "must be a positive integer, got 10^12" said nothing."""
+    with pytest.raises(
+        argparse.ArgumentTypeError, match="at most 2,147,483,647, got 1000000000000"
+    ):
+        values.POSITIVE_INT.parse(str(10**12))
+    with pytest.raises(RnnkitError, match="steps must be at most 2,147,483,647"):
+        values.POSITIVE_INT.check("steps", 10**12)
 
 
 def test_the_walk_reaches_every_command():

@@ -53,16 +53,24 @@ class Kind:
         except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"must be {self.description}, got {text!r}") from None
         if not self.accepts(value):
-            raise argparse.ArgumentTypeError(f"must be {self.description}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be {self._bound(value)}, got {text}")
         return value
+
+    def _bound(self, value: Any) -> str:
+        """What the value must be: the description, or the largest count for one above it."""
+        if self.convert is int and value > LARGEST_INT and self.accepts(LARGEST_INT):
+            return f"at most {LARGEST_INT:,}"
+        return self.description
 
     def check(self, name: str, value: Any) -> None:
         """The same check for a value given from Python; RnnkitError names `name`."""
         value = plain(value)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         integer = self.convert is int
-        if not number or (integer and not isinstance(value, int)) or not self.accepts(value):
+        if not number or (integer and not isinstance(value, int)):
             raise RnnkitError(f"{name} must be {self.description}, got {value!r}")
+        if not self.accepts(value):
+            raise RnnkitError(f"{name} must be {self._bound(value)}, got {value!r}")
 
 
 def path(text: str) -> Path:

@@ -36,6 +36,7 @@ ARGPARSE_VI = [
     (r"the following arguments are required: (.+)", "thiếu tham số: {0}"),
     (r"unrecognized arguments: (.+)", "không nhận ra tham số: {0}"),
     (r"ignored explicit argument (.+)", "không nhận giá trị; hãy bỏ {0}"),
+    (r"must be at most (.+), got (.+)", "phải nhiều nhất là {0}, nhận được {1}"),
     (r"must be (.+), got (.+)", "phải là {0}, nhận được {1}"),
 ]
 
