@@ -210,6 +210,7 @@ BAD = [
     ("text out not empty", in_tmp("train", "text", "{runs}/text.txt", "--out", "{runs}/text")),
     ("text out a file", in_tmp("train", "text", "{runs}/text.txt", "--out", "{runs}/text.txt")),
     ("text out empty", in_tmp("train", "text", "{runs}/text.txt", "--out", "")),
+    ("text out spaces", in_tmp("train", "text", "{runs}/text.txt", "--out", " ")),
     ("resume not a run", in_tmp("train", "--resume", "{tmp}")),
     ("resume and a task", in_tmp("train", "text", "--resume", "{runs}/text")),
     ("train no task", in_tmp("train")),

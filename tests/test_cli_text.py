@@ -248,6 +248,8 @@ def test_a_confusion_matrix_is_for_classify_runs(run, tmp_path, capsys):
     assert main(["evaluate", str(run), "--confusion", str(picture)]) == 2
     assert "--confusion draws a classify run's confusion matrix" in error_line(capsys)
     assert not picture.exists()
+    assert main(["evaluate", str(run), "--force"]) == 2  # (it did nothing, and said nothing)
+    assert "--force replaces the --confusion file" in error_line(capsys)
 
 
 def test_evaluate_on_text_with_unseen_characters(run, tmp_path, capsys):

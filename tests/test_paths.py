@@ -131,6 +131,20 @@ def test_a_bad_path_is_one_line_naming_it(flag, runs, tmp_path, capsys, monkeypa
     assert not (tmp_path / "runs").exists() and not list(tmp_path.glob("out.*"))
 
 
+def test_an_out_in_a_folder_it_cannot_write_is_refused_before_the_work(
+    runs, tmp_path, capsys, monkeypatch
+):
+    """(As root every folder is writable: the check is made to see one that is not.)"""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and real(p, mode))
+    assert main(["sample", str(runs["RUN"]), "--out", str(locked / "s.txt")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: cannot write in the folder {locked}; make it writable or choose another --out\n"
+    )
+
+
 @pytest.mark.parametrize("kind", ["link", "dangling link", "pipe"])
 def test_an_out_that_is_not_a_regular_file_is_refused_and_kept(kind, tmp_path, capsys):
     """The write replaces a file whole: a link or a pipe would be replaced, not written to."""

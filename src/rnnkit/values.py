@@ -74,10 +74,10 @@ class Kind:
 
 
 def path(text: str) -> Path:
-    """A command-line path (argparse type); the empty string is refused, not read as the current
-    folder (as Path("") is)."""
-    if not text:
-        raise argparse.ArgumentTypeError("must be a file or folder name, got ''")
+    """A command-line path (argparse type); an empty name is refused, not read as the current
+    folder (as Path("") is), and so is one of spaces only."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must be a file or folder name, got {text!r}")
     return Path(text)
 
 

@@ -76,6 +76,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     if args.confusion is not None:  # before any work
         check_file(args.confusion, args.force, "--confusion", (".png",))
+    elif args.force:
+        raise RnnkitError("--force replaces the --confusion file: give --confusion FILE.png too")
     task = load_run(args.run_dir, args.device)
     if args.confusion is not None and not isinstance(task, ClassifyTask):
         raise RnnkitError(

@@ -9,6 +9,7 @@ failed write leaves the old file whole.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
@@ -59,6 +60,11 @@ def check_file(
         raise RnnkitError(
             f"the folder {path.parent} does not exist; create it or choose another {flag}",
             f"thư mục {path.parent} không tồn tại; hãy tạo nó hoặc chọn {flag} khác",
+        )
+    if not os.access(path.parent, os.W_OK):  # (else found after the work, at the write)
+        raise RnnkitError(
+            f"cannot write in the folder {path.parent}; make it writable or choose another {flag}",
+            f"không ghi được vào thư mục {path.parent}; hãy cấp quyền ghi hoặc chọn {flag} khác",
         )
     run = run_folder_of(path)
     if run is not None:
