@@ -42,7 +42,7 @@ def test_folder_reads_every_txt_file_in_sorted_order(tmp_path):
     ("content", "message"),
     [
         (b"", "is empty"),
-        (b"  \n\n", "is empty"),
+        (b"  \n\n", "holds only white space"),
         (b"GIF89a\x00\x01\x02", "looks binary (NUL byte at offset 6)"),
         (b"abc\xffdef", "not valid UTF-8 (byte 0xff at offset 3)"),
     ],

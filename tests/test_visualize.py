@@ -305,7 +305,7 @@ VIETNAMESE_ERRORS = [  # (RUN, TEXT, what is said in English, in Vietnamese)
     (".", "text.txt", "is not an rnnkit run folder (no config.json)", "không phải thư mục"),
     ("run", "missing.txt", "missing.txt does not exist", "missing.txt không tồn tại"),
     ("run", "zebra.txt", "characters the model never saw ('Z')", "ký tự mà mô hình chưa từng thấy"),
-    ("run", "empty.txt", "is empty; pass a file", "trống"),
+    ("run", "empty.txt", "holds only white space (spaces", "chỉ có khoảng trắng"),
     ("run", "utf16.txt", "is UTF-16 text; re-save it as UTF-8", "là văn bản UTF-16"),
     ("run", "binary.txt", "looks binary", "tệp nhị phân"),
     ("run", "latin1.txt", "is not valid UTF-8 (byte 0xe9", "không phải UTF-8 hợp lệ"),

@@ -70,6 +70,13 @@ def _read_file(path: Path) -> str:
 
 def empty_file(path: Path) -> RnnkitError:
     """The error for a text file with nothing but white space in it."""
+    if Path(path).stat().st_size:
+        return RnnkitError(
+            f"{path} holds only white space (spaces, tabs, line ends); pass a file that holds "
+            "some text",
+            f"tệp {path} chỉ có khoảng trắng (dấu cách, tab, xuống dòng); hãy đưa một tệp có "
+            "chứa văn bản",
+        )
     return RnnkitError(
         f"{path} is empty; pass a file that holds some text",
         f"tệp {path} trống; hãy đưa một tệp có chứa văn bản",
