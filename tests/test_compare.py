@@ -122,9 +122,22 @@ def test_an_interrupted_compare_resumes_to_the_same_numbers(tmp_path, capsys, mo
 
     assert numbers(out / "memory.csv") == numbers(tmp_path / "whole" / "memory.csv")
     assert rows(out / "gradients.csv") == rows(tmp_path / "whole" / "gradients.csv")
-    # A study without --resume starts again, the earlier pieces removed.
-    assert main([*args, "--out", str(out), "--force", "--seed", "7"]) == 0
-    assert {p.name.split("-seed")[1] for p in (out / "pieces").glob("*-seed*.json")} == {"7.json"}
+    assert not (out / "pieces").exists()  # the report written, the pieces go
+
+
+def test_a_new_study_in_the_folder_of_an_interrupted_one_starts_afresh(tmp_path):
+    """Pieces of the old settings must not be read back by a --resume of the new ones."""
+    from rnnkit.studies.compare import study_one
+    from rnnkit.studies.saved_pieces import SavedPieces
+
+    old = SavedPieces(tmp_path, TINY)
+    old.start()
+    piece = pieces(TINY)[0]
+    old.save(piece, study_one(piece, TINY))
+    new = SavedPieces(tmp_path, dataclasses.replace(TINY, steps=4))
+    new.start()
+    assert new.load() == {}
+    assert [p.name for p in (tmp_path / "pieces").iterdir()] == ["settings.json"]
 
 
 def test_compare_speaks_vietnamese_when_asked(tmp_path, capsys):

@@ -4,7 +4,8 @@
 Runs the study of rnnkit.studies.compare (gradient flow, memory over a distance, parameter counts)
 and writes its tables, plots and verdict into DIR (see rnnkit.studies.report); with --html also
 DIR/results.html, all of it as one self-contained page. Each model is kept in DIR/pieces/ as it
-finishes (studies/saved_pieces.py): after Ctrl-C, the same command with --resume goes on.
+finishes, until the report is written (studies/saved_pieces.py): after Ctrl-C, the same command
+with --resume goes on.
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     command = spelled(args, config, jobs)
     print(write_report(results, args.out, command, html=args.html, lang=args.lang))
+    saved.remove()  # (the tables hold everything they held)
     page = words["page"].format(page=args.out / PAGE) if args.html else ""
     print(words["written"].format(out=args.out) + page)
     return 0

@@ -1,5 +1,5 @@
 """The finished pieces of a compare study, kept as they finish so that an interrupted study goes
-on where it stopped (`rnnkit compare ... --resume`).
+on where it stopped (`rnnkit compare ... --resume`), and removed once its report is written.
 
     OUT/pieces/settings.json               the study's settings (CompareConfig), written first
     OUT/pieces/TASK-lagL-CELL-seedS.json   one finished piece: its memory result and gradients
@@ -82,6 +82,12 @@ class SavedPieces:
             if outcome is not None:
                 found[piece] = outcome
         return found
+
+    def remove(self) -> None:
+        """The study is done and its report written: the pieces go."""
+        for path in self.folder.glob("*.json"):
+            path.unlink()
+        self.folder.rmdir()
 
     def save(self, piece: Piece, outcome: Outcome) -> None:
         memory, gradients = outcome
