@@ -17,10 +17,12 @@ stdout that goes away (`| head`) stops the command quietly, with a shell's statu
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import itertools
 import os
 import re
+import signal
 import sys
 
 from rnnkit import progress
@@ -153,6 +155,15 @@ def _command(words: list[str]) -> str | None:
 
 # A shell's status for a command whose pipe's reader went away (128 + SIGPIPE).
 BROKEN_PIPE = 141
+
+
+def _no_interrupt_at_exit() -> None:
+    """The command has ended: a late Ctrl-C (the second of two, say) would only interrupt
+    torch's own exit handlers, with a traceback. (atexit runs the last registered first.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+atexit.register(_no_interrupt_at_exit)
 
 
 def reader_gone() -> int:
