@@ -107,10 +107,13 @@ def test_an_interrupted_compare_resumes_to_the_same_numbers(tmp_path, capsys, mo
     assert main([*args, "--out", str(out)]) == 130
     assert "the same command with --resume goes on" in capsys.readouterr().err
     assert len(list((out / "pieces").glob("*-seed*.json"))) == 3
+    assert main([*args, "--out", str(out)]) == 2  # (it said "add --force", which discards them)
+    assert "holds an interrupted study: add --resume to go on" in capsys.readouterr().err
     assert main([*args, "--out", str(out), "--resume", "--budget", "3"]) == 2  # other settings
     assert "ran with other settings (steps differ)" in capsys.readouterr().err
     # A piece that does not read back (damaged, or not numbers) is trained again.
     first, second = sorted((out / "pieces").glob("*-seed*.json"))[:2]
+    (out / "pieces" / ".memory-lag4.json.0123.tmp").write_text("{")  # a write cut by a kill
     first.write_text("{")
     second.write_text(second.read_text().replace('"score": ', '"score": "high", "x": '))
     monkeypatch.setattr(compare, "study_one", lambda piece, config: real(piece, config))
@@ -220,22 +223,28 @@ def test_a_killed_compare_takes_its_workers_with_it(tmp_path, stop):
     workers (before, they trained on for hours, orphaned)."""
     argv = ["compare", "--quick", "--budget", "100000", "--jobs", "2", "--out", str(tmp_path)]
     process = rnnkit_process(argv)
-    workers: list[int] = []
-    for _ in range(600):  # until both workers and the resource tracker are started
-        time.sleep(0.1)
-        workers = children(process.pid)
-        if len(workers) >= 3:
-            break
-    process.send_signal(stop)
-    code = process.wait(timeout=60)
-    assert code == (130 if stop == signal.SIGTERM else -signal.SIGKILL)
-    if stop == signal.SIGTERM:
-        assert b"the same command with --resume goes on" in process.stderr.read()
-    for _ in range(100):
-        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
-            break
-        time.sleep(0.1)
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    try:
+        workers: list[int] = []
+        for _ in range(1200):  # until both workers and the resource tracker are started
+            time.sleep(0.1)
+            workers = children(process.pid)
+            if len(workers) >= 3:
+                break
+        assert len(workers) >= 3, "the workers did not start within two minutes"
+        process.send_signal(stop)
+        code = process.wait(timeout=60)
+        assert code == (130 if stop == signal.SIGTERM else -signal.SIGKILL)
+        if stop == signal.SIGTERM:
+            assert b"the same command with --resume goes on" in process.stderr.read()
+        for _ in range(100):
+            if not [pid for pid in workers if alive(pid)]:
+                break
+            time.sleep(0.1)
+        assert not [pid for pid in workers if alive(pid)]
+    finally:  # (a failure must not leave a 100,000-step study running)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def children(pid: int) -> list[int]:
@@ -249,3 +258,13 @@ def children(pid: int) -> list[int]:
         if fields.get("PPid", "").strip() == str(pid):
             found.append(int(status.parent.name))
     return found
+
+
+def alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie waiting for its parent (pytest may be PID 1, or a
+    subreaper, in a container: then ended orphans stay as zombies)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -21,7 +21,7 @@ from rnnkit.cli.outputs import check_folder
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import PAGE, write_report
-from rnnkit.studies.saved_pieces import SavedPieces
+from rnnkit.studies.saved_pieces import FOLDER, SETTINGS, SavedPieces
 from rnnkit.studies.verdict import LANGS
 from rnnkit.values import COUNT, POSITIVE_INT, path
 
@@ -119,6 +119,14 @@ def run(args: argparse.Namespace) -> int:
         raise RnnkitError(
             f"--seeds must be at most {MOST_SEEDS}, got {count}",
             f"--seeds phải nhiều nhất là {MOST_SEEDS}, nhận được {count}",
+        )
+    saved_before = args.out / FOLDER / SETTINGS
+    if saved_before.is_file() and not (args.resume or args.force):
+        raise RnnkitError(
+            f"{args.out} holds an interrupted study: add --resume to go on (--force starts it "
+            "again, discarding the models it finished)",
+            f"{args.out} chứa một nghiên cứu đang dở: thêm --resume để tiếp tục (--force sẽ chạy "
+            "lại từ đầu, bỏ các mô hình đã xong)",
         )
     check_folder(args.out, args.force or args.resume)
     config = dataclasses.replace(

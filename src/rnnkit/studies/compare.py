@@ -32,9 +32,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import torch
@@ -259,18 +260,35 @@ def _load() -> str:
 
 def _run_pieces(todo: list[Piece], config: CompareConfig, jobs: int):
     """(piece, its results) as each finishes: in this process, or in `jobs` workers."""
-    if jobs == 1:
-        for piece in todo:
-            yield piece, study_one(piece, config)
-        return
+    with _stopped_as_by_ctrl_c():
+        if jobs == 1:
+            for piece in todo:
+                yield piece, study_one(piece, config)
+        else:
+            yield from _in_workers(todo, config, jobs)
+
+
+def _in_workers(todo: list[Piece], config: CompareConfig, jobs: int):
     # Longest pieces first, so that no worker is left with a long one at the end.
     ordered = sorted(todo, key=lambda p: p.lag * (2 if p.cell.startswith("gru") else 1))[::-1]
     # A fresh interpreter per worker: forking a process whose torch thread pools have run can
-    # leave the child waiting on a lock no thread will release. Leaving the `with` (finished,
-    # Ctrl-C, an error) terminates the workers at once, mid-piece.
+    # leave the child waiting on a lock no thread will release.
     context = multiprocessing.get_context("spawn")
-    with _stopped_as_by_ctrl_c(), context.Pool(jobs, _start_worker, (os.getpid(),)) as pool:
-        yield from pool.imap_unordered(partial(_study_piece, config=config), ordered)
+    pool = ProcessPoolExecutor(jobs, context, _start_worker, (os.getpid(),))
+    try:
+        futures = {pool.submit(study_one, piece, config): piece for piece in ordered}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BrokenProcessPool:  # (a worker killed: out of memory, or by hand)
+        raise RnnkitError(
+            "a worker process of the study died (out of memory, or killed); the finished "
+            "models are kept: the same command with --resume goes on"
+        ) from None
+    finally:  # finished, Ctrl-C or an error: the workers end at once, mid-piece
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # (shutdown clears it)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
 
 
 @contextmanager
@@ -290,10 +308,6 @@ def _stopped_as_by_ctrl_c() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _study_piece(piece: Piece, config: CompareConfig) -> tuple[Piece, Outcome]:
-    return piece, study_one(piece, config)
 
 
 def _start_worker(main: int) -> None:

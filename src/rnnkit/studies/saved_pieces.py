@@ -12,12 +12,13 @@ is trained again, never trusted.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from rnnkit.errors import RnnkitError
-from rnnkit.files import read_json, write_json
+from rnnkit.files import read_json, remove_temporary_files, write_json
 from rnnkit.studies.compare import (
     CompareConfig,
     GradientResult,
@@ -45,6 +46,7 @@ class SavedPieces:
         self.folder.mkdir(parents=True, exist_ok=True)
         for old in self.folder.glob("*-lag*-*-seed*.json"):
             old.unlink()
+        remove_temporary_files(self.folder)
         write_json(self.folder / SETTINGS, _settings(self.config))
 
     def load(self) -> dict[Piece, Outcome]:
@@ -84,10 +86,9 @@ class SavedPieces:
         return found
 
     def remove(self) -> None:
-        """The study is done and its report written: the pieces go."""
-        for path in self.folder.glob("*.json"):
-            path.unlink()
-        self.folder.rmdir()
+        """The study is done and its report written: the pieces go (a write a kill cut short
+        too)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def save(self, piece: Piece, outcome: Outcome) -> None:
         memory, gradients = outcome
