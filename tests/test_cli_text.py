@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 import rnnkit
 from conftest import error_line, evaluated, snapshot
-from rnnkit.cli.main import main
+from rnnkit.cli.main import check_words, main
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks import text as text_task
 from rnnkit.tasks.registry import load_run
@@ -448,6 +448,7 @@ def test_a_split_that_starts_with_a_minus_sign_is_told_to_use_equals(tmp_path, c
     )
     assert train(tmp_path, "--split=-10/110") == 2
     assert "give percentages >= 0 that add up to 100" in error_line(capsys)
+    check_words(["sample", "RUN", "--prime", "-1 was"])  # argparse takes a value with a space
 
 
 def test_a_split_without_a_test_part_says_so_rather_than_asking_for_more_text(tmp_path, capsys):

@@ -114,11 +114,7 @@ def test_utf8_text_is_read_without_its_byte_order_mark(tmp_path):
 
 def test_every_file_gets_the_mode_of_a_new_file(tmp_path):
     """safetensors writes 0600 files of its own; the weights should be readable as the rest."""
-    old = os.umask(0o022)
-    try:
-        weights, text = tmp_path / "model.safetensors", tmp_path / "a.txt"
-        save_weights(weights, torch.nn.Linear(2, 2))
-        files.write_file(text, "text")
-    finally:
-        os.umask(old)
-    assert weights.stat().st_mode & 0o777 == text.stat().st_mode & 0o777 == 0o644
+    weights, text = tmp_path / "model.safetensors", tmp_path / "a.txt"
+    save_weights(weights, torch.nn.Linear(2, 2))
+    files.write_file(text, "text")
+    assert weights.stat().st_mode & 0o777 == text.stat().st_mode & 0o777 == files.NEW_FILE_MODE

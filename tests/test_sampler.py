@@ -87,7 +87,10 @@ def test_bernoulli_is_greedy_at_zero_temperature():
 def test_nan_outputs_are_refused_not_sampled():
     """searchsorted put a nan row past the last token (an IndexError in the vocabulary)."""
     logits = torch.tensor([[0.0, math.nan, 1.0]])
-    sampler = Sampler(SamplerConfig(seed=0))
-    for draw in (sampler.choose, sampler.bernoulli):
-        with pytest.raises(NotFinite, match="outputs became nan or inf"):
-            draw(logits)
+    for temperature in (1.0, 0.0):  # (greedy one-hot the nan into a finite distribution)
+        sampler = Sampler(SamplerConfig(temperature=temperature, seed=0))
+        for draw in (sampler.choose, sampler.bernoulli):
+            with pytest.raises(NotFinite, match="outputs became nan or inf"):
+                draw(logits)
+    banned = torch.tensor([[0.0, -math.inf, 1.0]])  # -inf: a token the caller bans
+    assert Sampler(SamplerConfig(seed=0)).choose(banned).item() in (0, 2)

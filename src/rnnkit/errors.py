@@ -24,4 +24,9 @@ class RnnkitError(ValueError):
 
 
 class NotFinite(RnnkitError):
-    """Numbers became nan or inf (a loss, weights, a model's outputs): training diverged."""
+    """Numbers became nan or inf (a loss, weights, a model's outputs): training diverged.
+    `cause`: what became nan, without the advice the training loop adds to the message."""
+
+    def __init__(self, message: str, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause or message

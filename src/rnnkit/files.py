@@ -25,6 +25,9 @@ from typing import Any
 
 from rnnkit.errors import RnnkitError
 
+_UMASK = os.umask(0o022)  # read once, at import (the only way to read it is to set it)
+os.umask(_UMASK)
+NEW_FILE_MODE = 0o666 & ~_UMASK  # the mode open() gives a new file here
 MAX_JSON_BYTES = 64 * 2**20  # config.json, state.json, vocab.json: larger is not from rnnkit
 TEMPORARY = ".*.tmp"  # the glob of the temporary files a crash can leave behind
 
@@ -65,6 +68,23 @@ USE_ADVICE = {
 }
 
 
+def is_refusal(error: OSError) -> bool:
+    """Is `error` the system refusing a path the user gave (a name too long, a link loop, no
+    permission, a read-only or full disk), rather than a bug?"""
+    return error.filename is not None and error.errno in REFUSALS
+
+
+REFUSALS = {
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+}
+
+
 def refused(error: OSError) -> RnnkitError:
     """The one line for a path the system refused where no check foresaw it."""
     where = error.filename if error.filename is not None else "a file"
@@ -82,9 +102,6 @@ def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         write(temp)
-        # A library may write its own temporary file first (safetensors: mode 0600): every file
-        # gets the mode a new file of the user's gets.
-        os.chmod(temp, 0o666 & ~_umask())
         with open(temp, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(temp, path)
@@ -102,12 +119,6 @@ def write_with(path: str | Path, write: Callable[[Path], Any]) -> Path:
         temp.unlink(missing_ok=True)
         raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # (the only way to read it is to set it)
-    os.umask(mask)
-    return mask
 
 
 def remove_temporary_files(folder: str | Path) -> None:

@@ -22,13 +22,14 @@ import importlib
 import itertools
 import os
 import re
+import shlex
 import signal
 import sys
 
 from rnnkit import progress
 from rnnkit.cli.language import PREFIX, argparse_line, language_of
 from rnnkit.errors import RnnkitError
-from rnnkit.files import refused
+from rnnkit.files import is_refusal, refused
 from rnnkit.tasks.registry import TASKS
 from rnnkit.version import __version__
 
@@ -105,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PREFIX[lang]}: {error.said_in(lang)}", file=sys.stderr)
         return 2
     except OSError as error:  # a path the system refused where no check foresaw it
-        if args.debug:
-            raise
+        if args.debug or not is_refusal(error):
+            raise  # (anything else is a bug in rnnkit: its traceback says where)
         print(f"{PREFIX[lang]}: {refused(error).said_in(lang)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -133,12 +134,14 @@ def check_words(words: list[str]) -> None:
     module's own check of its words (after the command's name), if it has one."""
     for flag, value in itertools.pairwise(words):
         one_number = re.fullmatch(r"-\d+|-\d*\.\d+", value)
-        if flag.startswith("--") and re.match(r"-\.?\d", value) and not one_number:
+        # (argparse takes a value with a space in it, such as a --prime: it is no flag)
+        if flag.startswith("--") and re.match(r"-\.?\d\S*$", value) and not one_number:
+            written = shlex.quote(f"{flag}={value}")
             raise RnnkitError(
                 f"{flag} {value}: a value that starts with a minus sign looks like a flag; "
-                f"write {flag}={value}",
+                f"write {written}",
                 f"{flag} {value}: giá trị bắt đầu bằng dấu trừ trông như một tùy chọn (flag); "
-                f"hãy viết {flag}={value}",
+                f"hãy viết {written}",
             )
     name = _command(words)
     module = importlib.import_module(f"rnnkit.cli.{name}") if name else None

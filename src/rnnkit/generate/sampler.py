@@ -46,6 +46,7 @@ class Sampler:
         """logits (B, V) -> the filtered, renormalised distribution (B, V) sampled from."""
         c = self.config
         logits = logits.detach().float().cpu()
+        _check_finite(logits)
         if c.temperature == 0:
             return torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).float()
         logits = logits / c.temperature
@@ -77,10 +78,7 @@ class Sampler:
         probs = self.probabilities(logits).double()
         u = torch.rand(probs.shape[0], 1, generator=self.generator, dtype=torch.float64)
         cdf = probs.cumsum(-1)
-        if not torch.isfinite(cdf[:, -1]).all():
-            raise NotFinite(
-                "the model's outputs became nan or inf (its weights grew too large, or are damaged)"
-            )
+        _check_finite(cdf[:, -1])  # (a row of -inf only: nothing to draw from)
         cdf = cdf / cdf[:, -1:]  # ends at exactly 1 > u, whatever the rounding of the sum
         return torch.searchsorted(cdf, u, right=True)[:, 0]
 
@@ -98,8 +96,9 @@ class Sampler:
 
 
 def _check_finite(numbers: torch.Tensor) -> None:
-    """Refuse to sample from nan or inf (a token beyond the vocabulary, or torch's own error)."""
-    if not torch.isfinite(numbers).all():
+    """Refuse to sample from nan or +inf (a token beyond the vocabulary, or torch's own error);
+    -inf is a logit a caller may set (a token it bans)."""
+    if (numbers.isnan() | (numbers == float("inf"))).any():
         raise NotFinite(
             "the model's outputs became nan or inf (its weights grew too large, or are damaged)"
         )

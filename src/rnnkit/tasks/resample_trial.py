@@ -147,7 +147,7 @@ def trial(
     try:
         result = fit_in(run / "trial" / view_name(view).replace(" ", "-"), task, config)
     except NotFinite as error:  # this view lost; the run may still train on the other
-        return math.inf, f"diverged ({str(error).split(',')[0]})", 0
+        return math.inf, f"diverged ({error.cause.split(',')[0]})", 0
     if result.status == "interrupted":
         if distributed.current().is_main:
             print(

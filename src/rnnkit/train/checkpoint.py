@@ -31,6 +31,7 @@ one) and between a checkpoint's tensor files and its commit (a kill in the middl
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import random
@@ -46,6 +47,7 @@ from torch import nn
 
 from rnnkit.errors import RnnkitError
 from rnnkit.files import (
+    NEW_FILE_MODE,
     blocked_by,
     read_json,
     remove_temporary_files,
@@ -219,6 +221,8 @@ def save_weights(path: Path, model: nn.Module, metadata: dict[str, str] | None =
             found = re.search(r"os error (\d+)", str(error))
             number = int(found[1]) if found else errno.EIO
             raise OSError(number, os.strerror(number)) from None
+        with contextlib.suppress(OSError):  # (some file systems refuse chmod: the mode is a nicety)
+            os.chmod(temp, NEW_FILE_MODE)  # safetensors makes its files 0600; others get this
 
     with apart(model):
         write_with(path, write)

@@ -6,7 +6,7 @@ its fields with rnnkit.values.setting: help, flag and kind of value in one place
     add_config_arguments(parser, cls, defaults)   one flag per field, its help ending in the
                                                   default the task really uses
     config_from_args(cls, args, defaults)         the dataclass: flags given, else the defaults
-    config_from_json(cls, data, where)            the dataclass from a run folder, checked
+    (rnnkit.values.config_from_json reads the dataclass back from a run folder, checked)
 
 A task's defaults are its Recipe: what it trains with unless a flag says otherwise.
 """

@@ -212,15 +212,16 @@ def _fit(
                 if status == "early stop":
                     break
         bar.close()
-        if status != "interrupted" and _needs_final_eval(progress):
+        evaluated = status != "interrupted" and _needs_final_eval(progress)
+        if evaluated:
             checkpoint.enter_phase("final-eval")
             _evaluate(task, schedule, progress, run, config, world, out, average, final=True)
-            saved_at = -1
-        if saved_at != progress.step:
+        if saved_at != progress.step or evaluated:  # (the evaluation changed the progress)
             checkpoint.enter_phase("final-save")
             _save(run, task, optimizer, schedule, progress, carry, world, average)
     except NotFinite as error:
-        raise NotFinite(f"{error}; {_after_blow_up(run, saved_at, progress.step)}") from None
+        advice = _after_blow_up(run, saved_at, progress.step)
+        raise NotFinite(f"{error}; {advice}", cause=error.cause) from None
     if world.is_main and progress.history:
         report.plot_losses(run / report.PLOT, progress.history)
     console.footer(status, run, progress, out, idle=resume and progress.step == first_step)
@@ -356,8 +357,8 @@ def _evaluate(
         valid = distributed.from_main(entry["valid_loss"], world)
         if not math.isfinite(valid):  # every rank raises, none waits for the others
             raise NotFinite(
-                f"the valid loss became {valid} at step {progress.step} (the weights grew too "
-                "large or became nan)"
+                f"the valid loss or the model's samples became nan or inf at step "
+                f"{progress.step} (the weights grew too large or became nan)"
             )
         if valid < progress.best_loss and world.is_main:
             checkpoint.save_weights(
@@ -388,7 +389,11 @@ def _measure(task: Task, progress: Progress, final: bool) -> dict[str, Any]:
     task.model.eval()
     with torch.no_grad():
         metrics = task.evaluate(final)
-        sample = task.sample() if math.isfinite(metrics["loss"]) else None  # (nan: _evaluate stops)
+        sample = None
+        try:
+            sample = task.sample() if math.isfinite(metrics["loss"]) else None
+        except NotFinite:  # outputs gone nan: every rank stops at the valid loss (_evaluate)
+            metrics["loss"] = math.nan
     task.model.train()
     entry: dict[str, Any] = {
         "step": progress.step,
