@@ -5,6 +5,8 @@
     write_json(path, value)         JSON, UTF-8, indented
     read_json(path, what)           a JSON object from a file that may be damaged or hostile
     read_text_file(path, hint, hint_vi)  UTF-8 text, one clear line for binary, UTF-16 or bad bytes
+    absolute(path)                  a user's path as a run stores it (a pipe or a link loop refused)
+    refused(error)                  the one line for a path the system refused (a name too long)
 
 A write goes to a hidden temporary file beside `path` (the same folder, so the same filesystem),
 is flushed to disk (fsync), then moved onto `path` in one step (os.replace): a reader sees the old
