@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import shutil
 from unittest import mock
 
 import pytest
@@ -208,6 +209,16 @@ def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(tmp_path
     optimizer = torch.optim.AdamW(task.model.parameters())
     assert checkpoint.load_training_state(run, task.model, optimizer)[0]["step"] == 4
     assert all(torch.isfinite(p).all() for p in task.model.parameters())
+
+
+def test_a_restart_from_python_keeps_weights_trained_past_the_first_evaluation(tmp_path):
+    run = tmp_path / "run"
+    quiet_fit(tiny_task(), TrainConfig(steps=6, eval_every=3), run)
+    shutil.rmtree(run / "training")
+    before = (run / checkpoint.BEST_MODEL).read_bytes()
+    with pytest.raises(RnnkitError, match="holds weights trained 6 steps"):
+        quiet_fit(tiny_task(), TrainConfig(steps=6, eval_every=3), run, restart=True)
+    assert (run / checkpoint.BEST_MODEL).read_bytes() == before
 
 
 def test_a_nan_loss_before_the_first_checkpoint_says_there_is_none(tmp_path):

@@ -118,6 +118,8 @@ def fit(
     device = distributed.device_for(world, resolve_device(config.device))
     if world.is_main and not (resume or restart):
         checkpoint.create_run_folder(run)
+    if restart:  # every rank reads it, so all refuse together (from Python too)
+        checkpoint.check_restart(run, config.eval_every)
     with lock.exclusive(run) if world.is_main else nullcontext():
         saves = resume and save_settings and world.is_main
         return _fit(task, config, run, device, resume, saves, show_progress, out, world)
