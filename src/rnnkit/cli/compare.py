@@ -21,7 +21,7 @@ from rnnkit.cli.outputs import check_folder
 from rnnkit.errors import RnnkitError
 from rnnkit.studies.compare import CompareConfig, run_compare
 from rnnkit.studies.report import PAGE, write_report
-from rnnkit.studies.saved_pieces import FOLDER, SETTINGS, SavedPieces
+from rnnkit.studies.saved_pieces import SavedPieces, holds_study
 from rnnkit.studies.verdict import LANGS
 from rnnkit.values import COUNT, POSITIVE_INT, path
 
@@ -120,8 +120,7 @@ def run(args: argparse.Namespace) -> int:
             f"--seeds must be at most {MOST_SEEDS}, got {count}",
             f"--seeds phải nhiều nhất là {MOST_SEEDS}, nhận được {count}",
         )
-    saved_before = args.out / FOLDER / SETTINGS
-    if saved_before.is_file() and not (args.resume or args.force):
+    if holds_study(args.out) and not (args.resume or args.force):
         raise RnnkitError(
             f"{args.out} holds an interrupted study: add --resume to go on (--force starts it "
             "again, discarding the models it finished)",

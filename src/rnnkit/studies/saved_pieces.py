@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.errors import RnnkitError
-from rnnkit.files import read_json, remove_temporary_files, write_json
+from rnnkit.files import read_json, write_json
 from rnnkit.studies.compare import (
     CompareConfig,
     GradientResult,
@@ -43,17 +43,15 @@ class SavedPieces:
 
     def start(self) -> None:
         """A new study here: the pieces of any earlier one are removed, the settings written."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for old in self.folder.glob("*-lag*-*-seed*.json"):
-            old.unlink()
-        remove_temporary_files(self.folder)
+        self.remove()
+        self.folder.mkdir(parents=True)
         write_json(self.folder / SETTINGS, _settings(self.config))
 
     def load(self) -> dict[Piece, Outcome]:
         """The pieces an earlier run of the same study finished; RnnkitError when the folder
         holds no study, or one with other settings."""
         path = self.folder / SETTINGS
-        if not path.is_file():
+        if not holds_study(self.folder.parent):
             raise RnnkitError(
                 f"{self.folder.parent} holds no compare study to resume ({path} is missing); "
                 "run without --resume",
@@ -115,6 +113,11 @@ class SavedPieces:
         ):
             return None
         return memory, gradients
+
+
+def holds_study(out: Path) -> bool:
+    """Does the folder `out` hold a study that was started and not finished?"""
+    return (Path(out) / FOLDER / SETTINGS).is_file()
 
 
 def _settings(config: CompareConfig) -> dict[str, Any]:

@@ -131,17 +131,14 @@ def check_run_folder(path: Path) -> None:
     """Refuse, before any work, a run folder that already holds something or cannot be made
     (its nearest existing parent is not a writable folder); create nothing."""
     path = Path(path)
-    if (path / CONFIG).is_file() and not has_training_state(path):
-        raise RnnkitError(
-            f"{path} holds a run that stopped before its first checkpoint; "
-            f"remove the folder to start again with other settings, or continue it with "
-            f"`rnnkit train --resume {path}`"
-        )
     if (path / CONFIG).is_file():
-        raise RnnkitError(
-            f"{path} already holds a run; choose another --out or continue it with "
-            f"`rnnkit train --resume {path}`"
+        what = (
+            "already holds a run; choose another --out or"
+            if has_training_state(path)
+            else "holds a run that stopped before its first checkpoint; remove the folder to "
+            "start again with other settings, or"
         )
+        raise RnnkitError(f"{path} {what} continue it with `rnnkit train --resume {path}`")
     if path.exists() and not path.is_dir():
         raise RnnkitError(f"{path} is a file; choose another --out (a new or empty folder)")
     if path.is_dir() and any(path.iterdir()):
