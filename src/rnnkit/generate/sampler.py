@@ -12,6 +12,7 @@ The loop that feeds the chosen tokens back into the model is rnnkit.generate.loo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -46,8 +47,8 @@ class Sampler:
         """logits (B, V) -> the filtered, renormalised distribution (B, V) sampled from."""
         c = self.config
         logits = logits.detach().float().cpu()
-        _check_finite(logits)
-        if c.temperature == 0:
+        if c.temperature == 0:  # (argmax makes a nan row a finite one: checked here)
+            _check_finite(logits)
             return torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).float()
         logits = logits / c.temperature
         if c.top_k is not None and c.top_k < logits.shape[-1]:
@@ -97,8 +98,10 @@ class Sampler:
 
 def _check_finite(numbers: torch.Tensor) -> None:
     """Refuse to sample from nan or +inf (a token beyond the vocabulary, or torch's own error);
-    -inf is a logit a caller may set (a token it bans)."""
-    if (numbers.isnan() | (numbers == float("inf"))).any():
+    -inf is a logit a caller may set (a token it bans). One sum, as sampling is a hot path: it is
+    nan or +inf when some number is (or when finite numbers above 1e38 overflow it: no model's)."""
+    total = float(numbers.sum())
+    if math.isnan(total) or total == math.inf:
         raise NotFinite(
             "the model's outputs became nan or inf (its weights grew too large, or are damaged)"
         )
