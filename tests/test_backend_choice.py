@@ -56,6 +56,27 @@ def test_a_projection_runs_fused_with_the_cpp_loop(options):
     assert rnnkit.LSTM(2, 3, proj_size=2, dtype=torch.bfloat16).automatic_backend(False) == "native"
 
 
+@pytest.mark.skipif(fused_cpp.ops() is None, reason="the C++ loop did not build here")
+@pytest.mark.parametrize("options", [{}, {"weight_dropout": 0.2}])
+def test_a_wide_plain_lstm_trains_on_fused_and_infers_on_torchs_kernel(options):
+    units = backend_choice.FUSED_LSTM_UNITS
+    network = rnnkit.LSTM(2, units, num_layers=2, **options)
+    assert network.automatic_backend(training=True) == "fused"
+    assert network.automatic_backend(training=False) == "native"
+    narrower = rnnkit.LSTM(2, units - 1, **options)
+    assert narrower.automatic_backend(training=True) == "native"
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # fused would run its Python loop in bf16
+        assert network.automatic_backend(training=True) == "native"
+    assert network.double().automatic_backend(training=True) == "fused"
+    assert network.bfloat16().automatic_backend(training=True) == "native"
+
+
+def test_a_wide_plain_lstm_trains_on_torchs_kernel_without_cpp(monkeypatch):
+    monkeypatch.setattr(fused_cpp, "ops", lambda: None)  # the C++ loops did not build
+    network = rnnkit.LSTM(2, backend_choice.FUSED_LSTM_UNITS)
+    assert network.automatic_backend(training=True) == "native"
+
+
 @pytest.mark.parametrize(
     "network",
     [rnnkit.LSTM(2, 3, proj_size=2), rnnkit.GRU(2, 3, reset="after"), rnnkit.RNN(2, 3)],
