@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -400,3 +402,48 @@ def test_a_lock_left_by_a_killed_build_is_removed(tmp_path):
     cpp._remove_stale_lock(tmp_path)
     assert not lock.exists()
     cpp._remove_stale_lock(tmp_path)  # and none is fine
+
+
+# A process that takes the builders' lock, leaves torch's lock file as a build killed midway
+# does, says so, and waits to be killed.
+KILLED_BUILD = """
+import sys, time
+from pathlib import Path
+from rnnkit.backends.fused import cpp
+root = Path(sys.argv[1])
+with cpp.one_builder(root):
+    (root / "lock").touch()
+    print("building", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock: POSIX")
+def test_a_build_killed_midway_leaves_nothing_that_blocks_the_next(tmp_path):
+    builder = subprocess.Popen(
+        [sys.executable, "-c", KILLED_BUILD, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert builder.stdout.readline() == "building\n"
+        assert not _lock_is_free(tmp_path)  # a live build: the next one waits for it
+    finally:
+        builder.kill()  # SIGKILL: no cleanup runs
+        builder.wait()
+        builder.stdout.close()
+    lock = tmp_path / "lock"
+    assert lock.exists()  # torch would wait for it without end
+    assert _lock_is_free(tmp_path)
+    with cpp.one_builder(tmp_path):
+        assert not lock.exists()
+
+
+def _lock_is_free(root) -> bool:
+    import fcntl
+
+    with open(root / "rnnkit.lock", "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(held, fcntl.LOCK_UN)
+        return True

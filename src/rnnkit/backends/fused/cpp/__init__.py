@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -92,20 +93,42 @@ def _build() -> None:
     digest = hashlib.sha256(b"".join(built_from)).hexdigest()
     name = f"rnnkit_cpp_{capability.lower()}_{digest[:12]}"
     root = Path(cpp_extension._get_build_directory(name, verbose=False))
-    _remove_stale_lock(root)
-    if not any(root.glob("*.so")):
-        print(
-            "rnnkit: compiling its C++ kernels for this CPU (once, 20-40 s)",
-            file=sys.stderr,
-            flush=True,
+    with one_builder(root):
+        if not any(root.glob("*.so")):
+            print(
+                "rnnkit: compiling its C++ kernels for this CPU (once, 20-40 s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        cpp_extension.load(
+            name=name,
+            sources=[str(path) for path in SOURCES],
+            extra_cflags=flags,
+            is_python_module=False,
+            verbose=False,
         )
-    cpp_extension.load(
-        name=name,
-        sources=[str(path) for path in SOURCES],
-        extra_cflags=flags,
-        is_python_module=False,
-        verbose=False,
-    )
+
+
+@contextlib.contextmanager
+def one_builder(root: Path) -> Iterator[None]:
+    """One rnnkit process at a time builds or loads the kernels in `root`.
+
+    torch's builder holds a lock file (root/lock) while it builds or loads, and waits, without
+    end or message, while that file exists; a build killed midway (SIGKILL, SIGTERM, a job's
+    time limit) leaves it there. So rnnkit's processes first take a lock of the system's
+    (flock), which it lets go of when its holder dies: whoever holds it knows that no other
+    rnnkit process is building, so a lock file there is a dead build's, and removes it. Where
+    there is no flock (Windows), a lock file older than any build is taken for a dead one."""
+    try:
+        import fcntl
+    except ImportError:
+        _remove_stale_lock(root)
+        yield
+        return
+    with open(root / "rnnkit.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # waits while another rnnkit process builds
+        (root / "lock").unlink(missing_ok=True)
+        yield  # closing the file lets go of the lock
 
 
 # No build takes this long: a lock file older is one a killed build left behind.
@@ -113,9 +136,7 @@ STALE_LOCK_SECONDS = 600
 
 
 def _remove_stale_lock(root: Path) -> None:
-    """torch's builder waits, without end or message, while its lock file exists, and a build
-    killed midway (SIGKILL, out of memory, a job's time limit) leaves it there: remove it once
-    it is older than any build."""
+    """Remove torch's lock file once it is older than any build."""
     lock = root / "lock"
     with contextlib.suppress(FileNotFoundError):
         if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
