@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 import rnnkit
 from conftest import error_line, evaluated, snapshot
+from rnnkit.backends.fused import cpp
 from rnnkit.cli.main import check_words, main
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks import text as text_task
@@ -555,7 +556,7 @@ def test_a_budget_that_goes_through_a_small_text_many_times_adds_recurrent_dropo
         (["--dropout", "0"], 0.0),  # given, though 0
         (["--zoneout", "0.1"], 0.0),
         (["--steps", "15"], 0.0),  # 5 passes
-        (["--no-layer-norm"], 0.0),  # a plain LSTM trains on torch's kernel here
+        (["--no-layer-norm"], 0.0),  # a plain LSTM of 16 units trains on torch's kernel here
         (["--backend", "native", "--no-layer-norm"], 0.0),
     ],
 )
@@ -567,6 +568,15 @@ def test_no_recurrent_dropout_is_added_when_chosen_or_the_text_seen_few_times(
     model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
     assert model["recurrent_dropout"] == expected
     assert "recurrent dropout" not in capsys.readouterr().out
+
+
+@pytest.mark.skipif(cpp.ops() is None, reason="the C++ loop did not build here")
+def test_a_plain_lstm_that_trains_on_fused_gets_recurrent_dropout_too(tmp_path, capsys):
+    argv = ["--steps", "40", "--batch-size", "32", "--sample-length", "0", "--no-layer-norm"]
+    assert train(tmp_path, *argv, "--hidden", "256") == 0  # fused trains 256 units
+    model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
+    assert (model["hidden_size"], model["recurrent_dropout"]) == (256, 0.3)
+    assert "recurrent dropout 0.3: the budget goes through" in capsys.readouterr().out
 
 
 def test_expected_passes_are_those_of_the_first_budget_to_run_out():
@@ -591,11 +601,13 @@ def test_a_backend_that_cannot_run_the_network_is_one_error_line(tmp_path, capsy
 
 
 def test_asking_which_kernels_train_a_model_draws_no_random_numbers():
+    from rnnkit.layers import backend_choice
     from rnnkit.models.language import LanguageModelConfig
 
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
     assert not text_task.trains_on_torch_kernels(LanguageModelConfig(layer_norm=True), "cpu")
-    assert text_task.trains_on_torch_kernels(LanguageModelConfig(), "cpu")  # oneDNN's LSTM
+    narrow = LanguageModelConfig(hidden_size=backend_choice.FUSED_LSTM_UNITS - 1)
+    assert text_task.trains_on_torch_kernels(narrow, "cpu")  # oneDNN's LSTM
     assert torch.equal(torch.rand(3), expected)
