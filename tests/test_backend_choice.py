@@ -63,6 +63,11 @@ def test_a_wide_plain_lstm_trains_on_fused_and_infers_on_torchs_kernel(options):
     network = rnnkit.LSTM(2, units, num_layers=2, **options)
     assert network.automatic_backend(training=True) == "fused"
     assert network.automatic_backend(training=False) == "native"
+    assert network.backend == "fused"
+    with torch.no_grad():
+        assert network.backend == "native"
+    assert network.eval().backend == "native"
+    network.train()
     narrower = rnnkit.LSTM(2, units - 1, **options)
     assert narrower.automatic_backend(training=True) == "native"
     with torch.autocast("cpu", dtype=torch.bfloat16):  # fused would run its Python loop in bf16

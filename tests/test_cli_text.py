@@ -577,6 +577,10 @@ def test_a_plain_lstm_that_trains_on_fused_gets_recurrent_dropout_too(tmp_path, 
     model = json.loads((tmp_path / "run" / "config.json").read_text())["task_config"]["model"]
     assert (model["hidden_size"], model["recurrent_dropout"]) == (256, 0.3)
     assert "recurrent dropout 0.3: the budget goes through" in capsys.readouterr().out
+    # in bfloat16 it trains on torch's kernel, which has no recurrent dropout
+    assert train(tmp_path, *argv, "--hidden", "256", "--precision", "bf16", out="bf16") == 0
+    model = json.loads((tmp_path / "bf16" / "config.json").read_text())["task_config"]["model"]
+    assert model["recurrent_dropout"] == 0.0
 
 
 def test_expected_passes_are_those_of_the_first_budget_to_run_out():
@@ -603,11 +607,23 @@ def test_a_backend_that_cannot_run_the_network_is_one_error_line(tmp_path, capsy
 def test_asking_which_kernels_train_a_model_draws_no_random_numbers():
     from rnnkit.layers import backend_choice
     from rnnkit.models.language import LanguageModelConfig
+    from rnnkit.train.config import TrainConfig
 
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    assert not text_task.trains_on_torch_kernels(LanguageModelConfig(layer_norm=True), "cpu")
+    fp32 = TrainConfig(device="cpu", precision="fp32")
+    assert not text_task.trains_on_torch_kernels(LanguageModelConfig(layer_norm=True), fp32)
     narrow = LanguageModelConfig(hidden_size=backend_choice.FUSED_LSTM_UNITS - 1)
-    assert text_task.trains_on_torch_kernels(narrow, "cpu")  # oneDNN's LSTM
+    assert text_task.trains_on_torch_kernels(narrow, fp32)  # oneDNN's LSTM
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_plain_lstm_trained_in_bf16_keeps_torchs_kernel():
+    from rnnkit.models.language import LanguageModelConfig
+    from rnnkit.train.config import TrainConfig
+
+    wide = LanguageModelConfig(hidden_size=256)  # fused trains it in float32, with the C++ loop
+    bf16 = TrainConfig(device="cpu", precision="bf16")  # fused would run its Python loop
+    assert text_task.trains_on_torch_kernels(wide, bf16)
+    assert not text_task.trains_on_torch_kernels(LanguageModelConfig(layer_norm=True), bf16)

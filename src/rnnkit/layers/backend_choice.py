@@ -42,11 +42,10 @@ def fused_trains_lstm(cell: LSTMCell) -> bool:
     """Whether a plain LSTM cell trains faster on fused than on torch's kernel: from
     FUSED_LSTM_UNITS units, where fused's C++ loop runs and no autocast hands it another dtype
     (its Python loop in bfloat16 is slower than torch's kernel)."""
-    device = cell.weight_hh.device.type
     return (
         cell.hidden_size >= FUSED_LSTM_UNITS
-        and fused_cpp.runs(cell.weight_hh)
-        and not torch.is_autocast_enabled(device)
+        and not torch.is_autocast_enabled(cell.weight_hh.device.type)
+        and fused_cpp.runs(cell.weight_hh)  # (builds the C++ loops: asked last)
     )
 
 

@@ -30,7 +30,7 @@ from rnnkit.data.text import (
     read_text,
     split_ids,
 )
-from rnnkit.devices import resolve_device
+from rnnkit.devices import resolve_device, trains_in_bf16
 from rnnkit.errors import RnnkitError
 from rnnkit.files import write_file
 from rnnkit.generate.fast import FastStep
@@ -137,13 +137,17 @@ def expected_passes(train: TrainConfig, tokens_per_step: int, tokens: int) -> fl
     return min(passes, default=0.0)
 
 
-def trains_on_torch_kernels(settings: LanguageModelConfig, device: str) -> bool:
-    """Whether the recurrent layers of `settings` train on torch's own kernels on `device` (the
-    backend they pick by themselves there, or the one forced). Asked of layers built for the
-    question, with the random numbers put back: the run's model is initialised as without."""
+def trains_on_torch_kernels(settings: LanguageModelConfig, train: TrainConfig) -> bool:
+    """Whether the recurrent layers of `settings` train on torch's own kernels with `train`'s
+    device and precision (the backend they pick by themselves there, under autocast where the
+    run trains in bfloat16, or the one forced). Asked of layers built for the question, with the
+    random numbers put back: the run's model is initialised as without."""
     with torch.random.fork_rng(devices=[]):
         layers = settings.build(1)
-    return layers.to(resolve_device(device)).backend == "native"
+    device = resolve_device(train.device)
+    bf16 = trains_in_bf16(train.precision, device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        return layers.to(device).backend == "native"
 
 
 class TextTask(Task):
@@ -221,7 +225,7 @@ class TextTask(Task):
         if data.level != "char" or set(REGULARISERS) & set(given) or regularised:
             return train
         passes = expected_passes(train, data.batch_size * data.seq_len, tokens)
-        if passes < SMALL_TEXT_PASSES or trains_on_torch_kernels(settings, train.device):
+        if passes < SMALL_TEXT_PASSES or trains_on_torch_kernels(settings, train):
             return train
         settings.recurrent_dropout = SMALL_TEXT_DROPOUT
         if distributed.current().is_main:
