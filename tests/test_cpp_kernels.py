@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -433,6 +434,41 @@ def test_a_build_killed_midway_leaves_nothing_that_blocks_the_next(tmp_path):
     lock = tmp_path / "lock"
     assert lock.exists()  # torch would wait for it without end
     assert _lock_is_free(tmp_path)
+    with cpp.one_builder(tmp_path):
+        assert not lock.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="/proc: Linux")
+def test_the_compiler_of_a_killed_build_is_waited_for(tmp_path, capsys):
+    # `kill PID` stops Python alone: the compiler it started (working in the build folder) goes
+    # on writing there, and a second build beside it could load a half-written library
+    (tmp_path / "lock").touch()
+    working = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+    compiler = subprocess.Popen(working, cwd=tmp_path)
+    try:
+        with cpp.one_builder(tmp_path):
+            assert compiler.poll() is not None  # finished before this build began
+            assert not (tmp_path / "lock").exists()
+    finally:
+        compiler.kill()
+        compiler.wait()
+    assert "waiting for the compiler of a stopped build" in capsys.readouterr().err
+
+
+def test_without_flock_a_lock_file_is_a_dead_builds_only_once_old(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    def no_flock(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)  # a file system without flock
+    lock = tmp_path / "lock"
+    lock.touch()
+    with cpp.one_builder(tmp_path):
+        assert lock.exists()  # a build may be running now
+    old = time.time() - cpp.STALE_LOCK_SECONDS - 1
+    os.utime(lock, (old, old))
     with cpp.one_builder(tmp_path):
         assert not lock.exists()
 

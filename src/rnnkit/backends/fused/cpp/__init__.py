@@ -89,7 +89,9 @@ def _build() -> None:
     flags = ["-O3", "-fopenmp", "-ffp-contract=fast", *_VECTOR_FLAGS.get(capability, [])]
     # torch rebuilds when a .cpp changes, not when a header or torch itself does (a library
     # built against another torch's headers could crash): the name carries a hash of them all
-    built_from = [p.read_bytes() for p in (*SOURCES, *HEADERS)] + [torch.__version__.encode()]
+    # (and a mark of one_builder's protocol: an rnnkit from before it never shares a folder)
+    built_from = [p.read_bytes() for p in (*SOURCES, *HEADERS)]
+    built_from += [torch.__version__.encode(), b"flock"]
     digest = hashlib.sha256(b"".join(built_from)).hexdigest()
     name = f"rnnkit_cpp_{capability.lower()}_{digest[:12]}"
     root = Path(cpp_extension._get_build_directory(name, verbose=False))
@@ -117,18 +119,63 @@ def one_builder(root: Path) -> Iterator[None]:
     end or message, while that file exists; a build killed midway (SIGKILL, SIGTERM, a job's
     time limit) leaves it there. So rnnkit's processes first take a lock of the system's
     (flock), which it lets go of when its holder dies: whoever holds it knows that no other
-    rnnkit process is building, so a lock file there is a dead build's, and removes it. Where
-    there is no flock (Windows), a lock file older than any build is taken for a dead one."""
+    rnnkit process is building, so a lock file there is a dead build's, removed once the
+    compiler that build started has finished too. Where there is no flock (Windows, some network
+    file systems), a lock file older than any build is taken for a dead one."""
+    with contextlib.ExitStack() as held:
+        if _take_flock(root, held):
+            if (root / "lock").exists():
+                _wait_for_orphans(root)
+                (root / "lock").unlink(missing_ok=True)
+        else:
+            _remove_stale_lock(root)
+        yield
+
+
+def _take_flock(root: Path, held: contextlib.ExitStack) -> bool:
+    """Wait for and take the builders' flock on root/rnnkit.lock, let go of when `held` closes;
+    False where the system offers none. Opened for reading (a shared cache's lock file may be
+    another user's)."""
     try:
         import fcntl
     except ImportError:
-        _remove_stale_lock(root)
-        yield
-        return
-    with open(root / "rnnkit.lock", "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)  # waits while another rnnkit process builds
-        (root / "lock").unlink(missing_ok=True)
-        yield  # closing the file lets go of the lock
+        return False
+    descriptor = os.open(root / "rnnkit.lock", os.O_RDONLY | os.O_CREAT, 0o666)
+    held.callback(os.close, descriptor)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # waits while another rnnkit process builds
+    except OSError:  # ENOLCK, ENOSYS: a file system without flock
+        return False
+    return True
+
+
+def _wait_for_orphans(root: Path) -> None:
+    """Wait while a process works in root: the compiler of a build whose Python process alone
+    was killed (`kill PID`) goes on writing there, and a second build over the same files could
+    load a half-written library. Linux's /proc says which; elsewhere nothing is waited for."""
+    said = False
+    while _working_in(root):
+        if not said:
+            print(
+                "rnnkit: waiting for the compiler of a stopped build to finish",
+                file=sys.stderr,
+                flush=True,
+            )
+            said = True
+        time.sleep(0.5)
+
+
+def _working_in(root: Path) -> bool:
+    """Whether any process's working folder is root (as far as /proc lets us see)."""
+    proc, target = Path("/proc"), os.path.realpath(root)
+    if not proc.is_dir():
+        return False
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # gone, or another user's
+                if os.readlink(entry / "cwd") == target:
+                    return True
+    return False
 
 
 # No build takes this long: a lock file older is one a killed build left behind.
