@@ -135,7 +135,15 @@ def shakespeare_words(folder, count: int) -> tuple[torch.Tensor, int]:
     return torch.tensor([vocabulary[word] for word in words]), len(vocabulary)
 
 
-def test_word_language_model(shared_data, tmp_path):
+@pytest.mark.parametrize(
+    ("nhid", "rnn_type"),
+    [
+        (16, "LSTM"),  # torch's kernel trains it
+        (256, "LSTM"),  # fused trains it (with the C++ loop): dropout draws what torch's would
+        (16, "GRU"),  # GRU(reset="after"): fused trains it
+    ],
+)
+def test_word_language_model(shared_data, tmp_path, nhid, rnn_type):
     ids, ntoken = shakespeare_words(shared_data, 1200)
     train_data, valid_data = batchify(ids[:1000], 10), batchify(ids[1000:], 10)
     lr, clip = 5.0, 0.25
@@ -158,12 +166,13 @@ def test_word_language_model(shared_data, tmp_path):
         losses.append(evaluate(model, valid_data))
         with open(tmp_path / "model.pt", "wb") as f:
             torch.save(model, f)
-        trusted = [WordModel, nn.Dropout, nn.Embedding, nn.LSTM, nn.Linear]
+        trusted = [WordModel, nn.Dropout, nn.Embedding, nn.LSTM, nn.GRU, nn.Linear]
         with open(tmp_path / "model.pt", "rb") as f, torch.serialization.safe_globals(trusted):
             model = torch.load(f)
         return [*losses, evaluate(model, valid_data)]
 
-    got, expected = run_both(partial(WordModel, ntoken=ntoken), program)
+    build = partial(WordModel, ntoken=ntoken, nhid=nhid, rnn_type=rnn_type)
+    got, expected = run_both(build, program)
     assert_same_losses(got, expected)
     assert got[-1] == got[-2]  # the reloaded model is the saved one
 

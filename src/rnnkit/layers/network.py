@@ -13,6 +13,7 @@ Shapes: T steps, B batch, D input, H hidden, L layers; dirs = 2 if bidirectional
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import fields
 from typing import ClassVar
 
@@ -262,11 +263,12 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
             weights = self._native_weights(x)
             return native.run(self.cells, self.stack_settings(), x, hx, lengths, weights)
         scan = backend_choice.SCANS[backend]
+        between_layers = self._dropout_between_layers()
         dirs = self.num_directions
         finals: list[State] = []
         for k, layer in enumerate(self.layers):
             if k > 0 and self.dropout > 0:
-                x = dropout(x, self.dropout, self.training)
+                x = between_layers(x, self.dropout, self.training)
             initial = [tuple(h[k * dirs + d] for h in hx) for d in range(dirs)]
             if isinstance(layer, Bidirectional):
                 x, layer_finals = layer(x, tuple(initial), lengths, scan)
@@ -276,6 +278,15 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
                 finals.append(final)
         states = tuple(torch.stack(parts) for parts in zip(*finals))
         return x, states
+
+    def _dropout_between_layers(self) -> Callable[[Tensor, float, bool], Tensor]:
+        """torch's own dropout where torch's kernel computes this network (its mask, drawn with
+        bernoulli_ as the kernel draws it), so that on every backend a seed gives what torch.nn
+        gives (for unpacked input: torch's packed kernel draws over the packed steps alone);
+        elsewhere rnnkit's faster mask (layers/dropout.py)."""
+        if native.supports(self.cells, self.stack_settings()):
+            return nn.functional.dropout
+        return dropout
 
     def _native_weights(self, x: Tensor) -> list[Tensor] | None:
         """The native kernel's weights: with weight dropout in training, this call's masked U
