@@ -281,9 +281,9 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
 
     def _dropout_between_layers(self) -> Callable[[Tensor, float, bool], Tensor]:
         """torch's own dropout where torch's kernel computes this network (its mask, drawn with
-        bernoulli_ as the kernel draws it), so that on every backend a seed gives what torch.nn
-        gives (for unpacked input: torch's packed kernel draws over the packed steps alone);
-        elsewhere rnnkit's faster mask (layers/dropout.py)."""
+        bernoulli_ as the kernel draws it on a CPU), so that on every backend a seed gives what
+        torch.nn gives (for unpacked input: torch's packed kernel draws over the packed steps
+        alone; cuDNN draws its own); elsewhere rnnkit's faster mask (layers/dropout.py)."""
         if native.supports(self.cells, self.stack_settings()):
             return nn.functional.dropout
         return dropout
