@@ -185,3 +185,28 @@ def test_to_torch_round_trip_is_exact(kind):
 def test_lecture_gru_does_not_convert_to_torch():
     with pytest.raises(ValueError, match="reset"):
         rnnkit.GRU(3, 4, reset="before").to_torch()
+
+
+@settings(max_examples=40, deadline=None)
+@given(configurations, st.sampled_from([0.3, 1.0]))
+def test_dropout_between_layers_draws_torchs_masks(config, p):
+    """In training, a seed gives torch.nn's dropout between layers on every backend (on a CPU),
+    with lengths too (torch's kernel draws over the packed steps), and leaves torch's generator
+    where torch.nn leaves it."""
+    config = {**config, "num_layers": max(2, config["num_layers"])}
+    torch_class, rnnkit_class, options = KINDS[config["kind"]]
+    torch.manual_seed(config["seed"])
+    hidden = config["hidden_size"] + ("proj_size" in options)
+    reference = torch_class(
+        config["input_size"], hidden, dropout=p, **network_options(config), **options
+    ).double()
+    ours = rnnkit_class.from_torch(reference, backend=config["backend"])
+    x, hx, lengths = make_inputs(config, torch.float64)
+    torch.manual_seed(1)
+    expected = flatten(run_torch(reference, x, hx, lengths, config["batch_first"]))
+    after_torch = torch.rand(3)
+    torch.manual_seed(1)
+    actual = flatten(ours(x, as_hx(hx), lengths=lengths))
+    assert torch.equal(torch.rand(3), after_torch)
+    for got, want in zip(actual, expected):
+        torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-10)

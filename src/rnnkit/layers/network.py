@@ -13,7 +13,6 @@ Shapes: T steps, B batch, D input, H hidden, L layers; dirs = 2 if bidirectional
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from dataclasses import fields
 from typing import ClassVar
 
@@ -263,12 +262,11 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
             weights = self._native_weights(x)
             return native.run(self.cells, self.stack_settings(), x, hx, lengths, weights)
         scan = backend_choice.SCANS[backend]
-        between_layers = self._dropout_between_layers()
         dirs = self.num_directions
         finals: list[State] = []
         for k, layer in enumerate(self.layers):
-            if k > 0 and self.dropout > 0:
-                x = between_layers(x, self.dropout, self.training)
+            if k > 0 and self.dropout > 0 and self.training:
+                x = self._dropout_between_layers(x, lengths)
             initial = [tuple(h[k * dirs + d] for h in hx) for d in range(dirs)]
             if isinstance(layer, Bidirectional):
                 x, layer_finals = layer(x, tuple(initial), lengths, scan)
@@ -279,14 +277,20 @@ class RecurrentNetwork(TorchLayout, FlatParameters):
         states = tuple(torch.stack(parts) for parts in zip(*finals))
         return x, states
 
-    def _dropout_between_layers(self) -> Callable[[Tensor, float, bool], Tensor]:
-        """torch's own dropout where torch's kernel computes this network (its mask, drawn with
-        bernoulli_ as the kernel draws it on a CPU), so that on every backend a seed gives what
-        torch.nn gives (for unpacked input: torch's packed kernel draws over the packed steps
-        alone; cuDNN draws its own); elsewhere rnnkit's faster mask (layers/dropout.py)."""
-        if native.supports(self.cells, self.stack_settings()):
-            return nn.functional.dropout
-        return dropout
+    def _dropout_between_layers(self, x: Tensor, lengths: Tensor | None) -> Tensor:
+        """Dropout on what passes from one layer to the next (x (T, B, D), training).
+
+        Where torch's kernel could compute this network, torch's own dropout, drawn as the
+        kernel draws it on a CPU: over every step, or with lengths over the packed steps alone
+        (the kernel runs packed sequences); so on every backend a seed gives what torch.nn
+        gives (cuDNN draws its own). Elsewhere rnnkit's faster mask (layers/dropout.py)."""
+        if not native.supports(self.cells, self.stack_settings()):
+            return dropout(x, self.dropout)
+        if lengths is None:
+            return nn.functional.dropout(x, self.dropout)
+        packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+        dropped = packed._replace(data=nn.functional.dropout(packed.data, self.dropout))
+        return pad_packed_sequence(dropped, total_length=x.shape[0])[0]
 
     def _native_weights(self, x: Tensor) -> list[Tensor] | None:
         """The native kernel's weights: with weight dropout in training, this call's masked U
