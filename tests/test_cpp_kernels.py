@@ -455,14 +455,18 @@ def test_the_compiler_of_a_killed_build_is_waited_for(tmp_path, capsys):
     assert "waiting for the compiler of a stopped build" in capsys.readouterr().err
 
 
-def test_without_flock_a_lock_file_is_a_dead_builds_only_once_old(tmp_path, monkeypatch):
+@pytest.mark.parametrize("why", ["no flock", "unopenable"])
+def test_without_flock_a_lock_file_is_a_dead_builds_only_once_old(tmp_path, monkeypatch, why):
     import errno
     import fcntl
 
     def no_flock(*args):
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(fcntl, "flock", no_flock)  # a file system without flock
+    if why == "no flock":  # a file system without flock
+        monkeypatch.setattr(fcntl, "flock", no_flock)
+    else:  # a lock file that cannot be opened (a folder: root may open any file)
+        (tmp_path / "rnnkit.lock").mkdir()
     lock = tmp_path / "lock"
     lock.touch()
     with cpp.one_builder(tmp_path):

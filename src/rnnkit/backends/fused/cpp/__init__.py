@@ -134,13 +134,16 @@ def one_builder(root: Path) -> Iterator[None]:
 
 def _take_flock(root: Path, held: contextlib.ExitStack) -> bool:
     """Wait for and take the builders' flock on root/rnnkit.lock, let go of when `held` closes;
-    False where the system offers none. Opened for reading (a shared cache's lock file may be
-    another user's)."""
+    False where the system offers none, or the file cannot be opened (opened for reading: a
+    shared cache's lock file may be another user's)."""
     try:
         import fcntl
     except ImportError:
         return False
-    descriptor = os.open(root / "rnnkit.lock", os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        descriptor = os.open(root / "rnnkit.lock", os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:  # another user's, unreadable; a read-only folder (torch's lock fails too)
+        return False
     held.callback(os.close, descriptor)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # waits while another rnnkit process builds
